@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_WEFT_H
+#define WEFT_WEFT_H
+
+/* weft.h - every public weft header.  See README.md and docs/. */
+
+#include "config.h"
+#include "status.h"
+#include "deadline.h"
+#include "atomic.h"
+#include "spinlock.h"
+#include "mutex.h"
+
+#endif /* WEFT_WEFT_H */

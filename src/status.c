@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#include "weft/status.h"
+
+const char *weft_strerror(int code)
+{
+	switch (code) {
+	case WEFT_OK:
+		return "success";
+	case WEFT_EBUSY:
+		return "resource busy";
+	case WEFT_ETIMEDOUT:
+		return "deadline passed";
+	case WEFT_EINVAL:
+		return "invalid argument";
+	case WEFT_EOVERFLOW:
+		return "count would overflow";
+	case WEFT_ENOMEM:
+		return "out of memory";
+	case WEFT_ECLOSED:
+		return "object closed";
+	default:
+		return "unknown weft status";
+	}
+}

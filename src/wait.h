@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_WAIT_H
+#define WEFT_SRC_WAIT_H
+
+/*
+ * wait.h - weft's one internal interface for sleeping on a 32-bit word.
+ *
+ * weft__wait() sleeps while *addr still holds @expected, until woken, until the
+ * absolute CLOCK_MONOTONIC @deadline (NULL: no deadline), or spuriously.  It is
+ * the futex contract: the check of *addr and the sleep are atomic with respect
+ * to weft__wake(), so a waker that changes *addr and then calls weft__wake()
+ * cannot be missed.  Callers always re-check their condition in a loop.
+ *
+ * Two backends, chosen at build time, both run the whole unit suite:
+ *  - wait_futex.c (Linux, the default): FUTEX_WAIT_BITSET with an absolute
+ *    CLOCK_MONOTONIC deadline, private flavour unless WEFT_PSHARED.
+ *  - wait_portable.c (-DWEFT_WAIT_PORTABLE, or any non-Linux system): a table of
+ *    buckets, each a pthread mutex and condvar, chosen by hashing the address.
+ *    Process-shared words cannot use a per-process table, so for WEFT_PSHARED
+ *    the portable backend polls with exponentially growing sleeps (up to 1 ms).
+ */
+
+#include <stdint.h>
+#include <time.h>
+
+#include "weft/config.h"
+
+/* Sleep while *addr == expected.  Return: WEFT_OK (woken, value changed, or
+ * spurious) or WEFT_ETIMEDOUT.  flags: 0 or WEFT_PSHARED. */
+int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+
+/* Wake up to @count waiters sleeping on @addr (INT32_MAX: all). */
+void weft__wake(const uint32_t *addr, int count, unsigned flags);
+
+/* The name of the backend compiled in: "futex" or "portable". */
+const char *weft__wait_backend(void);
+
+#endif /* WEFT_SRC_WAIT_H */

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait_futex.c - the Linux futex backend of the wait layer (see wait.h).
+ *
+ * FUTEX_WAIT_BITSET takes an absolute timeout measured on CLOCK_MONOTONIC
+ * (FUTEX_CLOCK_REALTIME is not set), which is exactly weft's deadline contract,
+ * so no relative-time arithmetic can stretch a wait.  FUTEX_PRIVATE_FLAG lets the
+ * kernel key the futex by (mm, address) without taking the page lock; it is left
+ * off for WEFT_PSHARED objects, whose waiters live in other processes.
+ *
+ * Reference: H. Franke, R. Russell, M. Kirkwood, "Fuss, Futexes and Furwocks:
+ * Fast Userlevel Locking in Linux", Ottawa Linux Symposium 2002; futex(2).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall(), sched_yield() under -std=c11 */
+#endif
+#include "wait.h"
+
+#if defined(__linux__) && !defined(WEFT_WAIT_PORTABLE)
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "weft/status.h"
+
+static int futex_op(unsigned flags, int op)
+{
+	return (flags & WEFT_PSHARED) ? op : (op | FUTEX_PRIVATE_FLAG);
+}
+
+int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
+{
+	int saved_errno = errno;
+	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
+			  FUTEX_BITSET_MATCH_ANY);
+	int status = WEFT_OK;
+	/* EAGAIN: *addr != expected already; EINTR: a signal; both are "re-check". */
+	if (rc == -1 && errno == ETIMEDOUT)
+		status = WEFT_ETIMEDOUT;
+	errno = saved_errno;
+	return status;
+}
+
+void weft__wake(const uint32_t *addr, int count, unsigned flags)
+{
+	int saved_errno = errno;
+	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
+	errno = saved_errno;
+}
+
+const char *weft__wait_backend(void)
+{
+	return "futex";
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int weft__wait_futex_unused;
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait_portable.c - the portable backend of the wait layer (see wait.h).
+ *
+ * A fixed table of buckets, each a pthread mutex, a CLOCK_MONOTONIC condvar and
+ * a count of sleepers; a word's bucket is chosen by hashing its address (the
+ * "parking lot" idea of WebKit's WTF::ParkingLot, F. Pizlo, 2016, reduced to a
+ * static table).  A waiter checks *addr under the bucket mutex and sleeps on the
+ * condvar; a waker takes the same mutex before it signals, so a waker that
+ * changed *addr first cannot slip between the waiter's check and its sleep.
+ *
+ * Several words share a bucket, so a wake broadcasts to the bucket: a woken
+ * thread whose word did not change returns as a spurious wake-up, which the
+ * contract allows.  Per-process tables cannot see other processes, so
+ * WEFT_PSHARED waits poll with growing sleeps instead.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall(), sched_yield() under -std=c11 */
+#endif
+#include "wait.h"
+
+#if !defined(__linux__) || defined(WEFT_WAIT_PORTABLE)
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "weft/atomic.h"
+#include "weft/deadline.h"
+#include "weft/status.h"
+
+#define BUCKET_COUNT 256 /* power of two; sleeping threads rarely exceed it */
+
+struct bucket {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned sleepers; /* guarded by lock */
+} WEFT_ALIGNED(WEFT_CACHE_LINE);
+
+static struct bucket buckets[BUCKET_COUNT];
+static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
+
+static void buckets_init(void)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	for (unsigned i = 0; i < BUCKET_COUNT; i++) {
+		pthread_mutex_init(&buckets[i].lock, NULL);
+		pthread_cond_init(&buckets[i].cond, &attr);
+	}
+	pthread_condattr_destroy(&attr);
+}
+
+static struct bucket *bucket_of(const uint32_t *addr)
+{
+	/* Fibonacci hashing of the address; the low bits are alignment. */
+	uintptr_t h = ((uintptr_t)addr >> 2) * (uintptr_t)0x9E3779B97F4A7C15ull;
+	return &buckets[(h >> 24) & (BUCKET_COUNT - 1)];
+}
+
+/* WEFT_PSHARED: sleep 1 us, 2 us, ... 1 ms between checks until the deadline. */
+static int poll_wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline)
+{
+	long nap_ns = 1000;
+	/* acquire: pairs with the release that changed the word, as a futex would */
+	while (weft_atomic_load(addr, WEFT_ACQUIRE) == expected) {
+		if (deadline != NULL && weft_deadline_passed(deadline))
+			return WEFT_ETIMEDOUT;
+		struct timespec nap = {0, nap_ns};
+		nanosleep(&nap, NULL);
+		if (nap_ns < 1000000)
+			nap_ns *= 2;
+	}
+	return WEFT_OK;
+}
+
+int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
+{
+	int saved_errno = errno;
+	int status = WEFT_OK;
+	if (flags & WEFT_PSHARED) {
+		status = poll_wait(addr, expected, deadline);
+		errno = saved_errno;
+		return status;
+	}
+	pthread_once(&buckets_once, buckets_init);
+	struct bucket *b = bucket_of(addr);
+	pthread_mutex_lock(&b->lock);
+	/* relaxed: the bucket mutex orders this check against the waker's lock of it */
+	if (weft_atomic_load(addr, WEFT_RELAXED) == expected) {
+		b->sleepers++;
+		int rc = deadline ? pthread_cond_timedwait(&b->cond, &b->lock, deadline)
+				  : pthread_cond_wait(&b->cond, &b->lock);
+		b->sleepers--;
+		if (rc == ETIMEDOUT)
+			status = WEFT_ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&b->lock);
+	errno = saved_errno;
+	return status;
+}
+
+void weft__wake(const uint32_t *addr, int count, unsigned flags)
+{
+	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
+	if (flags & WEFT_PSHARED)
+		return; /* pollers see the change by themselves */
+	int saved_errno = errno;
+	pthread_once(&buckets_once, buckets_init);
+	struct bucket *b = bucket_of(addr);
+	pthread_mutex_lock(&b->lock);
+	if (b->sleepers)
+		pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	errno = saved_errno;
+}
+
+const char *weft__wait_backend(void)
+{
+	return "portable";
+}
+
+#else
+/* ISO C forbids an empty translation unit. */
+typedef int weft__wait_portable_unused;
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_TESTS_CHECK_H
+#define WEFT_TESTS_CHECK_H
+
+/*
+ * check.h - the unit-test harness every tests/test_*.c uses.
+ *
+ *   static void test_something(void) { CHECK_EQ(weft_x(), 3); }
+ *   int main(void) { RUN_TEST(test_something); return check_summary(); }
+ *
+ * Each RUN_TEST prints "PASS name" or "FAIL name"; a failed assertion prints
+ * its place and both values.  check_summary() prints "N passed, N failed" and
+ * returns the exit status; scripts/run_tests.sh adds the programs' lines up.
+ * check_child_aborts() runs a function in a forked child and checks that it
+ * aborts with a message (the WEFT_DEBUG misuse checks).
+ */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int check__test_failed;
+static int check__passed;
+static int check__failed;
+
+static inline void check__fail(void)
+{
+	check__test_failed = 1;
+}
+
+#define CHECK(cond)                                                                  \
+	do {                                                                         \
+		if (!(cond)) {                                                       \
+			fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
+			check__fail();                                               \
+		}                                                                    \
+	} while (0)
+
+#define CHECK_OP_(a, op, b)                                                          \
+	do {                                                                         \
+		long long check_a_ = (long long)(a), check_b_ = (long long)(b);      \
+		if (!(check_a_ op check_b_)) {                                       \
+			fprintf(stderr, "  %s:%d: CHECK(%s %s %s) failed: %lld vs %lld\n", __FILE__, \
+				__LINE__, #a, #op, #b, check_a_, check_b_);          \
+			check__fail();                                               \
+		}                                                                    \
+	} while (0)
+
+#define CHECK_EQ(a, b) CHECK_OP_(a, ==, b)
+#define CHECK_NE(a, b) CHECK_OP_(a, !=, b)
+#define CHECK_LT(a, b) CHECK_OP_(a, <, b)
+#define CHECK_LE(a, b) CHECK_OP_(a, <=, b)
+#define CHECK_GT(a, b) CHECK_OP_(a, >, b)
+#define CHECK_GE(a, b) CHECK_OP_(a, >=, b)
+
+#define CHECK_STATUS(got, want)                                                      \
+	do {                                                                         \
+		int check_g_ = (got), check_w_ = (want);                             \
+		if (check_g_ != check_w_) {                                          \
+			fprintf(stderr, "  %s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__, \
+				__LINE__, #got, check_g_, weft_strerror(check_g_), check_w_, \
+				weft_strerror(check_w_));                            \
+			check__fail();                                               \
+		}                                                                    \
+	} while (0)
+
+static inline void check__run(const char *name, void (*fn)(void))
+{
+	check__test_failed = 0;
+	fn();
+	if (check__test_failed)
+		check__failed++;
+	else
+		check__passed++;
+	printf("%s %s\n", check__test_failed ? "FAIL" : "PASS", name);
+	fflush(stdout);
+}
+
+#define RUN_TEST(fn) check__run(#fn, fn)
+
+static inline int check_summary(void)
+{
+	printf("%d passed, %d failed\n", check__passed, check__failed);
+	return check__failed ? 1 : 0;
+}
+
+/*
+ * check_child_aborts() - run @fn in a child process and report whether it
+ * died of SIGABRT after writing @expect (a substring) to stderr.  The child's
+ * stderr is captured, so expected abort messages do not clutter the output.
+ */
+static inline int check_child_aborts(void (*fn)(void), const char *expect)
+{
+	int pipefd[2];
+	if (pipe(pipefd) != 0)
+		return 0;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], 2);
+		fn();
+		_exit(0); /* returned: no abort */
+	}
+	close(pipefd[1]);
+	char buf[4096];
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(pipefd[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, expect) != NULL;
+	if (!ok)
+		fprintf(stderr, "  child did not abort with \"%s\" (status %d, stderr: %s)\n", expect, status, buf);
+	return ok;
+}
+
+#endif /* WEFT_TESTS_CHECK_H */
