@@ -11,8 +11,10 @@ failed=0
 for prog in "$@"; do
 	for n in $threads; do
 		runs=$((runs + 1))
-		if ! "$prog" --threads "$n" --seconds "$seconds"; then
-			echo "$(basename "$prog") --threads $n --seconds $seconds: FAILED (exit status $?)"
+		"$prog" --threads "$n" --seconds "$seconds"
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			echo "$(basename "$prog") --threads $n --seconds $seconds: FAILED (exit status $rc)"
 			failed=$((failed + 1))
 		fi
 	done
