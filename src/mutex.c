@@ -8,6 +8,7 @@
  *   park:  any      -> CONTENDED   by exchange; we own it iff old was UNLOCKED
  *   wake:  (unlock already stored UNLOCKED) one sleeper is woken
  */
+#include "backoff.h"
 #include "wait.h"
 #include "weft/deadline.h"
 #include "weft/mutex.h"
@@ -16,9 +17,9 @@
 /* relaxed everywhere: a tuning value, read once per contended lock */
 static unsigned mutex_spin = WEFT_MUTEX_SPIN_DEFAULT;
 
-unsigned weft_mutex_set_spin(unsigned checks)
+unsigned weft_mutex_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&mutex_spin, checks, WEFT_RELAXED);
+	return weft_atomic_exchange(&mutex_spin, pauses, WEFT_RELAXED);
 }
 
 static unsigned wait_flags(uint32_t pshared_bit)
@@ -42,17 +43,22 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
 	return try_acquire(mutex, pshared_bit);
 }
 
-/* Watch the word for up to the spin bound; take it if it comes free. */
+/*
+ * Watch the word for up to the spin bound; take it if it comes free.  The
+ * watcher backs off exponentially between checks (src/backoff.h): every check
+ * pulls the lock's cache line away from the holder, so a watcher that looks
+ * less often lets the holder run its critical sections at full speed.
+ */
 static bool spin_acquire(weft_mutex_t *mutex, uint32_t pshared_bit)
 {
-	unsigned checks = weft_atomic_load(&mutex_spin, WEFT_RELAXED);
-	for (unsigned i = 0; i < checks; i++) {
+	unsigned budget = weft_atomic_load(&mutex_spin, WEFT_RELAXED);
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
 		/* relaxed: only a hint; try_acquire() is the acquire */
 		uint32_t state = weft_atomic_load(&mutex->state, WEFT_RELAXED);
 		if ((state & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED && try_acquire(mutex, pshared_bit))
 			return true;
-		weft_cpu_relax();
-	}
+	} while (weft__backoff_spin(&backoff, budget));
 	return false;
 }
 

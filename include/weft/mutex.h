@@ -13,9 +13,10 @@
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
  *
- * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, spin a bounded
- *          number of times watching for 0 and retrying the CAS; then swap in
- *          CONTENDED and sleep on the word while the swap did not return 0.
+ * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, watch the word
+ *          for 0 with exponential backoff for a bounded number of pause
+ *          instructions, retrying the CAS; then swap in CONTENDED and sleep
+ *          on the word while the swap did not return 0.
  * unlock:  swap in 0; if the old state was CONTENDED, wake one sleeper.
  *
  * A thread that slept swaps in CONTENDED (not LOCKED) when it wins, because it
@@ -23,10 +24,12 @@
  * call that finds nobody.  An unlock of an uncontended lock makes no system call.
  *
  * The spin bound (weft_mutex_set_spin(), default WEFT_MUTEX_SPIN_DEFAULT) is
- * the number of checks a contended locker makes before it sleeps.  On a VM a
- * futex wake that crosses CPUs costs tens of microseconds, so a short spin that
- * catches the holder's unlock saves far more than it burns; docs/mutex.md shows
- * the sweep that chose the default.
+ * the number of pause instructions a contended locker spends watching before
+ * it sleeps.  On a VM a futex wake that crosses CPUs costs tens of
+ * microseconds, so a short spin that catches the holder's unlock saves far
+ * more than it burns; the backoff between checks keeps the watcher from
+ * stealing the lock's cache line from the holder on every pause.
+ * docs/mutex.md shows the sweep that chose the default.
  *
  * Bit 31 of the word marks a process-shared mutex (WEFT_PSHARED), so that the
  * slow paths use the shared futex flavour.  The fast path CAS expects exactly
@@ -70,7 +73,8 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MUTEX_STATE_MASK 3u
 #define WEFT_MUTEX_PSHARED_BIT 0x80000000u
 
-/* Contended checks before sleeping, chosen by the sweep in docs/mutex.md. */
+/* Pause instructions a contended locker spends before sleeping, chosen by the
+ * sweep in docs/mutex.md. */
 #define WEFT_MUTEX_SPIN_DEFAULT 100u
 
 typedef struct weft_mutex {
@@ -92,9 +96,10 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 
 /**
- * weft_mutex_set_spin() - set how many times a contended locker checks the
- * lock before it sleeps, for every weft_mutex_t in the process.
- * @checks: the new bound; 0 sleeps at once.
+ * weft_mutex_set_spin() - set how many pause instructions a contended locker
+ * spends watching the lock before it sleeps, for every weft_mutex_t in the
+ * process.
+ * @pauses: the new bound; 0 checks once and then sleeps.
  *
  * A tuning knob for measurements and unusual machines; the default was chosen
  * by measurement (docs/mutex.md).
@@ -102,7 +107,7 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
  * Context: any thread, at any time.
  * Return: the previous bound.
  */
-unsigned weft_mutex_set_spin(unsigned checks);
+unsigned weft_mutex_set_spin(unsigned pauses);
 
 /**
  * weft_mutex_init() - initialize an unlocked mutex.
