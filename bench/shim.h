@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_BENCH_SHIM_H
+#define WEFT_BENCH_SHIM_H
+
+/*
+ * shim.h - the C side of the benchmark harness: Google Benchmark runs C bodies.
+ *
+ * A benchmark row is "<family>/<workload>/<impl>" (Google Benchmark appends
+ * "/real_time" and "/threads:N").  A C file registers its rows from a
+ * constructor, so there is no central list:
+ *
+ *     static void body(wb_thread *t) { ...measured loop...; wb_done(t, ops); }
+ *     __attribute__((constructor)) static void reg(void)
+ *     {
+ *             wb_register("mutex/uncontended/weft_mutex", body, WB_T1);
+ *     }
+ *
+ * One run of a row (Google Benchmark makes several: it grows the iteration
+ * count until the run lasts --benchmark_min_time, then repeats it):
+ *
+ *   1. thread 0 calls def->setup(t) if set; its result is t->shared on every thread;
+ *   2. all threads pass a barrier: nobody measures before setup is done;
+ *   3. the clock starts; every thread calls def->body(t) ONCE; the body runs
+ *      its own loop (so the loop contains only direct calls) and reports its
+ *      operation count with wb_done();
+ *   4. the clock stops; all threads pass a barrier;
+ *   5. thread 0 computes the derived counters (items_per_second from the
+ *      summed wb_done() counts, fairness, latency percentiles, CPU time per
+ *      operation, the wb_counter() values) and calls def->teardown(t).
+ *
+ * Two loop shapes:
+ *   fixed  - every thread runs t->iters operations:
+ *                for (i = 0; i < t->iters; i++) op();  wb_done(t, t->iters);
+ *   timed  - thread 0 runs t->iters operations (or until a safety time cap)
+ *            and then raises the stop flag; the other threads run until they
+ *            see it, so per-thread counts differ and fairness shows:
+ *                for (i = 0; wb_running(t, i); i++) op();  wb_done(t, i);
+ *            A body whose threads may block (a queue, a semaphore) must make
+ *            sure nobody sleeps forever once thread 0 stops: after its loop,
+ *            thread 0 (wb_stop() has been raised by wb_running) can post,
+ *            broadcast or push enough to wake the others, and the others
+ *            test wb_stopped() after every wake-up.
+ *
+ * Everything here is C and C++ (shim.cc and the *_cxx.cc peers include it).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- registration ------------------------------------------------------- */
+
+/* Thread counts as a mask: WB_T(n) is n threads (1 <= n <= 64). */
+#define WB_T(n) (UINT64_C(1) << ((n) - 1))
+#define WB_T1 WB_T(1)
+#define WB_T2 WB_T(2)
+#define WB_T4 WB_T(4)
+#define WB_T8 WB_T(8)
+#define WB_T16 WB_T(16)
+#define WB_T64 WB_T(64)
+#define WB_T1248 (WB_T1 | WB_T2 | WB_T4 | WB_T8) /* the standard sweep */
+
+/* wb_def.flags: which derived counters thread 0 emits after a run. */
+#define WB_FAIRNESS 0x1u /* fair_max_min, fair_cv over the per-thread wb_done() counts */
+#define WB_LATENCY 0x2u  /* <lat_name>_p50_ns, _p99_ns, _max_ns over wb_sample_*() samples */
+#define WB_CPU 0x4u      /* cpu_ns_per_op: summed thread CPU time / summed operations */
+
+typedef struct wb_thread wb_thread;
+
+typedef void (*wb_body_fn)(wb_thread *t);
+typedef void *(*wb_setup_fn)(wb_thread *t);
+typedef void (*wb_teardown_fn)(wb_thread *t);
+
+typedef struct wb_def {
+	const char *name;        /* "<family>/<workload>/<impl>", copied */
+	wb_body_fn body;         /* runs once per thread per run, measured */
+	uint64_t threads;        /* thread counts: WB_T1 | WB_T2 ... */
+	unsigned flags;          /* WB_FAIRNESS | WB_LATENCY | WB_CPU */
+	const void *arg;         /* constant row parameter, seen as t->arg (not copied) */
+	wb_setup_fn setup;       /* optional: thread 0, before anyone measures; returns t->shared */
+	wb_teardown_fn teardown; /* optional: thread 0, after everyone stopped measuring */
+	const char *lat_name;    /* latency counter prefix; NULL means "wait" */
+} wb_def;
+
+/* Register a row (call from a constructor).  Duplicate names abort. */
+void wb_register(const char *name, wb_body_fn body, uint64_t threads);
+void wb_register_def(const wb_def *def);
+
+/* ---- the per-thread context ------------------------------------------ */
+
+#define WB_MAX_COUNTERS 16
+
+/* Kinds for wb_counter(): how thread 0 combines the threads' values. */
+#define WB_SUM 0u  /* summed over threads (a run-wide value: set it on one thread) */
+#define WB_RATE 1u /* summed over threads, then divided by the run's seconds */
+#define WB_AVG 2u  /* averaged over the threads that set it */
+
+struct wb_counter_slot {
+	const char *name; /* a string literal; compared by content */
+	double value;
+	unsigned kind;
+};
+
+struct wb_run; /* internal: one per run, shared by its threads */
+
+struct wb_thread {
+	/* read by bodies */
+	int tid;             /* 0 .. nthreads-1 */
+	int nthreads;        /* threads in this run */
+	uint64_t iters;      /* Google Benchmark's iteration count for this run */
+	const void *arg;     /* wb_def.arg */
+	void *shared;        /* what setup returned (NULL without setup) */
+	uint32_t *stop_flag; /* nonzero once thread 0 has stopped; see wb_stopped() */
+
+	/* written through the functions below */
+	uint64_t ops;        /* wb_done() */
+	uint64_t deadline;   /* thread 0's safety cap, in wb_now() ticks */
+	uint64_t *samples;   /* latency samples in ticks (WB_LATENCY), reservoir of samples_cap */
+	uint32_t samples_cap;
+	uint32_t samples_n;
+	uint64_t samples_seen;
+	uint64_t rng;
+	int ncounters;
+	struct wb_counter_slot counters[WB_MAX_COUNTERS];
+	uint64_t cpu_ns;     /* set by the runner around the body */
+	struct wb_run *run;
+};
+
+/* The operation count of this thread: items_per_second sums it over threads. */
+static inline void wb_done(wb_thread *t, uint64_t ops)
+{
+	t->ops = ops;
+}
+
+/* A named counter (see WB_SUM, WB_RATE, WB_AVG).  Call after the measured loop. */
+void wb_counter(wb_thread *t, const char *name, double value, unsigned kind);
+
+/* Print a message naming the row and exit(1): a broken invariant in a body. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn, format(printf, 2, 3)))
+#endif
+void wb_fail(const wb_thread *t, const char *fmt, ...);
+
+/* ---- the timed loop --------------------------------------------------- */
+
+/* Out of line: thread 0 checks its safety cap every 1024 operations. */
+bool wb_over_time(wb_thread *t);
+
+/* Raise the stop flag (wb_running() does it for thread 0). */
+static inline void wb_stop(wb_thread *t)
+{
+	/* release: orders nothing the others rely on; a flag seen late only extends the run */
+	__atomic_store_n(t->stop_flag, 1u, __ATOMIC_RELEASE);
+}
+
+/* True once thread 0 has finished its operations. */
+static inline bool wb_stopped(const wb_thread *t)
+{
+	/* relaxed: a flag; the line stays shared in every cache until the one write */
+	return __atomic_load_n(t->stop_flag, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * wb_running() - the condition of a timed loop, @done operations so far.
+ * Thread 0: true while done < t->iters (and within the safety cap); when it
+ * turns false it raises the stop flag.  Others: true until the flag is up.
+ */
+static inline bool wb_running(wb_thread *t, uint64_t done)
+{
+	if (t->tid != 0)
+		return !wb_stopped(t);
+	if (done < t->iters && ((done & 1023u) != 0 || !wb_over_time(t)))
+		return true;
+	wb_stop(t);
+	return false;
+}
+
+/* ---- time, work and latency samples ----------------------------------- */
+
+uint64_t wb_clock_ns(void); /* CLOCK_MONOTONIC in ns */
+
+/* A cheap monotonic tick counter (rdtsc on x86, CLOCK_MONOTONIC ns elsewhere). */
+static inline uint64_t wb_now(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return wb_clock_ns();
+#endif
+}
+
+/* Tick conversions, calibrated at startup by the runner. */
+double wb_ticks_to_ns(uint64_t ticks);
+uint64_t wb_ns_to_ticks(double ns);
+
+/*
+ * wb_work() - burn @loops iterations of a dependent add that the compiler
+ * cannot remove and that touches no memory.  wb_work_loops(ns) converts a
+ * duration to loops (calibrated at startup): compute it before the loop.
+ */
+static inline void wb_work(uint32_t loops)
+{
+	for (uint32_t i = 0; i < loops; i++)
+		__asm__ __volatile__("" : "+r"(i));
+}
+uint32_t wb_work_loops(double ns);
+
+/* Latency sampling: one operation in WB_SAMPLE_EVERY is timed. */
+#define WB_SAMPLE_EVERY 64u
+
+/*
+ * wb_sample_begin() - the start tick if operation number @i is sampled, else 0.
+ * wb_sample_end()   - record now - @start if @start is nonzero.
+ *
+ *     uint64_t s = wb_sample_begin(i);
+ *     lock(l);
+ *     wb_sample_end(t, s);            -- the acquire wait of operation i
+ */
+static inline uint64_t wb_sample_begin(uint64_t i)
+{
+	return (i & (WB_SAMPLE_EVERY - 1)) ? 0 : wb_now();
+}
+
+void wb_record_ticks(wb_thread *t, uint64_t ticks); /* out of line, cold */
+
+static inline void wb_sample_end(wb_thread *t, uint64_t start)
+{
+	if (start)
+		wb_record_ticks(t, wb_now() - start);
+}
+
+/* Record a latency measured some other way, in ns (e.g. a broadcast's wake-all time). */
+void wb_record_ns(wb_thread *t, double ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_BENCH_SHIM_H */
