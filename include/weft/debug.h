@@ -32,6 +32,10 @@ WEFT_NORETURN WEFT_COLD void weft_debug_die(const char *prim, const void *addr, 
  * weft_debug_self() - a nonzero id of the calling thread, unique across processes
  * (the kernel thread id), used as the owner mark of WEFT_DEBUG locks.
  *
+ * A fork()ed child's thread gets its own id: it does not pass for the parent
+ * thread that held a lock at fork() time (as with glibc's error-checking
+ * mutexes, a lock held across fork() cannot be unlocked by the child).
+ *
  * Return: the id, cached per thread after the first call.
  */
 uint32_t weft_debug_self(void);
