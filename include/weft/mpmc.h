@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_MPMC_H
+#define WEFT_MPMC_H
+
+/*
+ * mpmc.h - a bounded multi-producer multi-consumer FIFO queue of void *
+ * values: lock-free try operations, blocking, timed and batch operations,
+ * close, and a placement form for memory shared between processes.
+ *
+ * Algorithm: D. Vyukov, "Bounded MPMC queue", 1024cores.net (2010/2011).  An
+ * array of 2^k slots, each holding a value and a 64-bit sequence number, and
+ * two 64-bit position counters: tail (next position to push) and head (next
+ * position to pop).  Position p lives in slot p mod 2^k, and the slot's
+ * sequence number says whose turn it is:
+ *
+ *     seq == p          free: the producer that claims position p may fill it
+ *     seq == p + 1      full: the consumer that claims position p may empty it
+ *     seq == p + 2^k    emptied: free for the producer of the next lap
+ *
+ * push: read tail = p; if slot(p).seq == p, claim p by CAS tail p -> p + 1,
+ *       store the value, then store seq = p + 1 (release).  seq < p means the
+ *       slot still holds the value of lap p - 2^k: the queue is full.
+ * pop:  read head = p; if slot(p).seq == p + 1, claim p by CAS head p -> p + 1,
+ *       load the value, then store seq = p + 2^k (release).  seq < p + 1 means
+ *       nothing was published at p yet: the queue is empty.
+ *
+ * The 64-bit counters never wrap in practice (a century at 5e9 operations per
+ * second), so a CAS on them cannot suffer ABA.  Capacity 1 is refused because
+ * "full at p" (p + 1) and "free at p + 1" would be the same sequence number.
+ * Batches (push_n, pop_n) claim k consecutive ready slots with one CAS.
+ *
+ * Progress: try_push and try_pop are lock-free with one exception, inherent to
+ * the algorithm: a producer that is preempted (or killed) between its CAS on
+ * tail and its store of seq leaves its slot "claimed but unpublished"; until it
+ * resumes, consumers that reach that slot see the queue as empty there, even if
+ * later slots hold values.  Symmetrically a consumer stalled between its CAS
+ * on head and its release of the slot makes producers that lap around to that
+ * slot see the queue as full.  No operation ever waits for such a thread inside
+ * try_*; blocking operations yield and then nap (see docs/mpmc.md).
+ *
+ * Blocking: push and pop first retry with a bounded exponential backoff (the
+ * spin bound, weft_mpmc_set_spin()), then sleep on the wait layer.  Each side
+ * has a sleeper count and a 32-bit epoch word.  A sleeper registers in the
+ * count, reads the epoch, re-checks the counters, and sleeps while the epoch
+ * is unchanged.  A successful push loads the consumers' sleeper count once,
+ * right after its CAS on tail; if it is nonzero, after publishing, it bumps the
+ * consumers' epoch and wakes one sleeper per value (pop symmetrically).  That
+ * one load, on a cache line the CAS has just taken, is all a sleeping thread
+ * costs the fast path.  Why no wake-up is lost: both the sleeper's
+ * registration (a fetch_add) and the pusher's claim (the CAS) are seq_cst
+ * read-modify-writes, and the pusher's count load and the sleeper's counter
+ * load are seq_cst loads.  In the single total order either the claim comes
+ * first, and the sleeper's re-check sees tail moved (it does not sleep), or
+ * the registration comes first, and the pusher's count load sees it (it wakes).
+ * The re-check compares the counters rather than the slot because the slot's
+ * publication is a plain release store, which could not take part in that
+ * argument without a full fence on every push.
+ *
+ * close: sets a bit in tail (so no further push can claim a position), then
+ * bumps both epochs and wakes every sleeper.  Pops drain what was pushed
+ * before the close, then report WEFT_ECLOSED.
+ *
+ * Fairness: none.  Values leave in FIFO order, but threads are not served in
+ * arrival order; a sleeper woken for a value may find it taken by a thread that
+ * never slept, and sleeps again.
+ *
+ * Ordering: a push that succeeds is a release and the pop that returns its
+ * value an acquire: everything the producer wrote before pushing is visible to
+ * the consumer after popping.  The queue is linearizable: each successful
+ * operation takes effect at its CAS on tail or head.  A failed try has no
+ * ordering.
+ *
+ * Footprint: weft_mpmc_bytes(capacity) = 192 + 16 * capacity bytes on 64-bit
+ * targets, rounded up to a cache line: a 64-byte line of fixed fields, one
+ * line for the producers' side (tail), one for the consumers' (head), then the
+ * slots.  The structure holds no pointers, so a WEFT_PSHARED queue works at any
+ * address in any process that maps it; the values are then indices or offsets.
+ *
+ * WEFT_DEBUG: using a queue that was never initialized or was destroyed, and
+ * destroying a queue while threads sleep in it, abort with a message.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "atomic.h"
+#include "config.h"
+#include "debug.h"
+#include "status.h"
+
+WEFT_EXTERN_C_BEGIN
+
+/* Capacity bounds: a power of two in [WEFT_MPMC_CAPACITY_MIN, WEFT_MPMC_CAPACITY_MAX]. */
+#define WEFT_MPMC_CAPACITY_MIN 2u
+#define WEFT_MPMC_CAPACITY_MAX ((size_t)1 << 30)
+
+/* Bit 63 of tail: the queue is closed.  Positions use bits 0..62. */
+#define WEFT_MPMC_CLOSED_BIT ((uint64_t)1 << 63)
+
+/* Pause instructions a blocking push/pop backs off for before it sleeps;
+ * chosen by the sweep in docs/mpmc.md. */
+#define WEFT_MPMC_SPIN_DEFAULT 512u
+
+/* A live queue's magic number (checked under WEFT_DEBUG). */
+#define WEFT_MPMC_MAGIC 0x6d706d63u /* "mpmc" */
+
+typedef struct weft_mpmc_slot {
+	uint64_t seq; /* whose turn (see the overview) */
+	void *value;  /* written by the producer that owns the slot, read by the consumer */
+} weft_mpmc_slot_t;
+
+typedef struct weft_mpmc {
+	/* Line 0: fixed at init, read by everyone. */
+	uint64_t mask;  /* capacity - 1 */
+	uint32_t flags; /* WEFT_PSHARED, and an internal bit: weft_mpmc_create() allocated it */
+	uint32_t magic; /* WEFT_MPMC_MAGIC while alive */
+	char pad0[WEFT_CACHE_LINE - 16];
+	/* Line 1: the producers' side.  The consumers' sleeper count lives here
+	 * because pushers load it right after their CAS has taken this line. */
+	uint64_t tail;         /* next position to push | WEFT_MPMC_CLOSED_BIT */
+	uint32_t pop_sleepers; /* consumers registered to sleep */
+	uint32_t pop_epoch;    /* futex word consumers sleep on; bumped by pushers that saw sleepers */
+	char pad1[WEFT_CACHE_LINE - 16];
+	/* Line 2: the consumers' side, and the producers' sleepers. */
+	uint64_t head;          /* next position to pop */
+	uint32_t push_sleepers; /* producers registered to sleep */
+	uint32_t push_epoch;    /* futex word producers sleep on; bumped by poppers that saw sleepers */
+	char pad2[WEFT_CACHE_LINE - 16];
+	/* The slots follow, at offset sizeof(weft_mpmc_t) (no pointer is stored). */
+} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_mpmc_t;
+
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, tail) % WEFT_CACHE_LINE == 0, "tail starts a cache line");
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, head) % WEFT_CACHE_LINE == 0, "head starts a cache line");
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, tail) - offsetof(weft_mpmc_t, mask) >= WEFT_CACHE_LINE,
+		   "tail is not on the line of the fixed fields");
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, head) - offsetof(weft_mpmc_t, tail) >= WEFT_CACHE_LINE,
+		   "head and tail are on different cache lines");
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, pop_epoch) < offsetof(weft_mpmc_t, tail) + WEFT_CACHE_LINE,
+		   "the consumers' sleeper count and epoch share tail's line");
+WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, push_epoch) < offsetof(weft_mpmc_t, head) + WEFT_CACHE_LINE,
+		   "the producers' sleeper count and epoch share head's line");
+WEFT_STATIC_ASSERT(sizeof(weft_mpmc_t) == 3 * WEFT_CACHE_LINE, "three cache lines, then the slots");
+
+/* Out of line (src/mpmc.c). */
+WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value);
+WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out);
+WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
+WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
+void weft_mpmc_destroy_slow(weft_mpmc_t *q);
+
+#ifdef WEFT_DEBUG
+static inline void weft__mpmc_check(const weft_mpmc_t *q)
+{
+	/* relaxed: a diagnostic; init_at() stored it before the queue was shared */
+	if (weft_atomic_load(&q->magic, WEFT_RELAXED) != WEFT_MPMC_MAGIC)
+		weft_debug_die("weft_mpmc_t", q, "used before init or after destroy");
+}
+#define WEFT__MPMC_CHECK(q) weft__mpmc_check(q)
+#else
+#define WEFT__MPMC_CHECK(q) ((void)0)
+#endif
+
+/* The slot of position @pos.  The slots start right after the header. */
+static inline weft_mpmc_slot_t *weft__mpmc_slot(weft_mpmc_t *q, uint64_t pos)
+{
+	/* mask is written once by init_at() before the queue is shared */
+	return (weft_mpmc_slot_t *)(void *)((char *)q + sizeof(weft_mpmc_t)) + (pos & q->mask);
+}
+
+/**
+ * weft_mpmc_validate() - whether a capacity and flags are acceptable.
+ * @capacity: a power of two from WEFT_MPMC_CAPACITY_MIN to WEFT_MPMC_CAPACITY_MAX.
+ * @flags: 0 or WEFT_PSHARED.
+ *
+ * weft_mpmc_create() and weft_mpmc_init_at() return NULL both for bad input and
+ * (create only) for lack of memory; this tells the two apart.
+ *
+ * Context: any; never blocks.
+ * Return: WEFT_OK, or WEFT_EINVAL for a bad capacity or an unknown flag.
+ */
+int weft_mpmc_validate(size_t capacity, unsigned flags);
+
+/**
+ * weft_mpmc_bytes() - the memory a queue of @capacity slots needs.
+ * @capacity: as for weft_mpmc_validate().
+ *
+ * Context: any; never blocks.
+ * Return: the size in bytes (a multiple of WEFT_CACHE_LINE), or 0 if @capacity
+ * is not valid.
+ */
+size_t weft_mpmc_bytes(size_t capacity);
+
+/**
+ * weft_mpmc_init_at() - build an empty queue in caller-provided memory.
+ * @mem: weft_mpmc_bytes(@capacity) bytes aligned to WEFT_CACHE_LINE; for
+ *       WEFT_PSHARED, memory every process maps (mmap MAP_SHARED, shm_open).
+ * @capacity: a power of two from 2 to WEFT_MPMC_CAPACITY_MAX.
+ * @flags: 0, or WEFT_PSHARED for a queue shared between processes.
+ *
+ * The structure holds no pointers: other processes may map @mem at any
+ * address and use it without initializing it again.
+ *
+ * Context: any thread; @mem must not be in use.  Publishing the queue to
+ * other threads or processes (pthread_create, fork, a release store) is the
+ * caller's job.
+ * Return: @mem as a queue, or NULL (WEFT_EINVAL) if @mem is NULL or misaligned,
+ * @capacity is not valid, or @flags has an unknown bit.
+ */
+weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
+
+/**
+ * weft_mpmc_create() - allocate and initialize an empty queue.
+ * @capacity: a power of two from 2 to WEFT_MPMC_CAPACITY_MAX.
+ * @flags: 0 or WEFT_PSHARED (only useful if the memory is then shared, which
+ *         malloc'd memory is not across exec; prefer weft_mpmc_init_at()).
+ *
+ * Context: any thread; allocates.
+ * Return: the queue, or NULL: weft_mpmc_validate() says WEFT_EINVAL for bad
+ * input, otherwise the allocation failed (WEFT_ENOMEM).
+ */
+weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags);
+
+/**
+ * weft_mpmc_destroy() - end the queue's life; free it if weft_mpmc_create()
+ * allocated it.
+ * @q: the queue, or NULL (nothing happens).  No thread may use it afterwards.
+ *
+ * Values still in the queue are dropped (they are the caller's to own).  For a
+ * queue placed with weft_mpmc_init_at() the memory stays the caller's.
+ *
+ * Context: any thread; no other thread may be using or sleeping in @q
+ * (a WEFT_DEBUG build aborts if one sleeps in it).
+ */
+static inline void weft_mpmc_destroy(weft_mpmc_t *q)
+{
+	if (q == NULL)
+		return;
+#ifdef WEFT_DEBUG
+	weft__mpmc_check(q);
+	/* relaxed: a diagnostic; a correct caller has no concurrent user */
+	if (weft_atomic_load(&q->push_sleepers, WEFT_RELAXED) != 0 ||
+	    weft_atomic_load(&q->pop_sleepers, WEFT_RELAXED) != 0)
+		weft_debug_die("weft_mpmc_t", q, "destroyed while threads sleep in it");
+#endif
+	weft_mpmc_destroy_slow(q);
+}
+
+/* One attempt at the uncontended push; false sends the caller to a slow path. */
+static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
+{
+	/* relaxed: a guess at the position; the CAS below validates it */
+	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
+	weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos);
+	/* acquire: pairs with the release store of seq in the pop that emptied
+	 * the slot, so its load of value happens before our store below.  A
+	 * closed queue has bit 63 in pos, which never equals a seq. */
+	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
+	if (WEFT_LIKELY(seq == pos) &&
+	    /* seq_cst: the claim must be ordered before our load of pop_sleepers
+	     * and after any consumer's registration that it does not see (the
+	     * lost-wake-up argument in the overview); relaxed on failure: we
+	     * only retry */
+	    WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping pop */
+		uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
+		slot->value = value; /* ours alone until the store of seq below */
+		/* release: publishes value; pairs with the acquire load of seq in pop */
+		weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
+		if (WEFT_UNLIKELY(sleepers != 0))
+			weft_mpmc_wake_pop_slow(q, 1);
+		return true;
+	}
+	return false;
+}
+
+/* One attempt at the uncontended pop; false sends the caller to a slow path. */
+static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
+{
+	/* relaxed: a guess at the position; the CAS below validates it */
+	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
+	weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos);
+	/* acquire: pairs with the release store of seq in the push that filled
+	 * the slot, so its value is visible below */
+	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
+	if (WEFT_LIKELY(seq == pos + 1) &&
+	    /* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
+	    WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping push */
+		uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
+		*out = slot->value; /* ours alone until the store of seq below */
+		/* release: our load of value happens before the next lap's store;
+		 * pairs with the acquire load of seq in push */
+		weft_atomic_store(&slot->seq, pos + q->mask + 1, WEFT_RELEASE);
+		if (WEFT_UNLIKELY(sleepers != 0))
+			weft_mpmc_wake_push_slow(q, 1);
+		return true;
+	}
+	return false;
+}
+
+/**
+ * weft_mpmc_try_push() - push @value if there is room.
+ * @q: the queue.
+ * @value: any pointer (NULL included); for WEFT_PSHARED an index or offset.
+ *
+ * Context: any thread or process; never blocks; async-signal-safe while no
+ * thread sleeps in the queue (a wake-up is a futex system call).
+ * Ordering: release on success (see the overview); none on failure.
+ * Return: true if @value is in the queue; false if it is full or closed
+ * (weft_mpmc_is_closed() tells which).
+ */
+static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
+{
+	WEFT__MPMC_CHECK(q);
+	return weft__mpmc_push_fast(q, value) || weft_mpmc_try_push_slow(q, value);
+}
+
+/**
+ * weft_mpmc_try_pop() - pop the oldest value if there is one.
+ * @q: the queue.
+ * @out: receives the value.
+ *
+ * Context: any thread or process; never blocks.
+ * Ordering: acquire on success (pairs with the push of the value); none on failure.
+ * Return: true if a value was stored in *@out; false if the queue is empty
+ * (closed or not), or its oldest slot is claimed by a push still in progress.
+ */
+static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
+{
+	WEFT__MPMC_CHECK(q);
+	return weft__mpmc_pop_fast(q, out) || weft_mpmc_try_pop_slow(q, out);
+}
+
+/**
+ * weft_mpmc_push() - push @value, sleeping while the queue is full.
+ * @q: the queue.
+ * @value: any pointer; for WEFT_PSHARED an index or offset.
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: release on WEFT_OK.
+ * Return: WEFT_OK, or WEFT_ECLOSED if the queue is (or becomes, while this
+ * call waits) closed; @value was then not pushed.
+ */
+static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
+{
+	WEFT__MPMC_CHECK(q);
+	if (WEFT_LIKELY(weft__mpmc_push_fast(q, value)))
+		return WEFT_OK;
+	return weft_mpmc_push_slow(q, value, NULL);
+}
+
+/**
+ * weft_mpmc_pop() - pop the oldest value, sleeping while the queue is empty.
+ * @q: the queue.
+ * @out: receives the value.
+ *
+ * An idle consumer sleeps in the kernel and uses no CPU.
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK.
+ * Return: WEFT_OK, or WEFT_ECLOSED once the queue is closed and every value
+ * pushed before the close has been popped.
+ */
+static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
+{
+	WEFT__MPMC_CHECK(q);
+	if (WEFT_LIKELY(weft__mpmc_pop_fast(q, out)))
+		return WEFT_OK;
+	return weft_mpmc_pop_slow(q, out, NULL);
+}
+
+/**
+ * weft_mpmc_timedpush() - push @value, or give up at @deadline.
+ * @q: the queue.
+ * @value: any pointer.
+ * @deadline: absolute CLOCK_MONOTONIC time (weft_deadline_after_ns()).
+ *
+ * A deadline already past still pushes if there is room at once.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: release on WEFT_OK.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED, or WEFT_EINVAL for a NULL or
+ * malformed @deadline (the queue is then not touched).
+ */
+int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+
+/**
+ * weft_mpmc_timedpop() - pop the oldest value, or give up at @deadline.
+ * @q: the queue.
+ * @out: receives the value.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past still pops if a value is there at once.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED (closed and drained), or
+ * WEFT_EINVAL for a NULL or malformed @deadline (the queue is then not touched).
+ */
+int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+
+/**
+ * weft_mpmc_push_n() - push up to @n values as one batch, without blocking.
+ * @q: the queue.
+ * @values: the values, in order; may be NULL only if @n is 0.
+ * @n: how many to push.
+ *
+ * Pushes the longest prefix of @values that fits in the free slots ready at
+ * the moment of the claim; the values pushed are consecutive in the queue.
+ *
+ * Context: any thread or process; never blocks.
+ * Ordering: release, for each value pushed.
+ * Return: how many values were pushed (0 if the queue is full or closed, or
+ * @values is NULL).
+ */
+size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
+
+/**
+ * weft_mpmc_pop_n() - pop up to @n values as one batch, without blocking.
+ * @q: the queue.
+ * @out: receives the values, oldest first; may be NULL only if @n is 0.
+ * @n: room in @out.
+ *
+ * Context: any thread or process; never blocks.
+ * Ordering: acquire, for each value popped.
+ * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
+ */
+size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n);
+
+/**
+ * weft_mpmc_close() - refuse further pushes and wake every sleeper.
+ * @q: the queue.
+ *
+ * Pushes that have not claimed a slot yet fail with WEFT_ECLOSED (try_push
+ * and push_n: false and 0); values already pushed stay poppable, and pops
+ * report WEFT_ECLOSED once the queue is drained.  Closing twice is harmless.
+ *
+ * Context: any thread or process; never blocks (makes two futex wake calls).
+ * Ordering: every push that succeeded was linearized before the close.
+ */
+void weft_mpmc_close(weft_mpmc_t *q);
+
+/**
+ * weft_mpmc_is_closed() - whether weft_mpmc_close() has been called.
+ * @q: the queue.
+ *
+ * Context: any; never blocks.
+ * Ordering: acquire: a true result happens after the close.
+ * Return: true once the queue is closed.
+ */
+static inline bool weft_mpmc_is_closed(weft_mpmc_t *q)
+{
+	WEFT__MPMC_CHECK(q);
+	/* acquire: pairs with the seq_cst fetch_or in weft_mpmc_close() */
+	return (weft_atomic_load(&q->tail, WEFT_ACQUIRE) & WEFT_MPMC_CLOSED_BIT) != 0;
+}
+
+/**
+ * weft_mpmc_capacity() - the number of slots.
+ * @q: the queue.
+ *
+ * Return: the capacity given at creation.
+ */
+static inline size_t weft_mpmc_capacity(const weft_mpmc_t *q)
+{
+	WEFT__MPMC_CHECK(q);
+	return (size_t)q->mask + 1; /* fixed at init */
+}
+
+/**
+ * weft_mpmc_size_approx() - roughly how many values the queue holds.
+ * @q: the queue.
+ *
+ * Counts positions claimed by pushes and not yet claimed by pops, so pushes
+ * and pops in progress are counted as done.  Exact when the queue is quiet.
+ *
+ * Context: any; never blocks.
+ * Ordering: none (relaxed loads).
+ * Return: a value from 0 to the capacity.
+ */
+static inline size_t weft_mpmc_size_approx(weft_mpmc_t *q)
+{
+	WEFT__MPMC_CHECK(q);
+	/* relaxed: a snapshot for statistics; head first, so that the usual
+	 * outcome of a race is a slight overcount, clamped below */
+	uint64_t head = weft_atomic_load(&q->head, WEFT_RELAXED);
+	uint64_t tail = weft_atomic_load(&q->tail, WEFT_RELAXED) & ~WEFT_MPMC_CLOSED_BIT;
+	if (tail <= head)
+		return 0;
+	return (size_t)(tail - head) > (size_t)q->mask + 1 ? (size_t)q->mask + 1 : (size_t)(tail - head);
+}
+
+/**
+ * weft_mpmc_set_spin() - set how many pause instructions a blocking push or
+ * pop backs off for before it sleeps, for every queue in the process.
+ * @pauses: the new bound; 0 sleeps at once.
+ *
+ * A tuning knob for measurements; the default was chosen by measurement
+ * (docs/mpmc.md).
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+unsigned weft_mpmc_set_spin(unsigned pauses);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_MPMC_H */

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mpmc.c - creation, the retry loops, batches, sleeping and close of
+ * weft_mpmc_t.  The algorithm (D. Vyukov's bounded MPMC queue), the slot
+ * states and the sleeping protocol are described at the top of
+ * include/weft/mpmc.h; the inline first attempts live there too.
+ *
+ * A blocking push or pop goes through three stages:
+ *   1. retry with bounded exponential backoff (weft_mpmc_set_spin() pauses);
+ *   2. register as a sleeper, re-check the counters, sleep on the epoch word;
+ *   3. if the counters say "there is room / there is a value" but the slot
+ *      says otherwise, a peer was stopped between its claim and its release
+ *      of that slot (the algorithm's one blocking window).  We then yield the
+ *      CPU a few times, so that the stalled peer can run, and after that nap
+ *      on the epoch word with growing timeouts (MPMC_NAP_MIN_NS up to
+ *      MPMC_NAP_MAX_NS) until the slot moves.  Nothing spins forever.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_yield() under -std=c11 */
+#endif
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "backoff.h"
+#include "wait.h"
+#include "weft/deadline.h"
+#include "weft/mpmc.h"
+#include "weft/status.h"
+
+/* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
+#define MPMC_OWNED 0x80000000u
+
+/* Stage 3 above: yields before napping, and the nap bounds. */
+#define MPMC_STALL_YIELDS 8u
+#define MPMC_NAP_MIN_NS 20000ull
+#define MPMC_NAP_MAX_NS 1000000ull
+
+/* What one attempt loop found. */
+enum mpmc_outcome {
+	MPMC_DONE,    /* pushed or popped */
+	MPMC_BLOCKED, /* full (push) or empty (pop) */
+	MPMC_CLOSED   /* push only: the queue is closed */
+};
+
+enum mpmc_side { MPMC_PUSH_SIDE, MPMC_POP_SIDE };
+
+/* relaxed everywhere: a tuning value, read once per blocking call */
+static unsigned mpmc_spin = WEFT_MPMC_SPIN_DEFAULT;
+
+unsigned weft_mpmc_set_spin(unsigned pauses)
+{
+	return weft_atomic_exchange(&mpmc_spin, pauses, WEFT_RELAXED);
+}
+
+static unsigned mpmc_wait_flags(const weft_mpmc_t *q)
+{
+	return q->flags & WEFT_PSHARED; /* fixed at init */
+}
+
+static uint64_t mpmc_capacity(const weft_mpmc_t *q)
+{
+	return q->mask + 1; /* fixed at init */
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+int weft_mpmc_validate(size_t capacity, unsigned flags)
+{
+	if (flags & ~WEFT_PSHARED)
+		return WEFT_EINVAL;
+	if (capacity < WEFT_MPMC_CAPACITY_MIN || capacity > WEFT_MPMC_CAPACITY_MAX ||
+	    (capacity & (capacity - 1)) != 0)
+		return WEFT_EINVAL;
+	return WEFT_OK;
+}
+
+size_t weft_mpmc_bytes(size_t capacity)
+{
+	if (weft_mpmc_validate(capacity, 0) != WEFT_OK)
+		return 0;
+	/* 32-bit targets: the largest capacities do not fit in size_t */
+	if (capacity > (SIZE_MAX - sizeof(weft_mpmc_t) - WEFT_CACHE_LINE) / sizeof(weft_mpmc_slot_t))
+		return 0;
+	size_t bytes = sizeof(weft_mpmc_t) + capacity * sizeof(weft_mpmc_slot_t);
+	return (bytes + WEFT_CACHE_LINE - 1) / WEFT_CACHE_LINE * WEFT_CACHE_LINE;
+}
+
+static weft_mpmc_t *mpmc_init(void *mem, size_t capacity, unsigned flags)
+{
+	weft_mpmc_t *q = (weft_mpmc_t *)mem;
+	/* relaxed stores throughout: the queue is not shared yet; publishing it
+	 * (pthread_create, fork, a release store) is the caller's job */
+	q->mask = (uint64_t)capacity - 1;
+	q->flags = flags;
+	weft_atomic_store(&q->tail, (uint64_t)0, WEFT_RELAXED);
+	weft_atomic_store(&q->head, (uint64_t)0, WEFT_RELAXED);
+	weft_atomic_store(&q->pop_sleepers, 0u, WEFT_RELAXED);
+	weft_atomic_store(&q->push_sleepers, 0u, WEFT_RELAXED);
+	weft_atomic_store(&q->pop_epoch, 0u, WEFT_RELAXED);
+	weft_atomic_store(&q->push_epoch, 0u, WEFT_RELAXED);
+	for (size_t i = 0; i < capacity; i++) {
+		weft_mpmc_slot_t *slot = weft__mpmc_slot(q, i);
+		weft_atomic_store(&slot->seq, (uint64_t)i, WEFT_RELAXED); /* free for position i */
+		slot->value = NULL;
+	}
+	weft_atomic_store(&q->magic, WEFT_MPMC_MAGIC, WEFT_RELAXED);
+	return q;
+}
+
+weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags)
+{
+	if (mem == NULL || (uintptr_t)mem % WEFT_CACHE_LINE != 0 || weft_mpmc_validate(capacity, flags) != WEFT_OK ||
+	    weft_mpmc_bytes(capacity) == 0)
+		return NULL;
+	return mpmc_init(mem, capacity, flags);
+}
+
+weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags)
+{
+	if (weft_mpmc_validate(capacity, flags) != WEFT_OK)
+		return NULL;
+	size_t bytes = weft_mpmc_bytes(capacity);
+	if (bytes == 0)
+		return NULL;
+	void *mem = aligned_alloc(WEFT_CACHE_LINE, bytes); /* bytes is a multiple of the alignment */
+	if (mem == NULL)
+		return NULL;
+	return mpmc_init(mem, capacity, flags | MPMC_OWNED);
+}
+
+void weft_mpmc_destroy_slow(weft_mpmc_t *q)
+{
+	/* relaxed: no thread may use the queue any more; the mark only helps
+	 * WEFT_DEBUG builds catch a use after destroy */
+	weft_atomic_store(&q->magic, 0u, WEFT_RELAXED);
+	if (q->flags & MPMC_OWNED)
+		free(q);
+}
+
+/* ---- the attempt loops (Vyukov's algorithm) ------------------------------- */
+
+/* Wake-ups after a push of @count values, if the pusher saw sleeping consumers. */
+void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count)
+{
+	/* release: a consumer that reads the bumped epoch before it sleeps also
+	 * sees our claim of tail in its re-check; pairs with the acquire load of
+	 * the epoch in mpmc_sleep() */
+	weft_atomic_fetch_add(&q->pop_epoch, 1u, WEFT_RELEASE);
+	weft__wake(&q->pop_epoch, count > INT32_MAX ? INT32_MAX : (int)count, mpmc_wait_flags(q));
+}
+
+/* Wake-ups after a pop of @count values, if the popper saw sleeping producers. */
+void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
+{
+	/* release: as in weft_mpmc_wake_pop_slow(), for our claim of head */
+	weft_atomic_fetch_add(&q->push_epoch, 1u, WEFT_RELEASE);
+	weft__wake(&q->push_epoch, count > INT32_MAX ? INT32_MAX : (int)count, mpmc_wait_flags(q));
+}
+
+/* Push @value unless the queue is full or closed, retrying on contention. */
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
+{
+	/* relaxed: a guess at the position; the CAS validates it */
+	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
+	for (;;) {
+		if (pos & WEFT_MPMC_CLOSED_BIT)
+			return MPMC_CLOSED;
+		weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos);
+		/* acquire: pairs with the release store of seq by the pop that
+		 * emptied the slot (its load of value happens before our store) */
+		uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
+		int64_t dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			/* seq_cst on success: the claim, ordered with sleepers'
+			 * registrations (see mpmc.h); relaxed on failure: pos gets
+			 * the current tail and we retry */
+			if (weft_atomic_cas_weak(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
+				uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
+				slot->value = value;
+				/* release: publishes value; pairs with the acquire load of seq in pop */
+				weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
+				if (sleepers != 0)
+					weft_mpmc_wake_pop_slow(q, 1);
+				return MPMC_DONE;
+			}
+		} else if (dif < 0) {
+			return MPMC_BLOCKED; /* the slot still holds the previous lap's value */
+		} else {
+			/* another producer claimed pos: catch up (relaxed, as above) */
+			pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
+		}
+	}
+}
+
+/* Pop into *out unless the queue is empty, retrying on contention. */
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
+{
+	/* relaxed: a guess at the position; the CAS validates it */
+	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
+	for (;;) {
+		weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos);
+		/* acquire: pairs with the release store of seq by the push that
+		 * filled the slot, so its value is visible */
+		uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
+		int64_t dif = (int64_t)(seq - (pos + 1));
+		if (dif == 0) {
+			/* seq_cst on success, relaxed on failure: as in mpmc_push_once() */
+			if (weft_atomic_cas_weak(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
+				uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
+				*out = slot->value;
+				/* release: our load of value happens before the next
+				 * lap's store; pairs with the acquire load of seq in push */
+				weft_atomic_store(&slot->seq, pos + mpmc_capacity(q), WEFT_RELEASE);
+				if (sleepers != 0)
+					weft_mpmc_wake_push_slow(q, 1);
+				return MPMC_DONE;
+			}
+		} else if (dif < 0) {
+			return MPMC_BLOCKED; /* nothing published at pos yet */
+		} else {
+			/* another consumer took pos: catch up (relaxed, as above) */
+			pos = weft_atomic_load(&q->head, WEFT_RELAXED);
+		}
+	}
+}
+
+bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value)
+{
+	return mpmc_push_once(q, value) == MPMC_DONE;
+}
+
+bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out)
+{
+	return mpmc_pop_once(q, out) == MPMC_DONE;
+}
+
+/* ---- batches ------------------------------------------------------------- */
+
+size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+{
+	WEFT__MPMC_CHECK(q);
+	if (values == NULL || n == 0)
+		return 0;
+	if (n > mpmc_capacity(q))
+		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
+	/* relaxed: a guess at the position; the CAS validates it */
+	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
+	for (;;) {
+		if (pos & WEFT_MPMC_CLOSED_BIT)
+			return 0;
+		/* Count the free slots from pos on.  acquire: as in
+		 * mpmc_push_once(), once per slot we will write */
+		size_t k = 0;
+		uint64_t first_seq = 0;
+		for (; k < n; k++) {
+			uint64_t seq = weft_atomic_load(&weft__mpmc_slot(q, pos + k)->seq, WEFT_ACQUIRE);
+			if (k == 0)
+				first_seq = seq;
+			if (seq != pos + k)
+				break;
+		}
+		if (k == 0) {
+			if ((int64_t)(first_seq - pos) < 0)
+				return 0; /* full */
+			pos = weft_atomic_load(&q->tail, WEFT_RELAXED); /* relaxed: catch up, as above */
+			continue;
+		}
+		/* seq_cst on success, relaxed on failure: as in mpmc_push_once().
+		 * Slots pos .. pos+k-1 were free for exactly these positions, so
+		 * once the CAS succeeds no other thread may touch them. */
+		if (weft_atomic_cas_weak(&q->tail, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
+			uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
+			for (size_t i = 0; i < k; i++) {
+				weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos + i);
+				slot->value = values[i];
+				/* release: publishes the value; pairs with the acquire load of seq in pop */
+				weft_atomic_store(&slot->seq, pos + i + 1, WEFT_RELEASE);
+			}
+			if (sleepers != 0)
+				weft_mpmc_wake_pop_slow(q, k);
+			return k;
+		}
+	}
+}
+
+size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+{
+	WEFT__MPMC_CHECK(q);
+	if (out == NULL || n == 0)
+		return 0;
+	uint64_t capacity = mpmc_capacity(q);
+	if (n > capacity)
+		n = (size_t)capacity;
+	/* relaxed: a guess at the position; the CAS validates it */
+	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
+	for (;;) {
+		/* Count the published slots from pos on.  acquire: as in
+		 * mpmc_pop_once(), once per slot we will read */
+		size_t k = 0;
+		uint64_t first_seq = 0;
+		for (; k < n; k++) {
+			uint64_t seq = weft_atomic_load(&weft__mpmc_slot(q, pos + k)->seq, WEFT_ACQUIRE);
+			if (k == 0)
+				first_seq = seq;
+			if (seq != pos + k + 1)
+				break;
+		}
+		if (k == 0) {
+			if ((int64_t)(first_seq - (pos + 1)) < 0)
+				return 0; /* empty */
+			pos = weft_atomic_load(&q->head, WEFT_RELAXED); /* relaxed: catch up, as above */
+			continue;
+		}
+		/* seq_cst on success, relaxed on failure: as in mpmc_pop_once() */
+		if (weft_atomic_cas_weak(&q->head, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
+			uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
+			for (size_t i = 0; i < k; i++) {
+				weft_mpmc_slot_t *slot = weft__mpmc_slot(q, pos + i);
+				out[i] = slot->value;
+				/* release: our load happens before the next lap's store;
+				 * pairs with the acquire load of seq in push */
+				weft_atomic_store(&slot->seq, pos + i + capacity, WEFT_RELEASE);
+			}
+			if (sleepers != 0)
+				weft_mpmc_wake_push_slow(q, k);
+			return k;
+		}
+	}
+}
+
+/* ---- sleeping -------------------------------------------------------------- */
+
+/* The earlier of two valid deadlines; @b may be NULL (none). */
+static const struct timespec *mpmc_earlier(const struct timespec *a, const struct timespec *b)
+{
+	if (b == NULL)
+		return a;
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? a : b;
+	return a->tv_nsec <= b->tv_nsec ? a : b;
+}
+
+/* Whether the queue is closed and every value pushed before the close is gone. */
+static bool mpmc_closed_and_drained(weft_mpmc_t *q)
+{
+	/* acquire: a closed bit seen here happens after the close; the head
+	 * load is ordered after it, and head never passes tail */
+	uint64_t tail = weft_atomic_load(&q->tail, WEFT_ACQUIRE);
+	/* relaxed: compared with tail only; a stale head errs towards "not drained" */
+	uint64_t head = weft_atomic_load(&q->head, WEFT_RELAXED);
+	return (tail & WEFT_MPMC_CLOSED_BIT) && (tail & ~WEFT_MPMC_CLOSED_BIT) == head;
+}
+
+/*
+ * Register as a sleeper on @side, re-check, and sleep if the queue is still
+ * full (push) or empty (pop).  *@stalls counts consecutive calls that found
+ * room (or a value) by the counters while the caller's attempt had found none:
+ * a peer is stalled inside its claim window (see the file comment).
+ *
+ * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed), or WEFT_ECLOSED
+ * (push: the queue is closed; pop: closed and drained).
+ */
+static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, unsigned *stalls)
+{
+	uint32_t *sleepers = side == MPMC_PUSH_SIDE ? &q->push_sleepers : &q->pop_sleepers;
+	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
+
+	/* seq_cst: the registration.  In the total order of seq_cst operations
+	 * either a peer's claim (CAS on tail or head) comes before it, and the
+	 * re-check below sees the claim, or after it, and the peer's seq_cst
+	 * load of our count sees us and wakes us after publishing. */
+	weft_atomic_fetch_add(sleepers, 1u, WEFT_SEQ_CST);
+	/* acquire: if the epoch was already bumped, we see the bumper's claim
+	 * (pairs with the release fetch_add in weft_mpmc_wake_*_slow() and
+	 * weft_mpmc_close()).  Read before the re-check: a bump after it ends
+	 * the sleep below at once. */
+	uint32_t seen = weft_atomic_load(epoch, WEFT_ACQUIRE);
+	/* seq_cst: the re-check, after the registration in the total order */
+	uint64_t head = weft_atomic_load(&q->head, WEFT_SEQ_CST);
+	uint64_t tail = weft_atomic_load(&q->tail, WEFT_SEQ_CST);
+	bool closed = (tail & WEFT_MPMC_CLOSED_BIT) != 0;
+	tail &= ~WEFT_MPMC_CLOSED_BIT;
+	/* head was read first, so tail >= head; a stale counter can only make
+	 * us sleep when a peer that moved it after our load is bound to wake us */
+	bool blocked = side == MPMC_PUSH_SIDE ? tail - head >= mpmc_capacity(q) : tail == head;
+
+	int rc = WEFT_OK;
+	if (closed && (side == MPMC_PUSH_SIDE || tail == head)) {
+		rc = WEFT_ECLOSED;
+	} else if (blocked) {
+		*stalls = 0;
+		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
+	} else if (++*stalls > MPMC_STALL_YIELDS) {
+		/* A peer stalled in its claim window: nap, still registered, so
+		 * that a wake-up meant for us also ends the nap. */
+		unsigned shift = *stalls - MPMC_STALL_YIELDS;
+		uint64_t nap = shift >= 6 ? MPMC_NAP_MAX_NS : MPMC_NAP_MIN_NS << shift;
+		if (nap > MPMC_NAP_MAX_NS)
+			nap = MPMC_NAP_MAX_NS;
+		struct timespec nap_deadline = weft_deadline_after_ns(nap);
+		(void)weft__wait(epoch, seen, mpmc_earlier(&nap_deadline, deadline), mpmc_wait_flags(q));
+		if (deadline != NULL && weft_deadline_passed(deadline))
+			rc = WEFT_ETIMEDOUT;
+	} else if (*stalls > 1) {
+		sched_yield(); /* let the stalled peer run; the first time, just retry */
+	}
+	/* relaxed: leaving; a peer that still counts us makes one needless wake */
+	weft_atomic_fetch_sub(sleepers, 1u, WEFT_RELAXED);
+	return rc;
+}
+
+int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
+	unsigned stalls = 0;
+	bool first = true;
+	for (;;) {
+		enum mpmc_outcome r = mpmc_push_once(q, value);
+		if (r == MPMC_DONE)
+			return WEFT_OK;
+		if (r == MPMC_CLOSED)
+			return WEFT_ECLOSED;
+		if (first && deadline != NULL && weft_deadline_passed(deadline))
+			return WEFT_ETIMEDOUT;
+		first = false;
+		if (weft__backoff_spin(&backoff, budget))
+			continue;
+		int rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, &stalls);
+		if (rc == WEFT_ECLOSED)
+			return WEFT_ECLOSED;
+		if (rc == WEFT_ETIMEDOUT) {
+			/* One last attempt: a wake-up meant for us may have come
+			 * with the timeout, and must not be wasted. */
+			r = mpmc_push_once(q, value);
+			return r == MPMC_DONE ? WEFT_OK : r == MPMC_CLOSED ? WEFT_ECLOSED : WEFT_ETIMEDOUT;
+		}
+	}
+}
+
+int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
+	unsigned stalls = 0;
+	bool first = true;
+	for (;;) {
+		if (mpmc_pop_once(q, out) == MPMC_DONE)
+			return WEFT_OK;
+		if (first) {
+			if (mpmc_closed_and_drained(q))
+				return WEFT_ECLOSED;
+			if (deadline != NULL && weft_deadline_passed(deadline))
+				return WEFT_ETIMEDOUT;
+			first = false;
+		}
+		if (weft__backoff_spin(&backoff, budget))
+			continue;
+		int rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, &stalls);
+		if (rc == WEFT_ECLOSED)
+			return WEFT_ECLOSED;
+		if (rc == WEFT_ETIMEDOUT) {
+			/* One last attempt, as in weft_mpmc_push_slow(). */
+			if (mpmc_pop_once(q, out) == MPMC_DONE)
+				return WEFT_OK;
+			return mpmc_closed_and_drained(q) ? WEFT_ECLOSED : WEFT_ETIMEDOUT;
+		}
+	}
+}
+
+int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	if (weft__mpmc_push_fast(q, value))
+		return WEFT_OK;
+	return weft_mpmc_push_slow(q, value, deadline);
+}
+
+int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	if (weft__mpmc_pop_fast(q, out))
+		return WEFT_OK;
+	return weft_mpmc_pop_slow(q, out, deadline);
+}
+
+/* ---- close ----------------------------------------------------------------- */
+
+void weft_mpmc_close(weft_mpmc_t *q)
+{
+	WEFT__MPMC_CHECK(q);
+	/* seq_cst: after this no push can claim a position (its CAS expects a
+	 * tail without the bit); sleepers' seq_cst re-checks see it or are
+	 * woken below */
+	weft_atomic_fetch_or(&q->tail, WEFT_MPMC_CLOSED_BIT, WEFT_SEQ_CST);
+	/* release: a sleeper that reads a bumped epoch sees the closed bit;
+	 * pairs with the acquire load of the epoch in mpmc_sleep().  Both sides
+	 * are woken unconditionally: close is rare, and a sleeper may be
+	 * between its registration and its sleep. */
+	weft_atomic_fetch_add(&q->pop_epoch, 1u, WEFT_RELEASE);
+	weft_atomic_fetch_add(&q->push_epoch, 1u, WEFT_RELEASE);
+	weft__wake(&q->pop_epoch, INT32_MAX, mpmc_wait_flags(q));
+	weft__wake(&q->push_epoch, INT32_MAX, mpmc_wait_flags(q));
+}
