@@ -9,6 +9,7 @@
  *   wake:  (unlock already stored UNLOCKED) one sleeper is woken
  */
 #include "backoff.h"
+#include "mutex_internal.h"
 #include "wait.h"
 #include "weft/deadline.h"
 #include "weft/mutex.h"
@@ -76,6 +77,28 @@ void weft_mutex_lock_slow(weft_mutex_t *mutex)
 	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
 	if (try_acquire(mutex, pshared_bit) || spin_acquire(mutex, pshared_bit))
 		return;
+	while (!mark_contended(mutex, pshared_bit))
+		(void)weft__wait(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, NULL, wait_flags(pshared_bit));
+}
+
+/* For weft_cond_wait() (see mutex_internal.h): watch with backoff as
+ * spin_acquire() does, then sleep; take the lock only as CONTENDED, because
+ * requeued threads may sleep on the word. */
+void weft__mutex_acquire_contended(weft_mutex_t *mutex)
+{
+	/* relaxed: the pshared bit is fixed at init */
+	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
+	unsigned budget = weft_atomic_load(&mutex_spin, WEFT_RELAXED);
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
+		uint32_t expected = pshared_bit | WEFT_MUTEX_UNLOCKED;
+		/* relaxed load: only a hint.  acquire CAS: pairs with the release
+		 * exchange in weft_mutex_unlock() */
+		if ((weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED &&
+		    weft_atomic_cas(&mutex->state, &expected, pshared_bit | WEFT_MUTEX_CONTENDED, WEFT_ACQUIRE,
+				    WEFT_RELAXED))
+			return;
+	} while (weft__backoff_spin(&backoff, budget));
 	while (!mark_contended(mutex, pshared_bit))
 		(void)weft__wait(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, NULL, wait_flags(pshared_bit));
 }

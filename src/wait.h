@@ -18,6 +18,14 @@
  *    buckets, each a pthread mutex and condvar, chosen by hashing the address.
  *    Process-shared words cannot use a per-process table, so for WEFT_PSHARED
  *    the portable backend polls with exponentially growing sleeps (up to 1 ms).
+ *
+ * weft__requeue() is the futex FUTEX_CMP_REQUEUE operation (futex(2); the
+ * condition-variable use is U. Drepper, "Futexes Are Tricky", 2011): wake a few
+ * waiters of one word and move the rest, still asleep, onto another word, so
+ * that a condition-variable broadcast does not wake every waiter to fight for
+ * the mutex.  The portable backend cannot move sleepers between buckets and
+ * wakes every waiter of the first word instead (correct, but the herd it avoids
+ * on Linux comes back).
  */
 
 #include <stdint.h>
@@ -31,6 +39,14 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 /* Wake up to @count waiters sleeping on @addr (INT32_MAX: all). */
 void weft__wake(const uint32_t *addr, int count, unsigned flags);
+
+/* If *addr still holds @expected, wake up to @nwake waiters sleeping on @addr
+ * and move all its other waiters to sleep on @target (they return from their
+ * weft__wait() when woken there, or at their deadline).  Both words must have
+ * the same flavour (@flags).  Return: WEFT_OK, or WEFT_EBUSY if *addr !=
+ * @expected (nothing was done; the caller re-reads and decides).  The portable
+ * backend wakes every waiter of @addr instead and returns WEFT_OK. */
+int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags);
 
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);

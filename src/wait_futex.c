@@ -50,6 +50,23 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 	errno = saved_errno;
 }
 
+int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
+{
+	int saved_errno = errno;
+	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
+	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX
+	 * (the "timeout" slot, read as an integer) onto @target. */
+	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_CMP_REQUEUE), nwake, (void *)(uintptr_t)INT32_MAX,
+			  target, expected);
+	int status = WEFT_OK;
+	if (rc == -1 && errno == EAGAIN)
+		status = WEFT_EBUSY;
+	else if (rc == -1) /* unexpected (e.g. no requeue support): fall back to waking all */
+		(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), INT32_MAX, NULL, NULL, 0);
+	errno = saved_errno;
+	return status;
+}
+
 const char *weft__wait_backend(void)
 {
 	return "futex";

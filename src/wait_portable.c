@@ -116,6 +116,30 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 	errno = saved_errno;
 }
 
+/* A bucket's sleepers cannot be moved to another bucket: wake all of them (see
+ * wait.h).  The compare is done under the bucket lock, as the kernel does it
+ * under its hash-bucket lock. */
+int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
+{
+	(void)nwake;
+	(void)target;
+	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */
+		return weft_atomic_load(addr, WEFT_RELAXED) == expected ? WEFT_OK : WEFT_EBUSY;
+	int saved_errno = errno;
+	int status = WEFT_OK;
+	pthread_once(&buckets_once, buckets_init);
+	struct bucket *b = bucket_of(addr);
+	pthread_mutex_lock(&b->lock);
+	/* relaxed: the bucket mutex orders this check, as in weft__wait() */
+	if (weft_atomic_load(addr, WEFT_RELAXED) != expected)
+		status = WEFT_EBUSY;
+	else if (b->sleepers)
+		pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	errno = saved_errno;
+	return status;
+}
+
 const char *weft__wait_backend(void)
 {
 	return "portable";

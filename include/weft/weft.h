@@ -10,5 +10,10 @@
 #include "atomic.h"
 #include "spinlock.h"
 #include "mutex.h"
+#include "cond.h"
+#include "sem.h"
+#include "once.h"
+#include "barrier.h"
+#include "latch.h"
 
 #endif /* WEFT_WEFT_H */

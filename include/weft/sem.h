@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SEM_H
+#define WEFT_SEM_H
+
+/*
+ * sem.h - an 8-byte counting semaphore: a futex word holding the count, a
+ * registered-waiter count beside it, bounded spinning before sleeping.
+ *
+ * Algorithm (after the futex semaphores of U. Drepper, "Futexes Are Tricky",
+ * 2011, and glibc's nptl sem_post/sem_wait design by T. Riegel, 2015, which
+ * also keeps a waiter count so that a post with nobody waiting makes no system
+ * call):
+ *
+ *   post(n):  CAS count -> count + n, refusing to pass WEFT_SEM_VALUE_MAX;
+ *             then if waiters != 0: futex_wake(&value, n).
+ *   wait:     CAS count -> count - 1 while count > 0 (the inline fast path);
+ *             else watch the word for a bounded spin (backoff), retrying;
+ *             else waiters++, then loop { take a unit if count > 0, else
+ *             futex_wait(&value, 0) }, then waiters--.
+ *
+ * `waiters` and `value` form a Dekker pair (sequentially consistent on both
+ * sides): a post that sees no waiter knows that any waiter that registers
+ * later will see its new count before it sleeps, so no wake-up is lost.  A
+ * woken waiter competes for the unit with threads that never slept (barging):
+ * if it loses, it sleeps again; the unit went to someone.
+ *
+ * The word: bits 0..30 are the count, bit 31 marks a process-shared
+ * semaphore.  The count never goes negative (waiters are counted apart), so
+ * weft_sem_value() is never negative.  WEFT_SEM_VALUE_MAX is INT32_MAX
+ * (2147483647): a post that would pass it returns WEFT_EOVERFLOW and changes
+ * nothing.
+ *
+ * Progress: wait is blocking; trywait, post and value are lock-free.
+ * Fairness: none (barging); the kernel wakes sleepers in FIFO order within a
+ * priority, but a running thread can take the unit first.
+ *
+ * Ordering: a post is a release and a successful wait (wait, trywait,
+ * timedwait returning WEFT_OK) an acquire: what a thread wrote before posting
+ * is visible to the thread that takes that unit.  Failed waits have no
+ * ordering.
+ *
+ * Footprint: 8 bytes (sem_t: 32).  All-zero is a private semaphore with count
+ * 0; WEFT_SEM_INIT(n) is a private one with count n.
+ *
+ * WEFT_DEBUG: destroying a semaphore while threads wait on it aborts.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "atomic.h"
+#include "config.h"
+#include "deadline.h"
+#include "debug.h"
+#include "status.h"
+
+WEFT_EXTERN_C_BEGIN
+
+/* The word (see the overview). */
+#define WEFT_SEM_COUNT_MASK 0x7fffffffu
+#define WEFT_SEM_PSHARED_BIT 0x80000000u
+#define WEFT_SEM_VALUE_MAX 0x7fffffffu /* INT32_MAX */
+
+/* Pause instructions a waiter spends watching for a unit before it sleeps,
+ * chosen by the sweep in docs/sem.md. */
+#define WEFT_SEM_SPIN_DEFAULT 2000u
+
+typedef struct weft_sem {
+	uint32_t value;   /* futex word: count | WEFT_SEM_PSHARED_BIT */
+	uint32_t waiters; /* threads registered to sleep on value */
+} weft_sem_t;
+
+WEFT_STATIC_ASSERT(sizeof(weft_sem_t) == 8, "weft_sem_t is two 32-bit words");
+
+#define WEFT_SEM_INIT(n) {(n), 0}
+
+WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD void weft_sem_wake_slow(weft_sem_t *sem, unsigned n);
+
+/**
+ * weft_sem_set_spin() - set how long a waiter watches for a unit before it
+ * sleeps, for every weft_sem_t in the process.
+ * @pauses: the bound in pause instructions (with exponential backoff); 0
+ *          sleeps at once.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+unsigned weft_sem_set_spin(unsigned pauses);
+
+/**
+ * weft_sem_init() - initialize a semaphore with @value units.
+ * @sem: the semaphore.
+ * @value: the initial count, at most WEFT_SEM_VALUE_MAX.
+ * @flags: 0, or WEFT_PSHARED for a semaphore in memory shared between processes.
+ *
+ * Context: any thread; the semaphore must not be in use.
+ * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag or @value above
+ * WEFT_SEM_VALUE_MAX (@sem is then untouched).
+ */
+static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
+{
+	if ((flags & ~WEFT_PSHARED) || value > WEFT_SEM_VALUE_MAX)
+		return WEFT_EINVAL;
+	/* relaxed: not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&sem->value, value | ((flags & WEFT_PSHARED) ? WEFT_SEM_PSHARED_BIT : 0u), WEFT_RELAXED);
+	weft_atomic_store(&sem->waiters, 0u, WEFT_RELAXED);
+	return WEFT_OK;
+}
+
+/**
+ * weft_sem_trywait() - take a unit if one is available.
+ * @sem: the semaphore.
+ *
+ * Context: any thread; never blocks; async-signal-safe.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if a unit was taken.
+ */
+static inline bool weft_sem_trywait(weft_sem_t *sem)
+{
+	/* relaxed: the CAS below is the acquire */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while (v & WEFT_SEM_COUNT_MASK) {
+		/* acquire: pairs with the release CAS in weft_sem_post_n() */
+		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * weft_sem_wait() - take a unit, sleeping until one is available.
+ * @sem: the semaphore.
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release of the post that made the unit.
+ */
+static inline void weft_sem_wait(weft_sem_t *sem)
+{
+	/* relaxed: the CAS below is the acquire */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	/* acquire: pairs with the release CAS in weft_sem_post_n() */
+	if (WEFT_LIKELY((v & WEFT_SEM_COUNT_MASK) &&
+			weft_atomic_cas(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED)))
+		return;
+	(void)weft_sem_wait_slow(sem, (const struct timespec *)0);
+}
+
+/**
+ * weft_sem_timedwait() - take a unit, or give up at @deadline.
+ * @sem: the semaphore.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()).
+ *
+ * A deadline already past still takes a unit that is available at once.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK (a unit taken), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
+ * malformed or NULL @deadline (nothing taken).
+ */
+static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	if (weft_sem_trywait(sem))
+		return WEFT_OK;
+	return weft_sem_wait_slow(sem, deadline);
+}
+
+/**
+ * weft_sem_post_n() - add @n units and wake up to @n waiters.
+ * @sem: the semaphore.
+ * @n: units to add; 0 does nothing.
+ *
+ * With no registered waiter it makes no system call.
+ *
+ * Context: any thread; never blocks; async-signal-safe (as sem_post()).
+ * Ordering: release; publishes what the caller wrote to whoever takes the units.
+ * Return: WEFT_OK, or WEFT_EOVERFLOW if the count would pass
+ * WEFT_SEM_VALUE_MAX (nothing is added).
+ */
+static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
+{
+	/* relaxed: the CAS below checks and orders */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	do {
+		if (n > WEFT_SEM_VALUE_MAX - (v & WEFT_SEM_COUNT_MASK))
+			return WEFT_EOVERFLOW;
+		if (n == 0)
+			return WEFT_OK;
+		/* seq_cst: a release that publishes the caller's writes to the
+		 * taker (pairs with the acquire CAS of a wait), and one half of the
+		 * Dekker pair with a waiter's registration in `waiters` */
+	} while (!weft_atomic_cas_weak(&sem->value, &v, v + n, WEFT_SEQ_CST, WEFT_RELAXED));
+	/* seq_cst: the other half of the Dekker pair (see the overview) */
+	if (WEFT_UNLIKELY(weft_atomic_load(&sem->waiters, WEFT_SEQ_CST) != 0))
+		weft_sem_wake_slow(sem, n);
+	return WEFT_OK;
+}
+
+/**
+ * weft_sem_post() - add one unit and wake one waiter if any.
+ * @sem: the semaphore.
+ *
+ * Context: any thread; never blocks; async-signal-safe.
+ * Ordering: release, as weft_sem_post_n().
+ * Return: WEFT_OK, or WEFT_EOVERFLOW if the count is WEFT_SEM_VALUE_MAX
+ * already (nothing is added).
+ */
+static inline int weft_sem_post(weft_sem_t *sem)
+{
+	return weft_sem_post_n(sem, 1u);
+}
+
+/**
+ * weft_sem_value() - the number of units available now.
+ * @sem: the semaphore.
+ *
+ * A snapshot: it may be stale by the time the caller looks at it.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: none (relaxed).
+ * Return: the count, 0 .. WEFT_SEM_VALUE_MAX (never negative).
+ */
+static inline long weft_sem_value(weft_sem_t *sem)
+{
+	/* relaxed: a snapshot that orders nothing */
+	return (long)(weft_atomic_load(&sem->value, WEFT_RELAXED) & WEFT_SEM_COUNT_MASK);
+}
+
+/**
+ * weft_sem_destroy() - end the semaphore's life.
+ * @sem: a semaphore no thread waits on or will use again.
+ *
+ * Nothing to free; a WEFT_DEBUG build aborts if a thread still waits on it.
+ *
+ * Context: any thread.
+ */
+static inline void weft_sem_destroy(weft_sem_t *sem)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: a diagnostic; a correct caller has no concurrent user */
+	if (weft_atomic_load(&sem->waiters, WEFT_RELAXED) != 0)
+		weft_debug_die("weft_sem_t", sem, "destroyed while threads wait on it");
+#endif
+	(void)sem;
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_SEM_H */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * barrier.c - opening the next phase and waiting for it.  The algorithm and
+ * the word are described at the top of include/weft/barrier.h.
+ *
+ * Transitions made here:
+ *   open:  arrived count -> 0, then phase p[|SLEEPERS] -> p + 2   (last arriver)
+ *   park:  phase p -> p | SLEEPERS by CAS, then sleep while phase == p | SLEEPERS
+ */
+#include "backoff.h"
+#include "wait.h"
+#include "weft/barrier.h"
+#include "weft/sem.h"
+
+/* The spin bound before sleeping: the semaphore's measured default. */
+#define BARRIER_SPIN WEFT_SEM_SPIN_DEFAULT
+
+void weft_barrier_release_slow(weft_barrier_t *barrier)
+{
+	/* relaxed: published by the release exchange below, which every thread
+	 * of the next phase acquires before it increments */
+	weft_atomic_store(&barrier->arrived, 0u, WEFT_RELAXED);
+	/* relaxed read: only we change the phase number in this phase */
+	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_RELAXED) & ~WEFT_BARRIER_SLEEPERS;
+	/* release: publishes every arrival's writes (acquired by our acq_rel
+	 * increment) and the reset above; pairs with the waiters' acquire loads */
+	uint32_t old = weft_atomic_exchange(&barrier->phase, phase + WEFT_BARRIER_PHASE_STEP, WEFT_RELEASE);
+	if (old & WEFT_BARRIER_SLEEPERS)
+		weft__wake(&barrier->phase, INT32_MAX, 0);
+}
+
+void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	for (;;) {
+		/* acquire: pairs with the release exchange that opens the next phase */
+		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
+		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
+			return;
+		if (weft__backoff_spin(&backoff, BARRIER_SPIN))
+			continue;
+		/* relaxed: only a flag; the wait below re-checks the word */
+		if (!(now & WEFT_BARRIER_SLEEPERS) &&
+		    !weft_atomic_cas(&barrier->phase, &now, now | WEFT_BARRIER_SLEEPERS, WEFT_RELAXED, WEFT_RELAXED))
+			continue; /* the phase moved on, or another sleeper set the bit */
+		(void)weft__wait(&barrier->phase, phase | WEFT_BARRIER_SLEEPERS, (const struct timespec *)0, 0);
+	}
+}

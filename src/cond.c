@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cond.c - the waiting, signalling and broadcasting paths of weft_cond_t.  The
+ * algorithm, its sources and its contract are at the top of
+ * include/weft/cond.h.
+ *
+ * Memory orders, once for the group:
+ *  - `waiters` is incremented while the caller holds the mutex and read by a
+ *    signaller that changed the predicate under the same mutex: the mutex's
+ *    release/acquire orders them, so both sides are relaxed.
+ *  - `seq` carries no data (the mutex protects the data); a waiter only asks
+ *    "did it change since I looked?", so its loads are relaxed.
+ *  - `sleepers` and `seq` form a Dekker pair: the waiter increments
+ *    `sleepers` and then the kernel reads `seq` (after its own full barrier);
+ *    the notifier increments `seq` and then reads `sleepers`.  Both RMWs and
+ *    the notifier's load are sequentially consistent, so at least one side
+ *    sees the other's store: the notifier wakes, or the sleeper does not sleep.
+ */
+#include "backoff.h"
+#include "mutex_internal.h"
+#include "wait.h"
+#include "weft/cond.h"
+#include "weft/tsan.h"
+
+/* relaxed everywhere: a tuning value, read once per wait */
+static unsigned cond_spin = WEFT_COND_SPIN_DEFAULT;
+
+unsigned weft_cond_set_spin(unsigned pauses)
+{
+	return weft_atomic_exchange(&cond_spin, pauses, WEFT_RELAXED);
+}
+
+static unsigned wait_flags(const weft_cond_t *cond)
+{
+	/* relaxed: the pshared bit is fixed at init */
+	return (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+}
+
+int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+{
+	/* relaxed: published to signallers by the mutex release below */
+	uint32_t flags_word = weft_atomic_fetch_add(&cond->waiters, 1u, WEFT_RELAXED);
+	unsigned flags = (flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* Record the requeue target.  relaxed: the broadcaster reads it after it
+	 * has read `sleepers` (seq_cst), which our seq_cst increment below
+	 * releases; so it sees this store whenever it sees us as a sleeper. */
+	if (!(flags & WEFT_PSHARED) && weft_atomic_load(&cond->mutex, WEFT_RELAXED) != mutex)
+		weft_atomic_store(&cond->mutex, mutex, WEFT_RELAXED);
+	/* relaxed: read before the mutex is released; any notifier that changes
+	 * the predicate later bumps seq after taking the mutex after us */
+	uint32_t seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
+
+	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
+	weft__mutex_release(mutex);
+	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+
+	int rc = WEFT_OK;
+	bool slept = false;
+	unsigned budget = weft_atomic_load(&cond_spin, WEFT_RELAXED);
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	bool changed;
+	do {
+		/* relaxed: see the group comment */
+		changed = weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen;
+	} while (!changed && weft__backoff_spin(&backoff, budget));
+
+	if (!changed) {
+		/* seq_cst: the Dekker pair with the notifier's seq increment */
+		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
+		rc = weft__wait(&cond->seq, seen, deadline, flags);
+		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
+		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
+		slept = true;
+		/* A notification that raced with the timeout: report it, the
+		 * caller re-checks its predicate either way. */
+		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
+			rc = WEFT_OK;
+	}
+	/* relaxed: a count; the last access to *cond in this call */
+	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELAXED);
+
+	WEFT_TSAN_PRE_LOCK(mutex, 0);
+	if (slept) /* a broadcast may have moved us onto the mutex word */
+		weft__mutex_acquire_contended(mutex);
+	else
+		weft__mutex_acquire(mutex);
+	WEFT_TSAN_POST_LOCK(mutex, 0);
+	return rc;
+}
+
+void weft_cond_signal_slow(weft_cond_t *cond)
+{
+	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
+	weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST);
+	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) != 0)
+		weft__wake(&cond->seq, 1, wait_flags(cond));
+}
+
+void weft_cond_broadcast_slow(weft_cond_t *cond)
+{
+	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
+	uint32_t seq = weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST) + 1u;
+	/* seq_cst: also an acquire that makes the sleepers' `mutex` stores visible */
+	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) == 0)
+		return; /* spinning waiters see seq change by themselves */
+	unsigned flags = wait_flags(cond);
+	weft_mutex_t *mutex = (flags & WEFT_PSHARED) ? 0 : weft_atomic_load(&cond->mutex, WEFT_RELAXED);
+	/* Requeue only private onto private: a shared-flavour mutex is woken
+	 * with the shared futex key, which a private requeue would not reach.
+	 * relaxed: the pshared bit of the mutex is fixed at its init. */
+	if (mutex != 0 && !(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT) &&
+	    weft__requeue(&cond->seq, seq, 1, &mutex->state, 0) == WEFT_OK)
+		return;
+	/* pshared, or seq moved on under us (a concurrent notification): wake all */
+	weft__wake(&cond->seq, INT32_MAX, flags);
+}

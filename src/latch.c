@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * latch.c - counting down and waiting for weft_latch_t.  The word is described
+ * at the top of include/weft/latch.h.
+ *
+ * Transitions made here:
+ *   count_down: c[|W] -> (c - n)[|W]      CAS, when n < c
+ *               c[|W] -> 0                CAS, when n == c; wake all if W was set
+ *   park:       c -> c | W                CAS (c > 0), then sleep while c | W
+ */
+#include "backoff.h"
+#include "wait.h"
+#include "weft/latch.h"
+#include "weft/sem.h"
+
+/* The spin bound before sleeping: the semaphore's measured default. */
+#define LATCH_SPIN WEFT_SEM_SPIN_DEFAULT
+
+/* weft_latch_count_down(): documented in include/weft/latch.h. */
+int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+{
+	/* relaxed: the CAS below checks and orders */
+	uint32_t v = weft_atomic_load(&latch->state, WEFT_RELAXED);
+	uint32_t next;
+	do {
+		uint32_t count = v & WEFT_LATCH_COUNT_MASK;
+		if (n > count)
+			return WEFT_EINVAL;
+		if (n == 0)
+			return WEFT_OK;
+		next = (n == count) ? 0u : v - n;
+		/* release: publishes the caller's writes to the waiters that see
+		 * zero; every count_down is an RMW, so all of them are in the
+		 * release sequence that the last one ends */
+	} while (!weft_atomic_cas_weak(&latch->state, &v, next, WEFT_RELEASE, WEFT_RELAXED));
+	if (next == 0 && (v & WEFT_LATCH_WAITERS))
+		weft__wake(&latch->state, INT32_MAX, 0);
+	return WEFT_OK;
+}
+
+int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	for (;;) {
+		/* acquire: pairs with the release of the count_down that reached zero */
+		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
+		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
+			return WEFT_OK;
+		if (weft__backoff_spin(&backoff, LATCH_SPIN))
+			continue;
+		/* relaxed: only a flag; the wait below re-checks the word */
+		if (!(v & WEFT_LATCH_WAITERS) &&
+		    !weft_atomic_cas(&latch->state, &v, v | WEFT_LATCH_WAITERS, WEFT_RELAXED, WEFT_RELAXED))
+			continue; /* the count moved: look again */
+		if (weft__wait(&latch->state, v | WEFT_LATCH_WAITERS, deadline, 0) == WEFT_ETIMEDOUT) {
+			/* acquire: as above */
+			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
+				       ? WEFT_OK
+				       : WEFT_ETIMEDOUT;
+		}
+	}
+}

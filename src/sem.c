@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sem.c - the sleeping and waking paths of weft_sem_t.  The algorithm, its
+ * sources and its word are described at the top of include/weft/sem.h.
+ *
+ * Transitions made here:
+ *   spin:     count -> count - 1 by CAS when count > 0, watching with backoff
+ *   register: waiters++ (seq_cst: the Dekker pair with the post's CAS and load)
+ *   sleep:    futex_wait(&value, count 0) until woken, then retry the CAS
+ *   leave:    waiters--
+ */
+#include "backoff.h"
+#include "wait.h"
+#include "weft/sem.h"
+
+/* relaxed everywhere: a tuning value, read once per slow wait */
+static unsigned sem_spin = WEFT_SEM_SPIN_DEFAULT;
+
+unsigned weft_sem_set_spin(unsigned pauses)
+{
+	return weft_atomic_exchange(&sem_spin, pauses, WEFT_RELAXED);
+}
+
+/* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
+ * *seen the word as last read. */
+static bool try_take(weft_sem_t *sem, uint32_t *seen)
+{
+	/* relaxed: the CAS is the acquire */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while (v & WEFT_SEM_COUNT_MASK) {
+		/* acquire: pairs with the release CAS in weft_sem_post_n() */
+		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
+			return true;
+	}
+	*seen = v;
+	return false;
+}
+
+int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
+{
+	uint32_t seen = 0;
+	unsigned budget = weft_atomic_load(&sem_spin, WEFT_RELAXED);
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
+		if (try_take(sem, &seen))
+			return WEFT_OK;
+	} while (weft__backoff_spin(&backoff, budget));
+
+	unsigned flags = (seen & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* seq_cst: registers us before the kernel reads the word; pairs with the
+	 * post's seq_cst CAS and its seq_cst load of `waiters` */
+	weft_atomic_fetch_add(&sem->waiters, 1u, WEFT_SEQ_CST);
+	int rc;
+	for (;;) {
+		if (try_take(sem, &seen)) {
+			rc = WEFT_OK;
+			break;
+		}
+		/* seen has count 0: sleep until a post changes the word */
+		if (weft__wait(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
+			/* the kernel did not wake us, so no post's wake-up is lost
+			 * by leaving; a unit that arrived meanwhile is still ours */
+			rc = try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			break;
+		}
+	}
+	/* relaxed: a count; a post that still sees us makes one wake-up call
+	 * that finds nobody */
+	weft_atomic_fetch_sub(&sem->waiters, 1u, WEFT_RELAXED);
+	return rc;
+}
+
+void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)
+{
+	/* relaxed: the pshared bit is fixed at init */
+	unsigned flags = (weft_atomic_load(&sem->value, WEFT_RELAXED) & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	weft__wake(&sem->value, n > (unsigned)INT32_MAX ? INT32_MAX : (int)n, flags);
+}

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_sem.c - weft_sem_t: initial states, init's bad inputs, trywait, post
+ * and post_n (overflow at WEFT_SEM_VALUE_MAX changes nothing), value, every
+ * timed case (past deadline, timeout, each malformed timespec), sleeping
+ * waiters woken by post and post_n, no system call for a post with no waiter
+ * (white box: the waiter count), and the process-shared semaphore across
+ * fork().
+ *
+ * Also run in the WEFT_DEBUG build; no misuse here (see test_sem_debug.c).
+ * No timing assertion: a waiter is posted to only after it is seen asleep, and
+ * waits that should succeed carry a far deadline (reaching it means a lost
+ * wake-up).  Tests run with the default spin and with spinning off.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "weft/weft.h"
+
+#define SEC_NS (1000ull * 1000 * 1000)
+#define GENEROUS_NS (60 * SEC_NS)
+#define HANG_ALARM_S 600
+
+static const unsigned flag_sets[] = {0, WEFT_PSHARED};
+#define N_FLAG_SETS 2
+static const unsigned spins[] = {WEFT_SEM_SPIN_DEFAULT, 0};
+#define N_SPINS 2
+
+static uint32_t waiters_of(weft_sem_t *s)
+{
+	return __atomic_load_n(&s->waiters, __ATOMIC_RELAXED);
+}
+
+static void test_initial_states(void)
+{
+	weft_sem_t zero;
+	memset(&zero, 0, sizeof(zero));
+	CHECK_EQ(weft_sem_value(&zero), 0);
+	CHECK(!weft_sem_trywait(&zero));
+	weft_sem_t st = WEFT_SEM_INIT(3);
+	CHECK_EQ(weft_sem_value(&st), 3);
+	weft_sem_t s;
+	CHECK_STATUS(weft_sem_init(&s, 0, 0), WEFT_OK);
+	CHECK(memcmp(&s, &zero, sizeof(s)) == 0);
+	CHECK_STATUS(weft_sem_init(&s, 5, WEFT_PSHARED), WEFT_OK);
+	CHECK_EQ(weft_sem_value(&s), 5);
+	CHECK_EQ(s.value, 5u | WEFT_SEM_PSHARED_BIT);
+	CHECK_STATUS(weft_sem_init(&s, WEFT_SEM_VALUE_MAX, 0), WEFT_OK);
+	CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+	weft_sem_destroy(&s);
+	CHECK_EQ(sizeof(weft_sem_t), 8);
+}
+
+static void test_init_bad_input(void)
+{
+	struct {
+		unsigned value, flags;
+	} bad[] = {{0, 0x2u}, {1, ~0u}, {0, WEFT_PSHARED | 0x8u}, {WEFT_SEM_VALUE_MAX + 1u, 0}, {~0u, 0},
+		   {0x80000000u, WEFT_PSHARED}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		weft_sem_t s = WEFT_SEM_INIT(9);
+		CHECK_STATUS(weft_sem_init(&s, bad[i].value, bad[i].flags), WEFT_EINVAL);
+		CHECK_EQ(s.value, 9); /* untouched */
+		CHECK_EQ(s.waiters, 0);
+	}
+}
+
+static void test_trywait_post_value(void)
+{
+	for (size_t f = 0; f < N_FLAG_SETS; f++) {
+		weft_sem_t s;
+		CHECK_STATUS(weft_sem_init(&s, 2, flag_sets[f]), WEFT_OK);
+		CHECK(weft_sem_trywait(&s));
+		CHECK(weft_sem_trywait(&s));
+		CHECK(!weft_sem_trywait(&s));
+		CHECK_EQ(weft_sem_value(&s), 0);
+		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), 1);
+		weft_sem_wait(&s); /* available: the fast path */
+		CHECK_EQ(weft_sem_value(&s), 0);
+		CHECK_STATUS(weft_sem_post_n(&s, 5), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), 5);
+		CHECK_STATUS(weft_sem_post_n(&s, 0), WEFT_OK); /* a no-op */
+		CHECK_EQ(weft_sem_value(&s), 5);
+		for (int i = 0; i < 5; i++)
+			weft_sem_wait(&s);
+		CHECK(!weft_sem_trywait(&s));
+		/* the pshared bit survives every change */
+		CHECK_EQ(s.value & WEFT_SEM_PSHARED_BIT, (flag_sets[f] ? WEFT_SEM_PSHARED_BIT : 0u));
+	}
+}
+
+/* A post that would pass WEFT_SEM_VALUE_MAX returns WEFT_EOVERFLOW and
+ * changes nothing; so does a post_n that would, even when smaller ones fit. */
+static void test_overflow(void)
+{
+	for (size_t f = 0; f < N_FLAG_SETS; f++) {
+		weft_sem_t s;
+		CHECK_STATUS(weft_sem_init(&s, WEFT_SEM_VALUE_MAX - 3, flag_sets[f]), WEFT_OK);
+		uint32_t before = s.value;
+		CHECK_STATUS(weft_sem_post_n(&s, 4), WEFT_EOVERFLOW);
+		CHECK_STATUS(weft_sem_post_n(&s, ~0u), WEFT_EOVERFLOW);
+		CHECK_STATUS(weft_sem_post_n(&s, 0x80000000u), WEFT_EOVERFLOW);
+		CHECK_EQ(s.value, before);
+		CHECK_STATUS(weft_sem_post_n(&s, 3), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+		before = s.value;
+		CHECK_STATUS(weft_sem_post(&s), WEFT_EOVERFLOW);
+		CHECK_STATUS(weft_sem_post_n(&s, 1), WEFT_EOVERFLOW);
+		CHECK_EQ(s.value, before);
+		CHECK_STATUS(weft_sem_post_n(&s, 0), WEFT_OK);
+		CHECK(weft_sem_trywait(&s));
+		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+		/* from zero, the largest post fits and one more does not */
+		CHECK_STATUS(weft_sem_init(&s, 0, flag_sets[f]), WEFT_OK);
+		CHECK_STATUS(weft_sem_post_n(&s, WEFT_SEM_VALUE_MAX + 1u), WEFT_EOVERFLOW);
+		CHECK_EQ(weft_sem_value(&s), 0);
+		CHECK_STATUS(weft_sem_post_n(&s, WEFT_SEM_VALUE_MAX), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+	}
+}
+
+static void test_timedwait_bad_deadline(void)
+{
+	struct timespec bad[] = {{0, -1}, {0, 1000000000L}, {-1, 0}, {3, 1500000000L}};
+	for (size_t f = 0; f < N_FLAG_SETS; f++) {
+		weft_sem_t s;
+		CHECK_STATUS(weft_sem_init(&s, 1, flag_sets[f]), WEFT_OK);
+		CHECK_STATUS(weft_sem_timedwait(&s, NULL), WEFT_EINVAL);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			CHECK_STATUS(weft_sem_timedwait(&s, &bad[i]), WEFT_EINVAL);
+		CHECK_EQ(weft_sem_value(&s), 1); /* nothing taken */
+	}
+}
+
+static void test_timedwait_past_deadline(void)
+{
+	for (size_t f = 0; f < N_FLAG_SETS; f++) {
+		weft_sem_t s;
+		CHECK_STATUS(weft_sem_init(&s, 1, flag_sets[f]), WEFT_OK);
+		struct timespec past = {0, 0};
+		CHECK_STATUS(weft_sem_timedwait(&s, &past), WEFT_OK); /* available: taken */
+		errno = 777;
+		CHECK_STATUS(weft_sem_timedwait(&s, &past), WEFT_ETIMEDOUT);
+		CHECK_EQ(errno, 777);
+		CHECK_EQ(weft_sem_value(&s), 0);
+		CHECK_EQ(s.waiters, 0);
+	}
+}
+
+static void test_timedwait_times_out(void)
+{
+	for (size_t sp = 0; sp < N_SPINS; sp++) {
+		unsigned old = weft_sem_set_spin(spins[sp]);
+		for (size_t f = 0; f < N_FLAG_SETS; f++) {
+			weft_sem_t s;
+			CHECK_STATUS(weft_sem_init(&s, 0, flag_sets[f]), WEFT_OK);
+			struct timespec d = weft_deadline_after_ns(20 * 1000 * 1000);
+			CHECK_STATUS(weft_sem_timedwait(&s, &d), WEFT_ETIMEDOUT);
+			CHECK(weft_deadline_passed(&d));
+			CHECK_EQ(s.waiters, 0);
+			CHECK_EQ(weft_sem_value(&s), 0);
+		}
+		weft_sem_set_spin(old);
+	}
+}
+
+/* ---- sleeping waiters ------------------------------------------------------ */
+
+struct waiter {
+	weft_sem_t *s;
+	bool timed;
+	int rc;
+	pid_t tid;
+	int started; /* atomic */
+	pthread_t thread;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	w->tid = check_gettid();
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	if (w->timed) {
+		struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+		w->rc = weft_sem_timedwait(w->s, &d);
+	} else {
+		weft_sem_wait(w->s);
+		w->rc = WEFT_OK;
+	}
+	return NULL;
+}
+
+static void start_waiters(struct waiter *w, int n, weft_sem_t *s)
+{
+	for (int i = 0; i < n; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].s = s;
+		w[i].timed = i & 1;
+		CHECK_EQ(pthread_create(&w[i].thread, NULL, waiter_main, &w[i]), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		while (!__atomic_load_n(&w[i].started, __ATOMIC_ACQUIRE))
+			sched_yield();
+		(void)check_wait_until_sleeping(getpid(), w[i].tid);
+	}
+}
+
+static void join_waiters(struct waiter *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		CHECK_STATUS(w[i].rc, WEFT_OK);
+	}
+}
+
+/* Sleeping waiters are woken one post each, or all by one post_n. */
+static void test_post_wakes_sleepers(void)
+{
+	enum { N = 4 };
+	for (size_t sp = 0; sp < N_SPINS; sp++) {
+		unsigned old = weft_sem_set_spin(spins[sp]);
+		for (size_t f = 0; f < N_FLAG_SETS; f++) {
+			for (int batch = 0; batch < 2; batch++) {
+				weft_sem_t s;
+				CHECK_STATUS(weft_sem_init(&s, 0, flag_sets[f]), WEFT_OK);
+				struct waiter w[N];
+				start_waiters(w, N, &s);
+				CHECK_EQ(waiters_of(&s), N); /* registered before sleeping */
+				if (batch) {
+					CHECK_STATUS(weft_sem_post_n(&s, N), WEFT_OK);
+				} else {
+					for (int i = 0; i < N; i++)
+						CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+				}
+				join_waiters(w, N);
+				CHECK_EQ(weft_sem_value(&s), 0);
+				CHECK_EQ(s.waiters, 0);
+				weft_sem_destroy(&s);
+			}
+		}
+		weft_sem_set_spin(old);
+	}
+}
+
+/* More posts than waiters: the rest stays in the count; fewer: the rest
+ * keep waiting until more come. */
+static void test_post_more_and_fewer(void)
+{
+	enum { N = 3 };
+	weft_sem_t s;
+	CHECK_STATUS(weft_sem_init(&s, 0, 0), WEFT_OK);
+	struct waiter w[N];
+	start_waiters(w, N, &s);
+	CHECK_STATUS(weft_sem_post_n(&s, 1), WEFT_OK);
+	/* exactly one waiter can finish; wait for it through the count */
+	while (waiters_of(&s) != N - 1)
+		usleep(1000);
+	CHECK_EQ(weft_sem_value(&s), 0);
+	CHECK_STATUS(weft_sem_post_n(&s, N - 1 + 5), WEFT_OK);
+	join_waiters(w, N);
+	CHECK_EQ(weft_sem_value(&s), 5);
+}
+
+/* A post with no registered waiter leaves `waiters` at 0, which is what lets
+ * it skip the wake-up system call (white box). */
+static void test_post_no_waiter_no_wake(void)
+{
+	weft_sem_t s = WEFT_SEM_INIT(0);
+	for (int i = 0; i < 100; i++)
+		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+	CHECK_EQ(s.waiters, 0);
+	CHECK_EQ(weft_sem_value(&s), 100);
+}
+
+/* Conservation under contention: producers post, consumers wait; every
+ * unit is taken exactly once. */
+#define PC_UNITS 20000
+struct pc {
+	weft_sem_t s;
+	unsigned long taken; /* atomic */
+};
+
+static void *pc_post(void *arg)
+{
+	struct pc *p = arg;
+	for (int i = 0; i < PC_UNITS; i++)
+		weft_sem_post(&p->s);
+	return NULL;
+}
+
+static void *pc_take(void *arg)
+{
+	struct pc *p = arg;
+	for (int i = 0; i < PC_UNITS; i++) {
+		if (i & 1) {
+			weft_sem_wait(&p->s);
+		} else {
+			struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+			if (weft_sem_timedwait(&p->s, &d) != WEFT_OK)
+				return NULL;
+		}
+		__atomic_fetch_add(&p->taken, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void test_conservation(void)
+{
+	for (size_t sp = 0; sp < N_SPINS; sp++) {
+		unsigned old = weft_sem_set_spin(spins[sp]);
+		struct pc p;
+		memset(&p, 0, sizeof(p));
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++)
+			CHECK_EQ(pthread_create(&t[i], NULL, (i & 1) ? pc_post : pc_take, &p), 0);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		CHECK_EQ(p.taken, 2 * PC_UNITS);
+		CHECK_EQ(weft_sem_value(&p.s), 0);
+		CHECK_EQ(p.s.waiters, 0);
+		weft_sem_set_spin(old);
+	}
+}
+
+static void test_set_spin(void)
+{
+	unsigned old = weft_sem_set_spin(11);
+	CHECK_EQ(old, WEFT_SEM_SPIN_DEFAULT);
+	CHECK_EQ(weft_sem_set_spin(old), 11);
+}
+
+/* ---- process-shared across fork() ------------------------------------------ */
+
+struct pshared {
+	weft_sem_t to_child, to_parent;
+	int data; /* written before a post, read after the matching wait */
+};
+
+static void test_pshared_fork(void)
+{
+	struct pshared *p = check_shared_alloc(sizeof(*p));
+	if (p == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_STATUS(weft_sem_init(&p->to_child, 0, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_sem_init(&p->to_parent, 0, WEFT_PSHARED), WEFT_OK);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* ping-pong 100 rounds; each side checks the other's data */
+		for (int i = 0; i < 100; i++) {
+			struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+			if (weft_sem_timedwait(&p->to_child, &d) != WEFT_OK)
+				_exit(2);
+			if (p->data != 2 * i)
+				_exit(3);
+			p->data = 2 * i + 1;
+			weft_sem_post(&p->to_parent);
+		}
+		_exit(0);
+	}
+	CHECK_GT(pid, 0);
+	(void)check_wait_until_sleeping(pid, pid); /* the first post finds a sleeper */
+	int bad = 0;
+	for (int i = 0; i < 100; i++) {
+		p->data = 2 * i;
+		weft_sem_post(&p->to_child);
+		struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+		if (weft_sem_timedwait(&p->to_parent, &d) != WEFT_OK || p->data != 2 * i + 1)
+			bad++;
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(check_wait_child(pid), 0);
+	CHECK_EQ(weft_sem_value(&p->to_child), 0);
+	CHECK_EQ(weft_sem_value(&p->to_parent), 0);
+	check_shared_free(p, sizeof(*p));
+}
+
+int main(void)
+{
+	alarm(HANG_ALARM_S);
+	RUN_TEST(test_initial_states);
+	RUN_TEST(test_init_bad_input);
+	RUN_TEST(test_trywait_post_value);
+	RUN_TEST(test_overflow);
+	RUN_TEST(test_timedwait_bad_deadline);
+	RUN_TEST(test_timedwait_past_deadline);
+	RUN_TEST(test_timedwait_times_out);
+	RUN_TEST(test_post_wakes_sleepers);
+	RUN_TEST(test_post_more_and_fewer);
+	RUN_TEST(test_post_no_waiter_no_wake);
+	RUN_TEST(test_conservation);
+	RUN_TEST(test_set_spin);
+	RUN_TEST(test_pshared_fork);
+	return check_summary();
+}
