@@ -10,6 +10,7 @@
 #include "atomic.h"
 #include "spinlock.h"
 #include "mutex.h"
+#include "rwlock.h"
 #include "cond.h"
 #include "sem.h"
 #include "once.h"

@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_RWLOCK_H
+#define WEFT_RWLOCK_H
+
+/*
+ * rwlock.h - two reader-writer locks.
+ *
+ *   weft_rwlock_t  8 bytes; a futex reader-writer lock, writer-preferring.
+ *   weft_brlock_t  4160 bytes; a "big-reader" lock whose readers each touch
+ *                  only their own cache line, for data that is read far more
+ *                  often than it is written.
+ *
+ * ==== weft_rwlock_t ====
+ *
+ * Two 32-bit words.  `state` holds everything a reader's fast path needs:
+ *
+ *      31        30       29        28       27 ........................ 0
+ *   +---------+--------+---------+--------+-------------------------------+
+ *   | PSHARED | WRITER | WAITING | PARKED |  R: readers inside (28 bits)  |
+ *   +---------+--------+---------+--------+-------------------------------+
+ *
+ *   R        readers holding the lock (at most WEFT_RWLOCK_READERS_MAX)
+ *   PARKED   the queue head (below) sleeps on `state`: whoever makes the
+ *            change it waits for must wake it
+ *   WAITING  a writer at the head of the queue waits for the lock: new readers
+ *            must queue behind it (writer preference)
+ *   WRITER   a writer holds the lock
+ *   PSHARED  fixed at init: the futex calls use the shared flavour
+ *
+ * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
+ * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3).  Every thread
+ * that cannot take the lock at once queues on it; the one thread that holds
+ * it, the head, is the only one that waits on `state`, sets WAITING or
+ * PARKED, and it lets the queue go as soon as it has the rwlock.  This is the
+ * queued reader-writer lock of the Linux kernel (W. Long, kernel/locking/
+ * qrwlock.c, 2014: readers and writers wait their turn on an inner lock, the
+ * head alone deals with the lock word), with sleeping in place of spinning.
+ * Because there is never more than one head, WAITING and PARKED are exact:
+ * a waiting writer that times out simply clears them and hands the queue on,
+ * and no unlock ever has to guess whether a writer is really waiting.
+ *
+ * Transitions, as (R, WRITER, WAITING, PARKED) -> (...); r is any count, pk
+ * any PARKED; PSHARED never changes:
+ *
+ *   rdlock fast     (r<MAX, 0, 0, pk) -> (r+1, 0, 0, pk)   CAS, acquire
+ *   rdunlock        (r, 0, ww, pk)    -> (r-1, 0, ww, pk)  fetch_sub, release;
+ *                                        wakes the head if r was 1 and pk
+ *   wrlock fast     (0, 0, 0, 0)      -> (0, 1, 0, 0)      CAS, acquire
+ *   wrunlock        (0, 1, ww, pk)    -> (0, 0, ww, pk)    fetch_sub, release;
+ *                                        wakes the head if pk
+ *   writer head     (r, w, 0, pk)     -> (r, w, 1, pk)     announce (fetch_or)
+ *                   (0, 0, 1, pk)     -> (0, 1, 0, 0)      acquire (CAS)
+ *                   (r, w, 1, 0)      -> (r, w, 1, 1)      park (CAS), then sleep
+ *                   (r, w, 1, pk)     -> (r, w, 0, 0)      time out (CAS)
+ *   reader head     (r<MAX, 0, 0, pk) -> (r+1, 0, 0, 0)    acquire (CAS)
+ *                   (0, 1, 0, 0)      -> (0, 1, 0, 1)      park (CAS), then sleep
+ *                   (0, 1, 0, pk)     -> (0, 1, 0, 0)      time out (CAS)
+ *
+ * An uncontended read lock is one CAS and its unlock one fetch_sub; an
+ * uncontended write lock is one CAS and its unlock one fetch_sub.  A reader
+ * that loses its CAS to another reader retries at once (no queueing: the lock
+ * is still readable).  Queued threads spin briefly (src/backoff.h, the budget
+ * of weft_rwlock_set_spin()) on the queue word and, once head, on `state`,
+ * before they sleep.
+ *
+ * Fairness: writer-preferring.  Once a writer is head (WAITING set), no new
+ * reader gets in until that writer has had the lock, so a stream of readers
+ * cannot starve writers: a writer waits for the readers already inside, and
+ * for the threads queued ahead of it.  Readers, in turn, can be starved by a
+ * continuous stream of writers (each writer that queues behind the holder
+ * becomes head and sets WAITING again before the holder unlocks).  The queue
+ * mutex lets newcomers barge, so neither side is FIFO.  A writer or reader
+ * whose timed call expires while it is head clears WAITING/PARKED and passes
+ * the queue on; a reader may then get in ahead of writers still queued.
+ *
+ * Progress: blocking.  A thread must not read-lock a weft_rwlock_t it already
+ * holds: with a writer waiting in between, the second rdlock waits for the
+ * writer, which waits for the first (deadlock).
+ *
+ * Ordering: a successful read or write lock is an acquire, an unlock a
+ * release.  Everything a writer wrote before wrunlock is visible to every
+ * later reader and writer; everything a reader did before rdunlock happens
+ * before the next writer's section.  Failed try or timed calls order nothing.
+ *
+ * Footprint: 8 bytes (12 with WEFT_DEBUG, which adds the writer's thread id).
+ * All-zero is an unlocked private lock; WEFT_RWLOCK_INIT is the same.
+ *
+ * ==== weft_brlock_t ====
+ *
+ * A distributed-reader lock (W. C. Hsieh, W. E. Weihl, "Scalable Reader-Writer
+ * Locks for Parallel Systems", IPPS 1992; the Linux 2.4 "big-reader" brlock of
+ * I. Molnar, 2000): one reader counter per cache line, WEFT_BRLOCK_SLOTS of
+ * them.  Each thread is given a slot the first time it uses any brlock (slot =
+ * thread number modulo WEFT_BRLOCK_SLOTS); with no more threads than slots a
+ * reader writes only its own line, so readers on different cores never share
+ * a line and read throughput scales with cores.  Threads beyond that share
+ * slots (still correct, slot updates are atomic).
+ *
+ * reader: increment its slot (seq_cst), then read the writer word (seq_cst).
+ *         No writer: in.  A writer: take the increment back and wait (spin,
+ *         then sleep on the writer word) until the writer has gone, then retry.
+ * unlock: decrement its slot (release); wake the writer if it sleeps on that
+ *         slot and this was the last reader there.
+ * writer: take the writers' mutex (a three-state futex word), set ACTIVE in
+ *         the writer word (seq_cst), then sweep the slots and wait (spin, then
+ *         sleep on the slot) for each to drain.  The seq_cst increment/load of
+ *         the reader and the seq_cst set/load of the writer are the two halves
+ *         of a store-load handshake: either the writer sees the reader's
+ *         count, or the reader sees ACTIVE.
+ * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
+ *         word, release the writers' mutex.
+ *
+ * The writer's cost: one pass over WEFT_BRLOCK_SLOTS cache lines, each a
+ * cache miss when its reader's core last wrote it (~64 loads, a few
+ * microseconds), plus the wait for readers inside.  Fairness: writers are
+ * preferred (a writer that has set ACTIVE waits only for readers already
+ * inside); readers can be starved by continuous writers, and writers compete
+ * for the writers' mutex without order.  The same recursion rule as for
+ * weft_rwlock_t applies.
+ *
+ * Ordering: as weft_rwlock_t.  Footprint: 64 bytes for the writer's line plus
+ * 64 per slot: 4160 bytes with the default 64 slots, 64-byte aligned (static,
+ * automatic, or aligned_alloc()/mmap storage; plain malloc() is not enough).
+ *
+ * ==== both ====
+ *
+ * WEFT_DEBUG builds abort, with a message naming the lock's address, on:
+ * rdunlock of a lock nobody read-holds (rwlock: reader count 0; brlock: the
+ * caller's slot count 0), rdunlock of a write-held lock, wrunlock of a lock not
+ * write-held by the caller (and of a read-held one: "wrong unlock mode"),
+ * rdlock or wrlock by the thread that holds it for writing (self-deadlock),
+ * and destroy while held.  Readers are counted, not named, so these go
+ * undetected: rdunlock by a thread that holds no read lock while another
+ * thread does, and a second rdlock by a reader (see the recursion rule).
+ * Under ThreadSanitizer both locks carry the __tsan_mutex_* annotations, read
+ * acquisitions with WEFT_TSAN_READ_LOCK, so TSan checks them as it checks
+ * pthread_rwlock_t.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "atomic.h"
+#include "config.h"
+#include "debug.h"
+#include "status.h"
+#include "tsan.h"
+
+WEFT_EXTERN_C_BEGIN
+
+/* ---- weft_rwlock_t ---------------------------------------------------- */
+
+/* The state word (see the overview). */
+#define WEFT_RWLOCK_READERS 0x0FFFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_PARKED 0x10000000u       /* the queue head sleeps on the state word */
+#define WEFT_RWLOCK_WAITING 0x20000000u      /* a writer is head: readers queue */
+#define WEFT_RWLOCK_WRITER 0x40000000u       /* write-locked */
+#define WEFT_RWLOCK_PSHARED_BIT 0x80000000u  /* process-shared (fixed at init) */
+#define WEFT_RWLOCK_READERS_MAX 0x0FFFFFFFu  /* concurrent readers; one more aborts */
+
+/* Pause instructions a waiter spends watching before it sleeps (the same
+ * budget as weft_mutex_t's, see docs/rwlock.md). */
+#define WEFT_RWLOCK_SPIN_DEFAULT 100u
+
+typedef struct weft_rwlock {
+	uint32_t state; /* R | PARKED | WAITING | WRITER | PSHARED */
+	uint32_t queue; /* three-state futex mutex of the waiters: 0, 1, 2 */
+#ifdef WEFT_DEBUG
+	uint32_t writer; /* weft_debug_self() of the write holder, 0 when none */
+#endif
+} weft_rwlock_t;
+
+#ifndef WEFT_DEBUG
+WEFT_STATIC_ASSERT(sizeof(weft_rwlock_t) == 8, "weft_rwlock_t is two 32-bit words");
+#endif
+WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow paths assume this layout");
+
+#define WEFT_RWLOCK_INIT {0}
+
+WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
+WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
+WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
+int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
+int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
+
+/**
+ * weft_rwlock_set_spin() - set how long a waiter of any weft_rwlock_t or
+ * weft_brlock_t in the process spins before it sleeps.
+ * @pauses: the budget in pause instructions (src/backoff.h); 0 sleeps at once.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous budget.
+ */
+unsigned weft_rwlock_set_spin(unsigned pauses);
+
+/**
+ * weft_rwlock_init() - initialize an unlocked reader-writer lock.
+ * @rw: the lock.
+ * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
+ *
+ * A private lock may instead be set to WEFT_RWLOCK_INIT or zero-filled.
+ *
+ * Context: any thread; the lock must not be in use.
+ * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
+ */
+static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
+{
+	if (flags & ~WEFT_PSHARED)
+		return WEFT_EINVAL;
+	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&rw->state, (flags & WEFT_PSHARED) ? WEFT_RWLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&rw->queue, 0u, WEFT_RELAXED);
+#ifdef WEFT_DEBUG
+	weft_atomic_store(&rw->writer, 0u, WEFT_RELAXED);
+#endif
+	WEFT_TSAN_CREATE(rw, 0);
+	return WEFT_OK;
+}
+
+/* Whether a reader may enter a lock in state @s: no writer holds or waits and
+ * R < READERS_MAX.  WRITER and WAITING lie above the R field, so one compare
+ * covers all three. */
+static inline bool weft__rwlock_readable(uint32_t s)
+{
+	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) < WEFT_RWLOCK_READERS_MAX;
+}
+
+/* Whether a writer may take a lock in state @s: no reader, no writer, no
+ * writer waiting at the head of the queue (PARKED may be set: a parked reader
+ * head then sees WRITER and sleeps again). */
+static inline bool weft__rwlock_writable(uint32_t s)
+{
+	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
+}
+
+#ifdef WEFT_DEBUG
+static inline void weft__rwlock_check_not_writer(weft_rwlock_t *rw)
+{
+	/* relaxed: compared only against our own id, which only we store */
+	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_rwlock_t", rw, "locked again by the thread that holds it for writing (self-deadlock)");
+}
+static inline void weft__rwlock_set_writer(weft_rwlock_t *rw, uint32_t id)
+{
+	weft_atomic_store(&rw->writer, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
+}
+static inline void weft__rwlock_check_rdunlock(weft_rwlock_t *rw)
+{
+	/* relaxed: a diagnostic; if the caller holds a read lock, R >= 1 until it
+	 * unlocks, so a correct caller can never see R == 0 here */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	if ((s & WEFT_RWLOCK_READERS) == 0)
+		weft_debug_die("weft_rwlock_t", rw,
+			       (s & WEFT_RWLOCK_WRITER) ? "rdunlock of a write-held lock (wrong unlock mode)"
+							: "read-unlocked but not read-held");
+}
+static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
+{
+	/* relaxed: a diagnostic; a correct caller holds WRITER, which nobody else clears */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	if (!(s & WEFT_RWLOCK_WRITER))
+		weft_debug_die("weft_rwlock_t", rw,
+			       (s & WEFT_RWLOCK_READERS) ? "wrunlock of a read-held lock (wrong unlock mode)"
+							 : "write-unlocked but not write-held");
+	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) != weft_debug_self())
+		weft_debug_die("weft_rwlock_t", rw, "write-unlocked by a thread that does not hold it");
+	weft__rwlock_set_writer(rw, 0);
+}
+#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) weft__rwlock_check_not_writer(rw)
+#define WEFT__RWLOCK_SET_WRITER(rw) weft__rwlock_set_writer((rw), weft_debug_self())
+#define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) weft__rwlock_check_rdunlock(rw)
+#define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) weft__rwlock_check_wrunlock(rw)
+#else
+#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) ((void)0)
+#define WEFT__RWLOCK_SET_WRITER(rw) ((void)0)
+#define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) ((void)0)
+#define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) ((void)0)
+#endif
+
+/**
+ * weft_rwlock_tryrdlock() - take a read lock if no writer holds or waits.
+ * @rw: the lock.
+ *
+ * Fails while a writer holds the lock or waits for it (writer preference),
+ * and at WEFT_RWLOCK_READERS_MAX readers; not because other readers race.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds a read lock.
+ */
+static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
+{
+	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	/* relaxed: a first guess for the CAS, which checks it */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	bool ok = false;
+	while (weft__rwlock_readable(s)) {
+		/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock();
+		 * a failed CAS reloads s (another reader or a writer got in first) */
+		if (weft_atomic_cas_weak(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			ok = true;
+			break;
+		}
+	}
+	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return ok;
+}
+
+/**
+ * weft_rwlock_rdlock() - take a read lock, sleeping while a writer holds or
+ * waits for the lock.
+ * @rw: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release in weft_rwlock_wrunlock().
+ */
+static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
+{
+	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
+	/* relaxed: a first guess for the CAS, which checks it */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
+	if (WEFT_UNLIKELY(!(weft__rwlock_readable(s) &&
+			    weft_atomic_cas(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED))))
+		weft_rwlock_rdlock_slow(rw);
+	WEFT_TSAN_POST_LOCK(rw, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_rwlock_timedrdlock() - take a read lock, or give up at @deadline.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()).
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if the lock cannot
+ * be read-locked now (and WEFT_OK if it can).
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed
+ * or NULL @deadline (the lock is then not touched).
+ */
+static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	return weft_rwlock_timedrdlock_slow(rw, deadline);
+}
+
+/**
+ * weft_rwlock_rdunlock() - release a read lock.
+ * @rw: a lock the caller holds for reading.
+ *
+ * Context: any thread that holds a read lock; never blocks (it may make one
+ * futex wake call, when it is the last reader and a writer sleeps).
+ * Ordering: release; the read section happens before the next writer's.
+ */
+static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
+{
+	WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
+	WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+	/* release: orders the read section before the next writer's acquire CAS */
+	uint32_t old = weft_atomic_fetch_sub(&rw->state, 1u, WEFT_RELEASE);
+	if (WEFT_UNLIKELY((old & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_PARKED)) == (WEFT_RWLOCK_PARKED | 1u)))
+		weft_rwlock_wake_slow(rw);
+	WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_rwlock_trywrlock() - take the write lock if nobody holds the lock and
+ * no writer waits for it.
+ * @rw: the lock.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds the write lock.
+ */
+static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
+{
+	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
+	/* relaxed: a first guess for the CAS, which checks it */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	bool ok = false;
+	while (weft__rwlock_writable(s)) {
+		/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock()
+		 * and weft_rwlock_wrunlock(); a failed CAS reloads s */
+		if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			ok = true;
+			break;
+		}
+	}
+	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok)
+		WEFT__RWLOCK_SET_WRITER(rw);
+	return ok;
+}
+
+/**
+ * weft_rwlock_wrlock() - take the write lock, sleeping while others hold it.
+ * @rw: the lock; the caller must not already hold it (in either mode).
+ *
+ * Once this call waits at the head of the queue, new readers wait behind it.
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release of every earlier unlock.
+ */
+static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
+{
+	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	WEFT_TSAN_PRE_LOCK(rw, 0);
+	uint32_t expected = 0;
+	/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock() and
+	 * weft_rwlock_wrunlock().  Only an idle private lock is exactly 0. */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&rw->state, &expected, WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)))
+		weft_rwlock_wrlock_slow(rw);
+	WEFT_TSAN_POST_LOCK(rw, 0);
+	WEFT__RWLOCK_SET_WRITER(rw);
+}
+
+/**
+ * weft_rwlock_timedwrlock() - take the write lock, or give up at @deadline.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()).
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy
+ * (and WEFT_OK if it is free).
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
+ * malformed or NULL @deadline (the lock is then not touched).
+ */
+static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
+	if (rc == WEFT_OK)
+		WEFT__RWLOCK_SET_WRITER(rw);
+	return rc;
+}
+
+/**
+ * weft_rwlock_wrunlock() - release the write lock.
+ * @rw: a lock the caller holds for writing.
+ *
+ * Context: the thread that holds the write lock; never blocks (it may make one
+ * futex wake call, when the queue head sleeps).
+ * Ordering: release; publishes the write section to every later holder.
+ */
+static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
+{
+	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
+	WEFT_TSAN_PRE_UNLOCK(rw, 0);
+	/* release: publishes the write section; pairs with the acquire CAS of the
+	 * next reader or writer.  fetch_sub (not fetch_and) is one locked xadd. */
+	uint32_t old = weft_atomic_fetch_sub(&rw->state, WEFT_RWLOCK_WRITER, WEFT_RELEASE);
+	if (WEFT_UNLIKELY(old & WEFT_RWLOCK_PARKED))
+		weft_rwlock_wake_slow(rw);
+	WEFT_TSAN_POST_UNLOCK(rw, 0);
+}
+
+/**
+ * weft_rwlock_destroy() - end the lock's life.
+ * @rw: an unlocked lock that no thread waits for or will use again.
+ *
+ * Nothing to free; a WEFT_DEBUG build aborts if the lock is held or waited for.
+ *
+ * Context: any thread.
+ */
+static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: a diagnostic; a correct caller has no concurrent user */
+	if (weft_atomic_load(&rw->state, WEFT_RELAXED) & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER))
+		weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
+	if (weft_atomic_load(&rw->queue, WEFT_RELAXED) != 0)
+		weft_debug_die("weft_rwlock_t", rw, "destroyed while threads wait for it");
+#endif
+	WEFT_TSAN_DESTROY(rw, 0);
+	(void)rw;
+}
+
+/* ---- weft_brlock_t ---------------------------------------------------- */
+
+/* Reader slots per lock.  Fixed: the library and its users must agree. */
+#define WEFT_BRLOCK_SLOTS 64
+
+/* The writer word. */
+#define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
+#define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
+#define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
+
+/* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
+#define WEFT_BRLOCK_SLOT_READERS 0x7FFFFFFFu
+#define WEFT_BRLOCK_SLOT_WAITER 0x80000000u
+
+struct weft__brlock_slot {
+	uint32_t readers; /* count | SLOT_WAITER */
+} WEFT_ALIGNED(WEFT_CACHE_LINE);
+
+typedef struct weft_brlock {
+	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
+	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
+#ifdef WEFT_DEBUG
+	uint32_t owner; /* weft_debug_self() of the write holder, 0 when none */
+#endif
+	struct weft__brlock_slot slots[WEFT_BRLOCK_SLOTS]; /* one cache line each */
+} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_brlock_t;
+
+WEFT_STATIC_ASSERT(sizeof(struct weft__brlock_slot) == WEFT_CACHE_LINE, "a slot is one cache line");
+WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
+		   "the writer's line is apart from every reader's line");
+WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
+		   "footprint: one line for the writer, one per slot");
+
+#define WEFT_BRLOCK_INIT {0}
+
+/* The calling thread's slot index + 1 (0: not assigned yet); see src/rwlock.c. */
+#ifdef __cplusplus
+extern thread_local unsigned weft__brlock_slot_id;
+#else
+extern _Thread_local unsigned weft__brlock_slot_id;
+#endif
+WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
+
+WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
+WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrlock_slow(weft_brlock_t *br);
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrunlock_slow(weft_brlock_t *br);
+
+/* The calling thread's reader slot in @br. */
+static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
+{
+	unsigned id = weft__brlock_slot_id;
+	if (WEFT_UNLIKELY(id == 0))
+		id = weft__brlock_slot_assign();
+	return &br->slots[id - 1].readers;
+}
+
+/**
+ * weft_brlock_init() - initialize an unlocked distributed-reader lock.
+ * @br: the lock (64-byte aligned storage).
+ * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
+ *
+ * A private lock may instead be set to WEFT_BRLOCK_INIT or zero-filled.
+ *
+ * Context: any thread; the lock must not be in use.
+ * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
+ */
+static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
+{
+	if (flags & ~WEFT_PSHARED)
+		return WEFT_EINVAL;
+	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
+#ifdef WEFT_DEBUG
+	weft_atomic_store(&br->owner, 0u, WEFT_RELAXED);
+#endif
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
+	WEFT_TSAN_CREATE(br, 0);
+	return WEFT_OK;
+}
+
+#ifdef WEFT_DEBUG
+static inline void weft__brlock_check_not_writer(weft_brlock_t *br)
+{
+	/* relaxed: compared only against our own id, which only we store */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_brlock_t", br, "locked again by the thread that holds it for writing (self-deadlock)");
+}
+static inline void weft__brlock_set_owner(weft_brlock_t *br, uint32_t id)
+{
+	weft_atomic_store(&br->owner, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
+}
+static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
+{
+	/* relaxed: diagnostics; our own slot holds our own increment until we
+	 * take it back, and the owner mark is ours only if we stored it */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
+	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
+		weft_debug_die("weft_brlock_t", br, "read-unlocked but not read-held");
+}
+static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
+{
+	/* relaxed: diagnostics, as above */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self()) {
+		if (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
+		weft_debug_die("weft_brlock_t", br, "write-unlocked but not write-held by this thread");
+	}
+	weft__brlock_set_owner(br, 0);
+}
+#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) weft__brlock_check_not_writer(br)
+#define WEFT__BRLOCK_SET_OWNER(br) weft__brlock_set_owner((br), weft_debug_self())
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
+#else
+#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) ((void)0)
+#define WEFT__BRLOCK_SET_OWNER(br) ((void)0)
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
+#endif
+
+/* The reader's half of the handshake: count ourselves in our slot, then look
+ * for a writer.  Return: true if no writer is there (we are in). */
+static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
+{
+	/* seq_cst: the increment must be ordered before the load below (a
+	 * store-load pair); pairs with the seq_cst fetch_or of ACTIVE and the
+	 * seq_cst slot loads of the writer's sweep in src/rwlock.c */
+	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
+	/* seq_cst: the other half of the handshake above; also an acquire that
+	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
+	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
+}
+
+/* Take our count back out of @slot (we hold, or failed to get, a read lock). */
+static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
+{
+	/* release: orders the read section before the writer's acquire load of
+	 * this slot (a failed entry has nothing to order, and harms nothing) */
+	uint32_t old = weft_atomic_fetch_sub(slot, 1u, WEFT_RELEASE);
+	if (WEFT_UNLIKELY(old == (WEFT_BRLOCK_SLOT_WAITER | 1u)))
+		weft_brlock_wake_slow(br, slot);
+}
+
+/**
+ * weft_brlock_tryrdlock() - take a read lock if no writer holds or sweeps.
+ * @br: the lock.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds a read lock.
+ */
+static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
+{
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	bool ok = weft__brlock_enter(br, slot);
+	if (!ok)
+		weft__brlock_leave(br, slot);
+	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return ok;
+}
+
+/**
+ * weft_brlock_rdlock() - take a read lock, waiting while a writer holds or
+ * sweeps the lock.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
+ */
+static inline void weft_brlock_rdlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
+		weft_brlock_rdlock_slow(br, slot);
+	WEFT_TSAN_POST_LOCK(br, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_brlock_timedrdlock() - take a read lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if a writer is there.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	return weft_brlock_timedrdlock_slow(br, deadline);
+}
+
+/**
+ * weft_brlock_rdunlock() - release a read lock.
+ * @br: a lock the caller holds for reading.
+ *
+ * Context: the thread that took the read lock (the slot is per thread);
+ * never blocks (one futex wake when it is the last reader a writer sleeps on).
+ * Ordering: release; the read section happens before the next writer's.
+ */
+static inline void weft_brlock_rdunlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
+	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__brlock_leave(br, weft__brlock_my_slot(br));
+	WEFT_TSAN_POST_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_brlock_trywrlock() - take the write lock if no writer holds it and no
+ * reader is inside.
+ * @br: the lock.
+ *
+ * A failed attempt may make readers that arrive during it wait briefly.
+ *
+ * Context: any thread; never blocks (costs a sweep of the slots).
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds the write lock.
+ */
+static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
+{
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	bool ok = weft_brlock_trywrlock_slow(br);
+	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok)
+		WEFT__BRLOCK_SET_OWNER(br);
+	return ok;
+}
+
+/**
+ * weft_brlock_wrlock() - take the write lock: exclude other writers, stop new
+ * readers, and wait until the readers inside have left.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
+ * Ordering: acquire; pairs with the release of every earlier unlock.
+ */
+static inline void weft_brlock_wrlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT_TSAN_PRE_LOCK(br, 0);
+	weft_brlock_wrlock_slow(br);
+	WEFT_TSAN_POST_LOCK(br, 0);
+	WEFT__BRLOCK_SET_OWNER(br);
+}
+
+/**
+ * weft_brlock_timedwrlock() - take the write lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	int rc = weft_brlock_timedwrlock_slow(br, deadline);
+	if (rc == WEFT_OK)
+		WEFT__BRLOCK_SET_OWNER(br);
+	return rc;
+}
+
+/**
+ * weft_brlock_wrunlock() - release the write lock.
+ * @br: a lock the caller holds for writing.
+ *
+ * Context: the thread that holds the write lock; never blocks.
+ * Ordering: release; publishes the write section to every later holder.
+ */
+static inline void weft_brlock_wrunlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
+	WEFT_TSAN_PRE_UNLOCK(br, 0);
+	weft_brlock_wrunlock_slow(br);
+	WEFT_TSAN_POST_UNLOCK(br, 0);
+}
+
+/**
+ * weft_brlock_destroy() - end the lock's life.
+ * @br: an unlocked lock that no thread waits for or will use again.
+ *
+ * Nothing to free; a WEFT_DEBUG build aborts if the lock is held.
+ *
+ * Context: any thread.
+ */
+static inline void weft_brlock_destroy(weft_brlock_t *br)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: diagnostics; a correct caller has no concurrent user */
+	if (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
+		weft_debug_die("weft_brlock_t", br, "destroyed while held");
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			weft_debug_die("weft_brlock_t", br, "destroyed while held");
+#endif
+	WEFT_TSAN_DESTROY(br, 0);
+	(void)br;
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_RWLOCK_H */

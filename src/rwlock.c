@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rwlock.c - the contended paths of weft_rwlock_t and weft_brlock_t.  The
+ * algorithms, their state words and their sources are described at the top of
+ * include/weft/rwlock.h; the transitions made here are listed there as tuples
+ * (R, WRITER, WAITING, PARKED) and repeated beside the code that makes them.
+ *
+ * Memory orders, once for the whole file:
+ *  - every successful acquisition of a lock is an acquire CAS (or, in the
+ *    brlock, a seq_cst load) that pairs with the release RMW of the unlock
+ *    whose value it read; release sequences carry that through the RMWs of
+ *    other threads in between;
+ *  - the queue and writers' mutexes are acquire/release like weft_mutex_t's;
+ *  - loads that only choose what to try next, and the RMWs that set or clear
+ *    WAITING/PARKED/SLOT_WAITER, are relaxed: they publish no data, and the
+ *    futex compares the word's current value (every RMW sees the latest value
+ *    in the word's modification order), so no stale guess can make a thread
+ *    sleep through the change it waits for.
+ */
+#include "backoff.h"
+#include "wait.h"
+#include "weft/deadline.h"
+#include "weft/rwlock.h"
+#include "weft/status.h"
+
+/* relaxed everywhere: a tuning value, read once per contended wait */
+static unsigned rwlock_spin = WEFT_RWLOCK_SPIN_DEFAULT;
+
+unsigned weft_rwlock_set_spin(unsigned pauses)
+{
+	return weft_atomic_exchange(&rwlock_spin, pauses, WEFT_RELAXED);
+}
+
+static unsigned spin_budget(void)
+{
+	return weft_atomic_load(&rwlock_spin, WEFT_RELAXED);
+}
+
+/* Whether a caller's deadline has already passed (NULL: never). */
+static bool expired(const struct timespec *deadline)
+{
+	return deadline != NULL && weft_deadline_passed(deadline);
+}
+
+/* ---- the three-state futex mutex of the queue and of brlock writers ---- */
+
+/*
+ * Drepper's mutex #3 on a bare word: 0 free, 1 held, 2 held and maybe slept
+ * on.  Spin (backoff) for a free word, then swap in 2 and sleep while the swap
+ * did not return 0.  Return: WEFT_OK, or WEFT_ETIMEDOUT at @deadline.  On a
+ * timeout the word may be left at 2: the next unlock then makes one wake call
+ * that finds nobody.
+ */
+static int word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = spin_budget();
+	do {
+		uint32_t expected = 0;
+		/* relaxed load: a hint.  acquire CAS: pairs with the release
+		 * exchange in word_unlock() */
+		if (weft_atomic_load(word, WEFT_RELAXED) == 0 &&
+		    weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED))
+			return WEFT_OK;
+	} while (weft__backoff_spin(&backoff, budget));
+	/* acquire: as above; we own the word iff it was 0 */
+	while (weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) != 0) {
+		if (weft__wait(word, 2u, deadline, wflags) == WEFT_ETIMEDOUT)
+			return weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) == 0 ? WEFT_OK : WEFT_ETIMEDOUT;
+	}
+	return WEFT_OK;
+}
+
+static bool word_trylock(uint32_t *word)
+{
+	uint32_t expected = 0;
+	/* acquire: pairs with the release exchange in word_unlock() */
+	return weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+static void word_unlock(uint32_t *word, unsigned wflags)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS or
+	 * exchange of word_lock() */
+	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
+		weft__wake(word, 1, wflags);
+}
+
+/* ==== weft_rwlock_t ===================================================== */
+
+static unsigned rw_flags(uint32_t state)
+{
+	return (state & WEFT_RWLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+}
+
+WEFT_NORETURN WEFT_COLD static void too_many_readers(weft_rwlock_t *rw)
+{
+	weft_debug_die("weft_rwlock_t", rw, "more than WEFT_RWLOCK_READERS_MAX concurrent read locks");
+}
+
+/* A reader that lost its CAS to another reader retries while the lock stays
+ * readable.  Return: true once in. */
+static bool read_retry(weft_rwlock_t *rw, uint32_t *s)
+{
+	while (weft__rwlock_readable(*s)) {
+		/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
+		if (weft_atomic_cas_weak(&rw->state, s, *s + 1, WEFT_ACQUIRE, WEFT_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The reader at the head of the queue: wait until no writer holds the lock,
+ * then count itself in.  WAITING cannot be set: only a writer head sets it,
+ * and we are the head.
+ */
+static int read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = spin_budget();
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!(s & WEFT_RWLOCK_WRITER)) {
+			if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
+				too_many_readers(rw);
+			/* (r, 0, 0, pk) -> (r+1, 0, 0, 0).  acquire: pairs with the
+			 * release fetch_sub in weft_rwlock_wrunlock() */
+			if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED, WEFT_ACQUIRE,
+					    WEFT_RELAXED))
+				return WEFT_OK;
+			continue;
+		}
+		if (weft__backoff_spin(&backoff, budget)) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+			continue;
+		}
+		/* (0, 1, 0, 0) -> (0, 1, 0, 1): the unlock that clears WRITER wakes us */
+		if (!(s & WEFT_RWLOCK_PARKED) &&
+		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		s |= WEFT_RWLOCK_PARKED;
+		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+			/* a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+			for (;;) {
+				if (!(s & WEFT_RWLOCK_WRITER)) {
+					if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
+						too_many_readers(rw);
+					/* acquire: as above */
+					if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
+							    WEFT_ACQUIRE, WEFT_RELAXED))
+						return WEFT_OK;
+				} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
+							   WEFT_RELAXED)) {
+					return WEFT_ETIMEDOUT;
+				}
+			}
+		}
+		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	}
+}
+
+static int rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	if (read_retry(rw, &s))
+		return WEFT_OK;
+	if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX &&
+	    !(s & (WEFT_RWLOCK_WRITER | WEFT_RWLOCK_WAITING)))
+		too_many_readers(rw);
+	if (expired(deadline))
+		return WEFT_ETIMEDOUT;
+	unsigned wflags = rw_flags(s);
+	if (word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+		return WEFT_ETIMEDOUT;
+	int rc = read_as_head(rw, deadline, wflags);
+	word_unlock(&rw->queue, wflags);
+	return rc;
+}
+
+void weft_rwlock_rdlock_slow(weft_rwlock_t *rw)
+{
+	(void)rdlock(rw, NULL);
+}
+
+int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	int rc = rdlock(rw, deadline);
+	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+/* A writer's one attempt: (0, 0, 0, pk) -> (0, 1, 0, pk), retried while the
+ * lock stays writable. */
+static bool write_try(weft_rwlock_t *rw, uint32_t *s)
+{
+	while (weft__rwlock_writable(*s)) {
+		/* acquire: pairs with the release fetch_sub of both unlocks */
+		if (weft_atomic_cas_weak(&rw->state, s, *s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The writer at the head of the queue: announce itself (WAITING), which stops
+ * new readers, then wait until the readers inside and any writer holding the
+ * lock have left.
+ */
+static int write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = spin_budget();
+	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
+	 * that see it simply queue (see the file comment) */
+	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
+	const uint32_t busy = WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER;
+	for (;;) {
+		if (!(s & busy)) {
+			/* (0, 0, 1, pk) -> (0, 1, 0, 0).  acquire: pairs with the
+			 * release fetch_sub of the last reader or writer */
+			if (weft_atomic_cas(&rw->state, &s, (s & WEFT_RWLOCK_PSHARED_BIT) | WEFT_RWLOCK_WRITER,
+					    WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+			continue;
+		}
+		if (weft__backoff_spin(&backoff, budget)) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+			continue;
+		}
+		/* (r, w, 1, 0) -> (r, w, 1, 1): the last reader's rdunlock, or the
+		 * holder's wrunlock, wakes us */
+		if (!(s & WEFT_RWLOCK_PARKED) &&
+		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		s |= WEFT_RWLOCK_PARKED;
+		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+			/* a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
+			 * come in again; those queued behind us follow when we
+			 * release the queue */
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+			for (;;) {
+				if (!(s & busy)) {
+					/* acquire: as above */
+					if (weft_atomic_cas(&rw->state, &s,
+							    (s & WEFT_RWLOCK_PSHARED_BIT) | WEFT_RWLOCK_WRITER,
+							    WEFT_ACQUIRE, WEFT_RELAXED))
+						return WEFT_OK;
+				} else if (weft_atomic_cas(&rw->state, &s,
+							   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
+							   WEFT_RELAXED, WEFT_RELAXED)) {
+					return WEFT_ETIMEDOUT;
+				}
+			}
+		}
+		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	}
+}
+
+static int wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	if (write_try(rw, &s))
+		return WEFT_OK;
+	if (expired(deadline))
+		return WEFT_ETIMEDOUT;
+	unsigned wflags = rw_flags(s);
+	if (word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+		return WEFT_ETIMEDOUT;
+	int rc = write_as_head(rw, deadline, wflags);
+	word_unlock(&rw->queue, wflags);
+	return rc;
+}
+
+void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)
+{
+	(void)wrlock(rw, NULL);
+}
+
+int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
+	int rc = wrlock(rw, deadline);
+	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+void weft_rwlock_wake_slow(weft_rwlock_t *rw)
+{
+	/* relaxed: only the pshared bit is used, and it is fixed at init.  One
+	 * waiter: only the queue head ever sleeps on the state word. */
+	weft__wake(&rw->state, 1, rw_flags(weft_atomic_load(&rw->state, WEFT_RELAXED)));
+}
+
+/* ==== weft_brlock_t ===================================================== */
+
+/*
+ * Per-thread slot numbers.  One number per thread for every brlock, handed
+ * out round-robin, so the first WEFT_BRLOCK_SLOTS threads each own a line.
+ */
+#ifdef __cplusplus
+thread_local unsigned weft__brlock_slot_id;
+#else
+_Thread_local unsigned weft__brlock_slot_id;
+#endif
+static unsigned brlock_next_slot; /* relaxed: a counter; any value is correct */
+
+unsigned weft__brlock_slot_assign(void)
+{
+	unsigned id = weft_atomic_fetch_add(&brlock_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
+	weft__brlock_slot_id = id;
+	return id;
+}
+
+static unsigned br_flags(weft_brlock_t *br)
+{
+	/* relaxed: only the pshared bit is used, and it is fixed at init */
+	return (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+}
+
+void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	/* one waiter at most: the one writer that sweeps (it holds wlock) */
+	weft__wake(slot, 1, br_flags(br));
+}
+
+/* A reader that saw ACTIVE (and took its count back): wait until the writer
+ * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
+static int wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = spin_budget();
+	unsigned wflags = br_flags(br);
+	/* relaxed: a hint; weft__brlock_enter() makes the real check */
+	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	while (w & WEFT_BRLOCK_ACTIVE) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+			continue;
+		}
+		/* ACTIVE -> ACTIVE|PARKED: wrunlock then wakes every sleeper */
+		if (!(w & WEFT_BRLOCK_PARKED) &&
+		    !weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		/* On a timeout PARKED stays set: the writer's unlock then makes
+		 * one wake call that may find nobody. */
+		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags) == WEFT_ETIMEDOUT)
+			return WEFT_ETIMEDOUT;
+		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	}
+	return WEFT_OK;
+}
+
+/* Called after a failed weft__brlock_enter(): our count is still in @slot. */
+static int brlock_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
+{
+	do {
+		weft__brlock_leave(br, slot);
+		if (expired(deadline) || wait_writer_gone(br, deadline) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	} while (!weft__brlock_enter(br, slot));
+	return WEFT_OK;
+}
+
+void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	(void)brlock_rdlock(br, slot, NULL);
+}
+
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brlock_rdlock(br, slot, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+/*
+ * The writer waits for one slot to drain: spin, then set SLOT_WAITER and
+ * sleep on the slot; the reader whose rdunlock takes the count to 0 sees
+ * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
+ * set; they take theirs back), so the wait is bounded by the readers inside.
+ */
+static int drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = spin_budget();
+	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
+	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
+	int rc = WEFT_OK;
+	while (c & WEFT_BRLOCK_SLOT_READERS) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+			continue;
+		}
+		/* count -> count|SLOT_WAITER.  relaxed: publishes nothing */
+		if (!(c & WEFT_BRLOCK_SLOT_WAITER) &&
+		    !weft_atomic_cas(slot, &c, c | WEFT_BRLOCK_SLOT_WAITER, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		c |= WEFT_BRLOCK_SLOT_WAITER;
+		if (weft__wait(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
+			rc = WEFT_ETIMEDOUT;
+			break;
+		}
+		c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+	}
+	if (c & WEFT_BRLOCK_SLOT_WAITER) {
+		/* acquire: clears our own mark and takes a last look at the
+		 * count; pairs with the readers' release fetch_sub */
+		c = weft_atomic_fetch_and(slot, ~WEFT_BRLOCK_SLOT_WAITER, WEFT_ACQUIRE);
+		if (!(c & WEFT_BRLOCK_SLOT_READERS))
+			rc = WEFT_OK; /* acquire above: drained after all */
+	}
+	return rc;
+}
+
+/* Undo a writer's ACTIVE (a failed try or a timeout) or end its hold:
+ * clear ACTIVE, wake the readers that sleep on it, release the writers' mutex. */
+static void brlock_release(weft_brlock_t *br)
+{
+	unsigned wflags = br_flags(br);
+	/* release: publishes the write section; pairs with the seq_cst (acquire)
+	 * load of the writer word in weft__brlock_enter() */
+	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
+	if (old & WEFT_BRLOCK_PARKED)
+		weft__wake(&br->writer, INT32_MAX, wflags);
+	word_unlock(&br->wlock, wflags);
+}
+
+enum br_mode { BR_BLOCK, BR_TRY, BR_TIMED };
+
+static int brlock_wrlock(weft_brlock_t *br, enum br_mode mode, const struct timespec *deadline)
+{
+	unsigned wflags = br_flags(br);
+	if (mode == BR_TRY) {
+		if (!word_trylock(&br->wlock))
+			return WEFT_EBUSY;
+	} else if (!word_trylock(&br->wlock)) {
+		if (expired(deadline) || word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	}
+	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
+	 * visible before we read the slots; pairs with the seq_cst increment and
+	 * load of weft__brlock_enter() */
+	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
+		uint32_t *slot = &br->slots[i].readers;
+		/* seq_cst: the other half of the handshake; also the acquire that
+		 * pairs with the readers' release fetch_sub */
+		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
+			continue;
+		if (mode == BR_TRY || expired(deadline) || drain_slot(slot, deadline, wflags) != WEFT_OK) {
+			brlock_release(br);
+			return mode == BR_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+		}
+	}
+	return WEFT_OK;
+}
+
+void weft_brlock_wrlock_slow(weft_brlock_t *br)
+{
+	(void)brlock_wrlock(br, BR_BLOCK, NULL);
+}
+
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
+{
+	return brlock_wrlock(br, BR_TRY, NULL) == WEFT_OK;
+}
+
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	int rc = brlock_wrlock(br, BR_TIMED, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+void weft_brlock_wrunlock_slow(weft_brlock_t *br)
+{
+	brlock_release(br);
+}

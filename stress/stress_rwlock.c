@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stress_rwlock.c - weft_rwlock_t and weft_brlock_t under ThreadSanitizer.
+ *
+ * Four phases of --seconds/4 each, for each lock:
+ *
+ *  exclusion   every thread mixes reads (~80%) and writes, through the
+ *              blocking, try and timed (short random deadline) calls.  Inside
+ *              a write section: no other writer (a plain flag) and no reader
+ *              (an atomic count); the section updates two plain variables
+ *              that must stay consistent (b == 3 * a).  Inside a read section:
+ *              no writer (the plain flag) and a consistent pair.  A broken
+ *              lock fails the checks and makes TSan report the plain
+ *              variables.  At the end a == the number of write sections.
+ *  starvation  readers arrive back to back (each re-locks at once), so the
+ *              lock is never free of readers on its own; writers take it with
+ *              timedwrlock (10 s deadline) and measure each wait.  Every
+ *              writer must get in every time: a timeout fails the test as
+ *              "writer starved".  The worst wait is in the summary line.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "stress.h"
+#include "weft/deadline.h"
+#include "weft/rwlock.h"
+#include "weft/status.h"
+
+/* One interface over both locks (function pointers are fine here: this
+ * measures correctness, not speed). */
+struct lock_ops {
+	const char *name;
+	void (*rdlock)(void *);
+	bool (*tryrdlock)(void *);
+	int (*timedrdlock)(void *, const struct timespec *);
+	void (*rdunlock)(void *);
+	void (*wrlock)(void *);
+	bool (*trywrlock)(void *);
+	int (*timedwrlock)(void *, const struct timespec *);
+	void (*wrunlock)(void *);
+};
+
+static void rw_rdlock(void *l) { weft_rwlock_rdlock((weft_rwlock_t *)l); }
+static bool rw_tryrdlock(void *l) { return weft_rwlock_tryrdlock((weft_rwlock_t *)l); }
+static int rw_timedrdlock(void *l, const struct timespec *d) { return weft_rwlock_timedrdlock((weft_rwlock_t *)l, d); }
+static void rw_rdunlock(void *l) { weft_rwlock_rdunlock((weft_rwlock_t *)l); }
+static void rw_wrlock(void *l) { weft_rwlock_wrlock((weft_rwlock_t *)l); }
+static bool rw_trywrlock(void *l) { return weft_rwlock_trywrlock((weft_rwlock_t *)l); }
+static int rw_timedwrlock(void *l, const struct timespec *d) { return weft_rwlock_timedwrlock((weft_rwlock_t *)l, d); }
+static void rw_wrunlock(void *l) { weft_rwlock_wrunlock((weft_rwlock_t *)l); }
+
+static void br_rdlock(void *l) { weft_brlock_rdlock((weft_brlock_t *)l); }
+static bool br_tryrdlock(void *l) { return weft_brlock_tryrdlock((weft_brlock_t *)l); }
+static int br_timedrdlock(void *l, const struct timespec *d) { return weft_brlock_timedrdlock((weft_brlock_t *)l, d); }
+static void br_rdunlock(void *l) { weft_brlock_rdunlock((weft_brlock_t *)l); }
+static void br_wrlock(void *l) { weft_brlock_wrlock((weft_brlock_t *)l); }
+static bool br_trywrlock(void *l) { return weft_brlock_trywrlock((weft_brlock_t *)l); }
+static int br_timedwrlock(void *l, const struct timespec *d) { return weft_brlock_timedwrlock((weft_brlock_t *)l, d); }
+static void br_wrunlock(void *l) { weft_brlock_wrunlock((weft_brlock_t *)l); }
+
+static const struct lock_ops rw_ops = {"rwlock", rw_rdlock, rw_tryrdlock, rw_timedrdlock, rw_rdunlock,
+				       rw_wrlock, rw_trywrlock, rw_timedwrlock, rw_wrunlock};
+static const struct lock_ops br_ops = {"brlock", br_rdlock, br_tryrdlock, br_timedrdlock, br_rdunlock,
+				       br_wrlock, br_trywrlock, br_timedwrlock, br_wrunlock};
+
+/* The shared state of a phase. */
+static struct stress_opts opts;  /* the run's options */
+static const struct lock_ops *ops;
+static void *lock;
+static int writer_in;            /* plain: 1 inside a write section */
+static long data_a, data_b;      /* plain: b == 3 * a outside write sections */
+static uint32_t readers_in;      /* atomic: readers inside */
+static double phase_end;         /* set before the phase's threads start */
+static int phase_stop;           /* atomic flag: the phase's time is up */
+
+/* The phase clock.  (stress_restart() is not used: it rewrites the harness's
+ * start time while the watchdog thread reads it, which TSan reports.) */
+static int phase_should_stop(void)
+{
+	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
+		return 1;
+	if (stress_now() >= phase_end) {
+		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return stress_should_stop(&opts); /* also honours the overall limit */
+}
+
+struct worker {
+	uint64_t rng;
+	unsigned long long reads, writes, timeouts, try_fails;
+	int is_writer;            /* starvation phase: this thread writes */
+	double worst_wait;        /* starvation phase: longest wrlock, seconds */
+	unsigned long long waits; /* starvation phase: write acquisitions */
+} __attribute__((aligned(64)));
+
+static void read_section(void)
+{
+	__atomic_fetch_add(&readers_in, 1, __ATOMIC_RELAXED);
+	if (writer_in)
+		stress_fail(&opts, "%s: a reader is inside beside a writer", ops->name);
+	long a = data_a, b = data_b;
+	if (b != 3 * a)
+		stress_fail(&opts, "%s: a reader saw a torn write (a=%ld b=%ld)", ops->name, a, b);
+	__atomic_fetch_sub(&readers_in, 1, __ATOMIC_RELAXED);
+}
+
+static void write_section(void)
+{
+	if (writer_in)
+		stress_fail(&opts, "%s: two writers inside", ops->name);
+	writer_in = 1;
+	uint32_t r = __atomic_load_n(&readers_in, __ATOMIC_RELAXED);
+	if (r != 0)
+		stress_fail(&opts, "%s: a writer is inside beside %u readers", ops->name, r);
+	data_a++;
+	data_b = 3 * data_a;
+	writer_in = 0;
+}
+
+/* A deadline 0..~130 us ahead (sometimes already past). */
+static struct timespec short_deadline(struct worker *w)
+{
+	return weft_deadline_after_ns(stress_rand(&w->rng) & 0x1FFFF);
+}
+
+static void *exclusion_worker(void *p)
+{
+	struct worker *w = (struct worker *)p;
+	while (!phase_should_stop()) {
+		uint64_t r = stress_rand(&w->rng);
+		unsigned how = (unsigned)(r >> 8) & 3; /* 0,1 blocking, 2 try, 3 timed */
+		if ((r & 0xFF) < 205) {                 /* ~80% reads */
+			if (how == 2 && !ops->tryrdlock(lock)) {
+				w->try_fails++;
+				continue;
+			}
+			if (how == 3) {
+				struct timespec dl = short_deadline(w);
+				if (ops->timedrdlock(lock, &dl) != WEFT_OK) {
+					w->timeouts++;
+					continue;
+				}
+			}
+			if (how < 2)
+				ops->rdlock(lock);
+			read_section();
+			ops->rdunlock(lock);
+			w->reads++;
+		} else {
+			if (how == 2 && !ops->trywrlock(lock)) {
+				w->try_fails++;
+				continue;
+			}
+			if (how == 3) {
+				struct timespec dl = short_deadline(w);
+				if (ops->timedwrlock(lock, &dl) != WEFT_OK) {
+					w->timeouts++;
+					continue;
+				}
+			}
+			if (how < 2)
+				ops->wrlock(lock);
+			write_section();
+			ops->wrunlock(lock);
+			w->writes++;
+		}
+	}
+	return NULL;
+}
+
+static void *starvation_worker(void *p)
+{
+	struct worker *w = (struct worker *)p;
+	while (!phase_should_stop()) {
+		if (!w->is_writer) {
+			/* back to back: the next read starts as this one ends */
+			ops->rdlock(lock);
+			read_section();
+			for (volatile int i = 0; i < 50; i++)
+				;
+			ops->rdunlock(lock);
+			w->reads++;
+			continue;
+		}
+		double t0 = stress_now();
+		struct timespec dl = weft_deadline_after_ns(10ull * 1000000000ull);
+		if (ops->timedwrlock(lock, &dl) != WEFT_OK)
+			stress_fail(&opts, "%s: writer starved: no write lock within 10 s of continuous reads", ops->name);
+		double waited = stress_now() - t0;
+		write_section();
+		ops->wrunlock(lock);
+		w->writes++;
+		w->waits++;
+		if (waited > w->worst_wait)
+			w->worst_wait = waited;
+		for (volatile int i = 0; i < 2000; i++) /* writers are the rare side */
+			;
+	}
+	return NULL;
+}
+
+struct result {
+	unsigned long long reads, writes, timeouts, try_fails;
+	double worst_wait;
+	unsigned long long writer_acquisitions;
+};
+
+static struct result run_phase(const struct stress_opts *all, const struct lock_ops *o, void *l, int starvation,
+			       unsigned nthreads, unsigned nwriters)
+{
+	opts = *all;
+	ops = o;
+	lock = l;
+	data_a = data_b = 0;
+	struct worker *w = (struct worker *)calloc(nthreads, sizeof(*w));
+	for (unsigned i = 0; i < nthreads; i++) {
+		w[i].rng = all->seed * 2654435761u + i + 1;
+		w[i].is_writer = i < nwriters;
+	}
+	phase_end = stress_now() + all->seconds / 4;
+	phase_stop = 0;
+	stress_run_threads(nthreads, starvation ? starvation_worker : exclusion_worker, w, sizeof(*w));
+	struct result r = {0, 0, 0, 0, 0.0, 0};
+	for (unsigned i = 0; i < nthreads; i++) {
+		r.reads += w[i].reads;
+		r.writes += w[i].writes;
+		r.timeouts += w[i].timeouts;
+		r.try_fails += w[i].try_fails;
+		r.writer_acquisitions += w[i].waits;
+		if (w[i].worst_wait > r.worst_wait)
+			r.worst_wait = w[i].worst_wait;
+		if (starvation && w[i].is_writer && w[i].waits == 0)
+			stress_fail(&opts, "%s: writer %u never got the lock", o->name, i);
+	}
+	free(w);
+	if ((unsigned long long)data_a != r.writes)
+		stress_fail(&opts, "%s: %ld write sections counted, %llu writes made", o->name, data_a, r.writes);
+	if (__atomic_load_n(&readers_in, __ATOMIC_RELAXED) != 0)
+		stress_fail(&opts, "%s: readers_in %u at the end", o->name, readers_in);
+	return r;
+}
+
+static weft_rwlock_t the_rwlock = WEFT_RWLOCK_INIT;
+static weft_brlock_t the_brlock = WEFT_BRLOCK_INIT;
+
+int main(int argc, char **argv)
+{
+	struct stress_opts o = stress_parse(argc, argv, "stress_rwlock");
+	unsigned n = o.threads < 2 ? 2 : o.threads; /* a writer and at least one reader */
+	unsigned readers = n < 3 ? 2 : n - 1;       /* starvation: continuous readers ... */
+	unsigned writers = n >= 8 ? 2 : 1;          /* ... and one or two writers */
+
+	struct result rx = run_phase(&o, &rw_ops, &the_rwlock, 0, n, 0);
+	struct result rs = run_phase(&o, &rw_ops, &the_rwlock, 1, readers + writers, writers);
+	weft_rwlock_destroy(&the_rwlock);
+	struct result bx = run_phase(&o, &br_ops, &the_brlock, 0, n, 0);
+	struct result bs = run_phase(&o, &br_ops, &the_brlock, 1, readers + writers, writers);
+	weft_brlock_destroy(&the_brlock);
+
+	unsigned long long total = rx.reads + rx.writes + rs.reads + rs.writes + bx.reads + bx.writes + bs.reads +
+				   bs.writes;
+	stress_pass(&o, total,
+		    "rwlock: reads=%llu writes=%llu timeouts=%llu try_fails=%llu, starvation probe %u readers %u "
+		    "writers: %llu writes, worst writer wait %.0f us | brlock: reads=%llu writes=%llu timeouts=%llu "
+		    "try_fails=%llu, starvation probe: %llu writes, worst writer wait %.0f us",
+		    rx.reads, rx.writes, rx.timeouts, rx.try_fails, readers, writers, rs.writer_acquisitions,
+		    rs.worst_wait * 1e6, bx.reads, bx.writes, bx.timeouts, bx.try_fails, bs.writer_acquisitions,
+		    bs.worst_wait * 1e6);
+	return 0;
+}
