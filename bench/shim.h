@@ -136,6 +136,9 @@ static inline void wb_done(wb_thread *t, uint64_t ops)
 	t->ops = ops;
 }
 
+/* In teardown: the sum of every thread's wb_done() count for this run. */
+uint64_t wb_total_ops(const wb_thread *t);
+
 /* A named counter (see WB_SUM, WB_RATE, WB_AVG).  Call after the measured loop. */
 void wb_counter(wb_thread *t, const char *name, double value, unsigned kind);
 

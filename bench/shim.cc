@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+//
+// shim.cc - runs the C bodies of shim.h under Google Benchmark.
+//
+// The registry is filled by constructors (C and C++) before main(); main()
+// hands it to Google Benchmark with wb_register_all().  One run of a row:
+// thread 0 builds a wb_run (per-thread contexts on their own cache lines, the
+// stop flag on its own line) and calls setup; a barrier; every thread calls the
+// body once inside a single KeepRunningBatch(max_iterations) batch; a barrier;
+// thread 0 derives the counters, calls teardown and frees the run.
+
+#include "shim.h"
+#include "shim_internal.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <time.h>
+
+namespace {
+
+struct Row {
+	wb_def def;
+	std::string name;
+	std::string lat_name;
+	// the row's barrier: a mutex and condition variable (setup and result
+	// collection are not measured, and waiters must not burn the CPU)
+	std::mutex m;
+	std::condition_variable cv;
+	int arrived = 0;
+	unsigned long generation = 0;
+	wb_run *run = nullptr; // the current run; written by thread 0 before the first barrier
+	std::map<int, uint64_t> last_iters; // threads -> iterations of the last run (progress)
+};
+
+std::vector<Row *> &registry()
+{
+	static std::vector<Row *> rows; // constructed on first use: safe from C constructors
+	return rows;
+}
+
+void barrier(Row *row, int n)
+{
+	std::unique_lock<std::mutex> lock(row->m);
+	unsigned long gen = row->generation;
+	if (++row->arrived == n) {
+		row->arrived = 0;
+		row->generation++;
+		row->cv.notify_all();
+		return;
+	}
+	row->cv.wait(lock, [&] { return row->generation != gen; });
+}
+
+uint64_t thread_cpu_ns()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double g_ns_per_tick = 1.0;
+double g_loops_per_ns = 1.0;
+uint64_t g_cap_ticks = 0;
+
+const uint32_t kSamplesCap = 4096;
+
+struct Progress {
+	size_t total = 0, done = 0;
+	double min_time = 0.5;
+	bool tty = false;
+	uint64_t start_ns = 0, last_print_ns = 0;
+	size_t last_print_done = 0;
+} g_progress;
+
+// A run is a repetition when it repeats the previous run's iteration count
+// (repetitions after the first reuse it) or, for the first repetition, when it
+// lasted min_time (Google Benchmark's own test; shorter runs only calibrate).
+void progress_note(Row *row, int n, uint64_t iters, double seconds)
+{
+	Progress &p = g_progress;
+	if (p.total == 0)
+		return;
+	auto it = row->last_iters.find(n);
+	bool repeated = it != row->last_iters.end() && it->second == iters;
+	row->last_iters[n] = iters;
+	if (!repeated && seconds < p.min_time)
+		return;
+	p.done++;
+	uint64_t now = wb_clock_ns();
+	double el = (double)(now - p.start_ns) * 1e-9;
+	double left = p.total > p.done ? el / (double)p.done * (double)(p.total - p.done) : 0.0;
+	if (p.tty) {
+		std::fprintf(stderr, "\r\033[K[%zu/%zu, %.0fs elapsed, ~%.0fs left] %s/threads:%d", p.done, p.total, el,
+			     left, row->name.c_str(), n);
+		std::fflush(stderr);
+		return;
+	}
+	if (p.done == p.total || p.done - p.last_print_done >= std::max<size_t>(1, p.total / 20) ||
+	    now - p.last_print_ns >= 15000000000ull) {
+		std::fprintf(stderr, "[%zu/%zu, %.0fs elapsed, ~%.0fs left] %s/threads:%d\n", p.done, p.total, el, left,
+			     row->name.c_str(), n);
+		p.last_print_ns = now;
+		p.last_print_done = p.done;
+	}
+}
+
+} // namespace
+
+void wb_progress_init(size_t total, double min_time, bool tty)
+{
+	g_progress.total = total;
+	g_progress.min_time = min_time;
+	g_progress.tty = tty;
+	g_progress.start_ns = g_progress.last_print_ns = wb_clock_ns();
+}
+
+void wb_progress_end(void)
+{
+	if (g_progress.tty && g_progress.done)
+		std::fputs("\r\033[K", stderr);
+	double el = (double)(wb_clock_ns() - g_progress.start_ns) * 1e-9;
+	std::fprintf(stderr, "weft_bench: %zu benchmark repetitions in %.0fs\n", g_progress.done, el);
+}
+
+struct alignas(64) wb_slot {
+	wb_thread t;
+};
+
+struct alignas(64) wb_stop_line {
+	uint32_t flag;
+};
+
+struct wb_run {
+	wb_stop_line stop;
+	Row *row;
+	int n;
+	wb_slot *slots;
+	void *shared;
+};
+
+// ---- the C API ------------------------------------------------------------
+
+extern "C" void wb_register_def(const wb_def *def)
+{
+	if (!def || !def->name || !def->body || !def->threads) {
+		std::fprintf(stderr, "wb_register: a row needs a name, a body and thread counts\n");
+		std::exit(1);
+	}
+	for (Row *r : registry())
+		if (r->name == def->name) {
+			std::fprintf(stderr, "wb_register: duplicate row %s\n", def->name);
+			std::exit(1);
+		}
+	Row *row = new Row;
+	row->def = *def;
+	row->name = def->name;
+	row->lat_name = def->lat_name ? def->lat_name : "wait";
+	row->def.name = row->name.c_str();
+	registry().push_back(row);
+}
+
+extern "C" void wb_register(const char *name, wb_body_fn body, uint64_t threads)
+{
+	wb_def def;
+	std::memset(&def, 0, sizeof def);
+	def.name = name;
+	def.body = body;
+	def.threads = threads;
+	wb_register_def(&def);
+}
+
+extern "C" uint64_t wb_total_ops(const wb_thread *t)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < t->run->n; i++)
+		total += t->run->slots[i].t.ops;
+	return total;
+}
+
+extern "C" void wb_counter(wb_thread *t, const char *name, double value, unsigned kind)
+{
+	for (int i = 0; i < t->ncounters; i++)
+		if (std::strcmp(t->counters[i].name, name) == 0) {
+			t->counters[i].value = value;
+			t->counters[i].kind = kind;
+			return;
+		}
+	if (t->ncounters == WB_MAX_COUNTERS)
+		wb_fail(t, "more than %d counters", WB_MAX_COUNTERS);
+	t->counters[t->ncounters].name = name;
+	t->counters[t->ncounters].value = value;
+	t->counters[t->ncounters].kind = kind;
+	t->ncounters++;
+}
+
+extern "C" void wb_fail(const wb_thread *t, const char *fmt, ...)
+{
+	std::fflush(stdout);
+	std::fprintf(stderr, "\nweft_bench: %s (threads:%d, thread %d): ",
+		     t && t->run ? t->run->row->name.c_str() : "?", t ? t->nthreads : 0, t ? t->tid : -1);
+	va_list ap;
+	va_start(ap, fmt);
+	std::vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	std::fprintf(stderr, "\n");
+	std::exit(1);
+}
+
+extern "C" bool wb_over_time(wb_thread *t)
+{
+	return wb_now() > t->deadline;
+}
+
+extern "C" uint64_t wb_clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+extern "C" double wb_ticks_to_ns(uint64_t ticks)
+{
+	return (double)ticks * g_ns_per_tick;
+}
+
+extern "C" uint64_t wb_ns_to_ticks(double ns)
+{
+	return ns <= 0 ? 0 : (uint64_t)(ns / g_ns_per_tick);
+}
+
+extern "C" uint32_t wb_work_loops(double ns)
+{
+	double loops = ns * g_loops_per_ns;
+	return loops <= 0 ? 0u : loops > 4e9 ? 4000000000u : (uint32_t)(loops + 0.5);
+}
+
+extern "C" void wb_record_ticks(wb_thread *t, uint64_t ticks)
+{
+	if (!t->samples)
+		return;
+	t->samples_seen++;
+	if (t->samples_n < t->samples_cap) {
+		t->samples[t->samples_n++] = ticks;
+		return;
+	}
+	// reservoir sampling (Vitter's algorithm R): keep each sample with
+	// probability cap/seen, so the kept set stays uniform over the run
+	t->rng ^= t->rng << 13;
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	uint64_t j = t->rng % t->samples_seen;
+	if (j < t->samples_cap)
+		t->samples[j] = ticks;
+}
+
+extern "C" void wb_record_ns(wb_thread *t, double ns)
+{
+	wb_record_ticks(t, wb_ns_to_ticks(ns));
+}
+
+// ---- calibration ------------------------------------------------------------
+
+void wb_calibrate(void)
+{
+	// ticks per ns: rdtsc against CLOCK_MONOTONIC over 30 ms
+	uint64_t c0 = wb_clock_ns(), k0 = wb_now();
+	struct timespec nap = {0, 30000000};
+	nanosleep(&nap, nullptr);
+	uint64_t c1 = wb_clock_ns(), k1 = wb_now();
+	if (k1 > k0)
+		g_ns_per_tick = (double)(c1 - c0) / (double)(k1 - k0);
+
+	// work loops per ns: the fastest of several runs (the least disturbed)
+	const uint32_t loops = 1u << 21;
+	double best = 1e30;
+	for (int i = 0; i < 7; i++) {
+		uint64_t a = wb_clock_ns();
+		wb_work(loops);
+		uint64_t b = wb_clock_ns();
+		best = std::min(best, (double)(b - a));
+	}
+	g_loops_per_ns = (double)loops / best;
+
+	const char *cap = std::getenv("WB_RUN_CAP_MS");
+	double cap_ms = cap ? std::atof(cap) : 2000.0;
+	if (cap_ms <= 0)
+		cap_ms = 2000.0;
+	g_cap_ticks = wb_ns_to_ticks(cap_ms * 1e6);
+}
+
+double wb_calibrated_ns_per_tick(void)
+{
+	return g_ns_per_tick;
+}
+
+double wb_calibrated_loops_per_ns(void)
+{
+	return g_loops_per_ns;
+}
+
+// ---- one run ------------------------------------------------------------------
+
+namespace {
+
+double percentile(const std::vector<uint64_t> &sorted, double p)
+{
+	if (sorted.empty())
+		return 0;
+	// nearest rank
+	size_t rank = (size_t)std::ceil(p * (double)sorted.size());
+	if (rank < 1)
+		rank = 1;
+	return (double)sorted[std::min(rank, sorted.size()) - 1];
+}
+
+void finish(benchmark::State &st, wb_run *run)
+{
+	Row *row = run->row;
+	const int n = run->n;
+	wb_thread *t0 = &run->slots[0].t;
+
+	if (row->def.teardown)
+		row->def.teardown(t0);
+
+	uint64_t total = 0, hi = 0, lo = UINT64_MAX, cpu = 0;
+	for (int i = 0; i < n; i++) {
+		const wb_thread *t = &run->slots[i].t;
+		total += t->ops;
+		hi = std::max(hi, t->ops);
+		lo = std::min(lo, t->ops);
+		cpu += t->cpu_ns;
+	}
+	st.SetItemsProcessed((int64_t)total);
+
+	unsigned flags = row->def.flags;
+	if (flags & WB_FAIRNESS) {
+		double mean = (double)total / n, var = 0;
+		for (int i = 0; i < n; i++) {
+			double d = (double)run->slots[i].t.ops - mean;
+			var += d * d;
+		}
+		var /= n;
+		st.counters["fair_max_min"] = (double)hi / (double)std::max<uint64_t>(lo, 1);
+		st.counters["fair_cv"] = mean > 0 ? std::sqrt(var) / mean : 0.0;
+	}
+	if (flags & WB_CPU)
+		st.counters["cpu_ns_per_op"] = (double)cpu / (double)std::max<uint64_t>(total, 1);
+	if (flags & WB_LATENCY) {
+		std::vector<uint64_t> all;
+		for (int i = 0; i < n; i++) {
+			const wb_thread *t = &run->slots[i].t;
+			all.insert(all.end(), t->samples, t->samples + t->samples_n);
+		}
+		std::sort(all.begin(), all.end());
+		if (!all.empty()) {
+			st.counters[row->lat_name + "_p50_ns"] = percentile(all, 0.50) * g_ns_per_tick;
+			st.counters[row->lat_name + "_p99_ns"] = percentile(all, 0.99) * g_ns_per_tick;
+			st.counters[row->lat_name + "_max_ns"] = (double)all.back() * g_ns_per_tick;
+		}
+	}
+
+	// custom counters, combined over threads by name
+	struct Acc {
+		double sum = 0;
+		int count = 0;
+		unsigned kind = WB_SUM;
+	};
+	std::vector<std::pair<std::string, Acc>> acc;
+	for (int i = 0; i < n; i++) {
+		const wb_thread *t = &run->slots[i].t;
+		for (int c = 0; c < t->ncounters; c++) {
+			const wb_counter_slot &s = t->counters[c];
+			auto it = std::find_if(acc.begin(), acc.end(),
+					       [&](const std::pair<std::string, Acc> &a) { return a.first == s.name; });
+			if (it == acc.end()) {
+				acc.emplace_back(s.name, Acc());
+				it = acc.end() - 1;
+			}
+			it->second.sum += s.value;
+			it->second.count++;
+			it->second.kind = s.kind;
+		}
+	}
+	for (auto &a : acc) {
+		if (a.second.kind == WB_RATE)
+			st.counters[a.first] = benchmark::Counter(a.second.sum, benchmark::Counter::kIsRate);
+		else if (a.second.kind == WB_AVG)
+			st.counters[a.first] = a.second.sum / a.second.count;
+		else
+			st.counters[a.first] = a.second.sum;
+	}
+}
+
+void run_row(benchmark::State &st, Row *row)
+{
+	const int tid = st.thread_index();
+	const int n = st.threads();
+	const benchmark::IterationCount iters = st.max_iterations;
+
+	if (tid == 0) {
+		wb_run *run = new wb_run;
+		run->stop.flag = 0;
+		run->row = row;
+		run->n = n;
+		run->slots = new wb_slot[n];
+		run->shared = nullptr;
+		for (int i = 0; i < n; i++) {
+			wb_thread *t = &run->slots[i].t;
+			std::memset(t, 0, sizeof *t);
+			t->tid = i;
+			t->nthreads = n;
+			t->iters = (uint64_t)iters;
+			t->arg = row->def.arg;
+			t->stop_flag = &run->stop.flag;
+			t->run = run;
+			t->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+			if (row->def.flags & WB_LATENCY) {
+				t->samples = new uint64_t[kSamplesCap];
+				t->samples_cap = kSamplesCap;
+			}
+		}
+		if (row->def.setup)
+			run->shared = row->def.setup(&run->slots[0].t);
+		for (int i = 0; i < n; i++)
+			run->slots[i].t.shared = run->shared;
+		row->run = run;
+	}
+	barrier(row, n); // nobody measures before setup is done
+	wb_run *run = row->run;
+	wb_thread *t = &run->slots[tid].t;
+
+	uint64_t wall0 = 0, wall1 = 0;
+	while (st.KeepRunningBatch(iters)) {
+		uint64_t cpu0 = thread_cpu_ns();
+		wall0 = wb_clock_ns();
+		t->deadline = wb_now() + g_cap_ticks;
+		row->def.body(t);
+		wall1 = wb_clock_ns();
+		t->cpu_ns = thread_cpu_ns() - cpu0;
+	}
+
+	barrier(row, n); // every thread's results are in its slot
+	if (tid != 0)
+		return;
+	finish(st, run);
+	progress_note(row, n, (uint64_t)iters, (double)(wall1 - wall0) * 1e-9);
+	for (int i = 0; i < n; i++)
+		delete[] run->slots[i].t.samples;
+	delete[] run->slots;
+	row->run = nullptr;
+	delete run;
+}
+
+} // namespace
+
+// ---- handing the rows to Google Benchmark -------------------------------------
+
+std::vector<std::string> wb_register_all(void)
+{
+	std::vector<Row *> &rows = registry();
+	std::sort(rows.begin(), rows.end(), [](const Row *a, const Row *b) { return a->name < b->name; });
+	std::vector<std::string> instances;
+	for (Row *row : rows) {
+		benchmark::internal::Benchmark *b =
+			benchmark::RegisterBenchmark(row->name.c_str(), [row](benchmark::State &st) { run_row(st, row); });
+		b->UseRealTime();
+		for (int n = 1; n <= 64; n++)
+			if (row->def.threads & WB_T(n)) {
+				b->Threads(n);
+				instances.push_back(row->name + "/real_time/threads:" + std::to_string(n));
+			}
+	}
+	return instances;
+}

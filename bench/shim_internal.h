@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: MIT
+// shim_internal.h - what main.cc needs from shim.cc (C++ only).
+#ifndef WEFT_BENCH_SHIM_INTERNAL_H
+#define WEFT_BENCH_SHIM_INTERNAL_H
+
+#include <string>
+#include <vector>
+
+// Calibrate the tick and work-loop conversions and read WB_RUN_CAP_MS.
+void wb_calibrate(void);
+double wb_calibrated_ns_per_tick(void);
+double wb_calibrated_loops_per_ns(void);
+
+// Register every row with Google Benchmark (sorted by name); returns the
+// instance names ("<row>/real_time/threads:N") for counting.
+std::vector<std::string> wb_register_all(void);
+
+// Progress on stderr, one step per finished repetition of a row instance:
+// a line rewritten in place on a terminal, else a line every 5% or 15 s.
+void wb_progress_init(size_t total, double min_time, bool tty);
+void wb_progress_end(void);
+
+#endif
