@@ -10,11 +10,14 @@
 #include "atomic.h"
 #include "spinlock.h"
 #include "mutex.h"
+#include "counter.h"
+#include "pool.h"
 #include "rwlock.h"
 #include "cond.h"
 #include "sem.h"
 #include "once.h"
 #include "barrier.h"
 #include "latch.h"
+#include "mpmc.h"
 
 #endif /* WEFT_WEFT_H */
