@@ -595,6 +595,7 @@ static void test_pshared_parent_child(void)
 
 int main(void)
 {
+	alarm(300); /* a lost wake-up hangs a blocking test: fail loudly instead */
 	RUN_TEST(test_validate_and_bytes);
 	RUN_TEST(test_create_bad_input);
 	RUN_TEST(test_init_at_bad_input);
