@@ -200,7 +200,7 @@ static void test_pool_placement(void)
 	unsigned char *mem = (unsigned char *)aligned_alloc(64, bytes + 64);
 	memset(mem + bytes, 0x5C, 64); /* guard */
 	weft_pool_t *pool = weft_pool_init_at(mem, 48, 200, 0);
-	CHECK(pool == (weft_pool_t *)mem);
+	CHECK((void *)pool == (void *)mem);
 	void *got[201];
 	CHECK_EQ(drain(pool, got, 201, 48, alignof(max_align_t)), 200);
 	for (size_t i = 0; i < 200; i++) {
