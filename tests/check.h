@@ -12,13 +12,19 @@
  * its place and both values.  check_summary() prints "N passed, N failed" and
  * returns the exit status; scripts/run_tests.sh adds the programs' lines up.
  * check_child_aborts() runs a function in a forked child and checks that it
- * aborts with a message (the WEFT_DEBUG misuse checks).
+ * aborts with a message (the WEFT_DEBUG misuse checks).  For blocking and
+ * process-shared tests: check_gettid(), check_wait_until_sleeping() (wait until
+ * a waiter really sleeps before releasing it), check_shared_alloc() /
+ * check_shared_free() (MAP_SHARED memory for fork()) and check_wait_child().
  */
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +98,8 @@ static inline int check_summary(void)
  * died of SIGABRT after writing @expect (a substring) to stderr.  The child's
  * stderr is captured, so expected abort messages do not clutter the output.
  */
+#define CHECK_CHILD_ALARM_S 120
+
 static inline int check_child_aborts(void (*fn)(void), const char *expect)
 {
 	int pipefd[2];
@@ -103,6 +111,7 @@ static inline int check_child_aborts(void (*fn)(void), const char *expect)
 	if (pid == 0) {
 		close(pipefd[0]);
 		dup2(pipefd[1], 2);
+		alarm(CHECK_CHILD_ALARM_S); /* a child that hangs dies of SIGALRM: a failure, not a stall */
 		fn();
 		_exit(0); /* returned: no abort */
 	}
@@ -120,6 +129,81 @@ static inline int check_child_aborts(void (*fn)(void), const char *expect)
 	if (!ok)
 		fprintf(stderr, "  child did not abort with \"%s\" (status %d, stderr: %s)\n", expect, status, buf);
 	return ok;
+}
+
+/* The kernel id of the calling thread (what /proc/PID/task/ lists). */
+static inline pid_t check_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/*
+ * check_wait_until_sleeping() - wait until thread @tid of process @pid is
+ * asleep in the kernel (state S or D in /proc/PID/task/TID/stat), polling every
+ * millisecond for up to about 20 s.  A test calls it before it wakes or
+ * unlocks, so that the waiter it releases has really gone to sleep rather than
+ * not yet reached its wait.  This is not a timing assertion: the answer is
+ * only a hint (0 when the thread never slept or is gone), and a correct
+ * primitive passes either way; waiting just makes the sleeping path the one
+ * that is tested.
+ */
+static inline int check_wait_until_sleeping(pid_t pid, pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	for (int i = 0; i < 20000; i++) {
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			return 0;
+		char buf[512];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')'); /* "pid (comm) S ..."; comm may hold ')' */
+		if (p != NULL && (p[2] == 'S' || p[2] == 'D'))
+			return 1;
+		usleep(1000);
+	}
+	return 0;
+}
+
+/*
+ * check_shared_alloc() - @size zeroed bytes of anonymous MAP_SHARED memory,
+ * which a fork()ed child shares with its parent (process-shared tests).
+ * Return: the memory, or NULL (after printing why).  Free with check_shared_free().
+ */
+static inline void *check_shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("  mmap(MAP_SHARED)");
+		return NULL;
+	}
+	return p;
+}
+
+static inline void check_shared_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, size);
+}
+
+/*
+ * check_wait_child() - reap child @pid; Return: its exit status (0..255), or
+ * 1000 + the signal number that killed it.
+ */
+static inline int check_wait_child(pid_t pid)
+{
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 1000 + WTERMSIG(status);
+	return -1;
 }
 
 #endif /* WEFT_TESTS_CHECK_H */
