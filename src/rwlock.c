@@ -24,20 +24,20 @@
 #include "weft/status.h"
 
 /* relaxed everywhere: a tuning value, read once per contended wait */
-static unsigned rwlock_spin = WEFT_RWLOCK_SPIN_DEFAULT;
+static unsigned rwl_spin = WEFT_RWLOCK_SPIN_DEFAULT;
 
 unsigned weft_rwlock_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&rwlock_spin, pauses, WEFT_RELAXED);
+	return weft_atomic_exchange(&rwl_spin, pauses, WEFT_RELAXED);
 }
 
-static unsigned spin_budget(void)
+static unsigned rwl_spin_budget(void)
 {
-	return weft_atomic_load(&rwlock_spin, WEFT_RELAXED);
+	return weft_atomic_load(&rwl_spin, WEFT_RELAXED);
 }
 
 /* Whether a caller's deadline has already passed (NULL: never). */
-static bool expired(const struct timespec *deadline)
+static bool rwl_expired(const struct timespec *deadline)
 {
 	return deadline != NULL && weft_deadline_passed(deadline);
 }
@@ -51,14 +51,14 @@ static bool expired(const struct timespec *deadline)
  * timeout the word may be left at 2: the next unlock then makes one wake call
  * that finds nobody.
  */
-static int word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
+static int rwl_word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = spin_budget();
+	unsigned budget = rwl_spin_budget();
 	do {
 		uint32_t expected = 0;
 		/* relaxed load: a hint.  acquire CAS: pairs with the release
-		 * exchange in word_unlock() */
+		 * exchange in rwl_word_unlock() */
 		if (weft_atomic_load(word, WEFT_RELAXED) == 0 &&
 		    weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED))
 			return WEFT_OK;
@@ -71,36 +71,36 @@ static int word_lock(uint32_t *word, const struct timespec *deadline, unsigned w
 	return WEFT_OK;
 }
 
-static bool word_trylock(uint32_t *word)
+static bool rwl_word_trylock(uint32_t *word)
 {
 	uint32_t expected = 0;
-	/* acquire: pairs with the release exchange in word_unlock() */
+	/* acquire: pairs with the release exchange in rwl_word_unlock() */
 	return weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED);
 }
 
-static void word_unlock(uint32_t *word, unsigned wflags)
+static void rwl_word_unlock(uint32_t *word, unsigned wflags)
 {
 	/* release: publishes what the holder did; pairs with the acquire CAS or
-	 * exchange of word_lock() */
+	 * exchange of rwl_word_lock() */
 	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
 		weft__wake(word, 1, wflags);
 }
 
 /* ==== weft_rwlock_t ===================================================== */
 
-static unsigned rw_flags(uint32_t state)
+static unsigned rwl_flags(uint32_t state)
 {
 	return (state & WEFT_RWLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 }
 
-WEFT_NORETURN WEFT_COLD static void too_many_readers(weft_rwlock_t *rw)
+WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 {
 	weft_debug_die("weft_rwlock_t", rw, "more than WEFT_RWLOCK_READERS_MAX concurrent read locks");
 }
 
 /* A reader that lost its CAS to another reader retries while the lock stays
  * readable.  Return: true once in. */
-static bool read_retry(weft_rwlock_t *rw, uint32_t *s)
+static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
 {
 	while (weft__rwlock_readable(*s)) {
 		/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
@@ -115,15 +115,15 @@ static bool read_retry(weft_rwlock_t *rw, uint32_t *s)
  * then count itself in.  WAITING cannot be set: only a writer head sets it,
  * and we are the head.
  */
-static int read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = spin_budget();
+	unsigned budget = rwl_spin_budget();
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
 			if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
-				too_many_readers(rw);
+				rwl_too_many_readers(rw);
 			/* (r, 0, 0, pk) -> (r+1, 0, 0, 0).  acquire: pairs with the
 			 * release fetch_sub in weft_rwlock_wrunlock() */
 			if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED, WEFT_ACQUIRE,
@@ -146,7 +146,7 @@ static int read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsi
 			for (;;) {
 				if (!(s & WEFT_RWLOCK_WRITER)) {
 					if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
-						too_many_readers(rw);
+						rwl_too_many_readers(rw);
 					/* acquire: as above */
 					if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
 							    WEFT_ACQUIRE, WEFT_RELAXED))
@@ -161,28 +161,28 @@ static int read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsi
 	}
 }
 
-static int rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	if (read_retry(rw, &s))
+	if (rwl_read_retry(rw, &s))
 		return WEFT_OK;
 	if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX &&
 	    !(s & (WEFT_RWLOCK_WRITER | WEFT_RWLOCK_WAITING)))
-		too_many_readers(rw);
-	if (expired(deadline))
+		rwl_too_many_readers(rw);
+	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
-	unsigned wflags = rw_flags(s);
-	if (word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	unsigned wflags = rwl_flags(s);
+	if (rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
-	int rc = read_as_head(rw, deadline, wflags);
-	word_unlock(&rw->queue, wflags);
+	int rc = rwl_read_as_head(rw, deadline, wflags);
+	rwl_word_unlock(&rw->queue, wflags);
 	return rc;
 }
 
 void weft_rwlock_rdlock_slow(weft_rwlock_t *rw)
 {
-	(void)rdlock(rw, NULL);
+	(void)rwl_rdlock(rw, NULL);
 }
 
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
@@ -190,7 +190,7 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
-	int rc = rdlock(rw, deadline);
+	int rc = rwl_rdlock(rw, deadline);
 	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
 					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
@@ -198,7 +198,7 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 
 /* A writer's one attempt: (0, 0, 0, pk) -> (0, 1, 0, pk), retried while the
  * lock stays writable. */
-static bool write_try(weft_rwlock_t *rw, uint32_t *s)
+static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
 {
 	while (weft__rwlock_writable(*s)) {
 		/* acquire: pairs with the release fetch_sub of both unlocks */
@@ -213,10 +213,10 @@ static bool write_try(weft_rwlock_t *rw, uint32_t *s)
  * new readers, then wait until the readers inside and any writer holding the
  * lock have left.
  */
-static int write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = spin_budget();
+	unsigned budget = rwl_spin_budget();
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
@@ -263,25 +263,25 @@ static int write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, uns
 	}
 }
 
-static int wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	if (write_try(rw, &s))
+	if (rwl_write_try(rw, &s))
 		return WEFT_OK;
-	if (expired(deadline))
+	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
-	unsigned wflags = rw_flags(s);
-	if (word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	unsigned wflags = rwl_flags(s);
+	if (rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
-	int rc = write_as_head(rw, deadline, wflags);
-	word_unlock(&rw->queue, wflags);
+	int rc = rwl_write_as_head(rw, deadline, wflags);
+	rwl_word_unlock(&rw->queue, wflags);
 	return rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)
 {
-	(void)wrlock(rw, NULL);
+	(void)rwl_wrlock(rw, NULL);
 }
 
 int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
@@ -289,7 +289,7 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
-	int rc = wrlock(rw, deadline);
+	int rc = rwl_wrlock(rw, deadline);
 	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
@@ -298,7 +298,7 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
 {
 	/* relaxed: only the pshared bit is used, and it is fixed at init.  One
 	 * waiter: only the queue head ever sleeps on the state word. */
-	weft__wake(&rw->state, 1, rw_flags(weft_atomic_load(&rw->state, WEFT_RELAXED)));
+	weft__wake(&rw->state, 1, rwl_flags(weft_atomic_load(&rw->state, WEFT_RELAXED)));
 }
 
 /* ==== weft_brlock_t ===================================================== */
@@ -312,16 +312,16 @@ thread_local unsigned weft__brlock_slot_id;
 #else
 _Thread_local unsigned weft__brlock_slot_id;
 #endif
-static unsigned brlock_next_slot; /* relaxed: a counter; any value is correct */
+static unsigned rwl_brlock_next_slot; /* relaxed: a counter; any value is correct */
 
 unsigned weft__brlock_slot_assign(void)
 {
-	unsigned id = weft_atomic_fetch_add(&brlock_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
+	unsigned id = weft_atomic_fetch_add(&rwl_brlock_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
 	weft__brlock_slot_id = id;
 	return id;
 }
 
-static unsigned br_flags(weft_brlock_t *br)
+static unsigned rwl_br_flags(weft_brlock_t *br)
 {
 	/* relaxed: only the pshared bit is used, and it is fixed at init */
 	return (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
@@ -330,16 +330,16 @@ static unsigned br_flags(weft_brlock_t *br)
 void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
 {
 	/* one waiter at most: the one writer that sweeps (it holds wlock) */
-	weft__wake(slot, 1, br_flags(br));
+	weft__wake(slot, 1, rwl_br_flags(br));
 }
 
 /* A reader that saw ACTIVE (and took its count back): wait until the writer
  * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
-static int wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+static int rwl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = spin_budget();
-	unsigned wflags = br_flags(br);
+	unsigned budget = rwl_spin_budget();
+	unsigned wflags = rwl_br_flags(br);
 	/* relaxed: a hint; weft__brlock_enter() makes the real check */
 	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	while (w & WEFT_BRLOCK_ACTIVE) {
@@ -361,11 +361,11 @@ static int wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
 }
 
 /* Called after a failed weft__brlock_enter(): our count is still in @slot. */
-static int brlock_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
+static int rwl_brlock_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
 {
 	do {
 		weft__brlock_leave(br, slot);
-		if (expired(deadline) || wait_writer_gone(br, deadline) != WEFT_OK)
+		if (rwl_expired(deadline) || rwl_wait_writer_gone(br, deadline) != WEFT_OK)
 			return WEFT_ETIMEDOUT;
 	} while (!weft__brlock_enter(br, slot));
 	return WEFT_OK;
@@ -373,7 +373,7 @@ static int brlock_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespe
 
 void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
 {
-	(void)brlock_rdlock(br, slot, NULL);
+	(void)rwl_brlock_rdlock(br, slot, NULL);
 }
 
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
@@ -382,7 +382,7 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
 		return WEFT_EINVAL;
 	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	uint32_t *slot = weft__brlock_my_slot(br);
-	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brlock_rdlock(br, slot, deadline);
+	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : rwl_brlock_rdlock(br, slot, deadline);
 	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
 					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
@@ -394,10 +394,10 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
  * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
  * set; they take theirs back), so the wait is bounded by the readers inside.
  */
-static int drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+static int rwl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = spin_budget();
+	unsigned budget = rwl_spin_budget();
 	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
 	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
 	int rc = WEFT_OK;
@@ -429,27 +429,27 @@ static int drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned 
 
 /* Undo a writer's ACTIVE (a failed try or a timeout) or end its hold:
  * clear ACTIVE, wake the readers that sleep on it, release the writers' mutex. */
-static void brlock_release(weft_brlock_t *br)
+static void rwl_brlock_release(weft_brlock_t *br)
 {
-	unsigned wflags = br_flags(br);
+	unsigned wflags = rwl_br_flags(br);
 	/* release: publishes the write section; pairs with the seq_cst (acquire)
 	 * load of the writer word in weft__brlock_enter() */
 	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
 	if (old & WEFT_BRLOCK_PARKED)
 		weft__wake(&br->writer, INT32_MAX, wflags);
-	word_unlock(&br->wlock, wflags);
+	rwl_word_unlock(&br->wlock, wflags);
 }
 
-enum br_mode { BR_BLOCK, BR_TRY, BR_TIMED };
+enum rwl_br_mode { RWL_BR_BLOCK, RWL_BR_TRY, RWL_BR_TIMED };
 
-static int brlock_wrlock(weft_brlock_t *br, enum br_mode mode, const struct timespec *deadline)
+static int rwl_brlock_wrlock(weft_brlock_t *br, enum rwl_br_mode mode, const struct timespec *deadline)
 {
-	unsigned wflags = br_flags(br);
-	if (mode == BR_TRY) {
-		if (!word_trylock(&br->wlock))
+	unsigned wflags = rwl_br_flags(br);
+	if (mode == RWL_BR_TRY) {
+		if (!rwl_word_trylock(&br->wlock))
 			return WEFT_EBUSY;
-	} else if (!word_trylock(&br->wlock)) {
-		if (expired(deadline) || word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
+	} else if (!rwl_word_trylock(&br->wlock)) {
+		if (rwl_expired(deadline) || rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
 			return WEFT_ETIMEDOUT;
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
@@ -462,9 +462,9 @@ static int brlock_wrlock(weft_brlock_t *br, enum br_mode mode, const struct time
 		 * pairs with the readers' release fetch_sub */
 		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
 			continue;
-		if (mode == BR_TRY || expired(deadline) || drain_slot(slot, deadline, wflags) != WEFT_OK) {
-			brlock_release(br);
-			return mode == BR_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+		if (mode == RWL_BR_TRY || rwl_expired(deadline) || rwl_drain_slot(slot, deadline, wflags) != WEFT_OK) {
+			rwl_brlock_release(br);
+			return mode == RWL_BR_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
 		}
 	}
 	return WEFT_OK;
@@ -472,12 +472,12 @@ static int brlock_wrlock(weft_brlock_t *br, enum br_mode mode, const struct time
 
 void weft_brlock_wrlock_slow(weft_brlock_t *br)
 {
-	(void)brlock_wrlock(br, BR_BLOCK, NULL);
+	(void)rwl_brlock_wrlock(br, RWL_BR_BLOCK, NULL);
 }
 
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
 {
-	return brlock_wrlock(br, BR_TRY, NULL) == WEFT_OK;
+	return rwl_brlock_wrlock(br, RWL_BR_TRY, NULL) == WEFT_OK;
 }
 
 int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
@@ -485,12 +485,12 @@ int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadl
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	int rc = brlock_wrlock(br, BR_TIMED, deadline);
+	int rc = rwl_brlock_wrlock(br, RWL_BR_TIMED, deadline);
 	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
 
 void weft_brlock_wrunlock_slow(weft_brlock_t *br)
 {
-	brlock_release(br);
+	rwl_brlock_release(br);
 }

@@ -177,7 +177,12 @@ WEFT_STATIC_ASSERT(sizeof(weft_rwlock_t) == 8, "weft_rwlock_t is two 32-bit word
 #endif
 WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow paths assume this layout");
 
-#define WEFT_RWLOCK_INIT {0}
+/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
+#ifdef WEFT_DEBUG
+#define WEFT_RWLOCK_INIT {0, 0, 0}
+#else
+#define WEFT_RWLOCK_INIT {0, 0}
+#endif
 
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
@@ -515,7 +520,12 @@ WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
 WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
 		   "footprint: one line for the writer, one per slot");
 
-#define WEFT_BRLOCK_INIT {0}
+/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
+#ifdef WEFT_DEBUG
+#define WEFT_BRLOCK_INIT {0, 0, 0, {{0}}}
+#else
+#define WEFT_BRLOCK_INIT {0, 0, {{0}}}
+#endif
 
 /* The calling thread's slot index + 1 (0: not assigned yet); see src/rwlock.c. */
 #ifdef __cplusplus
