@@ -7,17 +7,17 @@
  *   slot->value    written only by the slot's owner (relaxed load + store);
  *                  read by any reader (relaxed).  Never reset: a slot given
  *                  back keeps its count and the next owner continues from it.
- *   slot->owner    the owning claim, or NULL; under slot_lock only.
+ *   slot->owner    the owning claim, or NULL; under sc_slot_lock only.
  *   claim          one per (thread, counter): which slot the thread owns.  A
  *                  thread's claims form a list only that thread links, unlinks
  *                  and frees; other threads only set claim->dead (under
- *                  slot_lock) when the counter is destroyed.
- *   free_slots     the number of unowned slots: written under slot_lock,
+ *                  sc_slot_lock) when the counter is destroyed.
+ *   free_slots     the number of unowned slots: written under sc_slot_lock,
  *                  read without it (relaxed) as a hint by threads that
  *                  overflowed, so that they do not take the lock for nothing.
  *
  * Ownership changes (claim, give back at thread exit, destroy) all happen
- * under slot_lock, so the last store of a slot's old owner happens-before the
+ * under sc_slot_lock, so the last store of a slot's old owner happens-before the
  * first load of its new owner (unlock/lock), and the new owner continues from
  * the right value.
  */
@@ -32,14 +32,14 @@
 #include "weft/counter.h"
 #include "weft/mutex.h"
 
-struct claim;
+struct sc_claim;
 
-struct slot {
+struct sc_slot {
 	uint64_t value;      /* the count; single writer (the owner) */
-	struct claim *owner; /* under slot_lock */
-	char pad[WEFT_CACHE_LINE - sizeof(uint64_t) - sizeof(struct claim *)];
+	struct sc_claim *owner; /* under sc_slot_lock */
+	char pad[WEFT_CACHE_LINE - sizeof(uint64_t) - sizeof(struct sc_claim *)];
 };
-WEFT_STATIC_ASSERT(sizeof(struct slot) == WEFT_CACHE_LINE, "one slot per cache line");
+WEFT_STATIC_ASSERT(sizeof(struct sc_slot) == WEFT_CACHE_LINE, "one slot per cache line");
 
 struct weft__scounter_shards {
 	/* line 0: fixed at init, plus the rarely written hint */
@@ -54,7 +54,7 @@ struct weft__scounter_shards {
 	uint64_t approx_stamp; /* ... and the coarse time it started (0: none yet) */
 	uint32_t approx_lock;  /* 1 while a refresher publishes */
 	char pad2[WEFT_CACHE_LINE - 2 * sizeof(uint64_t) - sizeof(uint32_t)];
-	struct slot slots[];
+	struct sc_slot slots[];
 };
 WEFT_STATIC_ASSERT(offsetof(struct weft__scounter_shards, overflow) == WEFT_CACHE_LINE,
 		   "the overflow word has a line of its own");
@@ -63,37 +63,37 @@ WEFT_STATIC_ASSERT(offsetof(struct weft__scounter_shards, approx_total) == 2 * W
 WEFT_STATIC_ASSERT(offsetof(struct weft__scounter_shards, slots) == 3 * WEFT_CACHE_LINE,
 		   "slots start on a line boundary");
 
-struct claim {
+struct sc_claim {
 	uint64_t id;                      /* the counter's id (immutable) */
 	struct weft__scounter_shards *sh; /* its slots (valid while !dead) */
-	struct slot *slot;                /* the slot this thread owns */
-	struct claim *next;               /* this thread's list */
-	int dead;                         /* the counter was destroyed; under slot_lock */
+	struct sc_slot *slot;                /* the slot this thread owns */
+	struct sc_claim *next;               /* this thread's list */
+	int dead;                         /* the counter was destroyed; under sc_slot_lock */
 };
 
 __thread struct weft__scounter_tls weft__scounter_tls[WEFT__SCOUNTER_TLS_WAYS];
 
-static weft_mutex_t slot_lock = WEFT_MUTEX_INIT;
-static uint64_t next_id; /* relaxed fetch_add: uniqueness is all it provides */
+static weft_mutex_t sc_slot_lock = WEFT_MUTEX_INIT;
+static uint64_t sc_next_id; /* relaxed fetch_add: uniqueness is all it provides */
 
-static __thread struct claim *my_claims; /* this thread's claims, newest first */
-static __thread int key_armed;           /* the exit key holds a value for this thread */
+static __thread struct sc_claim *sc_my_claims; /* this thread's claims, newest first */
+static __thread int sc_key_armed;           /* the exit key holds a value for this thread */
 
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t exit_key;
-static int key_ok;
+static pthread_once_t sc_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sc_exit_key;
+static int sc_key_ok;
 
-static void clear_tls(void)
+static void sc_clear_tls(void)
 {
 	memset(weft__scounter_tls, 0, sizeof(weft__scounter_tls));
 }
 
-/* Free this thread's claims of destroyed counters.  Called under slot_lock. */
-static void sweep_dead(void)
+/* Free this thread's claims of destroyed counters.  Called under sc_slot_lock. */
+static void sc_sweep_dead(void)
 {
-	struct claim **pp = &my_claims;
+	struct sc_claim **pp = &sc_my_claims;
 	while (*pp) {
-		struct claim *c = *pp;
+		struct sc_claim *c = *pp;
 		if (c->dead) {
 			*pp = c->next;
 			free(c);
@@ -104,12 +104,12 @@ static void sweep_dead(void)
 }
 
 /* The pthread key destructor: give back every slot this thread owns. */
-static void thread_exit(void *arg)
+static void sc_thread_exit(void *arg)
 {
 	(void)arg;
-	key_armed = 0;
-	weft_mutex_lock(&slot_lock);
-	for (struct claim *c = my_claims; c; c = c->next) {
+	sc_key_armed = 0;
+	weft_mutex_lock(&sc_slot_lock);
+	for (struct sc_claim *c = sc_my_claims; c; c = c->next) {
 		if (c->dead)
 			continue;
 		c->slot->owner = NULL;
@@ -117,37 +117,37 @@ static void thread_exit(void *arg)
 		uint32_t f = weft_atomic_load(&c->sh->free_slots, WEFT_RELAXED);
 		weft_atomic_store(&c->sh->free_slots, f + 1, WEFT_RELAXED);
 	}
-	weft_mutex_unlock(&slot_lock);
-	while (my_claims) {
-		struct claim *c = my_claims;
-		my_claims = c->next;
+	weft_mutex_unlock(&sc_slot_lock);
+	while (sc_my_claims) {
+		struct sc_claim *c = sc_my_claims;
+		sc_my_claims = c->next;
 		free(c);
 	}
-	clear_tls();
+	sc_clear_tls();
 }
 
-static void make_key(void)
+static void sc_make_key(void)
 {
-	key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+	sc_key_ok = pthread_key_create(&sc_exit_key, sc_thread_exit) == 0;
 }
 
 /* Arm the exit destructor for this thread.  Return: false if impossible
  * (out of pthread keys), in which case the thread must not own slots. */
-static bool arm_exit(void)
+static bool sc_arm_exit(void)
 {
-	if (key_armed)
+	if (sc_key_armed)
 		return true;
-	pthread_once(&key_once, make_key);
-	if (!key_ok || pthread_setspecific(exit_key, &key_armed) != 0)
+	pthread_once(&sc_key_once, sc_make_key);
+	if (!sc_key_ok || pthread_setspecific(sc_exit_key, &sc_key_armed) != 0)
 		return false;
-	key_armed = 1;
+	sc_key_armed = 1;
 	return true;
 }
 
-static struct claim *find_claim(uint64_t id)
+static struct sc_claim *sc_find_claim(uint64_t id)
 {
 	/* Only this thread links and frees its claims; c->id never changes. */
-	for (struct claim *c = my_claims; c; c = c->next)
+	for (struct sc_claim *c = sc_my_claims; c; c = c->next)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -155,17 +155,17 @@ static struct claim *find_claim(uint64_t id)
 
 /* Claim a free slot of @sc for this thread.  Return: the claim, or NULL if no
  * slot is free (or memory or a pthread key is lacking). */
-static struct claim *claim_slot(weft_scounter_t *sc)
+static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 {
-	if (!arm_exit())
+	if (!sc_arm_exit())
 		return NULL;
-	struct claim *c = (struct claim *)malloc(sizeof(*c));
+	struct sc_claim *c = (struct sc_claim *)malloc(sizeof(*c));
 	if (!c)
 		return NULL;
 	struct weft__scounter_shards *sh = sc->shards;
-	struct slot *found = NULL;
-	weft_mutex_lock(&slot_lock);
-	sweep_dead();
+	struct sc_slot *found = NULL;
+	weft_mutex_lock(&sc_slot_lock);
+	sc_sweep_dead();
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		if (sh->slots[i].owner == NULL) {
 			found = &sh->slots[i];
@@ -177,14 +177,14 @@ static struct claim *claim_slot(weft_scounter_t *sc)
 		c->sh = sh;
 		c->slot = found;
 		c->dead = 0;
-		c->next = my_claims;
-		my_claims = c;
+		c->next = sc_my_claims;
+		sc_my_claims = c;
 		found->owner = c;
 		/* relaxed: a hint; the lock orders the ownership change itself */
 		uint32_t f = weft_atomic_load(&sh->free_slots, WEFT_RELAXED);
 		weft_atomic_store(&sh->free_slots, f - 1, WEFT_RELAXED);
 	}
-	weft_mutex_unlock(&slot_lock);
+	weft_mutex_unlock(&sc_slot_lock);
 	if (!found) {
 		free(c);
 		return NULL;
@@ -198,10 +198,10 @@ void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
 	if (id == 0)
 		weft_debug_die("weft_scounter_t", sc, "used before weft_scounter_init() or after destroy");
 	struct weft__scounter_shards *sh = sc->shards;
-	struct claim *c = find_claim(id);
-	/* relaxed: a hint; claim_slot() rechecks under the lock */
+	struct sc_claim *c = sc_find_claim(id);
+	/* relaxed: a hint; sc_claim_slot() rechecks under the lock */
 	if (!c && weft_atomic_load(&sh->free_slots, WEFT_RELAXED) != 0)
-		c = claim_slot(sc);
+		c = sc_claim_slot(sc);
 	if (c) {
 		struct weft__scounter_tls *e = &weft__scounter_tls[id & (WEFT__SCOUNTER_TLS_WAYS - 1u)];
 		e->id = id;
@@ -219,7 +219,7 @@ size_t weft_scounter_bytes(unsigned nslots)
 {
 	if (nslots == 0 || nslots > WEFT_SCOUNTER_SLOTS_MAX)
 		return 0;
-	return sizeof(struct weft__scounter_shards) + (size_t)nslots * sizeof(struct slot);
+	return sizeof(struct weft__scounter_shards) + (size_t)nslots * sizeof(struct sc_slot);
 }
 
 int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
@@ -237,7 +237,7 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
 	sh->free_slots = nslots;
 	sc->shards = sh;
 	/* relaxed: only uniqueness matters; publishing @sc is the caller's job */
-	sc->id = weft_atomic_fetch_add(&next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+	sc->id = weft_atomic_fetch_add(&sc_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
 	return WEFT_OK;
 }
 
@@ -246,7 +246,7 @@ int weft_scounter_init(weft_scounter_t *sc)
 	return weft_scounter_init_n(sc, WEFT_SCOUNTER_SLOTS_DEFAULT);
 }
 
-static uint64_t sum_slots(const struct weft__scounter_shards *sh)
+static uint64_t sc_sum_slots(const struct weft__scounter_shards *sh)
 {
 	/* relaxed loads: each slot and the overflow word are read atomically;
 	 * every add that happens-before this call is visible by coherence */
@@ -257,7 +257,7 @@ static uint64_t sum_slots(const struct weft__scounter_shards *sh)
 }
 
 /* Out of line, so the check costs one branch in every build. */
-static void check_initialized(const weft_scounter_t *sc)
+static void sc_check_initialized(const weft_scounter_t *sc)
 {
 	if (sc->id == 0)
 		weft_debug_die("weft_scounter_t", sc, "read before weft_scounter_init() or after destroy");
@@ -265,11 +265,11 @@ static void check_initialized(const weft_scounter_t *sc)
 
 int64_t weft_scounter_read(weft_scounter_t *sc)
 {
-	check_initialized(sc);
-	return (int64_t)sum_slots(sc->shards);
+	sc_check_initialized(sc);
+	return (int64_t)sc_sum_slots(sc->shards);
 }
 
-static uint64_t coarse_now_ns(void)
+static uint64_t sc_coarse_now_ns(void)
 {
 	struct timespec ts;
 #ifdef CLOCK_MONOTONIC_COARSE
@@ -282,16 +282,16 @@ static uint64_t coarse_now_ns(void)
 
 int64_t weft_scounter_read_approx(weft_scounter_t *sc)
 {
-	check_initialized(sc);
+	sc_check_initialized(sc);
 	struct weft__scounter_shards *sh = sc->shards;
-	uint64_t now = coarse_now_ns();
+	uint64_t now = sc_coarse_now_ns();
 	/* acquire: pairs with the release store of the stamp below, so the total
 	 * loaded next is the one stored with this stamp, or a later one */
 	uint64_t stamp = weft_atomic_load(&sh->approx_stamp, WEFT_ACQUIRE);
 	/* signed: a stamp taken after our clock read is fresh, not stale */
 	if (stamp != 0 && (int64_t)(now - stamp) <= (int64_t)WEFT_SCOUNTER_APPROX_NS)
 		return (int64_t)weft_atomic_load(&sh->approx_total, WEFT_RELAXED);
-	uint64_t total = sum_slots(sh);
+	uint64_t total = sc_sum_slots(sh);
 	uint32_t unlocked = 0;
 	/* acquire: pairs with the release store that ended the previous publish */
 	if (weft_atomic_cas(&sh->approx_lock, &unlocked, 1u, WEFT_ACQUIRE, WEFT_RELAXED)) {
@@ -313,10 +313,10 @@ unsigned weft_scounter_slots_in_use(weft_scounter_t *sc)
 {
 	struct weft__scounter_shards *sh = sc->shards;
 	unsigned used = 0;
-	weft_mutex_lock(&slot_lock);
+	weft_mutex_lock(&sc_slot_lock);
 	for (uint32_t i = 0; i < sh->nslots; i++)
 		used += sh->slots[i].owner != NULL;
-	weft_mutex_unlock(&slot_lock);
+	weft_mutex_unlock(&sc_slot_lock);
 	return used;
 }
 
@@ -325,16 +325,16 @@ void weft_scounter_destroy(weft_scounter_t *sc)
 	struct weft__scounter_shards *sh = sc->shards;
 	if (!sh)
 		return;
-	weft_mutex_lock(&slot_lock);
+	weft_mutex_lock(&sc_slot_lock);
 	for (uint32_t i = 0; i < sh->nslots; i++) {
-		struct claim *c = sh->slots[i].owner;
+		struct sc_claim *c = sh->slots[i].owner;
 		if (c) {
 			c->dead = 1; /* its thread frees it; it must not touch @sh again */
 			sh->slots[i].owner = NULL;
 		}
 	}
-	sweep_dead(); /* this thread's own claim can go now; other threads sweep theirs */
-	weft_mutex_unlock(&slot_lock);
+	sc_sweep_dead(); /* this thread's own claim can go now; other threads sweep theirs */
+	weft_mutex_unlock(&sc_slot_lock);
 	sc->id = 0;
 	sc->shards = NULL;
 	free(sh);

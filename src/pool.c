@@ -46,16 +46,16 @@
 #include "weft/mutex.h"
 #include "weft/pool.h"
 
-#define NIL 0xFFFFFFFFu
+#define POOL_NIL 0xFFFFFFFFu
 
 /* Private flag bits in pool->flags. */
-#define OWNED_MALLOC 0x10000u /* weft_pool_create() allocated the block */
-#define OWNED_MMAP 0x20000u   /* ... with mmap (WEFT_PSHARED) */
-#define DESTROYED 0x40000u    /* weft_pool_destroy() ran (placement pools) */
+#define POOL_OWNED_MALLOC 0x10000u /* weft_pool_create() allocated the block */
+#define POOL_OWNED_MMAP 0x20000u   /* ... with mmap (WEFT_PSHARED) */
+#define POOL_DESTROYED 0x40000u    /* weft_pool_destroy() ran (placement pools) */
 
 /* WEFT_DEBUG object states. */
-#define STATE_FREE 0u
-#define STATE_USED 1u
+#define POOL_STATE_FREE 0u
+#define POOL_STATE_USED 1u
 
 struct weft__pool_cache weft__pool_no_cache; /* id 0, size 0: every lookup misses */
 
@@ -65,43 +65,43 @@ __thread struct weft__pool_cache *weft__pool_tls[WEFT__POOL_TLS_WAYS] = {
 	&weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache,
 };
 
-static weft_mutex_t registry = WEFT_MUTEX_INIT;
-static uint64_t next_id; /* relaxed fetch_add: uniqueness is all it provides */
+static weft_mutex_t pool_registry = WEFT_MUTEX_INIT;
+static uint64_t pool_next_id; /* relaxed fetch_add: uniqueness is all it provides */
 
-static __thread struct weft__pool_cache *my_caches; /* this thread's caches */
-static __thread int key_armed;
+static __thread struct weft__pool_cache *pool_my_caches; /* this thread's caches */
+static __thread int pool_key_armed;
 
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t exit_key;
-static int key_ok;
+static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t pool_exit_key;
+static int pool_key_ok;
 
 /* ---- layout ------------------------------------------------------------ */
 
-static char *objects(const weft_pool_t *pool)
+static char *pool_objects(const weft_pool_t *pool)
 {
 	return (char *)pool + pool->obj_offset;
 }
 
-static uint32_t *links(const weft_pool_t *pool)
+static uint32_t *pool_links(const weft_pool_t *pool)
 {
 	return (uint32_t *)(void *)((char *)pool + sizeof(weft_pool_t));
 }
 
-static uint8_t *states(const weft_pool_t *pool)
+static uint8_t *pool_states(const weft_pool_t *pool)
 {
-	return (uint8_t *)(links(pool) + pool->capacity);
+	return (uint8_t *)(pool_links(pool) + pool->capacity);
 }
 
-static void *obj_at(const weft_pool_t *pool, uint32_t idx)
+static void *pool_obj_at(const weft_pool_t *pool, uint32_t idx)
 {
-	return objects(pool) + (size_t)idx * pool->stride;
+	return pool_objects(pool) + (size_t)idx * pool->stride;
 }
 
 /* The index of an object of the pool: an exact division by stride done as a
  * shift and a multiplication by the inverse of stride's odd part. */
-static uint32_t index_of(const weft_pool_t *pool, const void *obj)
+static uint32_t pool_index_of(const weft_pool_t *pool, const void *obj)
 {
-	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)objects(pool));
+	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)pool_objects(pool));
 	return (uint32_t)((off >> pool->shift) * pool->inv);
 }
 
@@ -109,9 +109,9 @@ static uint32_t index_of(const weft_pool_t *pool, const void *obj)
  * exactly then (off >> shift) * inv == q; if stride's odd part does not divide
  * off >> shift, the product is a number >= capacity (it cannot equal some
  * q < capacity without off == q * stride). */
-static bool lookup_index(const weft_pool_t *pool, const void *obj, uint32_t *idx)
+static bool pool_lookup_index(const weft_pool_t *pool, const void *obj, uint32_t *idx)
 {
-	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)objects(pool));
+	uint64_t off = (uint64_t)((uintptr_t)obj - (uintptr_t)pool_objects(pool));
 	if (off & ((UINT64_C(1) << pool->shift) - 1))
 		return false;
 	uint64_t q = (off >> pool->shift) * pool->inv;
@@ -123,7 +123,7 @@ static bool lookup_index(const weft_pool_t *pool, const void *obj, uint32_t *idx
 
 /* Inverse of an odd number modulo 2^64 by Newton's iteration: d * d == 1
  * (mod 8) gives 3 correct bits, and each step doubles them. */
-static uint64_t inverse_odd(uint64_t d)
+static uint64_t pool_inverse_odd(uint64_t d)
 {
 	uint64_t x = d;
 	for (int i = 0; i < 5; i++)
@@ -131,20 +131,20 @@ static uint64_t inverse_odd(uint64_t d)
 	return x;
 }
 
-struct layout {
-	size_t align;      /* of the objects */
+struct pool_layout {
+	size_t align;      /* of the pool_objects */
 	size_t stride;     /* obj_size rounded up to align */
-	size_t obj_offset; /* objects start here (mem aligned to max(64, align)) */
+	size_t obj_offset; /* pool_objects start here (mem aligned to max(64, align)) */
 	size_t bytes;      /* the whole block */
-	uint32_t batch;    /* objects per batch if the pool has caches */
+	uint32_t batch;    /* pool_objects per batch if the pool has caches */
 };
 
-static size_t block_align(size_t align)
+static size_t pool_block_align(size_t align)
 {
 	return align > WEFT_CACHE_LINE ? align : WEFT_CACHE_LINE;
 }
 
-static bool compute_layout(size_t obj_size, size_t align, size_t capacity, struct layout *l)
+static bool pool_compute_layout(size_t obj_size, size_t align, size_t capacity, struct pool_layout *l)
 {
 	if (obj_size == 0 || capacity == 0 || capacity > WEFT_POOL_CAPACITY_MAX)
 		return false;
@@ -156,8 +156,8 @@ static bool compute_layout(size_t obj_size, size_t align, size_t capacity, struc
 	if (__builtin_add_overflow(obj_size, align - 1, &stride))
 		return false;
 	stride &= ~(align - 1);
-	size_t balign = block_align(align);
-	/* header + links + states, rounded up so that objects start aligned */
+	size_t balign = pool_block_align(align);
+	/* header + links + states, rounded up so that pool_objects start aligned */
 	head = sizeof(weft_pool_t) + capacity * (sizeof(uint32_t) + sizeof(uint8_t));
 	head = (head + balign - 1) & ~(balign - 1);
 	if (__builtin_mul_overflow(capacity, stride, &objs) || __builtin_add_overflow(head, objs, &bytes) ||
@@ -179,8 +179,8 @@ static bool compute_layout(size_t obj_size, size_t align, size_t capacity, struc
 
 size_t weft_pool_bytes_aligned(size_t obj_size, size_t align, size_t capacity)
 {
-	struct layout l;
-	return compute_layout(obj_size, align, capacity, &l) ? l.bytes : 0;
+	struct pool_layout l;
+	return pool_compute_layout(obj_size, align, capacity, &l) ? l.bytes : 0;
 }
 
 size_t weft_pool_bytes(size_t obj_size, size_t capacity)
@@ -191,9 +191,9 @@ size_t weft_pool_bytes(size_t obj_size, size_t capacity)
 weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align, size_t capacity,
 				       unsigned flags)
 {
-	struct layout l;
+	struct pool_layout l;
 	if (mem == NULL || (flags & ~(WEFT_POOL_NOCACHE | WEFT_PSHARED)) != 0 ||
-	    !compute_layout(obj_size, align, capacity, &l) || ((uintptr_t)mem & (block_align(l.align) - 1)) != 0)
+	    !pool_compute_layout(obj_size, align, capacity, &l) || ((uintptr_t)mem & (pool_block_align(l.align) - 1)) != 0)
 		return NULL;
 	weft_pool_t *pool = (weft_pool_t *)mem;
 	memset(pool, 0, sizeof(*pool));
@@ -201,24 +201,24 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
 	pool->obj_offset = l.obj_offset;
 	pool->stride = l.stride;
 	pool->shift = shift;
-	pool->inv = inverse_odd((uint64_t)l.stride >> shift);
+	pool->inv = pool_inverse_odd((uint64_t)l.stride >> shift);
 	pool->obj_size = obj_size;
 	pool->capacity = (uint32_t)capacity;
 	pool->flags = flags;
 	pool->align = (uint32_t)l.align;
 	pool->bytes = l.bytes;
-	pool->head = NIL; /* tag 0, empty: every object is still fresh */
+	pool->head = POOL_NIL; /* tag 0, empty: every object is still fresh */
 	pool->free_shared = 0;
 	pool->fresh = 0;
 	pool->caches = NULL;
-	memset(states(pool), STATE_FREE, capacity);
+	memset(pool_states(pool), POOL_STATE_FREE, capacity);
 	if ((flags & (WEFT_POOL_NOCACHE | WEFT_PSHARED)) || l.batch < 2) {
 		pool->batch = 1;
 		pool->id = 0;
 	} else {
 		pool->batch = l.batch;
 		/* relaxed: only uniqueness matters; publishing the pool is the caller's job */
-		pool->id = weft_atomic_fetch_add(&next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+		pool->id = weft_atomic_fetch_add(&pool_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
 	}
 	return pool;
 }
@@ -230,8 +230,8 @@ weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsi
 
 weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capacity, unsigned flags)
 {
-	struct layout l;
-	if ((flags & ~(WEFT_POOL_NOCACHE | WEFT_PSHARED)) != 0 || !compute_layout(obj_size, align, capacity, &l))
+	struct pool_layout l;
+	if ((flags & ~(WEFT_POOL_NOCACHE | WEFT_PSHARED)) != 0 || !pool_compute_layout(obj_size, align, capacity, &l))
 		return NULL;
 	int saved = errno;
 	void *mem = NULL;
@@ -239,14 +239,14 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 		mem = mmap(NULL, l.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (mem == MAP_FAILED)
 			mem = NULL;
-	} else if (posix_memalign(&mem, block_align(l.align), l.bytes) != 0) {
+	} else if (posix_memalign(&mem, pool_block_align(l.align), l.bytes) != 0) {
 		mem = NULL;
 	}
 	errno = saved;
 	if (!mem)
 		return NULL;
 	weft_pool_t *pool = weft_pool_init_at_aligned(mem, obj_size, align, capacity, flags);
-	pool->flags |= (flags & WEFT_PSHARED) ? OWNED_MMAP : OWNED_MALLOC;
+	pool->flags |= (flags & WEFT_PSHARED) ? POOL_OWNED_MMAP : POOL_OWNED_MALLOC;
 	return pool;
 }
 
@@ -257,49 +257,49 @@ weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags)
 
 /* ---- WEFT_DEBUG checks -------------------------------------------------- */
 
-WEFT_NORETURN WEFT_COLD static void die_obj(const weft_pool_t *pool, const void *obj, const char *what)
+WEFT_NORETURN WEFT_COLD static void pool_die_obj(const weft_pool_t *pool, const void *obj, const char *what)
 {
 	char msg[160];
 	snprintf(msg, sizeof(msg), "%s %p", what, obj);
 	weft_debug_die("weft_pool_t", pool, msg);
 }
 
-static void check_alive(const weft_pool_t *pool)
+static void pool_check_alive(const weft_pool_t *pool)
 {
-	if (pool->flags & DESTROYED)
+	if (pool->flags & POOL_DESTROYED)
 		weft_debug_die("weft_pool_t", pool, "used after weft_pool_destroy()");
 }
 
 void weft__pool_debug_got(weft_pool_t *pool, void *obj)
 {
 	uint32_t idx;
-	if (!lookup_index(pool, obj, &idx))
-		die_obj(pool, obj, "internal error: handed out a pointer outside the pool:");
+	if (!pool_lookup_index(pool, obj, &idx))
+		pool_die_obj(pool, obj, "internal error: handed out a pointer outside the pool:");
 	/* relaxed: a diagnostic mark; the free list orders the object itself */
-	if (weft_atomic_exchange(&states(pool)[idx], (uint8_t)STATE_USED, WEFT_RELAXED) != STATE_FREE)
-		die_obj(pool, obj,
+	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)POOL_STATE_USED, WEFT_RELAXED) != POOL_STATE_FREE)
+		pool_die_obj(pool, obj,
 			"handed out an object already in use (pool corrupted by a put without WEFT_DEBUG?):");
 }
 
 void weft__pool_debug_put(weft_pool_t *pool, void *obj)
 {
 	uint32_t idx;
-	check_alive(pool);
-	if (!lookup_index(pool, obj, &idx))
-		die_obj(pool, obj, "put of a pointer that is not an object of this pool:");
+	pool_check_alive(pool);
+	if (!pool_lookup_index(pool, obj, &idx))
+		pool_die_obj(pool, obj, "put of a pointer that is not an object of this pool:");
 	/* relaxed: a diagnostic mark; two racing puts of one object still see
 	 * each other's exchange (one RMW order on the byte) */
-	if (weft_atomic_exchange(&states(pool)[idx], (uint8_t)STATE_FREE, WEFT_RELAXED) != STATE_USED)
-		die_obj(pool, obj, "double put (object already free):");
+	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)POOL_STATE_FREE, WEFT_RELAXED) != POOL_STATE_USED)
+		pool_die_obj(pool, obj, "double put (object already free):");
 }
 
 /* ---- the shared stack --------------------------------------------------- */
 
 /* Read the batch whose top is @top (owned by the caller) into out[].  The top
  * object goes last, so it is the next one handed out (its line is hot). */
-static uint32_t unpack_batch(weft_pool_t *pool, uint32_t top, void **out)
+static uint32_t pool_unpack_batch(weft_pool_t *pool, uint32_t top, void **out)
 {
-	void *obj = obj_at(pool, top);
+	void *obj = pool_obj_at(pool, top);
 	if (pool->batch == 1) {
 		out[0] = obj;
 		return 1;
@@ -308,21 +308,21 @@ static uint32_t unpack_batch(weft_pool_t *pool, uint32_t top, void **out)
 	memcpy(&hdr[0], obj, sizeof(uint32_t));
 	uint32_t n = hdr[0];
 	if (n == 0 || n > pool->batch)
-		die_obj(pool, obj, "free object overwritten (written after it was put back?):");
+		pool_die_obj(pool, obj, "free object overwritten (written after it was put back?):");
 	memcpy(&hdr[1], (char *)obj + sizeof(uint32_t), (n - 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i + 1 < n; i++) {
 		if (hdr[1 + i] >= pool->capacity)
-			die_obj(pool, obj, "free object overwritten (written after it was put back?):");
-		out[i] = obj_at(pool, hdr[1 + i]);
+			pool_die_obj(pool, obj, "free object overwritten (written after it was put back?):");
+		out[i] = pool_obj_at(pool, hdr[1 + i]);
 	}
 	out[n - 1] = obj;
 	return n;
 }
 
-/* Take up to batch never-used objects.  Return: how many (0: none left). */
-static uint32_t take_fresh(weft_pool_t *pool, void **out)
+/* Take up to batch never-used pool_objects.  Return: how many (0: none left). */
+static uint32_t pool_take_fresh(weft_pool_t *pool, void **out)
 {
-	/* relaxed: fresh objects carry no data, and the pool's initialization
+	/* relaxed: fresh pool_objects carry no data, and the pool's initialization
 	 * was published to this thread with the pool pointer */
 	uint32_t f = weft_atomic_load(&pool->fresh, WEFT_RELAXED);
 	uint32_t k;
@@ -332,30 +332,30 @@ static uint32_t take_fresh(weft_pool_t *pool, void **out)
 		k = pool->capacity - f < pool->batch ? pool->capacity - f : pool->batch;
 	} while (!weft_atomic_cas_weak(&pool->fresh, &f, f + k, WEFT_RELAXED, WEFT_RELAXED));
 	for (uint32_t i = 0; i < k; i++)
-		out[i] = obj_at(pool, f + k - 1 - i); /* lowest index handed out first */
+		out[i] = pool_obj_at(pool, f + k - 1 - i); /* lowest index handed out first */
 	return k;
 }
 
-/* Pop one batch (or take fresh objects) into out[].  Return: how many. */
-static uint32_t pop_batch(weft_pool_t *pool, void **out)
+/* Pop one batch (or take fresh pool_objects) into out[].  Return: how many. */
+static uint32_t pool_pop_batch(weft_pool_t *pool, void **out)
 {
-	uint32_t *lk = links(pool);
+	uint32_t *lk = pool_links(pool);
 	/* acquire: pairs with the release CAS of the push that put this top on
 	 * the stack (see the top of the file), so links[top] and the batch
-	 * header, and everything written to the objects before their put, are
+	 * header, and everything written to the pool_objects before their put, are
 	 * visible */
 	uint64_t head = weft_atomic_load(&pool->head, WEFT_ACQUIRE);
 	for (;;) {
 		uint32_t top = (uint32_t)head;
-		if (top == NIL)
-			return take_fresh(pool, out);
+		if (top == POOL_NIL)
+			return pool_take_fresh(pool, out);
 		/* relaxed: if another thread takes `top` first this may be stale or
 		 * rewritten, and the CAS below fails because the tag moved on */
 		uint32_t next = weft_atomic_load(&lk[top], WEFT_RELAXED);
 		uint64_t desired = (((head >> 32) + 1) << 32) | next;
 		/* acquire (both ways): as the load above, for the value we act on */
 		if (weft_atomic_cas_weak(&pool->head, &head, desired, WEFT_ACQUIRE, WEFT_ACQUIRE)) {
-			uint32_t n = unpack_batch(pool, top, out);
+			uint32_t n = pool_unpack_batch(pool, top, out);
 			/* relaxed: statistics; subtracted after the pop so it never
 			 * undercounts the stack */
 			weft_atomic_fetch_sub(&pool->free_shared, (uint64_t)n, WEFT_RELAXED);
@@ -365,15 +365,15 @@ static uint32_t pop_batch(weft_pool_t *pool, void **out)
 }
 
 /* Push objs[0..n-1] (1 <= n <= batch, all owned by the caller) as one batch. */
-static void push_batch(weft_pool_t *pool, void **objs, uint32_t n)
+static void pool_push_batch(weft_pool_t *pool, void **objs, uint32_t n)
 {
-	uint32_t *lk = links(pool);
-	uint32_t top = index_of(pool, objs[n - 1]);
+	uint32_t *lk = pool_links(pool);
+	uint32_t top = pool_index_of(pool, objs[n - 1]);
 	if (pool->batch > 1) {
 		uint32_t hdr[WEFT_POOL_BATCH_MAX];
 		hdr[0] = n;
 		for (uint32_t i = 0; i + 1 < n; i++)
-			hdr[1 + i] = index_of(pool, objs[i]);
+			hdr[1 + i] = pool_index_of(pool, objs[i]);
 		memcpy(objs[n - 1], hdr, n * sizeof(uint32_t)); /* published by the CAS */
 	}
 	/* relaxed: statistics; added before the push so it never undercounts */
@@ -385,18 +385,18 @@ static void push_batch(weft_pool_t *pool, void **objs, uint32_t n)
 		/* relaxed: published by the release CAS below */
 		weft_atomic_store(&lk[top], (uint32_t)head, WEFT_RELAXED);
 		desired = (((head >> 32) + 1) << 32) | top;
-		/* release: publishes links[top], the batch header and the objects'
-		 * contents; pairs with the acquire load/CAS in pop_batch() */
+		/* release: publishes links[top], the batch header and the pool_objects'
+		 * contents; pairs with the acquire load/CAS in pool_pop_batch() */
 	} while (!weft_atomic_cas_weak(&pool->head, &head, desired, WEFT_RELEASE, WEFT_RELAXED));
 }
 
-/* Give all of a cache's objects back to the stack. */
-static void flush_cache(weft_pool_t *pool, struct weft__pool_cache *c)
+/* Give all of a cache's pool_objects back to the stack. */
+static void pool_flush_cache(weft_pool_t *pool, struct weft__pool_cache *c)
 {
 	uint32_t n = weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: our own count */
 	while (n) {
 		uint32_t k = n < pool->batch ? n : pool->batch;
-		push_batch(pool, &c->mag[n - k], k);
+		pool_push_batch(pool, &c->mag[n - k], k);
 		n -= k;
 		weft_atomic_store(&c->count, n, WEFT_RELAXED); /* relaxed: stats read it */
 	}
@@ -404,7 +404,7 @@ static void flush_cache(weft_pool_t *pool, struct weft__pool_cache *c)
 
 /* ---- thread caches ------------------------------------------------------ */
 
-static void forget_tls(struct weft__pool_cache *c)
+static void pool_forget_tls(struct weft__pool_cache *c)
 {
 	struct weft__pool_cache **slot = &weft__pool_tls[c->id & (WEFT__POOL_TLS_WAYS - 1u)];
 	if (*slot == c)
@@ -412,14 +412,14 @@ static void forget_tls(struct weft__pool_cache *c)
 }
 
 /* Free this thread's caches of destroyed pools.  Under the registry lock. */
-static void sweep_dead(void)
+static void pool_sweep_dead(void)
 {
-	struct weft__pool_cache **pp = &my_caches;
+	struct weft__pool_cache **pp = &pool_my_caches;
 	while (*pp) {
 		struct weft__pool_cache *c = *pp;
 		if (c->pool == NULL) {
 			*pp = c->thread_next;
-			forget_tls(c);
+			pool_forget_tls(c);
 			free(c);
 		} else {
 			pp = &c->thread_next;
@@ -427,7 +427,7 @@ static void sweep_dead(void)
 	}
 }
 
-static void unlink_from_pool(struct weft__pool_cache *c)
+static void pool_unlink_from_pool(struct weft__pool_cache *c)
 {
 	*c->pool_pprev = c->pool_next;
 	if (c->pool_next)
@@ -435,42 +435,42 @@ static void unlink_from_pool(struct weft__pool_cache *c)
 }
 
 /* The pthread key destructor: give every cache back to its pool. */
-static void thread_exit(void *arg)
+static void pool_thread_exit(void *arg)
 {
 	(void)arg;
-	key_armed = 0;
-	weft_mutex_lock(&registry);
-	for (struct weft__pool_cache *c = my_caches; c; c = c->thread_next) {
+	pool_key_armed = 0;
+	weft_mutex_lock(&pool_registry);
+	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next) {
 		if (c->pool == NULL)
 			continue;
-		flush_cache(c->pool, c);
-		unlink_from_pool(c);
+		pool_flush_cache(c->pool, c);
+		pool_unlink_from_pool(c);
 		c->pool = NULL;
 	}
-	sweep_dead();
-	weft_mutex_unlock(&registry);
+	pool_sweep_dead();
+	weft_mutex_unlock(&pool_registry);
 }
 
-static void make_key(void)
+static void pool_make_key(void)
 {
-	key_ok = pthread_key_create(&exit_key, thread_exit) == 0;
+	pool_key_ok = pthread_key_create(&pool_exit_key, pool_thread_exit) == 0;
 }
 
-static bool arm_exit(void)
+static bool pool_arm_exit(void)
 {
-	if (key_armed)
+	if (pool_key_armed)
 		return true;
-	pthread_once(&key_once, make_key);
-	if (!key_ok || pthread_setspecific(exit_key, &key_armed) != 0)
+	pthread_once(&pool_key_once, pool_make_key);
+	if (!pool_key_ok || pthread_setspecific(pool_exit_key, &pool_key_armed) != 0)
 		return false;
-	key_armed = 1;
+	pool_key_armed = 1;
 	return true;
 }
 
-static struct weft__pool_cache *find_cache(uint64_t id)
+static struct weft__pool_cache *pool_find_cache(uint64_t id)
 {
 	/* Only this thread links and frees its caches; c->id never changes. */
-	for (struct weft__pool_cache *c = my_caches; c; c = c->thread_next)
+	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next)
 		if (c->id == id)
 			return c;
 	return NULL;
@@ -479,11 +479,11 @@ static struct weft__pool_cache *find_cache(uint64_t id)
 /* This thread's cache of @pool, created if needed and entered in the
  * thread-local table.  NULL if it cannot be made (no memory, no pthread key):
  * the caller then works on the shared stack directly. */
-static struct weft__pool_cache *own_cache(weft_pool_t *pool)
+static struct weft__pool_cache *pool_own_cache(weft_pool_t *pool)
 {
-	struct weft__pool_cache *c = find_cache(pool->id);
+	struct weft__pool_cache *c = pool_find_cache(pool->id);
 	if (!c) {
-		if (!arm_exit())
+		if (!pool_arm_exit())
 			return NULL;
 		uint32_t size = 2 * pool->batch;
 		c = (struct weft__pool_cache *)malloc(sizeof(*c));
@@ -493,42 +493,42 @@ static struct weft__pool_cache *own_cache(weft_pool_t *pool)
 		c->count = 0;
 		c->size = size;
 		c->pool = pool;
-		weft_mutex_lock(&registry);
-		sweep_dead();
-		c->thread_next = my_caches;
-		my_caches = c;
+		weft_mutex_lock(&pool_registry);
+		pool_sweep_dead();
+		c->thread_next = pool_my_caches;
+		pool_my_caches = c;
 		c->pool_next = pool->caches;
 		c->pool_pprev = &pool->caches;
 		if (pool->caches)
 			pool->caches->pool_pprev = &c->pool_next;
 		pool->caches = c;
-		weft_mutex_unlock(&registry);
+		weft_mutex_unlock(&pool_registry);
 	}
 	weft__pool_tls[pool->id & (WEFT__POOL_TLS_WAYS - 1u)] = c;
 	return c;
 }
 
 /* get without a cache: one batch from the stack, the rest of it pushed back. */
-static void *get_uncached(weft_pool_t *pool)
+static void *pool_get_uncached(weft_pool_t *pool)
 {
 	void *tmp[WEFT_POOL_BATCH_MAX];
-	uint32_t n = pop_batch(pool, tmp);
+	uint32_t n = pool_pop_batch(pool, tmp);
 	if (n == 0)
 		return NULL;
 	if (n > 1)
-		push_batch(pool, tmp, n - 1);
+		pool_push_batch(pool, tmp, n - 1);
 	return tmp[n - 1];
 }
 
 void *weft_pool_get_slow(weft_pool_t *pool)
 {
-	check_alive(pool);
-	struct weft__pool_cache *c = pool->id ? own_cache(pool) : NULL;
+	pool_check_alive(pool);
+	struct weft__pool_cache *c = pool->id ? pool_own_cache(pool) : NULL;
 	if (!c)
-		return get_uncached(pool);
+		return pool_get_uncached(pool);
 	uint32_t n = weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: our own count */
 	if (n == 0)
-		n = pop_batch(pool, c->mag);
+		n = pool_pop_batch(pool, c->mag);
 	if (n == 0)
 		return NULL;
 	weft_atomic_store(&c->count, n - 1, WEFT_RELAXED); /* relaxed: stats read it */
@@ -537,15 +537,15 @@ void *weft_pool_get_slow(weft_pool_t *pool)
 
 void weft_pool_put_slow(weft_pool_t *pool, void *obj)
 {
-	check_alive(pool);
-	struct weft__pool_cache *c = pool->id ? own_cache(pool) : NULL;
+	pool_check_alive(pool);
+	struct weft__pool_cache *c = pool->id ? pool_own_cache(pool) : NULL;
 	if (!c) {
-		push_batch(pool, &obj, 1);
+		pool_push_batch(pool, &obj, 1);
 		return;
 	}
 	uint32_t n = weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: our own count */
 	if (n == c->size) {
-		push_batch(pool, &c->mag[n - pool->batch], pool->batch);
+		pool_push_batch(pool, &c->mag[n - pool->batch], pool->batch);
 		n -= pool->batch;
 	}
 	c->mag[n] = obj;
@@ -556,9 +556,9 @@ void weft_pool_flush(weft_pool_t *pool)
 {
 	if (pool->id == 0)
 		return;
-	struct weft__pool_cache *c = find_cache(pool->id);
+	struct weft__pool_cache *c = pool_find_cache(pool->id);
 	if (c)
-		flush_cache(pool, c);
+		pool_flush_cache(pool, c);
 }
 
 int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out)
@@ -566,10 +566,10 @@ int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out)
 	if (!pool || !out)
 		return WEFT_EINVAL;
 	uint64_t cached = 0;
-	weft_mutex_lock(&registry);
+	weft_mutex_lock(&pool_registry);
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		cached += weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: a snapshot */
-	weft_mutex_unlock(&registry);
+	weft_mutex_unlock(&pool_registry);
 	/* relaxed: a snapshot (see the function's comment) */
 	uint64_t shared = weft_atomic_load(&pool->free_shared, WEFT_RELAXED);
 	uint64_t fresh = pool->capacity - weft_atomic_load(&pool->fresh, WEFT_RELAXED);
@@ -594,22 +594,22 @@ void weft_pool_destroy(weft_pool_t *pool)
 {
 	if (!pool)
 		return;
-	weft_mutex_lock(&registry);
+	weft_mutex_lock(&pool_registry);
 	/* Disown every thread's cache: their exit must not touch the pool. */
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		c->pool = NULL;
 	pool->caches = NULL;
-	sweep_dead(); /* this thread's own cache can go now */
-	weft_mutex_unlock(&registry);
+	pool_sweep_dead(); /* this thread's own cache can go now */
+	weft_mutex_unlock(&pool_registry);
 	unsigned flags = pool->flags;
-	if (flags & OWNED_MMAP) {
+	if (flags & POOL_OWNED_MMAP) {
 		int saved = errno;
 		munmap(pool, pool->bytes);
 		errno = saved;
-	} else if (flags & OWNED_MALLOC) {
+	} else if (flags & POOL_OWNED_MALLOC) {
 		free(pool);
 	} else {
 		pool->id = 0;
-		pool->flags |= DESTROYED;
+		pool->flags |= POOL_DESTROYED;
 	}
 }
