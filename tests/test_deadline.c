@@ -145,10 +145,12 @@ static void test_valid(void)
 	CHECK(!weft_deadline_valid(&ts));
 	ts = (struct timespec){-1, 500};
 	CHECK(!weft_deadline_valid(&ts));
-	ts.tv_sec = (time_t)1 << (sizeof(time_t) * 8 - 1); /* the most negative time_t */
+	/* the largest time_t, 2^(bits-1) - 1, computed without overflow */
+	const time_t time_max = (time_t)((((uint64_t)1 << (sizeof(time_t) * 8 - 2)) - 1) * 2 + 1);
+	ts.tv_sec = -time_max - 1; /* the most negative time_t */
 	ts.tv_nsec = 0;
 	CHECK(!weft_deadline_valid(&ts));
-	ts.tv_sec = (time_t)~((uint64_t)ts.tv_sec); /* the largest time_t */
+	ts.tv_sec = time_max;
 	ts.tv_nsec = 999999999;
 	CHECK(weft_deadline_valid(&ts));
 	struct timespec d = weft_deadline_after_ns(12345);

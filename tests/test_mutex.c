@@ -20,6 +20,8 @@
 #include "check.h"
 #include "weft/weft.h"
 
+#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+
 #define SEC_NS (1000ull * 1000 * 1000)
 #define GENEROUS_NS (60 * SEC_NS) /* a waiter still blocked after this lost its wake-up */
 
@@ -700,6 +702,7 @@ static void test_pshared_parent_holds(void)
 
 int main(void)
 {
+	alarm(HANG_GUARD_S); /* a lost wake-up or deadlock kills the program: a failure, not a stall */
 	RUN_TEST(test_set_spin); /* first: it checks the process-wide default */
 	RUN_TEST(test_footprint);
 	RUN_TEST(test_initial_states);

@@ -20,6 +20,8 @@
 #include "check.h"
 #include "weft/weft.h"
 
+#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+
 #define MSG_NOT_HELD "unlocked by a thread that does not hold it"
 #define MSG_RELOCK "locked again by the thread that holds it (self-deadlock)"
 #define MSG_DESTROY "destroyed while held"
@@ -365,6 +367,7 @@ static void test_pshared_owner_across_fork(void)
 
 int main(void)
 {
+	alarm(HANG_GUARD_S); /* a lost wake-up or deadlock kills the program: a failure, not a stall */
 	shared_mutex = check_shared_alloc(sizeof(*shared_mutex));
 	/* the parent thread has an owner id before any fork */
 	weft_mutex_lock(&private_mutex);

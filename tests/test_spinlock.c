@@ -15,6 +15,8 @@
 #include "check.h"
 #include "weft/weft.h"
 
+#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+
 enum kind { SPIN, TICKET, MCS, N_KINDS };
 static const char *const kind_name[N_KINDS] = {"weft_spin_t", "weft_ticket_t", "weft_mcs_t"};
 
@@ -454,6 +456,7 @@ static void test_mutual_exclusion(void)
 
 int main(void)
 {
+	alarm(HANG_GUARD_S); /* a lost wake-up or deadlock kills the program: a failure, not a stall */
 	RUN_TEST(test_unlocked_states);
 	RUN_TEST(test_trylock_other_thread);
 	RUN_TEST(test_lock_waits_for_unlock);
