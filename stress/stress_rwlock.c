@@ -2,9 +2,11 @@
 /*
  * stress_rwlock.c - weft_rwlock_t and weft_brlock_t under ThreadSanitizer.
  *
- * Four phases of --seconds/4 each, for each lock:
+ * Three phases per lock, --seconds/6 each:
  *
- *  exclusion   every thread mixes reads (~80%) and writes, through the
+ *  exclusion   (twice: with the default spin budget, and with
+ *              weft_rwlock_set_spin(0) so that every wait parks at once)
+ *              every thread mixes reads (~80%) and writes, through the
  *              blocking, try and timed (short random deadline) calls.  Inside
  *              a write section: no other writer (a plain flag) and no reader
  *              (an atomic count); the section updates two plain variables
@@ -220,7 +222,7 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 		w[i].rng = all->seed * 2654435761u + i + 1;
 		w[i].is_writer = i < nwriters;
 	}
-	phase_end = stress_now() + all->seconds / 4;
+	phase_end = stress_now() + all->seconds / 6;
 	phase_stop = 0;
 	stress_run_threads(nthreads, starvation ? starvation_worker : exclusion_worker, w, sizeof(*w));
 	struct result r = {0, 0, 0, 0, 0.0, 0};
@@ -243,6 +245,14 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 	return r;
 }
 
+static void add(struct result *to, struct result r)
+{
+	to->reads += r.reads;
+	to->writes += r.writes;
+	to->timeouts += r.timeouts;
+	to->try_fails += r.try_fails;
+}
+
 static weft_rwlock_t the_rwlock = WEFT_RWLOCK_INIT;
 static weft_brlock_t the_brlock = WEFT_BRLOCK_INIT;
 
@@ -254,9 +264,15 @@ int main(int argc, char **argv)
 	unsigned writers = n >= 8 ? 2 : 1;          /* ... and one or two writers */
 
 	struct result rx = run_phase(&o, &rw_ops, &the_rwlock, 0, n, 0);
+	unsigned spin = weft_rwlock_set_spin(0);
+	add(&rx, run_phase(&o, &rw_ops, &the_rwlock, 0, n, 0));
+	weft_rwlock_set_spin(spin);
 	struct result rs = run_phase(&o, &rw_ops, &the_rwlock, 1, readers + writers, writers);
 	weft_rwlock_destroy(&the_rwlock);
 	struct result bx = run_phase(&o, &br_ops, &the_brlock, 0, n, 0);
+	weft_rwlock_set_spin(0);
+	add(&bx, run_phase(&o, &br_ops, &the_brlock, 0, n, 0));
+	weft_rwlock_set_spin(spin);
 	struct result bs = run_phase(&o, &br_ops, &the_brlock, 1, readers + writers, writers);
 	weft_brlock_destroy(&the_brlock);
 
