@@ -69,7 +69,7 @@ bench-smoke: $(BENCH_BIN)
 	$(Q)start=$$(date +%s); \
 	if $(BENCH_BIN) --benchmark_min_time=0.001 --benchmark_repetitions=1 $(BENCH_RUN_FLAGS) \
 		> $(BENCH_BUILD)/smoke.log 2>&1; then \
-		echo "bench-smoke: $$(grep -c '^\[' $(BENCH_BUILD)/smoke.log) rows ran in $$(( $$(date +%s) - start ))s"; \
+		echo "bench-smoke: $$(grep -c '/real_time/threads:[0-9]* ' $(BENCH_BUILD)/smoke.log) rows ran in $$(( $$(date +%s) - start ))s"; \
 	else \
 		rc=$$?; tail -n 30 $(BENCH_BUILD)/smoke.log; \
 		echo "bench-smoke: FAILED (exit $$rc); full log in $(BENCH_BUILD)/smoke.log"; exit 1; \

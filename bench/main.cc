@@ -104,6 +104,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	wb_calibrate();
+	wb_set_run_cap(min_time);
 	std::vector<std::string> names = wb_register_all();
 	size_t rows = count_matching(names, benchmark::GetBenchmarkFilter());
 	size_t total = rows * (size_t)reps;

@@ -50,11 +50,15 @@ std::vector<Row *> &registry()
 	return rows;
 }
 
-void barrier(Row *row, int n)
+// Returns after all n threads arrived; the last to arrive stores the release
+// time in *opened if it is not NULL.
+void barrier(Row *row, int n, uint64_t *opened = nullptr)
 {
 	std::unique_lock<std::mutex> lock(row->m);
 	unsigned long gen = row->generation;
 	if (++row->arrived == n) {
+		if (opened)
+			*opened = wb_clock_ns();
 		row->arrived = 0;
 		row->generation++;
 		row->cv.notify_all();
@@ -71,6 +75,7 @@ uint64_t thread_cpu_ns()
 }
 
 double g_ns_per_tick = 1.0;
+uint64_t g_tick_overhead = 0; // two back-to-back wb_now(): subtracted from samples
 double g_loops_per_ns = 1.0;
 uint64_t g_cap_ticks = 0;
 
@@ -148,6 +153,9 @@ struct wb_run {
 	int n;
 	wb_slot *slots;
 	void *shared;
+	uint64_t start_ns;   // when the measured part began: the start barrier opened
+	uint64_t *end_ns;    // per thread, when its body returned
+	double seconds;      // the wall time of the measured part
 };
 
 // ---- the C API ------------------------------------------------------------
@@ -246,7 +254,9 @@ extern "C" uint32_t wb_work_loops(double ns)
 	return loops <= 0 ? 0u : loops > 4e9 ? 4000000000u : (uint32_t)(loops + 0.5);
 }
 
-extern "C" void wb_record_ticks(wb_thread *t, uint64_t ticks)
+namespace {
+
+void record_raw(wb_thread *t, uint64_t ticks)
 {
 	if (!t->samples)
 		return;
@@ -265,9 +275,16 @@ extern "C" void wb_record_ticks(wb_thread *t, uint64_t ticks)
 		t->samples[j] = ticks;
 }
 
+} // namespace
+
+extern "C" void wb_record_ticks(wb_thread *t, uint64_t ticks)
+{
+	record_raw(t, ticks > g_tick_overhead ? ticks - g_tick_overhead : 0);
+}
+
 extern "C" void wb_record_ns(wb_thread *t, double ns)
 {
-	wb_record_ticks(t, wb_ns_to_ticks(ns));
+	record_raw(t, wb_ns_to_ticks(ns));
 }
 
 // ---- calibration ------------------------------------------------------------
@@ -282,6 +299,15 @@ void wb_calibrate(void)
 	if (k1 > k0)
 		g_ns_per_tick = (double)(c1 - c0) / (double)(k1 - k0);
 
+	// the cost of taking two timestamps, the floor of every latency sample
+	uint64_t best_pair = UINT64_MAX;
+	for (int i = 0; i < 1000; i++) {
+		uint64_t a = wb_now();
+		uint64_t b = wb_now();
+		best_pair = std::min(best_pair, b - a);
+	}
+	g_tick_overhead = best_pair;
+
 	// work loops per ns: the fastest of several runs (the least disturbed)
 	const uint32_t loops = 1u << 21;
 	double best = 1e30;
@@ -293,10 +319,16 @@ void wb_calibrate(void)
 	}
 	g_loops_per_ns = (double)loops / best;
 
+}
+
+void wb_set_run_cap(double min_time)
+{
+	// A collapsed row (a FIFO spinlock with more threads than cores) can run
+	// far slower than its calibration predicted; thread 0 stops at the cap.
 	const char *cap = std::getenv("WB_RUN_CAP_MS");
-	double cap_ms = cap ? std::atof(cap) : 2000.0;
+	double cap_ms = cap ? std::atof(cap) : 0.0;
 	if (cap_ms <= 0)
-		cap_ms = 2000.0;
+		cap_ms = std::max(50.0, 5000.0 * min_time);
 	g_cap_ticks = wb_ns_to_ticks(cap_ms * 1e6);
 }
 
@@ -342,7 +374,15 @@ void finish(benchmark::State &st, wb_run *run)
 		lo = std::min(lo, t->ops);
 		cpu += t->cpu_ns;
 	}
-	st.SetItemsProcessed((int64_t)total);
+	// The run's wall time: from the start barrier to the last body's return.
+	// (Google Benchmark's own real time averages per-thread timers, which a
+	// thread descheduled at the start would shorten.)
+	uint64_t end = run->start_ns;
+	for (int i = 0; i < n; i++)
+		end = std::max(end, run->end_ns[i]);
+	const double seconds = std::max(1e-9, (double)(end - run->start_ns) * 1e-9);
+	run->seconds = seconds;
+	st.counters["items_per_second"] = (double)total / seconds;
 
 	unsigned flags = row->def.flags;
 	if (flags & WB_FAIRNESS) {
@@ -395,7 +435,7 @@ void finish(benchmark::State &st, wb_run *run)
 	}
 	for (auto &a : acc) {
 		if (a.second.kind == WB_RATE)
-			st.counters[a.first] = benchmark::Counter(a.second.sum, benchmark::Counter::kIsRate);
+			st.counters[a.first] = a.second.sum / seconds;
 		else if (a.second.kind == WB_AVG)
 			st.counters[a.first] = a.second.sum / a.second.count;
 		else
@@ -416,6 +456,9 @@ void run_row(benchmark::State &st, Row *row)
 		run->n = n;
 		run->slots = new wb_slot[n];
 		run->shared = nullptr;
+		run->start_ns = 0;
+		run->end_ns = new uint64_t[n]();
+		run->seconds = 0;
 		for (int i = 0; i < n; i++) {
 			wb_thread *t = &run->slots[i].t;
 			std::memset(t, 0, sizeof *t);
@@ -441,13 +484,14 @@ void run_row(benchmark::State &st, Row *row)
 	wb_run *run = row->run;
 	wb_thread *t = &run->slots[tid].t;
 
-	uint64_t wall0 = 0, wall1 = 0;
 	while (st.KeepRunningBatch(iters)) {
+		// Every thread starts together, even one that the scheduler runs late:
+		// otherwise thread 0 could finish before another thread has begun.
+		barrier(row, n, &run->start_ns);
 		uint64_t cpu0 = thread_cpu_ns();
-		wall0 = wb_clock_ns();
 		t->deadline = wb_now() + g_cap_ticks;
 		row->def.body(t);
-		wall1 = wb_clock_ns();
+		run->end_ns[tid] = wb_clock_ns();
 		t->cpu_ns = thread_cpu_ns() - cpu0;
 	}
 
@@ -455,10 +499,11 @@ void run_row(benchmark::State &st, Row *row)
 	if (tid != 0)
 		return;
 	finish(st, run);
-	progress_note(row, n, (uint64_t)iters, (double)(wall1 - wall0) * 1e-9);
+	progress_note(row, n, (uint64_t)iters, run->seconds);
 	for (int i = 0; i < n; i++)
 		delete[] run->slots[i].t.samples;
 	delete[] run->slots;
+	delete[] run->end_ns;
 	row->run = nullptr;
 	delete run;
 }

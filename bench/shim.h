@@ -20,13 +20,16 @@
  *
  *   1. thread 0 calls def->setup(t) if set; its result is t->shared on every thread;
  *   2. all threads pass a barrier: nobody measures before setup is done;
- *   3. the clock starts; every thread calls def->body(t) ONCE; the body runs
- *      its own loop (so the loop contains only direct calls) and reports its
+ *   3. all threads pass a second barrier, and the run's clock starts when it
+ *      opens (so every thread starts together, even one the scheduler runs
+ *      late); every thread calls def->body(t) ONCE; the body runs its own
+ *      loop (so the loop contains only direct calls) and reports its
  *      operation count with wb_done();
- *   4. the clock stops; all threads pass a barrier;
- *   5. thread 0 computes the derived counters (items_per_second from the
- *      summed wb_done() counts, fairness, latency percentiles, CPU time per
- *      operation, the wb_counter() values) and calls def->teardown(t).
+ *   4. the run's clock stops when the last body returns; a barrier;
+ *   5. thread 0 calls def->teardown(t), then computes the counters:
+ *      items_per_second = summed wb_done() counts / the run's wall time,
+ *      fairness, latency percentiles, CPU time per operation, and the
+ *      wb_counter() values.
  *
  * Two loop shapes:
  *   fixed  - every thread runs t->iters operations:
@@ -150,7 +153,7 @@ void wb_fail(const wb_thread *t, const char *fmt, ...);
 
 /* ---- the timed loop --------------------------------------------------- */
 
-/* Out of line: thread 0 checks its safety cap every 1024 operations. */
+/* Out of line: thread 0 checks its safety cap every 16 operations. */
 bool wb_over_time(wb_thread *t);
 
 /* Raise the stop flag (wb_running() does it for thread 0). */
@@ -176,7 +179,7 @@ static inline bool wb_running(wb_thread *t, uint64_t done)
 {
 	if (t->tid != 0)
 		return !wb_stopped(t);
-	if (done < t->iters && ((done & 1023u) != 0 || !wb_over_time(t)))
+	if (done < t->iters && ((done & 15u) != 0 || !wb_over_time(t)))
 		return true;
 	wb_stop(t);
 	return false;
@@ -236,7 +239,9 @@ static inline void wb_sample_end(wb_thread *t, uint64_t start)
 		wb_record_ticks(t, wb_now() - start);
 }
 
-/* Record a latency measured some other way, in ns (e.g. a broadcast's wake-all time). */
+/* Record a latency measured some other way, in ns (e.g. a broadcast's wake-all
+ * time).  wb_record_ticks() and wb_sample_end() subtract the cost of taking two
+ * timestamps (calibrated at startup); this one records @ns as given. */
 void wb_record_ns(wb_thread *t, double ns);
 
 #ifdef __cplusplus

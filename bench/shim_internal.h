@@ -6,8 +6,11 @@
 #include <string>
 #include <vector>
 
-// Calibrate the tick and work-loop conversions and read WB_RUN_CAP_MS.
+// Calibrate the tick and work-loop conversions.
 void wb_calibrate(void);
+// The safety cap of thread 0 in a timed loop: WB_RUN_CAP_MS, else
+// max(50 ms, 5 x min_time).
+void wb_set_run_cap(double min_time);
 double wb_calibrated_ns_per_tick(void);
 double wb_calibrated_loops_per_ns(void);
 

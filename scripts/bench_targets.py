@@ -1,0 +1,87 @@
+"""bench_targets.py - the benchmark targets of the issues, as data.
+
+scripts/report.py evaluates every entry against the medians of one run and
+shows the measured value and met/missed.  Add your issue's targets here.
+
+An entry:
+    issue   the issue number
+    text    what the issue asks, in words
+    num     "<row>@<threads>:<metric>"    e.g. "mutex/uncontended/weft_mutex@1:ns_per_op"
+    den     the same for the denominator, or None to compare num itself
+    op      "<=" or ">="
+    bound   the number the ratio (or value) must satisfy
+
+Metrics: any counter of the row (items_per_second, fair_max_min, fair_cv,
+wait_p99_ns, cpu_ns_per_op, ...) and ns_per_op = 1e9 / items_per_second
+(aggregate time per operation: for one thread, the cost of one operation).
+Ratios of ns_per_op compare costs (lower is better); ratios of
+items_per_second compare throughput (higher is better).
+
+The "short critical section" of issue 2 is the contended counter with ~50 ns
+inside and ~50 ns outside the lock (contended_cs50_out50); the report's tables
+show every other cell of the grid too.
+"""
+
+SHORT = 'contended_cs50_out50'
+
+
+def _t(issue, text, num, den, op, bound):
+    return {'issue': issue, 'text': text, 'num': num, 'den': den, 'op': op, 'bound': bound}
+
+
+TARGETS = [
+    # ---- issue 2: spinlocks and mutex ----
+    _t(2, 'weft_mutex uncontended lock+unlock cost vs pthread_mutex',
+       'mutex/uncontended/weft_mutex@1:ns_per_op', 'mutex/uncontended/pthread@1:ns_per_op', '<=', 0.9),
+    _t(2, 'weft_mutex uncontended lock+unlock cost vs limit (CAS + exchange)',
+       'mutex/uncontended/weft_mutex@1:ns_per_op', 'mutex/uncontended/limit@1:ns_per_op', '<=', 1.15),
+    _t(2, 'weft_mutex throughput vs pthread_mutex, 2 threads, short critical section',
+       'mutex/%s/weft_mutex@2:items_per_second' % SHORT, 'mutex/%s/pthread@2:items_per_second' % SHORT,
+       '>=', 1.3),
+    _t(2, 'weft_mutex throughput vs pthread_mutex, 4 threads on 2 cores',
+       'mutex/%s/weft_mutex@4:items_per_second' % SHORT, 'mutex/%s/pthread@4:items_per_second' % SHORT,
+       '>=', 1.2),
+    _t(2, 'weft_mutex throughput vs pthread_mutex, 8 threads on 2 cores',
+       'mutex/%s/weft_mutex@8:items_per_second' % SHORT, 'mutex/%s/pthread@8:items_per_second' % SHORT,
+       '>=', 1.2),
+    _t(2, 'weft_mutex 4-thread throughput vs its own 2-thread throughput (no collapse)',
+       'mutex/%s/weft_mutex@4:items_per_second' % SHORT, 'mutex/%s/weft_mutex@2:items_per_second' % SHORT,
+       '>=', 0.8),
+    _t(2, 'weft_spin uncontended lock+unlock cost vs ck_fas',
+       'spin/uncontended/weft_spin@1:ns_per_op', 'spin/uncontended/ck_fas@1:ns_per_op', '<=', 1.05),
+    _t(2, 'weft_spin throughput vs ck_ticket, 4 threads on 2 cores',
+       'spin/%s/weft_spin@4:items_per_second' % SHORT, 'spin/%s/ck_ticket@4:items_per_second' % SHORT,
+       '>=', 50),
+    _t(2, 'weft_spin throughput vs ck_ticket, 8 threads on 2 cores',
+       'spin/%s/weft_spin@8:items_per_second' % SHORT, 'spin/%s/ck_ticket@8:items_per_second' % SHORT,
+       '>=', 50),
+    _t(2, 'weft_spin throughput vs pthread_spin, 4 threads on 2 cores',
+       'spin/%s/weft_spin@4:items_per_second' % SHORT, 'spin/%s/pthread_spin@4:items_per_second' % SHORT,
+       '>=', 1.0),
+    _t(2, 'weft_spin throughput vs pthread_spin, 8 threads on 2 cores',
+       'spin/%s/weft_spin@8:items_per_second' % SHORT, 'spin/%s/pthread_spin@8:items_per_second' % SHORT,
+       '>=', 1.0),
+    _t(2, 'weft_ticket per-thread max/min operations, 2 threads',
+       'spin/%s/weft_ticket@2:fair_max_min' % SHORT, None, '<=', 1.2),
+    _t(2, 'weft_mcs per-thread max/min operations, 2 threads',
+       'spin/%s/weft_mcs@2:fair_max_min' % SHORT, None, '<=', 1.2),
+    _t(2, 'weft_ticket throughput vs ck_ticket, 4 threads on 2 cores',
+       'spin/%s/weft_ticket@4:items_per_second' % SHORT, 'spin/%s/ck_ticket@4:items_per_second' % SHORT,
+       '>=', 10),
+    _t(2, 'weft_mcs throughput vs ck_ticket, 4 threads on 2 cores',
+       'spin/%s/weft_mcs@4:items_per_second' % SHORT, 'spin/%s/ck_ticket@4:items_per_second' % SHORT,
+       '>=', 10),
+    # ---- issue 4: counters and pool ----
+    _t(4, 'weft_scounter increments, 2 threads, vs a single shared atomic add (aggregate throughput)',
+       'counter/inc/weft_scounter@2:items_per_second', 'counter/inc/limit@2:items_per_second', '>=', 4),
+    _t(4, 'weft_scounter uncontended increment cost vs a single atomic add',
+       'counter/inc/weft_scounter@1:ns_per_op', 'counter/inc/limit@1:ns_per_op', '<=', 1.0),
+    _t(4, 'weft_pool get+put on one thread vs glibc malloc+free (64 bytes)',
+       'pool/pair/weft_pool@1:ns_per_op', 'pool/pair/glibc@1:ns_per_op', '<=', 0.5),
+    _t(4, 'weft_pool producer/consumer across threads vs the ck_stack free list, 2 threads',
+       'pool/prodcons/weft_pool@2:items_per_second', 'pool/prodcons/ck_stack@2:items_per_second', '>=', 3),
+    _t(4, 'weft_pool producer/consumer across threads vs glibc malloc/free, 2 threads',
+       'pool/prodcons/weft_pool@2:items_per_second', 'pool/prodcons/glibc@2:items_per_second', '>=', 1.0),
+    _t(4, 'weft_pool producer/consumer across threads vs mimalloc, 2 threads',
+       'pool/prodcons/weft_pool@2:items_per_second', 'pool/prodcons/mimalloc@2:items_per_second', '>=', 1.0),
+]

@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""report.py - docs/benchmarks.md from a Google Benchmark JSON run (stdlib only).
+
+usage: scripts/report.py [--results build/bench/results.json] [--machine build/bench/machine.json]
+                         [--out docs/benchmarks.md] [--img docs/img] [--no-charts]
+
+Reads the per-repetition rows of one `make bench` run, takes the median of
+every counter over the repetitions, and writes: the machine fingerprint; the
+targets of the issues (scripts/bench_targets.py) with the measured value and
+met/missed; per family and workload, tables of medians (throughput, or cost per
+operation for one-thread workloads), ratios of every weft_* row against every
+other implementation at the same thread count, fairness and wait percentiles
+where the rows have them, the other counters; charts of throughput against
+threads drawn by gnuplot into docs/img/*.png.
+
+Row names: <family>/<workload>/<impl>/real_time/threads:N.  Workloads named
+<prefix>_sweep_<N> are drawn together as one sweep.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_targets import TARGETS  # noqa: E402
+
+FAMILY_ORDER = ['spin', 'mutex', 'rwlock', 'cond', 'sem', 'counter', 'mpmc', 'pool', 'scenario']
+# Columns shown in their own tables; every other counter goes to "other counters".
+KNOWN = {'items_per_second', 'ns_per_op', 'fair_max_min', 'fair_cv', 'cpu_ns_per_op'}
+SKIP_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type', 'repetitions',
+             'repetition_index', 'threads', 'iterations', 'real_time', 'cpu_time', 'time_unit',
+             'aggregate_name', 'aggregate_unit', 'error_occurred', 'error_message', 'label'}
+SWEEP = re.compile(r'^(.+_sweep)_(\d+)$')
+
+
+# ---- loading ----------------------------------------------------------------
+
+def parse_name(run_name):
+    parts = [p for p in run_name.split('/') if p != 'real_time' and not p.startswith('threads:')]
+    m = re.search(r'/threads:(\d+)', run_name)
+    threads = int(m.group(1)) if m else 1
+    if len(parts) < 3:
+        return None
+    return parts[0], '/'.join(parts[1:-1]), parts[-1], threads
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    samples = {}   # (family, workload, impl, threads) -> metric -> [values]
+    aggs = {}
+    reps = 1
+    for b in data.get('benchmarks', []):
+        if b.get('error_occurred'):
+            continue
+        key = parse_name(b.get('run_name', b['name']))
+        if not key:
+            continue
+        target = samples if b.get('run_type', 'iteration') == 'iteration' else None
+        if b.get('run_type') == 'aggregate':
+            if b.get('aggregate_name') != 'median':
+                continue
+            target = aggs
+        reps = max(reps, int(b.get('repetitions', 1)))
+        d = target.setdefault(key, {})
+        for k, v in b.items():
+            if k in SKIP_KEYS or not isinstance(v, (int, float)):
+                continue
+            d.setdefault(k, []).append(float(v))
+        if b.get('items_per_second'):
+            d.setdefault('ns_per_op', []).append(1e9 / float(b['items_per_second']))
+    # medians of the repetitions; the aggregate only if no repetition survived
+    med, spread = {}, {}
+    for key in set(samples) | set(aggs):
+        src = samples.get(key) or aggs.get(key)
+        med[key] = {k: statistics.median(v) for k, v in src.items()}
+        vals = samples.get(key, {}).get('items_per_second', [])
+        if len(vals) > 1 and statistics.mean(vals) > 0:
+            spread[key] = statistics.pstdev(vals) / statistics.mean(vals)
+    return data.get('context', {}), med, spread, reps
+
+
+# ---- formatting -------------------------------------------------------------
+
+def fmt_num(v, unit=''):
+    if v is None or (isinstance(v, float) and (math.isnan(v) or math.isinf(v))):
+        return '-'
+    a = abs(v)
+    for div, suf in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
+        if a >= div:
+            return '%.3g%s%s' % (v / div, suf, unit)
+    return '%.3g%s' % (v, unit)
+
+
+def fmt_ns(v):
+    if v is None:
+        return '-'
+    if v >= 1e9:
+        return '%.3g s' % (v / 1e9)
+    if v >= 1e6:
+        return '%.3g ms' % (v / 1e6)
+    if v >= 1e3:
+        return '%.3g us' % (v / 1e3)
+    return '%.3g ns' % v
+
+
+def fmt_ratio(v):
+    if v is None:
+        return '-'
+    if v >= 100:
+        return '%.0fx' % v
+    if v >= 10:
+        return '%.1fx' % v
+    return '%.2fx' % v
+
+
+def table(header, rows):
+    out = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
+    for r in rows:
+        out.append('| ' + ' | '.join(r) + ' |')
+    return '\n'.join(out) + '\n'
+
+
+def impl_order(impls):
+    def k(i):
+        return (0 if i.startswith('weft_') else 2 if i == 'limit' else 1, i)
+    return sorted(impls, key=k)
+
+
+def workload_order(w):
+    if w == 'uncontended':
+        return (0, 0, 0, w)
+    m = re.match(r'contended_cs(\d+)_out(\d+)$', w)
+    if m:
+        return (1, int(m.group(1)), int(m.group(2)), w)
+    if w == 'handoff':
+        return (2, 0, 0, w)
+    return (3, 0, 0, w)
+
+
+# ---- targets ----------------------------------------------------------------
+
+def lookup(med, spec):
+    m = re.match(r'^(.+)@(\d+):(\w+)$', spec)
+    if not m:
+        raise ValueError('bad target spec: ' + spec)
+    key = parse_name(m.group(1) + '/threads:' + m.group(2))
+    return med.get(key, {}).get(m.group(3))
+
+
+def targets_section(med):
+    rows = []
+    met = missed = nodata = 0
+    for t in TARGETS:
+        num = lookup(med, t['num'])
+        den = lookup(med, t['den']) if t['den'] else 1.0
+        if num is None or den is None or den == 0:
+            rows.append([str(t['issue']), t['text'], '-', '%s %g' % (t['op'], t['bound']), 'no data'])
+            nodata += 1
+            continue
+        v = num / den
+        ok = v <= t['bound'] if t['op'] == '<=' else v >= t['bound']
+        met += ok
+        missed += not ok
+        shown = fmt_ratio(v) if t['den'] else '%.3g' % v
+        rows.append([str(t['issue']), t['text'], shown, '%s %g' % (t['op'], t['bound']),
+                     '**met**' if ok else '**missed**'])
+    out = ['## Targets\n',
+           'Each target of the issues (listed in `scripts/bench_targets.py`), evaluated on the medians of '
+           'this run: %d met, %d missed, %d without data. Costs compare `ns_per_op` (lower is better), '
+           'throughputs `items_per_second` (higher is better).\n' % (met, missed, nodata),
+           table(['issue', 'target', 'measured', 'required', ''], rows)]
+    return '\n'.join(out)
+
+
+# ---- charts -----------------------------------------------------------------
+
+class Charts:
+    def __init__(self, img_dir, enabled):
+        self.img_dir = img_dir
+        self.jobs = []  # (file, title, xlabel, ylabel, logx, series: [(label, [(x, y)])])
+        self.enabled = enabled and shutil.which('gnuplot') is not None
+        self.terminal = None
+        if self.enabled:
+            for term in ('pngcairo size 800,480 font "sans,10"', 'png size 800,480'):
+                r = subprocess.run(['gnuplot', '-e', 'set terminal %s' % term], capture_output=True, text=True)
+                if r.returncode == 0 and not r.stderr.strip():
+                    self.terminal = term
+                    break
+            self.enabled = self.terminal is not None
+
+    def add(self, name, title, xlabel, ylabel, series, logx=False):
+        if not self.enabled or not series:
+            return None
+        fname = re.sub(r'[^A-Za-z0-9_.-]+', '_', name) + '.png'
+        self.jobs.append((fname, title, xlabel, ylabel, logx, series))
+        return fname
+
+    def render(self):
+        if not self.enabled or not self.jobs:
+            return
+        os.makedirs(self.img_dir, exist_ok=True)
+        script = ['set terminal %s' % self.terminal, 'set key outside right top', 'set grid',
+                  'set logscale y', 'set format y "%.0s%c"']
+        for n, (fname, title, xlabel, ylabel, logx, series) in enumerate(self.jobs):
+            blocks, plots = [], []
+            for i, (label, pts) in enumerate(series):
+                blocks.append('$d%d_%d << EOD' % (n, i))
+                blocks += ['%g %g' % (x, y) for x, y in pts if y and y > 0]
+                blocks.append('EOD')
+                plots.append('$d%d_%d using 1:2 with linespoints lw 2 title "%s"' % (n, i, label))
+            script += blocks
+            script.append('set output "%s"' % os.path.join(self.img_dir, fname).replace('"', ''))
+            script.append('set title "%s"' % title.replace('"', "'"))
+            script.append('set xlabel "%s"; set ylabel "%s"' % (xlabel, ylabel))
+            script.append('set logscale x 2' if logx else 'unset logscale x')
+            xs = sorted({x for _, pts in series for x, _ in pts})
+            if xs and not logx:
+                script.append('set xtics (%s)' % ', '.join('"%g" %g' % (x, x) for x in xs))
+            elif xs:
+                script.append('set xtics (%s)' % ', '.join('"%g" %g' % (x, x) for x in xs if x > 0))
+            script.append('plot ' + ', '.join(plots))
+            script.append('unset output')
+        r = subprocess.run(['gnuplot'], input='\n'.join(script) + '\n', capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.stderr.write('report: gnuplot failed:\n' + r.stderr)
+        # drop charts of earlier runs that this one did not redraw
+        keep = {j[0] for j in self.jobs}
+        for f in os.listdir(self.img_dir):
+            if f.endswith('.png') and f not in keep:
+                os.remove(os.path.join(self.img_dir, f))
+
+
+# ---- family sections --------------------------------------------------------
+
+def section_for(family, med, spread, charts, img_rel):
+    keys = [k for k in med if k[0] == family]
+    workloads = sorted({k[1] for k in keys}, key=workload_order)
+    out = ['## Family `%s`\n' % family]
+    impls_all = impl_order({k[2] for k in keys})
+    out.append('Implementations: %s.\n' % ', '.join('`%s`' % i for i in impls_all))
+
+    sweeps = {}
+    for w in workloads:
+        m = SWEEP.match(w)
+        if m:
+            sweeps.setdefault(m.group(1), []).append((int(m.group(2)), w))
+    done = set()
+    for w in workloads:
+        m = SWEEP.match(w)
+        if m:
+            if m.group(1) in done:
+                continue
+            done.add(m.group(1))
+            out.append(sweep_section(family, m.group(1), sorted(sweeps[m.group(1)]), med, charts, img_rel))
+            continue
+        out.append(workload_section(family, w, med, spread, charts, img_rel))
+    return '\n'.join(out)
+
+
+def workload_section(family, w, med, spread, charts, img_rel):
+    keys = [k for k in med if k[0] == family and k[1] == w]
+    impls = impl_order({k[2] for k in keys})
+    threads = sorted({k[3] for k in keys})
+    weft = [i for i in impls if i.startswith('weft_')]
+    out = ['### %s/%s\n' % (family, w)]
+
+    def get(i, n, metric):
+        return med.get((family, w, i, n), {}).get(metric)
+
+    one_thread = threads == [1]
+    if one_thread:
+        rows = []
+        for i in impls:
+            rows.append(['`%s`' % i, fmt_ns(get(i, 1, 'ns_per_op')), fmt_num(get(i, 1, 'items_per_second'), '/s')]
+                        + ['%s' % fmt_ratio(get(i, 1, 'ns_per_op') / get(p, 1, 'ns_per_op'))
+                           if get(i, 1, 'ns_per_op') and get(p, 1, 'ns_per_op') else '-'
+                           for p in weft])
+        out.append('Cost of one operation (median), and each row\'s cost relative to the weft rows '
+                   '(below 1 = cheaper than that weft row):\n')
+        out.append(table(['impl', 'ns/op', 'ops/s'] + ['vs `%s`' % p for p in weft], rows))
+    else:
+        rows = []
+        for i in impls:
+            cells = []
+            for n in threads:
+                v = get(i, n, 'items_per_second')
+                s = spread.get((family, w, i, n))
+                cells.append(fmt_num(v) + (' (±%.0f%%)' % (100 * s) if v is not None and s is not None else ''))
+            rows.append(['`%s`' % i] + cells)
+        out.append('Throughput, operations per second summed over threads (median; ± the coefficient of '
+                   'variation over repetitions):\n')
+        out.append(table(['impl'] + ['%d thr' % n for n in threads], rows))
+        # ratios: every weft row against every other impl
+        peers = [i for i in impls if not i.startswith('weft_')]
+        rrows = []
+        for a in weft:
+            for b in peers:
+                cells = []
+                for n in threads:
+                    x, y = get(a, n, 'items_per_second'), get(b, n, 'items_per_second')
+                    cells.append(fmt_ratio(x / y) if x and y else '-')
+                if any(c != '-' for c in cells):
+                    rrows.append(['`%s` / `%s`' % (a, b)] + cells)
+        if rrows:
+            out.append('Throughput ratios (above 1 = the weft row is faster):\n')
+            out.append(table(['ratio'] + ['%d thr' % n for n in threads], rrows))
+        # fairness, waits and CPU
+        has = lambda m: any(get(i, n, m) is not None for i in impls for n in threads)  # noqa: E731
+        lat = sorted({m[:-7] for k in keys for m in med[k] if m.endswith('_p99_ns')})
+        if has('fair_max_min') or lat or has('cpu_ns_per_op'):
+            frows = []
+            for i in impls:
+                cells = []
+                for n in threads:
+                    parts = []
+                    if get(i, n, 'fair_max_min') is not None and n > 1:
+                        parts.append('%.2f / %.2f' % (get(i, n, 'fair_max_min'), get(i, n, 'fair_cv') or 0))
+                    for l in lat:
+                        if get(i, n, l + '_p99_ns') is not None:
+                            parts.append('p99 ' + fmt_ns(get(i, n, l + '_p99_ns')))
+                    if get(i, n, 'cpu_ns_per_op') is not None:
+                        parts.append('cpu ' + fmt_ns(get(i, n, 'cpu_ns_per_op')))
+                    cells.append('<br>'.join(parts) if parts else '-')
+                frows.append(['`%s`' % i] + cells)
+            what = []
+            if has('fair_max_min'):
+                what.append('per-thread operations max/min / coefficient of variation')
+            if lat:
+                what.append('p99 of the sampled %s time' % ', '.join(lat))
+            if has('cpu_ns_per_op'):
+                what.append('CPU time per operation (all threads)')
+            out.append('Fairness and waiting: %s:\n' % '; '.join(what))
+            out.append(table(['impl'] + ['%d thr' % n for n in threads], frows))
+        if len(threads) > 1:
+            series = [(i, [(n, get(i, n, 'items_per_second')) for n in threads
+                           if get(i, n, 'items_per_second')]) for i in impls]
+            f = charts.add('%s_%s' % (family, w), '%s/%s: throughput' % (family, w), 'threads',
+                           'operations per second', series)
+            if f:
+                out.append('![%s/%s throughput against threads](%s/%s)\n' % (family, w, img_rel, f))
+    # any other counter
+    others = sorted({m for k in keys for m in med[k]} - KNOWN
+                    - {m for m in {m for k in keys for m in med[k]} if re.search(r'_p(50|99)_ns$|_max_ns$', m)})
+    lat_all = sorted({m for k in keys for m in med[k] if re.search(r'_p50_ns$', m)})
+    if others or (lat_all and one_thread):
+        orows = []
+        for i in impls:
+            for n in threads:
+                d = med.get((family, w, i, n))
+                if not d:
+                    continue
+                cells = [fmt_num(d.get(m)) if d.get(m) is not None else '-' for m in others]
+                for l in lat_all:
+                    base = l[:-7]
+                    cells.append('%s / %s' % (fmt_ns(d.get(base + '_p50_ns')), fmt_ns(d.get(base + '_p99_ns'))))
+                orows.append(['`%s`' % i, str(n)] + cells)
+        out.append('Other counters (medians):\n')
+        out.append(table(['impl', 'threads'] + others + ['%s p50 / p99' % l[:-7] for l in lat_all], orows))
+    return '\n'.join(out)
+
+
+def sweep_section(family, prefix, variants, med, charts, img_rel):
+    impls = impl_order({k[2] for k in med if k[0] == family and k[1] in {w for _, w in variants}})
+    out = []
+    for impl in impls:
+        threads = sorted({k[3] for k in med if k[0] == family and k[2] == impl and k[1] in {w for _, w in variants}})
+        out.append('### %s/%s_<N>/%s\n' % (family, prefix, impl))
+        out.append('Throughput (median operations per second) for each value of N; fairness max/min and p99 '
+                   'wait below each:\n')
+        rows = []
+        best = {}
+        for n in threads:
+            vals = [(med.get((family, w, impl, n), {}).get('items_per_second'), x) for x, w in variants]
+            vals = [(v, x) for v, x in vals if v]
+            if vals:
+                best[n] = max(vals)[1]
+        for x, w in variants:
+            cells = []
+            for n in threads:
+                d = med.get((family, w, impl, n), {})
+                v = d.get('items_per_second')
+                c = fmt_num(v) if v else '-'
+                if best.get(n) == x:
+                    c = '**' + c + '**'
+                extra = []
+                if d.get('fair_max_min') is not None:
+                    extra.append('%.2f' % d['fair_max_min'])
+                if d.get('wait_p99_ns') is not None:
+                    extra.append('p99 ' + fmt_ns(d['wait_p99_ns']))
+                cells.append(c + ('<br>' + ', '.join(extra) if extra else ''))
+            rows.append([str(x)] + cells)
+        out.append(table(['N'] + ['%d thr' % n for n in threads], rows))
+        out.append('Best N per thread count (bold above): %s.\n' %
+                   ', '.join('%d threads: %d' % (n, best[n]) for n in threads if n in best))
+        series = [('%d threads' % n, [(max(x, 1), med.get((family, w, impl, n), {}).get('items_per_second'))
+                                      for x, w in variants
+                                      if med.get((family, w, impl, n), {}).get('items_per_second')])
+                  for n in threads]
+        f = charts.add('%s_%s_%s' % (family, prefix, impl), '%s/%s_N/%s' % (family, prefix, impl),
+                       'N (0 drawn at 1)', 'operations per second', series, logx=True)
+        if f:
+            out.append('![%s/%s sweep](%s/%s)\n' % (family, prefix, img_rel, f))
+    return '\n'.join(out)
+
+
+# ---- the page -----------------------------------------------------------------
+
+def machine_section(machine, context, reps, nrows):
+    rows = []
+    if machine:
+        for k in ('date', 'cpu_model', 'cpus_online', 'cores_per_socket', 'threads_per_core', 'hypervisor',
+                  'l1d', 'l2', 'l3', 'kernel', 'os', 'glibc', 'cc', 'cxx', 'loadavg_at_start'):
+            if machine.get(k) not in (None, ''):
+                rows.append([k, str(machine[k])])
+        pk = machine.get('packages', {})
+        if pk:
+            rows.append(['packages', ', '.join('%s %s' % (p, v) for p, v in sorted(pk.items()))])
+    else:
+        rows.append(['note', 'no machine.json next to the results'])
+    if context:
+        rows.append(['google benchmark', 'date %s, %s CPUs at %s MHz, library %s, load %s' % (
+            context.get('date', '?'), context.get('num_cpus', '?'), context.get('mhz_per_cpu', '?'),
+            context.get('library_build_type', '?'),
+            ' '.join('%.2f' % x for x in context.get('load_avg', [])))])
+    rows.append(['run', '%d rows, %d repetitions each, randomly interleaved' % (nrows, reps)])
+    return '## Machine\n\n' + table(['', ''], rows)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--results', default='build/bench/results.json')
+    ap.add_argument('--machine', default=None)
+    ap.add_argument('--out', default='docs/benchmarks.md')
+    ap.add_argument('--img', default='docs/img')
+    ap.add_argument('--no-charts', action='store_true')
+    a = ap.parse_args()
+    if not os.path.exists(a.results):
+        sys.exit('report: %s not found; run `make bench` first' % a.results)
+    context, med, spread, reps = load(a.results)
+    mpath = a.machine or os.path.join(os.path.dirname(a.results), 'machine.json')
+    machine = json.load(open(mpath)) if os.path.exists(mpath) else None
+
+    out_dir = os.path.dirname(os.path.abspath(a.out))
+    img_rel = os.path.relpath(os.path.abspath(a.img), out_dir)
+    charts = Charts(a.img, not a.no_charts)
+
+    families = sorted({k[0] for k in med}, key=lambda f: (FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 99, f))
+    parts = ['# Benchmarks\n',
+             'Generated by `make bench` (Google Benchmark through weft\'s C shim, `bench/`) and `make report` '
+             '(`scripts/report.py`). Every number is the median of the repetitions of one run, with the '
+             'repetitions of all rows randomly interleaved; ratios compare rows of the same run. Row names: '
+             '`<family>/<workload>/<impl>`, at 1, 2, 4 and 8 threads on the machine below; with 2 cores, 4 and '
+             '8 threads are oversubscribed. Timed workloads run until thread 0 has done its share, so the '
+             'per-thread counts show fairness. `limit` rows are the bare atomic operations the primitive '
+             'cannot avoid. Waits are sampled on one acquisition in 64 (rdtsc, less the cost of reading it).\n',
+             machine_section(machine, context, reps, len({k for k in med})),
+             targets_section(med)]
+    for f in families:
+        parts.append(section_for(f, med, spread, charts, img_rel))
+    charts.render()
+    if not charts.enabled and not a.no_charts:
+        parts.append('\n(No charts: gnuplot with a png terminal was not found.)\n')
+    text = '\n'.join(parts)
+    os.makedirs(out_dir, exist_ok=True)
+    with open(a.out, 'w') as f:
+        f.write(text)
+    print('report: wrote %s (%d rows, %d charts)' % (a.out, len(med), len(charts.jobs) if charts.enabled else 0))
+
+
+if __name__ == '__main__':
+    main()
