@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <weft/atomic.h>
 #include <weft/pool.h>
@@ -99,7 +100,36 @@ PB_STUB(pb_je_dallocx);
 #define pb_je_dallocx(p, f) pb_je_dallocx_fn((p), (f))
 #endif
 
-static void pb_load_allocators(void)
+/*
+ * libjemalloc.so.2 keeps its thread state in initial-exec TLS, which dlopen()
+ * must carve from the static TLS surplus that glibc reserves at start-up (512
+ * bytes by default: too small).  If the dlopen fails for that reason, the
+ * program runs itself again once with glibc.rtld.optional_static_tls raised
+ * (a glibc tunable, read only at start-up).  argv comes from glibc, which
+ * passes (argc, argv, envp) to every ELF constructor.
+ */
+#define PB_REEXEC_ENV "WEFT_BENCH_STATIC_TLS_REEXEC"
+
+static void pb_reexec_with_static_tls(char **argv)
+{
+	if (!argv || getenv(PB_REEXEC_ENV))
+		return; /* tried once already */
+	const char *old = getenv("GLIBC_TUNABLES");
+	char tunables[1024];
+	snprintf(tunables, sizeof(tunables), "%s%sglibc.rtld.optional_static_tls=16384", old ? old : "",
+		 old ? ":" : "");
+	setenv("GLIBC_TUNABLES", tunables, 1);
+	setenv(PB_REEXEC_ENV, "1", 1);
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	/* exec failed: carry on without jemalloc */
+	if (old)
+		setenv("GLIBC_TUNABLES", old, 1);
+	else
+		unsetenv("GLIBC_TUNABLES");
+}
+
+static void pb_load_allocators(char **argv)
 {
 	void *mi = dlopen("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
 	if (mi) {
@@ -107,6 +137,13 @@ static void pb_load_allocators(void)
 		*(void **)&pb_mi_free_fn = dlsym(mi, "mi_free");
 	}
 	void *je = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+	if (!je) {
+		const char *err = dlerror();
+		if (err && strstr(err, "static TLS")) {
+			pb_reexec_with_static_tls(argv);
+			fprintf(stderr, "bench_pool: %s\n", err);
+		}
+	}
 	if (je) {
 		*(void **)&pb_je_mallocx_fn = dlsym(je, "mallocx");
 		*(void **)&pb_je_dallocx_fn = dlsym(je, "dallocx");
@@ -554,9 +591,11 @@ static void pb_reg(const char *name, wb_body_fn body, uint64_t threads, const st
 	wb_register_def(&def);
 }
 
-__attribute__((constructor)) static void pb_register(void)
+__attribute__((constructor)) static void pb_register(int argc, char **argv, char **envp)
 {
-	pb_load_allocators();
+	(void)argc;
+	(void)envp;
+	pb_load_allocators(argv);
 	const int mi = pb_mi_malloc_fn && pb_mi_free_fn, je = pb_je_mallocx_fn && pb_je_dallocx_fn;
 	const uint64_t pc = WB_T2 | WB_T4 | WB_T8;
 	const unsigned f = WB_FAIRNESS | WB_CPU;
