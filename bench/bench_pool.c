@@ -12,6 +12,8 @@
  *                        counter, 16-byte CAS) of the objects, entry inside each object
  *     weft_pool          weft_pool_get / weft_pool_put (thread caches)
  *     weft_pool_nocache  the same with WEFT_POOL_NOCACHE: the bare lock-free stack
+ *     limit              (prodcons only) no allocator: each producer sends the same
+ *                        object again and again; the floor of the workload
  * mimalloc and jemalloc are called through a one-instruction jump stub
  * (jmp *ptr), which costs what the PLT jump costs the glibc calls; the loops
  * make direct calls only.  The fixed-capacity pools hold 65536 objects and are
@@ -63,7 +65,7 @@
 #define PB_PAIRS 4u      /* rings: up to 8 threads */
 #define PB_BURST 32u
 
-enum pb_kind { PB_GLIBC, PB_MIMALLOC, PB_JEMALLOC, PB_PTHREAD, PB_CK, PB_WEFT, PB_WEFT_NOCACHE, PB_TLS };
+enum pb_kind { PB_GLIBC, PB_MIMALLOC, PB_JEMALLOC, PB_PTHREAD, PB_CK, PB_WEFT, PB_WEFT_NOCACHE, PB_TLS, PB_LIMIT };
 
 struct pb_params {
 	enum pb_kind kind;
@@ -281,6 +283,22 @@ static PB_ALWAYS_INLINE void put_weft(struct pb_shared *s, void *o)
 	weft_pool_put(s->wp, o);
 }
 
+/* limit: no allocator at all; each producer sends one object of its own over
+ * and over (the floor of pool/prodcons: the ring and the object's cache line
+ * crossing cores). */
+static __thread uint64_t pb_limit_obj[8] __attribute__((aligned(64)));
+
+static PB_ALWAYS_INLINE void *get_limit(struct pb_shared *s)
+{
+	(void)s;
+	return pb_limit_obj;
+}
+static PB_ALWAYS_INLINE void put_limit(struct pb_shared *s, void *o)
+{
+	(void)s;
+	(void)o;
+}
+
 /* C5's thread-local cache: up to 64 free objects per thread, over malloc. */
 static __thread struct {
 	void *v[64];
@@ -417,6 +435,7 @@ static void pb_teardown(wb_thread *t)
 			case PB_CK: put_ck(s, o); break;
 			case PB_WEFT:
 			case PB_WEFT_NOCACHE: put_weft(s, o); break;
+			case PB_LIMIT: break;
 			}
 		}
 	}
@@ -521,6 +540,10 @@ static void prodcons_weft(wb_thread *t)
 {
 	pb_prodcons(t, get_weft, put_weft);
 }
+static void prodcons_limit(wb_thread *t)
+{
+	pb_prodcons(t, get_limit, put_limit);
+}
 
 /* ---- scenario C5 ----------------------------------------------------------- */
 
@@ -568,6 +591,7 @@ static const struct pb_params pb_pthread = {PB_PTHREAD, 64, PB_CAP, 0};
 static const struct pb_params pb_ck = {PB_CK, 64, PB_CAP, 0};
 static const struct pb_params pb_weft = {PB_WEFT, 64, PB_CAP, 0};
 static const struct pb_params pb_weft_nocache = {PB_WEFT_NOCACHE, 64, PB_CAP, 0};
+static const struct pb_params pb_limit = {PB_LIMIT, 64, PB_CAP, 0};
 
 /* The article's numbers (microseconds per object): direct 12.4, TLS cache 3.1,
  * object pool 1.8 (its pool has no lock-free variant: both pool rows get 1.8). */
@@ -620,6 +644,7 @@ __attribute__((constructor)) static void pb_register(int argc, char **argv, char
 	pb_reg("pool/burst32/weft_pool", burst_weft, WB_T1248, &pb_weft, f);
 	pb_reg("pool/burst32/weft_pool_nocache", burst_weft, WB_T1248, &pb_weft_nocache, f);
 
+	pb_reg("pool/prodcons/limit", prodcons_limit, pc, &pb_limit, WB_CPU);
 	pb_reg("pool/prodcons/glibc", prodcons_glibc, pc, &pb_glibc, WB_CPU);
 	if (mi)
 		pb_reg("pool/prodcons/mimalloc", prodcons_mimalloc, pc, &pb_mimalloc, WB_CPU);
