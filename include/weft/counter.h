@@ -523,6 +523,9 @@ static inline void weft_scounter_dec(weft_scounter_t *sc)
  * slots were since reused.  Adds running concurrently are each counted fully
  * or not at all.
  *
+ * Reading a counter that was never initialized or was destroyed aborts
+ * with a message naming it, in every build.
+ *
  * Context: any thread; never blocks; costs one load per slot (nslots + 1).
  * Ordering: relaxed.
  * Return: the sum, as a two's-complement 64-bit value.
@@ -566,8 +569,8 @@ unsigned weft_scounter_slots_in_use(weft_scounter_t *sc);
  *      disowned, and their exit does not touch the freed memory).
  *
  * Sets the id to 0, so that a later add aborts in a WEFT_DEBUG build (and
- * faults on a null pointer in a release build).  Destroying an uninitialized
- * (all-zero) counter does nothing.
+ * aborts or faults on a null pointer in a release build), and a later read
+ * aborts.  Destroying an uninitialized (all-zero) counter does nothing.
  *
  * Context: takes the process-wide slot lock; frees memory.
  */
