@@ -30,7 +30,7 @@ unsigned weft_cond_set_spin(unsigned pauses)
 	return weft_atomic_exchange(&cond_spin, pauses, WEFT_RELAXED);
 }
 
-static unsigned wait_flags(const weft_cond_t *cond)
+static unsigned cond_wait_flags(const weft_cond_t *cond)
 {
 	/* relaxed: the pshared bit is fixed at init */
 	return (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
@@ -93,7 +93,7 @@ void weft_cond_signal_slow(weft_cond_t *cond)
 	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
 	weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST);
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) != 0)
-		weft__wake(&cond->seq, 1, wait_flags(cond));
+		weft__wake(&cond->seq, 1, cond_wait_flags(cond));
 }
 
 void weft_cond_broadcast_slow(weft_cond_t *cond)
@@ -103,7 +103,7 @@ void weft_cond_broadcast_slow(weft_cond_t *cond)
 	/* seq_cst: also an acquire that makes the sleepers' `mutex` stores visible */
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) == 0)
 		return; /* spinning waiters see seq change by themselves */
-	unsigned flags = wait_flags(cond);
+	unsigned flags = cond_wait_flags(cond);
 	weft_mutex_t *mutex = (flags & WEFT_PSHARED) ? 0 : weft_atomic_load(&cond->mutex, WEFT_RELAXED);
 	/* Requeue only private onto private: a shared-flavour mutex is woken
 	 * with the shared futex key, which a private requeue would not reach.

@@ -23,7 +23,7 @@ unsigned weft_sem_set_spin(unsigned pauses)
 
 /* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
  * *seen the word as last read. */
-static bool try_take(weft_sem_t *sem, uint32_t *seen)
+static bool sem_try_take(weft_sem_t *sem, uint32_t *seen)
 {
 	/* relaxed: the CAS is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
@@ -42,7 +42,7 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	unsigned budget = weft_atomic_load(&sem_spin, WEFT_RELAXED);
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	do {
-		if (try_take(sem, &seen))
+		if (sem_try_take(sem, &seen))
 			return WEFT_OK;
 	} while (weft__backoff_spin(&backoff, budget));
 
@@ -52,7 +52,7 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	weft_atomic_fetch_add(&sem->waiters, 1u, WEFT_SEQ_CST);
 	int rc;
 	for (;;) {
-		if (try_take(sem, &seen)) {
+		if (sem_try_take(sem, &seen)) {
 			rc = WEFT_OK;
 			break;
 		}
@@ -60,7 +60,7 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 		if (weft__wait(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
-			rc = try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
 			break;
 		}
 	}
