@@ -37,7 +37,19 @@ struct stress_opts {
 };
 
 static int stress__stop; /* set once the time is up; read with relaxed atomics */
-static double stress__t0;
+static double stress__t0; /* the phase start; atomic (stress_restart() rewrites it while the watchdog reads it) */
+
+static inline double stress__start(void)
+{
+	double t0;
+	__atomic_load(&stress__t0, &t0, __ATOMIC_RELAXED); /* relaxed: a clock reading, no data hangs on it */
+	return t0;
+}
+
+static inline void stress__set_start(double t0)
+{
+	__atomic_store(&stress__t0, &t0, __ATOMIC_RELAXED);
+}
 
 static inline double stress_now(void)
 {
@@ -64,7 +76,7 @@ static const char *stress__name;
 static void *stress__watchdog(void *arg)
 {
 	(void)arg;
-	while (stress_now() - stress__t0 < stress__watchdog_limit)
+	while (stress_now() - stress__start() < stress__watchdog_limit)
 		usleep(100 * 1000);
 	fprintf(stderr, "%s: FAILED: watchdog: still running after %.0f s (hang: lost wake-up or deadlock?)\n",
 		stress__name, stress__watchdog_limit);
@@ -96,7 +108,7 @@ static inline struct stress_opts stress_parse(int argc, char **argv, const char 
 		fprintf(stderr, "%s: --threads must be >= 1 and --seconds > 0\n", name);
 		exit(64);
 	}
-	stress__t0 = stress_now();
+	stress__set_start(stress_now());
 	stress__name = name;
 	stress__watchdog_limit = 4 * o.seconds + 30;
 	pthread_t wd;
@@ -110,18 +122,20 @@ static inline int stress_should_stop(const struct stress_opts *o)
 {
 	if (__atomic_load_n(&stress__stop, __ATOMIC_RELAXED))
 		return 1;
-	if (stress_now() - stress__t0 >= o->seconds) {
+	if (stress_now() - stress__start() >= o->seconds) {
 		__atomic_store_n(&stress__stop, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
 	return 0;
 }
 
-/* Restart the clock (for a test that runs several phases of o->seconds each). */
+/* Restart the clock (for a test that runs several phases of o->seconds each;
+ * call it between phases, with no worker running).  The watchdog's limit
+ * counts from the latest restart. */
 static inline void stress_restart(void)
 {
 	__atomic_store_n(&stress__stop, 0, __ATOMIC_RELAXED);
-	stress__t0 = stress_now();
+	stress__set_start(stress_now());
 }
 
 /* Run fn(arg_i) on n threads, arg_i = base + i * stride, and join them. */
