@@ -5,22 +5,26 @@
  * states and the sleeping protocol are described at the top of
  * include/weft/mpmc.h; the inline first attempts live there too.
  *
- * A blocking push or pop goes through three stages:
- *   1. retry with bounded exponential backoff (weft_mpmc_set_spin() pauses);
- *   2. register as a sleeper, re-check the counters, sleep on the epoch word;
- *   3. if the counters say "there is room / there is a value" but the slot
- *      says otherwise, a peer was stopped between its claim and its release
- *      of that slot (the algorithm's one blocking window).  We then yield the
- *      CPU a few times, so that the stalled peer can run, and after that nap
- *      on the epoch word with growing timeouts (MPMC_NAP_MIN_NS up to
- *      MPMC_NAP_MAX_NS) until the slot moves.  Nothing spins forever.
+ * When an attempt fails, a blocking push or pop asks the counters why:
+ *   - the queue is really full (push) or empty (pop): retry with bounded
+ *     exponential backoff (weft_mpmc_set_spin() pauses), then register as a
+ *     sleeper, re-check, and sleep on the side's epoch word (mpmc_sleep());
+ *   - the counters say "there is room / there is a value" but the slot says
+ *     otherwise: a peer is between its claim and its release of that slot
+ *     (the algorithm's one blocking window).  Spin briefly, then yield the CPU
+ *     so that a preempted peer can run, then nap with growing sleeps
+ *     (mpmc_stall()), without registering as a sleeper.
+ * Nothing spins forever, and a thread waiting on an empty queue sleeps in
+ * the kernel.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_yield() under -std=c11 */
 #endif
+#include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "backoff.h"
 #include "wait.h"
@@ -31,9 +35,14 @@
 /* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
 #define MPMC_OWNED 0x80000000u
 
-/* Stage 3 above: yields before napping, and the nap bounds. */
-#define MPMC_STALL_YIELDS 8u
-#define MPMC_NAP_MIN_NS 20000ull
+/* Stage 3 above (mpmc_stall()): short spins, then yields, then naps of
+ * growing length.  The peer's window is a few instructions, so a peer that
+ * is running finishes within the spins; one that was preempted needs a CPU,
+ * which the yields give it; the naps only matter if it stays away (stopped,
+ * or a process that died inside its window). */
+#define MPMC_STALL_SPINS 8u
+#define MPMC_STALL_YIELDS 64u
+#define MPMC_NAP_MIN_NS 50000ull
 #define MPMC_NAP_MAX_NS 1000000ull
 
 /* What one attempt loop found. */
@@ -345,27 +354,39 @@ static const struct timespec *mpmc_earlier(const struct timespec *a, const struc
 	return a->tv_nsec <= b->tv_nsec ? a : b;
 }
 
-/* Whether the queue is closed and every value pushed before the close is gone. */
-static bool mpmc_closed_and_drained(weft_mpmc_t *q)
+/* What the counters say about the side that failed: the queue is really
+ * full/empty (MPMC_BLOCKED), closed (MPMC_CLOSED: push, or pop once drained),
+ * or there is room/a value by the counters, so a peer is inside its claim
+ * window or we raced (MPMC_DONE: "retry"). */
+static enum mpmc_outcome mpmc_counters(weft_mpmc_t *q, enum mpmc_side side, int order)
 {
-	/* acquire: a closed bit seen here happens after the close; the head
-	 * load is ordered after it, and head never passes tail */
-	uint64_t tail = weft_atomic_load(&q->tail, WEFT_ACQUIRE);
-	/* relaxed: compared with tail only; a stale head errs towards "not drained" */
-	uint64_t head = weft_atomic_load(&q->head, WEFT_RELAXED);
-	return (tail & WEFT_MPMC_CLOSED_BIT) && (tail & ~WEFT_MPMC_CLOSED_BIT) == head;
+	/* order: relaxed for a hint, seq_cst for the re-check of a registered
+	 * sleeper (see mpmc_sleep()).  head first: head never passes tail, so
+	 * tail - head below cannot wrap. */
+	uint64_t head = order == WEFT_SEQ_CST ? weft_atomic_load(&q->head, WEFT_SEQ_CST)
+					      : weft_atomic_load(&q->head, WEFT_RELAXED);
+	uint64_t tail = order == WEFT_SEQ_CST ? weft_atomic_load(&q->tail, WEFT_SEQ_CST)
+					      : weft_atomic_load(&q->tail, WEFT_ACQUIRE);
+	bool closed = (tail & WEFT_MPMC_CLOSED_BIT) != 0;
+	tail &= ~WEFT_MPMC_CLOSED_BIT;
+	if (side == MPMC_PUSH_SIDE) {
+		if (closed)
+			return MPMC_CLOSED;
+		return tail - head >= mpmc_capacity(q) ? MPMC_BLOCKED : MPMC_DONE;
+	}
+	if (tail == head)
+		return closed ? MPMC_CLOSED : MPMC_BLOCKED;
+	return MPMC_DONE;
 }
 
 /*
- * Register as a sleeper on @side, re-check, and sleep if the queue is still
- * full (push) or empty (pop).  *@stalls counts consecutive calls that found
- * room (or a value) by the counters while the caller's attempt had found none:
- * a peer is stalled inside its claim window (see the file comment).
+ * Register as a sleeper on @side, re-check, and sleep while the queue is
+ * still full (push) or empty (pop).
  *
- * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed), or WEFT_ECLOSED
- * (push: the queue is closed; pop: closed and drained).
+ * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed while asleep),
+ * or WEFT_ECLOSED (push: closed; pop: closed and drained).
  */
-static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, unsigned *stalls)
+static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline)
 {
 	uint32_t *sleepers = side == MPMC_PUSH_SIDE ? &q->push_sleepers : &q->pop_sleepers;
 	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
@@ -380,38 +401,52 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 	 * weft_mpmc_close()).  Read before the re-check: a bump after it ends
 	 * the sleep below at once. */
 	uint32_t seen = weft_atomic_load(epoch, WEFT_ACQUIRE);
-	/* seq_cst: the re-check, after the registration in the total order */
-	uint64_t head = weft_atomic_load(&q->head, WEFT_SEQ_CST);
-	uint64_t tail = weft_atomic_load(&q->tail, WEFT_SEQ_CST);
-	bool closed = (tail & WEFT_MPMC_CLOSED_BIT) != 0;
-	tail &= ~WEFT_MPMC_CLOSED_BIT;
-	/* head was read first, so tail >= head; a stale counter can only make
-	 * us sleep when a peer that moved it after our load is bound to wake us */
-	bool blocked = side == MPMC_PUSH_SIDE ? tail - head >= mpmc_capacity(q) : tail == head;
-
+	/* seq_cst: the re-check, after the registration in the total order.  A
+	 * stale counter can only make us sleep when the peer that moved it did
+	 * so after our load, and is therefore bound to see us and wake us. */
+	enum mpmc_outcome now = mpmc_counters(q, side, WEFT_SEQ_CST);
 	int rc = WEFT_OK;
-	if (closed && (side == MPMC_PUSH_SIDE || tail == head)) {
+	if (now == MPMC_CLOSED)
 		rc = WEFT_ECLOSED;
-	} else if (blocked) {
-		*stalls = 0;
+	else if (now == MPMC_BLOCKED)
 		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
-	} else if (++*stalls > MPMC_STALL_YIELDS) {
-		/* A peer stalled in its claim window: nap, still registered, so
-		 * that a wake-up meant for us also ends the nap. */
-		unsigned shift = *stalls - MPMC_STALL_YIELDS;
-		uint64_t nap = shift >= 6 ? MPMC_NAP_MAX_NS : MPMC_NAP_MIN_NS << shift;
-		if (nap > MPMC_NAP_MAX_NS)
-			nap = MPMC_NAP_MAX_NS;
-		struct timespec nap_deadline = weft_deadline_after_ns(nap);
-		(void)weft__wait(epoch, seen, mpmc_earlier(&nap_deadline, deadline), mpmc_wait_flags(q));
-		if (deadline != NULL && weft_deadline_passed(deadline))
-			rc = WEFT_ETIMEDOUT;
-	} else if (*stalls > 1) {
-		sched_yield(); /* let the stalled peer run; the first time, just retry */
-	}
 	/* relaxed: leaving; a peer that still counts us makes one needless wake */
 	weft_atomic_fetch_sub(sleepers, 1u, WEFT_RELAXED);
 	return rc;
+}
+
+/*
+ * A peer sits inside its claim window on the slot we need (the one place
+ * where the algorithm blocks; see mpmc.h).  It is running on another CPU and
+ * done in nanoseconds, or it was preempted and needs a CPU: spin a little,
+ * then yield, then nap with growing sleeps.  We do not register as a sleeper,
+ * so that the fast paths of everybody else stay free of wake-up calls.
+ *
+ * Return: WEFT_OK (retry) or WEFT_ETIMEDOUT.
+ */
+static int mpmc_stall(unsigned *stalls, const struct timespec *deadline)
+{
+	unsigned n = (*stalls)++;
+	if (n < MPMC_STALL_SPINS) {
+		for (unsigned i = 0; i < 16u << (n < 4 ? n : 4); i++)
+			weft_cpu_relax();
+		return WEFT_OK;
+	}
+	if (deadline != NULL && weft_deadline_passed(deadline))
+		return WEFT_ETIMEDOUT;
+	if (n < MPMC_STALL_SPINS + MPMC_STALL_YIELDS) {
+		sched_yield();
+		return WEFT_OK;
+	}
+	unsigned shift = n - MPMC_STALL_SPINS - MPMC_STALL_YIELDS;
+	uint64_t nap = shift >= 6 ? MPMC_NAP_MAX_NS : MPMC_NAP_MIN_NS << shift;
+	if (nap > MPMC_NAP_MAX_NS)
+		nap = MPMC_NAP_MAX_NS;
+	struct timespec until = weft_deadline_after_ns(nap);
+	const struct timespec *end = mpmc_earlier(&until, deadline);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, end, NULL) == EINTR)
+		;
+	return WEFT_OK;
 }
 
 int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
@@ -429,9 +464,19 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 		if (first && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
 		first = false;
-		if (weft__backoff_spin(&backoff, budget))
-			continue;
-		int rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, &stalls);
+		int rc = WEFT_OK;
+		switch (mpmc_counters(q, MPMC_PUSH_SIDE, WEFT_RELAXED)) {
+		case MPMC_CLOSED:
+			return WEFT_ECLOSED;
+		case MPMC_DONE: /* room by the counters: a pop is inside its window */
+			rc = mpmc_stall(&stalls, deadline);
+			break;
+		case MPMC_BLOCKED: /* full: spin a while, then sleep */
+			if (weft__backoff_spin(&backoff, budget))
+				continue;
+			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline);
+			break;
+		}
 		if (rc == WEFT_ECLOSED)
 			return WEFT_ECLOSED;
 		if (rc == WEFT_ETIMEDOUT) {
@@ -452,23 +497,28 @@ int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	for (;;) {
 		if (mpmc_pop_once(q, out) == MPMC_DONE)
 			return WEFT_OK;
-		if (first) {
-			if (mpmc_closed_and_drained(q))
-				return WEFT_ECLOSED;
-			if (deadline != NULL && weft_deadline_passed(deadline))
-				return WEFT_ETIMEDOUT;
-			first = false;
+		enum mpmc_outcome c = mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED);
+		if (c == MPMC_CLOSED)
+			return WEFT_ECLOSED; /* closed and drained */
+		if (first && deadline != NULL && weft_deadline_passed(deadline))
+			return WEFT_ETIMEDOUT;
+		first = false;
+		int rc;
+		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
+			rc = mpmc_stall(&stalls, deadline);
+		} else { /* empty: spin a while, then sleep */
+			if (weft__backoff_spin(&backoff, budget))
+				continue;
+			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline);
 		}
-		if (weft__backoff_spin(&backoff, budget))
-			continue;
-		int rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, &stalls);
 		if (rc == WEFT_ECLOSED)
 			return WEFT_ECLOSED;
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt, as in weft_mpmc_push_slow(). */
 			if (mpmc_pop_once(q, out) == MPMC_DONE)
 				return WEFT_OK;
-			return mpmc_closed_and_drained(q) ? WEFT_ECLOSED : WEFT_ETIMEDOUT;
+			return mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED) == MPMC_CLOSED ? WEFT_ECLOSED
+											  : WEFT_ETIMEDOUT;
 		}
 	}
 }

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_BENCH_MPMCBENCH_H
+#define WEFT_BENCH_MPMCBENCH_H
+
+/*
+ * mpmcbench.h - the queue workloads of family `mpmc`, written once for every
+ * implementation (C bodies in bench_mpmc.c, C++ peers in mpmc_cxx.cc).
+ *
+ * An implementation supplies two always-inline operations that always succeed
+ * in the end, blocking the implementation's own way (weft, the C2 queues,
+ * oneTBB) or retrying its try operation with mq_relax() (everyone else):
+ *
+ *     push(q, tls, value)      returns when value is in the queue
+ *     pop(q, tls) -> value     returns when a value was taken
+ *
+ * and calls the generic bodies from tiny wrappers with constant arguments, so
+ * the measured loops call the queue directly (no indirect call; see
+ * scripts/bench_check_calls.py).  @tls is a per-thread pointer from the
+ * implementation's thread_begin hook (an RCU registration, a node cache).
+ *
+ * Workloads (rows "mpmc/<workload>/<impl>"):
+ *   pair            every thread pushes one value then pops one; 1, 2, 4, 8
+ *                   threads; items = pairs.  Counters: sampled latency of a
+ *                   pair, fairness, CPU per pair, and stall_max_us: the
+ *                   longest time any thread went between two completed pairs
+ *                   (at 4 and 8 threads on 2 cores this includes time spent
+ *                   descheduled).
+ *   1p1c, 2p2c      producers push as fast as they can, consumers pop;
+ *                   items = values popped.
+ *   c1              scenario C1 without its sleeps: capacity 10, 2 producers,
+ *                   3 consumers (bounded queues only).
+ *   pingpong        two threads bounce one value through two queues;
+ *                   items = round trips; rtt_p50/p99 sampled.
+ *   slow_consumer   blocking queues only: N-1 producers (0.5 us of work per
+ *                   value) and one consumer (2 us per value) on a queue of
+ *                   64; items per second and CPU time per item (cpu_ns_per_op)
+ *                   show whether the blocked producers burn CPU.
+ *
+ * Producer/consumer runs end with sentinels: thread 0 is a producer; when the
+ * last producer has stopped it pushes one MQ_SENTINEL per consumer, and each
+ * consumer leaves at its sentinel.  In a linearizable FIFO queue every value
+ * comes out before the sentinels; the teardown drains whatever a
+ * non-linearizable queue left behind and checks conservation: the count and
+ * the sum of the values popped equal those pushed, or the run fails.
+ */
+
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+#include <weft/atomic.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MQ_ALWAYS_INLINE inline __attribute__((always_inline))
+#define MQ_SENTINEL ((void *)~(uintptr_t)0)
+
+/* Capabilities of an implementation (which rows it gets). */
+#define MQ_BOUNDED 0x1u  /* fixed capacity: c1 rows */
+#define MQ_BLOCKING 0x2u /* push/pop sleep: slow_consumer rows */
+#define MQ_PC 0x4u       /* producer/consumer rows (memory stays bounded) */
+#define MQ_PINGPONG 0x8u /* pingpong rows */
+
+struct mq_impl {
+	const char *name; /* the impl part of the row name */
+	unsigned caps;
+	void *(*create)(size_t capacity);            /* NULL on failure */
+	void (*destroy)(void *q);
+	void *(*thread_begin)(void *q);              /* may be NULL */
+	void (*thread_end)(void *q, void *tls);      /* may be NULL */
+	/* the teardown's drain: pop what is left, add the values to *sum, return how many */
+	uint64_t (*drain)(void *q, void *tls, uint64_t *sum);
+	size_t (*capacity_for)(size_t wanted);       /* may be NULL: the capacity used */
+	wb_body_fn pair, pc, pingpong;               /* the wrappers; NULL: no such rows */
+};
+
+struct mq_params {
+	const struct mq_impl *impl;
+	size_t capacity;
+	int producers;         /* > 0: that many; 0: half the threads; -1: all but one */
+	double prod_work_ns;   /* busy work per value pushed */
+	double cons_work_ns;   /* busy work per value popped */
+};
+
+struct mq_shared {
+	void *q, *q2;
+	uint64_t pushed __attribute__((aligned(64))), push_sum;
+	uint64_t popped, pop_sum;
+	uint64_t stall_max;
+	uint32_t producers_done;
+};
+
+/* Retry policy of a try-only queue: pause, then give the CPU away. */
+static inline void mq_relax(unsigned *fails)
+{
+	if (++*fails < 64)
+		weft_cpu_relax();
+	else
+		sched_yield();
+}
+
+static inline int mq_producers(const wb_thread *t)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	if (p->producers > 0)
+		return p->producers;
+	if (p->producers < 0)
+		return t->nthreads - 1;
+	return t->nthreads / 2;
+}
+
+static inline void *mq_thread_begin(const wb_thread *t, void *q)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	return p->impl->thread_begin ? p->impl->thread_begin(q) : NULL;
+}
+
+static inline void mq_thread_end(const wb_thread *t, void *q, void *tls)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	if (p->impl->thread_end)
+		p->impl->thread_end(q, tls);
+}
+
+static inline size_t mq_capacity(const struct mq_params *p)
+{
+	return p->impl->capacity_for ? p->impl->capacity_for(p->capacity) : p->capacity;
+}
+
+static inline void *mq_setup(wb_thread *t)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	void *mem = NULL;
+	if (posix_memalign(&mem, 64, sizeof(struct mq_shared)) != 0)
+		wb_fail(t, "out of memory");
+	struct mq_shared *s = (struct mq_shared *)mem;
+	memset(s, 0, sizeof *s);
+	s->q = p->impl->create(mq_capacity(p));
+	s->q2 = p->impl->create(mq_capacity(p));
+	if (s->q == NULL || s->q2 == NULL)
+		wb_fail(t, "cannot create a queue of %zu", mq_capacity(p));
+	return s;
+}
+
+/* Pop what is left (a non-linearizable queue may hold values behind the
+ * sentinels) with a queue's try_pop; return how many, adding their sum to
+ * *sum.  Each implementation instantiates it (MQ_WRAPPERS), so the loop calls
+ * its try_pop directly. */
+typedef int (*mq_try_pop_fn)(void *q, void *tls, void **value);
+
+static MQ_ALWAYS_INLINE uint64_t mq_drain_with(void *q, void *tls, uint64_t *sum, mq_try_pop_fn try_pop)
+{
+	uint64_t n = 0;
+	void *v;
+	while (try_pop(q, tls, &v)) {
+		if (v != MQ_SENTINEL) {
+			*sum += (uintptr_t)v;
+			n++;
+		}
+	}
+	return n;
+}
+
+static inline uint64_t mq_drain(wb_thread *t, void *q, uint64_t *sum)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	void *tls = mq_thread_begin(t, q);
+	uint64_t n = p->impl->drain(q, tls, sum);
+	mq_thread_end(t, q, tls);
+	return n;
+}
+
+static inline void mq_teardown(wb_thread *t)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	struct mq_shared *s = (struct mq_shared *)t->shared;
+	/* everything below was written before the runner's barrier */
+	uint64_t sum = s->pop_sum;
+	uint64_t n = s->popped + mq_drain(t, s->q, &sum);
+	if (n != s->pushed || sum != s->push_sum)
+		wb_fail(t, "conservation: pushed %llu (sum %llu), popped %llu (sum %llu)",
+			(unsigned long long)s->pushed, (unsigned long long)s->push_sum, (unsigned long long)n,
+			(unsigned long long)sum);
+	if (s->stall_max)
+		wb_counter(t, "stall_max_us", wb_ticks_to_ns(s->stall_max) / 1000.0, WB_SUM);
+	p->impl->destroy(s->q);
+	p->impl->destroy(s->q2);
+	free(s);
+}
+
+typedef void (*mq_push_fn)(void *q, void *tls, void *value);
+typedef void *(*mq_pop_fn)(void *q, void *tls);
+
+static inline void mq_add(uint64_t *p, uint64_t v)
+{
+	__atomic_fetch_add(p, v, __ATOMIC_RELAXED); /* relaxed: read after the runner's barrier */
+}
+
+static inline void mq_max(uint64_t *p, uint64_t v)
+{
+	uint64_t cur = __atomic_load_n(p, __ATOMIC_RELAXED); /* relaxed: as mq_add() */
+	while (v > cur && !__atomic_compare_exchange_n(p, &cur, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* pair: push then pop, every thread; a timed loop. */
+static MQ_ALWAYS_INLINE void mq_pair(wb_thread *t, mq_push_fn push, mq_pop_fn pop)
+{
+	struct mq_shared *s = (struct mq_shared *)t->shared;
+	void *q = s->q;
+	void *tls = mq_thread_begin(t, q);
+	uint64_t in_sum = 0, out_sum = 0, stall = 0;
+	const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
+	uint64_t last = wb_now();
+	uint64_t i;
+	for (i = 0; wb_running(t, i); i++) {
+		uint64_t w = wb_sample_begin(i);
+		uintptr_t v = base | (uintptr_t)(i + 1);
+		push(q, tls, (void *)v);
+		out_sum += (uintptr_t)pop(q, tls);
+		wb_sample_end(t, w);
+		in_sum += v;
+		uint64_t now = wb_now();
+		if (now - last > stall)
+			stall = now - last;
+		last = now;
+	}
+	mq_thread_end(t, q, tls);
+	mq_add(&s->pushed, i);
+	mq_add(&s->push_sum, in_sum);
+	mq_add(&s->popped, i);
+	mq_add(&s->pop_sum, out_sum);
+	mq_max(&s->stall_max, stall);
+	wb_done(t, i);
+}
+
+/* producers and consumers (see the top of the file). */
+static MQ_ALWAYS_INLINE void mq_pc(wb_thread *t, mq_push_fn push, mq_pop_fn pop)
+{
+	const struct mq_params *p = (const struct mq_params *)t->arg;
+	struct mq_shared *s = (struct mq_shared *)t->shared;
+	void *q = s->q;
+	void *tls = mq_thread_begin(t, q);
+	const int producers = mq_producers(t);
+	if (t->tid < producers) {
+		const uint32_t work = wb_work_loops(p->prod_work_ns);
+		const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
+		uint64_t sum = 0, i;
+		for (i = 0; wb_running(t, i); i++) {
+			uintptr_t v = base | (uintptr_t)(i + 1);
+			push(q, tls, (void *)v);
+			sum += v;
+			wb_work(work);
+		}
+		mq_add(&s->pushed, i);
+		mq_add(&s->push_sum, sum);
+		/* acq_rel: the last producer's sentinels follow every producer's pushes */
+		if ((int)__atomic_add_fetch(&s->producers_done, 1u, __ATOMIC_ACQ_REL) == producers)
+			for (int c = producers; c < t->nthreads; c++)
+				push(q, tls, MQ_SENTINEL);
+		wb_done(t, 0);
+	} else {
+		const uint32_t work = wb_work_loops(p->cons_work_ns);
+		uint64_t sum = 0, n = 0;
+		for (;;) {
+			void *v = pop(q, tls);
+			if (v == MQ_SENTINEL)
+				break;
+			sum += (uintptr_t)v;
+			n++;
+			wb_work(work);
+		}
+		mq_add(&s->popped, n);
+		mq_add(&s->pop_sum, sum);
+		wb_done(t, n);
+	}
+	mq_thread_end(t, q, tls);
+}
+
+/* pingpong: thread 0 sends through q and waits for the echo on q2. */
+static MQ_ALWAYS_INLINE void mq_pingpong(wb_thread *t, mq_push_fn push, mq_pop_fn pop)
+{
+	struct mq_shared *s = (struct mq_shared *)t->shared;
+	void *tls = mq_thread_begin(t, s->q);
+	if (t->tid == 0) {
+		uint64_t i, sum = 0;
+		for (i = 0; wb_running(t, i); i++) {
+			uint64_t w = wb_sample_begin(i);
+			uintptr_t v = (uintptr_t)(i + 1);
+			push(s->q, tls, (void *)v);
+			void *echo = pop(s->q2, tls);
+			wb_sample_end(t, w);
+			if ((uintptr_t)echo != v)
+				wb_fail(t, "pingpong: sent %llu, got back %llu", (unsigned long long)v,
+					(unsigned long long)(uintptr_t)echo);
+			sum += v;
+		}
+		push(s->q, tls, MQ_SENTINEL);
+		mq_add(&s->pushed, i);
+		mq_add(&s->push_sum, sum);
+		mq_add(&s->popped, i);
+		mq_add(&s->pop_sum, sum);
+		wb_done(t, i);
+	} else {
+		for (;;) {
+			void *v = pop(s->q, tls);
+			if (v == MQ_SENTINEL)
+				break;
+			push(s->q2, tls, v);
+		}
+		wb_done(t, 0);
+	}
+	mq_thread_end(t, s->q, tls);
+}
+
+/* Register the rows of one implementation.  The parameters must outlive
+ * the program (wb_def.arg is not copied), so they are allocated here. */
+static inline void mq_register_impl(const struct mq_impl *impl)
+{
+	static const struct {
+		const char *workload;
+		int kind; /* 0 pair, 1 pc, 2 pingpong */
+		uint64_t threads;
+		unsigned needs;
+		size_t capacity;
+		int producers;
+		double prod_ns, cons_ns;
+		unsigned flags;
+		const char *lat;
+	} rows[] = {
+		{"pair", 0, WB_T1248, 0, 1024, 0, 0, 0, WB_FAIRNESS | WB_LATENCY | WB_CPU, "pair"},
+		{"1p1c", 1, WB_T2, MQ_PC, 1024, 1, 0, 0, WB_CPU, NULL},
+		{"2p2c", 1, WB_T4, MQ_PC, 1024, 2, 0, 0, WB_CPU, NULL},
+		{"c1", 1, WB_T(5), MQ_PC | MQ_BOUNDED, 10, 2, 0, 0, WB_CPU, NULL},
+		{"pingpong", 2, WB_T2, MQ_PINGPONG, 1024, 0, 0, 0, WB_LATENCY | WB_CPU, "rtt"},
+		{"slow_consumer", 1, WB_T2 | WB_T4, MQ_PC | MQ_BLOCKING | MQ_BOUNDED, 64, -1, 500, 2000, WB_CPU, NULL},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		wb_body_fn body = rows[i].kind == 0 ? impl->pair : rows[i].kind == 1 ? impl->pc : impl->pingpong;
+		if (body == NULL || (impl->caps & rows[i].needs) != rows[i].needs)
+			continue;
+		struct mq_params *p = (struct mq_params *)calloc(1, sizeof *p);
+		p->impl = impl;
+		p->capacity = rows[i].capacity;
+		p->producers = rows[i].producers;
+		p->prod_work_ns = rows[i].prod_ns;
+		p->cons_work_ns = rows[i].cons_ns;
+		char name[128];
+		snprintf(name, sizeof name, "mpmc/%s/%s", rows[i].workload, impl->name);
+		wb_def def;
+		memset(&def, 0, sizeof def);
+		def.name = name;
+		def.body = body;
+		def.threads = rows[i].threads;
+		def.flags = rows[i].flags;
+		def.arg = p;
+		def.setup = mq_setup;
+		def.teardown = mq_teardown;
+		def.lat_name = rows[i].lat;
+		wb_register_def(&def);
+	}
+}
+
+/* The wrappers of an implementation whose operations are NAME_push, NAME_pop
+ * and NAME_try_pop: NAME_pair, NAME_pc, NAME_pingpong and NAME_drain. */
+#define MQ_WRAPPERS(NAME)                                                                  \
+	static void NAME##_pair(wb_thread *t) { mq_pair(t, NAME##_push, NAME##_pop); }        \
+	static void NAME##_pc(wb_thread *t) { mq_pc(t, NAME##_push, NAME##_pop); }            \
+	static void NAME##_pingpong(wb_thread *t) { mq_pingpong(t, NAME##_push, NAME##_pop); } \
+	static uint64_t NAME##_drain(void *q, void *tls, uint64_t *sum)                        \
+	{                                                                                  \
+		return mq_drain_with(q, tls, sum, NAME##_try_pop);                         \
+	}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_BENCH_MPMCBENCH_H */
