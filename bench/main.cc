@@ -89,23 +89,34 @@ int main(int argc, char **argv)
 	}
 	pthread_detach(second);
 
-	// repetitions and min_time, read before Initialize() consumes the flags
+	// repetitions and min_time, read before Initialize() consumes the flags;
+	// our own flag --wb_iterations=N (a fixed iteration count per run, for
+	// the smoke test: no calibration runs) is taken out of argv
 	long reps = 1;
 	double min_time = 0.5; // Google Benchmark's default
+	long fixed_iters = 0;
+	int kept = 1;
 	for (int i = 1; i < argc; i++) {
 		if (std::strncmp(argv[i], "--benchmark_repetitions=", 24) == 0)
 			reps = std::max(1L, std::atol(argv[i] + 24));
 		if (std::strncmp(argv[i], "--benchmark_min_time=", 21) == 0)
 			min_time = std::atof(argv[i] + 21);
+		if (std::strncmp(argv[i], "--wb_iterations=", 16) == 0) {
+			fixed_iters = std::max(1L, std::atol(argv[i] + 16));
+			continue;
+		}
+		argv[kept++] = argv[i];
 	}
+	argc = kept;
+	argv[argc] = nullptr;
 
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;
 
 	wb_calibrate();
-	wb_set_run_cap(min_time);
-	std::vector<std::string> names = wb_register_all();
+	wb_set_run_cap(fixed_iters ? 0.0 : min_time);
+	std::vector<std::string> names = wb_register_all(fixed_iters);
 	size_t rows = count_matching(names, benchmark::GetBenchmarkFilter());
 	size_t total = rows * (size_t)reps;
 	std::printf("weft_bench: %zu benchmarks (%zu rows x %ld repetitions); %.3f ns/tick, %.3f work loops/ns\n",

@@ -133,6 +133,8 @@ void wb_progress_init(size_t total, double min_time, bool tty)
 
 void wb_progress_end(void)
 {
+	if (g_progress.done == 0)
+		return; // nothing ran (--benchmark_list_tests, or no row matched)
 	if (g_progress.tty && g_progress.done)
 		std::fputs("\r\033[K", stderr);
 	double el = (double)(wb_clock_ns() - g_progress.start_ns) * 1e-9;
@@ -328,7 +330,7 @@ void wb_set_run_cap(double min_time)
 	const char *cap = std::getenv("WB_RUN_CAP_MS");
 	double cap_ms = cap ? std::atof(cap) : 0.0;
 	if (cap_ms <= 0)
-		cap_ms = std::max(50.0, 5000.0 * min_time);
+		cap_ms = std::max(10.0, 5000.0 * min_time);
 	g_cap_ticks = wb_ns_to_ticks(cap_ms * 1e6);
 }
 
@@ -512,7 +514,7 @@ void run_row(benchmark::State &st, Row *row)
 
 // ---- handing the rows to Google Benchmark -------------------------------------
 
-std::vector<std::string> wb_register_all(void)
+std::vector<std::string> wb_register_all(long fixed_iters)
 {
 	std::vector<Row *> &rows = registry();
 	std::sort(rows.begin(), rows.end(), [](const Row *a, const Row *b) { return a->name < b->name; });
@@ -521,6 +523,8 @@ std::vector<std::string> wb_register_all(void)
 		benchmark::internal::Benchmark *b =
 			benchmark::RegisterBenchmark(row->name.c_str(), [row](benchmark::State &st) { run_row(st, row); });
 		b->UseRealTime();
+		if (fixed_iters > 0)
+			b->Iterations(fixed_iters);
 		for (int n = 1; n <= 64; n++)
 			if (row->def.threads & WB_T(n)) {
 				b->Threads(n);

@@ -9,14 +9,15 @@
 // Calibrate the tick and work-loop conversions.
 void wb_calibrate(void);
 // The safety cap of thread 0 in a timed loop: WB_RUN_CAP_MS, else
-// max(50 ms, 5 x min_time).
+// max(10 ms, 5 x min_time).
 void wb_set_run_cap(double min_time);
 double wb_calibrated_ns_per_tick(void);
 double wb_calibrated_loops_per_ns(void);
 
-// Register every row with Google Benchmark (sorted by name); returns the
-// instance names ("<row>/real_time/threads:N") for counting.
-std::vector<std::string> wb_register_all(void);
+// Register every row with Google Benchmark (sorted by name), with a fixed
+// iteration count if fixed_iters > 0; returns the instance names
+// ("<row>/real_time/threads:N") for counting.
+std::vector<std::string> wb_register_all(long fixed_iters);
 
 // Progress on stderr, one step per finished repetition of a row instance:
 // a line rewritten in place on a terminal, else a line every 5% or 15 s.
