@@ -7,7 +7,6 @@
  *   open:  arrived count -> 0, then phase p[|SLEEPERS] -> p + 2   (last arriver)
  *   park:  phase p -> p | SLEEPERS by CAS, then sleep while phase == p | SLEEPERS
  */
-#include "backoff.h"
 #include "wait.h"
 #include "weft/barrier.h"
 #include "weft/sem.h"
@@ -31,14 +30,16 @@ void weft_barrier_release_slow(weft_barrier_t *barrier)
 
 void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned spins = 0;
 	for (;;) {
 		/* acquire: pairs with the release exchange that opens the next phase */
 		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
 		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
 			return;
-		if (weft__backoff_spin(&backoff, BARRIER_SPIN))
+		if (spins++ < BARRIER_SPIN) {
+			weft_cpu_relax();
 			continue;
+		}
 		/* relaxed: only a flag; the wait below re-checks the word */
 		if (!(now & WEFT_BARRIER_SLEEPERS) &&
 		    !weft_atomic_cas(&barrier->phase, &now, now | WEFT_BARRIER_SLEEPERS, WEFT_RELAXED, WEFT_RELAXED))

@@ -16,7 +16,6 @@
  *    the notifier's load are sequentially consistent, so at least one side
  *    sees the other's store: the notifier wakes, or the sleeper does not sleep.
  */
-#include "backoff.h"
 #include "mutex_internal.h"
 #include "wait.h"
 #include "weft/cond.h"
@@ -54,15 +53,19 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	weft__mutex_release(mutex);
 	WEFT_TSAN_POST_UNLOCK(mutex, 0);
 
+	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
+	 * changes once, and only notifiers write it, so watching costs the
+	 * notifier nothing; a late look would only add latency). */
 	int rc = WEFT_OK;
 	bool slept = false;
 	unsigned budget = weft_atomic_load(&cond_spin, WEFT_RELAXED);
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	bool changed;
-	do {
+	bool changed = false;
+	for (unsigned i = 0; i < budget; i++) {
 		/* relaxed: see the group comment */
-		changed = weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen;
-	} while (!changed && weft__backoff_spin(&backoff, budget));
+		if ((changed = weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen))
+			break;
+		weft_cpu_relax();
+	}
 
 	if (!changed) {
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
@@ -80,7 +83,13 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELAXED);
 
 	WEFT_TSAN_PRE_LOCK(mutex, 0);
-	if (slept) /* a broadcast may have moved us onto the mutex word */
+	/* A thread that slept may have been moved onto the mutex word by a
+	 * broadcast, and cannot ask the kernel whether it was: take the mutex as
+	 * CONTENDED so that our unlock wakes the next moved sleeper.  (A
+	 * broadcast counter does not tell: a waiter that starts waiting just
+	 * after a broadcast's increment of seq is still moved by its requeue.)
+	 * A waiter woken while spinning was never asleep and locks normally. */
+	if (slept)
 		weft__mutex_acquire_contended(mutex);
 	else
 		weft__mutex_acquire(mutex);

@@ -8,7 +8,6 @@
  *               c[|W] -> 0                CAS, when n == c; wake all if W was set
  *   park:       c -> c | W                CAS (c > 0), then sleep while c | W
  */
-#include "backoff.h"
 #include "wait.h"
 #include "weft/latch.h"
 #include "weft/sem.h"
@@ -40,14 +39,16 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 
 int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned spins = 0;
 	for (;;) {
 		/* acquire: pairs with the release of the count_down that reached zero */
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		if (weft__backoff_spin(&backoff, LATCH_SPIN))
+		if (spins++ < LATCH_SPIN) {
+			weft_cpu_relax();
 			continue;
+		}
 		/* relaxed: only a flag; the wait below re-checks the word */
 		if (!(v & WEFT_LATCH_WAITERS) &&
 		    !weft_atomic_cas(&latch->state, &v, v | WEFT_LATCH_WAITERS, WEFT_RELAXED, WEFT_RELAXED))

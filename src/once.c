@@ -8,7 +8,6 @@
  *   finish: RUNNING(self)[|WAITERS] -> DONE        exchange; wake all if WAITERS
  *   park:   RUNNING(t) -> RUNNING(t)|WAITERS       CAS, then sleep on the word
  */
-#include "backoff.h"
 #include "wait.h"
 #include "weft/debug.h"
 #include "weft/once.h"
@@ -33,13 +32,14 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 			weft__wake(&once->state, INT32_MAX, 0);
 		return;
 	}
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned spins = 0;
 	for (;;) {
 		if (state == WEFT_ONCE_DONE)
 			return;
 		if ((state & ~WEFT_ONCE_WAITERS) == self)
 			weft_debug_die("weft_once_t", once, "weft_once() called again from its own function (deadlock)");
-		if (weft__backoff_spin(&backoff, ONCE_SPIN)) {
+		if (spins++ < ONCE_SPIN) {
+			weft_cpu_relax();
 			/* acquire: as in weft_once() */
 			state = weft_atomic_load(&once->state, WEFT_ACQUIRE);
 			continue;

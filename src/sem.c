@@ -4,12 +4,11 @@
  * sources and its word are described at the top of include/weft/sem.h.
  *
  * Transitions made here:
- *   spin:     count -> count - 1 by CAS when count > 0, watching with backoff
+ *   spin:     count -> count - 1 by CAS when count > 0, watching the word
  *   register: waiters++ (seq_cst: the Dekker pair with the post's CAS and load)
  *   sleep:    futex_wait(&value, count 0) until woken, then retry the CAS
  *   leave:    waiters--
  */
-#include "backoff.h"
 #include "wait.h"
 #include "weft/sem.h"
 
@@ -39,12 +38,17 @@ static bool sem_try_take(weft_sem_t *sem, uint32_t *seen)
 int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 {
 	uint32_t seen = 0;
+	/* Watch the word for a bounded spin, a check per pause: no backoff, a
+	 * unit that appears should be taken at once (a post's CAS is the only
+	 * writer we wait for, and a read-only watcher does not slow it). */
 	unsigned budget = weft_atomic_load(&sem_spin, WEFT_RELAXED);
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	do {
+	for (unsigned i = 0;; i++) {
 		if (sem_try_take(sem, &seen))
 			return WEFT_OK;
-	} while (weft__backoff_spin(&backoff, budget));
+		if (i >= budget)
+			break;
+		weft_cpu_relax();
+	}
 
 	unsigned flags = (seen & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 	/* seq_cst: registers us before the kernel reads the word; pairs with the

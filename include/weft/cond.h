@@ -12,7 +12,7 @@
  * the condvar in U. Drepper, "Futexes Are Tricky", 2011):
  *
  *   wait:       waiters++; seen = seq; unlock the mutex;
- *               watch seq for a bounded spin (backoff); then
+ *               watch seq for a bounded spin; then
  *               sleepers++; futex_wait(&seq, seen); sleepers--;
  *               waiters--; lock the mutex again.
  *   signal:     if waiters == 0: return (one load, no store);
@@ -99,7 +99,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a waiter spends watching `seq` before it sleeps, chosen
  * by the sweep in docs/cond.md. */
-#define WEFT_COND_SPIN_DEFAULT 2000u
+#define WEFT_COND_SPIN_DEFAULT 100u
 
 typedef struct weft_cond {
 	uint32_t seq;         /* futex word: bumped by each signal/broadcast that finds a waiter */
@@ -120,7 +120,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 /**
  * weft_cond_set_spin() - set how long a waiter watches for a signal before it
  * sleeps, for every weft_cond_t in the process.
- * @pauses: the bound in pause instructions (with exponential backoff); 0
+ * @pauses: the bound: checks of the word, one pause instruction apart; 0
  *          sleeps at once.
  *
  * A tuning knob for measurements; the default was chosen by measurement

@@ -14,7 +14,7 @@
  *   post(n):  CAS count -> count + n, refusing to pass WEFT_SEM_VALUE_MAX;
  *             then if waiters != 0: futex_wake(&value, n).
  *   wait:     CAS count -> count - 1 while count > 0 (the inline fast path);
- *             else watch the word for a bounded spin (backoff), retrying;
+ *             else watch the word for a bounded spin, retrying;
  *             else waiters++, then loop { take a unit if count > 0, else
  *             futex_wait(&value, 0) }, then waiters--.
  *
@@ -64,7 +64,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a waiter spends watching for a unit before it sleeps,
  * chosen by the sweep in docs/sem.md. */
-#define WEFT_SEM_SPIN_DEFAULT 2000u
+#define WEFT_SEM_SPIN_DEFAULT 100u
 
 typedef struct weft_sem {
 	uint32_t value;   /* futex word: count | WEFT_SEM_PSHARED_BIT */
@@ -81,7 +81,7 @@ WEFT_NOINLINE WEFT_COLD void weft_sem_wake_slow(weft_sem_t *sem, unsigned n);
 /**
  * weft_sem_set_spin() - set how long a waiter watches for a unit before it
  * sleeps, for every weft_sem_t in the process.
- * @pauses: the bound in pause instructions (with exponential backoff); 0
+ * @pauses: the bound: checks of the word, one pause instruction apart; 0
  *          sleeps at once.
  *
  * Context: any thread, at any time.
