@@ -14,7 +14,7 @@ where the rows have them, the other counters; charts of throughput against
 threads drawn by gnuplot into docs/img/*.png.
 
 Row names: <family>/<workload>/<impl>/real_time/threads:N.  Workloads named
-<prefix>_sweep_<N> are drawn together as one sweep.
+<prefix>_sweep_<N> or <prefix>_spin<N> are shown together as one sweep.
 """
 import argparse
 import json
@@ -35,13 +35,14 @@ KNOWN = {'items_per_second', 'ns_per_op', 'fair_max_min', 'fair_cv', 'cpu_ns_per
 SKIP_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type', 'repetitions',
              'repetition_index', 'threads', 'iterations', 'real_time', 'cpu_time', 'time_unit',
              'aggregate_name', 'aggregate_unit', 'error_occurred', 'error_message', 'label'}
-SWEEP = re.compile(r'^(.+_sweep)_(\d+)$')
+SWEEP = re.compile(r'^(.+?_(?:sweep|spin))_?(\d+)$')
 
 
 # ---- loading ----------------------------------------------------------------
 
 def parse_name(run_name):
-    parts = [p for p in run_name.split('/') if p != 'real_time' and not p.startswith('threads:')]
+    # drop what Google Benchmark appends: real_time, threads:N, iterations:N, ...
+    parts = [p for p in run_name.split('/') if p not in ('real_time', 'manual_time') and ':' not in p]
     m = re.search(r'/threads:(\d+)', run_name)
     threads = int(m.group(1)) if m else 1
     if len(parts) < 3:
@@ -187,7 +188,7 @@ class Charts:
         self.enabled = enabled and shutil.which('gnuplot') is not None
         self.terminal = None
         if self.enabled:
-            for term in ('pngcairo size 800,480 font "sans,10"', 'png size 800,480'):
+            for term in ('pngcairo noenhanced size 800,480 font "sans,10"', 'png noenhanced size 800,480'):
                 r = subprocess.run(['gnuplot', '-e', 'set terminal %s' % term], capture_output=True, text=True)
                 if r.returncode == 0 and not r.stderr.strip():
                     self.terminal = term
@@ -278,12 +279,12 @@ def workload_section(family, w, med, spread, charts, img_rel):
         rows = []
         for i in impls:
             rows.append(['`%s`' % i, fmt_ns(get(i, 1, 'ns_per_op')), fmt_num(get(i, 1, 'items_per_second'), '/s')]
-                        + ['%s' % fmt_ratio(get(i, 1, 'ns_per_op') / get(p, 1, 'ns_per_op'))
-                           if get(i, 1, 'ns_per_op') and get(p, 1, 'ns_per_op') else '-'
+                        + ['%s' % fmt_ratio(get(p, 1, 'ns_per_op') / get(i, 1, 'ns_per_op'))
+                           if get(i, 1, 'ns_per_op') and get(p, 1, 'ns_per_op') and p != i else '-'
                            for p in weft])
-        out.append('Cost of one operation (median), and each row\'s cost relative to the weft rows '
-                   '(below 1 = cheaper than that weft row):\n')
-        out.append(table(['impl', 'ns/op', 'ops/s'] + ['vs `%s`' % p for p in weft], rows))
+        out.append('Cost of one operation (median), and the cost ratio of each weft row to this row '
+                   '(below 1 = the weft row is cheaper):\n')
+        out.append(table(['impl', 'time/op', 'ops/s'] + ['`%s` / row' % p for p in weft], rows))
     else:
         rows = []
         for i in impls:
@@ -320,7 +321,7 @@ def workload_section(family, w, med, spread, charts, img_rel):
                 for n in threads:
                     parts = []
                     if get(i, n, 'fair_max_min') is not None and n > 1:
-                        parts.append('%.2f / %.2f' % (get(i, n, 'fair_max_min'), get(i, n, 'fair_cv') or 0))
+                        parts.append('%.3g / %.2f' % (get(i, n, 'fair_max_min'), get(i, n, 'fair_cv') or 0))
                     for l in lat:
                         if get(i, n, l + '_p99_ns') is not None:
                             parts.append('p99 ' + fmt_ns(get(i, n, l + '_p99_ns')))
@@ -424,12 +425,21 @@ def machine_section(machine, context, reps, nrows):
     else:
         rows.append(['note', 'no machine.json next to the results'])
     if context:
-        rows.append(['google benchmark', 'date %s, %s CPUs at %s MHz, library %s, load %s' % (
+        rows.append(['google benchmark', 'date %s, %s CPUs at %s MHz, load %s' % (
             context.get('date', '?'), context.get('num_cpus', '?'), context.get('mhz_per_cpu', '?'),
-            context.get('library_build_type', '?'),
             ' '.join('%.2f' % x for x in context.get('load_avg', [])))])
     rows.append(['run', '%d rows, %d repetitions each, randomly interleaved' % (nrows, reps)])
-    return '## Machine\n\n' + table(['', ''], rows)
+    text = '## Machine\n\n' + table(['', ''], rows)
+    try:
+        load1 = float(str((machine or {}).get('loadavg_at_start', '')).split()[0])
+        cpus = int((machine or {}).get('cpus_online') or 1)
+    except (ValueError, IndexError):
+        load1, cpus = 0.0, 1
+    if load1 > 0.5 * cpus:
+        text += ('\n**Warning:** the load average was %.2f on %d CPUs when the run started: other '
+                 'processes competed for the CPUs, so contended and oversubscribed rows are noisy.\n'
+                 % (load1, cpus))
+    return text
 
 
 def main():
