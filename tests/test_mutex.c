@@ -20,7 +20,7 @@
 #include "check.h"
 #include "weft/weft.h"
 
-#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+#define HANG_GUARD_S 300 /* the whole program normally takes well under 10 s */
 
 #define SEC_NS (1000ull * 1000 * 1000)
 #define GENEROUS_NS (60 * SEC_NS) /* a waiter still blocked after this lost its wake-up */

@@ -20,7 +20,7 @@
 #include "check.h"
 #include "weft/weft.h"
 
-#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+#define HANG_GUARD_S 300 /* the whole program normally takes well under 10 s */
 
 #define MSG_NOT_HELD "unlocked by a thread that does not hold it"
 #define MSG_RELOCK "locked again by the thread that holds it (self-deadlock)"

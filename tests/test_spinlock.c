@@ -15,7 +15,7 @@
 #include "check.h"
 #include "weft/weft.h"
 
-#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+#define HANG_GUARD_S 300 /* the whole program normally takes well under 10 s */
 
 enum kind { SPIN, TICKET, MCS, N_KINDS };
 static const char *const kind_name[N_KINDS] = {"weft_spin_t", "weft_ticket_t", "weft_mcs_t"};

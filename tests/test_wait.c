@@ -17,7 +17,7 @@
 #include "wait.h"
 #include "weft/weft.h"
 
-#define HANG_GUARD_S 600 /* the whole program normally takes well under 10 s */
+#define HANG_GUARD_S 300 /* the whole program normally takes well under 10 s */
 
 #define GENEROUS_NS (30ull * 1000 * 1000 * 1000) /* far beyond any scheduling delay */
 
