@@ -58,7 +58,13 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	 * notifier nothing; a late look would only add latency). */
 	int rc = WEFT_OK;
 	bool slept = false;
-	unsigned budget = weft_atomic_load(&cond_spin, WEFT_RELAXED);
+	/* Spin only with at most one other waiter (a handoff between two
+	 * threads, whose partner may still be on its way out of its own wait).
+	 * With more, a notification is likely for one of the others, and
+	 * spinners would take the CPUs that the notifier and the woken threads
+	 * need: a broadcast's wake-up chain, a queue with more threads than
+	 * cores (docs/cond.md has the measurements). */
+	unsigned budget = (flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
 	bool changed = false;
 	for (unsigned i = 0; i < budget; i++) {
 		/* relaxed: see the group comment */

@@ -41,7 +41,11 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	/* Watch the word for a bounded spin, a check per pause: no backoff, a
 	 * unit that appears should be taken at once (a post's CAS is the only
 	 * writer we wait for, and a read-only watcher does not slow it). */
-	unsigned budget = weft_atomic_load(&sem_spin, WEFT_RELAXED);
+	/* Spin only while no thread sleeps on the semaphore: if some do, units
+	 * are scarce, a new unit is likely to go to one of them, and a spinner
+	 * would only take CPU time from the threads that post.  relaxed: a hint. */
+	unsigned budget = weft_atomic_load(&sem->waiters, WEFT_RELAXED) == 0 ? weft_atomic_load(&sem_spin, WEFT_RELAXED)
+									     : 0u;
 	for (unsigned i = 0;; i++) {
 		if (sem_try_take(sem, &seen))
 			return WEFT_OK;
