@@ -87,6 +87,17 @@ TARGETS = [
     _t(3, 'weft_rwlock worst writer wait under continuous readers vs pthread_rwlock writer-preferring, 4 threads',
        'rwlock/writer_wait/weft_rwlock@4:writer_wait_max_ns', 'rwlock/writer_wait/pthread_wpref@4:writer_wait_max_ns',
        '<=', 1.0),
+    # ---- issue 3: condition variable and semaphore ----
+    _t(3, 'weft_cond_signal with no waiter vs pthread_cond_signal',
+       'cond/signal_nowaiter/weft_cond@1:ns_per_op', 'cond/signal_nowaiter/pthread@1:ns_per_op', '<=', 1.0),
+    _t(3, 'weft_sem post+wait uncontended vs sem_t',
+       'sem/post_wait/weft_sem@1:ns_per_op', 'sem/post_wait/sem_t@1:ns_per_op', '<=', 1.0),
+    _t(3, 'ping-pong through weft_sem vs sem_t (round trips per second)',
+       'sem/pingpong/weft_sem@2:items_per_second', 'sem/pingpong/sem_t@2:items_per_second', '>=', 2),
+    _t(3, 'ping-pong through weft_cond vs pthread_cond (round trips per second)',
+       'cond/pingpong/weft_cond@2:items_per_second', 'cond/pingpong/pthread@2:items_per_second', '>=', 2),
+    _t(3, 'broadcast to 8 sleeping waiters until all re-acquired the mutex (median) vs pthread_cond_broadcast',
+       'cond/broadcast8/weft_cond@9:wakeall_p50_ns', 'cond/broadcast8/pthread@9:wakeall_p50_ns', '<=', 0.5),
     # ---- issue 4: counters and pool ----
     _t(4, 'weft_scounter increments, 2 threads, vs a single shared atomic add (aggregate throughput)',
        'counter/inc/weft_scounter@2:items_per_second', 'counter/inc/limit@2:items_per_second', '>=', 4),
