@@ -92,6 +92,8 @@ struct sleeper {
 	unsigned flags;
 	pid_t tid;       /* published before sleeping */
 	int ready;       /* atomic: tid is set */
+	int far;         /* 0: GENEROUS_NS deadline; 1: after_ns(UINT64_MAX); 2: largest timespec; 3: none */
+	unsigned returns; /* atomic: how many times weft__wait() returned */
 	int timed_out;   /* atomic, set by the sleeper: a lost wake-up */
 	uint32_t seen;   /* atomic: the value that ended the wait (0 while waiting) */
 	pthread_t thread;
@@ -103,9 +105,17 @@ static void *sleeper_main(void *arg)
 	s->tid = check_gettid();
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 	struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+	if (s->far == 1)
+		d = weft_deadline_after_ns(UINT64_MAX);
+	if (s->far == 2) {
+		d.tv_sec = (time_t)((((uint64_t)1 << (sizeof(time_t) * 8 - 2)) - 1) * 2 + 1);
+		d.tv_nsec = 999999999;
+	}
 	uint32_t v;
 	while ((v = __atomic_load_n(s->word, __ATOMIC_ACQUIRE)) == 0) {
-		if (weft__wait(s->word, 0, &d, s->flags) == WEFT_ETIMEDOUT) {
+		int rc = weft__wait(s->word, 0, s->far == 3 ? NULL : &d, s->flags);
+		__atomic_fetch_add(&s->returns, 1, __ATOMIC_RELAXED);
+		if (rc == WEFT_ETIMEDOUT) {
 			__atomic_store_n(&s->timed_out, 1, __ATOMIC_RELAXED);
 			break;
 		}
@@ -114,11 +124,12 @@ static void *sleeper_main(void *arg)
 	return NULL;
 }
 
-static void start_sleeper(struct sleeper *s, uint32_t *word, unsigned flags)
+static void start_sleeper_far(struct sleeper *s, uint32_t *word, unsigned flags, int far)
 {
 	memset(s, 0, sizeof(*s));
 	s->word = word;
 	s->flags = flags;
+	s->far = far;
 	if (pthread_create(&s->thread, NULL, sleeper_main, s) != 0) {
 		perror("pthread_create");
 		exit(3);
@@ -126,6 +137,11 @@ static void start_sleeper(struct sleeper *s, uint32_t *word, unsigned flags)
 	while (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
 		sched_yield();
 	(void)check_wait_until_sleeping(getpid(), s->tid);
+}
+
+static void start_sleeper(struct sleeper *s, uint32_t *word, unsigned flags)
+{
+	start_sleeper_far(s, word, flags, 0);
 }
 
 static void finish_sleeper(struct sleeper *s)
@@ -148,6 +164,27 @@ static void test_wake_one_sleeper(void)
 			finish_sleeper(&s);
 			if (check__test_failed)
 				return; /* each lost wake-up costs GENEROUS_NS: stop at the first */
+		}
+	}
+}
+
+/* Far deadlines (the largest after_ns(), the largest timespec) and no deadline
+ * at all sleep until woken: the backend must not reject them and return at
+ * once (the caller's loop would then spin on the CPU instead of sleeping).
+ * A spin shows up as thousands of returns. */
+static void test_wait_far_deadline(void)
+{
+	for (size_t f = 0; f < 2; f++) {
+		for (int far = 1; far <= 3; far++) {
+			uint32_t word = 0;
+			struct sleeper s;
+			start_sleeper_far(&s, &word, flavours[f], far);
+			__atomic_store_n(&word, 1, __ATOMIC_RELEASE);
+			weft__wake(&word, 1, flavours[f]);
+			finish_sleeper(&s);
+			/* the portable backend's process-shared flavour polls (1 us to 1 ms
+			 * naps), so it returns a few dozen times; a futex waiter once or twice */
+			CHECK_LT(s.returns, 1000);
 		}
 	}
 }
@@ -334,6 +371,7 @@ int main(void)
 	RUN_TEST(test_wait_past_deadline);
 	RUN_TEST(test_wait_short_deadline);
 	RUN_TEST(test_wake_one_sleeper);
+	RUN_TEST(test_wait_far_deadline);
 	RUN_TEST(test_wake_races_with_wait);
 	RUN_TEST(test_wake_all);
 	RUN_TEST(test_wake_one_each);
