@@ -391,7 +391,7 @@ def sweep_section(family, prefix, variants, med, charts, img_rel):
                     c = '**' + c + '**'
                 extra = []
                 if d.get('fair_max_min') is not None:
-                    extra.append('%.2f' % d['fair_max_min'])
+                    extra.append('max/min %.3g' % d['fair_max_min'])
                 if d.get('wait_p99_ns') is not None:
                     extra.append('p99 ' + fmt_ns(d['wait_p99_ns']))
                 cells.append(c + ('<br>' + ', '.join(extra) if extra else ''))
