@@ -12,14 +12,23 @@
  * the condvar in U. Drepper, "Futexes Are Tricky", 2011):
  *
  *   wait:       waiters++; seen = seq; unlock the mutex;
- *               watch seq for a bounded spin; then
- *               sleepers++; futex_wait(&seq, seen); sleepers--;
- *               waiters--; lock the mutex again.
+ *               watch seq for a bounded spin (only with at most one other
+ *               waiter); then sleepers++; futex_wait(&seq, seen); sleepers--;
+ *               waiters--; lock the mutex again (as CONTENDED if it slept).
  *   signal:     if waiters == 0: return (one load, no store);
  *               seq++; if sleepers: futex_wake(&seq, 1).
  *   broadcast:  if waiters == 0: return;
  *               seq++; if sleepers: futex_cmp_requeue(&seq, seen: seq,
  *               wake 1, move the rest onto the mutex word).
+ *
+ * Spinning: a waiter watches `seq` for WEFT_COND_SPIN_DEFAULT pauses (about
+ * one futex sleep-and-wake handoff on the reference machine, the
+ * competitive-spinning rule of A. Karlin et al., "Empirical Studies of
+ * Competitive Spinning for a Shared-Memory Multiprocessor", SOSP 1991) before
+ * it sleeps, but only when at most one other thread waits: a two-thread
+ * handoff then runs without system calls, while a crowd of waiters (a
+ * broadcast's wake-up chain, more threads than cores) parks at once and
+ * leaves the CPUs to the threads that will notify.
  *
  * The waiter reads `seq` before it releases the mutex, and a signaller changes
  * the predicate under the same mutex before it bumps `seq`, so a waiter either

@@ -14,7 +14,8 @@
  *   post(n):  CAS count -> count + n, refusing to pass WEFT_SEM_VALUE_MAX;
  *             then if waiters != 0: futex_wake(&value, n).
  *   wait:     CAS count -> count - 1 while count > 0 (the inline fast path);
- *             else watch the word for a bounded spin, retrying;
+ *             else watch the word for a bounded spin, retrying (only while
+ *             no thread sleeps on it: a crowd of waiters parks at once);
  *             else waiters++, then loop { take a unit if count > 0, else
  *             futex_wait(&value, 0) }, then waiters--.
  *
