@@ -17,28 +17,9 @@
 
 #include "weft/mutex.h"
 
-/* weft_mutex_unlock() without the WEFT_DEBUG owner check and without TSan
- * annotations. */
-static inline void weft__mutex_release(weft_mutex_t *mutex)
-{
-	/* relaxed: the pshared bit never changes after init; the holder reads it */
-	uint32_t keep = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	/* release: publishes the critical section; pairs with the acquire CAS or
-	 * exchange of the next locker (as in weft_mutex_unlock()) */
-	uint32_t old = weft_atomic_exchange(&mutex->state, keep, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_CONTENDED))
-		weft_mutex_wake_slow(mutex);
-}
-
-/* weft_mutex_lock() without the WEFT_DEBUG owner checks and TSan annotations. */
-static inline void weft__mutex_acquire(weft_mutex_t *mutex)
-{
-	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
-					   WEFT_RELAXED)))
-		weft_mutex_lock_slow(mutex);
-}
+/* weft__mutex_acquire() and weft__mutex_release(), the lock and unlock without
+ * owner checks or TSan annotations, are in weft/mutex.h: the public lock and
+ * unlock are built on them. */
 
 /*
  * weft__mutex_acquire_contended() - take the mutex, leaving it CONTENDED.

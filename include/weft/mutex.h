@@ -150,6 +150,32 @@ static inline void weft__mutex_set_owner(weft_mutex_t *mutex, uint32_t owner)
 #define WEFT__MUTEX_SET_OWNER(m) ((void)0)
 #endif
 
+/*
+ * weft__mutex_acquire() / weft__mutex_release() - lock and unlock with neither
+ * the WEFT_DEBUG owner checks nor the TSan annotations.  The public calls below
+ * wrap them; weft_cond_wait() uses them directly to drop and retake the
+ * caller's mutex (it annotates for TSan itself).
+ */
+static inline void weft__mutex_acquire(weft_mutex_t *mutex)
+{
+	uint32_t expected = WEFT_MUTEX_UNLOCKED;
+	/* acquire: pairs with the release exchange in weft__mutex_release() */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
+					   WEFT_RELAXED)))
+		weft_mutex_lock_slow(mutex);
+}
+
+static inline void weft__mutex_release(weft_mutex_t *mutex)
+{
+	/* relaxed: the pshared bit never changes after init; the holder reads it */
+	uint32_t keep = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
+	/* release: publishes the critical section; pairs with the acquire CAS or
+	 * exchange of the next locker */
+	uint32_t old = weft_atomic_exchange(&mutex->state, keep, WEFT_RELEASE);
+	if (WEFT_UNLIKELY((old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_CONTENDED))
+		weft_mutex_wake_slow(mutex);
+}
+
 /**
  * weft_mutex_trylock() - take the mutex if it is free.
  * @mutex: the mutex.
@@ -183,11 +209,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
 {
 	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
 	WEFT_TSAN_PRE_LOCK(mutex, 0);
-	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
-					   WEFT_RELAXED)))
-		weft_mutex_lock_slow(mutex);
+	weft__mutex_acquire(mutex);
 	WEFT_TSAN_POST_LOCK(mutex, 0);
 	WEFT__MUTEX_SET_OWNER(mutex);
 }
@@ -229,13 +251,7 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex)
 	weft__mutex_set_owner(mutex, 0);
 #endif
 	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
-	/* relaxed: the pshared bit never changes after init; the holder reads it */
-	uint32_t keep = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	/* release: publishes the critical section; pairs with the acquire CAS or
-	 * exchange of the next locker */
-	uint32_t old = weft_atomic_exchange(&mutex->state, keep, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_CONTENDED))
-		weft_mutex_wake_slow(mutex);
+	weft__mutex_release(mutex);
 	WEFT_TSAN_POST_UNLOCK(mutex, 0);
 }
 
