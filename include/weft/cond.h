@@ -108,7 +108,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a waiter spends watching `seq` before it sleeps, chosen
  * by the sweep in docs/cond.md. */
-#define WEFT_COND_SPIN_DEFAULT 100u
+#define WEFT_COND_SPIN_DEFAULT 400u
 
 typedef struct weft_cond {
 	uint32_t seq;         /* futex word: bumped by each signal/broadcast that finds a waiter */

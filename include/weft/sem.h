@@ -65,7 +65,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a waiter spends watching for a unit before it sleeps,
  * chosen by the sweep in docs/sem.md. */
-#define WEFT_SEM_SPIN_DEFAULT 100u
+#define WEFT_SEM_SPIN_DEFAULT 400u
 
 typedef struct weft_sem {
 	uint32_t value;   /* futex word: count | WEFT_SEM_PSHARED_BIT */
