@@ -56,7 +56,8 @@ BENCH_RUN_FLAGS = $(if $(BENCH_FILTER),'--benchmark_filter=$(BENCH_FILTER)') $(B
 bench:
 	$(Q)scripts/deps.sh --check-or-install
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
-	$(Q)python3 scripts/bench_machine.py --cc "$(CC)" --cxx "$(CXX)" -o $(BENCH_BUILD)/machine.json
+	$(Q)python3 scripts/bench_machine.py --cc "$(CC)" --cxx "$(CXX)" --reps "$(BENCH_REPS)" \
+		--min-time "$(BENCH_MIN_TIME)" --filter '$(BENCH_FILTER)' -o $(BENCH_BUILD)/machine.json
 	$(Q)$(BENCH_BIN) --benchmark_repetitions=$(BENCH_REPS) --benchmark_min_time=$(BENCH_MIN_TIME) \
 		--benchmark_enable_random_interleaving=true \
 		--benchmark_out=$(BENCH_BUILD)/results.json --benchmark_out_format=json $(BENCH_RUN_FLAGS)

@@ -376,12 +376,19 @@ void finish(benchmark::State &st, wb_run *run)
 		lo = std::min(lo, t->ops);
 		cpu += t->cpu_ns;
 	}
-	// The run's wall time: from the start barrier to the last body's return.
+	// The run's wall time, from the start barrier to the end of the work:
+	// in a timed loop the moment thread 0 stopped (when it returned; the
+	// others then finish at most their operation in flight, which for a FIFO
+	// spinlock with more threads than cores can take several time slices and
+	// is not steady-state throughput), otherwise the last body's return.
 	// (Google Benchmark's own real time averages per-thread timers, which a
 	// thread descheduled at the start would shorten.)
 	uint64_t end = run->start_ns;
-	for (int i = 0; i < n; i++)
-		end = std::max(end, run->end_ns[i]);
+	if (__atomic_load_n(&run->stop.flag, __ATOMIC_RELAXED))
+		end = std::max(end, run->end_ns[0]);
+	else
+		for (int i = 0; i < n; i++)
+			end = std::max(end, run->end_ns[i]);
 	const double seconds = std::max(1e-9, (double)(end - run->start_ns) * 1e-9);
 	run->seconds = seconds;
 	st.counters["items_per_second"] = (double)total / seconds;

@@ -25,7 +25,8 @@
  *      late); every thread calls def->body(t) ONCE; the body runs its own
  *      loop (so the loop contains only direct calls) and reports its
  *      operation count with wb_done();
- *   4. the run's clock stops when the last body returns; a barrier;
+ *   4. the run's clock stops when thread 0's body returns if the stop flag
+ *      was raised (a timed loop), else when the last body returns; a barrier;
  *   5. thread 0 calls def->teardown(t), then computes the counters:
  *      items_per_second = summed wb_done() counts / the run's wall time,
  *      fairness, latency percentiles, CPU time per operation, and the

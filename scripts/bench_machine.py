@@ -4,7 +4,7 @@
 CPU model, cores, caches, kernel, compilers, glibc, the peer libraries'
 package versions, the load average when the run started, and the date.
 
-usage: scripts/bench_machine.py [--cc CC] [--cxx CXX] [-o FILE]
+usage: scripts/bench_machine.py [--cc CC] [--cxx CXX] [--reps N] [--min-time S] [--filter RE] [-o FILE]
 """
 import argparse
 import datetime
@@ -51,6 +51,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--cc', default='cc')
     ap.add_argument('--cxx', default='c++')
+    ap.add_argument('--reps', default='')
+    ap.add_argument('--min-time', default='')
+    ap.add_argument('--filter', default='')
     ap.add_argument('-o', '--out')
     a = ap.parse_args()
     cpu = lscpu()
@@ -73,6 +76,9 @@ def main():
         'cxx': first_line(run([a.cxx, '--version'])),
         'loadavg_at_start': ' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else '',
         'packages': packages(),
+        'bench_reps': a.reps,
+        'bench_min_time': a.min_time,
+        'bench_filter': a.filter or '(all rows)',
     }
     text = json.dumps(m, indent=2) + '\n'
     if a.out:

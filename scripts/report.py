@@ -121,9 +121,11 @@ def fmt_ratio(v):
 
 
 def table(header, rows):
-    out = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
+    def cell(c):
+        return str(c).replace('|', '\\|')
+    out = ['| ' + ' | '.join(cell(h) for h in header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
     for r in rows:
-        out.append('| ' + ' | '.join(r) + ' |')
+        out.append('| ' + ' | '.join(cell(c) for c in r) + ' |')
     return '\n'.join(out) + '\n'
 
 
@@ -416,7 +418,8 @@ def machine_section(machine, context, reps, nrows):
     rows = []
     if machine:
         for k in ('date', 'cpu_model', 'cpus_online', 'cores_per_socket', 'threads_per_core', 'hypervisor',
-                  'l1d', 'l2', 'l3', 'kernel', 'os', 'glibc', 'cc', 'cxx', 'loadavg_at_start'):
+                  'l1d', 'l2', 'l3', 'kernel', 'os', 'glibc', 'cc', 'cxx', 'loadavg_at_start',
+                  'bench_reps', 'bench_min_time', 'bench_filter'):
             if machine.get(k) not in (None, ''):
                 rows.append([k, str(machine[k])])
         pk = machine.get('packages', {})
