@@ -31,10 +31,16 @@
  *                   3 consumers (bounded queues only).
  *   pingpong        two threads bounce one value through two queues;
  *                   items = round trips; rtt_p50/p99 sampled.
- *   slow_consumer   blocking queues only: N-1 producers (0.5 us of work per
- *                   value) and one consumer (2 us per value) on a queue of
- *                   64; items per second and CPU time per item (cpu_ns_per_op)
- *                   show whether the blocked producers burn CPU.
+ *   slow_consumer   blocking queues only: half the threads produce (250 ns
+ *                   of work per value), half consume (500 ns per value: C1's
+ *                   0.1 s and 0.2 s scaled down 400 000 times) through a
+ *                   queue of 64, so the queue is mostly full and producers
+ *                   block; items per second and CPU time per item
+ *                   (cpu_ns_per_op) show what blocking costs.
+ *   sparse          blocking queues only: one producer pushes a value, then
+ *                   sleeps 20 us (nanosleep: ~70 us with the default timer
+ *                   slack); one consumer waits for each.  cpu_ns_per_op shows
+ *                   what a mostly idle consumer burns while it waits.
  *
  * Producer/consumer runs end with sentinels: thread 0 is a producer; when the
  * last producer has stopped it pushes one MQ_SENTINEL per consumer, and each
@@ -49,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "shim.h"
 #include <weft/atomic.h>
@@ -85,6 +92,7 @@ struct mq_params {
 	int producers;         /* > 0: that many; 0: half the threads; -1: all but one */
 	double prod_work_ns;   /* busy work per value pushed */
 	double cons_work_ns;   /* busy work per value popped */
+	double prod_sleep_ns;  /* nanosleep after each value pushed (0: none) */
 };
 
 struct mq_shared {
@@ -251,11 +259,14 @@ static MQ_ALWAYS_INLINE void mq_pc(wb_thread *t, mq_push_fn push, mq_pop_fn pop)
 		const uint32_t work = wb_work_loops(p->prod_work_ns);
 		const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
 		uint64_t sum = 0, i;
+		const struct timespec nap = {0, (long)p->prod_sleep_ns};
 		for (i = 0; wb_running(t, i); i++) {
 			uintptr_t v = base | (uintptr_t)(i + 1);
 			push(q, tls, (void *)v);
 			sum += v;
 			wb_work(work);
+			if (nap.tv_nsec)
+				nanosleep(&nap, NULL);
 		}
 		mq_add(&s->pushed, i);
 		mq_add(&s->push_sum, sum);
@@ -329,16 +340,17 @@ static inline void mq_register_impl(const struct mq_impl *impl)
 		unsigned needs;
 		size_t capacity;
 		int producers;
-		double prod_ns, cons_ns;
+		double prod_ns, cons_ns, sleep_ns;
 		unsigned flags;
 		const char *lat;
 	} rows[] = {
-		{"pair", 0, WB_T1248, 0, 1024, 0, 0, 0, WB_FAIRNESS | WB_LATENCY | WB_CPU, "pair"},
-		{"1p1c", 1, WB_T2, MQ_PC, 1024, 1, 0, 0, WB_CPU, NULL},
-		{"2p2c", 1, WB_T4, MQ_PC, 1024, 2, 0, 0, WB_CPU, NULL},
-		{"c1", 1, WB_T(5), MQ_PC | MQ_BOUNDED, 10, 2, 0, 0, WB_CPU, NULL},
-		{"pingpong", 2, WB_T2, MQ_PINGPONG, 1024, 0, 0, 0, WB_LATENCY | WB_CPU, "rtt"},
-		{"slow_consumer", 1, WB_T2 | WB_T4, MQ_PC | MQ_BLOCKING | MQ_BOUNDED, 64, -1, 500, 2000, WB_CPU, NULL},
+		{"pair", 0, WB_T1248, 0, 1024, 0, 0, 0, 0, WB_FAIRNESS | WB_LATENCY | WB_CPU, "pair"},
+		{"1p1c", 1, WB_T2, MQ_PC, 1024, 1, 0, 0, 0, WB_CPU, NULL},
+		{"2p2c", 1, WB_T4, MQ_PC, 1024, 2, 0, 0, 0, WB_CPU, NULL},
+		{"c1", 1, WB_T(5), MQ_PC | MQ_BOUNDED, 10, 2, 0, 0, 0, WB_CPU, NULL},
+		{"pingpong", 2, WB_T2, MQ_PINGPONG, 1024, 0, 0, 0, 0, WB_LATENCY | WB_CPU, "rtt"},
+		{"slow_consumer", 1, WB_T2 | WB_T4, MQ_PC | MQ_BLOCKING | MQ_BOUNDED, 64, 0, 250, 500, 0, WB_CPU, NULL},
+		{"sparse", 1, WB_T2, MQ_PC | MQ_BLOCKING | MQ_BOUNDED, 64, 1, 0, 0, 20000, WB_CPU, NULL},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		wb_body_fn body = rows[i].kind == 0 ? impl->pair : rows[i].kind == 1 ? impl->pc : impl->pingpong;
@@ -350,6 +362,7 @@ static inline void mq_register_impl(const struct mq_impl *impl)
 		p->producers = rows[i].producers;
 		p->prod_work_ns = rows[i].prod_ns;
 		p->cons_work_ns = rows[i].cons_ns;
+		p->prod_sleep_ns = rows[i].sleep_ns;
 		char name[128];
 		snprintf(name, sizeof name, "mpmc/%s/%s", rows[i].workload, impl->name);
 		wb_def def;

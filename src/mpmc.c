@@ -6,9 +6,10 @@
  * include/weft/mpmc.h; the inline first attempts live there too.
  *
  * When an attempt fails, a blocking push or pop asks the counters why:
- *   - the queue is really full (push) or empty (pop): retry with bounded
- *     exponential backoff (weft_mpmc_set_spin() pauses), then register as a
- *     sleeper, re-check, and sleep on the side's epoch word (mpmc_sleep());
+ *   - the queue is really full (push) or empty (pop): poll it for up to
+ *     weft_mpmc_set_spin() pauses if no other waiter of this side is polling
+ *     (mpmc_spin_more()), then register as a sleeper, re-check, and sleep on
+ *     the side's epoch word (mpmc_sleep());
  *   - the counters say "there is room / there is a value" but the slot says
  *     otherwise: a peer is between its claim and its release of that slot
  *     (the algorithm's one blocking window).  Spin briefly, then yield the CPU
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "backoff.h"
 #include "wait.h"
 #include "weft/deadline.h"
 #include "weft/mpmc.h"
@@ -149,22 +149,40 @@ void weft_mpmc_destroy_slow(weft_mpmc_t *q)
 
 /* ---- the attempt loops (Vyukov's algorithm) ------------------------------- */
 
-/* Wake-ups after a push of @count values, if the pusher saw sleeping consumers. */
-void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count)
+/*
+ * Wake up to @count sleepers of one side, unless nobody sleeps there or a
+ * wake-up is already in flight (WEFT_MPMC_WAKING, see mpmc.h).  The thread
+ * that sets WAKING makes the system call; the first sleeper to deregister
+ * clears it again.
+ */
+static void mpmc_wake(weft_mpmc_t *q, uint32_t *sleepers, uint32_t *epoch, size_t count)
 {
-	/* release: a consumer that reads the bumped epoch before it sleeps also
-	 * sees our claim of tail in its re-check; pairs with the acquire load of
-	 * the epoch in mpmc_sleep() */
-	weft_atomic_fetch_add(&q->pop_epoch, 1u, WEFT_RELEASE);
-	weft__wake(&q->pop_epoch, count > INT32_MAX ? INT32_MAX : (int)count, mpmc_wait_flags(q));
+	/* relaxed: a first guess for the CAS */
+	uint32_t w = weft_atomic_load(sleepers, WEFT_RELAXED);
+	do {
+		if (!weft__mpmc_should_wake(w))
+			return;
+		/* seq_cst: a waker that later sees WAKING and skips its call read
+		 * this value, so it precedes the clearing deregistration in the
+		 * total order (the argument in mpmc.h); relaxed on failure: retry */
+	} while (!weft_atomic_cas_weak(sleepers, &w, w | WEFT_MPMC_WAKING, WEFT_SEQ_CST, WEFT_RELAXED));
+	/* release: a sleeper that reads the bumped epoch before it sleeps also
+	 * sees our claim in its re-check; pairs with the acquire load of the
+	 * epoch in mpmc_sleep() */
+	weft_atomic_fetch_add(epoch, 1u, WEFT_RELEASE);
+	weft__wake(epoch, count > INT32_MAX ? INT32_MAX : (int)count, mpmc_wait_flags(q));
 }
 
-/* Wake-ups after a pop of @count values, if the popper saw sleeping producers. */
+/* After a push of @count values that saw sleeping consumers. */
+void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count)
+{
+	mpmc_wake(q, &q->pop_sleepers, &q->pop_epoch, count);
+}
+
+/* After a pop of @count values that saw sleeping producers. */
 void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 {
-	/* release: as in weft_mpmc_wake_pop_slow(), for our claim of head */
-	weft_atomic_fetch_add(&q->push_epoch, 1u, WEFT_RELEASE);
-	weft__wake(&q->push_epoch, count > INT32_MAX ? INT32_MAX : (int)count, mpmc_wait_flags(q));
+	mpmc_wake(q, &q->push_sleepers, &q->push_epoch, count);
 }
 
 /* Push @value unless the queue is full or closed, retrying on contention. */
@@ -190,7 +208,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
 				slot->value = value;
 				/* release: publishes value; pairs with the acquire load of seq in pop */
 				weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
-				if (sleepers != 0)
+				if (weft__mpmc_should_wake(sleepers))
 					weft_mpmc_wake_pop_slow(q, 1);
 				return MPMC_DONE;
 			}
@@ -223,7 +241,7 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
 				/* release: our load of value happens before the next
 				 * lap's store; pairs with the acquire load of seq in push */
 				weft_atomic_store(&slot->seq, pos + mpmc_capacity(q), WEFT_RELEASE);
-				if (sleepers != 0)
+				if (weft__mpmc_should_wake(sleepers))
 					weft_mpmc_wake_push_slow(q, 1);
 				return MPMC_DONE;
 			}
@@ -289,7 +307,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 				/* release: publishes the value; pairs with the acquire load of seq in pop */
 				weft_atomic_store(&slot->seq, pos + i + 1, WEFT_RELEASE);
 			}
-			if (sleepers != 0)
+			if (weft__mpmc_should_wake(sleepers))
 				weft_mpmc_wake_pop_slow(q, k);
 			return k;
 		}
@@ -335,7 +353,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 				 * pairs with the acquire load of seq in push */
 				weft_atomic_store(&slot->seq, pos + i + capacity, WEFT_RELEASE);
 			}
-			if (sleepers != 0)
+			if (weft__mpmc_should_wake(sleepers))
 				weft_mpmc_wake_push_slow(q, k);
 			return k;
 		}
@@ -343,6 +361,11 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 }
 
 /* ---- sleeping -------------------------------------------------------------- */
+
+static uint32_t *mpmc_sleepers(weft_mpmc_t *q, enum mpmc_side side)
+{
+	return side == MPMC_PUSH_SIDE ? &q->push_sleepers : &q->pop_sleepers;
+}
 
 /* The earlier of two valid deadlines; @b may be NULL (none). */
 static const struct timespec *mpmc_earlier(const struct timespec *a, const struct timespec *b)
@@ -381,26 +404,40 @@ static enum mpmc_outcome mpmc_counters(weft_mpmc_t *q, enum mpmc_side side, int 
 
 /*
  * Register as a sleeper on @side, re-check, and sleep while the queue is
- * still full (push) or empty (pop).
+ * still full (push) or empty (pop).  *@handover is set if our deregistration
+ * cleared WEFT_MPMC_WAKING: wake-ups may have been skipped on our account,
+ * so before leaving the slow path we must pass one on (mpmc_hand_over()).
  *
  * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed while asleep),
  * or WEFT_ECLOSED (push: closed; pop: closed and drained).
  */
-static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline)
+static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, bool *handover)
 {
-	uint32_t *sleepers = side == MPMC_PUSH_SIDE ? &q->push_sleepers : &q->pop_sleepers;
+	uint32_t *sleepers = mpmc_sleepers(q, side);
 	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
 
 	/* seq_cst: the registration.  In the total order of seq_cst operations
 	 * either a peer's claim (CAS on tail or head) comes before it, and the
 	 * re-check below sees the claim, or after it, and the peer's seq_cst
-	 * load of our count sees us and wakes us after publishing. */
+	 * load of our word sees us and wakes us after publishing. */
 	weft_atomic_fetch_add(sleepers, 1u, WEFT_SEQ_CST);
 	/* acquire: if the epoch was already bumped, we see the bumper's claim
-	 * (pairs with the release fetch_add in weft_mpmc_wake_*_slow() and
+	 * (pairs with the release fetch_add in mpmc_wake() and
 	 * weft_mpmc_close()).  Read before the re-check: a bump after it ends
 	 * the sleep below at once. */
 	uint32_t seen = weft_atomic_load(epoch, WEFT_ACQUIRE);
+	/* Clear WAKING before the re-check.  A wake-up in flight may have been
+	 * meant for us, yet not reach us: if it bumped the epoch before our
+	 * snapshot we will sleep on the new value, and the value it announced
+	 * may be gone (taken by a thread that never slept).  Wakers that skipped
+	 * their call because of the bit read it before this clear, so our
+	 * re-check below sees their values; a waker that sets the bit after the
+	 * clear bumps the epoch after our snapshot (its CAS and our clear are
+	 * ordered in the total order, and reading its bump would have made its
+	 * CAS happen before the clear), so our sleep ends at once.  seq_cst: both
+	 * arguments need this clear in the total order. */
+	if (weft_atomic_fetch_and(sleepers, ~WEFT_MPMC_WAKING, WEFT_SEQ_CST) & WEFT_MPMC_WAKING)
+		*handover = true;
 	/* seq_cst: the re-check, after the registration in the total order.  A
 	 * stale counter can only make us sleep when the peer that moved it did
 	 * so after our load, and is therefore bound to see us and wake us. */
@@ -410,9 +447,92 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 		rc = WEFT_ECLOSED;
 	else if (now == MPMC_BLOCKED)
 		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
-	/* relaxed: leaving; a peer that still counts us makes one needless wake */
-	weft_atomic_fetch_sub(sleepers, 1u, WEFT_RELAXED);
+	/* Deregister and clear WAKING (whoever set it meant to wake someone,
+	 * and someone is now awake).  seq_cst: wakers that skipped their call
+	 * because of the bit read it before this, so our later re-check or
+	 * hand-over sees their values.  relaxed load: a first guess. */
+	uint32_t w = weft_atomic_load(sleepers, WEFT_RELAXED);
+	while (!weft_atomic_cas_weak(sleepers, &w, (w - 1) & ~WEFT_MPMC_WAKING, WEFT_SEQ_CST, WEFT_RELAXED))
+		;
+	if (w & WEFT_MPMC_WAKING)
+		*handover = true;
 	return rc;
+}
+
+/*
+ * Leaving a slow path after our deregistration cleared WAKING: if there is
+ * still something for a sleeper of @side (a value to pop, room to push) and
+ * one sleeps, wake it; wake-ups skipped while the bit was set are covered.
+ */
+static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
+{
+	/* seq_cst: after our deregistration in the total order, so we see every
+	 * claim whose waker skipped its call on the strength of the bit */
+	if (mpmc_counters(q, side, WEFT_SEQ_CST) != MPMC_DONE)
+		return;
+	if (side == MPMC_PUSH_SIDE)
+		weft_mpmc_wake_push_slow(q, 1);
+	else
+		weft_mpmc_wake_pop_slow(q, 1);
+}
+
+/* Polling a full (empty) queue before sleeping: at most one waiter per side
+ * does it (WEFT_MPMC_SPINNING), for at most the spin bound. */
+struct mpmc_spin {
+	unsigned spent; /* pauses so far */
+	int role;       /* 0: not decided yet, 1: we hold SPINNING, -1: we do not spin (any more) */
+};
+
+/* Pauses between two looks at the queue: short, because a waiter only reads
+ * lines the peer writes (no contention to back off from), and every pause
+ * between the peer's move and our look adds to the hand-over latency. */
+#define MPMC_SPIN_STEP 4u
+
+/* Every so many pauses of polling, yield the CPU instead: on an idle machine
+ * sched_yield() returns at once and polling goes on; on a busy one the thread
+ * we wait for may be queued behind us, and pure spinning would keep it from
+ * running (the sweep in docs/mpmc.md). */
+#define MPMC_SPIN_YIELD_EVERY 32u
+
+/* One more polling step?  false: stop polling and sleep. */
+static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
+{
+	uint32_t *word = mpmc_sleepers(q, side);
+	if (sp->role == 0) {
+		sp->role = -1;
+		if (budget == 0)
+			return false;
+		/* relaxed: SPINNING is a hint that orders nothing; the sleeper
+		 * count in the same word is only read-modified, never lost */
+		uint32_t w = weft_atomic_load(word, WEFT_RELAXED);
+		do {
+			if (w & WEFT_MPMC_SPINNING)
+				return false; /* another waiter polls: sleep at once */
+		} while (!weft_atomic_cas_weak(word, &w, w | WEFT_MPMC_SPINNING, WEFT_RELAXED, WEFT_RELAXED));
+		sp->role = 1;
+	}
+	if (sp->role != 1)
+		return false;
+	if (sp->spent >= budget) {
+		weft_atomic_fetch_and(word, ~WEFT_MPMC_SPINNING, WEFT_RELAXED); /* relaxed: as above */
+		sp->role = -1;
+		return false;
+	}
+	if (sp->spent % MPMC_SPIN_YIELD_EVERY == MPMC_SPIN_YIELD_EVERY - MPMC_SPIN_STEP) {
+		sched_yield(); /* see MPMC_SPIN_YIELD_EVERY */
+	} else {
+		for (unsigned i = 0; i < MPMC_SPIN_STEP; i++)
+			weft_cpu_relax();
+	}
+	sp->spent += MPMC_SPIN_STEP;
+	return true;
+}
+
+/* Leaving the slow path: give up SPINNING if we hold it. */
+static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp)
+{
+	if (sp->role == 1)
+		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_RELAXED); /* relaxed: a hint */
 }
 
 /*
@@ -449,9 +569,9 @@ static int mpmc_stall(unsigned *stalls, const struct timespec *deadline)
 	return WEFT_OK;
 }
 
-int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
+			  struct mpmc_spin *spin)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first = true;
@@ -471,10 +591,10 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
 			rc = mpmc_stall(&stalls, deadline);
 			break;
-		case MPMC_BLOCKED: /* full: spin a while, then sleep */
-			if (weft__backoff_spin(&backoff, budget))
+		case MPMC_BLOCKED: /* full: poll a while, then sleep */
+			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget))
 				continue;
-			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline);
+			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
 			break;
 		}
 		if (rc == WEFT_ECLOSED)
@@ -488,9 +608,9 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 	}
 }
 
-int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
+			 struct mpmc_spin *spin)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first = true;
@@ -506,21 +626,43 @@ int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadli
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
 			rc = mpmc_stall(&stalls, deadline);
-		} else { /* empty: spin a while, then sleep */
-			if (weft__backoff_spin(&backoff, budget))
+		} else { /* empty: poll a while, then sleep */
+			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget))
 				continue;
-			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline);
+			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
 		}
 		if (rc == WEFT_ECLOSED)
 			return WEFT_ECLOSED;
 		if (rc == WEFT_ETIMEDOUT) {
-			/* One last attempt, as in weft_mpmc_push_slow(). */
+			/* One last attempt, as in mpmc_push_wait(). */
 			if (mpmc_pop_once(q, out) == MPMC_DONE)
 				return WEFT_OK;
 			return mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED) == MPMC_CLOSED ? WEFT_ECLOSED
 											  : WEFT_ETIMEDOUT;
 		}
 	}
+}
+
+int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+{
+	bool handover = false;
+	struct mpmc_spin spin = {0, 0};
+	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin);
+	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin);
+	if (handover)
+		mpmc_hand_over(q, MPMC_PUSH_SIDE);
+	return rc;
+}
+
+int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+{
+	bool handover = false;
+	struct mpmc_spin spin = {0, 0};
+	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin);
+	mpmc_spin_done(q, MPMC_POP_SIDE, &spin);
+	if (handover)
+		mpmc_hand_over(q, MPMC_POP_SIDE);
+	return rc;
 }
 
 int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)

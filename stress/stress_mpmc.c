@@ -253,6 +253,38 @@ static void *consumer_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Until the phase's time is up (and, unless @until_time_only, until every
+ * producer has stopped), sample the queue every 5 ms.  Values in the queue
+ * while every consumer is registered asleep, or room while every producer
+ * is, can last microseconds (a wake-up on its way); if either lasts 2 s, a
+ * wake-up was lost.
+ */
+static void watch_sleepers(const char *name, weft_mpmc_t *q, unsigned producers, unsigned consumers,
+			   int until_time_only)
+{
+	double stuck_since = 0;
+	size_t capacity = weft_mpmc_capacity(q);
+	for (;;) {
+		/* relaxed: a sampled diagnostic */
+		uint32_t ps = __atomic_load_n(&q->push_sleepers, __ATOMIC_RELAXED) & WEFT_MPMC_SLEEPERS;
+		uint32_t cs = __atomic_load_n(&q->pop_sleepers, __ATOMIC_RELAXED) & WEFT_MPMC_SLEEPERS;
+		size_t size = weft_mpmc_size_approx(q);
+		int stuck = (cs == consumers && size > 0) || (ps == producers && size < capacity);
+		double now = stress_now();
+		if (!stuck)
+			stuck_since = 0;
+		else if (stuck_since == 0)
+			stuck_since = now;
+		else if (now - stuck_since > 2.0)
+			stress_fail(&opts, "phase %s: lost wake-up: size %llu, %u of %u consumers and %u of %u producers asleep for 2 s",
+				    name, (unsigned long long)size, cs, consumers, ps, producers);
+		if (time_up() && (until_time_only || stuck_since == 0))
+			return;
+		usleep(5000);
+	}
+}
+
 static unsigned long long thread_phase(const char *name, size_t capacity, int close_race, double seconds,
 				       unsigned producers, unsigned consumers)
 {
@@ -273,10 +305,11 @@ static unsigned long long thread_phase(const char *name, size_t capacity, int cl
 	phase_end = stress_now() + seconds;
 	for (unsigned i = 0; i < producers + consumers; i++)
 		pthread_create(&tids[i], NULL, i < producers ? producer_thread : consumer_thread, &w[i]);
+	/* While the producers run, watch for a lost wake-up: the close at the
+	 * end wakes every sleeper and would hide one. */
+	watch_sleepers(name, q, producers, consumers, close_race);
 	if (close_race) {
 		/* Close while the producers are still pushing. */
-		while (!time_up())
-			usleep(1000);
 		weft_mpmc_close(q);
 		for (unsigned i = 0; i < producers; i++)
 			pthread_join(tids[i], NULL);

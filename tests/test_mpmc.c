@@ -24,11 +24,11 @@
 static void wait_sleepers(uint32_t *count, uint32_t n)
 {
 	for (int i = 0; i < 30000; i++) {
-		if (__atomic_load_n(count, __ATOMIC_ACQUIRE) >= n)
+		if ((__atomic_load_n(count, __ATOMIC_ACQUIRE) & WEFT_MPMC_SLEEPERS) >= n)
 			return;
 		usleep(1000);
 	}
-	CHECK_GE(__atomic_load_n(count, __ATOMIC_ACQUIRE), n);
+	CHECK_GE(__atomic_load_n(count, __ATOMIC_ACQUIRE) & WEFT_MPMC_SLEEPERS, n);
 }
 
 static struct timespec past(void)
@@ -354,6 +354,62 @@ static void test_many_blocked_pops_each_get_one(void)
 	weft_mpmc_destroy(q);
 }
 
+/* More sleeping producers than room: each pop frees one slot, one wake-up
+ * is in flight at a time, and every woken producer hands the next one over. */
+static void test_many_blocked_pushes_all_get_in(void)
+{
+	enum { N = 6, CAP = 4 };
+	weft_mpmc_t *q = weft_mpmc_create(CAP, 0);
+	for (int i = 0; i < CAP; i++)
+		CHECK(weft_mpmc_try_push(q, V(1)));
+	struct waiter w[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		w[i] = (struct waiter){q, -1, V(100 + i), i & 1};
+		pthread_create(&t[i], NULL, push_thread, &w[i]);
+	}
+	wait_sleepers(&q->push_sleepers, N);
+	uintptr_t sum = 0;
+	void *out;
+	for (int i = 0; i < CAP + N; i++) {
+		CHECK_STATUS(weft_mpmc_pop(q, &out), WEFT_OK);
+		sum += U(out);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_STATUS(w[i].rc, WEFT_OK);
+	}
+	CHECK_EQ(sum, CAP + N * 100 + N * (N - 1) / 2);
+	CHECK_EQ(weft_mpmc_size_approx(q), 0);
+	weft_mpmc_destroy(q);
+}
+
+/* A batch wakes as many sleepers as it moves values. */
+static void test_batch_wakes_sleepers(void)
+{
+	enum { N = 5 };
+	weft_mpmc_t *q = weft_mpmc_create(8, 0);
+	struct waiter w[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		w[i] = (struct waiter){q, -1, NULL, 0};
+		pthread_create(&t[i], NULL, pop_thread, &w[i]);
+	}
+	wait_sleepers(&q->pop_sleepers, N);
+	void *in[N];
+	for (int i = 0; i < N; i++)
+		in[i] = V(10 + i);
+	CHECK_EQ(weft_mpmc_push_n(q, in, N), N);
+	uintptr_t sum = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_STATUS(w[i].rc, WEFT_OK);
+		sum += U(w[i].value);
+	}
+	CHECK_EQ(sum, N * 10 + N * (N - 1) / 2);
+	weft_mpmc_destroy(q);
+}
+
 static void test_close_semantics(void)
 {
 	weft_mpmc_t *q = weft_mpmc_create(8, 0);
@@ -608,6 +664,8 @@ int main(void)
 	RUN_TEST(test_blocked_pop_woken_by_push);
 	RUN_TEST(test_blocked_push_woken_by_pop);
 	RUN_TEST(test_many_blocked_pops_each_get_one);
+	RUN_TEST(test_many_blocked_pushes_all_get_in);
+	RUN_TEST(test_batch_wakes_sleepers);
 	RUN_TEST(test_close_semantics);
 	RUN_TEST(test_close_wakes_blocked_pops);
 	RUN_TEST(test_close_wakes_blocked_pushes_and_pops_drain);

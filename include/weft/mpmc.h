@@ -38,23 +38,36 @@
  * slot see the queue as full.  No operation ever waits for such a thread inside
  * try_*; blocking operations yield and then nap (see docs/mpmc.md).
  *
- * Blocking: push and pop first retry with a bounded exponential backoff (the
- * spin bound, weft_mpmc_set_spin()), then sleep on the wait layer.  Each side
- * has a sleeper count and a 32-bit epoch word.  A sleeper registers in the
- * count, reads the epoch, re-checks the counters, and sleeps while the epoch
- * is unchanged.  A successful push loads the consumers' sleeper count once,
- * right after its CAS on tail; if it is nonzero, after publishing, it bumps the
- * consumers' epoch and wakes one sleeper per value (pop symmetrically).  That
+ * Blocking: a push that finds the queue full (a pop that finds it empty)
+ * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()),
+ * then sleeps on the wait layer.  Only one waiter per side polls at a time
+ * (the WEFT_MPMC_SPINNING bit); the others sleep at once, because when
+ * waiters outnumber the CPUs, spinners take the CPU from the threads they
+ * wait for.  Each side has a sleeper word (a count, and the WEFT_MPMC_WAKING
+ * and WEFT_MPMC_SPINNING bits) and a 32-bit epoch word.  A sleeper registers in the count, reads the epoch, re-checks
+ * the counters, and sleeps while the epoch is unchanged.  A successful push
+ * loads the consumers' sleeper word once, right after its CAS on tail; if it
+ * shows sleepers and no wake-up in flight, after publishing, the pusher sets
+ * WAKING, bumps the epoch and wakes one sleeper (pop symmetrically).  That
  * one load, on a cache line the CAS has just taken, is all a sleeping thread
- * costs the fast path.  Why no wake-up is lost: both the sleeper's
- * registration (a fetch_add) and the pusher's claim (the CAS) are seq_cst
- * read-modify-writes, and the pusher's count load and the sleeper's counter
- * load are seq_cst loads.  In the single total order either the claim comes
- * first, and the sleeper's re-check sees tail moved (it does not sleep), or
- * the registration comes first, and the pusher's count load sees it (it wakes).
- * The re-check compares the counters rather than the slot because the slot's
- * publication is a plain release store, which could not take part in that
- * argument without a full fence on every push.
+ * costs the fast path, and while a woken thread is on its way every other
+ * push sees WAKING and makes no system call.
+ *
+ * Why no wake-up is lost: the sleeper's registration (a fetch_add) and the
+ * pusher's claim (the CAS on tail) are seq_cst read-modify-writes, and the
+ * pusher's load of the sleeper word and the sleeper's re-check of the
+ * counters are seq_cst loads.  In the single total order either the claim
+ * comes first, and the re-check sees tail moved (the sleeper does not sleep),
+ * or the registration comes first, and the pusher's load sees it.  WAKING
+ * is cleared by every sleeper twice, with seq_cst read-modify-writes: after
+ * it takes its epoch snapshot and before its re-check, and when it
+ * deregisters.  A pusher that sees WAKING and skips its wake-up read the word
+ * before the next such clear, so the clearing thread's re-check (or, if it
+ * leaves, its hand-over check in mpmc.c) sees the pushed value and wakes the
+ * next sleeper if values remain.  The re-check compares
+ * the counters rather than the slot because the slot's publication is a plain
+ * release store, which could not take part in the argument without a full
+ * fence on every push.
  *
  * close: sets a bit in tail (so no further push can claim a position), then
  * bumps both epochs and wakes every sleeper.  Pops drain what was pushed
@@ -101,7 +114,12 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a blocking push/pop backs off for before it sleeps;
  * chosen by the sweep in docs/mpmc.md. */
-#define WEFT_MPMC_SPIN_DEFAULT 512u
+#define WEFT_MPMC_SPIN_DEFAULT 2048u
+
+/* The sleeper words push_sleepers and pop_sleepers: */
+#define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
+#define WEFT_MPMC_SPINNING 0x40000000u /* a waiter of this side is spinning (at most one does) */
+#define WEFT_MPMC_SLEEPERS 0x3fffffffu /* the number of registered sleepers */
 
 /* A live queue's magic number (checked under WEFT_DEBUG). */
 #define WEFT_MPMC_MAGIC 0x6d706d63u /* "mpmc" */
@@ -120,12 +138,12 @@ typedef struct weft_mpmc {
 	/* Line 1: the producers' side.  The consumers' sleeper count lives here
 	 * because pushers load it right after their CAS has taken this line. */
 	uint64_t tail;         /* next position to push | WEFT_MPMC_CLOSED_BIT */
-	uint32_t pop_sleepers; /* consumers registered to sleep */
+	uint32_t pop_sleepers; /* consumers: sleepers | WEFT_MPMC_WAKING | WEFT_MPMC_SPINNING */
 	uint32_t pop_epoch;    /* futex word consumers sleep on; bumped by pushers that saw sleepers */
 	char pad1[WEFT_CACHE_LINE - 16];
 	/* Line 2: the consumers' side, and the producers' sleepers. */
 	uint64_t head;          /* next position to pop */
-	uint32_t push_sleepers; /* producers registered to sleep */
+	uint32_t push_sleepers; /* producers: sleepers | WEFT_MPMC_WAKING | WEFT_MPMC_SPINNING */
 	uint32_t push_epoch;    /* futex word producers sleep on; bumped by poppers that saw sleepers */
 	char pad2[WEFT_CACHE_LINE - 16];
 	/* The slots follow, at offset sizeof(weft_mpmc_t) (no pointer is stored). */
@@ -163,6 +181,14 @@ static inline void weft__mpmc_check(const weft_mpmc_t *q)
 #else
 #define WEFT__MPMC_CHECK(q) ((void)0)
 #endif
+
+/* Whether a sleeper word calls for a wake-up: someone sleeps and no wake-up
+ * is on its way already (the WEFT_MPMC_SPINNING bit does not matter). */
+static inline bool weft__mpmc_should_wake(uint32_t word)
+{
+	uint32_t w = word & (WEFT_MPMC_WAKING | WEFT_MPMC_SLEEPERS);
+	return w != 0 && w <= WEFT_MPMC_SLEEPERS;
+}
 
 /* The slot of position @pos.  The slots start right after the header. */
 static inline weft_mpmc_slot_t *weft__mpmc_slot(weft_mpmc_t *q, uint64_t pos)
@@ -242,8 +268,8 @@ static inline void weft_mpmc_destroy(weft_mpmc_t *q)
 #ifdef WEFT_DEBUG
 	weft__mpmc_check(q);
 	/* relaxed: a diagnostic; a correct caller has no concurrent user */
-	if (weft_atomic_load(&q->push_sleepers, WEFT_RELAXED) != 0 ||
-	    weft_atomic_load(&q->pop_sleepers, WEFT_RELAXED) != 0)
+	if ((weft_atomic_load(&q->push_sleepers, WEFT_RELAXED) & WEFT_MPMC_SLEEPERS) != 0 ||
+	    (weft_atomic_load(&q->pop_sleepers, WEFT_RELAXED) & WEFT_MPMC_SLEEPERS) != 0)
 		weft_debug_die("weft_mpmc_t", q, "destroyed while threads sleep in it");
 #endif
 	weft_mpmc_destroy_slow(q);
@@ -270,7 +296,7 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 		slot->value = value; /* ours alone until the store of seq below */
 		/* release: publishes value; pairs with the acquire load of seq in pop */
 		weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
-		if (WEFT_UNLIKELY(sleepers != 0))
+		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_pop_slow(q, 1);
 		return true;
 	}
@@ -295,7 +321,7 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 		/* release: our load of value happens before the next lap's store;
 		 * pairs with the acquire load of seq in push */
 		weft_atomic_store(&slot->seq, pos + q->mask + 1, WEFT_RELEASE);
-		if (WEFT_UNLIKELY(sleepers != 0))
+		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_push_slow(q, 1);
 		return true;
 	}
