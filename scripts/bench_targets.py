@@ -111,4 +111,26 @@ TARGETS = [
        'pool/prodcons/weft_pool@2:items_per_second', 'pool/prodcons/glibc@2:items_per_second', '>=', 1.0),
     _t(4, 'weft_pool producer/consumer across threads vs mimalloc, 2 threads',
        'pool/prodcons/weft_pool@2:items_per_second', 'pool/prodcons/mimalloc@2:items_per_second', '>=', 1.0),
+    # ---- issue 5: bounded MPMC queue ----
+    _t(5, 'weft_mpmc enqueue+dequeue pair on one thread vs ck_ring (MPMC)',
+       'mpmc/pair/weft@1:ns_per_op', 'mpmc/pair/ck_ring_mpmc@1:ns_per_op', '<=', 1.1),
+] + [
+    # "the best linearizable peer": at least 1.2x each of them
+    _t(5, 'weft_mpmc pairs at 2 threads vs %s' % peer,
+       'mpmc/pair/weft@2:items_per_second', 'mpmc/pair/%s@2:items_per_second' % peer, '>=', 1.2)
+    for peer in ('ck_ring_mpmc', 'ck_fifo_mpmc', 'urcu_wfcq', 'urcu_lfq', 'boost', 'tbb_bounded',
+                 'c2_weft', 'c2_pthread')
+] + [
+    _t(5, 'weft_mpmc pairs at %d threads on 2 cores vs the C2 queue (%s)' % (n, c2),
+       'mpmc/pair/weft@%d:items_per_second' % n, 'mpmc/pair/%s@%d:items_per_second' % (c2, n), '>=', 1.0)
+    for n in (4, 8) for c2 in ('c2_weft', 'c2_pthread')
+] + [
+    _t(5, 'weft_mpmc pairs at %d threads: worst stall of any thread (us; includes time descheduled)' % n,
+       'mpmc/pair/weft@%d:stall_max_us' % n, None, '<=', 10000)
+    for n in (4, 8)
+] + [
+    _t(5, 'weft_mpmc blocking producers, slow consumer (%d threads) vs the C2 queue (%s)' % (n, c2),
+       'mpmc/slow_consumer/weft@%d:items_per_second' % n,
+       'mpmc/slow_consumer/%s@%d:items_per_second' % (c2, n), '>=', 3)
+    for n in (2, 4) for c2 in ('c2_weft', 'c2_pthread')
 ]
