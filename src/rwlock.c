@@ -15,8 +15,16 @@
  *    WAITING/PARKED/SLOT_WAITER, are relaxed: they publish no data, and the
  *    futex compares the word's current value (every RMW sees the latest value
  *    in the word's modification order), so no stale guess can make a thread
- *    sleep through the change it waits for.
+ *    sleep through the change it waits for;
+ *  - reader bias (BRAVO) is a seq_cst store-load handshake between a reader
+ *    (claim a slot, then load BIASED) and a writer (clear BIASED, then load
+ *    every slot); see weft__rwlock_bias_enter() and rwl_revoke().
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, nanosleep */
+#endif
+#include <time.h>
+
 #include "backoff.h"
 #include "wait.h"
 #include "weft/deadline.h"
@@ -84,6 +92,164 @@ static void rwl_word_unlock(uint32_t *word, unsigned wflags)
 	 * exchange of rwl_word_lock() */
 	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
 		weft__wake(word, 1, wflags);
+}
+
+/* ==== weft_rwlock_t: reader bias (BRAVO) ============================== */
+
+/*
+ * The visible-readers table, shared by every private weft_rwlock_t of the
+ * process: 1024 slots of 8 bytes, 8 KiB, 128 cache lines.  A biased reader
+ * holds one slot (NULL -> lock); a writer that revokes bias loads all of them.
+ */
+weft_rwlock_t *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS] WEFT_ALIGNED(WEFT_CACHE_LINE);
+_Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+
+/* relaxed everywhere: a tuning value (the inhibit multiplier N; 0: no bias) */
+static unsigned rwl_bias_n = WEFT_RWLOCK_BIAS_DEFAULT;
+
+unsigned weft_rwlock_set_bias(unsigned n)
+{
+	return weft_atomic_exchange(&rwl_bias_n, n, WEFT_RELAXED);
+}
+
+/*
+ * Inhibit deadlines (CLOCK_MONOTONIC ns; 0: none), one per hash bucket of lock
+ * addresses: BRAVO keeps one per lock, but weft_rwlock_t has no room.  Locks
+ * that share a bucket share a deadline, which only moves when bias comes back
+ * on (a policy, never a question of correctness).  All accesses relaxed: the
+ * value publishes nothing.
+ */
+#define RWL_INHIBIT_BITS 8
+static uint64_t rwl_inhibit[1u << RWL_INHIBIT_BITS];
+
+/* Unbiased counted reads between two looks at the clock, per thread. */
+#define RWL_REBIAS_EVERY 16u
+static _Thread_local unsigned rwl_rebias_tick;
+
+static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
+{
+	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - RWL_INHIBIT_BITS)];
+}
+
+static uint64_t rwl_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A reader that got in by the count turns bias (back) on, unless the lock is
+ * pshared, bias is off process-wide, or a recent revocation inhibits it.  The
+ * caller holds a read count, so no writer holds the lock: the next writer's
+ * acquire CAS reads BIASED and revokes.
+ */
+static void rwl_maybe_bias(weft_rwlock_t *rw)
+{
+	/* relaxed: a hint; the fetch_or below is what counts */
+	if (weft_atomic_load(&rw->state, WEFT_RELAXED) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_PSHARED_BIT))
+		return;
+	if (weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) == 0)
+		return;
+	uint64_t *inhibit = rwl_inhibit_of(rw);
+	uint64_t until = weft_atomic_load(inhibit, WEFT_RELAXED);
+	if (until != 0) {
+		if (++rwl_rebias_tick % RWL_REBIAS_EVERY != 0 || rwl_now_ns() < until)
+			return;
+		weft_atomic_cas(inhibit, &until, 0u, WEFT_RELAXED, WEFT_RELAXED);
+	}
+	/* relaxed: publishes nothing; a biased reader's seq_cst load that reads
+	 * this RMW synchronizes, through the release sequence of `state`, with
+	 * the last wrunlock's release fetch_sub */
+	weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_BIASED, WEFT_RELAXED);
+}
+
+/* Give back a write lock we took but may not keep (a failed try, a timeout). */
+static void rwl_release_writer(weft_rwlock_t *rw)
+{
+	/* release: pairs with the acquire CAS of the next holder (we wrote
+	 * nothing, but the lock word must stay a release sequence) */
+	uint32_t old = weft_atomic_fetch_sub(&rw->state, WEFT_RWLOCK_WRITER, WEFT_RELEASE);
+	if (old & WEFT_RWLOCK_PARKED)
+		weft_rwlock_wake_slow(rw);
+}
+
+/* Wait until the biased reader in @slot has left @rw: spin, then yield, then
+ * sleep with a doubling period (1 us .. 256 us).  A slot is a pointer, not a
+ * futex word, so the writer polls. */
+static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = rwl_spin_budget();
+	long sleep_ns = 1000;
+	unsigned yields = 0;
+	/* acquire: pairs with the release store of NULL in weft_rwlock_rdunlock() */
+	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
+		if (weft__backoff_spin(&backoff, budget))
+			continue;
+		if (deadline != NULL && weft_deadline_passed(deadline))
+			return weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
+		if (yields < 16) {
+			yields++;
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = {0, sleep_ns};
+		nanosleep(&ts, NULL);
+		if (sleep_ns < 256000)
+			sleep_ns *= 2;
+	}
+	return WEFT_OK;
+}
+
+/*
+ * The writer's revocation, once it holds WRITER: clear BIASED, then scan the
+ * table and wait for each slot that holds @rw.  Readers that arrive after the
+ * clear see it and take the counted path, where WRITER stops them.  Then
+ * inhibit bias for N times what this took (Dice and Kogan's policy).
+ * @try_only: fail at the first biased reader instead of waiting.  On failure
+ * bias is put back on and the write lock given back.
+ * Return: WEFT_OK, WEFT_EBUSY (try_only) or WEFT_ETIMEDOUT.
+ */
+static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
+{
+	/* relaxed: we hold WRITER, and only a reader inside the lock sets
+	 * BIASED, so it cannot change under us; our acquire CAS read it last */
+	if (!(weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED))
+		return WEFT_OK;
+	uint64_t t0 = rwl_now_ns();
+	/* seq_cst: the writer's store half of the handshake with
+	 * weft__rwlock_bias_enter() (which explains why acquire/release is not
+	 * enough): the clear must precede, in the seq_cst order, every slot load
+	 * below */
+	weft_atomic_fetch_and(&rw->state, ~WEFT_RWLOCK_BIASED, WEFT_SEQ_CST);
+	int rc = WEFT_OK;
+	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS && rc == WEFT_OK; i++) {
+		/* seq_cst: the load half of the handshake; also an acquire that
+		 * pairs with the reader's release store of NULL */
+		if (weft_atomic_load(&weft__rwlock_readers[i], WEFT_SEQ_CST) != rw)
+			continue;
+		rc = try_only ? WEFT_EBUSY : rwl_wait_slot(&weft__rwlock_readers[i], rw, deadline);
+	}
+	if (rc != WEFT_OK) {
+		/* Biased readers may still be inside: put BIASED back before
+		 * letting the lock go, so that the next writer scans again (a
+		 * clear BIASED must always mean "no biased reader inside").
+		 * relaxed: publishes nothing; we hold WRITER, and our release
+		 * below orders it for the next holder */
+		weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_BIASED, WEFT_RELAXED);
+		rwl_release_writer(rw);
+		return rc;
+	}
+	uint64_t now = rwl_now_ns();
+	uint64_t until = now + (uint64_t)weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) * (now - t0);
+	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
+	return WEFT_OK;
+}
+
+bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw)
+{
+	return rwl_revoke(rw, true, NULL) == WEFT_OK;
 }
 
 /* ==== weft_rwlock_t ===================================================== */
@@ -183,6 +349,7 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 void weft_rwlock_rdlock_slow(weft_rwlock_t *rw)
 {
 	(void)rwl_rdlock(rw, NULL);
+	rwl_maybe_bias(rw);
 }
 
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
@@ -190,7 +357,13 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
-	int rc = rwl_rdlock(rw, deadline);
+	int rc = WEFT_OK;
+	/* relaxed: a hint, as in weft_rwlock_rdlock() */
+	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_enter(rw))) {
+		rc = rwl_rdlock(rw, deadline);
+		if (rc == WEFT_OK)
+			rwl_maybe_bias(rw);
+	}
 	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
 					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
@@ -225,7 +398,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		if (!(s & busy)) {
 			/* (0, 0, 1, pk) -> (0, 1, 0, 0).  acquire: pairs with the
 			 * release fetch_sub of the last reader or writer */
-			if (weft_atomic_cas(&rw->state, &s, (s & WEFT_RWLOCK_PSHARED_BIT) | WEFT_RWLOCK_WRITER,
+			if (weft_atomic_cas(&rw->state, &s, (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
 					    WEFT_ACQUIRE, WEFT_RELAXED))
 				return WEFT_OK;
 			continue;
@@ -249,7 +422,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 				if (!(s & busy)) {
 					/* acquire: as above */
 					if (weft_atomic_cas(&rw->state, &s,
-							    (s & WEFT_RWLOCK_PSHARED_BIT) | WEFT_RWLOCK_WRITER,
+							    (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
 							    WEFT_ACQUIRE, WEFT_RELAXED))
 						return WEFT_OK;
 				} else if (weft_atomic_cas(&rw->state, &s,
@@ -263,7 +436,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 	}
 }
 
-static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -277,6 +450,13 @@ static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	int rc = rwl_write_as_head(rw, deadline, wflags);
 	rwl_word_unlock(&rw->queue, wflags);
 	return rc;
+}
+
+/* Take WRITER (the counted lock), then revoke reader bias. */
+static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	int rc = rwl_wrlock_counted(rw, deadline);
+	return rc == WEFT_OK ? rwl_revoke(rw, false, deadline) : rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)

@@ -2,7 +2,7 @@
 /*
  * stress_rwlock.c - weft_rwlock_t and weft_brlock_t under ThreadSanitizer.
  *
- * Three phases per lock, --seconds/6 each:
+ * Phases of --seconds/7 each (four for weft_rwlock_t, three for weft_brlock_t):
  *
  *  exclusion   (twice: with the default spin budget, and with
  *              weft_rwlock_set_spin(0) so that every wait parks at once)
@@ -14,6 +14,11 @@
  *              no writer (the plain flag) and a consistent pair.  A broken
  *              lock fails the checks and makes TSan report the plain
  *              variables.  At the end a == the number of write sections.
+ *  bias churn  (weft_rwlock_t only) reader bias (BRAVO) under churn: 99%
+ *              reads, weft_rwlock_set_bias(1) so that writers revoke bias
+ *              over and over, and threads that exit after 300 operations and
+ *              are replaced, round after round; the exclusion checks as
+ *              above.  Fails if no read went through the bias table.
  *  starvation  readers arrive back to back (each re-locks at once), so the
  *              lock is never free of readers on its own; writers take it with
  *              timedwrlock (10 s deadline) and measure each wait.  Every
@@ -67,6 +72,9 @@ static const struct lock_ops rw_ops = {"rwlock", rw_rdlock, rw_tryrdlock, rw_tim
 static const struct lock_ops br_ops = {"brlock", br_rdlock, br_tryrdlock, br_timedrdlock, br_rdunlock,
 				       br_wrlock, br_trywrlock, br_timedwrlock, br_wrunlock};
 
+static weft_rwlock_t the_rwlock = WEFT_RWLOCK_INIT;
+static weft_brlock_t the_brlock = WEFT_BRLOCK_INIT;
+
 /* The shared state of a phase. */
 static struct stress_opts opts;  /* the run's options */
 static const struct lock_ops *ops;
@@ -98,13 +106,18 @@ struct worker {
 	uint64_t rng;
 	unsigned long long reads, writes, timeouts, try_fails;
 	int is_writer;            /* starvation phase: this thread writes */
+	unsigned writes_per_256;  /* exclusion phases: the share of writes */
+	unsigned long long ops_limit; /* exclusion phases: exit after this many (0: none) */
+	unsigned long long biased; /* rwlock reads made through the bias table */
 	double worst_wait;        /* starvation phase: longest wrlock, seconds */
 	unsigned long long waits; /* starvation phase: write acquisitions */
 } __attribute__((aligned(64)));
 
-static void read_section(void)
+static void read_section(struct worker *w)
 {
 	__atomic_fetch_add(&readers_in, 1, __ATOMIC_RELAXED);
+	if (ops == &rw_ops && weft__rwlock_bias_held((weft_rwlock_t *)lock, weft__rwlock_slot((weft_rwlock_t *)lock)))
+		w->biased++;
 	if (writer_in)
 		stress_fail(&opts, "%s: a reader is inside beside a writer", ops->name);
 	long a = data_a, b = data_b;
@@ -135,10 +148,11 @@ static struct timespec short_deadline(struct worker *w)
 static void *exclusion_worker(void *p)
 {
 	struct worker *w = (struct worker *)p;
-	while (!phase_should_stop()) {
+	unsigned long long n = 0;
+	while (!phase_should_stop() && (w->ops_limit == 0 || n++ < w->ops_limit)) {
 		uint64_t r = stress_rand(&w->rng);
 		unsigned how = (unsigned)(r >> 8) & 3; /* 0,1 blocking, 2 try, 3 timed */
-		if ((r & 0xFF) < 205) {                 /* ~80% reads */
+		if ((r & 0xFF) >= w->writes_per_256) {
 			if (how == 2 && !ops->tryrdlock(lock)) {
 				w->try_fails++;
 				continue;
@@ -152,7 +166,7 @@ static void *exclusion_worker(void *p)
 			}
 			if (how < 2)
 				ops->rdlock(lock);
-			read_section();
+			read_section(w);
 			ops->rdunlock(lock);
 			w->reads++;
 		} else {
@@ -185,7 +199,7 @@ static void *starvation_worker(void *p)
 		if (!w->is_writer) {
 			/* back to back: the next read starts as this one ends */
 			ops->rdlock(lock);
-			read_section();
+			read_section(w);
 			for (volatile int i = 0; i < 50; i++)
 				;
 			ops->rdunlock(lock);
@@ -213,7 +227,13 @@ struct result {
 	unsigned long long reads, writes, timeouts, try_fails;
 	double worst_wait;
 	unsigned long long writer_acquisitions;
+	unsigned long long biased, rounds;
 };
+
+/* Exclusion phases: the share of writes (per 256 operations), and how many
+ * operations a thread makes before it exits (0: until the phase ends). */
+static unsigned phase_writes_per_256 = 51; /* ~20% */
+static unsigned long long phase_ops_limit;
 
 static struct result run_phase(const struct stress_opts *all, const struct lock_ops *o, void *l, int starvation,
 			       unsigned nthreads, unsigned nwriters)
@@ -226,17 +246,20 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 	for (unsigned i = 0; i < nthreads; i++) {
 		w[i].rng = all->seed * 2654435761u + i + 1;
 		w[i].is_writer = i < nwriters;
+		w[i].writes_per_256 = phase_writes_per_256;
+		w[i].ops_limit = phase_ops_limit;
 	}
-	phase_end = stress_now() + all->seconds / 6;
+	phase_end = stress_now() + all->seconds / 7;
 	phase_stop = 0;
 	stress_run_threads(nthreads, starvation ? starvation_worker : exclusion_worker, w, sizeof(*w));
-	struct result r = {0, 0, 0, 0, 0.0, 0};
+	struct result r = {0, 0, 0, 0, 0.0, 0, 0, 1};
 	for (unsigned i = 0; i < nthreads; i++) {
 		r.reads += w[i].reads;
 		r.writes += w[i].writes;
 		r.timeouts += w[i].timeouts;
 		r.try_fails += w[i].try_fails;
 		r.writer_acquisitions += w[i].waits;
+		r.biased += w[i].biased;
 		if (w[i].worst_wait > r.worst_wait)
 			r.worst_wait = w[i].worst_wait;
 		if (starvation && w[i].is_writer && w[i].waits == 0)
@@ -256,10 +279,31 @@ static void add(struct result *to, struct result r)
 	to->writes += r.writes;
 	to->timeouts += r.timeouts;
 	to->try_fails += r.try_fails;
+	to->biased += r.biased;
+	to->rounds += r.rounds;
 }
 
-static weft_rwlock_t the_rwlock = WEFT_RWLOCK_INIT;
-static weft_brlock_t the_brlock = WEFT_BRLOCK_INIT;
+/*
+ * Reader bias under churn: 99% reads, 1% writes, a short inhibit (bias
+ * multiplier 1) so that writers revoke over and over, and threads that exit
+ * after a few hundred operations and are replaced (their table slots and
+ * held bits must not outlive them).  Rounds until the phase's time is up.
+ */
+static struct result run_bias_churn(const struct stress_opts *all, unsigned nthreads)
+{
+	unsigned n = weft_rwlock_set_bias(1);
+	phase_writes_per_256 = 3;
+	phase_ops_limit = 300;
+	double end = stress_now() + all->seconds / 7;
+	struct result r = run_phase(all, &rw_ops, &the_rwlock, 0, nthreads, 0);
+	while (stress_now() < end)
+		add(&r, run_phase(all, &rw_ops, &the_rwlock, 0, nthreads, 0));
+	phase_writes_per_256 = 51;
+	phase_ops_limit = 0;
+	weft_rwlock_set_bias(n);
+	return r;
+}
+
 
 int main(int argc, char **argv)
 {
@@ -272,6 +316,7 @@ int main(int argc, char **argv)
 	unsigned spin = weft_rwlock_set_spin(0);
 	add(&rx, run_phase(&o, &rw_ops, &the_rwlock, 0, n, 0));
 	weft_rwlock_set_spin(spin);
+	struct result rc = run_bias_churn(&o, n);
 	struct result rs = run_phase(&o, &rw_ops, &the_rwlock, 1, readers + writers, writers);
 	weft_rwlock_destroy(&the_rwlock);
 	struct result bx = run_phase(&o, &br_ops, &the_brlock, 0, n, 0);
@@ -281,13 +326,17 @@ int main(int argc, char **argv)
 	struct result bs = run_phase(&o, &br_ops, &the_brlock, 1, readers + writers, writers);
 	weft_brlock_destroy(&the_brlock);
 
-	unsigned long long total = rx.reads + rx.writes + rs.reads + rs.writes + bx.reads + bx.writes + bs.reads +
+	if (rc.biased == 0)
+		stress_fail(&o, "rwlock: no read went through the bias table in the churn phase");
+	unsigned long long total = rx.reads + rx.writes + rc.reads + rc.writes + rs.reads + rs.writes + bx.reads + bx.writes + bs.reads +
 				   bs.writes;
 	stress_pass(&o, total,
-		    "rwlock: reads=%llu writes=%llu timeouts=%llu try_fails=%llu, starvation probe %u readers %u "
+		    "rwlock: reads=%llu (biased %llu) writes=%llu timeouts=%llu try_fails=%llu, bias churn: %llu "
+		    "rounds, reads=%llu (biased %llu) writes=%llu, starvation probe %u readers %u "
 		    "writers: %llu writes, worst writer wait %.0f us | brlock: reads=%llu writes=%llu timeouts=%llu "
 		    "try_fails=%llu, starvation probe: %llu writes, worst writer wait %.0f us",
-		    rx.reads, rx.writes, rx.timeouts, rx.try_fails, readers, writers, rs.writer_acquisitions,
+		    rx.reads, rx.biased, rx.writes, rx.timeouts, rx.try_fails, rc.rounds, rc.reads, rc.biased, rc.writes,
+		    readers, writers, rs.writer_acquisitions,
 		    rs.worst_wait * 1e6, bx.reads, bx.writes, bx.timeouts, bx.try_fails, bs.writer_acquisitions,
 		    bs.worst_wait * 1e6);
 	return 0;

@@ -807,8 +807,248 @@ static void test_set_spin(void)
 	CHECK_EQ(weft_rwlock_set_spin(old), 0);
 }
 
+/* ==== weft_rwlock_t: reader bias (BRAVO) =============================== */
+
+static weft_rwlock_t *slot_load(unsigned i)
+{
+	return __atomic_load_n(&weft__rwlock_readers[i], __ATOMIC_ACQUIRE);
+}
+
+/* How many slots of the visible-readers table hold @rw. */
+static unsigned slots_holding(const weft_rwlock_t *rw)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS; i++)
+		if (slot_load(i) == rw)
+			n++;
+	return n;
+}
+
+/* Read until a counted reader turns bias on: at once for an address no writer
+ * revoked lately, else once the inhibit (N x the revocation) has passed; only
+ * a hang reaches the 20 s bound. */
+static int make_biased(weft_rwlock_t *rw)
+{
+	for (int i = 0; i < 200000; i++) {
+		for (int k = 0; k < 32; k++) {
+			weft_rwlock_rdlock(rw);
+			weft_rwlock_rdunlock(rw);
+		}
+		if (load32(&rw->state) & WEFT_RWLOCK_BIASED)
+			return 1;
+		usleep(100);
+	}
+	return 0;
+}
+
+/* All-zero starts unbiased; the first counted reader turns bias on; biased
+ * readers are not counted but hold a slot; a second read by the same thread
+ * is counted; a writer revokes. */
+static void test_rw_bias_zero_lock(void)
+{
+	weft_rwlock_t z;
+	memset(&z, 0, sizeof(z));
+	CHECK_EQ(z.state & WEFT_RWLOCK_BIASED, 0);
+	weft_rwlock_rdlock(&z);
+	CHECK_EQ(z.state & WEFT_RWLOCK_READERS, 1); /* counted: the lock was not biased */
+	weft_rwlock_rdunlock(&z);
+	CHECK(make_biased(&z));
+	CHECK_EQ(z.state & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER), 0);
+
+	weft_rwlock_rdlock(&z);
+	CHECK_EQ(z.state & WEFT_RWLOCK_READERS, 0); /* biased: no count ... */
+	CHECK_EQ(slots_holding(&z), 1);              /* ... but one slot */
+	CHECK(weft_rwlock_tryrdlock(&z));            /* our slot is taken: counted */
+	CHECK_EQ(z.state & WEFT_RWLOCK_READERS, 1);
+	CHECK(!weft_rwlock_trywrlock(&z));
+	CHECK_EQ(z.state & WEFT_RWLOCK_BIASED, WEFT_RWLOCK_BIASED); /* a failed try leaves bias on */
+	weft_rwlock_rdunlock(&z);
+	weft_rwlock_rdunlock(&z);
+	CHECK_EQ(z.state & WEFT_RWLOCK_READERS, 0);
+	CHECK_EQ(slots_holding(&z), 0);
+
+	weft_rwlock_wrlock(&z); /* revokes */
+	CHECK_EQ(z.state & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER), WEFT_RWLOCK_WRITER);
+	weft_rwlock_wrunlock(&z);
+	CHECK_EQ(z.state, 0);
+	CHECK_EQ(z.queue, 0);
+
+	/* an idle biased lock: try and timed writes revoke and succeed */
+	CHECK(make_biased(&z));
+	CHECK(weft_rwlock_trywrlock(&z));
+	CHECK_EQ(z.state, WEFT_RWLOCK_WRITER);
+	weft_rwlock_wrunlock(&z);
+	CHECK(make_biased(&z));
+	struct timespec dl = past();
+	CHECK_STATUS(weft_rwlock_timedwrlock(&z, &dl), WEFT_OK);
+	CHECK_EQ(z.state, WEFT_RWLOCK_WRITER);
+	weft_rwlock_wrunlock(&z);
+	CHECK(make_biased(&z));
+	dl = past();
+	CHECK_STATUS(weft_rwlock_timedrdlock(&z, &dl), WEFT_OK); /* biased */
+	CHECK_EQ(slots_holding(&z), 1);
+	weft_rwlock_rdunlock(&z);
+	CHECK_EQ(slots_holding(&z), 0);
+	weft_rwlock_destroy(&z);
+}
+
+static weft_rwlock_t bias_rw = WEFT_RWLOCK_INIT;
+static int bias_writer_in; /* atomic: 1 while the writer holds bias_rw */
+
+static void bias_try_fails(void *arg)
+{
+	(void)arg;
+	CHECK(!weft_rwlock_trywrlock(&bias_rw));
+	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER), WEFT_RWLOCK_BIASED);
+	struct timespec dl = past();
+	CHECK_STATUS(weft_rwlock_timedwrlock(&bias_rw, &dl), WEFT_ETIMEDOUT);
+	dl = weft_deadline_after_ns(20 * MS);
+	CHECK_STATUS(weft_rwlock_timedwrlock(&bias_rw, &dl), WEFT_ETIMEDOUT);
+	/* a failed revocation puts bias back: the next writer must scan again */
+	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER), WEFT_RWLOCK_BIASED);
+	CHECK(weft_rwlock_tryrdlock(&bias_rw)); /* readers still welcome */
+	weft_rwlock_rdunlock(&bias_rw);
+}
+
+static void *bias_writer(void *arg)
+{
+	(void)arg;
+	weft_rwlock_wrlock(&bias_rw);
+	__atomic_store_n(&bias_writer_in, 1, __ATOMIC_RELAXED);
+	CHECK_EQ(slots_holding(&bias_rw), 0); /* no biased reader beside us */
+	weft_rwlock_wrunlock(&bias_rw);
+	return NULL;
+}
+
+/* A writer waits for a biased reader (revocation), and its try and timed
+ * variants fail while one is inside. */
+static void test_rw_bias_revoke(void)
+{
+	CHECK(make_biased(&bias_rw));
+	weft_rwlock_rdlock(&bias_rw);
+	CHECK_EQ(slots_holding(&bias_rw), 1);
+	CHECK_EQ(bias_rw.state & WEFT_RWLOCK_READERS, 0);
+	in_other_thread(bias_try_fails, NULL);
+
+	pthread_t t;
+	pthread_create(&t, NULL, bias_writer, NULL);
+	/* the writer holds WRITER and has cleared BIASED: it is revoking */
+	CHECK(wait_for_bits(&bias_rw.state, WEFT_RWLOCK_WRITER));
+	CHECK_EQ(bias_rw.state & WEFT_RWLOCK_BIASED, 0);
+	usleep(10000);
+	CHECK_EQ(__atomic_load_n(&bias_writer_in, __ATOMIC_RELAXED), 0); /* never beside our read */
+	CHECK_EQ(slots_holding(&bias_rw), 1);
+	weft_rwlock_rdunlock(&bias_rw);
+	pthread_join(t, NULL);
+	CHECK_EQ(__atomic_load_n(&bias_writer_in, __ATOMIC_RELAXED), 1);
+	CHECK_EQ(bias_rw.state, 0); /* revoked; no reader has turned it back on */
+	weft_rwlock_destroy(&bias_rw);
+}
+
+/* A pshared lock is never biased and never uses the process's table. */
+static void test_rw_bias_pshared(void)
+{
+	weft_rwlock_t rw;
+	CHECK_STATUS(weft_rwlock_init(&rw, WEFT_PSHARED), WEFT_OK);
+	for (int k = 0; k < 1000; k++) {
+		weft_rwlock_rdlock(&rw);
+		CHECK_EQ(rw.state, WEFT_RWLOCK_PSHARED_BIT | 1u);
+		CHECK_EQ(slots_holding(&rw), 0);
+		weft_rwlock_rdunlock(&rw);
+		struct timespec dl = past();
+		CHECK_STATUS(weft_rwlock_timedrdlock(&rw, &dl), WEFT_OK);
+		weft_rwlock_rdunlock(&rw);
+		CHECK(weft_rwlock_tryrdlock(&rw));
+		weft_rwlock_rdunlock(&rw);
+	}
+	weft_rwlock_wrlock(&rw);
+	weft_rwlock_wrunlock(&rw);
+	weft_rwlock_rdlock(&rw);
+	weft_rwlock_rdunlock(&rw);
+	CHECK_EQ(rw.state, WEFT_RWLOCK_PSHARED_BIT);
+	weft_rwlock_destroy(&rw);
+}
+
+/* weft_rwlock_set_bias(0): no lock turns bias on, and a biased one loses it
+ * at its next write. */
+static void test_rw_bias_off(void)
+{
+	weft_rwlock_t a = WEFT_RWLOCK_INIT, b = WEFT_RWLOCK_INIT;
+	CHECK(make_biased(&a));
+	unsigned n = weft_rwlock_set_bias(0);
+	CHECK_EQ(n, WEFT_RWLOCK_BIAS_DEFAULT);
+	for (int k = 0; k < 1000; k++) {
+		weft_rwlock_rdlock(&b);
+		weft_rwlock_rdunlock(&b);
+	}
+	CHECK_EQ(b.state, 0);
+	weft_rwlock_rdlock(&a); /* still biased */
+	CHECK_EQ(slots_holding(&a), 1);
+	weft_rwlock_rdunlock(&a);
+	weft_rwlock_wrlock(&a);
+	weft_rwlock_wrunlock(&a);
+	for (int k = 0; k < 1000; k++) {
+		weft_rwlock_rdlock(&a);
+		weft_rwlock_rdunlock(&a);
+	}
+	CHECK_EQ(a.state, 0);
+	CHECK_EQ(weft_rwlock_set_bias(n), 0u);
+}
+
+/* Readers on several threads, biased or counted, against a writer that
+ * revokes over and over (bias multiplier 1: short inhibits): the writer's
+ * section never overlaps a read section. */
+static weft_rwlock_t mix_rw = WEFT_RWLOCK_INIT;
+static int mix_writer;  /* atomic: 1 inside the write section */
+static int mix_readers; /* atomic: readers inside */
+static int mix_stop;
+static unsigned long mix_biased;
+
+static void *mix_reader(void *arg)
+{
+	unsigned long biased = 0;
+	(void)arg;
+	while (!__atomic_load_n(&mix_stop, __ATOMIC_RELAXED)) {
+		weft_rwlock_rdlock(&mix_rw);
+		__atomic_fetch_add(&mix_readers, 1, __ATOMIC_SEQ_CST); /* seq_cst: a test oracle, kept simple */
+		CHECK_EQ(__atomic_load_n(&mix_writer, __ATOMIC_SEQ_CST), 0); /* seq_cst: the same oracle */
+		biased += weft__rwlock_bias_held(&mix_rw, weft__rwlock_slot(&mix_rw));
+		__atomic_fetch_sub(&mix_readers, 1, __ATOMIC_SEQ_CST); /* seq_cst: the same oracle */
+		weft_rwlock_rdunlock(&mix_rw);
+	}
+	__atomic_fetch_add(&mix_biased, biased, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_rw_bias_mixed(void)
+{
+	unsigned n = weft_rwlock_set_bias(1);
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, mix_reader, NULL);
+	for (int k = 0; k < 2000; k++) {
+		weft_rwlock_wrlock(&mix_rw);
+		__atomic_store_n(&mix_writer, 1, __ATOMIC_SEQ_CST);      /* seq_cst: the same oracle */
+		CHECK_EQ(__atomic_load_n(&mix_readers, __ATOMIC_SEQ_CST), 0); /* seq_cst: the same oracle */
+		CHECK_EQ(slots_holding(&mix_rw), 0);
+		__atomic_store_n(&mix_writer, 0, __ATOMIC_SEQ_CST); /* seq_cst: the same oracle */
+		weft_rwlock_wrunlock(&mix_rw);
+		if (k % 64 == 0)
+			usleep(200); /* let the readers turn bias back on */
+	}
+	__atomic_store_n(&mix_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	weft_rwlock_set_bias(n);
+	CHECK_GT(mix_biased, 0); /* the biased path ran */
+	CHECK_EQ(mix_rw.state & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER), 0);
+	CHECK_EQ(slots_holding(&mix_rw), 0);
+}
+
 int main(void)
 {
+	/* the counted lock alone first: these tests read exact state words */
+	unsigned bias = weft_rwlock_set_bias(0);
 	RUN_TEST(test_rw_layout);
 	RUN_TEST(test_rw_init_flags);
 	RUN_TEST(test_rw_zero_and_static);
@@ -831,5 +1071,12 @@ int main(void)
 	RUN_TEST(test_br_many_readers);
 	RUN_TEST(test_br_pshared_fork);
 	RUN_TEST(test_set_spin);
+	CHECK_EQ(weft_rwlock_set_bias(bias), 0u);
+	RUN_TEST(test_rw_bias_zero_lock);
+	RUN_TEST(test_rw_bias_revoke);
+	RUN_TEST(test_rw_bias_pshared);
+	RUN_TEST(test_rw_bias_off);
+	RUN_TEST(test_rw_bias_mixed);
+	RUN_TEST(test_rw_pshared_fork); /* again, with bias on for private locks */
 	return check_summary();
 }

@@ -92,6 +92,40 @@ static void test_rw_correct_use_passes(void)
 	CHECK_EQ(rw.writer, 0);
 }
 
+/* Read until a counted reader has turned reader bias on (bounded: only a hang
+ * reaches it; the child then fails to abort with the expected message). */
+static void rw_bias_on(void)
+{
+	weft_rwlock_init(&rw, 0);
+	for (int i = 0; i < 100000 && !(__atomic_load_n(&rw.state, __ATOMIC_RELAXED) & WEFT_RWLOCK_BIASED); i++) {
+		weft_rwlock_rdlock(&rw);
+		weft_rwlock_rdunlock(&rw);
+	}
+}
+static void rw_wrunlock_bias_held(void) { rw_bias_on(); weft_rwlock_rdlock(&rw); weft_rwlock_wrunlock(&rw); }
+static void rw_rdunlock_bias_twice(void) { rw_bias_on(); weft_rwlock_rdlock(&rw); weft_rwlock_rdunlock(&rw); weft_rwlock_rdunlock(&rw); }
+static void rw_destroy_bias_held(void) { rw_bias_on(); weft_rwlock_rdlock(&rw); weft_rwlock_destroy(&rw); }
+static void rw_bias_correct_use(void)
+{
+	rw_bias_on();
+	CHECK(__atomic_load_n(&rw.state, __ATOMIC_RELAXED) & WEFT_RWLOCK_BIASED);
+	weft_rwlock_rdlock(&rw); /* biased */
+	weft_rwlock_rdlock(&rw); /* counted */
+	weft_rwlock_rdunlock(&rw);
+	weft_rwlock_rdunlock(&rw);
+	weft_rwlock_wrlock(&rw); /* revokes */
+	weft_rwlock_wrunlock(&rw);
+	weft_rwlock_destroy(&rw);
+}
+static void test_rw_bias_misuse(void)
+{
+	const char *p = "weft_rwlock_t";
+	rw_bias_correct_use();
+	CHECK(check_child_aborts(rw_wrunlock_bias_held, msg(p, &rw, "wrunlock of a read-held lock (wrong unlock mode)")));
+	CHECK(check_child_aborts(rw_rdunlock_bias_twice, msg(p, &rw, "read-unlocked but not read-held")));
+	CHECK(check_child_aborts(rw_destroy_bias_held, msg(p, &rw, "destroyed while held")));
+}
+
 static void test_rw_misuse(void)
 {
 	const char *p = "weft_rwlock_t";
@@ -160,6 +194,7 @@ int main(void)
 {
 	RUN_TEST(test_rw_correct_use_passes);
 	RUN_TEST(test_rw_misuse);
+	RUN_TEST(test_rw_bias_misuse);
 	RUN_TEST(test_br_correct_use_passes);
 	RUN_TEST(test_br_misuse);
 	return check_summary();

@@ -153,12 +153,13 @@ WEFT_EXTERN_C_BEGIN
 /* ---- weft_rwlock_t ---------------------------------------------------- */
 
 /* The state word (see the overview). */
-#define WEFT_RWLOCK_READERS 0x0FFFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_READERS 0x07FFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_BIASED 0x08000000u       /* reader bias on: readers may use the table */
 #define WEFT_RWLOCK_PARKED 0x10000000u       /* the queue head sleeps on the state word */
 #define WEFT_RWLOCK_WAITING 0x20000000u      /* a writer is head: readers queue */
 #define WEFT_RWLOCK_WRITER 0x40000000u       /* write-locked */
 #define WEFT_RWLOCK_PSHARED_BIT 0x80000000u  /* process-shared (fixed at init) */
-#define WEFT_RWLOCK_READERS_MAX 0x0FFFFFFFu  /* concurrent readers; one more aborts */
+#define WEFT_RWLOCK_READERS_MAX 0x07FFFFFFu  /* counted readers; one more aborts */
 
 /* Pause instructions a waiter spends watching before it sleeps (the same
  * budget as weft_mutex_t's, see docs/rwlock.md). */
@@ -184,7 +185,28 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 #define WEFT_RWLOCK_INIT {0, 0}
 #endif
 
+/* The visible-readers table of reader bias (BRAVO, see the overview):
+ * WEFT_RWLOCK_BIAS_SLOTS pointers shared by every private weft_rwlock_t of
+ * the process, defined in src/rwlock.c.  A slot holds the lock a biased reader
+ * holds, or NULL. */
+#define WEFT_RWLOCK_BIAS_BITS 10
+#define WEFT_RWLOCK_BIAS_SLOTS (1u << WEFT_RWLOCK_BIAS_BITS)
+/* The default inhibit multiplier N: after a revocation that took t, reader
+ * bias stays off for N * t (see weft_rwlock_set_bias()). */
+#define WEFT_RWLOCK_BIAS_DEFAULT 9u
+
+extern struct weft_rwlock *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS];
+/* One bit per table slot, set while the calling thread holds that slot: how a
+ * reader's unlock tells a table hold from a counted one.  Its address is also
+ * the per-thread value hashed into the slot number. */
+#ifdef __cplusplus
+extern thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+#else
+extern _Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+#endif
+
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
+bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
@@ -199,6 +221,19 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
  * Return: the previous budget.
  */
 unsigned weft_rwlock_set_spin(unsigned pauses);
+
+/**
+ * weft_rwlock_set_bias() - set the reader-bias policy of every private
+ * weft_rwlock_t in the process.
+ * @n: the inhibit multiplier: after a writer's revocation of reader bias that
+ *     took t nanoseconds, readers do not turn bias back on for n * t; 0 turns
+ *     reader bias off (readers never turn it on; a lock still biased loses it
+ *     at its next write lock).
+ *
+ * Context: any thread, at any time.
+ * Return: the previous multiplier (WEFT_RWLOCK_BIAS_DEFAULT at start).
+ */
+unsigned weft_rwlock_set_bias(unsigned n);
 
 /**
  * weft_rwlock_init() - initialize an unlocked reader-writer lock.
@@ -240,6 +275,60 @@ static inline bool weft__rwlock_writable(uint32_t s)
 	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
 }
 
+/* The calling thread's slot of @rw in the visible-readers table: a
+ * multiplicative hash of the lock's address and of a per-thread address. */
+static inline unsigned weft__rwlock_slot(const weft_rwlock_t *rw)
+{
+	uint64_t h = (uint64_t)(uintptr_t)rw ^ ((uint64_t)(uintptr_t)&weft__rwlock_held[0] * 0xC2B2AE3D27D4EB4Full);
+	return (unsigned)((h * 0x9E3779B97F4A7C15ull) >> (64 - WEFT_RWLOCK_BIAS_BITS));
+}
+
+/*
+ * A biased reader's entry: claim our slot (NULL -> rw), then check that the
+ * lock is still biased and that no writer holds it or waits at the head of the
+ * queue (writer preference holds for biased readers too).  Return: true if in
+ * (our held bit is then set); false with nothing changed otherwise.
+ *
+ * seq_cst, both operations: this is the reader's half of a store-load
+ * handshake (Dekker) with the writer's revocation in src/rwlock.c, which
+ * clears BIASED (seq_cst) and then loads every slot (seq_cst).  Acquire and
+ * release alone would let our load of `state` be satisfied before our CAS is
+ * visible, so that the writer misses our slot while we miss its clear; in the
+ * single total order of seq_cst operations either our CAS precedes the
+ * writer's slot load (it sees us and waits) or its clear precedes our load
+ * (we see BIASED off and back out).
+ */
+static inline bool weft__rwlock_bias_enter(weft_rwlock_t *rw)
+{
+	unsigned i = weft__rwlock_slot(rw);
+	weft_rwlock_t *expected = NULL;
+	/* seq_cst: the store half of the handshake above */
+	if (!weft_atomic_cas(&weft__rwlock_readers[i], &expected, rw, WEFT_SEQ_CST, WEFT_RELAXED))
+		return false;
+	/* seq_cst: the load half of the handshake above; also the acquire that
+	 * pairs (through the release sequence of `state`) with the release
+	 * fetch_sub of the last wrunlock before bias was turned back on */
+	if (WEFT_LIKELY((weft_atomic_load(&rw->state, WEFT_SEQ_CST) &
+			 (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == WEFT_RWLOCK_BIASED)) {
+		weft__rwlock_held[i / 64] |= (uint64_t)1 << (i % 64); /* our own thread's bitmap */
+		return true;
+	}
+	/* release: we never entered, nothing to publish; release so that the
+	 * writer's acquire scan still pairs with every store of the slot */
+	weft_atomic_store(&weft__rwlock_readers[i], (weft_rwlock_t *)NULL, WEFT_RELEASE);
+	return false;
+}
+
+/* Whether the calling thread holds @rw through the table: its held bit for the
+ * slot is set and the slot holds @rw (the bit alone may belong to another lock
+ * hashed to the same slot).  relaxed: a slot we hold changes only by our own
+ * stores. */
+static inline bool weft__rwlock_bias_held(const weft_rwlock_t *rw, unsigned i)
+{
+	return (weft__rwlock_held[i / 64] & ((uint64_t)1 << (i % 64))) &&
+	       weft_atomic_load(&weft__rwlock_readers[i], WEFT_RELAXED) == rw;
+}
+
 #ifdef WEFT_DEBUG
 static inline void weft__rwlock_check_not_writer(weft_rwlock_t *rw)
 {
@@ -265,6 +354,8 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
 {
 	/* relaxed: a diagnostic; a correct caller holds WRITER, which nobody else clears */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	if (!(s & WEFT_RWLOCK_WRITER) && weft__rwlock_bias_held(rw, weft__rwlock_slot(rw)))
+		weft_debug_die("weft_rwlock_t", rw, "wrunlock of a read-held lock (wrong unlock mode)");
 	if (!(s & WEFT_RWLOCK_WRITER))
 		weft_debug_die("weft_rwlock_t", rw,
 			       (s & WEFT_RWLOCK_READERS) ? "wrunlock of a read-held lock (wrong unlock mode)"
@@ -300,8 +391,8 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	bool ok = false;
-	while (weft__rwlock_readable(s)) {
+	bool ok = (s & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_enter(rw);
+	while (!ok && weft__rwlock_readable(s)) {
 		/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock();
 		 * a failed CAS reloads s (another reader or a writer got in first) */
 		if (weft_atomic_cas_weak(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED)) {
@@ -326,12 +417,18 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
-	/* relaxed: a first guess for the CAS, which checks it */
+	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again.  An
+	 * unbiased lock takes the counted path out of line, where readers also
+	 * turn bias back on; a pshared lock (never biased) counts here. */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
-	if (WEFT_UNLIKELY(!(weft__rwlock_readable(s) &&
-			    weft_atomic_cas(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED))))
+	if (s & WEFT_RWLOCK_BIASED) {
+		if (WEFT_UNLIKELY(!weft__rwlock_bias_enter(rw)))
+			weft_rwlock_rdlock_slow(rw);
+	} else if (!((s & WEFT_RWLOCK_PSHARED_BIT) && weft__rwlock_readable(s) &&
+		     /* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
+		     weft_atomic_cas(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED))) {
 		weft_rwlock_rdlock_slow(rw);
+	}
 	WEFT_TSAN_POST_LOCK(rw, WEFT_TSAN_READ_LOCK);
 }
 
@@ -364,6 +461,17 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  */
 static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
 {
+	unsigned i = weft__rwlock_slot(rw);
+	if (weft__rwlock_bias_held(rw, i)) {
+		WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+		weft__rwlock_held[i / 64] &= ~((uint64_t)1 << (i % 64)); /* our own thread's bitmap */
+		/* release: orders the read section before the writer's section;
+		 * pairs with the seq_cst (acquire) slot loads of the revocation
+		 * scan in src/rwlock.c */
+		weft_atomic_store(&weft__rwlock_readers[i], (weft_rwlock_t *)NULL, WEFT_RELEASE);
+		WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+		return;
+	}
 	WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
 	WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
 	/* release: orders the read section before the next writer's acquire CAS */
@@ -392,7 +500,9 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 		/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock()
 		 * and weft_rwlock_wrunlock(); a failed CAS reloads s */
 		if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)) {
-			ok = true;
+			/* biased: revoke, and give the lock back if a biased
+			 * reader is inside (never waits for it) */
+			ok = !(s & WEFT_RWLOCK_BIASED) || weft_rwlock_tryrevoke_slow(rw);
 			break;
 		}
 	}
@@ -417,7 +527,8 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
 	WEFT_TSAN_PRE_LOCK(rw, 0);
 	uint32_t expected = 0;
 	/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock() and
-	 * weft_rwlock_wrunlock().  Only an idle private lock is exactly 0. */
+	 * weft_rwlock_wrunlock().  Only an idle, unbiased private lock is exactly
+	 * 0; a biased one goes to the slow path, which revokes the bias. */
 	if (WEFT_UNLIKELY(!weft_atomic_cas(&rw->state, &expected, WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)))
 		weft_rwlock_wrlock_slow(rw);
 	WEFT_TSAN_POST_LOCK(rw, 0);
@@ -480,6 +591,9 @@ static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
 	/* relaxed: a diagnostic; a correct caller has no concurrent user */
 	if (weft_atomic_load(&rw->state, WEFT_RELAXED) & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER))
 		weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
+	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS; i++)
+		if (weft_atomic_load(&weft__rwlock_readers[i], WEFT_RELAXED) == rw)
+			weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
 	if (weft_atomic_load(&rw->queue, WEFT_RELAXED) != 0)
 		weft_debug_die("weft_rwlock_t", rw, "destroyed while threads wait for it");
 #endif
