@@ -13,8 +13,8 @@
  *   - the counters say "there is room / there is a value" but the slot says
  *     otherwise: a peer is between its claim and its release of that slot
  *     (the algorithm's one blocking window).  Spin briefly, then yield the CPU
- *     so that a preempted peer can run, then nap with growing sleeps
- *     (mpmc_stall()), without registering as a sleeper.
+ *     so that a preempted peer can run, then nap on the epoch word as a
+ *     registered sleeper, with a growing timeout (mpmc_stall()).
  * Nothing spins forever, and a thread waiting on an empty queue sleeps in
  * the kernel.
  */
@@ -35,13 +35,14 @@
 /* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
 #define MPMC_OWNED 0x80000000u
 
-/* Stage 3 above (mpmc_stall()): short spins, then yields, then naps of
- * growing length.  The peer's window is a few instructions, so a peer that
- * is running finishes within the spins; one that was preempted needs a CPU,
- * which the yields give it; the naps only matter if it stays away (stopped,
- * or a process that died inside its window). */
+/* The claim-window stall (mpmc_stall()): short spins, then yields, then
+ * registered naps with a growing timeout.  The peer's window is a few
+ * instructions, so a peer that is running finishes within the spins; one
+ * that was preempted needs a CPU, which the yields and naps give it; the
+ * next push (pop) of anyone ends a nap, and the timeout only matters if
+ * nobody makes progress (a peer stopped or killed inside its window). */
 #define MPMC_STALL_SPINS 8u
-#define MPMC_STALL_YIELDS 64u
+#define MPMC_STALL_YIELDS 16u
 #define MPMC_NAP_MIN_NS 50000ull
 #define MPMC_NAP_MAX_NS 1000000ull
 
@@ -402,6 +403,17 @@ static enum mpmc_outcome mpmc_counters(weft_mpmc_t *q, enum mpmc_side side, int 
 	return MPMC_DONE;
 }
 
+/* Deregister from @sleepers and clear WAKING; note in *@handover if it was set. */
+static void mpmc_deregister(uint32_t *sleepers, bool *handover)
+{
+	/* seq_cst: see mpmc_sleep(); relaxed load: a first guess for the CAS */
+	uint32_t w = weft_atomic_load(sleepers, WEFT_RELAXED);
+	while (!weft_atomic_cas_weak(sleepers, &w, (w - 1) & ~WEFT_MPMC_WAKING, WEFT_SEQ_CST, WEFT_RELAXED))
+		;
+	if (w & WEFT_MPMC_WAKING)
+		*handover = true;
+}
+
 /*
  * Register as a sleeper on @side, re-check, and sleep while the queue is
  * still full (push) or empty (pop).  *@handover is set if our deregistration
@@ -450,12 +462,8 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 	/* Deregister and clear WAKING (whoever set it meant to wake someone,
 	 * and someone is now awake).  seq_cst: wakers that skipped their call
 	 * because of the bit read it before this, so our later re-check or
-	 * hand-over sees their values.  relaxed load: a first guess. */
-	uint32_t w = weft_atomic_load(sleepers, WEFT_RELAXED);
-	while (!weft_atomic_cas_weak(sleepers, &w, (w - 1) & ~WEFT_MPMC_WAKING, WEFT_SEQ_CST, WEFT_RELAXED))
-		;
-	if (w & WEFT_MPMC_WAKING)
-		*handover = true;
+	 * hand-over sees their values. */
+	mpmc_deregister(sleepers, handover);
 	return rc;
 }
 
@@ -535,16 +543,33 @@ static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_RELAXED); /* relaxed: a hint */
 }
 
+/* Whether the slot that the next push (pop) needs is ready for it. */
+static bool mpmc_slot_ready(weft_mpmc_t *q, enum mpmc_side side)
+{
+	/* relaxed counters and acquire seq: a hint; the attempt that follows
+	 * does the real checks */
+	if (side == MPMC_PUSH_SIDE) {
+		uint64_t tail = weft_atomic_load(&q->tail, WEFT_RELAXED);
+		return (tail & WEFT_MPMC_CLOSED_BIT) ||
+		       weft_atomic_load(&weft__mpmc_slot(q, tail)->seq, WEFT_ACQUIRE) == tail;
+	}
+	uint64_t head = weft_atomic_load(&q->head, WEFT_RELAXED);
+	return weft_atomic_load(&weft__mpmc_slot(q, head)->seq, WEFT_ACQUIRE) == head + 1;
+}
+
 /*
  * A peer sits inside its claim window on the slot we need (the one place
  * where the algorithm blocks; see mpmc.h).  It is running on another CPU and
  * done in nanoseconds, or it was preempted and needs a CPU: spin a little,
- * then yield, then nap with growing sleeps.  We do not register as a sleeper,
- * so that the fast paths of everybody else stay free of wake-up calls.
+ * then yield, then nap.  A napper registers as a sleeper, so the next push
+ * (pop) of any thread wakes it; the stalled peer itself may not (it loaded
+ * the sleeper word before we registered), hence the growing timeout, which
+ * only matters if no other thread makes progress either.
  *
  * Return: WEFT_OK (retry) or WEFT_ETIMEDOUT.
  */
-static int mpmc_stall(unsigned *stalls, const struct timespec *deadline)
+static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, const struct timespec *deadline,
+		      bool *handover)
 {
 	unsigned n = (*stalls)++;
 	if (n < MPMC_STALL_SPINS) {
@@ -563,9 +588,17 @@ static int mpmc_stall(unsigned *stalls, const struct timespec *deadline)
 	if (nap > MPMC_NAP_MAX_NS)
 		nap = MPMC_NAP_MAX_NS;
 	struct timespec until = weft_deadline_after_ns(nap);
-	const struct timespec *end = mpmc_earlier(&until, deadline);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, end, NULL) == EINTR)
-		;
+	uint32_t *sleepers = mpmc_sleepers(q, side);
+	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
+	/* The registration protocol of mpmc_sleep(), with a timeout: a missed
+	 * wake-up here costs at most the nap.  seq_cst, acquire: as there. */
+	weft_atomic_fetch_add(sleepers, 1u, WEFT_SEQ_CST);
+	uint32_t seen = weft_atomic_load(epoch, WEFT_ACQUIRE);
+	if (weft_atomic_fetch_and(sleepers, ~WEFT_MPMC_WAKING, WEFT_SEQ_CST) & WEFT_MPMC_WAKING)
+		*handover = true;
+	if (!mpmc_slot_ready(q, side))
+		(void)weft__wait(epoch, seen, mpmc_earlier(&until, deadline), mpmc_wait_flags(q));
+	mpmc_deregister(sleepers, handover);
 	return WEFT_OK;
 }
 
@@ -589,7 +622,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		case MPMC_CLOSED:
 			return WEFT_ECLOSED;
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
-			rc = mpmc_stall(&stalls, deadline);
+			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stalls, deadline, handover);
 			break;
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
 			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget))
@@ -625,7 +658,7 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 		first = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
-			rc = mpmc_stall(&stalls, deadline);
+			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
 		} else { /* empty: poll a while, then sleep */
 			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget))
 				continue;

@@ -45,7 +45,7 @@ static void destroy_with_sleeper(void)
 	weft_mpmc_t *q = weft_mpmc_init_at(zeroed, 8, 0);
 	pthread_t t;
 	pthread_create(&t, NULL, sleep_in_pop, q);
-	while (__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) == 0)
+	while ((__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) & WEFT_MPMC_SLEEPERS) == 0)
 		usleep(1000);
 	weft_mpmc_destroy(q);
 }
