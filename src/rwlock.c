@@ -122,9 +122,7 @@ unsigned weft_rwlock_set_bias(unsigned n)
 #define RWL_INHIBIT_BITS 8
 static uint64_t rwl_inhibit[1u << RWL_INHIBIT_BITS];
 
-/* Unbiased counted reads between two looks at the clock, per thread. */
-#define RWL_REBIAS_EVERY 16u
-static _Thread_local unsigned rwl_rebias_tick;
+_Thread_local unsigned weft__rwlock_tick;
 
 static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
 {
@@ -140,7 +138,9 @@ static uint64_t rwl_now_ns(void)
 
 /*
  * A reader that got in by the count turns bias (back) on, unless the lock is
- * pshared, bias is off process-wide, or a recent revocation inhibits it.  The
+ * pshared, bias is off process-wide, or a recent revocation inhibits it.
+ * Called by every contended counted read, and by every
+ * WEFT_RWLOCK_REBIAS_EVERY-th uncontended one (weft_rwlock_rdlock()).  The
  * caller holds a read count, so no writer holds the lock: the next writer's
  * acquire CAS reads BIASED and revokes.
  */
@@ -154,7 +154,7 @@ static void rwl_maybe_bias(weft_rwlock_t *rw)
 	uint64_t *inhibit = rwl_inhibit_of(rw);
 	uint64_t until = weft_atomic_load(inhibit, WEFT_RELAXED);
 	if (until != 0) {
-		if (++rwl_rebias_tick % RWL_REBIAS_EVERY != 0 || rwl_now_ns() < until)
+		if (rwl_now_ns() < until)
 			return;
 		weft_atomic_cas(inhibit, &until, 0u, WEFT_RELAXED, WEFT_RELAXED);
 	}
@@ -245,6 +245,11 @@ static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *d
 	uint64_t until = now + (uint64_t)weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) * (now - t0);
 	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
 	return WEFT_OK;
+}
+
+void weft_rwlock_rebias_slow(weft_rwlock_t *rw)
+{
+	rwl_maybe_bias(rw);
 }
 
 bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw)

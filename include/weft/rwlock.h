@@ -14,12 +14,15 @@
  *
  * Two 32-bit words.  `state` holds everything a reader's fast path needs:
  *
- *      31        30       29        28       27 ........................ 0
- *   +---------+--------+---------+--------+-------------------------------+
- *   | PSHARED | WRITER | WAITING | PARKED |  R: readers inside (28 bits)  |
- *   +---------+--------+---------+--------+-------------------------------+
+ *      31        30       29        28       27       26 .................. 0
+ *   +---------+--------+---------+--------+--------+------------------------+
+ *   | PSHARED | WRITER | WAITING | PARKED | BIASED | R: counted readers (27) |
+ *   +---------+--------+---------+--------+--------+------------------------+
  *
- *   R        readers holding the lock (at most WEFT_RWLOCK_READERS_MAX)
+ *   R        readers holding the lock through the count (at most
+ *            WEFT_RWLOCK_READERS_MAX)
+ *   BIASED   reader bias is on (below): readers may hold the lock through
+ *            the visible-readers table instead of R
  *   PARKED   the queue head (below) sleeps on `state`: whoever makes the
  *            change it waits for must wake it
  *   WAITING  a writer at the head of the queue waits for the lock: new readers
@@ -82,8 +85,27 @@
  * later reader and writer; everything a reader did before rdunlock happens
  * before the next writer's section.  Failed try or timed calls order nothing.
  *
- * Footprint: 8 bytes (12 with WEFT_DEBUG, which adds the writer's thread id).
- * All-zero is an unlocked private lock; WEFT_RWLOCK_INIT is the same.
+ * Reader bias: BRAVO (D. Dice, A. Kogan, "BRAVO - Biased Locking for
+ * Reader-Writer Locks", USENIX ATC 2019).  While BIASED is set, a reader
+ * claims a slot of a process-wide table of WEFT_RWLOCK_BIAS_SLOTS pointers
+ * (slot = hash of the lock and the thread; CAS NULL -> lock, seq_cst), then
+ * re-checks state (seq_cst) for BIASED set and WRITER, WAITING clear; its
+ * unlock stores NULL (release).  One atomic RMW on a line other threads do not
+ * write.  A reader whose slot is taken, or that sees bias off, backs out and
+ * takes the counted path above.  A writer takes the counted lock as before;
+ * then, if BIASED is set, it clears it (seq_cst) and scans the whole table
+ * (seq_cst loads), waiting for every slot that holds this lock: the two
+ * seq_cst pairs form a store-load handshake, so either the writer sees the
+ * reader's slot or the reader sees BIASED clear.  After a revocation that
+ * took t, bias stays off for N * t (N = WEFT_RWLOCK_BIAS_DEFAULT, see
+ * weft_rwlock_set_bias()), then counted readers turn it back on.  A failed
+ * trywrlock or timed-out write puts BIASED back before it lets go (clear
+ * BIASED always means "no biased reader inside").  Pshared locks never set
+ * BIASED.  Costs and numbers: docs/rwlock.md.
+ *
+ * Footprint: 8 bytes (12 with WEFT_DEBUG, which adds the writer's thread id),
+ * plus, once per process, the 8 KiB table.  All-zero is an unlocked private
+ * lock, unbiased until its first reads; WEFT_RWLOCK_INIT is the same.
  *
  * ==== weft_brlock_t ====
  *
@@ -205,7 +227,18 @@ extern thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
 extern _Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
 #endif
 
+/* Counted reads by the calling thread; every WEFT_RWLOCK_REBIAS_EVERY-th
+ * one of an unbiased private lock calls weft_rwlock_rebias_slow(), which
+ * turns reader bias back on once no revocation inhibits it. */
+#define WEFT_RWLOCK_REBIAS_EVERY 64u
+#ifdef __cplusplus
+extern thread_local unsigned weft__rwlock_tick;
+#else
+extern _Thread_local unsigned weft__rwlock_tick;
+#endif
+
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
+WEFT_NOINLINE WEFT_COLD void weft_rwlock_rebias_slow(weft_rwlock_t *rw);
 bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
@@ -417,17 +450,18 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
-	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again.  An
-	 * unbiased lock takes the counted path out of line, where readers also
-	 * turn bias back on; a pshared lock (never biased) counts here. */
+	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (s & WEFT_RWLOCK_BIASED) {
 		if (WEFT_UNLIKELY(!weft__rwlock_bias_enter(rw)))
 			weft_rwlock_rdlock_slow(rw);
-	} else if (!((s & WEFT_RWLOCK_PSHARED_BIT) && weft__rwlock_readable(s) &&
-		     /* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
-		     weft_atomic_cas(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED))) {
+	} else if (WEFT_UNLIKELY(!(weft__rwlock_readable(s) &&
+				   /* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
+				   weft_atomic_cas(&rw->state, &s, s + 1, WEFT_ACQUIRE, WEFT_RELAXED)))) {
 		weft_rwlock_rdlock_slow(rw);
+	} else if (WEFT_UNLIKELY(++weft__rwlock_tick % WEFT_RWLOCK_REBIAS_EVERY == 0) &&
+		   !(s & WEFT_RWLOCK_PSHARED_BIT)) {
+		weft_rwlock_rebias_slow(rw); /* now and then: may bias come back? */
 	}
 	WEFT_TSAN_POST_LOCK(rw, WEFT_TSAN_READ_LOCK);
 }
