@@ -485,7 +485,10 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
 }
 
 /* Polling a full (empty) queue before sleeping: at most one waiter per side
- * does it (WEFT_MPMC_SPINNING), for at most the spin bound. */
+ * does it (WEFT_MPMC_SPINNING), for at most the spin bound.  While the bit is
+ * set, the other side's wakers skip their call (the poller will take what
+ * they publish); so whoever clears it hands over on leaving, as a thread
+ * that clears WAKING does. */
 struct mpmc_spin {
 	unsigned spent; /* pauses so far */
 	int role;       /* 0: not decided yet, 1: we hold SPINNING, -1: we do not spin (any more) */
@@ -502,16 +505,28 @@ struct mpmc_spin {
  * running (the sweep in docs/mpmc.md). */
 #define MPMC_SPIN_YIELD_EVERY 32u
 
+/* Stop polling: clear SPINNING.  Wakers may have skipped their call because
+ * of the bit; seq_cst: they read it before this clear, so our hand-over
+ * check (or our re-check, if we go to sleep) sees what they published. */
+static void mpmc_spin_stop(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, bool *handover)
+{
+	weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_SEQ_CST);
+	sp->role = -1;
+	*handover = true;
+}
+
 /* One more polling step?  false: stop polling and sleep. */
-static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
+static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget,
+			   bool *handover)
 {
 	uint32_t *word = mpmc_sleepers(q, side);
 	if (sp->role == 0) {
 		sp->role = -1;
 		if (budget == 0)
 			return false;
-		/* relaxed: SPINNING is a hint that orders nothing; the sleeper
-		 * count in the same word is only read-modified, never lost */
+		/* relaxed: setting SPINNING publishes nothing (wakers that see
+		 * it skip their call; the clear in mpmc_spin_stop() is what
+		 * orders); relaxed load: a first guess for the CAS */
 		uint32_t w = weft_atomic_load(word, WEFT_RELAXED);
 		do {
 			if (w & WEFT_MPMC_SPINNING)
@@ -522,8 +537,7 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 	if (sp->role != 1)
 		return false;
 	if (sp->spent >= budget) {
-		weft_atomic_fetch_and(word, ~WEFT_MPMC_SPINNING, WEFT_RELAXED); /* relaxed: as above */
-		sp->role = -1;
+		mpmc_spin_stop(q, side, sp, handover);
 		return false;
 	}
 	if (sp->spent % MPMC_SPIN_YIELD_EVERY == MPMC_SPIN_YIELD_EVERY - MPMC_SPIN_STEP) {
@@ -537,10 +551,10 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 }
 
 /* Leaving the slow path: give up SPINNING if we hold it. */
-static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp)
+static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, bool *handover)
 {
 	if (sp->role == 1)
-		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_RELAXED); /* relaxed: a hint */
+		mpmc_spin_stop(q, side, sp, handover);
 }
 
 /* Whether the slot that the next push (pop) needs is ready for it. */
@@ -625,7 +639,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stalls, deadline, handover);
 			break;
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget))
+			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget, handover))
 				continue;
 			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
 			break;
@@ -660,7 +674,7 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
 			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
 		} else { /* empty: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget))
+			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget, handover))
 				continue;
 			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
 		}
@@ -681,7 +695,7 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
 	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin);
-	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin);
+	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_PUSH_SIDE);
 	return rc;
@@ -692,7 +706,7 @@ int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
 	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin);
-	mpmc_spin_done(q, MPMC_POP_SIDE, &spin);
+	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_POP_SIDE);
 	return rc;

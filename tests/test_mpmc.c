@@ -384,6 +384,39 @@ static void test_many_blocked_pushes_all_get_in(void)
 	weft_mpmc_destroy(q);
 }
 
+/* While one consumer polls (WEFT_MPMC_SPINNING), pushes make no wake-up
+ * call; the poller must hand the other values over to the sleepers when it
+ * leaves, or they sleep forever (the alarm in main() fails the test). */
+static void test_poller_hands_over_to_sleepers(void)
+{
+	enum { N = 4 };
+	unsigned old_spin = weft_mpmc_set_spin(2000000000u); /* poll for as long as the test runs */
+	weft_mpmc_t *q = weft_mpmc_create(8, 0);
+	struct waiter w[N];
+	pthread_t t[N];
+	w[0] = (struct waiter){q, -1, NULL, 0};
+	pthread_create(&t[0], NULL, pop_thread, &w[0]);
+	for (int i = 0; i < 30000 && !(__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) & WEFT_MPMC_SPINNING); i++)
+		usleep(1000);
+	CHECK(__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) & WEFT_MPMC_SPINNING);
+	for (int i = 1; i < N; i++) {
+		w[i] = (struct waiter){q, -1, NULL, i & 1};
+		pthread_create(&t[i], NULL, pop_thread, &w[i]);
+	}
+	wait_sleepers(&q->pop_sleepers, N - 1); /* they find the poller and sleep at once */
+	for (int i = 0; i < N; i++)
+		CHECK(weft_mpmc_try_push(q, V(50 + i)));
+	uintptr_t sum = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_STATUS(w[i].rc, WEFT_OK);
+		sum += U(w[i].value);
+	}
+	CHECK_EQ(sum, N * 50 + N * (N - 1) / 2);
+	weft_mpmc_set_spin(old_spin);
+	weft_mpmc_destroy(q);
+}
+
 /* A batch wakes as many sleepers as it moves values. */
 static void test_batch_wakes_sleepers(void)
 {
@@ -666,6 +699,7 @@ int main(void)
 	RUN_TEST(test_many_blocked_pops_each_get_one);
 	RUN_TEST(test_many_blocked_pushes_all_get_in);
 	RUN_TEST(test_batch_wakes_sleepers);
+	RUN_TEST(test_poller_hands_over_to_sleepers);
 	RUN_TEST(test_close_semantics);
 	RUN_TEST(test_close_wakes_blocked_pops);
 	RUN_TEST(test_close_wakes_blocked_pushes_and_pops_drain);

@@ -35,39 +35,42 @@
  * resumes, consumers that reach that slot see the queue as empty there, even if
  * later slots hold values.  Symmetrically a consumer stalled between its CAS
  * on head and its release of the slot makes producers that lap around to that
- * slot see the queue as full.  No operation ever waits for such a thread inside
- * try_*; blocking operations yield and then nap (see docs/mpmc.md).
+ * slot see the queue as full.  try_* never wait for such a thread (they fail);
+ * blocking calls spin briefly, yield, then nap as registered sleepers with a
+ * growing timeout until the slot moves (docs/mpmc.md).
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
- * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()),
- * then sleeps on the wait layer.  Only one waiter per side polls at a time
- * (the WEFT_MPMC_SPINNING bit); the others sleep at once, because when
- * waiters outnumber the CPUs, spinners take the CPU from the threads they
- * wait for.  Each side has a sleeper word (a count, and the WEFT_MPMC_WAKING
- * and WEFT_MPMC_SPINNING bits) and a 32-bit epoch word.  A sleeper registers in the count, reads the epoch, re-checks
- * the counters, and sleeps while the epoch is unchanged.  A successful push
- * loads the consumers' sleeper word once, right after its CAS on tail; if it
- * shows sleepers and no wake-up in flight, after publishing, the pusher sets
- * WAKING, bumps the epoch and wakes one sleeper (pop symmetrically).  That
- * one load, on a cache line the CAS has just taken, is all a sleeping thread
- * costs the fast path, and while a woken thread is on its way every other
- * push sees WAKING and makes no system call.
+ * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
+ * yielding the CPU every few pauses), then sleeps on the wait layer.  Only
+ * one waiter per side polls at a time (the WEFT_MPMC_SPINNING bit); the
+ * others sleep at once, because when waiters outnumber the CPUs, pollers
+ * take the CPU from the threads they wait for.  Each side has a sleeper word
+ * (a count and the WEFT_MPMC_WAKING and WEFT_MPMC_SPINNING bits) and a
+ * 32-bit epoch word.  A sleeper registers in the count, reads the epoch,
+ * re-checks the counters, and sleeps while the epoch is unchanged.  A
+ * successful push loads the consumers' sleeper word once, right after its
+ * CAS on tail; if it shows sleepers and no wake-up in flight, after
+ * publishing, the pusher sets WAKING, bumps the epoch and wakes one sleeper
+ * (pop symmetrically).  That one load, on a cache line the CAS has just
+ * taken, is all a sleeping thread costs the fast path; while a woken thread
+ * is on its way, or a consumer is polling (SPINNING), every other push sees
+ * the bit and makes no system call.
  *
  * Why no wake-up is lost: the sleeper's registration (a fetch_add) and the
  * pusher's claim (the CAS on tail) are seq_cst read-modify-writes, and the
  * pusher's load of the sleeper word and the sleeper's re-check of the
  * counters are seq_cst loads.  In the single total order either the claim
  * comes first, and the re-check sees tail moved (the sleeper does not sleep),
- * or the registration comes first, and the pusher's load sees it.  WAKING
- * is cleared by every sleeper twice, with seq_cst read-modify-writes: after
- * it takes its epoch snapshot and before its re-check, and when it
- * deregisters.  A pusher that sees WAKING and skips its wake-up read the word
- * before the next such clear, so the clearing thread's re-check (or, if it
- * leaves, its hand-over check in mpmc.c) sees the pushed value and wakes the
- * next sleeper if values remain.  The re-check compares
- * the counters rather than the slot because the slot's publication is a plain
- * release store, which could not take part in the argument without a full
- * fence on every push.
+ * or the registration comes first, and the pusher's load sees it.  WAKING is
+ * cleared by every sleeper twice, with seq_cst read-modify-writes: after it
+ * takes its epoch snapshot and before its re-check, and when it deregisters;
+ * a poller clears SPINNING, also with a seq_cst read-modify-write, when it
+ * stops polling.  A pusher that sees either bit and skips its wake-up read
+ * the word before the next such clear, so the clearing thread's re-check
+ * (or, if it leaves, its hand-over check in mpmc.c) sees the pushed value
+ * and wakes the next sleeper if values remain.  The re-check compares the counters rather than
+ * the slot because the slot's publication is a plain release store, which
+ * could not take part in the argument without a full fence on every push.
  *
  * close: sets a bit in tail (so no further push can claim a position), then
  * bumps both epochs and wakes every sleeper.  Pops drain what was pushed
@@ -79,9 +82,10 @@
  *
  * Ordering: a push that succeeds is a release and the pop that returns its
  * value an acquire: everything the producer wrote before pushing is visible to
- * the consumer after popping.  The queue is linearizable: each successful
- * operation takes effect at its CAS on tail or head.  A failed try has no
- * ordering.
+ * the consumer after popping.  Successful operations are linearizable, each at
+ * its CAS on tail or head, so values leave in the order of their pushes'
+ * claims.  A failed try has no ordering, and may report "empty" ("full")
+ * while a peer's claim window is open (see Progress).
  *
  * Footprint: weft_mpmc_bytes(capacity) = 192 + 16 * capacity bytes on 64-bit
  * targets, rounded up to a cache line: a 64-byte line of fixed fields, one
@@ -182,12 +186,12 @@ static inline void weft__mpmc_check(const weft_mpmc_t *q)
 #define WEFT__MPMC_CHECK(q) ((void)0)
 #endif
 
-/* Whether a sleeper word calls for a wake-up: someone sleeps and no wake-up
- * is on its way already (the WEFT_MPMC_SPINNING bit does not matter). */
+/* Whether a sleeper word calls for a wake-up: someone sleeps, no wake-up is
+ * on its way already, and no waiter of that side is polling (it will take
+ * what we published, and hands over to a sleeper when it stops polling). */
 static inline bool weft__mpmc_should_wake(uint32_t word)
 {
-	uint32_t w = word & (WEFT_MPMC_WAKING | WEFT_MPMC_SLEEPERS);
-	return w != 0 && w <= WEFT_MPMC_SLEEPERS;
+	return word != 0 && word <= WEFT_MPMC_SLEEPERS;
 }
 
 /* The slot of position @pos.  The slots start right after the header. */
@@ -333,8 +337,8 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
  * @q: the queue.
  * @value: any pointer (NULL included); for WEFT_PSHARED an index or offset.
  *
- * Context: any thread or process; never blocks; async-signal-safe while no
- * thread sleeps in the queue (a wake-up is a futex system call).
+ * Context: any thread or process; never blocks (a wake-up it owes a
+ * sleeper is one futex system call).
  * Ordering: release on success (see the overview); none on failure.
  * Return: true if @value is in the queue; false if it is full or closed
  * (weft_mpmc_is_closed() tells which).
