@@ -932,9 +932,14 @@ static void test_rw_bias_revoke(void)
 
 	pthread_t t;
 	pthread_create(&t, NULL, bias_writer, NULL);
-	/* the writer holds WRITER and has cleared BIASED: it is revoking */
-	CHECK(wait_for_bits(&bias_rw.state, WEFT_RWLOCK_WRITER));
-	CHECK_EQ(bias_rw.state & WEFT_RWLOCK_BIASED, 0);
+	/* wait until the writer holds WRITER and has cleared BIASED: revoking */
+	int revoking = 0;
+	for (int i = 0; i < 200000 && !revoking; i++) {
+		revoking = (load32(&bias_rw.state) & (WEFT_RWLOCK_WRITER | WEFT_RWLOCK_BIASED)) == WEFT_RWLOCK_WRITER;
+		if (!revoking)
+			usleep(100);
+	}
+	CHECK(revoking);
 	usleep(10000);
 	CHECK_EQ(__atomic_load_n(&bias_writer_in, __ATOMIC_RELAXED), 0); /* never beside our read */
 	CHECK_EQ(slots_holding(&bias_rw), 1);
