@@ -7,7 +7,7 @@
  *
  * When an attempt fails, a blocking push or pop asks the counters why:
  *   - the queue is really full (push) or empty (pop): poll it for up to
- *     weft_mpmc_set_spin() pauses if no other waiter of this side is polling
+ *     weft_mpmc_set_spin() pauses, yielding the CPU every few pauses
  *     (mpmc_spin_more()), then register as a sleeper, re-check, and sleep on
  *     the side's epoch word (mpmc_sleep());
  *   - the counters say "there is room / there is a value" but the slot says
@@ -484,14 +484,18 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
 		weft_mpmc_wake_pop_slow(q, 1);
 }
 
-/* Polling a full (empty) queue before sleeping: at most one waiter per side
- * does it (WEFT_MPMC_SPINNING), for at most the spin bound.  While the bit is
- * set, the other side's wakers skip their call (the poller will take what
- * they publish); so whoever clears it hands over on leaving, as a thread
- * that clears WAKING does. */
+/* Polling a full (empty) queue before sleeping, for at most the spin bound,
+ * yielding the CPU every MPMC_SPIN_YIELD_EVERY pauses.  Every waiter polls;
+ * the first of a side also sets WEFT_MPMC_SPINNING.  While the bit is set,
+ * the other side's wakers skip their call (the poller will take what they
+ * publish), so whoever clears it hands over on leaving, as a thread that
+ * clears WAKING does.  (Letting only the bit's holder poll and the others
+ * sleep at once cost a futex sleep and wake per few values when waiters
+ * outnumber CPUs: scenario C1's shape ran 3-40x slower; docs/mpmc.md.) */
 struct mpmc_spin {
 	unsigned spent; /* pauses so far */
-	int role;       /* 0: not decided yet, 1: we hold SPINNING, -1: we do not spin (any more) */
+	int role;       /* 0: not decided yet, 1: polling and holding SPINNING,
+			 * 2: polling without it, -1: not polling (any more) */
 };
 
 /* Pauses between two looks at the queue: short, because a waiter only reads
@@ -529,15 +533,20 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 		 * orders); relaxed load: a first guess for the CAS */
 		uint32_t w = weft_atomic_load(word, WEFT_RELAXED);
 		do {
-			if (w & WEFT_MPMC_SPINNING)
-				return false; /* another waiter polls: sleep at once */
+			if (w & WEFT_MPMC_SPINNING) {
+				sp->role = 2; /* another waiter holds the bit: poll without it */
+				break;
+			}
 		} while (!weft_atomic_cas_weak(word, &w, w | WEFT_MPMC_SPINNING, WEFT_RELAXED, WEFT_RELAXED));
-		sp->role = 1;
+		if (sp->role != 2)
+			sp->role = 1;
 	}
-	if (sp->role != 1)
+	if (sp->role < 1)
 		return false;
 	if (sp->spent >= budget) {
-		mpmc_spin_stop(q, side, sp, handover);
+		if (sp->role == 1)
+			mpmc_spin_stop(q, side, sp, handover);
+		sp->role = -1;
 		return false;
 	}
 	if (sp->spent % MPMC_SPIN_YIELD_EVERY == MPMC_SPIN_YIELD_EVERY - MPMC_SPIN_STEP) {

@@ -399,11 +399,12 @@ static void test_poller_hands_over_to_sleepers(void)
 	for (int i = 0; i < 30000 && !(__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) & WEFT_MPMC_SPINNING); i++)
 		usleep(1000);
 	CHECK(__atomic_load_n(&q->pop_sleepers, __ATOMIC_ACQUIRE) & WEFT_MPMC_SPINNING);
+	weft_mpmc_set_spin(0); /* the poller keeps the bound it read; the others sleep at once */
 	for (int i = 1; i < N; i++) {
 		w[i] = (struct waiter){q, -1, NULL, i & 1};
 		pthread_create(&t[i], NULL, pop_thread, &w[i]);
 	}
-	wait_sleepers(&q->pop_sleepers, N - 1); /* they find the poller and sleep at once */
+	wait_sleepers(&q->pop_sleepers, N - 1);
 	for (int i = 0; i < N; i++)
 		CHECK(weft_mpmc_try_push(q, V(50 + i)));
 	uintptr_t sum = 0;
@@ -413,7 +414,7 @@ static void test_poller_hands_over_to_sleepers(void)
 		sum += U(w[i].value);
 	}
 	CHECK_EQ(sum, N * 50 + N * (N - 1) / 2);
-	weft_mpmc_set_spin(old_spin);
+	weft_mpmc_set_spin(old_spin); /* (the bound was already 0: restore the default) */
 	weft_mpmc_destroy(q);
 }
 

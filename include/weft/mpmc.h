@@ -41,11 +41,10 @@
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
  * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
- * yielding the CPU every few pauses), then sleeps on the wait layer.  Only
- * one waiter per side polls at a time (the WEFT_MPMC_SPINNING bit); the
- * others sleep at once, because when waiters outnumber the CPUs, pollers
- * take the CPU from the threads they wait for.  Each side has a sleeper word
- * (a count and the WEFT_MPMC_WAKING and WEFT_MPMC_SPINNING bits) and a
+ * yielding the CPU every few pauses, so that pollers do not keep the threads
+ * they wait for off the CPUs), then sleeps on the wait layer.  The first
+ * poller of a side sets the WEFT_MPMC_SPINNING bit.  Each side has a sleeper
+ * word (a count and the WEFT_MPMC_WAKING and WEFT_MPMC_SPINNING bits) and a
  * 32-bit epoch word.  A sleeper registers in the count, reads the epoch,
  * re-checks the counters, and sleeps while the epoch is unchanged.  A
  * successful push loads the consumers' sleeper word once, right after its
@@ -122,7 +121,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* The sleeper words push_sleepers and pop_sleepers: */
 #define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
-#define WEFT_MPMC_SPINNING 0x40000000u /* a waiter of this side is spinning (at most one does) */
+#define WEFT_MPMC_SPINNING 0x40000000u /* a waiter of this side is polling the queue */
 #define WEFT_MPMC_SLEEPERS 0x3fffffffu /* the number of registered sleepers */
 
 /* A live queue's magic number (checked under WEFT_DEBUG). */
