@@ -21,7 +21,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_yield() under -std=c11 */
 #endif
-#include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,7 +49,7 @@
 enum mpmc_outcome {
 	MPMC_DONE,    /* pushed or popped */
 	MPMC_BLOCKED, /* full (push) or empty (pop) */
-	MPMC_CLOSED   /* push only: the queue is closed */
+	MPMC_CLOSED   /* push: the queue is closed; pop (mpmc_counters()): closed and drained */
 };
 
 enum mpmc_side { MPMC_PUSH_SIDE, MPMC_POP_SIDE };

@@ -117,7 +117,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a blocking push/pop backs off for before it sleeps;
  * chosen by the sweep in docs/mpmc.md. */
-#define WEFT_MPMC_SPIN_DEFAULT 1024u
+#define WEFT_MPMC_SPIN_DEFAULT 256u
 
 /* The sleeper words push_sleepers and pop_sleepers: */
 #define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
