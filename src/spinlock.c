@@ -13,7 +13,7 @@
 
 /* Pauses an MCS waiter spends before yielding (see weft_mcs_lock_slow()). */
 #ifndef MCS_SPIN_BEFORE_YIELD
-#define MCS_SPIN_BEFORE_YIELD 32u
+#define MCS_SPIN_BEFORE_YIELD 64u
 #endif
 
 void weft_spin_lock_slow(weft_spin_t *lock)
@@ -44,25 +44,31 @@ void weft_ticket_lock_slow(weft_ticket_t *lock, uint32_t ticket)
 			sched_yield();
 			continue;
 		}
-		/* Next in line: proportional backoff (Mellor-Crummey & Scott). */
-		unsigned pauses = ahead * 16u;
-		if (pauses > 1024u)
-			pauses = 1024u;
-		for (unsigned i = 0; i < pauses; i++)
-			weft_cpu_relax();
-		spent += pauses;
+		/* Next in line: look after every pause.  Only the holder writes
+		 * serving, so one reader polling it costs the holder nothing more
+		 * than the one miss its unlock takes anyway; a longer (proportional)
+		 * backoff here only delays the handoff (measured: 0.36x ck_ticket at
+		 * 2 threads with 16 pauses between looks). */
+		weft_cpu_relax();
+		spent++;
 	}
 }
 
 void weft_mcs_lock_slow(weft_mcs_node_t *node)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned spent = 0;
 	/* acquire: pairs with the release store of locked = 0 in weft_mcs_unlock_slow() */
 	while (weft_atomic_load(&node->locked, WEFT_ACQUIRE) != 0) {
-		/* A queued waiter cannot tell how far it is from the head, so it
-		 * spends only a short budget before yielding to whoever is ahead. */
-		if (!weft__backoff_spin(&backoff, MCS_SPIN_BEFORE_YIELD))
+		/* The flag is on our own cache line, so looking after every pause
+		 * costs nobody else anything (no backoff needed).  A queued waiter
+		 * cannot tell how far it is from the head, so it spends only a short
+		 * budget before yielding to whoever is ahead. */
+		if (spent < MCS_SPIN_BEFORE_YIELD) {
+			weft_cpu_relax();
+			spent++;
+		} else {
 			sched_yield();
+		}
 	}
 }
 

@@ -75,7 +75,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* Pause instructions a contended locker spends before sleeping, chosen by the
  * sweep in docs/mutex.md. */
-#define WEFT_MUTEX_SPIN_DEFAULT 100u
+#define WEFT_MUTEX_SPIN_DEFAULT 400u
 
 typedef struct weft_mutex {
 	uint32_t state; /* state | WEFT_MUTEX_PSHARED_BIT */

@@ -9,8 +9,8 @@
  *               thread that wins the exchange gets the lock.  4 bytes.
  *               T. E. Anderson, "The Performance of Spin Lock Alternatives for
  *               Shared-Memory Multiprocessors", IEEE TPDS 1(1), 1990.
- * weft_ticket_t ticket lock: FIFO, one fetch-and-add to take a ticket, waiters
- *               back off in proportion to their distance from the head.  8 bytes.
+ * weft_ticket_t ticket lock: FIFO, one fetch-and-add to take a ticket; the
+ *               waiter next in line polls, the others yield at once.  8 bytes.
  *               J. M. Mellor-Crummey, M. L. Scott, "Algorithms for Scalable
  *               Synchronization on Shared-Memory Multiprocessors", ACM TOCS 9(1), 1991.
  * weft_mcs_t    MCS queue lock: FIFO, each waiter spins on a flag in its own
