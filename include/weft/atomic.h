@@ -20,6 +20,9 @@
 #define WEFT_ACQUIRE __ATOMIC_ACQUIRE
 #define WEFT_RELEASE __ATOMIC_RELEASE
 #define WEFT_ACQ_REL __ATOMIC_ACQ_REL
+/* seq_cst: only for store-then-load handshakes (a waiter publishes itself,
+ * then re-checks; the other side does the mirror image) where acquire and
+ * release cannot order a store before a later load; each use says so. */
 #define WEFT_SEQ_CST __ATOMIC_SEQ_CST
 
 #define weft_atomic_load(p, mo) __atomic_load_n((p), (mo))
