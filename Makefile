@@ -162,6 +162,8 @@ help:
 	@echo "make stress     ThreadSanitizer stress tests (STRESS_SECONDS=$(STRESS_SECONDS) per run)"
 	@echo "make check      everything CI runs"
 	@echo "make bench      the benchmark suite (BENCH_FILTER=regex for a subset)"
+	@echo "make bench-smoke every benchmark row once, briefly"
+	@echo "make dist       regenerate dist/weft.h, the single header"
 	@echo "make report     docs/benchmarks.md from build/bench/results.json"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR= LIBDIR= INCLUDEDIR="
 	@echo "make deps       install the Debian packages the targets need"
