@@ -7428,8 +7428,8 @@ void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)
 
 
 /* Pauses an MCS waiter spends before yielding (see weft_mcs_lock_slow()). */
-#ifndef MCS_SPIN_BEFORE_YIELD
-#define MCS_SPIN_BEFORE_YIELD 64u
+#ifndef WEFT__MCS_SPIN_BEFORE_YIELD
+#define WEFT__MCS_SPIN_BEFORE_YIELD 64u
 #endif
 
 void weft_spin_lock_slow(weft_spin_t *lock)
@@ -7479,7 +7479,7 @@ void weft_mcs_lock_slow(weft_mcs_node_t *node)
 		 * costs nobody else anything (no backoff needed).  A queued waiter
 		 * cannot tell how far it is from the head, so it spends only a short
 		 * budget before yielding to whoever is ahead. */
-		if (spent < MCS_SPIN_BEFORE_YIELD) {
+		if (spent < WEFT__MCS_SPIN_BEFORE_YIELD) {
 			weft_cpu_relax();
 			spent++;
 		} else {
@@ -7633,7 +7633,7 @@ typedef int weft__wait_futex_unused;
 #include <stdint.h>
 
 
-#define BUCKET_COUNT 256 /* power of two; sleeping threads rarely exceed it */
+#define WEFT__WAIT_BUCKETS 256 /* power of two; sleeping threads rarely exceed it */
 
 struct bucket {
 	pthread_mutex_t lock;
@@ -7641,7 +7641,7 @@ struct bucket {
 	unsigned sleepers; /* guarded by lock */
 } WEFT_ALIGNED(WEFT_CACHE_LINE);
 
-static struct bucket buckets[BUCKET_COUNT];
+static struct bucket buckets[WEFT__WAIT_BUCKETS];
 static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 
 static void buckets_init(void)
@@ -7649,7 +7649,7 @@ static void buckets_init(void)
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	for (unsigned i = 0; i < BUCKET_COUNT; i++) {
+	for (unsigned i = 0; i < WEFT__WAIT_BUCKETS; i++) {
 		pthread_mutex_init(&buckets[i].lock, NULL);
 		pthread_cond_init(&buckets[i].cond, &attr);
 	}
@@ -7660,7 +7660,7 @@ static struct bucket *bucket_of(const uint32_t *addr)
 {
 	/* Fibonacci hashing of the address; the low bits are alignment. */
 	uintptr_t h = ((uintptr_t)addr >> 2) * (uintptr_t)0x9E3779B97F4A7C15ull;
-	return &buckets[(h >> 24) & (BUCKET_COUNT - 1)];
+	return &buckets[(h >> 24) & (WEFT__WAIT_BUCKETS - 1)];
 }
 
 /* WEFT_PSHARED: sleep 1 us, 2 us, ... 1 ms between checks until the deadline. */

@@ -12,8 +12,8 @@
 #include "weft/spinlock.h"
 
 /* Pauses an MCS waiter spends before yielding (see weft_mcs_lock_slow()). */
-#ifndef MCS_SPIN_BEFORE_YIELD
-#define MCS_SPIN_BEFORE_YIELD 64u
+#ifndef WEFT__MCS_SPIN_BEFORE_YIELD
+#define WEFT__MCS_SPIN_BEFORE_YIELD 64u
 #endif
 
 void weft_spin_lock_slow(weft_spin_t *lock)
@@ -63,7 +63,7 @@ void weft_mcs_lock_slow(weft_mcs_node_t *node)
 		 * costs nobody else anything (no backoff needed).  A queued waiter
 		 * cannot tell how far it is from the head, so it spends only a short
 		 * budget before yielding to whoever is ahead. */
-		if (spent < MCS_SPIN_BEFORE_YIELD) {
+		if (spent < WEFT__MCS_SPIN_BEFORE_YIELD) {
 			weft_cpu_relax();
 			spent++;
 		} else {

@@ -29,7 +29,7 @@
 #include "weft/deadline.h"
 #include "weft/status.h"
 
-#define BUCKET_COUNT 256 /* power of two; sleeping threads rarely exceed it */
+#define WEFT__WAIT_BUCKETS 256 /* power of two; sleeping threads rarely exceed it */
 
 struct bucket {
 	pthread_mutex_t lock;
@@ -37,7 +37,7 @@ struct bucket {
 	unsigned sleepers; /* guarded by lock */
 } WEFT_ALIGNED(WEFT_CACHE_LINE);
 
-static struct bucket buckets[BUCKET_COUNT];
+static struct bucket buckets[WEFT__WAIT_BUCKETS];
 static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 
 static void buckets_init(void)
@@ -45,7 +45,7 @@ static void buckets_init(void)
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	for (unsigned i = 0; i < BUCKET_COUNT; i++) {
+	for (unsigned i = 0; i < WEFT__WAIT_BUCKETS; i++) {
 		pthread_mutex_init(&buckets[i].lock, NULL);
 		pthread_cond_init(&buckets[i].cond, &attr);
 	}
@@ -56,7 +56,7 @@ static struct bucket *bucket_of(const uint32_t *addr)
 {
 	/* Fibonacci hashing of the address; the low bits are alignment. */
 	uintptr_t h = ((uintptr_t)addr >> 2) * (uintptr_t)0x9E3779B97F4A7C15ull;
-	return &buckets[(h >> 24) & (BUCKET_COUNT - 1)];
+	return &buckets[(h >> 24) & (WEFT__WAIT_BUCKETS - 1)];
 }
 
 /* WEFT_PSHARED: sleep 1 us, 2 us, ... 1 ms between checks until the deadline. */
