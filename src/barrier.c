@@ -12,7 +12,7 @@
 #include "weft/sem.h"
 
 /* The spin bound before sleeping: the semaphore's measured default. */
-#define BARRIER_SPIN WEFT_SEM_SPIN_DEFAULT
+#define WEFT__BARRIER_SPIN WEFT_SEM_SPIN_DEFAULT
 
 void weft_barrier_release_slow(weft_barrier_t *barrier)
 {
@@ -36,7 +36,7 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
 		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
 			return;
-		if (spins++ < BARRIER_SPIN) {
+		if (spins++ < WEFT__BARRIER_SPIN) {
 			weft_cpu_relax();
 			continue;
 		}

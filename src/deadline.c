@@ -7,7 +7,7 @@
 
 #include "weft/deadline.h"
 
-#define NSEC_PER_SEC 1000000000ull
+#define WEFT__NSEC_PER_SEC 1000000000ull
 
 static struct timespec now_monotonic(void)
 {
@@ -22,15 +22,15 @@ struct timespec weft_deadline_after_ns(uint64_t ns)
 {
 	struct timespec ts = now_monotonic();
 	const time_t max_sec = (time_t)((~(uint64_t)0 >> 1) >> (64 - 8 * sizeof(time_t)));
-	uint64_t add_sec = ns / NSEC_PER_SEC;
-	long nsec = ts.tv_nsec + (long)(ns % NSEC_PER_SEC);
-	if (nsec >= (long)NSEC_PER_SEC) {
-		nsec -= (long)NSEC_PER_SEC;
+	uint64_t add_sec = ns / WEFT__NSEC_PER_SEC;
+	long nsec = ts.tv_nsec + (long)(ns % WEFT__NSEC_PER_SEC);
+	if (nsec >= (long)WEFT__NSEC_PER_SEC) {
+		nsec -= (long)WEFT__NSEC_PER_SEC;
 		add_sec++;
 	}
 	if (add_sec > (uint64_t)(max_sec - ts.tv_sec)) { /* saturate: "forever" */
 		ts.tv_sec = max_sec;
-		ts.tv_nsec = (long)NSEC_PER_SEC - 1;
+		ts.tv_nsec = (long)WEFT__NSEC_PER_SEC - 1;
 		return ts;
 	}
 	ts.tv_sec += (time_t)add_sec;

@@ -13,7 +13,7 @@
 #include "weft/sem.h"
 
 /* The spin bound before sleeping: the semaphore's measured default. */
-#define LATCH_SPIN WEFT_SEM_SPIN_DEFAULT
+#define WEFT__LATCH_SPIN WEFT_SEM_SPIN_DEFAULT
 
 /* weft_latch_count_down(): documented in include/weft/latch.h. */
 int weft_latch_count_down(weft_latch_t *latch, unsigned n)
@@ -45,7 +45,7 @@ int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		if (spins++ < LATCH_SPIN) {
+		if (spins++ < WEFT__LATCH_SPIN) {
 			weft_cpu_relax();
 			continue;
 		}

@@ -32,7 +32,7 @@
 #include "weft/status.h"
 
 /* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
-#define MPMC_OWNED 0x80000000u
+#define WEFT__MPMC_OWNED 0x80000000u
 
 /* The claim-window stall (mpmc_stall()): short spins, then yields, then
  * registered naps with a growing timeout.  The peer's window is a few
@@ -40,10 +40,10 @@
  * that was preempted needs a CPU, which the yields and naps give it; the
  * next push (pop) of anyone ends a nap, and the timeout only matters if
  * nobody makes progress (a peer stopped or killed inside its window). */
-#define MPMC_STALL_SPINS 8u
-#define MPMC_STALL_YIELDS 16u
-#define MPMC_NAP_MIN_NS 50000ull
-#define MPMC_NAP_MAX_NS 1000000ull
+#define WEFT__MPMC_STALL_SPINS 8u
+#define WEFT__MPMC_STALL_YIELDS 16u
+#define WEFT__MPMC_NAP_MIN_NS 50000ull
+#define WEFT__MPMC_NAP_MAX_NS 1000000ull
 
 /* What one attempt loop found. */
 enum mpmc_outcome {
@@ -135,7 +135,7 @@ weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags)
 	void *mem = aligned_alloc(WEFT_CACHE_LINE, bytes); /* bytes is a multiple of the alignment */
 	if (mem == NULL)
 		return NULL;
-	return mpmc_init(mem, capacity, flags | MPMC_OWNED);
+	return mpmc_init(mem, capacity, flags | WEFT__MPMC_OWNED);
 }
 
 void weft_mpmc_destroy_slow(weft_mpmc_t *q)
@@ -143,7 +143,7 @@ void weft_mpmc_destroy_slow(weft_mpmc_t *q)
 	/* relaxed: no thread may use the queue any more; the mark only helps
 	 * WEFT_DEBUG builds catch a use after destroy */
 	weft_atomic_store(&q->magic, 0u, WEFT_RELAXED);
-	if (q->flags & MPMC_OWNED)
+	if (q->flags & WEFT__MPMC_OWNED)
 		free(q);
 }
 
@@ -484,7 +484,7 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
 }
 
 /* Polling a full (empty) queue before sleeping, for at most the spin bound,
- * yielding the CPU every MPMC_SPIN_YIELD_EVERY pauses.  Every waiter polls;
+ * yielding the CPU every WEFT__MPMC_SPIN_YIELD_EVERY pauses.  Every waiter polls;
  * the first of a side also sets WEFT_MPMC_SPINNING.  While the bit is set,
  * the other side's wakers skip their call (the poller will take what they
  * publish), so whoever clears it hands over on leaving, as a thread that
@@ -500,13 +500,13 @@ struct mpmc_spin {
 /* Pauses between two looks at the queue: short, because a waiter only reads
  * lines the peer writes (no contention to back off from), and every pause
  * between the peer's move and our look adds to the hand-over latency. */
-#define MPMC_SPIN_STEP 4u
+#define WEFT__MPMC_SPIN_STEP 4u
 
 /* Every so many pauses of polling, yield the CPU instead: on an idle machine
  * sched_yield() returns at once and polling goes on; on a busy one the thread
  * we wait for may be queued behind us, and pure spinning would keep it from
  * running (the sweep in docs/mpmc.md). */
-#define MPMC_SPIN_YIELD_EVERY 32u
+#define WEFT__MPMC_SPIN_YIELD_EVERY 32u
 
 /* Stop polling: clear SPINNING.  Wakers may have skipped their call because
  * of the bit; seq_cst: they read it before this clear, so our hand-over
@@ -548,13 +548,13 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 		sp->role = -1;
 		return false;
 	}
-	if (sp->spent % MPMC_SPIN_YIELD_EVERY == MPMC_SPIN_YIELD_EVERY - MPMC_SPIN_STEP) {
-		sched_yield(); /* see MPMC_SPIN_YIELD_EVERY */
+	if (sp->spent % WEFT__MPMC_SPIN_YIELD_EVERY == WEFT__MPMC_SPIN_YIELD_EVERY - WEFT__MPMC_SPIN_STEP) {
+		sched_yield(); /* see WEFT__MPMC_SPIN_YIELD_EVERY */
 	} else {
-		for (unsigned i = 0; i < MPMC_SPIN_STEP; i++)
+		for (unsigned i = 0; i < WEFT__MPMC_SPIN_STEP; i++)
 			weft_cpu_relax();
 	}
-	sp->spent += MPMC_SPIN_STEP;
+	sp->spent += WEFT__MPMC_SPIN_STEP;
 	return true;
 }
 
@@ -594,21 +594,21 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 		      bool *handover)
 {
 	unsigned n = (*stalls)++;
-	if (n < MPMC_STALL_SPINS) {
+	if (n < WEFT__MPMC_STALL_SPINS) {
 		for (unsigned i = 0; i < 16u << (n < 4 ? n : 4); i++)
 			weft_cpu_relax();
 		return WEFT_OK;
 	}
 	if (deadline != NULL && weft_deadline_passed(deadline))
 		return WEFT_ETIMEDOUT;
-	if (n < MPMC_STALL_SPINS + MPMC_STALL_YIELDS) {
+	if (n < WEFT__MPMC_STALL_SPINS + WEFT__MPMC_STALL_YIELDS) {
 		sched_yield();
 		return WEFT_OK;
 	}
-	unsigned shift = n - MPMC_STALL_SPINS - MPMC_STALL_YIELDS;
-	uint64_t nap = shift >= 6 ? MPMC_NAP_MAX_NS : MPMC_NAP_MIN_NS << shift;
-	if (nap > MPMC_NAP_MAX_NS)
-		nap = MPMC_NAP_MAX_NS;
+	unsigned shift = n - WEFT__MPMC_STALL_SPINS - WEFT__MPMC_STALL_YIELDS;
+	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
+	if (nap > WEFT__MPMC_NAP_MAX_NS)
+		nap = WEFT__MPMC_NAP_MAX_NS;
 	struct timespec until = weft_deadline_after_ns(nap);
 	uint32_t *sleepers = mpmc_sleepers(q, side);
 	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
