@@ -5996,7 +5996,7 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 
 /* The spin bound before sleeping: the semaphore's measured default (a waiter
  * here waits for someone else's work to finish, as a semaphore waiter does). */
-#define ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
+#define WEFT__ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
 
 void weft_once_slow(weft_once_t *once, void (*fn)(void))
 {
@@ -6019,7 +6019,7 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 			return;
 		if ((state & ~WEFT_ONCE_WAITERS) == self)
 			weft_debug_die("weft_once_t", once, "weft_once() called again from its own function (deadlock)");
-		if (spins++ < ONCE_SPIN) {
+		if (spins++ < WEFT__ONCE_SPIN) {
 			weft_cpu_relax();
 			/* acquire: as in weft_once() */
 			state = weft_atomic_load(&once->state, WEFT_ACQUIRE);
@@ -6083,16 +6083,16 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 #include <sys/mman.h>
 
 
-#define POOL_NIL 0xFFFFFFFFu
+#define WEFT__POOL_NIL 0xFFFFFFFFu
 
 /* Private flag bits in pool->flags. */
-#define POOL_OWNED_MALLOC 0x10000u /* weft_pool_create() allocated the block */
-#define POOL_OWNED_MMAP 0x20000u   /* ... with mmap (WEFT_PSHARED) */
-#define POOL_DESTROYED 0x40000u    /* weft_pool_destroy() ran (placement pools) */
+#define WEFT__POOL_OWNED_MALLOC 0x10000u /* weft_pool_create() allocated the block */
+#define WEFT__POOL_OWNED_MMAP 0x20000u   /* ... with mmap (WEFT_PSHARED) */
+#define WEFT__POOL_DESTROYED 0x40000u    /* weft_pool_destroy() ran (placement pools) */
 
 /* WEFT_DEBUG object states. */
-#define POOL_STATE_FREE 0u
-#define POOL_STATE_USED 1u
+#define WEFT__POOL_STATE_FREE 0u
+#define WEFT__POOL_STATE_USED 1u
 
 struct weft__pool_cache weft__pool_no_cache; /* id 0, size 0: every lookup misses */
 
@@ -6244,11 +6244,11 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
 	pool->flags = flags;
 	pool->align = (uint32_t)l.align;
 	pool->bytes = l.bytes;
-	pool->head = POOL_NIL; /* tag 0, empty: every object is still fresh */
+	pool->head = WEFT__POOL_NIL; /* tag 0, empty: every object is still fresh */
 	pool->free_shared = 0;
 	pool->fresh = 0;
 	pool->caches = NULL;
-	memset(pool_states(pool), POOL_STATE_FREE, capacity);
+	memset(pool_states(pool), WEFT__POOL_STATE_FREE, capacity);
 	if ((flags & (WEFT_POOL_NOCACHE | WEFT_PSHARED)) || l.batch < 2) {
 		pool->batch = 1;
 		pool->id = 0;
@@ -6283,7 +6283,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 	if (!mem)
 		return NULL;
 	weft_pool_t *pool = weft_pool_init_at_aligned(mem, obj_size, align, capacity, flags);
-	pool->flags |= (flags & WEFT_PSHARED) ? POOL_OWNED_MMAP : POOL_OWNED_MALLOC;
+	pool->flags |= (flags & WEFT_PSHARED) ? WEFT__POOL_OWNED_MMAP : WEFT__POOL_OWNED_MALLOC;
 	return pool;
 }
 
@@ -6303,7 +6303,7 @@ WEFT_NORETURN WEFT_COLD static void pool_die_obj(const weft_pool_t *pool, const 
 
 static void pool_check_alive(const weft_pool_t *pool)
 {
-	if (pool->flags & POOL_DESTROYED)
+	if (pool->flags & WEFT__POOL_DESTROYED)
 		weft_debug_die("weft_pool_t", pool, "used after weft_pool_destroy()");
 }
 
@@ -6313,7 +6313,7 @@ void weft__pool_debug_got(weft_pool_t *pool, void *obj)
 	if (!pool_lookup_index(pool, obj, &idx))
 		pool_die_obj(pool, obj, "internal error: handed out a pointer outside the pool:");
 	/* relaxed: a diagnostic mark; the free list orders the object itself */
-	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)POOL_STATE_USED, WEFT_RELAXED) != POOL_STATE_FREE)
+	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)WEFT__POOL_STATE_USED, WEFT_RELAXED) != WEFT__POOL_STATE_FREE)
 		pool_die_obj(pool, obj,
 			"handed out an object already in use (pool corrupted by a put without WEFT_DEBUG?):");
 }
@@ -6326,7 +6326,7 @@ void weft__pool_debug_put(weft_pool_t *pool, void *obj)
 		pool_die_obj(pool, obj, "put of a pointer that is not an object of this pool:");
 	/* relaxed: a diagnostic mark; two racing puts of one object still see
 	 * each other's exchange (one RMW order on the byte) */
-	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)POOL_STATE_FREE, WEFT_RELAXED) != POOL_STATE_USED)
+	if (weft_atomic_exchange(&pool_states(pool)[idx], (uint8_t)WEFT__POOL_STATE_FREE, WEFT_RELAXED) != WEFT__POOL_STATE_USED)
 		pool_die_obj(pool, obj, "double put (object already free):");
 }
 
@@ -6384,7 +6384,7 @@ static uint32_t pool_pop_batch(weft_pool_t *pool, void **out)
 	uint64_t head = weft_atomic_load(&pool->head, WEFT_ACQUIRE);
 	for (;;) {
 		uint32_t top = (uint32_t)head;
-		if (top == POOL_NIL)
+		if (top == WEFT__POOL_NIL)
 			return pool_take_fresh(pool, out);
 		/* relaxed: if another thread takes `top` first this may be stale or
 		 * rewritten, and the CAS below fails because the tag moved on */
@@ -6639,15 +6639,15 @@ void weft_pool_destroy(weft_pool_t *pool)
 	pool_sweep_dead(); /* this thread's own cache can go now */
 	weft_mutex_unlock(&pool_registry);
 	unsigned flags = pool->flags;
-	if (flags & POOL_OWNED_MMAP) {
+	if (flags & WEFT__POOL_OWNED_MMAP) {
 		int saved = errno;
 		munmap(pool, pool->bytes);
 		errno = saved;
-	} else if (flags & POOL_OWNED_MALLOC) {
+	} else if (flags & WEFT__POOL_OWNED_MALLOC) {
 		free(pool);
 	} else {
 		pool->id = 0;
-		pool->flags |= POOL_DESTROYED;
+		pool->flags |= WEFT__POOL_DESTROYED;
 	}
 }
 
@@ -6768,14 +6768,14 @@ unsigned weft_rwlock_set_bias(unsigned n)
  * on (a policy, never a question of correctness).  All accesses relaxed: the
  * value publishes nothing.
  */
-#define RWL_INHIBIT_BITS 8
-static uint64_t rwl_inhibit[1u << RWL_INHIBIT_BITS];
+#define WEFT__RWL_INHIBIT_BITS 8
+static uint64_t rwl_inhibit[1u << WEFT__RWL_INHIBIT_BITS];
 
 _Thread_local unsigned weft__rwlock_tick;
 
 static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
 {
-	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - RWL_INHIBIT_BITS)];
+	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - WEFT__RWL_INHIBIT_BITS)];
 }
 
 static uint64_t rwl_now_ns(void)

@@ -15,7 +15,7 @@
 
 /* The spin bound before sleeping: the semaphore's measured default (a waiter
  * here waits for someone else's work to finish, as a semaphore waiter does). */
-#define ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
+#define WEFT__ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
 
 void weft_once_slow(weft_once_t *once, void (*fn)(void))
 {
@@ -38,7 +38,7 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 			return;
 		if ((state & ~WEFT_ONCE_WAITERS) == self)
 			weft_debug_die("weft_once_t", once, "weft_once() called again from its own function (deadlock)");
-		if (spins++ < ONCE_SPIN) {
+		if (spins++ < WEFT__ONCE_SPIN) {
 			weft_cpu_relax();
 			/* acquire: as in weft_once() */
 			state = weft_atomic_load(&once->state, WEFT_ACQUIRE);

@@ -119,14 +119,14 @@ unsigned weft_rwlock_set_bias(unsigned n)
  * on (a policy, never a question of correctness).  All accesses relaxed: the
  * value publishes nothing.
  */
-#define RWL_INHIBIT_BITS 8
-static uint64_t rwl_inhibit[1u << RWL_INHIBIT_BITS];
+#define WEFT__RWL_INHIBIT_BITS 8
+static uint64_t rwl_inhibit[1u << WEFT__RWL_INHIBIT_BITS];
 
 _Thread_local unsigned weft__rwlock_tick;
 
 static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
 {
-	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - RWL_INHIBIT_BITS)];
+	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - WEFT__RWL_INHIBIT_BITS)];
 }
 
 static uint64_t rwl_now_ns(void)
