@@ -37,19 +37,7 @@ struct stress_opts {
 };
 
 static int stress__stop; /* set once the time is up; read with relaxed atomics */
-static double stress__t0; /* the phase start; atomic (stress_restart() rewrites it while the watchdog reads it) */
-
-static inline double stress__start(void)
-{
-	double t0;
-	__atomic_load(&stress__t0, &t0, __ATOMIC_RELAXED); /* relaxed: a clock reading, no data hangs on it */
-	return t0;
-}
-
-static inline void stress__set_start(double t0)
-{
-	__atomic_store(&stress__t0, &t0, __ATOMIC_RELAXED);
-}
+static double stress__t0; /* the run's start; written once, before any other thread exists */
 
 static inline double stress_now(void)
 {
@@ -76,7 +64,7 @@ static const char *stress__name;
 static void *stress__watchdog(void *arg)
 {
 	(void)arg;
-	while (stress_now() - stress__start() < stress__watchdog_limit)
+	while (stress_now() - stress__t0 < stress__watchdog_limit)
 		usleep(100 * 1000);
 	fprintf(stderr, "%s: FAILED: watchdog: still running after %.0f s (hang: lost wake-up or deadlock?)\n",
 		stress__name, stress__watchdog_limit);
@@ -108,7 +96,7 @@ static inline struct stress_opts stress_parse(int argc, char **argv, const char 
 		fprintf(stderr, "%s: --threads must be >= 1 and --seconds > 0\n", name);
 		exit(64);
 	}
-	stress__set_start(stress_now());
+	stress__t0 = stress_now();
 	stress__name = name;
 	stress__watchdog_limit = 4 * o.seconds + 30;
 	pthread_t wd;
@@ -122,20 +110,40 @@ static inline int stress_should_stop(const struct stress_opts *o)
 {
 	if (__atomic_load_n(&stress__stop, __ATOMIC_RELAXED))
 		return 1;
-	if (stress_now() - stress__start() >= o->seconds) {
+	if (stress_now() - stress__t0 >= o->seconds) {
 		__atomic_store_n(&stress__stop, 1, __ATOMIC_RELAXED);
 		return 1;
 	}
 	return 0;
 }
 
-/* Restart the clock (for a test that runs several phases of o->seconds each;
- * call it between phases, with no worker running).  The watchdog's limit
- * counts from the latest restart. */
-static inline void stress_restart(void)
+/*
+ * Phases.  A test that runs several phases, each for its own share of the
+ * time, starts each with stress_phase_begin() before it creates the phase's
+ * threads (or forks its processes), and its workers poll stress_phase_over().
+ * This clock is separate from the whole run's, which the watchdog reads, and
+ * it does not stop at the run's overall limit: a last phase that starts late
+ * still runs its operations (the watchdog still ends a hung run).  A test
+ * that wants both checks calls stress_phase_over() || stress_should_stop().
+ */
+static double stress__phase_end; /* plain: written before the phase's threads start */
+static int stress__phase_stop;   /* sticky "time is up"; relaxed atomics */
+
+static inline void stress_phase_begin(double seconds)
 {
-	__atomic_store_n(&stress__stop, 0, __ATOMIC_RELAXED);
-	stress__set_start(stress_now());
+	__atomic_store_n(&stress__phase_stop, 0, __ATOMIC_RELAXED);
+	stress__phase_end = stress_now() + seconds;
+}
+
+static inline int stress_phase_over(void)
+{
+	if (__atomic_load_n(&stress__phase_stop, __ATOMIC_RELAXED))
+		return 1;
+	if (stress_now() >= stress__phase_end) {
+		__atomic_store_n(&stress__phase_stop, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return 0;
 }
 
 /* Run fn(arg_i) on n threads, arg_i = base + i * stride, and join them. */

@@ -43,20 +43,6 @@
 #define MAX_THREADS 256
 
 static struct stress_opts opts;
-static double phase_end;
-static int phase_stop; /* atomic */
-
-/* The phase clock (stress_restart() would race with the watchdog). */
-static int phase_should_stop(void)
-{
-	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
-		return 1;
-	if (stress_now() >= phase_end) {
-		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	return stress_should_stop(&opts);
-}
 
 /* ---- queue phase ------------------------------------------------------------- */
 
@@ -116,7 +102,7 @@ static void *queue_worker(void *arg)
 	struct worker *w = arg;
 	if (w->producer) {
 		uint64_t seq = 0;
-		while (!phase_should_stop()) {
+		while (!(stress_phase_over() || stress_should_stop(&opts))) {
 			weft_mutex_lock(&qlock);
 			while (!can_push())
 				qwait(w, &not_full, can_push);
@@ -181,8 +167,7 @@ static struct qresult run_queue_phase(unsigned nthreads, double seconds)
 	}
 	head = len = 0;
 	producers_left = (int)producers;
-	phase_end = stress_now() + seconds;
-	phase_stop = 0;
+	stress_phase_begin(seconds);
 	stress_run_threads(n, queue_worker, w, sizeof(*w));
 	unsigned long long produced = 0, consumed = 0, psum = 0, csum = 0;
 	struct qresult r = {0, 0, 0};
@@ -225,7 +210,7 @@ static void *broadcast_worker(void *arg)
 {
 	struct bworker *b = arg;
 	if (b->broadcaster) {
-		while (!phase_should_stop()) {
+		while (!(stress_phase_over() || stress_should_stop(&opts))) {
 			weft_mutex_lock(&block);
 			generation++;
 			acks = 0;
@@ -300,8 +285,7 @@ static struct bresult run_broadcast_phase(unsigned nthreads, double seconds)
 	generation = 0;
 	acks = 0;
 	finished = 0;
-	phase_end = stress_now() + seconds;
-	phase_stop = 0;
+	stress_phase_begin(seconds);
 	stress_run_threads(n, broadcast_worker, b, sizeof(*b));
 	struct bresult r = {b[0].gens, 0};
 	for (unsigned i = 1; i < n; i++) {

@@ -30,19 +30,6 @@
 #include "weft/counter.h"
 
 static struct stress_opts opts;
-static double phase_end; /* written before the phase's threads start */
-static int phase_stop;   /* relaxed flag: the phase is over */
-
-static int phase_over(void)
-{
-	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
-		return 1;
-	if (stress_now() >= phase_end) {
-		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	return 0;
-}
 
 /* ---- phases A and B ------------------------------------------------------ */
 
@@ -66,7 +53,7 @@ static void *ab_worker(void *arg)
 		weft_scounter_add(&g_sc, v);
 		weft_counter_add(&g_plain, (uint64_t)v);
 		mine += v;
-		if ((i & 255) == 0 && phase_over())
+		if ((i & 255) == 0 && stress_phase_over())
 			break;
 	}
 	__atomic_fetch_add(&g_added, mine, __ATOMIC_RELAXED);
@@ -78,7 +65,7 @@ static void *driver(void *arg)
 {
 	void *(*worker)(void *) = (void *(*)(void *))arg;
 	uint64_t rng = opts.seed ^ (uint64_t)(uintptr_t)&rng;
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, worker, (void *)(uintptr_t)(stress_rand(&rng) | 1)) != 0)
 			stress_fail(&opts, "pthread_create failed");
@@ -92,7 +79,7 @@ static void *reader(void *arg)
 {
 	(void)arg;
 	int64_t last = weft_scounter_read(&g_sc);
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		int64_t now = weft_scounter_read(&g_sc);
 		if (!g_signed && now < last)
 			stress_fail(&opts, "read() went backwards: %lld after %lld", (long long)now, (long long)last);
@@ -117,8 +104,7 @@ static void run_drivers(void *(*worker)(void *), void *(*extra)(void *))
 
 static void start_phase(double seconds)
 {
-	__atomic_store_n(&phase_stop, 0, __ATOMIC_RELAXED);
-	phase_end = stress_now() + seconds;
+	stress_phase_begin(seconds);
 }
 
 static void phase_ab(int is_signed, double seconds)
@@ -162,7 +148,7 @@ static void *c_worker(void *arg)
 		weft_scounter_add(&g_cur, v);
 		weft_counter_add(&g_cur_sum, (uint64_t)v);
 		pthread_rwlock_unlock(&g_cur_lock);
-		if ((i & 255) == 0 && phase_over())
+		if ((i & 255) == 0 && stress_phase_over())
 			break;
 	}
 	__atomic_fetch_add(&g_ops, (uint64_t)i, __ATOMIC_RELAXED);
@@ -172,7 +158,7 @@ static void *c_worker(void *arg)
 static void *churner(void *arg)
 {
 	(void)arg;
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		struct timespec ts = {0, 200 * 1000};
 		nanosleep(&ts, NULL);
 		pthread_rwlock_wrlock(&g_cur_lock);

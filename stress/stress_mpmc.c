@@ -76,16 +76,6 @@ static void fail_in_worker(struct shared *sh, const char *fmt, unsigned long lon
 	stress_fail(&opts, fmt, a, b);
 }
 
-/* Phases are timed here rather than with stress_restart(), whose store to the
- * harness clock races with the watchdog thread's reads.  phase_end is written
- * before the phase's threads are created or its processes forked. */
-static double phase_end;
-
-static int time_up(void)
-{
-	return stress_now() >= phase_end;
-}
-
 /* ---- producers ------------------------------------------------------------- */
 
 static void record_push(struct worker *w, uint64_t first_seq, size_t n)
@@ -100,7 +90,7 @@ static void produce(struct worker *w)
 {
 	uint64_t seq = 0;
 	while (seq < MAX_PER_PRODUCER) {
-		if (!w->close_race && time_up())
+		if (!w->close_race && stress_phase_over())
 			break;
 		unsigned op = (unsigned)(stress_rand(&w->rng) % 10);
 		uint64_t v = encode(w->id, seq);
@@ -279,7 +269,7 @@ static void watch_sleepers(const char *name, weft_mpmc_t *q, unsigned producers,
 		else if (now - stuck_since > 2.0)
 			stress_fail(&opts, "phase %s: lost wake-up: size %llu, %u of %u consumers and %u of %u producers asleep for 2 s",
 				    name, (unsigned long long)size, cs, consumers, ps, producers);
-		if (time_up() && (until_time_only || stuck_since == 0))
+		if (stress_phase_over() && (until_time_only || stuck_since == 0))
 			return;
 		usleep(5000);
 	}
@@ -302,7 +292,7 @@ static unsigned long long thread_phase(const char *name, size_t capacity, int cl
 		w[i].rng = opts.seed * 0x9E3779B97F4A7C15ull + i + 1;
 		w[i].close_race = close_race;
 	}
-	phase_end = stress_now() + seconds;
+	stress_phase_begin(seconds);
 	for (unsigned i = 0; i < producers + consumers; i++)
 		pthread_create(&tids[i], NULL, i < producers ? producer_thread : consumer_thread, &w[i]);
 	/* While the producers run, watch for a lost wake-up: the close at the
@@ -342,7 +332,7 @@ static unsigned long long process_phase(double seconds, unsigned producers, unsi
 	if (qmem == MAP_FAILED)
 		stress_fail(&opts, "mmap of the queue failed (%llu bytes)", (unsigned long long)qbytes);
 	weft_mpmc_t *q = weft_mpmc_init_at(qmem, 8, WEFT_PSHARED);
-	phase_end = stress_now() + seconds;
+	stress_phase_begin(seconds);
 	pid_t pids[2 * MAX_PRODUCERS];
 	unsigned alarm_s = (unsigned)(4 * seconds + 30);
 	fflush(stdout);

@@ -99,7 +99,7 @@ static void proc_main(const struct stress_opts *phase, struct proc_area *a, unsi
 	unsigned me = (unsigned)getpid();
 	uint64_t rng = seed;
 	unsigned long long ops = 0, try_failed = 0;
-	while (!stress_should_stop(phase)) {
+	while (!stress_phase_over()) {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&rng);
 			if (!take_mixed(phase, &a->g.m, r, &try_failed))
@@ -124,7 +124,7 @@ static unsigned long long phase_processes(const struct stress_opts *o, const str
 	if (weft_mutex_init(&a->g.m, WEFT_PSHARED) != WEFT_OK)
 		stress_fail(o, "weft_mutex_init(WEFT_PSHARED) failed");
 	pid_t pids[MAX_PROCS];
-	stress_restart();
+	stress_phase_begin(phase->seconds);
 	for (unsigned i = 0; i < n; i++) {
 		fflush(stdout);
 		fflush(stderr);
@@ -175,7 +175,7 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	while (!stress_should_stop(w->phase)) {
+	while (!stress_phase_over()) {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&w->rng);
 			if (w->timed_only) {
@@ -225,7 +225,7 @@ static struct phase_result phase_threads(const struct stress_opts *o, const stru
 		workers[i].id = i + 1;
 		workers[i].rng = o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)timed_only * 7919 + spin + i + 1;
 	}
-	stress_restart();
+	stress_phase_begin(phase->seconds);
 	stress_run_threads(o->threads, worker_main, workers, sizeof(*workers));
 	weft_mutex_set_spin(old_spin);
 	for (unsigned i = 0; i < o->threads; i++) {

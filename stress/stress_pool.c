@@ -46,8 +46,6 @@ struct mark {
 };
 
 static struct stress_opts opts;
-static double phase_end;
-static int phase_stop;
 static char phase_name;
 
 static weft_pool_t *g_pool;
@@ -66,17 +64,6 @@ struct entry {
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry ring[RING];
 static unsigned ring_head, ring_tail; /* under ring_lock */
-
-static int phase_over(void)
-{
-	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
-		return 1;
-	if (stress_now() >= phase_end) {
-		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	return 0;
-}
 
 static int ring_push(struct entry e)
 {
@@ -202,7 +189,7 @@ static void *churn_worker(void *arg)
 	struct holder h;
 	holder_init(&h, (uint64_t)(uintptr_t)arg);
 	unsigned n = 1 + (unsigned)(stress_rand(&h.rng) % 3000), i;
-	for (i = 0; i < n && !((i & 63) == 0 && phase_over()); i++) {
+	for (i = 0; i < n && !((i & 63) == 0 && stress_phase_over()); i++) {
 		unsigned r = (unsigned)(stress_rand(&h.rng) % 100);
 		if (r < 45 && h.n < HOLD_MAX) {
 			(void)try_get(&h);
@@ -223,7 +210,7 @@ static void *driver(void *arg)
 {
 	(void)arg;
 	uint64_t rng = opts.seed ^ (uint64_t)(uintptr_t)&rng;
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, churn_worker, (void *)(uintptr_t)stress_rand(&rng)) != 0)
 			stress_fail(&opts, "pthread_create failed");
@@ -240,13 +227,13 @@ static void *producer(void *arg)
 	struct holder h;
 	holder_init(&h, (uint64_t)(uintptr_t)arg);
 	uint64_t ops = 0;
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		if (!try_get(&h)) {
 			sched_yield(); /* the consumers' caches hold the rest */
 			continue;
 		}
 		while (!hand_off(&h, 0)) {
-			if (phase_over()) {
+			if (stress_phase_over()) {
 				drop_all(&h);
 				break;
 			}
@@ -263,7 +250,7 @@ static void *consumer(void *arg)
 	struct holder h;
 	holder_init(&h, (uint64_t)(uintptr_t)arg);
 	uint64_t ops = 0;
-	while (!phase_over()) {
+	while (!stress_phase_over()) {
 		if (!receive(&h)) {
 			sched_yield();
 			continue;
@@ -325,8 +312,7 @@ static void run_phase(char name, size_t cap, unsigned flags, int prodcons, doubl
 	weft_pool_stats(g_pool, &st);
 	g_lo = (char *)g_pool;
 	g_hi = (char *)g_pool + st.bytes;
-	__atomic_store_n(&phase_stop, 0, __ATOMIC_RELAXED);
-	phase_end = stress_now() + seconds;
+	stress_phase_begin(seconds);
 	unsigned n = opts.threads < 2 && prodcons ? 2 : opts.threads;
 	pthread_t *t = (pthread_t *)calloc(n, sizeof(*t));
 	for (unsigned i = 0; i < n; i++) {

@@ -82,25 +82,6 @@ static void *lock;
 static int writer_in;            /* plain: 1 inside a write section */
 static long data_a, data_b;      /* plain: b == 3 * a outside write sections */
 static uint32_t readers_in;      /* atomic: readers inside */
-static double phase_end;         /* set before the phase's threads start */
-static int phase_stop;           /* atomic flag: the phase's time is up */
-
-/* The phase clock.  (stress_restart() is not used: it rewrites the harness's
- * start time while the watchdog thread reads it, which TSan reports.) */
-static int phase_should_stop(void)
-{
-	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
-		return 1;
-	if (stress_now() >= phase_end) {
-		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	/* Not stress_should_stop(): the phases add up to --seconds only roughly
-	 * (thread start-up and joins are slow under TSan), and a last phase
-	 * that starts past the overall limit would run no operation at all.
-	 * The harness's watchdog still ends a hung run. */
-	return 0;
-}
 
 struct worker {
 	uint64_t rng;
@@ -149,7 +130,7 @@ static void *exclusion_worker(void *p)
 {
 	struct worker *w = (struct worker *)p;
 	unsigned long long n = 0;
-	while (!phase_should_stop() && (w->ops_limit == 0 || n++ < w->ops_limit)) {
+	while (!stress_phase_over() && (w->ops_limit == 0 || n++ < w->ops_limit)) {
 		uint64_t r = stress_rand(&w->rng);
 		unsigned how = (unsigned)(r >> 8) & 3; /* 0,1 blocking, 2 try, 3 timed */
 		if ((r & 0xFF) >= w->writes_per_256) {
@@ -195,7 +176,7 @@ static void *starvation_worker(void *p)
 {
 	struct worker *w = (struct worker *)p;
 	/* a writer tries at least once, however late its thread started */
-	while ((w->is_writer && w->waits == 0) || !phase_should_stop()) {
+	while ((w->is_writer && w->waits == 0) || !stress_phase_over()) {
 		if (!w->is_writer) {
 			/* back to back: the next read starts as this one ends */
 			ops->rdlock(lock);
@@ -249,8 +230,7 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 		w[i].writes_per_256 = phase_writes_per_256;
 		w[i].ops_limit = phase_ops_limit;
 	}
-	phase_end = stress_now() + all->seconds / 7;
-	phase_stop = 0;
+	stress_phase_begin(all->seconds / 7);
 	stress_run_threads(nthreads, starvation ? starvation_worker : exclusion_worker, w, sizeof(*w));
 	struct result r = {0, 0, 0, 0, 0.0, 0, 0, 1};
 	for (unsigned i = 0; i < nthreads; i++) {

@@ -32,19 +32,6 @@
 #include "weft/status.h"
 
 static struct stress_opts opts;
-static double phase_end;
-static int phase_stop; /* atomic */
-
-static int phase_should_stop(void)
-{
-	if (__atomic_load_n(&phase_stop, __ATOMIC_RELAXED))
-		return 1;
-	if (stress_now() >= phase_end) {
-		__atomic_store_n(&phase_stop, 1, __ATOMIC_RELAXED);
-		return 1;
-	}
-	return stress_should_stop(&opts);
-}
 
 static weft_sem_t sem;
 static unsigned permits;
@@ -77,7 +64,7 @@ static void leave(unsigned k)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	while (!phase_should_stop()) {
+	while (!(stress_phase_over() || stress_should_stop(&opts))) {
 		uint64_t r = stress_rand(&w->rng);
 		switch (r % 4) {
 		case 0:
@@ -134,8 +121,7 @@ static struct result run_phase(unsigned n, unsigned npermits, double seconds)
 	struct worker *w = calloc(n, sizeof(*w));
 	for (unsigned i = 0; i < n; i++)
 		w[i].rng = opts.seed * 2654435761u + i * 977 + npermits;
-	phase_end = stress_now() + seconds;
-	phase_stop = 0;
+	stress_phase_begin(seconds);
 	stress_run_threads(n, worker_main, w, sizeof(*w));
 	struct result r = {0, 0, 0, 0, max_holders};
 	for (unsigned i = 0; i < n; i++) {

@@ -82,7 +82,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	weft_mcs_node_t node; /* one per thread, reused for every acquisition */
-	while (!stress_should_stop(w->phase)) {
+	while (!stress_phase_over()) {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&w->rng);
 			bool try = r % 4 == 0;
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
 			workers[i].id = i + 1;
 			workers[i].rng = o.seed * 0x9E3779B97F4A7C15ull + (uint64_t)k * 7919 + i + 1;
 		}
-		stress_restart();
+		stress_phase_begin(phase.seconds);
 		stress_run_threads(o.threads, worker_main, workers, sizeof(*workers));
 		unsigned long long ops = 0;
 		for (unsigned i = 0; i < o.threads; i++) {
