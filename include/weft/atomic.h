@@ -23,7 +23,7 @@
 /* seq_cst: only for store-then-load handshakes (a waiter publishes itself,
  * then re-checks; the other side does the mirror image) where acquire and
  * release cannot order a store before a later load; each use says so. */
-#define WEFT_SEQ_CST __ATOMIC_SEQ_CST
+#define WEFT_SEQ_CST __ATOMIC_SEQ_CST /* seq_cst: see the comment above */
 
 #define weft_atomic_load(p, mo) __atomic_load_n((p), (mo))
 #define weft_atomic_store(p, v, mo) __atomic_store_n((p), (v), (mo))
