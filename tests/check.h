@@ -12,7 +12,8 @@
  * its place and both values.  check_summary() prints "N passed, N failed" and
  * returns the exit status; scripts/run_tests.sh adds the programs' lines up.
  * check_child_aborts() runs a function in a forked child and checks that it
- * aborts with a message (the WEFT_DEBUG misuse checks).  For blocking and
+ * aborts with a message (the WEFT_DEBUG misuse checks); check_child_runs_clean()
+ * checks that it returns without one (the correct uses).  For blocking and
  * process-shared tests: check_gettid(), check_wait_until_sleeping() (wait until
  * a waiter really sleeps before releasing it), check_shared_alloc() /
  * check_shared_free() (MAP_SHARED memory for fork()) and check_wait_child().
@@ -93,44 +94,6 @@ static inline int check_summary(void)
 	return check__failed ? 1 : 0;
 }
 
-/*
- * check_child_aborts() - run @fn in a child process and report whether it
- * died of SIGABRT after writing @expect (a substring) to stderr.  The child's
- * stderr is captured, so expected abort messages do not clutter the output.
- */
-#define CHECK_CHILD_ALARM_S 120
-
-static inline int check_child_aborts(void (*fn)(void), const char *expect)
-{
-	int pipefd[2];
-	if (pipe(pipefd) != 0)
-		return 0;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], 2);
-		alarm(CHECK_CHILD_ALARM_S); /* a child that hangs dies of SIGALRM: a failure, not a stall */
-		fn();
-		_exit(0); /* returned: no abort */
-	}
-	close(pipefd[1]);
-	char buf[4096];
-	size_t len = 0;
-	ssize_t n;
-	while ((n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(pipefd[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, expect) != NULL;
-	if (!ok)
-		fprintf(stderr, "  child did not abort with \"%s\" (status %d, stderr: %s)\n", expect, status, buf);
-	return ok;
-}
-
 /* The kernel id of the calling thread (what /proc/PID/task/ lists). */
 static inline pid_t check_gettid(void)
 {
@@ -204,6 +167,68 @@ static inline int check_wait_child(pid_t pid)
 	if (WIFSIGNALED(status))
 		return 1000 + WTERMSIG(status);
 	return -1;
+}
+
+#define CHECK_CHILD_ALARM_S 120
+
+/*
+ * check__run_child() - run @fn in a forked child whose stderr is captured into
+ * @buf (NUL-terminated, at most @size - 1 bytes), so that expected messages do
+ * not clutter the output.  A child that hangs dies of SIGALRM: a failure, not
+ * a stall.  Return: check_wait_child()'s status, or -1 if pipe or fork failed.
+ */
+static inline int check__run_child(void (*fn)(void), char *buf, size_t size)
+{
+	int pipefd[2];
+	buf[0] = '\0';
+	if (pipe(pipefd) != 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], 2);
+		alarm(CHECK_CHILD_ALARM_S);
+		fn();
+		_exit(0); /* returned */
+	}
+	close(pipefd[1]);
+	size_t len = 0;
+	ssize_t n;
+	while (len < size - 1 && (n = read(pipefd[0], buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(pipefd[0]);
+	return pid > 0 ? check_wait_child(pid) : -1;
+}
+
+/*
+ * check_child_aborts() - run @fn in a child process and report whether it
+ * died of SIGABRT after writing @expect (a substring) to stderr.
+ */
+static inline int check_child_aborts(void (*fn)(void), const char *expect)
+{
+	char buf[4096];
+	int status = check__run_child(fn, buf, sizeof(buf));
+	int ok = status == 1000 + SIGABRT && strstr(buf, expect) != NULL;
+	if (!ok)
+		fprintf(stderr, "  child did not abort with \"%s\" (status %d, stderr: %s)\n", expect, status, buf);
+	return ok;
+}
+
+/*
+ * check_child_runs_clean() - run @fn in a child process and report whether it
+ * returned (exit status 0) without printing a weft message.
+ */
+static inline int check_child_runs_clean(void (*fn)(void))
+{
+	char buf[4096];
+	int status = check__run_child(fn, buf, sizeof(buf));
+	int ok = status == 0 && strstr(buf, "weft:") == NULL;
+	if (!ok)
+		fprintf(stderr, "  child did not run clean (status %d, stderr: %s)\n", status, buf);
+	return ok;
 }
 
 #endif /* WEFT_TESTS_CHECK_H */

@@ -36,19 +36,6 @@ static int aborts_with(void (*fn)(void), const char *type, const void *addr, con
 	return check_child_aborts(fn, expect);
 }
 
-/* Runs @fn in a child that must exit 0. */
-static int runs_clean(void (*fn)(void))
-{
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		fn();
-		_exit(0);
-	}
-	return check_wait_child(pid) == 0;
-}
-
 /* A thread that waits on `cond` with m1 until `pred`. */
 static pid_t waiter_tid;
 static int waiter_started;
@@ -166,25 +153,25 @@ static void sem_destroy_after_waiter(void)
 static void test_cond_wait_not_held(void)
 {
 	CHECK(aborts_with(wait_not_held, "weft_cond_t", &cond, MSG_NOT_HELD));
-	CHECK(runs_clean(wait_held));
+	CHECK(check_child_runs_clean(wait_held));
 }
 
 static void test_cond_wait_other_mutex(void)
 {
 	CHECK(aborts_with(wait_other_mutex, "weft_cond_t", &cond, MSG_OTHER_MUTEX));
-	CHECK(runs_clean(wait_same_mutex_after));
+	CHECK(check_child_runs_clean(wait_same_mutex_after));
 }
 
 static void test_cond_destroy_with_waiter(void)
 {
 	CHECK(aborts_with(destroy_with_waiter, "weft_cond_t", &cond, MSG_DESTROY));
-	CHECK(runs_clean(destroy_after_waiter));
+	CHECK(check_child_runs_clean(destroy_after_waiter));
 }
 
 static void test_sem_destroy_with_waiter(void)
 {
 	CHECK(aborts_with(sem_destroy_with_waiter, "weft_sem_t", &sem, MSG_DESTROY));
-	CHECK(runs_clean(sem_destroy_after_waiter));
+	CHECK(check_child_runs_clean(sem_destroy_after_waiter));
 }
 
 int main(void)

@@ -48,36 +48,11 @@ static int aborts_with(void (*fn)(void), const char *misuse)
 	return check_child_aborts(fn, expect);
 }
 
-/* Runs @fn in a child that must exit 0 without a weft message. */
+/* Runs @fn in a child (with a fresh g_m) that must return without a weft message. */
 static int runs_clean(void (*fn)(void))
 {
-	int pipefd[2];
-	if (pipe(pipefd) != 0)
-		return 0;
 	reinit();
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], 2);
-		alarm(CHECK_CHILD_ALARM_S);
-		fn();
-		_exit(0);
-	}
-	close(pipefd[1]);
-	char buf[4096];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(buf) - 1 && (n = read(pipefd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	close(pipefd[0]);
-	int status = pid > 0 ? check_wait_child(pid) : -1;
-	int ok = status == 0 && strstr(buf, "weft:") == NULL;
-	if (!ok)
-		fprintf(stderr, "  child did not run clean (status %d, stderr: %s)\n", status, buf);
-	return ok;
+	return check_child_runs_clean(fn);
 }
 
 /* A private and a process-shared mutex (in MAP_SHARED memory) for each test. */
