@@ -130,6 +130,7 @@ check:
 	$(Q)$(MAKE) --no-print-directory check-dist
 	$(Q)$(MAKE) --no-print-directory check-install
 	$(Q)$(MAKE) --no-print-directory bench-smoke
+	$(Q)for step in $(CHECK_STEPS); do $(MAKE) --no-print-directory $$step || exit 1; done
 	@echo "make check: all checks passed"
 
 # ---- install ------------------------------------------------------------
@@ -167,8 +168,16 @@ help:
 	@echo "make report     docs/benchmarks.md from build/bench/results.json"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR= LIBDIR= INCLUDEDIR="
 	@echo "make deps       install the Debian packages the targets need"
+	@for line in $(HELP_LINES); do echo "$$line"; done
 
 # The benchmark suite: `bench`, `bench-smoke` and `report` live beside it.
 include bench/bench.mk
+
+# Further targets, one file per concern (race lab, chaos and soak, models,
+# portability).  Each may append a target to CHECK_STEPS (run by `make check`
+# after the steps above) and a quoted line to HELP_LINES.
+CHECK_STEPS :=
+HELP_LINES  :=
+include $(sort $(wildcard mk/*.mk))
 
 -include $(LIB_OBJS:.o=.d) $(TSAN_LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
