@@ -23,6 +23,8 @@ packages=(
 	libabsl-dev                       # Abseil
 	libmimalloc-dev libjemalloc-dev   # allocator peers of the pool
 	gnuplot-nox                       # charts of the benchmark report
+	spin                              # make models: Promela models of the wait/wake protocols
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # the aarch64 cross build and its tests
 )
 
 if [ "${1:-}" = "--list" ]; then
