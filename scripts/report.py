@@ -7,7 +7,8 @@ usage: scripts/report.py [--results build/bench/results.json] [--machine build/b
 Reads the per-repetition rows of one `make bench` run, takes the median of
 every counter over the repetitions, and writes: the machine fingerprint; the
 targets of the issues (scripts/bench_targets.py) with the measured value and
-met/missed; per family and workload, tables of medians (throughput, or cost per
+met/missed; a summary with one row per weft primitive (its best and worst
+ratio against each peer, and its targets met); per family and workload, tables of medians (throughput, or cost per
 operation for one-thread workloads), ratios of every weft_* row against every
 other implementation at the same thread count, fairness and wait percentiles
 where the rows have them, the other counters; charts of throughput against
@@ -178,6 +179,89 @@ def targets_section(med):
            'this run: %d met, %d missed, %d without data. Costs compare `ns_per_op` (lower is better), '
            'throughputs `items_per_second` (higher is better).\n' % (met, missed, nodata),
            table(['issue', 'target', 'measured', 'required', ''], rows)]
+    return '\n'.join(out)
+
+
+# ---- summary ------------------------------------------------------------------
+
+def primitive_name(family, impl):
+    """The weft primitive a row measures, or None for a peer or a limit row."""
+    if impl == 'weft':          # the mpmc family names its only weft row plainly
+        return 'weft_mpmc'
+    if impl.startswith('weft_'):
+        return impl
+    return None
+
+
+def target_impl(t):
+    m = re.match(r'^[^/]+/[^@]+/([^@/]+)@', t['num'])
+    return primitive_name('', m.group(1)) if m else None
+
+
+def summary_section(med):
+    """One row per weft primitive: its best and worst throughput ratio against
+    every peer it was measured with (same workload, same thread count, same
+    run), and how many of the issues' targets on it were met."""
+    ips = {}   # (family, workload, threads) -> impl -> items_per_second
+    for (fam, w, impl, n), m in med.items():
+        v = m.get('items_per_second')
+        if v:
+            ips.setdefault((fam, w, n), {})[impl] = v
+    # A primitive is compared within its home family (where it has most rows)
+    # and in the scenarios; elsewhere it is only a baseline for another
+    # primitive (weft_mutex in the rwlock family), and a ratio against, say,
+    # an RCU reader would say nothing about a mutex.
+    nrows = {}
+    for (fam, w, n), row in ips.items():
+        for impl in row:
+            prim = primitive_name(fam, impl)
+            if prim:
+                nrows.setdefault(prim, {})[fam] = nrows.setdefault(prim, {}).get(fam, 0) + 1
+    home = {p: max(c, key=lambda f: (f != 'scenario', c[f])) for p, c in nrows.items()}
+    pairs = {}  # primitive -> peer -> [(ratio, where)]
+    for (fam, w, n), row in ips.items():
+        for impl, v in row.items():
+            prim = primitive_name(fam, impl)
+            if not prim or fam not in (home[prim], 'scenario'):
+                continue
+            for peer, pv in row.items():
+                if peer == 'limit' or primitive_name(fam, peer):
+                    continue
+                pairs.setdefault(prim, {}).setdefault(peer, []).append(
+                    (v / pv, '%s/%s@%d' % (fam, w, n)))
+    tmet, ttotal = {}, {}
+    for t in TARGETS:
+        prim = target_impl(t)
+        num = lookup(med, t['num'])
+        den = lookup(med, t['den']) if t['den'] else 1.0
+        if not prim or num is None or den is None or den == 0:
+            continue
+        v = num / den
+        ok = v <= t['bound'] if t['op'] == '<=' else v >= t['bound']
+        ttotal[prim] = ttotal.get(prim, 0) + 1
+        tmet[prim] = tmet.get(prim, 0) + ok
+    prims = sorted(set(pairs) | set(ttotal))
+    rows, detail = [], []
+    for prim in prims:
+        cells = []
+        for peer in impl_order(pairs.get(prim, {})):
+            rs = pairs[prim][peer]
+            best = max(rs)
+            worst = min(rs)
+            cells.append('%s %s' % (peer, fmt_ratio(best[0])))
+            detail.append([prim, peer, str(len(rs)), fmt_ratio(best[0]), best[1],
+                           fmt_ratio(worst[0]), worst[1]])
+        tg = '%d of %d' % (tmet.get(prim, 0), ttotal[prim]) if prim in ttotal else '-'
+        rows.append([prim, ', '.join(cells) or '-', tg])
+    out = ['## Summary\n',
+           'One row per weft primitive: its **best** throughput ratio against each peer measured with it '
+           '(weft items/s divided by the peer\'s, same workload, same thread count, same run; above 1 weft '
+           'is faster) in the primitive\'s own family and in the scenarios, and how many of the issues\' targets on it were met in this run. A best ratio alone '
+           'flatters: the second table gives, for each pair, the number of shared rows and the worst ratio '
+           'too, and where each was measured.\n',
+           table(['primitive', 'best ratio against each peer', 'targets met'], rows),
+           'Best and worst ratio of each pair, and where (`family/workload@threads`):\n',
+           table(['primitive', 'peer', 'shared rows', 'best', 'where', 'worst', 'where'], detail)]
     return '\n'.join(out)
 
 
@@ -473,6 +557,7 @@ def main():
              'per-thread counts show fairness. `limit` rows are the bare atomic operations the primitive '
              'cannot avoid. Waits are sampled on one acquisition in 64 (rdtsc, less the cost of reading it).\n',
              machine_section(machine, context, reps, len({k for k in med})),
+             summary_section(med),
              targets_section(med)]
     for f in families:
         parts.append(section_for(f, med, spread, charts, img_rel))
