@@ -3,7 +3,8 @@
 #   make bench         build $(BUILD)/bench/weft_bench, write machine.json, run every row
 #                      with repetitions in random interleaving -> results.json
 #   make bench-smoke   every row once, very briefly (part of make check)
-#   make report        docs/benchmarks.md and docs/img/*.png from results.json
+#   make report        docs/benchmarks.md and docs/img/*.png from results.json, and
+#                      docs/*.md from their docs/*.md.in templates (scripts/fill_numbers.py)
 #
 # Knobs: BENCH_FILTER (regex), BENCH_REPS, BENCH_MIN_TIME (seconds per
 # repetition), BENCH_ARGS (more flags for the program), BENCH_OPT.
@@ -77,8 +78,15 @@ bench-smoke: $(BENCH_BIN)
 		echo "bench-smoke: FAILED (exit $$rc); full log in $(BENCH_BUILD)/smoke.log"; exit 1; \
 	fi
 
+# Pages whose prose argues from the numbers are templates (docs/*.md.in)
+# filled from the same run; a claim in them that no longer holds fails here.
+REPORT_PAGES := $(patsubst %.md.in,%.md,$(wildcard docs/*.md.in))
+
 report:
 	$(Q)python3 scripts/report.py --results $(BENCH_BUILD)/results.json --machine $(BENCH_BUILD)/machine.json \
 		--out docs/benchmarks.md --img docs/img
+	$(Q)for page in $(REPORT_PAGES); do \
+		python3 scripts/fill_numbers.py --results $(BENCH_BUILD)/results.json $$page.in $$page || exit 1; \
+	done
 
 -include $(BENCH_OBJS:.o=.d)
