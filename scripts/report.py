@@ -36,6 +36,9 @@ KNOWN = {'items_per_second', 'ns_per_op', 'fair_max_min', 'fair_cv', 'cpu_ns_per
 SKIP_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type', 'repetitions',
              'repetition_index', 'threads', 'iterations', 'real_time', 'cpu_time', 'time_unit',
              'aggregate_name', 'aggregate_unit', 'error_occurred', 'error_message', 'label'}
+# Workloads that also get fairness and wait-percentile charts.
+DETAIL_CHARTS = re.compile(r'^(contended_cs50_out50|contended_cs500_out50|reads99|writer_wait|pair|pingpong|'
+                           r'broadcast8|c3_slow_io|inc|prodcons)$')
 SWEEP = re.compile(r'^(.+?_(?:sweep|spin))_?(\d+)$')
 
 
@@ -431,6 +434,26 @@ def workload_section(family, w, med, spread, charts, img_rel):
                            'operations per second', series)
             if f:
                 out.append('![%s/%s throughput against threads](%s/%s)\n' % (family, w, img_rel, f))
+            # Fairness and wait percentiles for the headline workloads (every
+            # workload's numbers are in the tables above).
+            if DETAIL_CHARTS.match(w):
+                series = [(i, [(n, get(i, n, 'fair_max_min')) for n in threads
+                               if n > 1 and get(i, n, 'fair_max_min')]) for i in impls]
+                series = [x for x in series if x[1]]
+                f = charts.add('%s_%s_fairness' % (family, w), '%s/%s: fairness' % (family, w), 'threads',
+                               'per-thread operations, max/min', series) if series else None
+                if f:
+                    out.append('![%s/%s fairness against threads](%s/%s)\n' % (family, w, img_rel, f))
+                for l in lat:
+                    series = [(i, [(n, get(i, n, '%s_p99_ns' % l)) for n in threads
+                                   if get(i, n, '%s_p99_ns' % l)]) for i in impls]
+                    series = [x for x in series if x[1]]
+                    f = charts.add('%s_%s_%s_p99' % (family, w, l),
+                                   '%s/%s: p99 of the sampled %s time' % (family, w, l), 'threads',
+                                   'nanoseconds', series) if series else None
+                    if f:
+                        out.append('![%s/%s %s percentiles against threads](%s/%s)\n'
+                                   % (family, w, l, img_rel, f))
     # any other counter
     others = sorted({m for k in keys for m in med[k]} - KNOWN
                     - {m for m in {m for k in keys for m in med[k]} if re.search(r'_p(50|99)_ns$|_max_ns$', m)})
