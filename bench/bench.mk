@@ -4,7 +4,8 @@
 #                      with repetitions in random interleaving -> results.json
 #   make bench-smoke   every row once, very briefly (part of make check)
 #   make report        docs/benchmarks.md and docs/img/*.png from results.json, and
-#                      docs/*.md from their docs/*.md.in templates (scripts/fill_numbers.py)
+#                      docs/claims.md (scripts/claims.py), and docs/*.md from their
+#                      docs/*.md.in templates (scripts/fill_numbers.py)
 #
 # Knobs: BENCH_FILTER (regex), BENCH_REPS, BENCH_MIN_TIME (seconds per
 # repetition), BENCH_ARGS (more flags for the program), BENCH_OPT.
@@ -85,6 +86,7 @@ REPORT_PAGES := $(patsubst %.md.in,%.md,$(wildcard docs/*.md.in))
 report:
 	$(Q)python3 scripts/report.py --results $(BENCH_BUILD)/results.json --machine $(BENCH_BUILD)/machine.json \
 		--out docs/benchmarks.md --img docs/img
+	$(Q)python3 scripts/claims.py --results $(BENCH_BUILD)/results.json --out docs/claims.md
 	$(Q)for page in $(REPORT_PAGES); do \
 		python3 scripts/fill_numbers.py --results $(BENCH_BUILD)/results.json $$page.in $$page || exit 1; \
 	done
