@@ -171,6 +171,14 @@ static void weft__lockdep_postfork(void)
 	pthread_mutex_unlock(&weft__lockdep_mu);
 }
 
+/* The child's one thread is a new thread (weft_debug_self() changes, so it
+ * cannot unlock what the parent's thread held): it holds nothing. */
+static void weft__lockdep_postfork_child(void)
+{
+	weft__lockdep_me.depth = 0;
+	pthread_mutex_unlock(&weft__lockdep_mu);
+}
+
 static void weft__lockdep_setup(void)
 {
 	const char *env = getenv("WEFT_LOCKDEP");
@@ -180,7 +188,7 @@ static void weft__lockdep_setup(void)
 		weft__lockdep_mode = WEFT__LOCKDEP_OFF;
 	if (weft__lockdep_mode == WEFT__LOCKDEP_OFF)
 		return;
-	(void)pthread_atfork(weft__lockdep_prefork, weft__lockdep_postfork, weft__lockdep_postfork);
+	(void)pthread_atfork(weft__lockdep_prefork, weft__lockdep_postfork, weft__lockdep_postfork_child);
 #if WEFT__LOCKDEP_HAVE_BACKTRACE
 	/* The first backtrace() loads the unwinder (dlopen, malloc): do it now,
 	 * not under weft__lockdep_mu in the middle of a lock call. */
@@ -442,7 +450,7 @@ static void weft__lockdep_report(struct weft__lockdep_graph *g, int32_t e)
 static void weft__lockdep_order(const void *lock, unsigned kind, unsigned timed, const void *site)
 {
 	struct weft__lockdep_thread *me = &weft__lockdep_me;
-	if (me->depth == 0 || !weft__lockdep_enabled())
+	if (me->depth == 0) /* nothing held (or the checker is off) */
 		return;
 	pthread_mutex_lock(&weft__lockdep_mu);
 	struct weft__lockdep_graph *g = weft__lockdep_graph();
@@ -502,8 +510,10 @@ static void weft__lockdep_order(const void *lock, unsigned kind, unsigned timed,
 static void weft__lockdep_push(const void *lock, unsigned kind, const void *site)
 {
 	struct weft__lockdep_thread *me = &weft__lockdep_me;
+	if (!weft__lockdep_enabled())
+		return;
 	if (me->depth == WEFT__LOCKDEP_MAX_HELD) {
-		if (!me->overflow_warned && weft__lockdep_enabled()) {
+		if (!me->overflow_warned) {
 			me->overflow_warned = 1;
 			fprintf(stderr,
 				"weft lockdep: thread %u holds more than %d locks; the others are not checked "

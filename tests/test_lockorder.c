@@ -547,6 +547,35 @@ static void test_pshared(void)
 	check_shared_free(shared_pair, 2 * sizeof(weft_mutex_t));
 }
 
+static void fork_while_holding(void)
+{
+	/* the child of fork() is a new thread: it does not hold what the
+	 * parent's thread holds, so waiting for it there is no self-deadlock */
+	weft_mutex_lock(&shared_pair[0]);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct timespec d = weft_deadline_after_ns(1000 * 1000);
+		if (weft_mutex_timedlock(&shared_pair[0], &d) != WEFT_ETIMEDOUT)
+			_exit(101);
+		child_done();
+	}
+	int status = check_wait_child(pid);
+	weft_mutex_unlock(&shared_pair[0]);
+	_exit(status);
+}
+
+static void test_fork_holds_nothing(void)
+{
+	shared_pair = check_shared_alloc(2 * sizeof(weft_mutex_t));
+	CHECK(shared_pair != NULL);
+	if (shared_pair == NULL)
+		return;
+	CHECK_STATUS(weft_mutex_init(&shared_pair[0], WEFT_PSHARED), WEFT_OK);
+	CHECK(child_reports(fork_while_holding, 0, NULL));
+	check_shared_free(shared_pair, 2 * sizeof(weft_mutex_t));
+}
+
 int main(void)
 {
 	/* The parent takes no nested locks: every case's child starts with an
@@ -563,6 +592,7 @@ int main(void)
 	RUN_TEST(test_destroy_forgets);
 	RUN_TEST(test_env);
 	RUN_TEST(test_pshared);
+	RUN_TEST(test_fork_holds_nothing);
 	if (weft_lockdep_reports() != 0) {
 		fprintf(stderr, "  the parent itself made reports\n");
 		return 1;
