@@ -177,6 +177,10 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
 	    current != mutex && (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_COUNT_MASK) != 0)
 		weft_debug_die("weft_cond_t", cond, "waited on with a different mutex than its current waiters");
 	weft__mutex_set_owner(mutex, 0);
+	/* lock order: the mutex is released now and re-taken, while the
+	 * caller's other locks stay held, before the wait returns */
+	weft__lockdep_unlock(mutex);
+	weft__lockdep_check(mutex, WEFT__LOCKDEP_MUTEX);
 }
 #define WEFT__COND_DEBUG_ENTER(c, m) weft__cond_debug_enter((c), (m))
 #else
@@ -199,6 +203,7 @@ static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
 	WEFT__COND_DEBUG_ENTER(cond, mutex);
 	(void)weft_cond_wait_slow(cond, mutex, (const struct timespec *)0);
 	WEFT__MUTEX_SET_OWNER(mutex);
+	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
 }
 
 /**
@@ -224,6 +229,7 @@ static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, co
 	WEFT__COND_DEBUG_ENTER(cond, mutex);
 	int rc = weft_cond_wait_slow(cond, mutex, deadline);
 	WEFT__MUTEX_SET_OWNER(mutex);
+	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
 	return rc;
 }
 

@@ -195,6 +195,8 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 	WEFT_TSAN_POST_LOCK(mutex, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	if (ok)
 		WEFT__MUTEX_SET_OWNER(mutex);
+	if (ok)
+		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
 	return ok;
 }
 
@@ -208,6 +210,7 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 static inline void weft_mutex_lock(weft_mutex_t *mutex)
 {
 	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
+	WEFT__LOCKDEP_LOCK(mutex, WEFT__LOCKDEP_MUTEX);
 	WEFT_TSAN_PRE_LOCK(mutex, 0);
 	weft__mutex_acquire(mutex);
 	WEFT_TSAN_POST_LOCK(mutex, 0);
@@ -230,9 +233,12 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
 static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
 {
 	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
+	WEFT__LOCKDEP_TIMED(mutex, WEFT__LOCKDEP_MUTEX, deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
 	if (rc == 0)
 		WEFT__MUTEX_SET_OWNER(mutex);
+	if (rc == 0)
+		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
 	return rc;
 }
 
@@ -249,6 +255,7 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex)
 	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != weft_debug_self())
 		weft_debug_die("weft_mutex_t", mutex, "unlocked by a thread that does not hold it");
 	weft__mutex_set_owner(mutex, 0);
+	weft__lockdep_unlock(mutex);
 #endif
 	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
 	weft__mutex_release(mutex);
@@ -269,6 +276,7 @@ static inline void weft_mutex_destroy(weft_mutex_t *mutex)
 	/* relaxed: a diagnostic; a correct caller has no concurrent user */
 	if (weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK)
 		weft_debug_die("weft_mutex_t", mutex, "destroyed while held");
+	weft__lockdep_forget(mutex);
 #endif
 	WEFT_TSAN_DESTROY(mutex, 0);
 	(void)mutex;

@@ -435,6 +435,8 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 	}
 	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
 				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok)
+		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
 	return ok;
 }
 
@@ -449,6 +451,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_READ);
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -482,7 +485,11 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	return weft_rwlock_timedrdlock_slow(rw, deadline);
+	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_READ, deadline);
+	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
+	if (rc == WEFT_OK)
+		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
+	return rc;
 }
 
 /**
@@ -495,6 +502,7 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  */
 static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
 {
+	WEFT__LOCKDEP_UNLOCK(rw);
 	unsigned i = weft__rwlock_slot(rw);
 	if (weft__rwlock_bias_held(rw, i)) {
 		WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
@@ -543,6 +551,8 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	if (ok)
 		WEFT__RWLOCK_SET_WRITER(rw);
+	if (ok)
+		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 	return ok;
 }
 
@@ -558,6 +568,7 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 	WEFT_TSAN_PRE_LOCK(rw, 0);
 	uint32_t expected = 0;
 	/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock() and
@@ -585,9 +596,12 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
 static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
+	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_WRITE, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
 	if (rc == WEFT_OK)
 		WEFT__RWLOCK_SET_WRITER(rw);
+	if (rc == WEFT_OK)
+		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 	return rc;
 }
 
@@ -602,6 +616,7 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
 static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
+	WEFT__LOCKDEP_UNLOCK(rw);
 	WEFT_TSAN_PRE_UNLOCK(rw, 0);
 	/* release: publishes the write section; pairs with the acquire CAS of the
 	 * next reader or writer.  fetch_sub (not fetch_and) is one locked xadd. */
@@ -630,6 +645,7 @@ static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
 			weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
 	if (weft_atomic_load(&rw->queue, WEFT_RELAXED) != 0)
 		weft_debug_die("weft_rwlock_t", rw, "destroyed while threads wait for it");
+	weft__lockdep_forget(rw);
 #endif
 	WEFT_TSAN_DESTROY(rw, 0);
 	(void)rw;
@@ -807,6 +823,8 @@ static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
 		weft__brlock_leave(br, slot);
 	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
 				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
 	return ok;
 }
 
@@ -821,6 +839,7 @@ static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
 static inline void weft_brlock_rdlock(weft_brlock_t *br)
 {
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_READ);
 	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
 	uint32_t *slot = weft__brlock_my_slot(br);
 	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
@@ -843,7 +862,11 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br)
 static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
 {
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	return weft_brlock_timedrdlock_slow(br, deadline);
+	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_READ, deadline);
+	int rc = weft_brlock_timedrdlock_slow(br, deadline);
+	if (rc == WEFT_OK)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
+	return rc;
 }
 
 /**
@@ -856,6 +879,7 @@ static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timesp
  */
 static inline void weft_brlock_rdunlock(weft_brlock_t *br)
 {
+	WEFT__LOCKDEP_UNLOCK(br);
 	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
 	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
 	weft__brlock_leave(br, weft__brlock_my_slot(br));
@@ -880,6 +904,8 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
 	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	if (ok)
 		WEFT__BRLOCK_SET_OWNER(br);
+	if (ok)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
 	return ok;
 }
 
@@ -894,6 +920,7 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
 static inline void weft_brlock_wrlock(weft_brlock_t *br)
 {
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_WRITE);
 	WEFT_TSAN_PRE_LOCK(br, 0);
 	weft_brlock_wrlock_slow(br);
 	WEFT_TSAN_POST_LOCK(br, 0);
@@ -915,9 +942,12 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br)
 static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
 {
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
 	if (rc == WEFT_OK)
 		WEFT__BRLOCK_SET_OWNER(br);
+	if (rc == WEFT_OK)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
 	return rc;
 }
 
@@ -931,6 +961,7 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
 static inline void weft_brlock_wrunlock(weft_brlock_t *br)
 {
 	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
+	WEFT__LOCKDEP_UNLOCK(br);
 	WEFT_TSAN_PRE_UNLOCK(br, 0);
 	weft_brlock_wrunlock_slow(br);
 	WEFT_TSAN_POST_UNLOCK(br, 0);
@@ -953,6 +984,7 @@ static inline void weft_brlock_destroy(weft_brlock_t *br)
 	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
 		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
 			weft_debug_die("weft_brlock_t", br, "destroyed while held");
+	weft__lockdep_forget(br);
 #endif
 	WEFT_TSAN_DESTROY(br, 0);
 	(void)br;
