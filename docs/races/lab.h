@@ -45,7 +45,10 @@
  *                            hardware hides): run, printed, never judged
  *   tsan-racy: racy          modes whose -fsanitize=thread build must report
  *                            ("WARNING: ThreadSanitizer" on stderr)
- *   tsan-clean: mutex atomic modes whose TSan build must stay silent and exit 0
+ *   tsan-clean: mutex atomic modes whose TSan build must stay silent: exit 0 for a
+ *                            fixed mode; a racy mode listed here (a race in the
+ *                            logic, with no data race, e.g. check-then-act on
+ *                            atomics) may exit 1, but never with a TSan report
  *
  * A mode may be in neither tsan list (TSan cannot see a race between processes,
  * so the fork-based modes are left out; say so in the mode's description).
