@@ -68,6 +68,7 @@
  *     fix 'mutex': correct in 10 of 10 runs, median 41.0 ns/op
  *
  * The summary line is "the race showed in X of N runs" for racy and other modes
+ * ("the race" may be another symptom: "the unfairness showed in ...")
  * and "fix 'NAME': correct in X of N runs[, median C ns/op]" for fixed modes.
  *
  * ---- docs/races.md markers (scripts/races_doc.py, `make races-doc`) --------
@@ -155,6 +156,7 @@ struct lab_prog {
 	int threads, procs, runs;
 	long iters;
 	long tsan_iters;   /* default iterations in the TSan build; 0: same as iters */
+	const char *symptom; /* "the race" (NULL) or e.g. "the unfairness": "... showed in X of N runs" */
 	const struct lab_mode *modes;
 	int nmodes;
 	/* Runs `mode` once with `opts`; fills `res` (use lab_result_say()). */
@@ -446,7 +448,7 @@ static inline int lab__run_mode(const struct lab_prog *p, const struct lab_mode 
 		}
 		printf("\n");
 	} else {
-		printf("  the race showed in %d of %d runs\n", wrong, opts->runs);
+		printf("  %s showed in %d of %d runs\n", p->symptom ? p->symptom : "the race", wrong, opts->runs);
 	}
 	fflush(stdout);
 	return wrong;
