@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * r11_abba_deadlock.c - R11: two threads take two locks in opposite orders.
+ *
+ * A bank moves money between accounts A and B; each account has its own lock,
+ * and a transfer locks the account it takes money from, reads its balance
+ * (slowly: `--hold-us` of I/O under the lock), then locks the account it pays
+ * into.  Thread 0 pays A -> B, thread 1 pays B -> A.  When each has taken its
+ * first lock, each waits for the lock the other holds: neither can go on, ever.
+ * That is the ABBA deadlock (E. G. Coffman, M. J. Elphick, A. Shoshani, "System
+ * Deadlocks", Computing Surveys 1971: mutual exclusion, hold and wait, no
+ * preemption, circular wait -- remove any one and it cannot happen).
+ *
+ * Each run happens in a child process watched by the parent (a watchdog): if no
+ * transfer completes for `--timeout-ms`, the parent reads who holds and who
+ * waits for what (the threads note it in shared memory), reports the deadlock
+ * and kills the child.  So the lab never hangs, and the racy mode keeps plain
+ * weft_mutex_lock() calls, as real code has them.
+ *
+ * The first transfer of each direction runs alone (thread 0's first A -> B,
+ * then thread 1's first B -> A, then all the others at once), as in a program
+ * that worked for months before two transfers met.  That also lets ThreadSanitizer see both orders: its
+ * deadlock detector reports a lock-order inversion when a thread asks for a
+ * lock in the opposite order of one it has seen acquired before -- it reports
+ * the potential deadlock, whether or not the threads then hang.  A run that
+ * hangs at the very first transfers never acquired a second lock, and TSan
+ * would have no order to compare with.
+ *
+ * Modes (the three fixes break "circular wait" or "hold and wait"):
+ *   abba     plain weft_mutex_lock() in opposite orders: deadlocks
+ *   ordered  every thread locks the accounts in one global order (by address)
+ *   trylock  lock the first, weft_mutex_trylock() the second; on failure
+ *            release the first, back off a random while, start again
+ *   timed    the same with weft_mutex_timedlock() and a deadline of
+ *            `--wait-us` for the second lock
+ */
+#include "rb_shim.h"
+
+#include <signal.h>
+
+#include <weft/deadline.h>
+#include <weft/latch.h>
+#include <weft/mutex.h>
+
+#if LAB_TSAN
+/* TSan's lock-order checking is on by default; say so where it matters. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "detect_deadlocks=1:second_deadlock_stack=1";
+}
+#endif
+
+#define MAX_THREADS 64
+
+/* The TSan build runs far slower (and prints its report): a longer verdict. */
+static long opt_hold_us = 200, opt_timeout_ms = LAB_TSAN ? 1000 : 100, opt_wait_us = 1000;
+
+enum mode_id { ABBA, ORDERED, TRYLOCK, TIMED };
+
+/* Shared with the watchdog (MAP_SHARED): the child writes, the parent reads. */
+struct bank {
+	weft_mutex_t lock[2];       /* account A's and account B's */
+	long balance[2];            /* under the account's lock */
+	weft_latch_t first_done[2]; /* thread 0's, thread 1's first transfer is done */
+	long iters;
+	enum mode_id mode;
+	/* progress, for the watchdog: relaxed atomics (a snapshot is enough) */
+	long transfers;             /* completed, all threads */
+	long retries;               /* trylock failures and timeouts */
+	int holds[MAX_THREADS];     /* account a thread holds: -1 none, 0 A, 1 B */
+	int wants[MAX_THREADS];     /* account it waits for, -1 none */
+	uint64_t elapsed_ns;
+};
+
+static const char account_name[2] = { 'A', 'B' };
+
+static void note(int *field, int value)
+{
+	__atomic_store_n(field, value, __ATOMIC_RELAXED); /* relaxed: the watchdog only reports it */
+}
+
+static void backoff(unsigned *seed)
+{
+	/* random, so that two threads that failed together do not retry together */
+	struct timespec ts = { 0, (long)(rand_r(seed) % 50 + 1) * 1000 };
+	nanosleep(&ts, NULL);
+}
+
+/* Moves 1 from account `from` to account `to` with the mode's locking. */
+static void transfer(struct bank *bank, int self, int from, int to, unsigned *seed)
+{
+	weft_mutex_t *first = &bank->lock[from], *second = &bank->lock[to];
+	int first_id = from, second_id = to;
+	if (bank->mode == ORDERED && first > second) { /* one global order: by address */
+		first = &bank->lock[to], second = &bank->lock[from];
+		first_id = to, second_id = from;
+	}
+	for (;;) {
+		note(&bank->wants[self], first_id);
+		weft_mutex_lock(first);
+		note(&bank->holds[self], first_id);
+		note(&bank->wants[self], second_id);
+		usleep((useconds_t)opt_hold_us); /* reading the balance: slow I/O under the lock */
+
+		bool got = true;
+		if (bank->mode == TRYLOCK) {
+			got = weft_mutex_trylock(second);
+		} else if (bank->mode == TIMED) {
+			struct timespec deadline = weft_deadline_after_ns((uint64_t)opt_wait_us * 1000u);
+			got = weft_mutex_timedlock(second, &deadline) == WEFT_OK;
+		} else {
+			weft_mutex_lock(second); /* ABBA: may wait forever */
+		}
+		if (got)
+			break;
+		/* give back what we hold, so the other thread can finish */
+		note(&bank->holds[self], -1);
+		weft_mutex_unlock(first);
+		__atomic_fetch_add(&bank->retries, 1, __ATOMIC_RELAXED); /* relaxed: a statistic */
+		backoff(seed);
+	}
+	note(&bank->wants[self], -1);
+	bank->balance[from]--;
+	bank->balance[to]++;
+	weft_mutex_unlock(second);
+	weft_mutex_unlock(first);
+	note(&bank->holds[self], -1);
+	__atomic_fetch_add(&bank->transfers, 1, __ATOMIC_RELAXED); /* relaxed: progress for the watchdog */
+}
+
+static void teller(void *ctx, int self)
+{
+	struct bank *bank = ctx;
+	unsigned seed = (unsigned)self * 7919u + 1u;
+	int from = self % 2, to = 1 - from; /* even threads pay A -> B, odd ones B -> A */
+	/* The first transfer A -> B runs alone, then the first B -> A, then all
+	 * the others at once. */
+	if (self != 0)
+		weft_latch_wait(&bank->first_done[0]);
+	if (self > 1)
+		weft_latch_wait(&bank->first_done[1]);
+	for (long i = 0; i < bank->iters; i++) {
+		transfer(bank, self, from, to, &seed);
+		if (i == 0 && self < 2)
+			weft_latch_count_down(&bank->first_done[self], 1);
+		if (i == 0 && self == 0)
+			weft_latch_wait(&bank->first_done[1]);
+	}
+}
+
+static const struct lab_mode modes[] = {
+	{ "abba", LAB_RACY, LAB_TSAN_REPORTS, "plain weft_mutex_lock(), thread 0 locks A then B, thread 1 B then A" },
+	{ "ordered", LAB_FIXED, LAB_TSAN_SILENT, "every thread locks the two accounts in one order (by address)" },
+	{ "trylock", LAB_FIXED, LAB_TSAN_SILENT, "trylock the second lock; on failure release the first and back off" },
+	{ "timed", LAB_FIXED, LAB_TSAN_SILENT, "timedlock the second lock (--wait-us); on timeout release and back off" },
+};
+
+static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct lab_result *res)
+{
+	int n = opts->threads < MAX_THREADS ? opts->threads : MAX_THREADS;
+	struct bank *bank = lab_shared_alloc(sizeof(*bank));
+	weft_mutex_init(&bank->lock[0], 0);
+	weft_mutex_init(&bank->lock[1], 0);
+	weft_latch_init(&bank->first_done[0], 1);
+	weft_latch_init(&bank->first_done[1], n > 1 ? 1 : 0);
+	bank->balance[0] = bank->balance[1] = 1000000;
+	bank->iters = opts->iters;
+	bank->mode = (enum mode_id)(mode - modes);
+	for (int i = 0; i < n; i++)
+		bank->holds[i] = bank->wants[i] = -1;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid_t child = fork();
+	if (child < 0)
+		lab__die("fork", errno);
+	if (child == 0) {
+		bank->elapsed_ns = lab_run_threads(n, teller, bank);
+		_exit(0);
+	}
+
+	/* The watchdog: a deadlock is "no transfer completed for --timeout-ms". */
+	long last = -1;
+	uint64_t last_change = lab_now_ns();
+	int status = 0;
+	bool deadlocked = false;
+	for (;;) {
+		pid_t w = waitpid(child, &status, WNOHANG);
+		if (w == child)
+			break;
+		long now_done = __atomic_load_n(&bank->transfers, __ATOMIC_RELAXED);
+		if (now_done != last) {
+			last = now_done;
+			last_change = lab_now_ns();
+		} else if (lab_now_ns() - last_change > (uint64_t)opt_timeout_ms * 1000000u) {
+			deadlocked = true;
+			char who[512];
+			int len = 0;
+			for (int i = 0; i < n && len < 400; i++) {
+				int h = __atomic_load_n(&bank->holds[i], __ATOMIC_RELAXED);
+				int want = __atomic_load_n(&bank->wants[i], __ATOMIC_RELAXED);
+				len += snprintf(who + len, sizeof(who) - (size_t)len, "%sthread %d holds %c, waits for %c",
+						i ? "; " : "", i, h < 0 ? '-' : account_name[h],
+						want < 0 ? '-' : account_name[want]);
+			}
+			lab_say("%s", who);
+			kill(child, SIGKILL);
+			waitpid(child, &status, 0);
+			break;
+		}
+		usleep(1000);
+	}
+
+	long expected = (long)n * opts->iters, done = bank->transfers;
+	if (deadlocked) {
+		res->wrong = true;
+		lab_result_say(res, "DEADLOCK after %ld of %ld transfers: no progress for %ld ms, watchdog killed it",
+			       done, expected, opt_timeout_ms);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		res->wrong = true;
+		lab_result_say(res, "the child process died (%s %d) after %ld of %ld transfers",
+			       WIFSIGNALED(status) ? "signal" : "exit status",
+			       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), done, expected);
+	} else {
+		long total = bank->balance[0] + bank->balance[1];
+		res->wrong = done != expected || total != 2000000;
+		lab_result_say(res, "%ld of %ld transfers, money %s, %.2f retries per transfer", done, expected,
+			       total == 2000000 ? "conserved" : "NOT conserved",
+			       (double)bank->retries / (double)(done ? done : 1));
+		lab_set_cost(res, bank->elapsed_ns, (double)done);
+	}
+	lab_shared_free(bank, sizeof(*bank));
+}
+
+static const struct lab_prog prog = {
+	.name = "r11_abba_deadlock",
+	.title = "R11 ABBA deadlock: two threads lock accounts A and B in opposite orders",
+	.threads = 2,
+	.runs = 10,
+	.iters = 50, /* transfers per thread */
+	.tsan_iters = 20,
+	.modes = modes,
+	.nmodes = (int)LAB_ARRAY_SIZE(modes),
+	.run = run,
+};
+
+static const struct lab_flag flags[] = {
+	{ "hold-us", "microseconds a transfer sleeps holding its first lock", &opt_hold_us, 0, 1000000 },
+	{ "timeout-ms", "the watchdog's verdict: no transfer for this long is a deadlock", &opt_timeout_ms, 1, 60000 },
+	{ "wait-us", "timed mode: how long to wait for the second lock", &opt_wait_us, 1, 10000000 },
+};
+
+int main(int argc, char **argv)
+{
+	return rb_main(&prog, flags, (int)LAB_ARRAY_SIZE(flags), argc, argv);
+}
