@@ -24,6 +24,7 @@
  *   --quiet        only the mode headers and the summary lines, not each run
  *   --list-modes   print the machine-readable mode lists below and exit 0
  *   --help
+ *   --NAME N       a program's own numeric flags (struct lab_flag), in --help
  *
  * ---- Exit status (the checker relies on it) -------------------------------
  *
@@ -67,9 +68,10 @@
  *     ...
  *     fix 'mutex': correct in 10 of 10 runs, median 41.0 ns/op
  *
- * The summary line is "the race showed in X of N runs" for racy and other modes
- * ("the race" may be another symptom: "the unfairness showed in ...")
- * and "fix 'NAME': correct in X of N runs[, median C ns/op]" for fixed modes.
+ * The summary line is "the race showed in X of N runs[, median C ns/op]" for
+ * racy and other modes ("the race" may be another symptom: "the unfairness
+ * showed in ...") and "fix 'NAME': correct in X of N runs[, median C ns/op]"
+ * for fixed modes; the median cost appears when run() set one.
  *
  * ---- docs/races.md markers (scripts/races_doc.py, `make races-doc`) --------
  *
@@ -150,6 +152,14 @@ struct lab_result {
 	char line[256];    /* the run's one line, without the "run N:" prefix */
 };
 
+/* A program's own numeric flag: "--name N", range-checked, shown by --help. */
+struct lab_flag {
+	const char *name;  /* without the dashes */
+	const char *help;
+	long *value;       /* the program's global, holding its default */
+	long min, max;
+};
+
 struct lab_prog {
 	const char *name;  /* "r01_lost_update" */
 	const char *title; /* "R1 lost update: threads do counter++ on one plain int" */
@@ -161,6 +171,11 @@ struct lab_prog {
 	int nmodes;
 	/* Runs `mode` once with `opts`; fills `res` (use lab_result_say()). */
 	void (*run)(const struct lab_mode *mode, const struct lab_opts *opts, struct lab_result *res);
+	const struct lab_flag *flags; /* optional: the program's own flags */
+	int nflags;
+	/* optional: called after every mode ran (not with --mode), for a concluding
+	 * line such as a ratio of two modes' costs */
+	void (*after)(const struct lab_opts *opts);
 };
 
 #define LAB_MAX_RUNS 1000
@@ -399,6 +414,10 @@ static inline void lab__usage(const struct lab_prog *p, FILE *to)
 		    " [--quiet] [--list-modes]\nmodes:\n", p->title, p->name);
 	for (int i = 0; i < p->nmodes; i++)
 		fprintf(to, "  %-10s %s\n", p->modes[i].name, p->modes[i].what);
+	if (p->nflags > 0)
+		fprintf(to, "program flags:\n");
+	for (int i = 0; i < p->nflags; i++)
+		fprintf(to, "  --%-12s N  %s (default %ld)\n", p->flags[i].name, p->flags[i].help, *p->flags[i].value);
 }
 
 static inline void lab__list(const struct lab_prog *p, const char *label, int kind, int tsan)
@@ -440,16 +459,15 @@ static inline int lab__run_mode(const struct lab_prog *p, const struct lab_mode 
 		}
 		fflush(stdout);
 	}
-	if (m->kind == LAB_FIXED) {
+	if (m->kind == LAB_FIXED)
 		printf("  fix '%s': correct in %d of %d runs", m->name, opts->runs - wrong, opts->runs);
-		if (ncosts > 0) {
-			qsort(costs, (size_t)ncosts, sizeof(costs[0]), lab__cmp_double);
-			printf(", median %.1f ns/op", costs[ncosts / 2]);
-		}
-		printf("\n");
-	} else {
-		printf("  %s showed in %d of %d runs\n", p->symptom ? p->symptom : "the race", wrong, opts->runs);
+	else
+		printf("  %s showed in %d of %d runs", p->symptom ? p->symptom : "the race", wrong, opts->runs);
+	if (ncosts > 0) {
+		qsort(costs, (size_t)ncosts, sizeof(costs[0]), lab__cmp_double);
+		printf(", median %.1f ns/op", costs[ncosts / 2]);
 	}
+	printf("\n");
 	fflush(stdout);
 	return wrong;
 }
@@ -467,13 +485,20 @@ static inline bool lab__parse_num(const char *s, long min, long max, long *out)
 
 static inline int lab_main(const struct lab_prog *p, int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option common[] = {
 		{ "mode", required_argument, NULL, 'm' },  { "runs", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' }, { "iters", required_argument, NULL, 'i' },
 		{ "procs", required_argument, NULL, 'p' },  { "quiet", no_argument, NULL, 'q' },
 		{ "list-modes", no_argument, NULL, 'l' },   { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
 	};
+	enum { LAB_NCOMMON = sizeof(common) / sizeof(common[0]), LAB_FLAG_BASE = 1000 };
+	/* The common options, then the program's own (val = LAB_FLAG_BASE + index), then the end. */
+	struct option *longopts = calloc(LAB_NCOMMON + (size_t)p->nflags + 1, sizeof(*longopts));
+	if (!longopts)
+		lab__die("calloc", ENOMEM);
+	memcpy(longopts, common, sizeof(common));
+	for (int f = 0; f < p->nflags; f++)
+		longopts[LAB_NCOMMON + f] = (struct option){ p->flags[f].name, required_argument, NULL, LAB_FLAG_BASE + f };
 	struct lab_opts opts = {
 		.threads = p->threads, .procs = p->procs, .runs = p->runs,
 		.iters = (LAB_TSAN && p->tsan_iters > 0) ? p->tsan_iters : p->iters,
@@ -513,9 +538,19 @@ static inline int lab_main(const struct lab_prog *p, int argc, char **argv)
 			lab__list(p, "tsan-clean", -1, LAB_TSAN_SILENT);
 			return 0;
 		case 'h': lab__usage(p, stdout); return 0;
-		default: lab__usage(p, stderr); return 2;
+		default:
+			if (c >= LAB_FLAG_BASE && c < LAB_FLAG_BASE + p->nflags) {
+				const struct lab_flag *f = &p->flags[c - LAB_FLAG_BASE];
+				if (!lab__parse_num(optarg, f->min, f->max, &v))
+					goto bad_number;
+				*f->value = v;
+				break;
+			}
+			lab__usage(p, stderr);
+			return 2;
 		}
 	}
+	free(longopts);
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", p->name, argv[optind]);
 		return 2;
@@ -547,6 +582,8 @@ static inline int lab_main(const struct lab_prog *p, int argc, char **argv)
 		if (p->modes[i].kind == LAB_FIXED)
 			fixed_wrong += w;
 	}
+	if (p->after)
+		p->after(&opts);
 	return fixed_wrong > 0 ? 1 : 0;
 
 bad_number:
