@@ -570,7 +570,9 @@ static inline int lab_main(const struct lab_prog *p, int argc, char **argv)
 	}
 
 	printf("%s\n", p->title);
-	printf("threads %d, iters %ld", opts.threads, opts.iters);
+	printf("threads %d", opts.threads);
+	if (p->iters > 0) /* 0: the program has no iteration count */
+		printf(", iters %ld", opts.iters);
 	if (p->procs > 0)
 		printf(", procs %d", opts.procs);
 	printf(", runs %d%s\n", opts.runs, LAB_TSAN ? " (ThreadSanitizer build)" : "");
