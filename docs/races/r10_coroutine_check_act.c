@@ -43,7 +43,7 @@
  * exactly the assumption the articles rely on.  The task-lock mode is correct
  * under both models, and TSan stays silent on it.
  */
-#include "rb_shim.h"
+#include "lab.h"
 
 #include <ucontext.h>
 
@@ -287,6 +287,11 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	lab_set_cost(res, elapsed, (double)(rounds * n)); /* per order, switches included */
 }
 
+static const struct lab_flag flags[] = {
+	{ "tasks", "coroutines placing one order each per round", &opt_tasks, 1, MAX_TASKS },
+	{ "stock", "units in stock at the start of a round", &opt_stock, 0, 1000000 },
+};
+
 static const struct lab_prog prog = {
 	.name = "r10_coroutine_check_act",
 	.title = "R10 check-then-act across a yield: coroutines on one thread still oversell",
@@ -297,14 +302,11 @@ static const struct lab_prog prog = {
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
-};
-
-static const struct lab_flag flags[] = {
-	{ "tasks", "coroutines placing one order each per round", &opt_tasks, 1, MAX_TASKS },
-	{ "stock", "units in stock at the start of a round", &opt_stock, 0, 1000000 },
+	.flags = flags,
+	.nflags = (int)LAB_ARRAY_SIZE(flags),
 };
 
 int main(int argc, char **argv)
 {
-	return rb_main(&prog, flags, (int)LAB_ARRAY_SIZE(flags), argc, argv);
+	return lab_main(&prog, argc, argv);
 }

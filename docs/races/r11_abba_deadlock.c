@@ -34,7 +34,7 @@
  *   timed    the same with weft_mutex_timedlock() and a deadline of
  *            `--wait-us` for the second lock
  */
-#include "rb_shim.h"
+#include "lab.h"
 
 #include <signal.h>
 
@@ -233,6 +233,12 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	lab_shared_free(bank, sizeof(*bank));
 }
 
+static const struct lab_flag flags[] = {
+	{ "hold-us", "microseconds a transfer sleeps holding its first lock", &opt_hold_us, 0, 1000000 },
+	{ "timeout-ms", "the watchdog's verdict: no transfer for this long is a deadlock", &opt_timeout_ms, 1, 60000 },
+	{ "wait-us", "timed mode: how long to wait for the second lock", &opt_wait_us, 1, 10000000 },
+};
+
 static const struct lab_prog prog = {
 	.name = "r11_abba_deadlock",
 	.title = "R11 ABBA deadlock: two threads lock accounts A and B in opposite orders",
@@ -243,15 +249,11 @@ static const struct lab_prog prog = {
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
-};
-
-static const struct lab_flag flags[] = {
-	{ "hold-us", "microseconds a transfer sleeps holding its first lock", &opt_hold_us, 0, 1000000 },
-	{ "timeout-ms", "the watchdog's verdict: no transfer for this long is a deadlock", &opt_timeout_ms, 1, 60000 },
-	{ "wait-us", "timed mode: how long to wait for the second lock", &opt_wait_us, 1, 10000000 },
+	.flags = flags,
+	.nflags = (int)LAB_ARRAY_SIZE(flags),
 };
 
 int main(int argc, char **argv)
 {
-	return rb_main(&prog, flags, (int)LAB_ARRAY_SIZE(flags), argc, argv);
+	return lab_main(&prog, argc, argv);
 }
