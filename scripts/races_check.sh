@@ -39,6 +39,14 @@ modes() {
 	"$1" --list-modes | sed -n "s/^$2:[[:space:]]*//p"
 }
 
+# Only the programs themselves (a glob may also catch their .d files).
+progs=()
+for p in "$@"; do
+	case "$p" in *.d) continue ;; esac
+	[ -f "$p" ] && [ -x "$p" ] && progs+=("$p")
+done
+set -- "${progs[@]}"
+
 failed=0
 checks=0
 start=$(date +%s.%N)

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""races_doc.py - assemble docs/races.md from the race lab's chapters, with real output.
+
+`make races-doc` runs it after building every race program (normal and TSan
+builds).  Input: docs/races/chapters/00_intro.md, then every rNN*.md in name
+order.  Each of these lines, alone on its line, is replaced:
+
+  <!-- run: PROG FLAGS... -->
+      by a fenced block: the command line and its real output (stdout and
+      stderr) from BIN/PROG, the normal (gcc -O2) build.
+  <!-- tsan: PROG FLAGS... -->
+      by a fenced block: the first ThreadSanitizer report that BIN/tsan/PROG
+      (the -fsanitize=thread build) prints when run with FLAGS, trimmed for a
+      student: pids, thread ids, addresses, build ids and absolute paths
+      removed; each stack cut after its first frame in the race program itself
+      (the frames below are the lab's harness and main()).
+  <!-- counts -->
+      by the table `make races-count` wrote (--counts FILE), or a note saying
+      to run it.
+  <!-- machine -->
+      by one line: when and where the output was produced (CPU, cores, load).
+
+PROG is a program's name (docs/races/PROG.c).  The marker stays in the output
+as an HTML comment above its block, so the chapter text remains the only
+source: edit the chapters, never docs/races.md.
+"""
+
+import argparse
+import datetime
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+MARKER = re.compile(r"^<!--\s*(run|tsan|counts|machine)\s*:?\s*(.*?)\s*-->\s*$")
+TIMEOUT_S = 120
+
+
+def fence(command, text):
+    body = text.rstrip("\n")
+    return "```\n$ %s\n%s\n```\n" % (command, body)
+
+
+def run_program(path, args, env=None):
+    try:
+        proc = subprocess.run([path] + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=env, timeout=TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return None, "(timed out after %d s)" % TIMEOUT_S
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+def clean_tsan_line(line):
+    line = re.sub(r" \(pid=\d+\)", "", line)
+    line = re.sub(r"\(tid=\d+, ", "(", line)
+    line = re.sub(r" \(BuildId: [0-9a-f]+\)", "", line)
+    line = re.sub(r" \([^()\s]+\+0x[0-9a-f]+\)", "", line)      # (prog+0x1234)
+    line = re.sub(r" \(zero \(deleted\)\+0x[0-9a-f]+\)", "", line)  # anonymous shared mapping
+    line = re.sub(r" at 0x[0-9a-f]+", "", line)                    # addresses
+    line = re.sub(r"\S*/((?:docs|include|src|stress|tests)/)", r"\1", line)  # absolute paths
+    return line
+
+
+def trim_tsan(stderr_text):
+    """The first TSan report, cleaned and with stacks cut short."""
+    lines = stderr_text.splitlines()
+    start = next((i for i, l in enumerate(lines) if "WARNING: ThreadSanitizer" in l), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("==================")),
+               len(lines))
+    out, cutting = [], False
+    for raw in lines[start:end]:
+        line = clean_tsan_line(raw)
+        frame = re.match(r"\s+#\d+ ", line)
+        if not frame:
+            cutting = False
+            out.append(line)
+            continue
+        if cutting:
+            continue
+        out.append(line)
+        # Stop the stack at the first frame inside the race program (docs/races/rNN_*.c).
+        if re.search(r"docs/races/r\d+\w*\.c:", line):
+            cutting = True
+    # Collapse runs of blank lines.
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(out).strip("\n"))
+    return text
+
+
+def machine_line():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return ("Output produced by `make races-doc` on %s: %s, %d CPUs, load average %.1f when it "
+            "started.\n" % (when, cpu, os.cpu_count() or 0, load))
+
+
+def expand(path, bindir, counts):
+    out = []
+    with open(path) as f:
+        for line in f:
+            m = MARKER.match(line)
+            if not m:
+                out.append(line)
+                continue
+            kind, rest = m.group(1), m.group(2)
+            out.append(line if line.endswith("\n") else line + "\n")
+            if kind == "machine":
+                out.append(machine_line())
+                continue
+            if kind == "counts":
+                if counts and os.path.exists(counts):
+                    with open(counts) as c:
+                        out.append(c.read())
+                else:
+                    out.append("*(no counts yet: run `make races-count`, then `make races-doc`)*\n")
+                continue
+            words = shlex.split(rest)
+            if not words:
+                sys.exit("%s: empty %s marker" % (path, kind))
+            prog, args = words[0], words[1:]
+            if kind == "run":
+                binary = os.path.join(bindir, prog)
+                status, text = run_program(binary, args)
+                if status is None:
+                    sys.exit("%s: %s %s timed out" % (path, prog, rest))
+                cmd = " ".join([prog] + args)
+                if status != 0:
+                    text += "(exit status %d)\n" % status
+                out.append(fence(cmd, text))
+            else:
+                binary = os.path.join(bindir, "tsan", prog)
+                env = dict(os.environ)
+                env["TSAN_OPTIONS"] = "exitcode=66 halt_on_error=0 die_after_fork=0 " + env.get("TSAN_OPTIONS", "")
+                status, text = run_program(binary, args, env)
+                report = trim_tsan(text or "")
+                if report is None:
+                    sys.exit("%s: %s %s: the TSan build printed no report" % (path, prog, rest))
+                cmd = "tsan/%s %s   # the -fsanitize=thread build" % (prog, " ".join(args))
+                out.append(fence(cmd, report))
+    return "".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", required=True, help="directory of the built race programs (tsan/ below it)")
+    ap.add_argument("--chapters", default="docs/races/chapters")
+    ap.add_argument("--counts", default=None, help="markdown table written by make races-count")
+    ap.add_argument("-o", "--output", default="docs/races.md")
+    opts = ap.parse_args()
+
+    names = sorted(n for n in os.listdir(opts.chapters) if n.endswith(".md"))
+    intro = [n for n in names if n.startswith("00")]
+    races = [n for n in names if re.match(r"r\d+", n)]
+    parts = ["<!-- Generated by scripts/races_doc.py (make races-doc) from docs/races/chapters/. "
+             "Do not edit: edit the chapters. -->\n\n"]
+    for name in intro + races:
+        print("races-doc: %s" % name, flush=True)
+        parts.append(expand(os.path.join(opts.chapters, name), opts.bin, opts.counts).rstrip("\n") + "\n\n")
+    text = "".join(parts).rstrip("\n") + "\n"
+    with open(opts.output, "w") as f:
+        f.write(text)
+    print("races-doc: wrote %s (%d chapters)" % (opts.output, len(intro) + len(races)))
+
+
+if __name__ == "__main__":
+    main()
