@@ -11,10 +11,11 @@
  * Deadlocks", Computing Surveys 1971: mutual exclusion, hold and wait, no
  * preemption, circular wait -- remove any one and it cannot happen).
  *
- * Each run happens in a child process watched by the parent (a watchdog): if no
- * transfer completes for `--timeout-ms`, the parent reads who holds and who
- * waits for what (the threads note it in shared memory), reports the deadlock
- * and kills the child.  So the lab never hangs, and the racy mode keeps plain
+ * Each run happens in a child process watched by the parent (a watchdog): the
+ * threads note in shared memory which lock each holds and which it waits for;
+ * when nothing has moved for `--timeout-ms` and every thread holds one lock
+ * while waiting for another, the parent reports the deadlock and kills the
+ * child.  So the lab never hangs, and the racy mode keeps plain
  * weft_mutex_lock() calls, as real code has them.
  *
  * The first transfer of each direction runs alone (thread 0's first A -> B,
@@ -82,8 +83,10 @@ static void note(int *field, int value)
 
 static void backoff(unsigned *seed)
 {
-	/* random, so that two threads that failed together do not retry together */
-	struct timespec ts = { 0, (long)(rand_r(seed) % 50 + 1) * 1000 };
+	/* random, up to about two holds, so that two threads that failed together
+	 * do not retry in step (which would be a livelock) */
+	long max_us = 2 * opt_hold_us + 50;
+	struct timespec ts = { 0, (rand_r(seed) % max_us + 1) * 1000 };
 	nanosleep(&ts, NULL);
 }
 
@@ -180,21 +183,33 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 		_exit(0);
 	}
 
-	/* The watchdog: a deadlock is "no transfer completed for --timeout-ms". */
+	/* The watchdog.  A deadlock is: for --timeout-ms no transfer completed and
+	 * no retry happened, and every thread holds a lock and waits for another.
+	 * (A slow start on a loaded machine, or retrying fixes, are not deadlocks;
+	 * 50 timeouts without progress of any kind is reported as a hang.) */
 	long last = -1;
 	uint64_t last_change = lab_now_ns();
 	int status = 0;
 	bool deadlocked = false;
+	uint64_t stuck_ns = 0;
 	for (;;) {
 		pid_t w = waitpid(child, &status, WNOHANG);
 		if (w == child)
 			break;
-		long now_done = __atomic_load_n(&bank->transfers, __ATOMIC_RELAXED);
-		if (now_done != last) {
-			last = now_done;
+		long progress = __atomic_load_n(&bank->transfers, __ATOMIC_RELAXED) +
+				__atomic_load_n(&bank->retries, __ATOMIC_RELAXED);
+		uint64_t still = lab_now_ns() - last_change;
+		bool all_hold_and_wait = true;
+		for (int i = 0; i < n; i++)
+			all_hold_and_wait &= __atomic_load_n(&bank->holds[i], __ATOMIC_RELAXED) >= 0 &&
+					     __atomic_load_n(&bank->wants[i], __ATOMIC_RELAXED) >= 0;
+		if (progress != last) {
+			last = progress;
 			last_change = lab_now_ns();
-		} else if (lab_now_ns() - last_change > (uint64_t)opt_timeout_ms * 1000000u) {
+		} else if ((still > (uint64_t)opt_timeout_ms * 1000000u && all_hold_and_wait) ||
+			   still > (uint64_t)opt_timeout_ms * 50000000u) {
 			deadlocked = true;
+			stuck_ns = still;
 			char who[512];
 			int len = 0;
 			for (int i = 0; i < n && len < 400; i++) {
@@ -215,8 +230,8 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	long expected = (long)n * opts->iters, done = bank->transfers;
 	if (deadlocked) {
 		res->wrong = true;
-		lab_result_say(res, "DEADLOCK after %ld of %ld transfers: no progress for %ld ms, watchdog killed it",
-			       done, expected, opt_timeout_ms);
+		lab_result_say(res, "DEADLOCK after %ld of %ld transfers: no progress for %.0f ms, watchdog killed it",
+			       done, expected, (double)stuck_ns / 1e6);
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		res->wrong = true;
 		lab_result_say(res, "the child process died (%s %d) after %ld of %ld transfers",

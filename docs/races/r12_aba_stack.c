@@ -25,13 +25,15 @@
  * Principles of Operation, appendix A, "Free-Pool Manipulation", did it with a
  * double-word CAS on pointer and counter.)
  *
- * Each worker pops two nodes, marks each as its own (an atomic exchange on the
- * node's owner: finding another owner there is a double hand-out, caught in
- * the act), writes its id into the node, pushes the first back while still
- * holding the second (the push that completes an ABA), then the second.  After
- * the run the stack is walked: every node must be on it exactly once.  Both
- * modes widen the window between reading `next` and the CAS by `--window-ns`
- * of spinning, standing for a preemption at the worst moment.
+ * Four workers (`--threads`: more than this machine's two cores, so that some
+ * are preempted in the middle of a pop, as real ABAs happen) each pop two
+ * nodes, mark each as their own (an atomic exchange on the node's owner:
+ * finding another owner there is a double hand-out, caught in the act), write
+ * their id into it, push the first back while still holding the second (the
+ * push that completes an ABA), then push the second.  After the run the stack
+ * is walked: every node must be on it exactly once.  Both modes also widen
+ * the window between reading `next` and the CAS by `--window-ns` of spinning,
+ * standing for a preemption at the worst moment.
  *
  * ThreadSanitizer: every stack field is an atomic, so the stack itself has no
  * data race to report; but a node handed to two owners is written by both
@@ -192,10 +194,10 @@ static const struct lab_flag flags[] = {
 static const struct lab_prog prog = {
 	.name = "r12_aba_stack",
 	.title = "R12 ABA on a lock-free (Treiber) stack: a stale CAS succeeds because head is A again",
-	.threads = 2,
+	.threads = 4,   /* more threads than this machine's 2 cores: some are preempted mid-pop */
 	.runs = 10,
-	.iters = 5000,
-	.tsan_iters = 10000,
+	.iters = 2500,
+	.tsan_iters = 2500,
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
