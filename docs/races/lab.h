@@ -90,7 +90,9 @@
  * the chapter text stays the single source.
  */
 
-#define _GNU_SOURCE 1
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* CPU_SET, sched_setaffinity */
+#endif
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
