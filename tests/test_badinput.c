@@ -23,7 +23,8 @@
  * Misuse that only a WEFT_DEBUG build reports (by aborting) is tested by the
  * tests/test_*_debug.c programs; the table names them.  The aborts that
  * happen in every build (a recursive weft_once(), too many readers of a
- * weft_rwlock_t, weft_debug_die() itself) are tested here in forked children.
+ * weft_rwlock_t, reading a dead weft_scounter_t, using a placement pool after
+ * destroy, weft_debug_die() itself) are tested here in forked children.
  *
  * Runs in every variant of `make check` (release, ASan+UBSan, the portable
  * wait backend, clang, WEFT_DEBUG).  No timing assertion: a "busy" object is
@@ -216,9 +217,11 @@ static const struct coverage_row coverage[] = {
 	{"weft_pool_create_aligned", "NULL: every bad size and align, unknown flags; no memory (child)",
 	 "test_pool_args, test_enomem"},
 	{"weft_pool_create", "NULL: bad sizes, unknown flags; no memory (child)", "test_pool_args, test_enomem"},
-	{"weft_pool_get", "exhausted -> NULL, stats unchanged (test_pool_debug: after destroy)", "test_pool_exhaustion"},
-	{"weft_pool_put", "NULL is a no-op, stats unchanged (test_pool_debug: twice, foreign pointer)",
-	 "test_pool_exhaustion"},
+	{"weft_pool_get", "exhausted -> NULL, stats unchanged; placement pool after destroy aborts in every build (child)",
+	 "test_pool_exhaustion, test_pool_after_destroy"},
+	{"weft_pool_put", "NULL is a no-op, stats unchanged; after destroy aborts (child) (test_pool_debug: twice, "
+			  "foreign pointer)",
+	 "test_pool_exhaustion, test_pool_after_destroy"},
 	{"weft_pool_flush", "no error return; cache-less pool, nothing cached", "test_pool_exhaustion"},
 	{"weft_pool_stats", "EINVAL: NULL pool, NULL out, both (out untouched)", "test_pool_exhaustion"},
 	{"weft_pool_destroy", "NULL is a no-op", "test_pool_exhaustion"},
@@ -1290,6 +1293,34 @@ static void test_pool_init_at(void)
 	}
 }
 
+/* A placement pool used after weft_pool_destroy(): get and put take the slow
+ * path (destroy zeroes the id), which aborts in every build. */
+static unsigned char dead_pool_mem[64 * 1024] __attribute__((aligned(64)));
+
+static void get_after_destroy(void)
+{
+	weft_pool_t *p = weft_pool_init_at(dead_pool_mem, 16, 4, 0);
+	weft_pool_destroy(p);
+	(void)weft_pool_get(p);
+}
+
+static void put_after_destroy(void)
+{
+	weft_pool_t *p = weft_pool_init_at(dead_pool_mem, 64, 64, 0); /* with caches */
+	void *o = weft_pool_get(p);
+	weft_pool_destroy(p);
+	weft_pool_put(p, o);
+}
+
+static void test_pool_after_destroy(void)
+{
+	CHECK_LE(weft_pool_bytes(64, 64), sizeof(dead_pool_mem));
+	char expect[128];
+	snprintf(expect, sizeof(expect), "weft: weft_pool_t %p: used after weft_pool_destroy()", (void *)dead_pool_mem);
+	CHECK(check_child_aborts(get_after_destroy, expect));
+	CHECK(check_child_aborts(put_after_destroy, expect));
+}
+
 static void check_stats(weft_pool_t *p, size_t in_use)
 {
 	struct weft_pool_stats st;
@@ -1839,6 +1870,7 @@ int main(void)
 	RUN_TEST(test_pool_args);
 	RUN_TEST(test_pool_init_at);
 	RUN_TEST(test_pool_exhaustion);
+	RUN_TEST(test_pool_after_destroy);
 	RUN_TEST(test_mpmc_args);
 	RUN_TEST(test_mpmc_full_empty);
 	RUN_TEST(test_mpmc_closed);
