@@ -50,7 +50,7 @@
  * One row per public function: what this file feeds it (errors, or the
  * boundaries of a function that has no error return) and which test does.
  * "no error return" means the function reports nothing: its row lists the
- * boundary inputs tried instead.  The 41 weft_*_slow() functions the headers
+ * boundary inputs tried instead.  The weft_*_slow() functions the headers
  * declare are the inline calls' out-of-line halves, not an API of their own;
  * they are reached through the calls listed here.
  */
@@ -71,6 +71,7 @@ static const struct coverage_row coverage[] = {
 	{"weft_debug_die", "aborts with \"weft: <prim> <addr>: <misuse>\" (child)", "test_debug"},
 	{"weft_debug_self", "no error return; nonzero, stable, differs per thread", "test_debug"},
 	{"weft_cpu_relax", "no error return; called", "test_debug"},
+	{"weft_lockdep_reports", "no error return; malformed and past deadlines add no lock order: no report", "test_lockdep"},
 	/* spinlock.h: no function has an error return */
 	{"weft_spin_init", "no error return; re-init of a used lock", "test_spinlocks"},
 	{"weft_spin_trylock", "no error return; held lock -> false, state unchanged", "test_spinlocks"},
@@ -416,6 +417,46 @@ static void test_debug(void)
 	CHECK_NE(other, me);
 	for (int i = 0; i < 4; i++)
 		weft_cpu_relax();
+}
+
+/*
+ * Lock-order checking (WEFT_DEBUG builds; docs/lockorder.md): a timed call
+ * with a malformed or past deadline cannot block, so it must add no "held A
+ * while taking B" order.  Taking B under A and then A under B that way is no
+ * potential deadlock and must not be reported.  (A release build feeds the
+ * checker nothing: the count stays 0 there too.)
+ */
+static void test_lockdep(void)
+{
+	unsigned long before = weft_lockdep_reports();
+	weft_mutex_t a = WEFT_MUTEX_INIT, b = WEFT_MUTEX_INIT;
+	weft_rwlock_t ra = WEFT_RWLOCK_INIT, rb = WEFT_RWLOCK_INIT;
+	for (int order = 0; order < 2; order++) {
+		weft_mutex_t *outer = order ? &b : &a, *inner = order ? &a : &b;
+		weft_rwlock_t *router = order ? &rb : &ra, *rinner = order ? &ra : &rb;
+		weft_mutex_lock(outer);
+		weft_rwlock_wrlock(router);
+		FOR_EACH_BAD_DEADLINE(i)
+		{
+			CHECK_STATUS(weft_mutex_timedlock(inner, bad_deadline(i)), WEFT_EINVAL);
+			CHECK_STATUS(weft_rwlock_timedrdlock(rinner, bad_deadline(i)), WEFT_EINVAL);
+			CHECK_STATUS(weft_rwlock_timedwrlock(rinner, bad_deadline(i)), WEFT_EINVAL);
+		}
+		CHECK_STATUS(weft_mutex_timedlock(inner, &past), WEFT_OK);
+		weft_mutex_unlock(inner);
+		CHECK_STATUS(weft_rwlock_timedwrlock(rinner, &past), WEFT_OK);
+		weft_rwlock_wrunlock(rinner);
+		weft_rwlock_wrunlock(router);
+		weft_mutex_unlock(outer);
+	}
+	CHECK_EQ(weft_lockdep_reports(), before);
+#ifndef WEFT_DEBUG
+	CHECK_EQ(weft_lockdep_reports(), 0);
+#endif
+	weft_mutex_destroy(&a);
+	weft_mutex_destroy(&b);
+	weft_rwlock_destroy(&ra);
+	weft_rwlock_destroy(&rb);
 }
 
 /* ==== spinlock.h =========================================================== */
@@ -1854,6 +1895,7 @@ int main(void)
 	RUN_TEST(test_strerror);
 	RUN_TEST(test_deadline);
 	RUN_TEST(test_debug);
+	RUN_TEST(test_lockdep);
 	RUN_TEST(test_spinlocks);
 	RUN_TEST(test_mutex);
 	RUN_TEST(test_rwlock);
