@@ -4,6 +4,8 @@
 #   make races-check   (part of make check) every fixed mode is correct; the
 #                      -fsanitize=thread build of every tsan-racy mode reports and
 #                      of every tsan-clean mode stays silent (scripts/races_check.sh)
+#   make races-lockdep (part of races-check) R11 built with WEFT_DEBUG: the
+#                      lock-order checker reports the ABBA mode, not the fixes
 #   make races-count   every racy and fixed mode RACES_COUNT_RUNS (10) times: how
 #                      often each went wrong; writes $(BUILD)/races/counts.md too
 #   make races-doc     docs/races.md from docs/races/chapters/*.md with real output
@@ -22,7 +24,7 @@ RACES_COUNT_RUNS ?= 10
 RACES_CFLAGS     := -std=gnu11 -Iinclude -Idocs/races $(WARNINGS) -O2 -g -MMD -MP
 RACES_TSAN_FLAGS := -std=gnu11 -Iinclude -Idocs/races $(WARNINGS) $(TSAN_FLAGS) -MMD -MP
 
-.PHONY: races races-build races-check races-count races-doc
+.PHONY: races races-build races-check races-count races-doc races-lockdep
 
 $(RACES_BUILD)/%: docs/races/%.c $(BUILD)/libweft.a
 	@mkdir -p $(@D)
@@ -45,6 +47,21 @@ races: $(RACES_BINS)
 races-check:
 	$(Q)$(MAKE) --no-print-directory races-build WERROR=-Werror
 	$(Q)scripts/races_check.sh --check --tsan-dir $(RACES_BUILD)/tsan $(RACES_BINS)
+	$(Q)$(MAKE) --no-print-directory races-lockdep WERROR=-Werror
+
+# R11 again, built with WEFT_DEBUG: weft's lock-order checker (docs/lockorder.md)
+# must report the ABBA mode's inversion, and stay silent on the fixes that remove
+# it (lock ordering, trylock).  The timed fix keeps the inversion (a timeout only
+# breaks the hang), so the checker reports it too; that is asserted as well.
+RACES_LOCKDEP_BIN := $(RACES_BUILD)/lockdep/r11_abba_deadlock
+
+$(RACES_LOCKDEP_BIN): docs/races/r11_abba_deadlock.c $(BUILD)/libweft.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (WEFT_DEBUG)")
+	$(Q)$(CC) $(RACES_CFLAGS) -DWEFT_DEBUG -MF $@.d -MT $@ -o $@ $< $(BUILD)/libweft.a $(LDLIBS)
+
+races-lockdep: $(RACES_LOCKDEP_BIN)
+	$(Q)scripts/races_lockdep.sh $(RACES_LOCKDEP_BIN)
 
 races-count: $(RACES_BINS)
 	$(Q)scripts/races_check.sh --count $(RACES_COUNT_RUNS) --table $(RACES_BUILD)/counts.md $(RACES_BINS)
@@ -58,4 +75,4 @@ HELP_LINES  += "make races-check  race lab checks: fixes correct, TSan reports t
 HELP_LINES  += "make races-count  each racy and fixed mode $(RACES_COUNT_RUNS) times: how often it went wrong"
 HELP_LINES  += "make races-doc  regenerate docs/races.md with this machine's output"
 
--include $(RACES_BINS:=.d) $(RACES_TSAN_BINS:=.d)
+-include $(RACES_BINS:=.d) $(RACES_TSAN_BINS:=.d) $(RACES_LOCKDEP_BIN).d
