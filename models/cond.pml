@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cond.pml - weft_cond_t (include/weft/cond.h, src/cond.c) with the mutex it
+ * waits with (mutex_impl.pml), checked with Spin.  docs/models.md explains
+ * the model and how to run it.
+ *
+ * Two scenarios, each the predicate-loop use the header prescribes (change
+ * the predicate under the mutex; wait in a loop that re-checks it):
+ *
+ *  SCENARIO_ROUND (default): NTHREADS threads take turns ROUNDS times each:
+ *      lock; while (turn != me) wait; turn = next; notify; unlock
+ *  (notify before or after the unlock, the model checker picks).  With 3 or
+ *  more threads the notification is a broadcast, so broadcast's requeue onto
+ *  the mutex word is exercised; with 2 it is a signal or a broadcast.
+ *
+ *  SCENARIO_PRODCONS: thread 0 produces NTHREADS-1 items, one per critical
+ *  section, each followed by a signal or a broadcast (either side of the
+ *  unlock); threads 1..NTHREADS-1 each consume one:
+ *      lock; while (items == 0) wait; items--; unlock
+ *
+ * Checked:
+ *  - mutual exclusion of the mutex across waits: assert(holders == 1) in
+ *    every critical section and after every return from a wait;
+ *  - no lost wake-up, no deadlock (safety run): every thread finishes, so no
+ *    notification sent after the predicate changed is missed by a waiter,
+ *    including one between the waiter's unlock and its futex wait (the seq
+ *    check), and no thread a broadcast moved onto the mutex word is left
+ *    asleep there;
+ *  - with -DLIVENESS (SCENARIO_ROUND, threads loop forever), under weak
+ *    fairness:  rr:  [] <> (turn == 0) && [] <> (turn == NTHREADS-1)
+ *    every thread gets its turn again and again.
+ *
+ * Bug switches (each must make Spin report an error; `make models` checks):
+ *   BUG_COND_SEQ_AFTER_UNLOCK          the waiter reads seq after it has
+ *                                      released the mutex
+ *   BUG_COND_SIGNAL_READS_SLEEPERS_FIRST  signal reads `sleepers` before it
+ *                                      bumps seq (the Dekker pair broken)
+ *   BUG_COND_REACQUIRE_LOCKED          a waiter that slept re-takes the mutex
+ *                                      as LOCKED, not CONTENDED
+ */
+
+#ifndef NTHREADS
+#define NTHREADS 3
+#endif
+#ifndef ROUNDS
+#define ROUNDS 1
+#endif
+#ifndef COND_SPIN_MAX
+#define COND_SPIN_MAX 1
+#endif
+#ifndef SPIN_MAX
+#define SPIN_MAX 1
+#endif
+#if !defined(SCENARIO_PRODCONS) && !defined(SCENARIO_ROUND)
+#define SCENARIO_ROUND
+#endif
+
+#define NWORDS 3
+#define W_MUTEX 1
+#define W_SEQ 2
+byte word[NWORDS];
+
+#include "futex.pml"
+#include "mutex_impl.pml"
+
+#define seq word[W_SEQ]         /* weft_cond_t.seq, the futex word */
+
+/* seq counts modulo SEQ_MOD.  The C counter wraps at 2^32; a byte wraps at
+ * 256, more than a safety run ever notifies.  The endless liveness runs count
+ * modulo 4 to keep the state space finite: in the round-robin scenario at most
+ * NTHREADS - 1 notifications happen between a waiter's read of seq and its
+ * sleep (the others wait for its turn), so the wrap never aliases. */
+#ifndef SEQ_MOD
+#ifdef LIVENESS
+#define SEQ_MOD 4
+#else
+#define SEQ_MOD 256
+#endif
+#endif
+byte waiters;                   /* weft_cond_t.waiters (count bits) */
+byte sleepers;                  /* weft_cond_t.sleepers */
+bool mutex_recorded;            /* weft_cond_t.mutex != 0 (one mutex only) */
+
+byte turn;                      /* SCENARIO_ROUND: whose turn it is */
+byte items;                     /* SCENARIO_PRODCONS: items produced, not consumed */
+byte finished;                  /* threads that have finished */
+
+/* weft_cond_wait() -> weft_cond_wait_slow(), src/cond.c:38-104.  The caller
+ * holds the mutex; locals: the mutex ones and cseen, flags_word, changed,
+ * slept, cspins. */
+inline cond_wait(me)
+{
+	atomic { flags_word = waiters; waiters++ };     /* cond.c:41, fetch_add */
+	mutex_recorded = true;                          /* cond.c:47 */
+#ifndef BUG_COND_SEQ_AFTER_UNLOCK
+	cseen = seq;                                    /* cond.c:50 */
+#endif
+	mutex_unlock(me);                               /* cond.c:53 */
+#ifdef BUG_COND_SEQ_AFTER_UNLOCK
+	/* BUG: seq read after the mutex is released: a notification between
+	 * the unlock and this load is missed. */
+	cseen = seq;
+#endif
+	/* cond.c:67-74: watch seq for 0..COND_SPIN_MAX checks, only with at most
+	 * one other waiter */
+	changed = false;
+	if
+	:: flags_word <= 1 ->
+		do
+		:: cspins < COND_SPIN_MAX ->
+			cspins++;
+			if
+			:: seq != cseen -> changed = true; break        /* cond.c:71 */
+			:: else -> skip
+			fi
+		:: break                                /* the budget is spent */
+		od;
+		cspins = 0
+	:: else -> skip
+	fi;
+	if
+	:: !changed ->
+		atomic { sleepers++ };                  /* cond.c:78, seq_cst */
+		futex_wait(me, W_SEQ, cseen);           /* cond.c:79 */
+		atomic { sleepers-- };                  /* cond.c:81 */
+		slept = true
+	:: else -> skip
+	fi;
+	atomic { waiters-- };                           /* cond.c:89 */
+	if
+	:: slept -> mutex_lock_contended(me)            /* cond.c:99 */
+	:: else -> mutex_lock(me)                       /* cond.c:101 */
+	fi;
+	assert(holders == 1);
+	cseen = 0; flags_word = 0; changed = false; slept = false
+}
+
+/* weft_cond_signal(), include/weft/cond.h:245, and weft_cond_signal_slow(),
+ * src/cond.c:106-112. */
+inline cond_signal()
+{
+	if
+	:: waiters > 0 ->                               /* cond.h:245, relaxed load */
+#ifndef BUG_COND_SIGNAL_READS_SLEEPERS_FIRST
+		atomic { seq = (seq + 1) % SEQ_MOD };   /* cond.c:109, seq_cst */
+		if
+		:: sleepers != 0 -> futex_wake(W_SEQ, 1)        /* cond.c:110-111 */
+		:: else -> skip
+		fi
+#else
+		/* BUG: sleepers read before seq is bumped. */
+		if
+		:: sleepers != 0 -> atomic { seq = (seq + 1) % SEQ_MOD }; futex_wake(W_SEQ, 1)
+		:: else -> atomic { seq = (seq + 1) % SEQ_MOD }
+		fi
+#endif
+	:: else -> skip
+	fi
+}
+
+/* weft_cond_broadcast(), include/weft/cond.h:262, and
+ * weft_cond_broadcast_slow(), src/cond.c:114-131. */
+inline cond_broadcast()
+{
+	if
+	:: waiters > 0 ->                               /* cond.h:262, relaxed load */
+		atomic { seq = (seq + 1) % SEQ_MOD; bseq = seq };       /* cond.c:117 */
+		if
+		:: sleepers == 0 -> skip                /* cond.c:119-120 */
+		:: else ->
+			if
+			:: mutex_recorded ->            /* cond.c:122, 126-127 */
+				futex_requeue(W_SEQ, bseq, 1, W_MUTEX, rc)
+			:: else -> rc = WEFT_EBUSY
+			fi;
+			if
+			:: rc != WEFT_OK -> futex_wake(W_SEQ, 255)      /* cond.c:130 */
+			:: else -> skip
+			fi
+		fi;
+		bseq = 0; rc = 0
+	:: else -> skip
+	fi
+}
+
+inline notify()
+{
+#ifdef SCENARIO_ROUND
+	if
+	:: NTHREADS > 2 -> cond_broadcast()
+	:: NTHREADS <= 2 -> cond_signal()
+	:: NTHREADS <= 2 -> cond_broadcast()
+	fi
+#else
+	if
+	:: skip; cond_signal()
+	:: skip; cond_broadcast()
+	fi
+#endif
+}
+
+/* Notify while holding the mutex, or after releasing it. */
+inline notify_and_unlock(me)
+{
+	if
+	:: skip; notify(); mutex_unlock(me)
+	:: skip; mutex_unlock(me); notify()
+	fi
+}
+
+proctype thread(byte me)
+{
+	bool ok; byte old; byte seen; byte spins;
+	byte cseen; byte flags_word; bool changed; bool slept; byte cspins;
+	byte bseq; byte rc;
+	byte round;
+
+#ifdef SCENARIO_ROUND
+#ifdef LIVENESS
+	do
+	:: true ->
+#else
+	do
+	:: round < ROUNDS -> round++;
+#endif
+		mutex_lock(me);
+		assert(holders == 1);
+		do
+		:: turn != me -> cond_wait(me)
+		:: else -> break
+		od;
+		turn = (turn + 1) % NTHREADS;
+		notify_and_unlock(me)
+#ifndef LIVENESS
+	:: else -> break
+#endif
+	od;
+#else /* SCENARIO_PRODCONS */
+	if
+	:: me == 0 ->
+		do
+		:: round < NTHREADS - 1 -> round++;
+			mutex_lock(me);
+			assert(holders == 1);
+			items++;
+			notify_and_unlock(me)
+		:: else -> break
+		od
+	:: else ->
+		mutex_lock(me);
+		assert(holders == 1);
+		do
+		:: items == 0 -> cond_wait(me)
+		:: else -> break
+		od;
+		items--;
+		mutex_unlock(me)
+	fi;
+#endif
+	finished++
+}
+
+init
+{
+	byte i;
+	atomic {
+		for (i : 0 .. NTHREADS - 1) {
+			run thread(i)
+		}
+	}
+#ifndef LIVENESS
+	/* Everyone finished: mutex free, no waiter left, nobody asleep. */
+	(finished == NTHREADS);
+	assert(mutex_state == UNLOCKED && holders == 0);
+	assert(waiters == 0 && sleepers == 0 && items == 0);
+	for (i : 0 .. NTHREADS - 1) {
+		assert(!asleep(i))
+	}
+#endif
+}
+
+#ifdef LIVENESS
+ltl rr { ([] <> (turn == 0)) && ([] <> (turn == NTHREADS - 1)) }
+#endif
