@@ -77,7 +77,7 @@ run() {
 	elif [ "$expect" = pass ] && [ "$errors" = 0 ]; then
 		verdict="FAIL  incomplete: $incomplete"
 	elif [ "$expect" = pass ]; then
-		verdict="FAIL  $reason; replay: cd $dir && spin -t -p ${defines[*]} $models/$model.pml"
+		verdict="FAIL  $reason; replay: cd $dir && spin -t -k $model.pml.trail -p ${defines[*]} $models/$model.pml"
 	elif [ "$errors" != 0 ]; then
 		verdict="caught $reason"
 	else
