@@ -135,12 +135,12 @@ inline cond_wait(me)
 	cseen = 0; flags_word = 0; changed = false; slept = false
 }
 
-/* weft_cond_signal(), include/weft/cond.h:245, and weft_cond_signal_slow(),
+/* weft_cond_signal(), include/weft/cond.h:251, and weft_cond_signal_slow(),
  * src/cond.c:106-112. */
 inline cond_signal()
 {
 	if
-	:: waiters > 0 ->                               /* cond.h:245, relaxed load */
+	:: waiters > 0 ->                               /* cond.h:251, relaxed load */
 #ifndef BUG_COND_SIGNAL_READS_SLEEPERS_FIRST
 		atomic { seq = (seq + 1) % SEQ_MOD };   /* cond.c:109, seq_cst */
 		if
@@ -158,12 +158,12 @@ inline cond_signal()
 	fi
 }
 
-/* weft_cond_broadcast(), include/weft/cond.h:262, and
+/* weft_cond_broadcast(), include/weft/cond.h:268, and
  * weft_cond_broadcast_slow(), src/cond.c:114-131. */
 inline cond_broadcast()
 {
 	if
-	:: waiters > 0 ->                               /* cond.h:262, relaxed load */
+	:: waiters > 0 ->                               /* cond.h:268, relaxed load */
 		atomic { seq = (seq + 1) % SEQ_MOD; bseq = seq };       /* cond.c:117 */
 		if
 		:: sleepers == 0 -> skip                /* cond.c:119-120 */
