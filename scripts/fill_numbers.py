@@ -38,6 +38,8 @@ PLACEHOLDER = re.compile(r'\{\{\s*(v|r|claim)\s+([^}]+?)\s*\}\}')
 def fmt_value(metric, v):
     if metric in ('ns_per_op', 'cpu_ns_per_op') or metric.endswith('_ns'):
         return report.fmt_ns(v)
+    if metric.endswith('_us'):
+        return report.fmt_ns(v * 1e3)
     if metric.endswith('_per_second'):
         return report.fmt_num(v) + '/s'
     return '%.3g' % v
