@@ -30,7 +30,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_targets import TARGETS  # noqa: E402
 
-FAMILY_ORDER = ['spin', 'mutex', 'rwlock', 'cond', 'sem', 'counter', 'mpmc', 'pool', 'scenario']
+FAMILY_ORDER = ['spin', 'mutex', 'rwlock', 'cond', 'sem', 'once', 'barrier', 'counter', 'mpmc', 'pool', 'scenario']
 # Columns shown in their own tables; every other counter goes to "other counters".
 KNOWN = {'items_per_second', 'ns_per_op', 'fair_max_min', 'fair_cv', 'cpu_ns_per_op'}
 SKIP_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type', 'repetitions',
