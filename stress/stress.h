@@ -10,17 +10,27 @@
  *   int main(int argc, char **argv) {
  *       struct stress_opts o = stress_parse(argc, argv, "stress_mutex");
  *       ... start o.threads threads that loop while !stress_should_stop() ...
- *       if (broken) stress_fail(&o, "counter %ld != %ld", got, want);
+ *       if (stress_violated(got != want))
+ *           stress_fail(&o, "counter %ld != %ld", got, want);
  *       stress_pass(&o, ops, "invariants checked: ...");
  *   }
  *
  * Flags: --threads N, --seconds S (default $STRESS_SECONDS or 2), --seed X.
+ *
+ * Every invariant test goes through stress_violated(), which counts it, so that
+ * the summary line can say how many checks a run made.  The summary line is
+ * machine-readable (scripts/soak.sh parses it):
+ *
+ *   <name>: ok threads=N seconds=S seed=X ops=N checks=N <free text>
+ *
+ * A failure prints "<name>: FAILED (threads=N seed=X): ..." and exits 1.
  * A watchdog aborts the program if it runs past 4 * seconds + 30 s: a stress
  * test that hangs has found a lost wake-up or a deadlock, and must say so
  * instead of stalling CI.
  */
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +66,45 @@ static inline void stress_fail(const struct stress_opts *o, const char *fmt, ...
 	va_end(ap);
 	fflush(stderr);
 	_exit(1);
+}
+
+/*
+ * Invariant checks, counted.  Each thread counts its own checks in a plain
+ * thread-local counter (no shared cache line in the hot path, and no extra
+ * synchronization for TSan to see) and adds them to the run's total every
+ * STRESS__CHECK_BATCH checks, when one of its threads started by
+ * stress_run_threads() ends, and in stress_pass().  The total lives in a
+ * MAP_SHARED page so that processes a test forks add to the same number.  A
+ * thread a test starts itself, or a child process, may leave up to a batch
+ * uncounted: the count is a lower bound, never an overcount.
+ */
+#define STRESS__CHECK_BATCH 1024u
+static unsigned long long *stress__checks_total; /* MAP_SHARED; relaxed atomics */
+static __thread unsigned long long stress__checks_mine;
+
+static inline void stress__checks_flush(void)
+{
+	if (stress__checks_total && stress__checks_mine) {
+		/* relaxed: a statistic, read after every worker is joined */
+		__atomic_fetch_add(stress__checks_total, stress__checks_mine, __ATOMIC_RELAXED);
+		stress__checks_mine = 0;
+	}
+}
+
+/* Count one invariant check; return @violated, for `if (stress_violated(...)) stress_fail(...)`. */
+static inline int stress_violated(int violated)
+{
+	if (++stress__checks_mine == STRESS__CHECK_BATCH)
+		stress__checks_flush();
+	return violated;
+}
+
+/* Count @n checks made at once (a loop that compares n slots). */
+static inline void stress_checked(unsigned long long n)
+{
+	stress__checks_mine += n;
+	if (stress__checks_mine >= STRESS__CHECK_BATCH)
+		stress__checks_flush();
 }
 
 /* The watchdog: a detached thread that kills a hung run. */
@@ -96,6 +145,8 @@ static inline struct stress_opts stress_parse(int argc, char **argv, const char 
 		fprintf(stderr, "%s: --threads must be >= 1 and --seconds > 0\n", name);
 		exit(64);
 	}
+	void *page = mmap(NULL, sizeof(*stress__checks_total), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	stress__checks_total = page == MAP_FAILED ? NULL : (unsigned long long *)page;
 	stress__t0 = stress_now();
 	stress__name = name;
 	stress__watchdog_limit = 4 * o.seconds + 30;
@@ -147,16 +198,38 @@ static inline int stress_phase_over(void)
 }
 
 /* Run fn(arg_i) on n threads, arg_i = base + i * stride, and join them. */
+struct stress__thread {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *stress__thread_main(void *p)
+{
+	struct stress__thread *t = (struct stress__thread *)p;
+	void *ret = t->fn(t->arg);
+	stress__checks_flush(); /* the thread's last, partial batch */
+	return ret;
+}
+
 static inline void stress_run_threads(unsigned n, void *(*fn)(void *), void *base, size_t stride)
 {
 	pthread_t *tids = (pthread_t *)calloc(n, sizeof(*tids));
-	for (unsigned i = 0; i < n; i++)
-		if (pthread_create(&tids[i], NULL, fn, (char *)base + i * stride) != 0) {
+	struct stress__thread *args = (struct stress__thread *)calloc(n, sizeof(*args));
+	if (!tids || !args) {
+		fprintf(stderr, "out of memory\n");
+		exit(3);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		args[i].fn = fn;
+		args[i].arg = (char *)base + i * stride;
+		if (pthread_create(&tids[i], NULL, stress__thread_main, &args[i]) != 0) {
 			fprintf(stderr, "pthread_create failed\n");
 			exit(3);
 		}
+	}
 	for (unsigned i = 0; i < n; i++)
 		pthread_join(tids[i], NULL);
+	free(args);
 	free(tids);
 }
 
@@ -174,8 +247,12 @@ static inline uint64_t stress_rand(uint64_t *state)
 static inline void stress_pass(const struct stress_opts *o, unsigned long long ops, const char *fmt, ...)
 {
 	va_list ap;
+	stress__checks_flush();
+	/* relaxed: every thread that added to it has been joined (or has exited) */
+	unsigned long long checks = stress__checks_total ? __atomic_load_n(stress__checks_total, __ATOMIC_RELAXED) : 0;
 	va_start(ap, fmt);
-	printf("%s: ok threads=%u seconds=%.1f ops=%llu ", o->name, o->threads, o->seconds, ops);
+	printf("%s: ok threads=%u seconds=%.1f seed=%llu ops=%llu checks=%llu ", o->name, o->threads, o->seconds,
+	       (unsigned long long)o->seed, ops, checks);
 	vprintf(fmt, ap);
 	printf("\n");
 	va_end(ap);

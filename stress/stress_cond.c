@@ -79,10 +79,10 @@ static void qwait(struct worker *w, weft_cond_t *c, int (*pred)(void))
 	int rc = weft_cond_timedwait(c, &qlock, &d);
 	if (rc == WEFT_ETIMEDOUT) {
 		w->timeouts++;
-		if (pred())
+		if (stress_violated(pred()))
 			stress_fail(&opts, "queue: lost wake-up: a waiter timed out after %.0f s with its predicate true",
 				    LOST_WAKEUP_NS / 1e9);
-	} else if (rc != WEFT_OK) {
+	} else if (stress_violated(rc != WEFT_OK)) {
 		stress_fail(&opts, "queue: timedwait returned %d", rc);
 	}
 }
@@ -141,7 +141,7 @@ static void *queue_worker(void *arg)
 		weft_mutex_unlock(&qlock);
 		if (!inside)
 			weft_cond_signal(&not_full);
-		if (it.seq + 1 <= w->last_seq[it.producer])
+		if (stress_violated(it.seq + 1 <= w->last_seq[it.producer]))
 			stress_fail(&opts, "queue: producer %u's item %llu came after %llu", it.producer,
 				    (unsigned long long)it.seq, (unsigned long long)w->last_seq[it.producer] - 1);
 		w->last_seq[it.producer] = it.seq + 1;
@@ -183,7 +183,7 @@ static struct qresult run_queue_phase(unsigned nthreads, double seconds)
 		r.timeouts += w[i].timeouts;
 	}
 	free(w);
-	if (produced != consumed || psum != csum || len != 0)
+	if (stress_violated(produced != consumed || psum != csum || len != 0))
 		stress_fail(&opts, "queue: produced %llu (sum %llu), consumed %llu (sum %llu), %u left", produced, psum,
 			    consumed, csum, len);
 	r.items = consumed;
@@ -223,9 +223,9 @@ static void *broadcast_worker(void *arg)
 			weft_mutex_lock(&block);
 			while (acks < b->nwaiters) {
 				struct timespec d = weft_deadline_after_ns(LOST_WAKEUP_NS);
-				if (weft_cond_timedwait(&ack_cond, &block, &d) == WEFT_ETIMEDOUT && acks == b->nwaiters)
+				if (stress_violated(weft_cond_timedwait(&ack_cond, &block, &d) == WEFT_ETIMEDOUT && acks == b->nwaiters))
 					stress_fail(&opts, "broadcast: lost wake-up of the broadcaster");
-				if (weft_deadline_passed(&d) && acks < b->nwaiters)
+				if (stress_violated(weft_deadline_passed(&d) && acks < b->nwaiters))
 					stress_fail(&opts, "broadcast: %u of %u waiters did not see generation %llu "
 							   "within %.0f s (lost wake-up)",
 						    b->nwaiters - acks, b->nwaiters, generation, LOST_WAKEUP_NS / 1e9);
@@ -254,7 +254,7 @@ static void *broadcast_worker(void *arg)
 					b->short_timeouts++;
 			} else {
 				struct timespec d = weft_deadline_after_ns(LOST_WAKEUP_NS);
-				if (weft_cond_timedwait(&gen_cond, &block, &d) == WEFT_ETIMEDOUT && generation != seen)
+				if (stress_violated(weft_cond_timedwait(&gen_cond, &block, &d) == WEFT_ETIMEDOUT && generation != seen))
 					stress_fail(&opts, "broadcast: lost wake-up: a waiter timed out after a broadcast");
 			}
 		}
@@ -290,7 +290,7 @@ static struct bresult run_broadcast_phase(unsigned nthreads, double seconds)
 	struct bresult r = {b[0].gens, 0};
 	for (unsigned i = 1; i < n; i++) {
 		r.short_timeouts += b[i].short_timeouts;
-		if (b[i].gens != b[0].gens)
+		if (stress_violated(b[i].gens != b[0].gens))
 			stress_fail(&opts, "broadcast: a waiter saw %llu generations of %llu", b[i].gens, b[0].gens);
 	}
 	free(b);

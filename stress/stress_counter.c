@@ -81,7 +81,7 @@ static void *reader(void *arg)
 	int64_t last = weft_scounter_read(&g_sc);
 	while (!stress_phase_over()) {
 		int64_t now = weft_scounter_read(&g_sc);
-		if (!g_signed && now < last)
+		if (stress_violated(!g_signed && now < last))
 			stress_fail(&opts, "read() went backwards: %lld after %lld", (long long)now, (long long)last);
 		last = now;
 		(void)weft_scounter_read_approx(&g_sc);
@@ -119,13 +119,13 @@ static void phase_ab(int is_signed, double seconds)
 	run_drivers(ab_worker, reader);
 	int64_t want = __atomic_load_n(&g_added, __ATOMIC_RELAXED);
 	int64_t got = weft_scounter_read(&g_sc);
-	if (got != want)
+	if (stress_violated(got != want))
 		stress_fail(&opts, "phase %c: scounter read %lld, added %lld", is_signed ? 'B' : 'A', (long long)got,
 			    (long long)want);
-	if ((int64_t)weft_counter_load(&g_plain) != want)
+	if (stress_violated((int64_t)weft_counter_load(&g_plain) != want))
 		stress_fail(&opts, "phase %c: counter %lld, added %lld", is_signed ? 'B' : 'A',
 			    (long long)weft_counter_load(&g_plain), (long long)want);
-	if (weft_scounter_slots_in_use(&g_sc) != 0)
+	if (stress_violated(weft_scounter_slots_in_use(&g_sc) != 0))
 		stress_fail(&opts, "slots still owned after every worker exited: %u", weft_scounter_slots_in_use(&g_sc));
 	weft_scounter_destroy(&g_sc);
 }
@@ -164,7 +164,7 @@ static void *churner(void *arg)
 		pthread_rwlock_wrlock(&g_cur_lock);
 		int64_t got = weft_scounter_read(&g_cur);
 		int64_t want = (int64_t)weft_counter_load(&g_cur_sum);
-		if (got != want)
+		if (stress_violated(got != want))
 			stress_fail(&opts, "phase C: generation %llu read %lld, added %lld",
 				    (unsigned long long)g_generations, (long long)got, (long long)want);
 		weft_scounter_destroy(&g_cur);
@@ -184,7 +184,7 @@ static void phase_c(double seconds)
 	weft_counter_init(&g_cur_sum, 0);
 	start_phase(seconds);
 	run_drivers(c_worker, churner);
-	if (weft_scounter_read(&g_cur) != (int64_t)weft_counter_load(&g_cur_sum))
+	if (stress_violated(weft_scounter_read(&g_cur) != (int64_t)weft_counter_load(&g_cur_sum)))
 		stress_fail(&opts, "phase C: final generation read %lld, added %lld", (long long)weft_scounter_read(&g_cur),
 			    (long long)weft_counter_load(&g_cur_sum));
 	weft_scounter_destroy(&g_cur);

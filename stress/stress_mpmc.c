@@ -112,7 +112,7 @@ static void produce(struct worker *w)
 			for (size_t i = 0; i < k; i++)
 				batch[i] = (void *)(uintptr_t)encode(w->id, seq + i);
 			size_t m = weft_mpmc_push_n(w->q, batch, k);
-			if (m > k)
+			if (stress_violated(m > k))
 				fail_in_worker(w->sh, "push_n moved %llu of %llu values", m, k);
 			record_push(w, seq, m);
 			seq += m;
@@ -124,11 +124,11 @@ static void produce(struct worker *w)
 			record_push(w, seq, 1);
 			seq++;
 		} else if (rc == WEFT_ECLOSED) {
-			if (!w->close_race)
+			if (stress_violated(!w->close_race))
 				fail_in_worker(w->sh, "push returned WEFT_ECLOSED before the close (%llu, %llu)", rc,
 					       seq);
 			break;
-		} else if (rc != WEFT_EBUSY && rc != WEFT_ETIMEDOUT) {
+		} else if (stress_violated(rc != WEFT_EBUSY && rc != WEFT_ETIMEDOUT)) {
 			fail_in_worker(w->sh, "push returned %llu at sequence %llu", (unsigned long long)rc, seq);
 		}
 	}
@@ -140,14 +140,14 @@ static void take(struct worker *w, uint64_t *last, uint64_t v)
 {
 	unsigned p = (unsigned)(v >> SEQ_BITS);
 	uint64_t seq = v & (((uint64_t)1 << SEQ_BITS) - 1);
-	if (p >= w->sh->producers || seq >= MAX_PER_PRODUCER)
+	if (stress_violated(p >= w->sh->producers || seq >= MAX_PER_PRODUCER))
 		fail_in_worker(w->sh, "popped a value never pushed: producer %llu seq %llu", p, seq);
-	if (last[p] != UINT64_MAX && seq <= last[p])
+	if (stress_violated(last[p] != UINT64_MAX && seq <= last[p]))
 		fail_in_worker(w->sh, "producer order broken: seq %llu after %llu", seq, last[p]);
 	last[p] = seq;
 	/* relaxed: the count is checked after every worker has been joined or waited for */
 	uint8_t before = __atomic_fetch_add(&w->sh->marks[p * MAX_PER_PRODUCER + seq], 1, __ATOMIC_RELAXED);
-	if (before != 0)
+	if (stress_violated(before != 0))
 		fail_in_worker(w->sh, "value popped twice: producer %llu seq %llu", p, seq);
 	w->sh->pop_sum[w->id] += v;
 	w->sh->popped[w->id]++;
@@ -174,7 +174,7 @@ static void consume(struct worker *w)
 			void *batch[BATCH_MAX];
 			size_t k = 1 + (size_t)(stress_rand(&w->rng) % BATCH_MAX);
 			size_t m = weft_mpmc_pop_n(w->q, batch, k);
-			if (m > k)
+			if (stress_violated(m > k))
 				fail_in_worker(w->sh, "pop_n moved %llu of %llu values", m, k);
 			for (size_t i = 0; i < m; i++)
 				take(w, last, (uint64_t)(uintptr_t)batch[i]);
@@ -184,7 +184,7 @@ static void consume(struct worker *w)
 			take(w, last, (uint64_t)(uintptr_t)v);
 		else if (rc == WEFT_ECLOSED)
 			return;
-		else if (rc != WEFT_EBUSY && rc != WEFT_ETIMEDOUT)
+		else if (stress_violated(rc != WEFT_EBUSY && rc != WEFT_ETIMEDOUT))
 			fail_in_worker(w->sh, "pop returned %llu (%llu)", (unsigned long long)rc, 0);
 	}
 }
@@ -193,7 +193,7 @@ static void consume(struct worker *w)
 
 static unsigned long long verify(const char *phase, struct shared *sh)
 {
-	if (sh->failed)
+	if (stress_violated(sh->failed))
 		stress_fail(&opts, "phase %s: a worker failed: %s", phase, sh->why);
 	uint64_t pushed = 0, popped = 0, push_sum = 0, pop_sum = 0;
 	for (unsigned p = 0; p < sh->producers; p++) {
@@ -202,7 +202,7 @@ static unsigned long long verify(const char *phase, struct shared *sh)
 		for (uint64_t s = 0; s < MAX_PER_PRODUCER; s++) {
 			uint8_t m = sh->marks[p * MAX_PER_PRODUCER + s];
 			uint8_t want = s < sh->pushed[p] ? 1 : 0;
-			if (m != want)
+			if (stress_violated(m != want))
 				stress_fail(&opts, "phase %s: producer %u value %llu popped %u times, expected %u", phase,
 					    p, (unsigned long long)s, m, want);
 		}
@@ -211,7 +211,7 @@ static unsigned long long verify(const char *phase, struct shared *sh)
 		popped += sh->popped[c];
 		pop_sum += sh->pop_sum[c];
 	}
-	if (pushed != popped || push_sum != pop_sum)
+	if (stress_violated(pushed != popped || push_sum != pop_sum))
 		stress_fail(&opts, "phase %s: pushed %llu (sum %llu) but popped %llu (sum %llu)", phase,
 			    (unsigned long long)pushed, (unsigned long long)push_sum, (unsigned long long)popped,
 			    (unsigned long long)pop_sum);
@@ -266,7 +266,7 @@ static void watch_sleepers(const char *name, weft_mpmc_t *q, unsigned producers,
 			stuck_since = 0;
 		else if (stuck_since == 0)
 			stuck_since = now;
-		else if (now - stuck_since > 2.0)
+		else if (stress_violated(now - stuck_since > 2.0))
 			stress_fail(&opts, "phase %s: lost wake-up: size %llu, %u of %u consumers and %u of %u producers asleep for 2 s",
 				    name, (unsigned long long)size, cs, consumers, ps, producers);
 		if (stress_phase_over() && (until_time_only || stuck_since == 0))
@@ -310,7 +310,7 @@ static unsigned long long thread_phase(const char *name, size_t capacity, int cl
 	}
 	for (unsigned i = producers; i < producers + consumers; i++)
 		pthread_join(tids[i], NULL);
-	if (weft_mpmc_size_approx(q) != 0)
+	if (stress_violated(weft_mpmc_size_approx(q) != 0))
 		stress_fail(&opts, "phase %s: %llu values left after the drain", name,
 			    (unsigned long long)weft_mpmc_size_approx(q));
 	unsigned long long ops = verify(name, sh);
@@ -356,14 +356,14 @@ static unsigned long long process_phase(double seconds, unsigned producers, unsi
 	for (unsigned i = 0; i < producers; i++) {
 		int status;
 		waitpid(pids[i], &status, 0);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		if (stress_violated(!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 			stress_fail(&opts, "phase C: producer process %u died (status %d)", i, status);
 	}
 	weft_mpmc_close(q);
 	for (unsigned i = producers; i < producers + consumers; i++) {
 		int status;
 		waitpid(pids[i], &status, 0);
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		if (stress_violated(!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 			stress_fail(&opts, "phase C: consumer process %u died (status %d)", i - producers, status);
 	}
 	unsigned long long ops = verify("C (processes)", sh);

@@ -45,7 +45,7 @@ struct guarded {
 /* Called with g->m held. */
 static void critical_section(const struct stress_opts *o, struct guarded *g, unsigned me, uint64_t r, int sleepy)
 {
-	if (g->owner != 0)
+	if (stress_violated(g->owner != 0))
 		stress_fail(o, "%u entered while %u was inside", me, g->owner);
 	g->owner = me;
 	g->counter++;
@@ -58,7 +58,7 @@ static void critical_section(const struct stress_opts *o, struct guarded *g, uns
 		struct timespec nap = {0, 50 * 1000}; /* make timed waiters give up */
 		nanosleep(&nap, NULL);
 	}
-	if (g->owner != me)
+	if (stress_violated(g->owner != me))
 		stress_fail(o, "%u found %u inside its critical section", me, g->owner);
 	g->owner = 0;
 }
@@ -75,7 +75,7 @@ static bool take_mixed(const struct stress_opts *o, weft_mutex_t *m, uint64_t r,
 	case 1: {
 		struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
 		int rc = weft_mutex_timedlock(m, &d);
-		if (rc != WEFT_OK)
+		if (stress_violated(rc != WEFT_OK))
 			stress_fail(o, "timedlock with a %llu s deadline returned %d (%s): lost wake-up?",
 				    GENEROUS_NS / 1000000000ull, rc, weft_strerror(rc));
 		return true;
@@ -141,18 +141,18 @@ static unsigned long long phase_processes(const struct stress_opts *o, const str
 		int status;
 		if (waitpid(pids[i], &status, 0) != pids[i])
 			stress_fail(o, "waitpid failed");
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		if (stress_violated(!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 			stress_fail(o, "processes: child %u %s %d", i, WIFEXITED(status) ? "exited with" : "killed by signal",
 				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
 	unsigned long long ops = 0;
 	for (unsigned i = 0; i < n; i++)
 		ops += a->ops[i];
-	if (a->g.counter != ops)
+	if (stress_violated(a->g.counter != ops))
 		stress_fail(o, "processes: counter %llu != %llu acquisitions (lost updates)", a->g.counter, ops);
-	if (ops == 0)
+	if (stress_violated(ops == 0))
 		stress_fail(o, "processes: no process ever got the mutex");
-	if (!weft_mutex_trylock(&a->g.m))
+	if (stress_violated(!weft_mutex_trylock(&a->g.m)))
 		stress_fail(o, "processes: mutex still held after every process left");
 	weft_mutex_unlock(&a->g.m);
 	weft_mutex_destroy(&a->g.m);
@@ -185,12 +185,12 @@ static void *worker_main(void *arg)
 					d = weft_deadline_after_ns((r >> 32) % (200 * 1000));
 				int rc = weft_mutex_timedlock(&g.m, &d);
 				if (rc == WEFT_ETIMEDOUT) {
-					if (!weft_deadline_passed(&d))
+					if (stress_violated(!weft_deadline_passed(&d)))
 						stress_fail(w->phase, "timedlock: WEFT_ETIMEDOUT before the deadline");
 					w->timeouts++;
 					continue;
 				}
-				if (rc != WEFT_OK)
+				if (stress_violated(rc != WEFT_OK))
 					stress_fail(w->phase, "timedlock returned %d (%s)", rc, weft_strerror(rc));
 			} else if (!take_mixed(w->phase, &g.m, r, &w->try_failed)) {
 				continue;
@@ -234,11 +234,11 @@ static struct phase_result phase_threads(const struct stress_opts *o, const stru
 		res.timeouts += workers[i].timeouts;
 	}
 	free(workers);
-	if (g.counter != res.ops)
+	if (stress_violated(g.counter != res.ops))
 		stress_fail(o, "%s: counter %llu != %llu acquisitions (lost updates)", name, g.counter, res.ops);
-	if (res.ops == 0)
+	if (stress_violated(res.ops == 0))
 		stress_fail(o, "%s: no thread ever got the mutex", name);
-	if (!weft_mutex_trylock(&g.m))
+	if (stress_violated(!weft_mutex_trylock(&g.m)))
 		stress_fail(o, "%s: mutex still held after every thread left", name);
 	weft_mutex_unlock(&g.m);
 	weft_mutex_destroy(&g.m);

@@ -84,7 +84,7 @@ static void *worker_main(void *arg)
 				last_round = 1;
 		}
 		for (unsigned i = 0; i < nthreads; i++)
-			if (slot[i] != round)
+			if (stress_violated(slot[i] != round))
 				stress_fail(&opts, "round %ld: thread %u still in round %ld after the barrier (phases mixed)",
 					    round, i, slot[i]);
 
@@ -94,11 +94,11 @@ static void *worker_main(void *arg)
 		if (r % 16 == 0) {
 			/* the error path: more than can be left must fail without change */
 			int rc = weft_latch_count_down(l, nthreads + 1);
-			if (rc != WEFT_EINVAL)
+			if (stress_violated(rc != WEFT_EINVAL))
 				stress_fail(&opts, "latch: count_down below zero returned %d", rc);
 			w->latch_errors_checked++;
 		}
-		if (weft_latch_count_down(l, 1) != WEFT_OK)
+		if (stress_violated(weft_latch_count_down(l, 1) != WEFT_OK))
 			stress_fail(&opts, "latch: count_down(1) failed in round %ld", round);
 		switch ((r >> 8) % 3) {
 		case 0:
@@ -106,7 +106,7 @@ static void *worker_main(void *arg)
 			break;
 		case 1: {
 			struct timespec d = weft_deadline_after_ns(FAR_NS);
-			if (weft_latch_timedwait(l, &d) != WEFT_OK)
+			if (stress_violated(weft_latch_timedwait(l, &d) != WEFT_OK))
 				stress_fail(&opts, "latch: lost wake-up (timed wait of %.0f s expired)", FAR_NS / 1e9);
 			break;
 		}
@@ -116,21 +116,21 @@ static void *worker_main(void *arg)
 			break;
 		}
 		for (unsigned i = 0; i < nthreads; i++)
-			if (cell[i] != round)
+			if (stress_violated(cell[i] != round))
 				stress_fail(&opts, "latch: thread %u's write of round %ld not visible after the latch", i,
 					    round);
 
 		weft_once(&once[round & 1], once_fn);
-		if (once_value != round)
+		if (stress_violated(once_value != round))
 			stress_fail(&opts, "once: saw %ld after weft_once() of round %ld", once_value, round);
 
 		maybe_nap(w);
 		if (weft_barrier_wait(&barrier)) {
 			int t = __atomic_exchange_n(&trues_a, 0, __ATOMIC_RELAXED);
-			if (t != 1)
+			if (stress_violated(t != 1))
 				stress_fail(&opts, "barrier: %d threads got true in round %ld", t, round);
 			long runs = __atomic_exchange_n(&once_runs, 0, __ATOMIC_RELAXED);
-			if (runs != 1)
+			if (stress_violated(runs != 1))
 				stress_fail(&opts, "once: the function ran %ld times in round %ld", runs, round);
 			/* nobody uses the other latch and once until after barrier A
 			 * of the next round, which this thread has not reached yet */
@@ -162,7 +162,7 @@ int main(int argc, char **argv)
 	unsigned long long rounds = w[0].rounds, sleeps = 0;
 	int errs = 0;
 	for (unsigned i = 0; i < nthreads; i++) {
-		if (w[i].rounds != rounds)
+		if (stress_violated(w[i].rounds != rounds))
 			stress_fail(&opts, "thread %u did %llu rounds, thread 0 %llu", i, w[i].rounds, rounds);
 		sleeps += w[i].sleeps;
 		errs += w[i].latch_errors_checked;

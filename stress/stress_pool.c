@@ -107,7 +107,7 @@ static void holder_init(struct holder *h, uint64_t seed)
 
 static void take(struct holder *h, struct mark *m)
 {
-	if ((char *)m < g_lo || (char *)m + OBJ_SIZE > g_hi)
+	if (stress_violated((char *)m < g_lo || (char *)m + OBJ_SIZE > g_hi))
 		stress_fail(&opts, "phase %c: object %p outside the pool [%p, %p)", phase_name, (void *)m, (void *)g_lo,
 			    (void *)g_hi);
 	uint64_t seq = stress_rand(&h->rng);
@@ -124,7 +124,7 @@ static int try_get(struct holder *h)
 	if (!m)
 		return 0;
 	int64_t held = __atomic_add_fetch(&g_held, 1, __ATOMIC_RELAXED);
-	if (held > (int64_t)g_cap)
+	if (stress_violated(held > (int64_t)g_cap))
 		stress_fail(&opts, "phase %c: %lld objects held, capacity %zu", phase_name, (long long)held, g_cap);
 	take(h, m);
 	return 1;
@@ -134,7 +134,7 @@ static int try_get(struct holder *h)
 static struct mark *release(struct holder *h, unsigned i)
 {
 	struct mark *m = h->objs[i];
-	if (m->owner != h->token || m->seq != h->seqs[i])
+	if (stress_violated(m->owner != h->token || m->seq != h->seqs[i]))
 		stress_fail(&opts, "phase %c: object %p has mark %llu/%llx, holder %llu/%llx: two owners", phase_name,
 			    (void *)m, (unsigned long long)m->owner, (unsigned long long)m->seq,
 			    (unsigned long long)h->token, (unsigned long long)h->seqs[i]);
@@ -170,7 +170,7 @@ static int receive(struct holder *h)
 	struct entry e;
 	if (!ring_pop(&e))
 		return 0;
-	if (e.obj->owner != e.owner || e.obj->seq != e.seq)
+	if (stress_violated(e.obj->owner != e.owner || e.obj->seq != e.seq))
 		stress_fail(&opts, "phase %c: object %p changed in the ring: two owners", phase_name, (void *)e.obj);
 	take(h, e.obj);
 	return 1;
@@ -272,29 +272,29 @@ static void check_nothing_lost(void)
 		weft_pool_put(g_pool, e.obj);
 		__atomic_sub_fetch(&g_held, 1, __ATOMIC_RELAXED);
 	}
-	if (__atomic_load_n(&g_held, __ATOMIC_RELAXED) != 0)
+	if (stress_violated(__atomic_load_n(&g_held, __ATOMIC_RELAXED) != 0))
 		stress_fail(&opts, "phase %c: %lld objects still held after every thread put back", phase_name,
 			    (long long)g_held);
 	struct weft_pool_stats st;
 	weft_pool_stats(g_pool, &st);
-	if (st.in_use != 0)
+	if (stress_violated(st.in_use != 0))
 		stress_fail(&opts, "phase %c: stats say %zu in use after every thread put back", phase_name, st.in_use);
 	void **got = (void **)calloc(g_cap, sizeof(void *));
 	size_t n = 0;
 	void *p;
 	while ((p = weft_pool_get(g_pool)) != NULL) {
-		if (n == g_cap)
+		if (stress_violated(n == g_cap))
 			stress_fail(&opts, "phase %c: get succeeded more than capacity (%zu) times", phase_name, g_cap);
 		got[n++] = p;
 	}
-	if (n != g_cap)
+	if (stress_violated(n != g_cap))
 		stress_fail(&opts, "phase %c: get succeeded %zu times after the run, capacity %zu: objects lost", phase_name,
 			    n, g_cap);
 	/* distinct: mark each object, then check the marks */
 	for (size_t i = 0; i < n; i++)
 		((struct mark *)got[i])->owner = i;
 	for (size_t i = 0; i < n; i++) {
-		if (((struct mark *)got[i])->owner != i)
+		if (stress_violated(((struct mark *)got[i])->owner != i))
 			stress_fail(&opts, "phase %c: object %p handed out twice at the end", phase_name, got[i]);
 		weft_pool_put(g_pool, got[i]);
 	}

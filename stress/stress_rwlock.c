@@ -99,21 +99,21 @@ static void read_section(struct worker *w)
 	__atomic_fetch_add(&readers_in, 1, __ATOMIC_RELAXED);
 	if (ops == &rw_ops && weft__rwlock_bias_held((weft_rwlock_t *)lock, weft__rwlock_slot((weft_rwlock_t *)lock)))
 		w->biased++;
-	if (writer_in)
+	if (stress_violated(writer_in))
 		stress_fail(&opts, "%s: a reader is inside beside a writer", ops->name);
 	long a = data_a, b = data_b;
-	if (b != 3 * a)
+	if (stress_violated(b != 3 * a))
 		stress_fail(&opts, "%s: a reader saw a torn write (a=%ld b=%ld)", ops->name, a, b);
 	__atomic_fetch_sub(&readers_in, 1, __ATOMIC_RELAXED);
 }
 
 static void write_section(void)
 {
-	if (writer_in)
+	if (stress_violated(writer_in))
 		stress_fail(&opts, "%s: two writers inside", ops->name);
 	writer_in = 1;
 	uint32_t r = __atomic_load_n(&readers_in, __ATOMIC_RELAXED);
-	if (r != 0)
+	if (stress_violated(r != 0))
 		stress_fail(&opts, "%s: a writer is inside beside %u readers", ops->name, r);
 	data_a++;
 	data_b = 3 * data_a;
@@ -189,7 +189,7 @@ static void *starvation_worker(void *p)
 		}
 		double t0 = stress_now();
 		struct timespec dl = weft_deadline_after_ns(10ull * 1000000000ull);
-		if (ops->timedwrlock(lock, &dl) != WEFT_OK)
+		if (stress_violated(ops->timedwrlock(lock, &dl) != WEFT_OK))
 			stress_fail(&opts, "%s: writer starved: no write lock within 10 s of continuous reads", ops->name);
 		double waited = stress_now() - t0;
 		write_section();
@@ -242,13 +242,13 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 		r.biased += w[i].biased;
 		if (w[i].worst_wait > r.worst_wait)
 			r.worst_wait = w[i].worst_wait;
-		if (starvation && w[i].is_writer && w[i].waits == 0)
+		if (stress_violated(starvation && w[i].is_writer && w[i].waits == 0))
 			stress_fail(&opts, "%s: writer %u never got the lock", o->name, i);
 	}
 	free(w);
-	if ((unsigned long long)data_a != r.writes)
+	if (stress_violated((unsigned long long)data_a != r.writes))
 		stress_fail(&opts, "%s: %ld write sections counted, %llu writes made", o->name, data_a, r.writes);
-	if (__atomic_load_n(&readers_in, __ATOMIC_RELAXED) != 0)
+	if (stress_violated(__atomic_load_n(&readers_in, __ATOMIC_RELAXED) != 0))
 		stress_fail(&opts, "%s: readers_in %u at the end", o->name, readers_in);
 	return r;
 }
@@ -306,7 +306,7 @@ int main(int argc, char **argv)
 	struct result bs = run_phase(&o, &br_ops, &the_brlock, 1, readers + writers, writers);
 	weft_brlock_destroy(&the_brlock);
 
-	if (rc.biased == 0)
+	if (stress_violated(rc.biased == 0))
 		stress_fail(&o, "rwlock: no read went through the bias table in the churn phase");
 	unsigned long long total = rx.reads + rx.writes + rc.reads + rc.writes + rs.reads + rs.writes + bx.reads + bx.writes + bs.reads +
 				   bs.writes;

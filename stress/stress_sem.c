@@ -47,7 +47,7 @@ struct worker {
 static void enter(unsigned k)
 {
 	unsigned h = __atomic_add_fetch(&holders, k, __ATOMIC_RELAXED);
-	if (h > permits)
+	if (stress_violated(h > permits))
 		stress_fail(&opts, "%u holders inside a semaphore of %u permits", h, permits);
 	unsigned m = __atomic_load_n(&max_holders, __ATOMIC_RELAXED);
 	while (h > m && !__atomic_compare_exchange_n(&max_holders, &m, h, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -78,7 +78,7 @@ static void *worker_main(void *arg)
 				w->timeouts++;
 				continue;
 			}
-			if (rc != WEFT_OK)
+			if (stress_violated(rc != WEFT_OK))
 				stress_fail(&opts, "timedwait returned %d", rc);
 			break;
 		}
@@ -99,7 +99,7 @@ static void *worker_main(void *arg)
 			__asm__ __volatile__("" ::: "memory");
 		leave(k);
 		int rc = k == 2 ? weft_sem_post_n(&sem, 2) : weft_sem_post(&sem);
-		if (rc != WEFT_OK)
+		if (stress_violated(rc != WEFT_OK))
 			stress_fail(&opts, "post returned %d", rc);
 		w->sections++;
 	}
@@ -131,11 +131,11 @@ static struct result run_phase(unsigned n, unsigned npermits, double seconds)
 		r.try_fails += w[i].try_fails;
 	}
 	free(w);
-	if (weft_sem_value(&sem) != (long)npermits)
+	if (stress_violated(weft_sem_value(&sem) != (long)npermits))
 		stress_fail(&opts, "%ld units at the end of a phase, expected %u", weft_sem_value(&sem), npermits);
-	if (__atomic_load_n(&sem.waiters, __ATOMIC_RELAXED) != 0)
+	if (stress_violated(__atomic_load_n(&sem.waiters, __ATOMIC_RELAXED) != 0))
 		stress_fail(&opts, "%u waiters registered at the end", sem.waiters);
-	if (npermits == 1 && plain != r.sections)
+	if (stress_violated(npermits == 1 && plain != r.sections))
 		stress_fail(&opts, "plain counter %llu != %llu sections", plain, r.sections);
 	weft_sem_destroy(&sem);
 	return r;

@@ -91,7 +91,7 @@ static void *worker_main(void *arg)
 				continue;
 			}
 			/* ---- critical section ---- */
-			if (g.owner != 0)
+			if (stress_violated(g.owner != 0))
 				stress_fail(w->phase, "%s: thread %u entered while thread %u was inside",
 					    kind_name[w->kind], w->id, g.owner);
 			g.owner = w->id;
@@ -101,7 +101,7 @@ static void *worker_main(void *arg)
 				;
 			if ((r >> 16) % 512 == 0)
 				sched_yield(); /* be preempted while holding it now and then */
-			if (g.owner != w->id)
+			if (stress_violated(g.owner != w->id))
 				stress_fail(w->phase, "%s: thread %u found thread %u inside its critical section",
 					    kind_name[w->kind], w->id, g.owner);
 			g.owner = 0;
@@ -140,16 +140,16 @@ int main(int argc, char **argv)
 			ops += workers[i].ops;
 			tries_failed += workers[i].try_failed;
 		}
-		if (g.counter != ops)
+		if (stress_violated(g.counter != ops))
 			stress_fail(&o, "%s: counter %llu != %llu acquisitions (lost updates)", kind_name[k], g.counter, ops);
-		if (g.owner != 0)
+		if (stress_violated(g.owner != 0))
 			stress_fail(&o, "%s: owner %u left set", kind_name[k], g.owner);
-		if (ops == 0)
+		if (stress_violated(ops == 0))
 			stress_fail(&o, "%s: no thread ever got the lock", kind_name[k]);
 		/* left free */
 		weft_mcs_node_t node;
 		struct worker probe = {&phase, (enum kind)k, 0, 0, 0, 0, 0};
-		if (!take(&probe, &node, true))
+		if (stress_violated(!take(&probe, &node, true)))
 			stress_fail(&o, "%s: still held after every thread left", kind_name[k]);
 		release(&probe, &node);
 		per_kind[k] = ops;
