@@ -73,6 +73,38 @@
 
 #endif /* WEFT_CONFIG_H */
 
+/* ---- include/weft/chaos.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_CHAOS_H
+#define WEFT_CHAOS_H
+
+/*
+ * chaos.h - schedule perturbation points for testing (the WEFT_CHAOS build).
+ *
+ * WEFT__CHAOS_POINT() marks a place in weft's own code where a thread can lose
+ * a race: between a load and the CAS that depends on it, just before a futex
+ * wait, between claiming a queue slot and publishing it, between two state
+ * changes of a blocking primitive.  In a normal build it expands to nothing,
+ * so release code is unchanged.  Built with -DWEFT_CHAOS (library and program
+ * alike; `make chaos` does it), each point calls weft__chaos_point() in
+ * src/chaos.c, which now and then yields the CPU, spins briefly or sleeps a
+ * few microseconds, driven by a per-thread generator seeded from the
+ * environment variable WEFT_CHAOS_SEED.  The delays widen the race windows so
+ * that stress tests reach interleavings an unperturbed run almost never does.
+ */
+
+
+#ifdef WEFT_CHAOS
+WEFT_EXTERN_C_BEGIN
+void weft__chaos_point(void);
+WEFT_EXTERN_C_END
+#define WEFT__CHAOS_POINT() weft__chaos_point()
+#else
+#define WEFT__CHAOS_POINT() ((void)0)
+#endif
+
+#endif /* WEFT_CHAOS_H */
+
 /* ---- include/weft/atomic.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_ATOMIC_H
@@ -102,6 +134,7 @@
 
 #define weft_atomic_load(p, mo) __atomic_load_n((p), (mo))
 #define weft_atomic_store(p, v, mo) __atomic_store_n((p), (v), (mo))
+#ifndef WEFT_CHAOS
 #define weft_atomic_exchange(p, v, mo) __atomic_exchange_n((p), (v), (mo))
 /* Strong CAS: fails only if *p != *expected; on failure *expected gets *p. */
 #define weft_atomic_cas(p, expected, desired, mo_ok, mo_fail) \
@@ -109,6 +142,15 @@
 /* Weak CAS: may fail spuriously; for retry loops only. */
 #define weft_atomic_cas_weak(p, expected, desired, mo_ok, mo_fail) \
 	__atomic_compare_exchange_n((p), (expected), (desired), 1, (mo_ok), (mo_fail))
+#else
+/* The chaos build (chaos.h): the same operations, each preceded by a chaos
+ * point, so that every CAS can lose the race against the load it validates. */
+#define weft_atomic_exchange(p, v, mo) (WEFT__CHAOS_POINT(), __atomic_exchange_n((p), (v), (mo)))
+#define weft_atomic_cas(p, expected, desired, mo_ok, mo_fail) \
+	(WEFT__CHAOS_POINT(), __atomic_compare_exchange_n((p), (expected), (desired), 0, (mo_ok), (mo_fail)))
+#define weft_atomic_cas_weak(p, expected, desired, mo_ok, mo_fail) \
+	(WEFT__CHAOS_POINT(), __atomic_compare_exchange_n((p), (expected), (desired), 1, (mo_ok), (mo_fail)))
+#endif
 #define weft_atomic_fetch_add(p, v, mo) __atomic_fetch_add((p), (v), (mo))
 #define weft_atomic_fetch_sub(p, v, mo) __atomic_fetch_sub((p), (v), (mo))
 #define weft_atomic_fetch_or(p, v, mo) __atomic_fetch_or((p), (v), (mo))
@@ -2122,6 +2164,7 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	     * lost-wake-up argument in the overview); relaxed on failure: we
 	     * only retry */
 	    WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping pop */
 		uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 		slot->value = value; /* ours alone until the store of seq below */
@@ -2146,6 +2189,7 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 	if (WEFT_LIKELY(seq == pos + 1) &&
 	    /* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
 	    WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping push */
 		uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 		*out = slot->value; /* ours alone until the store of seq below */
@@ -4000,6 +4044,7 @@ static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 		 * taker (pairs with the acquire CAS of a wait), and one half of the
 		 * Dekker pair with a waiter's registration in `waiters` */
 	} while (!weft_atomic_cas_weak(&sem->value, &v, v + n, WEFT_SEQ_CST, WEFT_RELAXED));
+	WEFT__CHAOS_POINT(); /* units added, waiters not yet looked at */
 	/* seq_cst: the other half of the Dekker pair (see the overview) */
 	if (WEFT_UNLIKELY(weft_atomic_load(&sem->waiters, WEFT_SEQ_CST) != 0))
 		weft_sem_wake_slow(sem, n);
@@ -4321,6 +4366,7 @@ static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
 	 * emptied the queue */
 	weft_mcs_node_t *prev = weft_atomic_exchange(&lock->tail, node, WEFT_ACQ_REL);
 	if (WEFT_UNLIKELY(prev != 0)) {
+		WEFT__CHAOS_POINT(); /* in the queue, not yet linked: the predecessor's unlock must wait */
 		/* release: publishes node->locked = 1 before the predecessor may clear it */
 		weft_atomic_store(&prev->next, node, WEFT_RELEASE);
 		weft_mcs_lock_slow(node);
@@ -4537,6 +4583,7 @@ void weft_barrier_release_slow(weft_barrier_t *barrier)
 	/* relaxed: published by the release exchange below, which every thread
 	 * of the next phase acquires before it increments */
 	weft_atomic_store(&barrier->arrived, 0u, WEFT_RELAXED);
+	WEFT__CHAOS_POINT(); /* arrivals reset, phase not yet opened */
 	/* relaxed read: only we change the phase number in this phase */
 	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_RELAXED) & ~WEFT_BARRIER_SLEEPERS;
 	/* release: publishes every arrival's writes (acquired by our acq_rel
@@ -4565,6 +4612,105 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 		(void)weft__wait(&barrier->phase, phase | WEFT_BARRIER_SLEEPERS, (const struct timespec *)0, 0);
 	}
 }
+
+/* ---- src/chaos.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * chaos.c - the schedule perturbations of a WEFT_CHAOS build (see chaos.h).
+ *
+ * Each thread owns a xorshift64* generator (Marsaglia, "Xorshift RNGs", 2003;
+ * Vigna's * output scrambler, 2016), seeded on its first chaos point from
+ * WEFT_CHAOS_SEED (0 if unset), the order in which threads reached their first
+ * point, and the process id (forked children diverge from their parent).  The
+ * seed also picks how dense the perturbations are, so that a handful of seeds
+ * covers both light and heavy chaos: a point acts with probability 1/2, 1/4,
+ * 1/8 or 1/16 (seed % 4), and an acting point
+ *   - yields the CPU (sched_yield)                    half the time,
+ *   - spins for 1-512 cpu_relax pauses                 3 in 8,
+ *   - sleeps 1-50 us (nanosleep; usually longer, the   1 in 8.
+ *     kernel rounds up)
+ * A seed does not replay a run exactly (the OS scheduler still decides), but
+ * it fixes each thread's sequence of perturbations, which makes a failing seed
+ * far likelier to fail again.
+ *
+ * This file uses no weft primitive (a chaos point inside one must not recurse)
+ * and compiles to nothing without WEFT_CHAOS.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_yield(), nanosleep() under -std=c11 */
+#endif
+
+
+#ifdef WEFT_CHAOS
+
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static unsigned weft__chaos_threads; /* threads seeded so far; relaxed: only a distinct number is needed */
+static __thread uint64_t weft__chaos_state; /* 0: not seeded yet */
+static __thread uint32_t weft__chaos_mask;  /* act when (r & mask) == 0 */
+
+/* splitmix64 (Steele, Lea, Flood, "Fast Splittable Pseudorandom Number
+ * Generators", OOPSLA 2014): spreads a seed into a well-mixed, nonzero state. */
+static uint64_t weft__chaos_mix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ull;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+	x ^= x >> 31;
+	return x ? x : 1;
+}
+
+static void weft__chaos_seed(void)
+{
+	const char *env = getenv("WEFT_CHAOS_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : 0;
+	uint64_t nth = weft_atomic_fetch_add(&weft__chaos_threads, 1u, WEFT_RELAXED); /* relaxed: see above */
+	weft__chaos_state = weft__chaos_mix(seed ^ weft__chaos_mix(nth + ((uint64_t)getpid() << 32)));
+	weft__chaos_mask = (2u << (seed % 4)) - 1; /* 1/2, 1/4, 1/8, 1/16 */
+}
+
+static uint64_t weft__chaos_next(void)
+{
+	uint64_t x = weft__chaos_state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	weft__chaos_state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+void weft__chaos_point(void)
+{
+	if (WEFT_UNLIKELY(weft__chaos_state == 0))
+		weft__chaos_seed();
+	uint64_t r = weft__chaos_next();
+	if ((r & weft__chaos_mask) != 0)
+		return;
+	unsigned kind = (unsigned)(r >> 32) % 8;
+	if (kind < 4) {
+		sched_yield();
+	} else if (kind < 7) {
+		unsigned pauses = 1 + (unsigned)(r >> 40) % 512;
+		for (unsigned i = 0; i < pauses; i++)
+			weft_cpu_relax();
+	} else {
+		int saved = errno; /* nanosleep() may set it (EINTR); callers' errno stays theirs */
+		struct timespec nap = {0, (long)(1000 + (r >> 40) % 49000)};
+		nanosleep(&nap, NULL);
+		errno = saved;
+	}
+}
+
+#else
+/* ISO C wants at least one declaration in a translation unit. */
+typedef int weft__chaos_off;
+#endif /* WEFT_CHAOS */
 
 /* ---- src/cond.c ---- */
 /* SPDX-License-Identifier: MIT */
@@ -4613,10 +4759,12 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	/* relaxed: read before the mutex is released; any notifier that changes
 	 * the predicate later bumps seq after taking the mutex after us */
 	uint32_t seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
+	WEFT__CHAOS_POINT(); /* registered and seq read, mutex still held */
 
 	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
 	weft__mutex_release(mutex);
 	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
@@ -4641,6 +4789,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	if (!changed) {
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
+		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
 		rc = weft__wait(&cond->seq, seen, deadline, flags);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
@@ -4672,6 +4821,7 @@ void weft_cond_signal_slow(weft_cond_t *cond)
 {
 	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
 	weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST);
+	WEFT__CHAOS_POINT(); /* seq bumped, sleepers not yet read */
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) != 0)
 		weft__wake(&cond->seq, 1, cond_wait_flags(cond));
 }
@@ -4680,6 +4830,7 @@ void weft_cond_broadcast_slow(weft_cond_t *cond)
 {
 	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
 	uint32_t seq = weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST) + 1u;
+	WEFT__CHAOS_POINT(); /* seq bumped, sleepers not yet read */
 	/* seq_cst: also an acquire that makes the sleepers' `mutex` stores visible */
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) == 0)
 		return; /* spinning waiters see seq change by themselves */
@@ -4804,6 +4955,7 @@ static void sc_thread_exit(void *arg)
 {
 	(void)arg;
 	sc_key_armed = 0;
+	WEFT__CHAOS_POINT(); /* the thread is leaving; its slots are still its own */
 	weft_mutex_lock(&sc_slot_lock);
 	for (struct sc_claim *c = sc_my_claims; c; c = c->next) {
 		if (c->dead)
@@ -4899,6 +5051,7 @@ void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
 	if (!c && weft_atomic_load(&sh->free_slots, WEFT_RELAXED) != 0)
 		c = sc_claim_slot(sc);
 	if (c) {
+		WEFT__CHAOS_POINT(); /* slot claimed, not yet cached or written */
 		struct weft__scounter_tls *e = &weft__scounter_tls[id & (WEFT__SCOUNTER_TLS_WAYS - 1u)];
 		e->id = id;
 		e->value = &c->slot->value;
@@ -5162,6 +5315,7 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 		 * zero; every count_down is an RMW, so all of them are in the
 		 * release sequence that the last one ends */
 	} while (!weft_atomic_cas_weak(&latch->state, &v, next, WEFT_RELEASE, WEFT_RELAXED));
+	WEFT__CHAOS_POINT(); /* counted down, waiters not yet woken */
 	if (next == 0 && (v & WEFT_LATCH_WAITERS))
 		weft__wake(&latch->state, INT32_MAX, 0);
 	return WEFT_OK;
@@ -5993,6 +6147,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
 			 * registrations (see mpmc.h); relaxed on failure: pos gets
 			 * the current tail and we retry */
 			if (weft_atomic_cas_weak(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				WEFT__CHAOS_POINT(); /* claimed, not yet published */
 				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 				uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 				slot->value = value;
@@ -6025,6 +6180,7 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
 		if (dif == 0) {
 			/* seq_cst on success, relaxed on failure: as in mpmc_push_once() */
 			if (weft_atomic_cas_weak(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				WEFT__CHAOS_POINT(); /* claimed, not yet published */
 				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 				uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 				*out = slot->value;
@@ -6089,6 +6245,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		 * Slots pos .. pos+k-1 were free for exactly these positions, so
 		 * once the CAS succeeds no other thread may touch them. */
 		if (weft_atomic_cas_weak(&q->tail, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			WEFT__CHAOS_POINT(); /* claimed, not yet published */
 			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 			uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 			for (size_t i = 0; i < k; i++) {
@@ -6134,6 +6291,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 		}
 		/* seq_cst on success, relaxed on failure: as in mpmc_pop_once() */
 		if (weft_atomic_cas_weak(&q->head, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			WEFT__CHAOS_POINT(); /* claimed, not yet published */
 			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 			uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 			for (size_t i = 0; i < k; i++) {
@@ -6711,6 +6869,7 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 	/* acquire on failure: if we read DONE we return, and fn's writes must be
 	 * visible (pairs with the release exchange below) */
 	if (weft_atomic_cas(&once->state, &state, self, WEFT_ACQUIRE, WEFT_ACQUIRE)) {
+		WEFT__CHAOS_POINT(); /* claimed, fn not yet run: others must wait */
 		fn();
 		/* release: publishes fn's writes to every thread that reads DONE */
 		uint32_t old = weft_atomic_exchange(&once->state, WEFT_ONCE_DONE, WEFT_RELEASE);
@@ -7091,6 +7250,7 @@ static uint32_t pool_pop_batch(weft_pool_t *pool, void **out)
 		uint32_t top = (uint32_t)head;
 		if (top == WEFT__POOL_NIL)
 			return pool_take_fresh(pool, out);
+		WEFT__CHAOS_POINT(); /* let another thread pop `top` (and push it back) */
 		/* relaxed: if another thread takes `top` first this may be stale or
 		 * rewritten, and the CAS below fails because the tag moved on */
 		uint32_t next = weft_atomic_load(&lk[top], WEFT_RELAXED);
@@ -8265,6 +8425,7 @@ static int futex_op(unsigned flags, int op)
 
 int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
 			  FUTEX_BITSET_MATCH_ANY);
@@ -8278,6 +8439,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	errno = saved_errno;
@@ -8285,6 +8447,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
 	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX
@@ -8386,6 +8549,7 @@ static int poll_wait(const uint32_t *addr, uint32_t expected, const struct times
 
 int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	int status = WEFT_OK;
 	if (flags & WEFT_PSHARED) {
@@ -8412,6 +8576,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
 		return; /* pollers see the change by themselves */
@@ -8430,6 +8595,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
  * under its hash-bucket lock. */
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	(void)nwake;
 	(void)target;
 	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */

@@ -19,6 +19,7 @@ void weft_barrier_release_slow(weft_barrier_t *barrier)
 	/* relaxed: published by the release exchange below, which every thread
 	 * of the next phase acquires before it increments */
 	weft_atomic_store(&barrier->arrived, 0u, WEFT_RELAXED);
+	WEFT__CHAOS_POINT(); /* arrivals reset, phase not yet opened */
 	/* relaxed read: only we change the phase number in this phase */
 	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_RELAXED) & ~WEFT_BARRIER_SLEEPERS;
 	/* release: publishes every arrival's writes (acquired by our acq_rel

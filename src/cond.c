@@ -48,10 +48,12 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	/* relaxed: read before the mutex is released; any notifier that changes
 	 * the predicate later bumps seq after taking the mutex after us */
 	uint32_t seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
+	WEFT__CHAOS_POINT(); /* registered and seq read, mutex still held */
 
 	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
 	weft__mutex_release(mutex);
 	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
@@ -76,6 +78,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	if (!changed) {
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
+		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
 		rc = weft__wait(&cond->seq, seen, deadline, flags);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
@@ -107,6 +110,7 @@ void weft_cond_signal_slow(weft_cond_t *cond)
 {
 	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
 	weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST);
+	WEFT__CHAOS_POINT(); /* seq bumped, sleepers not yet read */
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) != 0)
 		weft__wake(&cond->seq, 1, cond_wait_flags(cond));
 }
@@ -115,6 +119,7 @@ void weft_cond_broadcast_slow(weft_cond_t *cond)
 {
 	/* seq_cst: the Dekker pair with a waiter's sleepers increment */
 	uint32_t seq = weft_atomic_fetch_add(&cond->seq, 1u, WEFT_SEQ_CST) + 1u;
+	WEFT__CHAOS_POINT(); /* seq bumped, sleepers not yet read */
 	/* seq_cst: also an acquire that makes the sleepers' `mutex` stores visible */
 	if (weft_atomic_load(&cond->sleepers, WEFT_SEQ_CST) == 0)
 		return; /* spinning waiters see seq change by themselves */

@@ -108,6 +108,7 @@ static void sc_thread_exit(void *arg)
 {
 	(void)arg;
 	sc_key_armed = 0;
+	WEFT__CHAOS_POINT(); /* the thread is leaving; its slots are still its own */
 	weft_mutex_lock(&sc_slot_lock);
 	for (struct sc_claim *c = sc_my_claims; c; c = c->next) {
 		if (c->dead)
@@ -203,6 +204,7 @@ void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
 	if (!c && weft_atomic_load(&sh->free_slots, WEFT_RELAXED) != 0)
 		c = sc_claim_slot(sc);
 	if (c) {
+		WEFT__CHAOS_POINT(); /* slot claimed, not yet cached or written */
 		struct weft__scounter_tls *e = &weft__scounter_tls[id & (WEFT__SCOUNTER_TLS_WAYS - 1u)];
 		e->id = id;
 		e->value = &c->slot->value;

@@ -32,6 +32,7 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 		 * zero; every count_down is an RMW, so all of them are in the
 		 * release sequence that the last one ends */
 	} while (!weft_atomic_cas_weak(&latch->state, &v, next, WEFT_RELEASE, WEFT_RELAXED));
+	WEFT__CHAOS_POINT(); /* counted down, waiters not yet woken */
 	if (next == 0 && (v & WEFT_LATCH_WAITERS))
 		weft__wake(&latch->state, INT32_MAX, 0);
 	return WEFT_OK;

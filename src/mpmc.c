@@ -203,6 +203,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
 			 * registrations (see mpmc.h); relaxed on failure: pos gets
 			 * the current tail and we retry */
 			if (weft_atomic_cas_weak(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				WEFT__CHAOS_POINT(); /* claimed, not yet published */
 				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 				uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 				slot->value = value;
@@ -235,6 +236,7 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
 		if (dif == 0) {
 			/* seq_cst on success, relaxed on failure: as in mpmc_push_once() */
 			if (weft_atomic_cas_weak(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED)) {
+				WEFT__CHAOS_POINT(); /* claimed, not yet published */
 				/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 				uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 				*out = slot->value;
@@ -299,6 +301,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		 * Slots pos .. pos+k-1 were free for exactly these positions, so
 		 * once the CAS succeeds no other thread may touch them. */
 		if (weft_atomic_cas_weak(&q->tail, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			WEFT__CHAOS_POINT(); /* claimed, not yet published */
 			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 			uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 			for (size_t i = 0; i < k; i++) {
@@ -344,6 +347,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 		}
 		/* seq_cst on success, relaxed on failure: as in mpmc_pop_once() */
 		if (weft_atomic_cas_weak(&q->head, &pos, pos + k, WEFT_SEQ_CST, WEFT_RELAXED)) {
+			WEFT__CHAOS_POINT(); /* claimed, not yet published */
 			/* seq_cst: pairs with the seq_cst registration in mpmc_sleep() */
 			uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 			for (size_t i = 0; i < k; i++) {

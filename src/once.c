@@ -25,6 +25,7 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 	/* acquire on failure: if we read DONE we return, and fn's writes must be
 	 * visible (pairs with the release exchange below) */
 	if (weft_atomic_cas(&once->state, &state, self, WEFT_ACQUIRE, WEFT_ACQUIRE)) {
+		WEFT__CHAOS_POINT(); /* claimed, fn not yet run: others must wait */
 		fn();
 		/* release: publishes fn's writes to every thread that reads DONE */
 		uint32_t old = weft_atomic_exchange(&once->state, WEFT_ONCE_DONE, WEFT_RELEASE);

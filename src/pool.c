@@ -349,6 +349,7 @@ static uint32_t pool_pop_batch(weft_pool_t *pool, void **out)
 		uint32_t top = (uint32_t)head;
 		if (top == WEFT__POOL_NIL)
 			return pool_take_fresh(pool, out);
+		WEFT__CHAOS_POINT(); /* let another thread pop `top` (and push it back) */
 		/* relaxed: if another thread takes `top` first this may be stale or
 		 * rewritten, and the CAS below fails because the tag moved on */
 		uint32_t next = weft_atomic_load(&lk[top], WEFT_RELAXED);

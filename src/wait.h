@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "weft/chaos.h"
 #include "weft/config.h"
 
 /* Sleep while *addr == expected.  Return: WEFT_OK (woken, value changed, or

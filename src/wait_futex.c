@@ -32,6 +32,7 @@ static int futex_op(unsigned flags, int op)
 
 int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
 			  FUTEX_BITSET_MATCH_ANY);
@@ -45,6 +46,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	errno = saved_errno;
@@ -52,6 +54,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
 	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX

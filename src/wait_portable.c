@@ -77,6 +77,7 @@ static int poll_wait(const uint32_t *addr, uint32_t expected, const struct times
 
 int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	int status = WEFT_OK;
 	if (flags & WEFT_PSHARED) {
@@ -103,6 +104,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
 		return; /* pollers see the change by themselves */
@@ -121,6 +123,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
  * under its hash-bucket lock. */
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	(void)nwake;
 	(void)target;
 	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */

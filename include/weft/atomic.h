@@ -14,6 +14,7 @@
  * builtins accept (4 and 8 bytes in weft).
  */
 
+#include "chaos.h"
 #include "config.h"
 
 #define WEFT_RELAXED __ATOMIC_RELAXED
@@ -27,6 +28,7 @@
 
 #define weft_atomic_load(p, mo) __atomic_load_n((p), (mo))
 #define weft_atomic_store(p, v, mo) __atomic_store_n((p), (v), (mo))
+#ifndef WEFT_CHAOS
 #define weft_atomic_exchange(p, v, mo) __atomic_exchange_n((p), (v), (mo))
 /* Strong CAS: fails only if *p != *expected; on failure *expected gets *p. */
 #define weft_atomic_cas(p, expected, desired, mo_ok, mo_fail) \
@@ -34,6 +36,15 @@
 /* Weak CAS: may fail spuriously; for retry loops only. */
 #define weft_atomic_cas_weak(p, expected, desired, mo_ok, mo_fail) \
 	__atomic_compare_exchange_n((p), (expected), (desired), 1, (mo_ok), (mo_fail))
+#else
+/* The chaos build (chaos.h): the same operations, each preceded by a chaos
+ * point, so that every CAS can lose the race against the load it validates. */
+#define weft_atomic_exchange(p, v, mo) (WEFT__CHAOS_POINT(), __atomic_exchange_n((p), (v), (mo)))
+#define weft_atomic_cas(p, expected, desired, mo_ok, mo_fail) \
+	(WEFT__CHAOS_POINT(), __atomic_compare_exchange_n((p), (expected), (desired), 0, (mo_ok), (mo_fail)))
+#define weft_atomic_cas_weak(p, expected, desired, mo_ok, mo_fail) \
+	(WEFT__CHAOS_POINT(), __atomic_compare_exchange_n((p), (expected), (desired), 1, (mo_ok), (mo_fail)))
+#endif
 #define weft_atomic_fetch_add(p, v, mo) __atomic_fetch_add((p), (v), (mo))
 #define weft_atomic_fetch_sub(p, v, mo) __atomic_fetch_sub((p), (v), (mo))
 #define weft_atomic_fetch_or(p, v, mo) __atomic_fetch_or((p), (v), (mo))

@@ -294,6 +294,7 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	     * lost-wake-up argument in the overview); relaxed on failure: we
 	     * only retry */
 	    WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping pop */
 		uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
 		slot->value = value; /* ours alone until the store of seq below */
@@ -318,6 +319,7 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 	if (WEFT_LIKELY(seq == pos + 1) &&
 	    /* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
 	    WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping push */
 		uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
 		*out = slot->value; /* ours alone until the store of seq below */

@@ -194,6 +194,7 @@ static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 		 * taker (pairs with the acquire CAS of a wait), and one half of the
 		 * Dekker pair with a waiter's registration in `waiters` */
 	} while (!weft_atomic_cas_weak(&sem->value, &v, v + n, WEFT_SEQ_CST, WEFT_RELAXED));
+	WEFT__CHAOS_POINT(); /* units added, waiters not yet looked at */
 	/* seq_cst: the other half of the Dekker pair (see the overview) */
 	if (WEFT_UNLIKELY(weft_atomic_load(&sem->waiters, WEFT_SEQ_CST) != 0))
 		weft_sem_wake_slow(sem, n);

@@ -263,6 +263,7 @@ static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
 	 * emptied the queue */
 	weft_mcs_node_t *prev = weft_atomic_exchange(&lock->tail, node, WEFT_ACQ_REL);
 	if (WEFT_UNLIKELY(prev != 0)) {
+		WEFT__CHAOS_POINT(); /* in the queue, not yet linked: the predecessor's unlock must wait */
 		/* release: publishes node->locked = 1 before the predecessor may clear it */
 		weft_atomic_store(&prev->next, node, WEFT_RELEASE);
 		weft_mcs_lock_slow(node);
