@@ -1,0 +1,75 @@
+# Chaos schedules and soak (issue 7, items 1-2).
+#
+#   make chaos   the stress tests built with -DWEFT_CHAOS under TSan, each run
+#                with every seed of CHAOS_SEEDS at every thread count of
+#                CHAOS_THREADS for CHAOS_SECONDS; a failure prints the test,
+#                threads and seed and the command that reruns it.
+#   make chaos-quick   the short pass `make check` runs (CHAOS_QUICK_* below).
+#   make soak SOAK_MINUTES=N   the TSan stress suite over and over for N minutes
+#                (SOAK_CHAOS=1: the chaos build), one progress line per run.
+
+CHAOS_BUILD    := $(BUILD)/chaos
+CHAOS_FLAGS    := -fsanitize=thread -O1 -g -DWEFT_CHAOS
+CHAOS_SEEDS    ?= 1 2 3 4 5
+CHAOS_THREADS  ?= 2 8
+CHAOS_SECONDS  ?= 1
+CHAOS_LIB_OBJS := $(LIB_SRCS:src/%.c=$(CHAOS_BUILD)/obj/%.o)
+CHAOS_BINS     := $(STRESS_SRCS:stress/%.c=$(CHAOS_BUILD)/%)
+
+# A short pass for `make check`: every test, 5 seeds, one thread count.
+CHAOS_QUICK_SEEDS   ?= 11 12 13 14 15
+CHAOS_QUICK_THREADS ?= 4
+CHAOS_QUICK_SECONDS ?= 0.5
+
+SOAK_MINUTES   ?= 5
+SOAK_SECONDS   ?= 3
+SOAK_THREADS   ?= 2 4 16
+SOAK_CHAOS     ?=
+SOAK_BUILD     := $(BUILD)/soak
+SOAK_LIB_OBJS  := $(LIB_SRCS:src/%.c=$(SOAK_BUILD)/obj/%.o)
+SOAK_BINS      := $(STRESS_SRCS:stress/%.c=$(SOAK_BUILD)/%)
+
+# Keep the objects between runs (they are intermediates of the pattern rules).
+.SECONDARY: $(CHAOS_LIB_OBJS) $(SOAK_LIB_OBJS)
+
+$(CHAOS_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CHAOS-CC $<")
+	$(Q)$(TSAN_CC) -std=c11 -Iinclude -Isrc $(WARNINGS) $(CHAOS_FLAGS) -MMD -MP -c $< -o $@
+
+$(CHAOS_BUILD)/%: stress/%.c stress/stress.h $(CHAOS_LIB_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CHAOS-CC $<")
+	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(CHAOS_FLAGS) -o $@ $< $(CHAOS_LIB_OBJS) $(LDLIBS)
+
+# The soak's own copy of the `make stress` build: a soak keeps running the
+# binaries it started with while other targets rebuild theirs.
+$(SOAK_BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSAN-CC $<")
+	$(Q)$(TSAN_CC) -std=c11 -Iinclude -Isrc $(WARNINGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(SOAK_BUILD)/%: stress/%.c stress/stress.h $(SOAK_LIB_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSAN-CC $<")
+	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(TSAN_FLAGS) -o $@ $< $(SOAK_LIB_OBJS) $(LDLIBS)
+
+.PHONY: chaos chaos-quick soak
+
+chaos: $(CHAOS_BINS)
+	$(Q)CHAOS_SEEDS="$(CHAOS_SEEDS)" CHAOS_THREADS="$(CHAOS_THREADS)" CHAOS_SECONDS=$(CHAOS_SECONDS) \
+		scripts/run_chaos.sh $(CHAOS_BINS)
+
+chaos-quick: $(CHAOS_BINS)
+	$(Q)CHAOS_SEEDS="$(CHAOS_QUICK_SEEDS)" CHAOS_THREADS="$(CHAOS_QUICK_THREADS)" \
+		CHAOS_SECONDS=$(CHAOS_QUICK_SECONDS) scripts/run_chaos.sh $(CHAOS_BINS)
+
+soak: $(if $(SOAK_CHAOS),$(CHAOS_BINS),$(SOAK_BINS))
+	$(Q)SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SECONDS=$(SOAK_SECONDS) SOAK_THREADS="$(SOAK_THREADS)" \
+		scripts/soak.sh $(if $(SOAK_CHAOS),$(CHAOS_BINS),$(SOAK_BINS))
+
+HELP_LINES += "make chaos      stress tests in the WEFT_CHAOS build under TSan, CHAOS_SEEDS=\"$(CHAOS_SEEDS)\" each"
+HELP_LINES += "make soak       the stress suite for SOAK_MINUTES=$(SOAK_MINUTES) (SOAK_CHAOS=1: chaos build)"
+
+-include $(CHAOS_LIB_OBJS:.o=.d) $(SOAK_LIB_OBJS:.o=.d)
+CHECK_STEPS += chaos-quick
