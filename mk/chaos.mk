@@ -73,3 +73,10 @@ HELP_LINES += "make soak       the stress suite for SOAK_MINUTES=$(SOAK_MINUTES)
 
 -include $(CHAOS_LIB_OBJS:.o=.d) $(SOAK_LIB_OBJS:.o=.d)
 CHECK_STEPS += chaos-quick
+
+# Plant known lost-wake-up bugs in a copy of the sources and compare how often
+# plain TSan stress and the chaos build catch them (not part of make check).
+.PHONY: chaos-mutants
+chaos-mutants:
+	$(Q)TSAN_CC=$(TSAN_CC) scripts/chaos_mutants.sh
+HELP_LINES += "make chaos-mutants  plant known bugs; compare TSan stress with the chaos build"
