@@ -8439,7 +8439,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
-	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	int saved_errno = errno;
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	errno = saved_errno;
@@ -8447,7 +8447,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
-	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
 	int saved_errno = errno;
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
 	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX
@@ -8576,7 +8576,7 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 
 void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
-	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
 		return; /* pollers see the change by themselves */
@@ -8595,7 +8595,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
  * under its hash-bucket lock. */
 int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
-	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
 	(void)nwake;
 	(void)target;
 	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */
