@@ -16,10 +16,10 @@ CHAOS_SECONDS  ?= 1
 CHAOS_LIB_OBJS := $(LIB_SRCS:src/%.c=$(CHAOS_BUILD)/obj/%.o)
 CHAOS_BINS     := $(STRESS_SRCS:stress/%.c=$(CHAOS_BUILD)/%)
 
-# A short pass for `make check`: every test, 5 seeds, one thread count.
+# A short pass for `make check`: every test, 5 seeds, two thread counts.
 CHAOS_QUICK_SEEDS   ?= 11 12 13 14 15
-CHAOS_QUICK_THREADS ?= 4
-CHAOS_QUICK_SECONDS ?= 0.5
+CHAOS_QUICK_THREADS ?= 2 8
+CHAOS_QUICK_SECONDS ?= 0.3
 
 SOAK_MINUTES   ?= 5
 SOAK_SECONDS   ?= 3
