@@ -54,7 +54,21 @@ $(SOAK_BUILD)/%: stress/%.c stress/stress.h $(SOAK_LIB_OBJS)
 	@$(if $(Q),echo "  TSAN-CC $<")
 	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(TSAN_FLAGS) -o $@ $< $(SOAK_LIB_OBJS) $(LDLIBS)
 
-.PHONY: chaos chaos-quick soak
+.PHONY: chaos chaos-quick soak check-chaos-free
+
+# The release build pays nothing: neither the inline fast paths (a probe
+# object) nor the library reference weft__chaos_point without WEFT_CHAOS; a
+# WEFT_CHAOS probe does.
+check-chaos-free: $(BUILD)/libweft.a
+	@mkdir -p $(CHAOS_BUILD)
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -c scripts/chaos_probe.c -o $(CHAOS_BUILD)/probe_release.o
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -DWEFT_CHAOS -c scripts/chaos_probe.c -o $(CHAOS_BUILD)/probe_chaos.o
+	$(Q)if nm $(CHAOS_BUILD)/probe_release.o $(BUILD)/libweft.a | grep -q weft__chaos; then \
+		echo "check-chaos-free: the release build has chaos points:"; \
+		nm -A $(CHAOS_BUILD)/probe_release.o $(BUILD)/libweft.a | grep weft__chaos; exit 1; fi
+	$(Q)n=$$(nm $(CHAOS_BUILD)/probe_chaos.o | grep -c ' U weft__chaos_point'); \
+	if [ "$$n" -ne 1 ]; then echo "check-chaos-free: the WEFT_CHAOS probe does not call weft__chaos_point"; exit 1; fi; \
+	echo "check-chaos-free: no chaos point in the release fast paths or library; the WEFT_CHAOS build calls them"
 
 chaos: $(CHAOS_BINS)
 	$(Q)CHAOS_SEEDS="$(CHAOS_SEEDS)" CHAOS_THREADS="$(CHAOS_THREADS)" CHAOS_SECONDS=$(CHAOS_SECONDS) \
@@ -72,7 +86,7 @@ HELP_LINES += "make chaos      stress tests in the WEFT_CHAOS build under TSan, 
 HELP_LINES += "make soak       the stress suite for SOAK_MINUTES=$(SOAK_MINUTES) (SOAK_CHAOS=1: chaos build)"
 
 -include $(CHAOS_LIB_OBJS:.o=.d) $(SOAK_LIB_OBJS:.o=.d)
-CHECK_STEPS += chaos-quick
+CHECK_STEPS += check-chaos-free chaos-quick
 
 # Plant known lost-wake-up bugs in a copy of the sources and compare how often
 # plain TSan stress and the chaos build catch them (not part of make check).
