@@ -85,7 +85,7 @@ byte turn;                      /* SCENARIO_ROUND: whose turn it is */
 byte items;                     /* SCENARIO_PRODCONS: items produced, not consumed */
 byte finished;                  /* threads that have finished */
 
-/* weft_cond_wait() -> weft_cond_wait_slow(), src/cond.c:38-104.  The caller
+/* weft_cond_wait() -> weft_cond_wait_slow(), src/cond.c:38-107.  The caller
  * holds the mutex; locals: the mutex ones and cseen, flags_word, changed,
  * slept, cspins. */
 inline cond_wait(me)
@@ -95,13 +95,13 @@ inline cond_wait(me)
 #ifndef BUG_COND_SEQ_AFTER_UNLOCK
 	cseen = seq;                                    /* cond.c:50 */
 #endif
-	mutex_unlock(me);                               /* cond.c:53 */
+	mutex_unlock(me);                               /* cond.c:54 */
 #ifdef BUG_COND_SEQ_AFTER_UNLOCK
 	/* BUG: seq read after the mutex is released: a notification between
 	 * the unlock and this load is missed. */
 	cseen = seq;
 #endif
-	/* cond.c:67-74: watch seq for 0..COND_SPIN_MAX checks, only with at most
+	/* cond.c:69-76: watch seq for 0..COND_SPIN_MAX checks, only with at most
 	 * one other waiter */
 	changed = false;
 	if
@@ -110,7 +110,7 @@ inline cond_wait(me)
 		:: cspins < COND_SPIN_MAX ->
 			cspins++;
 			if
-			:: seq != cseen -> changed = true; break        /* cond.c:71 */
+			:: seq != cseen -> changed = true; break        /* cond.c:73 */
 			:: else -> skip
 			fi
 		:: break                                /* the budget is spent */
@@ -120,31 +120,31 @@ inline cond_wait(me)
 	fi;
 	if
 	:: !changed ->
-		atomic { sleepers++ };                  /* cond.c:78, seq_cst */
-		futex_wait(me, W_SEQ, cseen);           /* cond.c:79 */
-		atomic { sleepers-- };                  /* cond.c:81 */
+		atomic { sleepers++ };                  /* cond.c:80, seq_cst */
+		futex_wait(me, W_SEQ, cseen);           /* cond.c:82 */
+		atomic { sleepers-- };                  /* cond.c:84 */
 		slept = true
 	:: else -> skip
 	fi;
-	atomic { waiters-- };                           /* cond.c:89 */
+	atomic { waiters-- };                           /* cond.c:92 */
 	if
-	:: slept -> mutex_lock_contended(me)            /* cond.c:99 */
-	:: else -> mutex_lock(me)                       /* cond.c:101 */
+	:: slept -> mutex_lock_contended(me)            /* cond.c:102 */
+	:: else -> mutex_lock(me)                       /* cond.c:104 */
 	fi;
 	assert(holders == 1);
 	cseen = 0; flags_word = 0; changed = false; slept = false
 }
 
 /* weft_cond_signal(), include/weft/cond.h:251, and weft_cond_signal_slow(),
- * src/cond.c:106-112. */
+ * src/cond.c:109-116. */
 inline cond_signal()
 {
 	if
 	:: waiters > 0 ->                               /* cond.h:251, relaxed load */
 #ifndef BUG_COND_SIGNAL_READS_SLEEPERS_FIRST
-		atomic { seq = (seq + 1) % SEQ_MOD };   /* cond.c:109, seq_cst */
+		atomic { seq = (seq + 1) % SEQ_MOD };   /* cond.c:112, seq_cst */
 		if
-		:: sleepers != 0 -> futex_wake(W_SEQ, 1)        /* cond.c:110-111 */
+		:: sleepers != 0 -> futex_wake(W_SEQ, 1)        /* cond.c:114-115 */
 		:: else -> skip
 		fi
 #else
@@ -159,22 +159,22 @@ inline cond_signal()
 }
 
 /* weft_cond_broadcast(), include/weft/cond.h:268, and
- * weft_cond_broadcast_slow(), src/cond.c:114-131. */
+ * weft_cond_broadcast_slow(), src/cond.c:118-136. */
 inline cond_broadcast()
 {
 	if
 	:: waiters > 0 ->                               /* cond.h:268, relaxed load */
-		atomic { seq = (seq + 1) % SEQ_MOD; bseq = seq };       /* cond.c:117 */
+		atomic { seq = (seq + 1) % SEQ_MOD; bseq = seq };       /* cond.c:121 */
 		if
-		:: sleepers == 0 -> skip                /* cond.c:119-120 */
+		:: sleepers == 0 -> skip                /* cond.c:124-125 */
 		:: else ->
 			if
-			:: mutex_recorded ->            /* cond.c:122, 126-127 */
+			:: mutex_recorded ->            /* cond.c:127, 131-132 */
 				futex_requeue(W_SEQ, bseq, 1, W_MUTEX, rc)
 			:: else -> rc = WEFT_EBUSY
 			fi;
 			if
-			:: rc != WEFT_OK -> futex_wake(W_SEQ, 255)      /* cond.c:130 */
+			:: rc != WEFT_OK -> futex_wake(W_SEQ, 255)      /* cond.c:135 */
 			:: else -> skip
 			fi
 		fi;

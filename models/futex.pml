@@ -81,7 +81,7 @@ inline futex_wake_some(w, n)
 	futex_left = 0
 }
 
-/* weft__wake(&word[w], n, 0): src/wait_futex.c:46 (n = 255 stands for
+/* weft__wake(&word[w], n, 0): src/wait_futex.c:47 (n = 255 stands for
  * INT32_MAX, "all": there are never that many threads) */
 inline futex_wake(w, n)
 {
@@ -89,7 +89,7 @@ inline futex_wake(w, n)
 }
 
 /* weft__requeue(&word[w], expected, nwake, &word[target], 0):
- * src/wait_futex.c:53 (FUTEX_CMP_REQUEUE; EAGAIN becomes WEFT_EBUSY) */
+ * src/wait_futex.c:55 (FUTEX_CMP_REQUEUE; EAGAIN becomes WEFT_EBUSY) */
 inline futex_requeue(w, expected, nwake, target, rc)
 {
 	atomic {

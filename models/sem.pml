@@ -152,7 +152,7 @@ inline sem_wait(me)
 	fi
 }
 
-/* weft_sem_post_n(), include/weft/sem.h:184-201, and weft_sem_wake_slow(),
+/* weft_sem_post_n(), include/weft/sem.h:184-202, and weft_sem_wake_slow(),
  * src/sem.c:81-86.  `give` is what the caller hands back from `held` (POOL)
  * or 0 (HANDOFF).  Overflow (WEFT_EOVERFLOW) is not modelled: the counts
  * stay tiny. */
@@ -177,7 +177,7 @@ inline sem_post_n(n, give)
 	od;
 	ok = false; v = 0;
 #ifndef BUG_SEM_POST_READS_WAITERS_FIRST
-	w = waiters;                                    /* sem.h:198, seq_cst */
+	w = waiters;                                    /* sem.h:199, seq_cst */
 #endif
 	if
 	:: w != 0 ->
