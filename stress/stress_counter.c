@@ -61,9 +61,15 @@ static void *ab_worker(void *arg)
 	return NULL;
 }
 
+/* ISO C has no conversion between function and object pointers, so a driver
+ * gets its worker function inside a struct. */
+struct driver_arg {
+	void *(*worker)(void *);
+};
+
 static void *driver(void *arg)
 {
-	void *(*worker)(void *) = (void *(*)(void *))arg;
+	void *(*worker)(void *) = ((const struct driver_arg *)arg)->worker;
 	uint64_t rng = opts.seed ^ (uint64_t)(uintptr_t)&rng;
 	while (!stress_phase_over()) {
 		pthread_t t;
@@ -93,8 +99,9 @@ static void run_drivers(void *(*worker)(void *), void *(*extra)(void *))
 {
 	pthread_t *d = (pthread_t *)calloc(opts.threads, sizeof(*d));
 	pthread_t x;
+	struct driver_arg da = { worker }; /* outlives the drivers: joined below */
 	for (unsigned i = 0; i < opts.threads; i++)
-		pthread_create(&d[i], NULL, driver, (void *)worker);
+		pthread_create(&d[i], NULL, driver, &da);
 	pthread_create(&x, NULL, extra, NULL);
 	for (unsigned i = 0; i < opts.threads; i++)
 		pthread_join(d[i], NULL);
