@@ -276,7 +276,11 @@ static struct result run_bias_churn(const struct stress_opts *all, unsigned nthr
 	phase_ops_limit = 300;
 	double end = stress_now() + all->seconds / 7;
 	struct result r = run_phase(all, &rw_ops, &the_rwlock, 0, nthreads, 0);
-	while (stress_now() < end)
+	/* A revocation in an earlier phase (multiplier 9) that waited for a
+	 * preempted reader can inhibit bias for longer than this phase lasts on
+	 * a loaded machine; so keep going, up to 10 s more, until a read has
+	 * gone through the table (main() fails the run if none has). */
+	while (stress_now() < end || (r.biased == 0 && stress_now() < end + 10))
 		add(&r, run_phase(all, &rw_ops, &the_rwlock, 0, nthreads, 0));
 	phase_writes_per_256 = 51;
 	phase_ops_limit = 0;
