@@ -1,0 +1,135 @@
+# mk/portability.mk - the sanitizer/compiler matrix and the aarch64 build.
+#
+#   make check-matrix        every cell (table of pass/fail and seconds at the end)
+#   make check-matrix-quick  the subset `make check` runs
+#   make check-aarch64       cross-built unit tests under qemu-aarch64
+#   make matrix-cell CELL_CC=gcc CELL_SAN=asan CELL_STD=c11 CELL_OPT=O3
+#                            one cell (what the three above call)
+#
+# A cell builds the library, the unit tests and the stress programs with one
+# compiler, one sanitizer set, one -std for the library and one -O level, with
+# warnings as errors, in its own directory $(BUILD)/matrix/<cell>/, then runs
+# the unit suite and the stress suite there.  The -std axis applies to the
+# library (src/*.c and every public header it includes): weft itself must build
+# as strict ISO C11 and as GNU C11.  Tests and stress programs always build as
+# gnu11, because they use POSIX/GNU interfaces (fork, mmap, getopt, syscall).
+#
+# Sanitizer sets: asan = ASan + UBSan together (-fno-sanitize-recover: the first
+# report fails the run), tsan = ThreadSanitizer, none = no sanitizer.
+
+CELL_CC     ?= gcc
+CELL_SAN    ?= none
+CELL_STD    ?= c11
+CELL_OPT    ?= O2
+CELL_DEFS   ?=
+CELL_TAG    ?=
+# What the cell runs: unit, stress, or both.
+CELL_PARTS  ?= unit stress
+# A command the test programs run under (qemu-aarch64 for a cross build).
+CELL_RUNNER ?=
+CELL_NAME   := $(subst aarch64-linux-gnu-gcc,aarch64-gcc,$(CELL_CC))-$(CELL_SAN)-$(CELL_STD)-$(CELL_OPT)$(CELL_TAG)
+CELL_DIR    := $(BUILD)/matrix/$(CELL_NAME)
+
+# The stress suite in a cell: shorter than `make stress`, same thread counts.
+MATRIX_STRESS_SECONDS ?= 1
+MATRIX_STRESS_THREADS ?= 2 4 16
+
+CELL_SAN_FLAGS_asan := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CELL_SAN_FLAGS_tsan := -fsanitize=thread
+CELL_SAN_FLAGS_none :=
+CELL_FLAGS := -$(CELL_OPT) -g $(CELL_SAN_FLAGS_$(CELL_SAN)) $(CELL_DEFS)
+
+# Unit tests a sanitizer cannot run, as "test_name:reason" words (the reason
+# with '_' for spaces).  run_tests.sh prints each skip and its reason; the
+# programs print "SKIP name"; none is silent.
+MATRIX_UNIT_SKIP_asan :=
+MATRIX_UNIT_SKIP_none :=
+# TSan keeps its lock state per process: a child forked while the parent holds
+# the rwlock inherits "this thread holds it for writing", reports a false
+# "read lock of a write locked mutex" on its first rdlock, then fails a TSan
+# CHECK and dies holding the lock, and the parent waits forever.  (The other
+# fork tests do not hold a lock across the fork and run under TSan.)
+MATRIX_TSAN_FORK_REASON := TSan_cannot_model_a_lock_held_by_another_process_across_fork()_(false_report,_then_a_TSan_CHECK_failure_in_the_child)
+MATRIX_UNIT_SKIP_tsan := \
+	test_rw_pshared_fork:$(MATRIX_TSAN_FORK_REASON) \
+	test_br_pshared_fork:$(MATRIX_TSAN_FORK_REASON)
+CELL_UNIT_SKIP := $(MATRIX_UNIT_SKIP_$(CELL_SAN))
+
+CELL_LIB_OBJS    := $(LIB_SRCS:src/%.c=$(CELL_DIR)/obj/%.o)
+CELL_TEST_BINS   := $(TEST_SRCS:tests/%.c=$(CELL_DIR)/tests/%)
+CELL_STRESS_BINS := $(STRESS_SRCS:stress/%.c=$(CELL_DIR)/stress/%)
+
+$(CELL_DIR)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
+	$(Q)$(CELL_CC) -std=$(CELL_STD) -Iinclude -Isrc -fPIC $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -c $< -o $@
+
+# The cross build's archive needs the cross ar for its symbol index.
+CELL_AR := $(if $(filter aarch64-%,$(CELL_CC)),aarch64-linux-gnu-ar,ar)
+
+$(CELL_DIR)/libweft.a: $(CELL_LIB_OBJS)
+	$(Q)rm -f $@ && $(CELL_AR) rcs $@ $^
+
+$(CELL_DIR)/tests/%: tests/%.c $(CELL_DIR)/libweft.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
+	$(Q)$(CELL_CC) -std=gnu11 -Iinclude -Isrc $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -o $@ $< $(CELL_DIR)/libweft.a $(LDLIBS)
+
+$(CELL_DIR)/stress/%: stress/%.c $(CELL_DIR)/libweft.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
+	$(Q)$(CELL_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -o $@ $< $(CELL_DIR)/libweft.a $(LDLIBS)
+
+.PHONY: matrix-cell matrix-cell-build check-matrix check-matrix-quick check-aarch64
+
+matrix-cell-build: $(if $(filter unit,$(CELL_PARTS)),$(CELL_TEST_BINS)) \
+                   $(if $(filter stress,$(CELL_PARTS)),$(CELL_STRESS_BINS))
+
+matrix-cell: matrix-cell-build
+ifneq ($(filter aarch64-%,$(CELL_CC)),)
+	$(Q)scripts/check_aarch64_disasm.sh $(CELL_DIR)/libweft.a
+endif
+ifneq ($(filter unit,$(CELL_PARTS)),)
+	$(Q)WEFT_RUNNER="$(CELL_RUNNER)" WEFT_SKIP="$(CELL_UNIT_SKIP)" scripts/run_tests.sh $(CELL_TEST_BINS)
+endif
+ifneq ($(filter stress,$(CELL_PARTS)),)
+	$(Q)WEFT_RUNNER="$(CELL_RUNNER)" STRESS_SECONDS=$(MATRIX_STRESS_SECONDS) \
+		STRESS_THREADS="$(MATRIX_STRESS_THREADS)" scripts/run_stress.sh $(CELL_STRESS_BINS)
+endif
+
+# Cells are "cc:san:std:opt[:parts[:defs[:tag]]]" (parts: unit+stress by
+# default; '+' joins parts, ',' nothing).  See scripts/run_matrix.sh.
+MATRIX_CELLS := \
+	$(foreach cc,gcc clang,$(foreach san,asan tsan,$(foreach std,c11 gnu11,$(foreach opt,O0 O3,\
+		$(cc):$(san):$(std):$(opt))))) \
+	gcc:none:c11:O3 clang:none:gnu11:O3 \
+	clang:tsan:c11:O1:unit+stress:-DWEFT_WAIT_PORTABLE:-portable \
+	gcc:tsan:gnu11:O3:unit+stress:-DWEFT_WAIT_PORTABLE:-portable \
+	aarch64-linux-gnu-gcc:none:c11:O2:unit+stress \
+	aarch64-linux-gnu-gcc:none:gnu11:O3:unit:-mno-outline-atomics:-llsc \
+	aarch64-linux-gnu-gcc:none:c11:O2:unit:-DWEFT_WAIT_PORTABLE:-portable
+
+# The subset `make check` runs (see README, "Portability and sanitizer matrix").
+MATRIX_QUICK_CELLS := \
+	gcc:asan:c11:O3 \
+	gcc:tsan:gnu11:O0 \
+	clang:tsan:c11:O1:stress:-DWEFT_WAIT_PORTABLE:-portable
+
+AARCH64_CELLS := aarch64-linux-gnu-gcc:none:c11:O2:unit::-unit
+
+QEMU_AARCH64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+
+check-matrix:
+	$(Q)MAKE="$(MAKE)" BUILD=$(BUILD) QEMU_AARCH64="$(QEMU_AARCH64)" scripts/run_matrix.sh $(MATRIX_CELLS)
+
+check-matrix-quick:
+	$(Q)MAKE="$(MAKE)" BUILD=$(BUILD) QEMU_AARCH64="$(QEMU_AARCH64)" scripts/run_matrix.sh $(MATRIX_QUICK_CELLS)
+
+check-aarch64:
+	$(Q)MAKE="$(MAKE)" BUILD=$(BUILD) QEMU_AARCH64="$(QEMU_AARCH64)" scripts/run_matrix.sh $(AARCH64_CELLS)
+
+CHECK_STEPS += check-matrix-quick check-aarch64
+HELP_LINES  += "make check-matrix  unit+stress under ASan+UBSan/TSan x gcc/clang x c11/gnu11 x -O0/-O3, aarch64 (qemu)" \
+               "make check-aarch64 aarch64 cross build, unit tests under qemu-aarch64"
+
+-include $(CELL_LIB_OBJS:.o=.d) $(CELL_TEST_BINS:=.d) $(CELL_STRESS_BINS:=.d)
