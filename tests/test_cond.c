@@ -449,7 +449,9 @@ static void test_requeue(void)
 	while (count_done(w, 2) == 0) /* one woken at once (the portable backend wakes both) */
 		usleep(1000);
 	if (strcmp(weft__wait_backend(), "futex") == 0) {
-		int moved = w[0].done ? 1 : 0;
+		/* atomic: the moved waiter writes its `done` after the wake below,
+		 * and TSan does not see the futex wake as synchronization */
+		int moved = __atomic_load_n(&w[0].done, __ATOMIC_ACQUIRE) ? 1 : 0;
 		/* the other sleeps on `to` now: a wake-up on `from` cannot reach it */
 		weft__wake(&from, INT32_MAX, 0);
 		CHECK(check_wait_until_sleeping(getpid(), w[moved].tid));
