@@ -15,6 +15,9 @@ make=${MAKE:-make}
 build=${BUILD:-build}
 qemu=${QEMU_AARCH64:-qemu-aarch64 -L /usr/aarch64-linux-gnu}
 mkdir -p "$build/matrix"
+# Build each cell in parallel unless an outer `make -jN` already shares its jobs.
+jobs=-j$(nproc)
+case ${MAKEFLAGS:-} in *jobserver*) jobs= ;; esac
 names=()
 results=()
 times=()
@@ -30,7 +33,7 @@ for cell in "$@"; do
 	echo "matrix: $name ($parts${defs:+, $defs}) ..."
 	t0=$(date +%s.%N)
 	timeout -k 10 "${MATRIX_CELL_TIMEOUT:-900}" \
-		$make --no-print-directory matrix-cell BUILD="$build" CELL_CC="$cc" CELL_SAN="$san" \
+		$make --no-print-directory $jobs matrix-cell BUILD="$build" CELL_CC="$cc" CELL_SAN="$san" \
 		CELL_STD="$std" CELL_OPT="$opt" CELL_PARTS="${parts//+/ }" CELL_DEFS="${defs:-}" \
 		CELL_TAG="${tag:-}" CELL_RUNNER="$runner" > "$log" 2>&1
 	rc=$?
