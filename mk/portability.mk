@@ -97,14 +97,17 @@ ifneq ($(filter stress,$(CELL_PARTS)),)
 		STRESS_THREADS="$(MATRIX_STRESS_THREADS)" scripts/run_stress.sh $(CELL_STRESS_BINS)
 endif
 
-# Cells are "cc:san:std:opt[:parts[:defs[:tag]]]" (parts: unit+stress by
-# default; '+' joins parts, ',' nothing).  See scripts/run_matrix.sh.
+# Cells are "cc:san:std:opt[:parts[:defs[:tag]]]" (parts: unit, stress or
+# unit+stress, the default; defs: extra flags; tag: a name suffix).  See
+# scripts/run_matrix.sh.
 MATRIX_CELLS := \
 	$(foreach cc,gcc clang,$(foreach san,asan tsan,$(foreach std,c11 gnu11,$(foreach opt,O0 O3,\
 		$(cc):$(san):$(std):$(opt))))) \
 	gcc:none:c11:O3 clang:none:gnu11:O3 \
 	clang:tsan:c11:O1:unit+stress:-DWEFT_WAIT_PORTABLE:-portable \
 	gcc:tsan:gnu11:O3:unit+stress:-DWEFT_WAIT_PORTABLE:-portable \
+	gcc:asan:c11:O3:unit+stress:-DWEFT_DEBUG:-debug \
+	clang:tsan:c11:O1:unit+stress:-DWEFT_DEBUG:-debug \
 	aarch64-linux-gnu-gcc:none:c11:O2:unit+stress \
 	aarch64-linux-gnu-gcc:none:gnu11:O3:unit:-mno-outline-atomics:-llsc \
 	aarch64-linux-gnu-gcc:none:c11:O2:unit:-DWEFT_WAIT_PORTABLE:-portable
