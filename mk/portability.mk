@@ -49,10 +49,14 @@ MATRIX_UNIT_SKIP_none :=
 # "read lock of a write locked mutex" on its first rdlock, then fails a TSan
 # CHECK and dies holding the lock, and the parent waits forever.  (The other
 # fork tests do not hold a lock across the fork and run under TSan.)
+# test_badinput's test_enomem and test_lockorder's test_env need what TSan
+# does not give: malloc returning NULL, and an ABBA inversion nobody reports.
 MATRIX_TSAN_FORK_REASON := TSan_cannot_model_a_lock_held_by_another_process_across_fork()_(false_report,_then_a_TSan_CHECK_failure_in_the_child)
 MATRIX_UNIT_SKIP_tsan := \
 	test_rw_pshared_fork:$(MATRIX_TSAN_FORK_REASON) \
-	test_br_pshared_fork:$(MATRIX_TSAN_FORK_REASON)
+	test_br_pshared_fork:$(MATRIX_TSAN_FORK_REASON) \
+	test_enomem:TSan_aborts_on_an_allocation_it_cannot_serve_instead_of_returning_NULL,_and_the_test_caps_the_address_space_TSan_shadow_needs_(it_skips_itself_under_ASan_likewise) \
+	test_env:its_ABBA_with_WEFT_LOCKDEP=off_must_not_be_reported,_but_TSan_deadlock_detector_reports_it_(correctly)
 CELL_UNIT_SKIP := $(MATRIX_UNIT_SKIP_$(CELL_SAN))
 
 CELL_LIB_OBJS    := $(LIB_SRCS:src/%.c=$(CELL_DIR)/obj/%.o)
