@@ -91,6 +91,10 @@ $(STRESS_BUILD)/%: stress/%.c stress/stress.h $(TSAN_LIB_OBJS)
 	@$(if $(Q),echo "  TSAN-CC $<")
 	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(TSAN_FLAGS) -o $@ $< $(TSAN_LIB_OBJS) $(LDLIBS)
 
+# Keep the objects make would delete as intermediates, so a second `make test`
+# or `make stress` does not compile the library again.
+.SECONDARY: $(TSAN_LIB_OBJS) $(TEST_BINS:=.o)
+
 stress: $(STRESS_BINS)
 	$(Q)STRESS_SECONDS=$(STRESS_SECONDS) STRESS_THREADS="$(STRESS_THREADS)" scripts/run_stress.sh $(STRESS_BINS)
 

@@ -7,7 +7,7 @@ set -u
 read -r -a runner <<< "${WEFT_RUNNER:-}"
 threads=${STRESS_THREADS:-2 4 16}
 seconds=${STRESS_SECONDS:-2}
-export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 detect_deadlocks=1 die_after_fork=0 ${TSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1 exitcode=66 atexit_sleep_ms=0 second_deadlock_stack=1 detect_deadlocks=1 die_after_fork=0 ${TSAN_OPTIONS:-}"
 runs=0
 failed=0
 for prog in "$@"; do
