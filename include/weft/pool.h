@@ -76,10 +76,12 @@
  * stride, rounded to cache lines.  Per thread that uses a pool: a 304-byte
  * cache, and (once per thread) a 64-byte thread-local table.
  *
- * WEFT_DEBUG: putting an object twice, putting a pointer that is not an object
- * of this pool (or not the start of one), and getting after destroy abort
- * with "weft: weft_pool_t <pool>: ... <pointer> ...".  All code that uses one
- * pool must agree on WEFT_DEBUG (the state array is kept by debug code only).
+ * WEFT_DEBUG: putting an object twice, and putting a pointer that is not an
+ * object of this pool (or not the start of one), abort with "weft:
+ * weft_pool_t <pool>: ... <pointer> ...".  All code that uses one pool must
+ * agree on WEFT_DEBUG (the state array is kept by debug code only).  Getting
+ * from or putting into a pool after destroy aborts in every build (destroy
+ * clears the pool's id, which sends both to the checked slow path).
  */
 
 #include <stddef.h>
