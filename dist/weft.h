@@ -756,10 +756,10 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
 		ok = weft_mutex_trylock_slow(mutex);
 	WEFT_TSAN_POST_LOCK(mutex, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__MUTEX_SET_OWNER(mutex);
-	if (ok)
 		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	}
 	return ok;
 }
 
@@ -798,10 +798,10 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
 	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
 	WEFT__LOCKDEP_TIMED(mutex, WEFT__LOCKDEP_MUTEX, deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
-	if (rc == 0)
+	if (rc == 0) {
 		WEFT__MUTEX_SET_OWNER(mutex);
-	if (rc == 0)
 		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	}
 	return rc;
 }
 
@@ -3409,10 +3409,10 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 		}
 	}
 	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__RWLOCK_SET_WRITER(rw);
-	if (ok)
 		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
+	}
 	return ok;
 }
 
@@ -3458,10 +3458,10 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
 	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_WRITE, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
-	if (rc == WEFT_OK)
+	if (rc == WEFT_OK) {
 		WEFT__RWLOCK_SET_WRITER(rw);
-	if (rc == WEFT_OK)
 		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
+	}
 	return rc;
 }
 
@@ -3762,10 +3762,10 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
 	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
 	bool ok = weft_brlock_trywrlock_slow(br);
 	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__BRLOCK_SET_OWNER(br);
-	if (ok)
 		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
 	return ok;
 }
 
@@ -3804,10 +3804,10 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
 	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
-	if (rc == WEFT_OK)
+	if (rc == WEFT_OK) {
 		WEFT__BRLOCK_SET_OWNER(br);
-	if (rc == WEFT_OK)
 		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
 	return rc;
 }
 

@@ -193,10 +193,10 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
 		ok = weft_mutex_trylock_slow(mutex);
 	WEFT_TSAN_POST_LOCK(mutex, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__MUTEX_SET_OWNER(mutex);
-	if (ok)
 		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	}
 	return ok;
 }
 
@@ -235,10 +235,10 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
 	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
 	WEFT__LOCKDEP_TIMED(mutex, WEFT__LOCKDEP_MUTEX, deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
-	if (rc == 0)
+	if (rc == 0) {
 		WEFT__MUTEX_SET_OWNER(mutex);
-	if (rc == 0)
 		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	}
 	return rc;
 }
 

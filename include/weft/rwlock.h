@@ -549,10 +549,10 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 		}
 	}
 	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__RWLOCK_SET_WRITER(rw);
-	if (ok)
 		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
+	}
 	return ok;
 }
 
@@ -598,10 +598,10 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
 	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
 	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_WRITE, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
-	if (rc == WEFT_OK)
+	if (rc == WEFT_OK) {
 		WEFT__RWLOCK_SET_WRITER(rw);
-	if (rc == WEFT_OK)
 		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
+	}
 	return rc;
 }
 
@@ -902,10 +902,10 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
 	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
 	bool ok = weft_brlock_trywrlock_slow(br);
 	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
+	if (ok) {
 		WEFT__BRLOCK_SET_OWNER(br);
-	if (ok)
 		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
 	return ok;
 }
 
@@ -944,10 +944,10 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
 	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
 	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
-	if (rc == WEFT_OK)
+	if (rc == WEFT_OK) {
 		WEFT__BRLOCK_SET_OWNER(br);
-	if (rc == WEFT_OK)
 		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
 	return rc;
 }
 
