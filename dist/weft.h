@@ -2034,11 +2034,17 @@ WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, push_epoch) < offsetof(weft_mpmc_t, hea
 		   "the producers' sleeper count and epoch share head's line");
 WEFT_STATIC_ASSERT(sizeof(weft_mpmc_t) == 3 * WEFT_CACHE_LINE, "three cache lines, then the slots");
 
-/* Out of line (src/mpmc.c). */
-WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value);
-WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out);
-WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
-WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+/* What a first attempt (weft__mpmc_push_fast(), weft__mpmc_pop_fast()) found;
+ * the slow paths take it to know whether to back off before they retry. */
+#define WEFT__MPMC_DONE 0      /* pushed or popped */
+#define WEFT__MPMC_LOST 1      /* another thread took the position first */
+#define WEFT__MPMC_NOT_READY 2 /* the slot is not ready: full, empty, or a peer's claim window */
+
+/* Out of line (src/mpmc.c).  @first is the first attempt's result. */
+WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first);
+WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first);
+WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first);
+WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
@@ -2148,8 +2154,9 @@ static inline void weft_mpmc_destroy(weft_mpmc_t *q)
 	weft_mpmc_destroy_slow(q);
 }
 
-/* One attempt at the uncontended push; false sends the caller to a slow path. */
-static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
+/* One attempt at the uncontended push: WEFT__MPMC_DONE, or why it failed
+ * (the caller then takes a slow path). */
+static inline int weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 {
 	/* relaxed: a guess at the position; the CAS below validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -2158,12 +2165,13 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	 * the slot, so its load of value happens before our store below.  A
 	 * closed queue has bit 63 in pos, which never equals a seq. */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_LIKELY(seq == pos) &&
-	    /* seq_cst: the claim must be ordered before our load of pop_sleepers
-	     * and after any consumer's registration that it does not see (the
-	     * lost-wake-up argument in the overview); relaxed on failure: we
-	     * only retry */
-	    WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us */
+		return (int64_t)(seq - pos) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	/* seq_cst: the claim must be ordered before our load of pop_sleepers
+	 * and after any consumer's registration that it does not see (the
+	 * lost-wake-up argument in the overview); relaxed on failure: we only
+	 * retry */
+	if (WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
 		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping pop */
 		uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
@@ -2172,13 +2180,13 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 		weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
 		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_pop_slow(q, 1);
-		return true;
+		return WEFT__MPMC_DONE;
 	}
-	return false;
+	return WEFT__MPMC_LOST;
 }
 
-/* One attempt at the uncontended pop; false sends the caller to a slow path. */
-static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
+/* One attempt at the uncontended pop: WEFT__MPMC_DONE, or why it failed. */
+static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 {
 	/* relaxed: a guess at the position; the CAS below validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -2186,9 +2194,10 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 	/* acquire: pairs with the release store of seq in the push that filled
 	 * the slot, so its value is visible below */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_LIKELY(seq == pos + 1) &&
-	    /* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
-	    WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+	if (WEFT_UNLIKELY(seq != pos + 1)) /* seq > pos + 1: a consumer took pos before us */
+		return (int64_t)(seq - (pos + 1)) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	/* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
+	if (WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
 		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping push */
 		uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
@@ -2198,9 +2207,9 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 		weft_atomic_store(&slot->seq, pos + q->mask + 1, WEFT_RELEASE);
 		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_push_slow(q, 1);
-		return true;
+		return WEFT__MPMC_DONE;
 	}
-	return false;
+	return WEFT__MPMC_LOST;
 }
 
 /**
@@ -2217,7 +2226,8 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
-	return weft__mpmc_push_fast(q, value) || weft_mpmc_try_push_slow(q, value);
+	int first = weft__mpmc_push_fast(q, value);
+	return first == WEFT__MPMC_DONE || weft_mpmc_try_push_slow(q, value, first);
 }
 
 /**
@@ -2233,7 +2243,8 @@ static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
-	return weft__mpmc_pop_fast(q, out) || weft_mpmc_try_pop_slow(q, out);
+	int first = weft__mpmc_pop_fast(q, out);
+	return first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
 }
 
 /**
@@ -2249,9 +2260,10 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
-	if (WEFT_LIKELY(weft__mpmc_push_fast(q, value)))
+	int first = weft__mpmc_push_fast(q, value);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, NULL);
+	return weft_mpmc_push_slow(q, value, NULL, first);
 }
 
 /**
@@ -2269,9 +2281,10 @@ static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
-	if (WEFT_LIKELY(weft__mpmc_pop_fast(q, out)))
+	int first = weft__mpmc_pop_fast(q, out);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, NULL);
+	return weft_mpmc_pop_slow(q, out, NULL, first);
 }
 
 /**
@@ -6037,6 +6050,43 @@ unsigned long weft_lockdep_reports(void)
 #define WEFT__MPMC_NAP_MIN_NS 50000ull
 #define WEFT__MPMC_NAP_MAX_NS 1000000ull
 
+/*
+ * Contention backoff: a thread that loses the race for a position (its CAS
+ * fails, or the slot shows that another thread claimed the position) waits
+ * before it tries again, FIRST pauses the first time, doubling up to MAX.
+ * This is the exponential backoff of T. E. Anderson, "The performance of
+ * spin lock alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1),
+ * 1990), applied to lock-free retries as in M. Herlihy and N. Shavit, "The
+ * Art of Multiprocessor Programming", section 11.2 (the backoff stack).  Why
+ * it pays: an immediate retry collides with the winner's next operation and
+ * moves the tail (head) line and the slot lines between CPUs once more;
+ * while the loser waits, the winner runs several operations on lines it
+ * already holds.  The bound keeps a loser's wait short: 256 pauses are
+ * about 1 to 12 microseconds, depending on the CPU's pause instruction
+ * (6.7 on the machine of docs/benchmarks.md).  The constants come from the
+ * sweep in docs/mpmc.md.
+ */
+#define WEFT__MPMC_BACKOFF_FIRST 16u
+#define WEFT__MPMC_BACKOFF_MAX 256u
+
+/* Wait *pauses pauses, and double the next wait up to the bound. */
+static void mpmc_back_off(unsigned *pauses)
+{
+	for (unsigned i = 0; i < *pauses; i++)
+		weft_cpu_relax();
+	*pauses = *pauses * 2 > WEFT__MPMC_BACKOFF_MAX ? WEFT__MPMC_BACKOFF_MAX : *pauses * 2;
+}
+
+/* The backoff of a slow path whose first attempt found @first: a lost race
+ * waits before the slow path's first retry. */
+static unsigned mpmc_backoff_start(int first)
+{
+	unsigned pauses = WEFT__MPMC_BACKOFF_FIRST;
+	if (first == WEFT__MPMC_LOST)
+		mpmc_back_off(&pauses);
+	return pauses;
+}
+
 /* What one attempt loop found. */
 enum mpmc_outcome {
 	MPMC_DONE,    /* pushed or popped */
@@ -6177,8 +6227,9 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 	mpmc_wake(q, &q->push_sleepers, &q->push_epoch, count);
 }
 
-/* Push @value unless the queue is full or closed, retrying on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
+/* Push @value unless the queue is full or closed, retrying (after a
+ * backoff, *@backoff pauses) on contention. */
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, unsigned *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -6207,15 +6258,17 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
 			}
 		} else if (dif < 0) {
 			return MPMC_BLOCKED; /* the slot still holds the previous lap's value */
-		} else {
-			/* another producer claimed pos: catch up (relaxed, as above) */
-			pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 		}
+		/* Another producer claimed pos (our CAS failed, or the slot is
+		 * already past pos): back off, then catch up (relaxed, as above). */
+		mpmc_back_off(backoff);
+		pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	}
 }
 
-/* Pop into *out unless the queue is empty, retrying on contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
+/* Pop into *out unless the queue is empty, retrying (after a backoff) on
+ * contention. */
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, unsigned *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -6241,21 +6294,23 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
 			}
 		} else if (dif < 0) {
 			return MPMC_BLOCKED; /* nothing published at pos yet */
-		} else {
-			/* another consumer took pos: catch up (relaxed, as above) */
-			pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 		}
+		/* Another consumer took pos: back off, then catch up (relaxed, as above). */
+		mpmc_back_off(backoff);
+		pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	}
 }
 
-bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value)
+bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	return mpmc_push_once(q, value) == MPMC_DONE;
+	unsigned backoff = mpmc_backoff_start(first);
+	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
-bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out)
+bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	return mpmc_pop_once(q, out) == MPMC_DONE;
+	unsigned backoff = mpmc_backoff_start(first);
+	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -6267,6 +6322,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
+	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -6286,6 +6342,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - pos) < 0)
 				return 0; /* full */
+			mpmc_back_off(&backoff); /* another producer claimed pos */
 			pos = weft_atomic_load(&q->tail, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -6306,6 +6363,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 				weft_mpmc_wake_pop_slow(q, k);
 			return k;
 		}
+		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current tail */
 	}
 }
 
@@ -6317,6 +6375,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
+	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -6334,6 +6393,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - (pos + 1)) < 0)
 				return 0; /* empty */
+			mpmc_back_off(&backoff); /* another consumer took pos */
 			pos = weft_atomic_load(&q->head, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -6353,6 +6413,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 				weft_mpmc_wake_push_slow(q, k);
 			return k;
 		}
+		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current head */
 	}
 }
 
@@ -6621,20 +6682,21 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 }
 
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
-			  struct mpmc_spin *spin)
+			  struct mpmc_spin *spin, int first)
 {
+	unsigned backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
-	bool first = true;
+	bool first_try = true;
 	for (;;) {
-		enum mpmc_outcome r = mpmc_push_once(q, value);
+		enum mpmc_outcome r = mpmc_push_once(q, value, &backoff);
 		if (r == MPMC_DONE)
 			return WEFT_OK;
 		if (r == MPMC_CLOSED)
 			return WEFT_ECLOSED;
-		if (first && deadline != NULL && weft_deadline_passed(deadline))
+		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
-		first = false;
+		first_try = false;
 		int rc = WEFT_OK;
 		switch (mpmc_counters(q, MPMC_PUSH_SIDE, WEFT_RELAXED)) {
 		case MPMC_CLOSED:
@@ -6653,27 +6715,28 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt: a wake-up meant for us may have come
 			 * with the timeout, and must not be wasted. */
-			r = mpmc_push_once(q, value);
+			r = mpmc_push_once(q, value, &backoff);
 			return r == MPMC_DONE ? WEFT_OK : r == MPMC_CLOSED ? WEFT_ECLOSED : WEFT_ETIMEDOUT;
 		}
 	}
 }
 
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
-			 struct mpmc_spin *spin)
+			 struct mpmc_spin *spin, int first)
 {
+	unsigned backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
-	bool first = true;
+	bool first_try = true;
 	for (;;) {
-		if (mpmc_pop_once(q, out) == MPMC_DONE)
+		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 			return WEFT_OK;
 		enum mpmc_outcome c = mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED);
 		if (c == MPMC_CLOSED)
 			return WEFT_ECLOSED; /* closed and drained */
-		if (first && deadline != NULL && weft_deadline_passed(deadline))
+		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
-		first = false;
+		first_try = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
 			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
@@ -6686,7 +6749,7 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 			return WEFT_ECLOSED;
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt, as in mpmc_push_wait(). */
-			if (mpmc_pop_once(q, out) == MPMC_DONE)
+			if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 				return WEFT_OK;
 			return mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED) == MPMC_CLOSED ? WEFT_ECLOSED
 											  : WEFT_ETIMEDOUT;
@@ -6694,22 +6757,22 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 	}
 }
 
-int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
-	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin);
+	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_PUSH_SIDE);
 	return rc;
 }
 
-int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
-	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin);
+	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_POP_SIDE);
@@ -6721,9 +6784,10 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT__MPMC_CHECK(q);
-	if (weft__mpmc_push_fast(q, value))
+	int first = weft__mpmc_push_fast(q, value);
+	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, deadline);
+	return weft_mpmc_push_slow(q, value, deadline, first);
 }
 
 int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
@@ -6731,9 +6795,10 @@ int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT__MPMC_CHECK(q);
-	if (weft__mpmc_pop_fast(q, out))
+	int first = weft__mpmc_pop_fast(q, out);
+	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, deadline);
+	return weft_mpmc_pop_slow(q, out, deadline, first);
 }
 
 /* ---- close ----------------------------------------------------------------- */

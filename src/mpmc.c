@@ -45,6 +45,43 @@
 #define WEFT__MPMC_NAP_MIN_NS 50000ull
 #define WEFT__MPMC_NAP_MAX_NS 1000000ull
 
+/*
+ * Contention backoff: a thread that loses the race for a position (its CAS
+ * fails, or the slot shows that another thread claimed the position) waits
+ * before it tries again, FIRST pauses the first time, doubling up to MAX.
+ * This is the exponential backoff of T. E. Anderson, "The performance of
+ * spin lock alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1),
+ * 1990), applied to lock-free retries as in M. Herlihy and N. Shavit, "The
+ * Art of Multiprocessor Programming", section 11.2 (the backoff stack).  Why
+ * it pays: an immediate retry collides with the winner's next operation and
+ * moves the tail (head) line and the slot lines between CPUs once more;
+ * while the loser waits, the winner runs several operations on lines it
+ * already holds.  The bound keeps a loser's wait short: 256 pauses are
+ * about 1 to 12 microseconds, depending on the CPU's pause instruction
+ * (6.7 on the machine of docs/benchmarks.md).  The constants come from the
+ * sweep in docs/mpmc.md.
+ */
+#define WEFT__MPMC_BACKOFF_FIRST 16u
+#define WEFT__MPMC_BACKOFF_MAX 256u
+
+/* Wait *pauses pauses, and double the next wait up to the bound. */
+static void mpmc_back_off(unsigned *pauses)
+{
+	for (unsigned i = 0; i < *pauses; i++)
+		weft_cpu_relax();
+	*pauses = *pauses * 2 > WEFT__MPMC_BACKOFF_MAX ? WEFT__MPMC_BACKOFF_MAX : *pauses * 2;
+}
+
+/* The backoff of a slow path whose first attempt found @first: a lost race
+ * waits before the slow path's first retry. */
+static unsigned mpmc_backoff_start(int first)
+{
+	unsigned pauses = WEFT__MPMC_BACKOFF_FIRST;
+	if (first == WEFT__MPMC_LOST)
+		mpmc_back_off(&pauses);
+	return pauses;
+}
+
 /* What one attempt loop found. */
 enum mpmc_outcome {
 	MPMC_DONE,    /* pushed or popped */
@@ -185,8 +222,9 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 	mpmc_wake(q, &q->push_sleepers, &q->push_epoch, count);
 }
 
-/* Push @value unless the queue is full or closed, retrying on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
+/* Push @value unless the queue is full or closed, retrying (after a
+ * backoff, *@backoff pauses) on contention. */
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, unsigned *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -215,15 +253,17 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value)
 			}
 		} else if (dif < 0) {
 			return MPMC_BLOCKED; /* the slot still holds the previous lap's value */
-		} else {
-			/* another producer claimed pos: catch up (relaxed, as above) */
-			pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 		}
+		/* Another producer claimed pos (our CAS failed, or the slot is
+		 * already past pos): back off, then catch up (relaxed, as above). */
+		mpmc_back_off(backoff);
+		pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	}
 }
 
-/* Pop into *out unless the queue is empty, retrying on contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
+/* Pop into *out unless the queue is empty, retrying (after a backoff) on
+ * contention. */
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, unsigned *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -249,21 +289,23 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out)
 			}
 		} else if (dif < 0) {
 			return MPMC_BLOCKED; /* nothing published at pos yet */
-		} else {
-			/* another consumer took pos: catch up (relaxed, as above) */
-			pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 		}
+		/* Another consumer took pos: back off, then catch up (relaxed, as above). */
+		mpmc_back_off(backoff);
+		pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	}
 }
 
-bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value)
+bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	return mpmc_push_once(q, value) == MPMC_DONE;
+	unsigned backoff = mpmc_backoff_start(first);
+	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
-bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out)
+bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	return mpmc_pop_once(q, out) == MPMC_DONE;
+	unsigned backoff = mpmc_backoff_start(first);
+	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -275,6 +317,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
+	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -294,6 +337,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - pos) < 0)
 				return 0; /* full */
+			mpmc_back_off(&backoff); /* another producer claimed pos */
 			pos = weft_atomic_load(&q->tail, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -314,6 +358,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 				weft_mpmc_wake_pop_slow(q, k);
 			return k;
 		}
+		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current tail */
 	}
 }
 
@@ -325,6 +370,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
+	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -342,6 +388,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - (pos + 1)) < 0)
 				return 0; /* empty */
+			mpmc_back_off(&backoff); /* another consumer took pos */
 			pos = weft_atomic_load(&q->head, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -361,6 +408,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 				weft_mpmc_wake_push_slow(q, k);
 			return k;
 		}
+		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current head */
 	}
 }
 
@@ -629,20 +677,21 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 }
 
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
-			  struct mpmc_spin *spin)
+			  struct mpmc_spin *spin, int first)
 {
+	unsigned backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
-	bool first = true;
+	bool first_try = true;
 	for (;;) {
-		enum mpmc_outcome r = mpmc_push_once(q, value);
+		enum mpmc_outcome r = mpmc_push_once(q, value, &backoff);
 		if (r == MPMC_DONE)
 			return WEFT_OK;
 		if (r == MPMC_CLOSED)
 			return WEFT_ECLOSED;
-		if (first && deadline != NULL && weft_deadline_passed(deadline))
+		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
-		first = false;
+		first_try = false;
 		int rc = WEFT_OK;
 		switch (mpmc_counters(q, MPMC_PUSH_SIDE, WEFT_RELAXED)) {
 		case MPMC_CLOSED:
@@ -661,27 +710,28 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt: a wake-up meant for us may have come
 			 * with the timeout, and must not be wasted. */
-			r = mpmc_push_once(q, value);
+			r = mpmc_push_once(q, value, &backoff);
 			return r == MPMC_DONE ? WEFT_OK : r == MPMC_CLOSED ? WEFT_ECLOSED : WEFT_ETIMEDOUT;
 		}
 	}
 }
 
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
-			 struct mpmc_spin *spin)
+			 struct mpmc_spin *spin, int first)
 {
+	unsigned backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
-	bool first = true;
+	bool first_try = true;
 	for (;;) {
-		if (mpmc_pop_once(q, out) == MPMC_DONE)
+		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 			return WEFT_OK;
 		enum mpmc_outcome c = mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED);
 		if (c == MPMC_CLOSED)
 			return WEFT_ECLOSED; /* closed and drained */
-		if (first && deadline != NULL && weft_deadline_passed(deadline))
+		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
-		first = false;
+		first_try = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
 			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
@@ -694,7 +744,7 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 			return WEFT_ECLOSED;
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt, as in mpmc_push_wait(). */
-			if (mpmc_pop_once(q, out) == MPMC_DONE)
+			if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 				return WEFT_OK;
 			return mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED) == MPMC_CLOSED ? WEFT_ECLOSED
 											  : WEFT_ETIMEDOUT;
@@ -702,22 +752,22 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 	}
 }
 
-int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
-	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin);
+	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_PUSH_SIDE);
 	return rc;
 }
 
-int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin = {0, 0};
-	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin);
+	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_POP_SIDE);
@@ -729,9 +779,10 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT__MPMC_CHECK(q);
-	if (weft__mpmc_push_fast(q, value))
+	int first = weft__mpmc_push_fast(q, value);
+	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, deadline);
+	return weft_mpmc_push_slow(q, value, deadline, first);
 }
 
 int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
@@ -739,9 +790,10 @@ int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	WEFT__MPMC_CHECK(q);
-	if (weft__mpmc_pop_fast(q, out))
+	int first = weft__mpmc_pop_fast(q, out);
+	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, deadline);
+	return weft_mpmc_pop_slow(q, out, deadline, first);
 }
 
 /* ---- close ----------------------------------------------------------------- */

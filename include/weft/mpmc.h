@@ -164,11 +164,17 @@ WEFT_STATIC_ASSERT(offsetof(weft_mpmc_t, push_epoch) < offsetof(weft_mpmc_t, hea
 		   "the producers' sleeper count and epoch share head's line");
 WEFT_STATIC_ASSERT(sizeof(weft_mpmc_t) == 3 * WEFT_CACHE_LINE, "three cache lines, then the slots");
 
-/* Out of line (src/mpmc.c). */
-WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value);
-WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out);
-WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
-WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+/* What a first attempt (weft__mpmc_push_fast(), weft__mpmc_pop_fast()) found;
+ * the slow paths take it to know whether to back off before they retry. */
+#define WEFT__MPMC_DONE 0      /* pushed or popped */
+#define WEFT__MPMC_LOST 1      /* another thread took the position first */
+#define WEFT__MPMC_NOT_READY 2 /* the slot is not ready: full, empty, or a peer's claim window */
+
+/* Out of line (src/mpmc.c).  @first is the first attempt's result. */
+WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first);
+WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first);
+WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first);
+WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
@@ -278,8 +284,9 @@ static inline void weft_mpmc_destroy(weft_mpmc_t *q)
 	weft_mpmc_destroy_slow(q);
 }
 
-/* One attempt at the uncontended push; false sends the caller to a slow path. */
-static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
+/* One attempt at the uncontended push: WEFT__MPMC_DONE, or why it failed
+ * (the caller then takes a slow path). */
+static inline int weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 {
 	/* relaxed: a guess at the position; the CAS below validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -288,12 +295,13 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	 * the slot, so its load of value happens before our store below.  A
 	 * closed queue has bit 63 in pos, which never equals a seq. */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_LIKELY(seq == pos) &&
-	    /* seq_cst: the claim must be ordered before our load of pop_sleepers
-	     * and after any consumer's registration that it does not see (the
-	     * lost-wake-up argument in the overview); relaxed on failure: we
-	     * only retry */
-	    WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us */
+		return (int64_t)(seq - pos) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	/* seq_cst: the claim must be ordered before our load of pop_sleepers
+	 * and after any consumer's registration that it does not see (the
+	 * lost-wake-up argument in the overview); relaxed on failure: we only
+	 * retry */
+	if (WEFT_LIKELY(weft_atomic_cas(&q->tail, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
 		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping pop */
 		uint32_t sleepers = weft_atomic_load(&q->pop_sleepers, WEFT_SEQ_CST);
@@ -302,13 +310,13 @@ static inline bool weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 		weft_atomic_store(&slot->seq, pos + 1, WEFT_RELEASE);
 		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_pop_slow(q, 1);
-		return true;
+		return WEFT__MPMC_DONE;
 	}
-	return false;
+	return WEFT__MPMC_LOST;
 }
 
-/* One attempt at the uncontended pop; false sends the caller to a slow path. */
-static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
+/* One attempt at the uncontended pop: WEFT__MPMC_DONE, or why it failed. */
+static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 {
 	/* relaxed: a guess at the position; the CAS below validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -316,9 +324,10 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 	/* acquire: pairs with the release store of seq in the push that filled
 	 * the slot, so its value is visible below */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_LIKELY(seq == pos + 1) &&
-	    /* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
-	    WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
+	if (WEFT_UNLIKELY(seq != pos + 1)) /* seq > pos + 1: a consumer took pos before us */
+		return (int64_t)(seq - (pos + 1)) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	/* seq_cst: as in weft__mpmc_push_fast(), for sleeping pushers */
+	if (WEFT_LIKELY(weft_atomic_cas(&q->head, &pos, pos + 1, WEFT_SEQ_CST, WEFT_RELAXED))) {
 		WEFT__CHAOS_POINT(); /* claimed, not yet published */
 		/* seq_cst: pairs with the seq_cst fetch_add in a sleeping push */
 		uint32_t sleepers = weft_atomic_load(&q->push_sleepers, WEFT_SEQ_CST);
@@ -328,9 +337,9 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 		weft_atomic_store(&slot->seq, pos + q->mask + 1, WEFT_RELEASE);
 		if (WEFT_UNLIKELY(weft__mpmc_should_wake(sleepers)))
 			weft_mpmc_wake_push_slow(q, 1);
-		return true;
+		return WEFT__MPMC_DONE;
 	}
-	return false;
+	return WEFT__MPMC_LOST;
 }
 
 /**
@@ -347,7 +356,8 @@ static inline bool weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
-	return weft__mpmc_push_fast(q, value) || weft_mpmc_try_push_slow(q, value);
+	int first = weft__mpmc_push_fast(q, value);
+	return first == WEFT__MPMC_DONE || weft_mpmc_try_push_slow(q, value, first);
 }
 
 /**
@@ -363,7 +373,8 @@ static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
-	return weft__mpmc_pop_fast(q, out) || weft_mpmc_try_pop_slow(q, out);
+	int first = weft__mpmc_pop_fast(q, out);
+	return first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
 }
 
 /**
@@ -379,9 +390,10 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
-	if (WEFT_LIKELY(weft__mpmc_push_fast(q, value)))
+	int first = weft__mpmc_push_fast(q, value);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, NULL);
+	return weft_mpmc_push_slow(q, value, NULL, first);
 }
 
 /**
@@ -399,9 +411,10 @@ static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
-	if (WEFT_LIKELY(weft__mpmc_pop_fast(q, out)))
+	int first = weft__mpmc_pop_fast(q, out);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, NULL);
+	return weft_mpmc_pop_slow(q, out, NULL, first);
 }
 
 /**
