@@ -24,7 +24,10 @@
  *                   pair, fairness, CPU per pair, and stall_max_us: the
  *                   longest time any thread went between two completed pairs
  *                   (at 4 and 8 threads on 2 cores this includes time spent
- *                   descheduled).
+ *                   descheduled), and stall_own_max_us: the same gaps less
+ *                   the time the thread sat runnable in the kernel's run
+ *                   queue (see mq_stall_clock below), that is the part of a
+ *                   stall the queue's own code spent, running or asleep.
  *   1p1c, 2p2c      producers push as fast as they can, consumers pop;
  *                   items = values popped.
  *   c1              scenario C1 without its sleeps: capacity 10, 2 producers,
@@ -50,12 +53,14 @@
  * the sum of the values popped equal those pushed, or the run fails.
  */
 
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "shim.h"
 #include <weft/atomic.h>
@@ -99,7 +104,9 @@ struct mq_shared {
 	void *q, *q2;
 	uint64_t pushed __attribute__((aligned(64))), push_sum;
 	uint64_t popped, pop_sum;
-	uint64_t stall_max;
+	uint64_t stall_max;         /* ticks */
+	uint64_t stall_own_max_ns;  /* see mq_stall_clock */
+	uint64_t stall_own_known;   /* threads that could read their schedstat */
 	uint32_t producers_done;
 };
 
@@ -196,9 +203,83 @@ static inline void mq_teardown(wb_thread *t)
 			(unsigned long long)sum);
 	if (s->stall_max)
 		wb_counter(t, "stall_max_us", wb_ticks_to_ns(s->stall_max) / 1000.0, WB_SUM);
+	if (s->stall_max && s->stall_own_known == (uint64_t)t->nthreads)
+		wb_counter(t, "stall_own_max_us", (double)s->stall_own_max_ns / 1000.0, WB_SUM);
 	p->impl->destroy(s->q);
 	p->impl->destroy(s->q2);
 	free(s);
+}
+
+/*
+ * Splitting a stall: on 2 cores, 4 or 8 busy threads take turns, and a
+ * thread the scheduler preempts waits in the run queue for several 4 ms
+ * ticks; the limit row, which has no queue at all, shows such gaps too.
+ * The kernel counts that wait per thread (run_delay, the second field of
+ * /proc/thread-self/schedstat, in ns).  Reading it costs a system call, so a
+ * thread reads it at most every MQ_STALL_READ_NS of wall time, at the end of
+ * a pair (the reads cost under 1 % of a run).  For a gap [a, b] longer than
+ * that, the previous read was at r, at most MQ_STALL_READ_NS before a, and
+ * the read at b gives the run-queue wait d over [r, b] >= the wait inside
+ * [a, b]; so the gap's own part (running or sleeping) is at most
+ * (b - a) - d + (a - r): that upper bound is what stall_own_max_us reports.
+ * Shorter gaps count whole.  Without schedstat the counter is left out.
+ */
+#define MQ_STALL_READ_NS 200000.0
+
+struct mq_stall_clock {
+	int fd;                         /* /proc/thread-self/schedstat, or -1 */
+	uint64_t every;                 /* MQ_STALL_READ_NS in wb_now() ticks */
+	uint64_t read_at;               /* wb_now() of the last read */
+	uint64_t run_delay;             /* run_delay (ns) at that read */
+	uint64_t gap_max, own_max_ns;   /* worst gap (ticks), worst own part (ns) */
+};
+
+/* run_delay in ns, or 0 if it cannot be read. */
+static inline uint64_t mq_run_delay_ns(int fd)
+{
+	char buf[128];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = buf;
+	(void)strtoull(p, &p, 10); /* time on the CPU */
+	return strtoull(p, NULL, 10);
+}
+
+static inline void mq_stall_begin(struct mq_stall_clock *c, uint64_t now)
+{
+	c->fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	c->every = wb_ns_to_ticks(MQ_STALL_READ_NS);
+	c->read_at = now;
+	c->run_delay = c->fd >= 0 ? mq_run_delay_ns(c->fd) : 0;
+	c->gap_max = 0;
+	c->own_max_ns = 0;
+}
+
+/* A pair ended at @now, the previous one at @last. */
+static MQ_ALWAYS_INLINE void mq_stall_note(struct mq_stall_clock *c, uint64_t last, uint64_t now)
+{
+	uint64_t gap = now - last;
+	if (gap > c->gap_max)
+		c->gap_max = gap;
+	if (WEFT_LIKELY(now - c->read_at < c->every)) {
+		/* gap < every: counts whole (gaps under a quarter of it are
+		 * far below any stall of interest, and skip the conversion) */
+		if (gap > c->every / 4 && wb_ticks_to_ns(gap) > (double)c->own_max_ns)
+			c->own_max_ns = (uint64_t)wb_ticks_to_ns(gap);
+		return;
+	}
+	if (c->fd < 0)
+		return;
+	uint64_t delay = mq_run_delay_ns(c->fd);
+	double own = wb_ticks_to_ns(gap) - (double)(delay - c->run_delay) + wb_ticks_to_ns(last - c->read_at);
+	if (gap < c->every)
+		own = wb_ticks_to_ns(gap); /* a short gap that happened to end a read period */
+	if (own > 0 && own > (double)c->own_max_ns)
+		c->own_max_ns = (uint64_t)own;
+	c->run_delay = delay;
+	c->read_at = now;
 }
 
 typedef void (*mq_push_fn)(void *q, void *tls, void *value);
@@ -222,9 +303,11 @@ static MQ_ALWAYS_INLINE void mq_pair(wb_thread *t, mq_push_fn push, mq_pop_fn po
 	struct mq_shared *s = (struct mq_shared *)t->shared;
 	void *q = s->q;
 	void *tls = mq_thread_begin(t, q);
-	uint64_t in_sum = 0, out_sum = 0, stall = 0;
+	uint64_t in_sum = 0, out_sum = 0;
 	const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
 	uint64_t last = wb_now();
+	struct mq_stall_clock stall;
+	mq_stall_begin(&stall, last);
 	uint64_t i;
 	for (i = 0; wb_running(t, i); i++) {
 		uint64_t w = wb_sample_begin(i);
@@ -234,16 +317,20 @@ static MQ_ALWAYS_INLINE void mq_pair(wb_thread *t, mq_push_fn push, mq_pop_fn po
 		wb_sample_end(t, w);
 		in_sum += v;
 		uint64_t now = wb_now();
-		if (now - last > stall)
-			stall = now - last;
+		mq_stall_note(&stall, last, now);
 		last = now;
 	}
 	mq_thread_end(t, q, tls);
+	if (stall.fd >= 0) {
+		close(stall.fd);
+		mq_max(&s->stall_own_max_ns, stall.own_max_ns);
+		mq_add(&s->stall_own_known, 1);
+	}
 	mq_add(&s->pushed, i);
 	mq_add(&s->push_sum, in_sum);
 	mq_add(&s->popped, i);
 	mq_add(&s->pop_sum, out_sum);
-	mq_max(&s->stall_max, stall);
+	mq_max(&s->stall_max, stall.gap_max);
 	wb_done(t, i);
 }
 
