@@ -25,7 +25,8 @@
  *
  * Unbounded queues skip the c1 and slow_consumer rows (a capacity is what
  * those rows measure).  WEFT_BENCH_MPMC_SPIN=<pauses> overrides the weft
- * spin bound for a run (the sweep in docs/mpmc.md).
+ * spin bound for a run, WEFT_BENCH_MPMC_BACKOFF=<pauses> its contention
+ * backoff bound (the sweeps in docs/mpmc.md).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -69,6 +70,9 @@ static void *weft_create(size_t capacity)
 	const char *spin = getenv("WEFT_BENCH_MPMC_SPIN");
 	if (spin && *spin)
 		weft_mpmc_set_spin((unsigned)strtoul(spin, NULL, 10));
+	const char *backoff = getenv("WEFT_BENCH_MPMC_BACKOFF");
+	if (backoff && *backoff)
+		weft_mpmc_set_backoff((unsigned)strtoul(backoff, NULL, 10));
 	return weft_mpmc_create(capacity, 0);
 }
 

@@ -1913,6 +1913,12 @@ WEFT_EXTERN_C_END
  * blocking calls spin briefly, yield, then nap as registered sleepers with a
  * growing timeout until the slot moves (docs/mpmc.md).
  *
+ * Contention: a push (pop) whose CAS on tail (head) fails, or that finds its
+ * position already taken, backs off before it retries: a few pauses, doubling
+ * up to a bound (weft_mpmc_set_backoff(); exponential backoff after T. E.
+ * Anderson, 1990).  Meanwhile the winner goes on with cache lines it holds,
+ * which is what makes the contended rows of docs/mpmc.md fast.
+ *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
  * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
  * yielding the CPU every few pauses, so that pollers do not keep the threads
@@ -1988,6 +1994,12 @@ WEFT_EXTERN_C_BEGIN
 /* Pause instructions a blocking push/pop backs off for before it sleeps;
  * chosen by the sweep in docs/mpmc.md. */
 #define WEFT_MPMC_SPIN_DEFAULT 256u
+
+/* Pause instructions a push or pop that lost the race for a position waits
+ * at most before it retries (it starts at 1/16 of this and doubles); chosen
+ * by the sweep in docs/mpmc.md.  weft_mpmc_set_backoff() clamps to the limit. */
+#define WEFT_MPMC_BACKOFF_DEFAULT 256u
+#define WEFT_MPMC_BACKOFF_LIMIT 65536u
 
 /* The sleeper words push_sleepers and pop_sleepers: */
 #define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
@@ -2420,6 +2432,23 @@ static inline size_t weft_mpmc_size_approx(weft_mpmc_t *q)
  * Return: the previous bound.
  */
 unsigned weft_mpmc_set_spin(unsigned pauses);
+
+/**
+ * weft_mpmc_set_backoff() - set the longest wait, in pause instructions, of
+ * a push or pop that lost the race for a position, for every queue in the
+ * process.
+ * @max_pauses: the new bound; the first wait after a lost race is 1/16 of it,
+ *              and each further loss doubles the wait up to it.  0: retry at
+ *              once.  Values above WEFT_MPMC_BACKOFF_LIMIT are clamped to it.
+ *
+ * A tuning knob for measurements; the default (WEFT_MPMC_BACKOFF_DEFAULT)
+ * was chosen by measurement (docs/mpmc.md).  It never changes what an
+ * operation returns, only how long a contended one takes.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+unsigned weft_mpmc_set_backoff(unsigned max_pauses);
 
 WEFT_EXTERN_C_END
 
@@ -6053,38 +6082,53 @@ unsigned long weft_lockdep_reports(void)
 /*
  * Contention backoff: a thread that loses the race for a position (its CAS
  * fails, or the slot shows that another thread claimed the position) waits
- * before it tries again, FIRST pauses the first time, doubling up to MAX.
- * This is the exponential backoff of T. E. Anderson, "The performance of
- * spin lock alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1),
- * 1990), applied to lock-free retries as in M. Herlihy and N. Shavit, "The
- * Art of Multiprocessor Programming", section 11.2 (the backoff stack).  Why
- * it pays: an immediate retry collides with the winner's next operation and
+ * before it tries again: max/16 pauses the first time, doubling up to max
+ * (weft_mpmc_set_backoff(), WEFT_MPMC_BACKOFF_DEFAULT).  This is the
+ * exponential backoff of T. E. Anderson, "The performance of spin lock
+ * alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1), 1990),
+ * applied to lock-free retries as in M. Herlihy and N. Shavit, "The Art of
+ * Multiprocessor Programming", section 11.2 (the backoff stack).  Why it
+ * pays: an immediate retry collides with the winner's next operation and
  * moves the tail (head) line and the slot lines between CPUs once more;
  * while the loser waits, the winner runs several operations on lines it
- * already holds.  The bound keeps a loser's wait short: 256 pauses are
- * about 1 to 12 microseconds, depending on the CPU's pause instruction
- * (6.7 on the machine of docs/benchmarks.md).  The constants come from the
- * sweep in docs/mpmc.md.
+ * already holds.  The bound keeps a loser's wait short: 256 pauses are about
+ * 1 to 12 microseconds, depending on the CPU's pause instruction (6.7 on the
+ * machine of docs/benchmarks.md).  The default comes from the sweep in
+ * docs/mpmc.md.
  */
-#define WEFT__MPMC_BACKOFF_FIRST 16u
-#define WEFT__MPMC_BACKOFF_MAX 256u
+struct mpmc_backoff {
+	unsigned next; /* pauses of the next wait */
+	unsigned max;  /* the bound; 0: no backoff */
+};
 
-/* Wait *pauses pauses, and double the next wait up to the bound. */
-static void mpmc_back_off(unsigned *pauses)
+/* relaxed everywhere: a tuning value, read once per slow-path call */
+static unsigned mpmc_backoff_max = WEFT_MPMC_BACKOFF_DEFAULT;
+
+unsigned weft_mpmc_set_backoff(unsigned max_pauses)
 {
-	for (unsigned i = 0; i < *pauses; i++)
+	if (max_pauses > WEFT_MPMC_BACKOFF_LIMIT)
+		max_pauses = WEFT_MPMC_BACKOFF_LIMIT;
+	return weft_atomic_exchange(&mpmc_backoff_max, max_pauses, WEFT_RELAXED);
+}
+
+/* Wait b->next pauses, and double the next wait up to the bound. */
+static void mpmc_back_off(struct mpmc_backoff *b)
+{
+	for (unsigned i = 0; i < b->next; i++)
 		weft_cpu_relax();
-	*pauses = *pauses * 2 > WEFT__MPMC_BACKOFF_MAX ? WEFT__MPMC_BACKOFF_MAX : *pauses * 2;
+	b->next = b->next * 2 > b->max ? b->max : b->next * 2; /* max <= 2^16: no overflow */
 }
 
 /* The backoff of a slow path whose first attempt found @first: a lost race
  * waits before the slow path's first retry. */
-static unsigned mpmc_backoff_start(int first)
+static struct mpmc_backoff mpmc_backoff_start(int first)
 {
-	unsigned pauses = WEFT__MPMC_BACKOFF_FIRST;
+	struct mpmc_backoff b;
+	b.max = weft_atomic_load(&mpmc_backoff_max, WEFT_RELAXED);
+	b.next = b.max / 16 > 0 ? b.max / 16 : b.max;
 	if (first == WEFT__MPMC_LOST)
-		mpmc_back_off(&pauses);
-	return pauses;
+		mpmc_back_off(&b);
+	return b;
 }
 
 /* What one attempt loop found. */
@@ -6228,8 +6272,8 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 }
 
 /* Push @value unless the queue is full or closed, retrying (after a
- * backoff, *@backoff pauses) on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, unsigned *backoff)
+ * backoff) on contention. */
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct mpmc_backoff *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -6268,7 +6312,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, unsigned *b
 
 /* Pop into *out unless the queue is empty, retrying (after a backoff) on
  * contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, unsigned *backoff)
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct mpmc_backoff *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -6303,13 +6347,13 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, unsigned *bac
 
 bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	unsigned backoff = mpmc_backoff_start(first);
+	struct mpmc_backoff backoff = mpmc_backoff_start(first);
 	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
 bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	unsigned backoff = mpmc_backoff_start(first);
+	struct mpmc_backoff backoff = mpmc_backoff_start(first);
 	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
@@ -6322,7 +6366,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
-	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
+	struct mpmc_backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -6375,7 +6419,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
-	unsigned backoff = WEFT__MPMC_BACKOFF_FIRST;
+	struct mpmc_backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -6684,7 +6728,7 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
-	unsigned backoff = mpmc_backoff_start(first);
+	struct mpmc_backoff backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;
@@ -6724,7 +6768,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
-	unsigned backoff = mpmc_backoff_start(first);
+	struct mpmc_backoff backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;

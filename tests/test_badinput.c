@@ -251,6 +251,8 @@ static const struct coverage_row coverage[] = {
 	{"weft_mpmc_capacity", "no error return; 2 and unchanged by errors", "test_mpmc_full_empty"},
 	{"weft_mpmc_size_approx", "no error return; 0, full, unchanged by errors", "test_mpmc_full_empty"},
 	{"weft_mpmc_set_spin", "no error return; 0, returns the previous", "test_mpmc_full_empty"},
+	{"weft_mpmc_set_backoff", "no error return; 0, UINT_MAX clamps to WEFT_MPMC_BACKOFF_LIMIT, returns the previous",
+	 "test_mpmc_full_empty"},
 };
 
 #define N_COVERAGE (sizeof(coverage) / sizeof(coverage[0]))
@@ -1536,6 +1538,12 @@ static void test_mpmc_full_empty(void)
 		weft_mpmc_destroy(q);
 	}
 	CHECK_EQ(weft_mpmc_set_spin(prev), prev);
+	/* the backoff bound: any value is accepted, too large ones clamp */
+	unsigned prev_backoff = weft_mpmc_set_backoff(0);
+	CHECK_EQ(prev_backoff, WEFT_MPMC_BACKOFF_DEFAULT);
+	CHECK_EQ(weft_mpmc_set_backoff(UINT_MAX), 0);
+	CHECK_EQ(weft_mpmc_set_backoff(prev_backoff), WEFT_MPMC_BACKOFF_LIMIT);
+	CHECK_EQ(weft_mpmc_set_backoff(prev_backoff), prev_backoff);
 }
 
 static void test_mpmc_closed(void)

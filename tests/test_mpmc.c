@@ -6,6 +6,7 @@
  * and a child.  No assertion depends on timing.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -619,6 +620,73 @@ static void test_blocking_many_to_many(void)
 	weft_mpmc_destroy(q);
 }
 
+/* ---- contention backoff ------------------------------------------------------ */
+
+struct pair_arg {
+	weft_mpmc_t *q;
+	int id, count;
+	uintptr_t in_sum, out_sum;
+	int lost; /* a try_pop failed although this thread's own value was in */
+};
+
+/* The bench's pair shape with the try calls: push one value, pop one.  The
+ * pop may not fail for good: this thread's own push is in the queue, so the
+ * queue holds a value until the pop, and the try_pop can fail only inside
+ * a peer's claim window; retry a bounded number of times. */
+static void *pair_thread(void *arg)
+{
+	struct pair_arg *a = arg;
+	for (int i = 0; i < a->count; i++) {
+		uintptr_t v = ((uintptr_t)a->id << 32) | (uintptr_t)(i + 1);
+		while (!weft_mpmc_try_push(a->q, V(v)))
+			sched_yield(); /* at most 4 of the 8 slots hold values: fails only in a popper's claim window */
+		a->in_sum += v;
+		void *out = NULL;
+		int tries = 0;
+		while (!weft_mpmc_try_pop(a->q, &out)) {
+			if (++tries > 1000000) {
+				a->lost = 1;
+				break;
+			}
+			sched_yield();
+		}
+		a->out_sum += U(out);
+	}
+	return NULL;
+}
+
+/* Contended try_push/try_pop pairs conserve every value whatever the
+ * backoff bound: 0 (retry at once), 1, the default, and the limit. */
+static void test_contended_pairs_any_backoff(void)
+{
+	enum { T = 4, N = 20000 };
+	static const unsigned bounds[] = {0, 1, WEFT_MPMC_BACKOFF_DEFAULT, WEFT_MPMC_BACKOFF_LIMIT};
+	unsigned old = weft_mpmc_set_backoff(0);
+	for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
+		weft_mpmc_set_backoff(bounds[b]);
+		weft_mpmc_t *q = weft_mpmc_create(8, 0);
+		struct pair_arg a[T];
+		pthread_t t[T];
+		for (int i = 0; i < T; i++) {
+			a[i] = (struct pair_arg){q, i, N, 0, 0, 0};
+			pthread_create(&t[i], NULL, pair_thread, &a[i]);
+		}
+		uintptr_t in = 0, out = 0;
+		for (int i = 0; i < T; i++) {
+			pthread_join(t[i], NULL);
+			CHECK(!a[i].lost);
+			in += a[i].in_sum;
+			out += a[i].out_sum;
+		}
+		CHECK_EQ(in, out);
+		void *v;
+		CHECK(!weft_mpmc_try_pop(q, &v)); /* every value came out exactly once */
+		CHECK_EQ(weft_mpmc_size_approx(q), 0);
+		weft_mpmc_destroy(q);
+	}
+	CHECK_EQ(weft_mpmc_set_backoff(old), WEFT_MPMC_BACKOFF_LIMIT);
+}
+
 /* ---- process-shared --------------------------------------------------------- */
 
 static void test_pshared_parent_child(void)
@@ -706,6 +774,7 @@ int main(void)
 	RUN_TEST(test_close_wakes_blocked_pushes_and_pops_drain);
 	RUN_TEST(test_idle_consumer_uses_no_cpu);
 	RUN_TEST(test_blocking_many_to_many);
+	RUN_TEST(test_contended_pairs_any_backoff);
 	RUN_TEST(test_pshared_parent_child);
 	return check_summary();
 }

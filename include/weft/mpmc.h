@@ -39,6 +39,12 @@
  * blocking calls spin briefly, yield, then nap as registered sleepers with a
  * growing timeout until the slot moves (docs/mpmc.md).
  *
+ * Contention: a push (pop) whose CAS on tail (head) fails, or that finds its
+ * position already taken, backs off before it retries: a few pauses, doubling
+ * up to a bound (weft_mpmc_set_backoff(); exponential backoff after T. E.
+ * Anderson, 1990).  Meanwhile the winner goes on with cache lines it holds,
+ * which is what makes the contended rows of docs/mpmc.md fast.
+ *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
  * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
  * yielding the CPU every few pauses, so that pollers do not keep the threads
@@ -118,6 +124,12 @@ WEFT_EXTERN_C_BEGIN
 /* Pause instructions a blocking push/pop backs off for before it sleeps;
  * chosen by the sweep in docs/mpmc.md. */
 #define WEFT_MPMC_SPIN_DEFAULT 256u
+
+/* Pause instructions a push or pop that lost the race for a position waits
+ * at most before it retries (it starts at 1/16 of this and doubles); chosen
+ * by the sweep in docs/mpmc.md.  weft_mpmc_set_backoff() clamps to the limit. */
+#define WEFT_MPMC_BACKOFF_DEFAULT 256u
+#define WEFT_MPMC_BACKOFF_LIMIT 65536u
 
 /* The sleeper words push_sleepers and pop_sleepers: */
 #define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
@@ -550,6 +562,23 @@ static inline size_t weft_mpmc_size_approx(weft_mpmc_t *q)
  * Return: the previous bound.
  */
 unsigned weft_mpmc_set_spin(unsigned pauses);
+
+/**
+ * weft_mpmc_set_backoff() - set the longest wait, in pause instructions, of
+ * a push or pop that lost the race for a position, for every queue in the
+ * process.
+ * @max_pauses: the new bound; the first wait after a lost race is 1/16 of it,
+ *              and each further loss doubles the wait up to it.  0: retry at
+ *              once.  Values above WEFT_MPMC_BACKOFF_LIMIT are clamped to it.
+ *
+ * A tuning knob for measurements; the default (WEFT_MPMC_BACKOFF_DEFAULT)
+ * was chosen by measurement (docs/mpmc.md).  It never changes what an
+ * operation returns, only how long a contended one takes.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+unsigned weft_mpmc_set_backoff(unsigned max_pauses);
 
 WEFT_EXTERN_C_END
 
