@@ -564,6 +564,19 @@ struct mpmc_spin {
 			 * 2: polling without it, -1: not polling (any more) */
 };
 
+/* The first pauses of a wait are quiet: the waiter watches only the slot it
+ * needs (its counter's line and the slot's line, which the other side writes
+ * once per value), after every pause, without setting SPINNING and without
+ * yielding.  Most waits in a busy queue end within them (a ping-pong hop, a
+ * consumer catching up with a producer).  Polling proper, below, also reads
+ * the other side's counter to tell an empty (full) queue from a claim window,
+ * and the first poller announces itself with a read-modify-write on that
+ * line: both move the line the other side is using at that moment.  A quiet
+ * waiter is not a sleeper, so nobody owes it a wake-up.  64 pauses are
+ * ~1.7 us here; they count against the spin bound; the sweep in docs/mpmc.md
+ * chose the length. */
+#define WEFT__MPMC_SPIN_QUIET 64u
+
 /* Pauses between two looks at the queue: short, because a waiter only reads
  * lines the peer writes (no contention to back off from), and every pause
  * between the peer's move and our look adds to the hand-over latency. */
@@ -625,6 +638,10 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 	return true;
 }
 
+/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET); the pauses count
+ * against the spin bound @budget. */
+static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget);
+
 /* Leaving the slow path: give up SPINNING if we hold it. */
 static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, bool *handover)
 {
@@ -644,6 +661,15 @@ static bool mpmc_slot_ready(weft_mpmc_t *q, enum mpmc_side side)
 	}
 	uint64_t head = weft_atomic_load(&q->head, WEFT_RELAXED);
 	return weft_atomic_load(&weft__mpmc_slot(q, head)->seq, WEFT_ACQUIRE) == head + 1;
+}
+
+static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
+{
+	unsigned quiet = budget < WEFT__MPMC_SPIN_QUIET ? budget : WEFT__MPMC_SPIN_QUIET;
+	while (sp->spent < quiet && !mpmc_slot_ready(q, side)) {
+		weft_cpu_relax();
+		sp->spent++;
+	}
 }
 
 /*
@@ -698,6 +724,8 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;
+	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
+		mpmc_spin_quiet(q, MPMC_PUSH_SIDE, spin, budget);
 	for (;;) {
 		enum mpmc_outcome r = mpmc_push_once(q, value, &backoff);
 		if (r == MPMC_DONE)
@@ -738,6 +766,8 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;
+	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
+		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin, budget);
 	for (;;) {
 		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 			return WEFT_OK;
