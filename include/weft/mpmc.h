@@ -46,10 +46,11 @@
  * which is what makes the contended rows of docs/mpmc.md fast.
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
- * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
+ * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()):
+ * quietly at first, watching only the slot it needs after every pause, then
  * yielding the CPU every few pauses, so that pollers do not keep the threads
- * they wait for off the CPUs), then sleeps on the wait layer.  The first
- * poller of a side sets the WEFT_MPMC_SPINNING bit.  Each side has a sleeper
+ * they wait for off the CPUs; then it sleeps on the wait layer.  The first
+ * poller of a side past the quiet start sets the WEFT_MPMC_SPINNING bit.  Each side has a sleeper
  * word (a count and the WEFT_MPMC_WAKING and WEFT_MPMC_SPINNING bits) and a
  * 32-bit epoch word.  A sleeper registers in the count, reads the epoch,
  * re-checks the counters, and sleeps while the epoch is unchanged.  A
