@@ -1920,10 +1920,11 @@ WEFT_EXTERN_C_END
  * which is what makes the contended rows of docs/mpmc.md fast.
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
- * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin(),
+ * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()):
+ * quietly at first, watching only the slot it needs after every pause, then
  * yielding the CPU every few pauses, so that pollers do not keep the threads
- * they wait for off the CPUs), then sleeps on the wait layer.  The first
- * poller of a side sets the WEFT_MPMC_SPINNING bit.  Each side has a sleeper
+ * they wait for off the CPUs; then it sleeps on the wait layer.  The first
+ * poller of a side past the quiet start sets the WEFT_MPMC_SPINNING bit.  Each side has a sleeper
  * word (a count and the WEFT_MPMC_WAKING and WEFT_MPMC_SPINNING bits) and a
  * 32-bit epoch word.  A sleeper registers in the count, reads the epoch,
  * re-checks the counters, and sleeps while the epoch is unchanged.  A
@@ -6111,9 +6112,19 @@ unsigned weft_mpmc_set_backoff(unsigned max_pauses)
 	return weft_atomic_exchange(&mpmc_backoff_max, max_pauses, WEFT_RELAXED);
 }
 
-/* Wait b->next pauses, and double the next wait up to the bound. */
+/* Wait b->next pauses, and double the next wait up to the bound.  From the
+ * second lost race of one operation on, yield the CPU first: when threads
+ * outnumber CPUs, a thread that keeps losing hands its CPU to a runnable
+ * thread the scheduler would otherwise keep waiting for a whole time slice
+ * (in docs/mpmc.md, the worst stalls of the 4- and 8-thread pair rows
+ * fell from 16 and 32-40 ms to 3 and 10-11 ms); on a CPU nobody else wants,
+ * sched_yield() returns at once and the pauses still do the waiting
+ * (yielding instead of pausing made the 2-thread rows bimodal: a yield that
+ * returns at once is no backoff). */
 static void mpmc_back_off(struct mpmc_backoff *b)
 {
+	if (b->next > b->max / 16)
+		sched_yield();
 	for (unsigned i = 0; i < b->next; i++)
 		weft_cpu_relax();
 	b->next = b->next * 2 > b->max ? b->max : b->next * 2; /* max <= 2^16: no overflow */
