@@ -361,7 +361,8 @@ static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
  * @value: any pointer (NULL included); for WEFT_PSHARED an index or offset.
  *
  * Context: any thread or process; never blocks (a wake-up it owes a
- * sleeper is one futex system call).
+ * sleeper is one futex system call; a lost race backs off briefly: pauses
+ * and sched_yield(), see weft_mpmc_set_backoff()).
  * Ordering: release on success (see the overview); none on failure.
  * Return: true if @value is in the queue; false if it is full or closed
  * (weft_mpmc_is_closed() tells which).
@@ -378,7 +379,8 @@ static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
  * @q: the queue.
  * @out: receives the value.
  *
- * Context: any thread or process; never blocks.
+ * Context: any thread or process; never blocks (a lost race backs off
+ * briefly: pauses and sched_yield(), see weft_mpmc_set_backoff()).
  * Ordering: acquire on success (pairs with the push of the value); none on failure.
  * Return: true if a value was stored in *@out; false if the queue is empty
  * (closed or not), or its oldest slot is claimed by a push still in progress.
@@ -469,7 +471,8 @@ int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadli
  * Pushes the longest prefix of @values that fits in the free slots ready at
  * the moment of the claim; the values pushed are consecutive in the queue.
  *
- * Context: any thread or process; never blocks.
+ * Context: any thread or process; never blocks (a lost race backs off
+ * briefly: pauses and sched_yield(), see weft_mpmc_set_backoff()).
  * Ordering: release, for each value pushed.
  * Return: how many values were pushed (0 if the queue is full or closed, or
  * @values is NULL).
@@ -482,7 +485,8 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
  * @out: receives the values, oldest first; may be NULL only if @n is 0.
  * @n: room in @out.
  *
- * Context: any thread or process; never blocks.
+ * Context: any thread or process; never blocks (a lost race backs off
+ * briefly: pauses and sched_yield(), see weft_mpmc_set_backoff()).
  * Ordering: acquire, for each value popped.
  * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
  */
