@@ -23,9 +23,19 @@
 struct weft__backoff {
 	unsigned step;  /* pauses in the next step */
 	unsigned spent; /* pauses so far */
+	unsigned cap;   /* the longest step (at most 2^16, so doubling cannot overflow) */
 };
 
-#define WEFT__BACKOFF_INIT {1, 0}
+#define WEFT__BACKOFF_INIT {1, 0, WEFT_BACKOFF_MAX_PAUSES}
+
+/* Pause for one step, then double the next step up to the cap. */
+static inline void weft__backoff_pause(struct weft__backoff *b)
+{
+	for (unsigned i = 0; i < b->step; i++)
+		weft_cpu_relax();
+	b->spent += b->step;
+	b->step = b->step * 2 > b->cap ? b->cap : b->step * 2;
+}
 
 /* One backoff step.  Return: false once the spin budget is spent (the caller
  * should yield or park instead of calling again). */
@@ -33,11 +43,7 @@ static inline bool weft__backoff_spin(struct weft__backoff *b, unsigned budget)
 {
 	if (b->spent >= budget)
 		return false;
-	for (unsigned i = 0; i < b->step; i++)
-		weft_cpu_relax();
-	b->spent += b->step;
-	if (b->step < WEFT_BACKOFF_MAX_PAUSES)
-		b->step *= 2;
+	weft__backoff_pause(b);
 	return true;
 }
 
