@@ -2178,8 +2178,10 @@ static inline int weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	 * the slot, so its load of value happens before our store below.  A
 	 * closed queue has bit 63 in pos, which never equals a seq. */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us */
-		return (int64_t)(seq - pos) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us
+					* (meaningless once pos has the closed bit) */
+		return (int64_t)(seq - pos) > 0 && !(pos & WEFT_MPMC_CLOSED_BIT) ? WEFT__MPMC_LOST
+										   : WEFT__MPMC_NOT_READY;
 	/* seq_cst: the claim must be ordered before our load of pop_sleepers
 	 * and after any consumer's registration that it does not see (the
 	 * lost-wake-up argument in the overview); relaxed on failure: we only
@@ -4495,9 +4497,19 @@ WEFT_EXTERN_C_END
 struct weft__backoff {
 	unsigned step;  /* pauses in the next step */
 	unsigned spent; /* pauses so far */
+	unsigned cap;   /* the longest step (at most 2^16, so doubling cannot overflow) */
 };
 
-#define WEFT__BACKOFF_INIT {1, 0}
+#define WEFT__BACKOFF_INIT {1, 0, WEFT_BACKOFF_MAX_PAUSES}
+
+/* Pause for one step, then double the next step up to the cap. */
+static inline void weft__backoff_pause(struct weft__backoff *b)
+{
+	for (unsigned i = 0; i < b->step; i++)
+		weft_cpu_relax();
+	b->spent += b->step;
+	b->step = b->step * 2 > b->cap ? b->cap : b->step * 2;
+}
 
 /* One backoff step.  Return: false once the spin budget is spent (the caller
  * should yield or park instead of calling again). */
@@ -4505,11 +4517,7 @@ static inline bool weft__backoff_spin(struct weft__backoff *b, unsigned budget)
 {
 	if (b->spent >= budget)
 		return false;
-	for (unsigned i = 0; i < b->step; i++)
-		weft_cpu_relax();
-	b->spent += b->step;
-	if (b->step < WEFT_BACKOFF_MAX_PAUSES)
-		b->step *= 2;
+	weft__backoff_pause(b);
 	return true;
 }
 
@@ -6101,10 +6109,6 @@ unsigned long weft_lockdep_reports(void)
  * machine of docs/benchmarks.md).  The default comes from the sweep in
  * docs/mpmc.md.
  */
-struct mpmc_backoff {
-	unsigned next; /* pauses of the next wait */
-	unsigned max;  /* the bound; 0: no backoff */
-};
 
 /* relaxed everywhere: a tuning value, read once per slow-path call */
 static unsigned mpmc_backoff_max = WEFT_MPMC_BACKOFF_DEFAULT;
@@ -6116,31 +6120,31 @@ unsigned weft_mpmc_set_backoff(unsigned max_pauses)
 	return weft_atomic_exchange(&mpmc_backoff_max, max_pauses, WEFT_RELAXED);
 }
 
-/* Wait b->next pauses, and double the next wait up to the bound.  From the
- * second lost race of one operation on, yield the CPU first: when threads
- * outnumber CPUs, a thread that keeps losing hands its CPU to a runnable
- * thread the scheduler would otherwise keep waiting for a whole time slice
- * (in docs/mpmc.md, the worst stalls of the 4- and 8-thread pair rows
- * fell from 16 and 32-40 ms to 3 and 10-11 ms); on a CPU nobody else wants,
- * sched_yield() returns at once and the pauses still do the waiting
- * (yielding instead of pausing made the 2-thread rows bimodal: a yield that
- * returns at once is no backoff). */
-static void mpmc_back_off(struct mpmc_backoff *b)
+/* One backoff step after a lost race (src/backoff.h does the pausing and the
+ * doubling).  From the second lost race of one operation on, yield the CPU
+ * first: when threads outnumber CPUs, a thread that keeps losing hands its
+ * CPU to a runnable thread the scheduler would otherwise keep waiting for a
+ * whole time slice (in docs/mpmc.md, the worst stalls of the 4- and 8-thread
+ * pair rows fell from 16 and 32-40 ms to 3 and 10-11 ms); on a CPU nobody
+ * else wants, sched_yield() returns at once and the pauses still do the
+ * waiting (yielding instead of pausing made the 2-thread rows bimodal: a
+ * yield that returns at once is no backoff). */
+static void mpmc_back_off(struct weft__backoff *b)
 {
-	if (b->next > b->max / 16)
+	if (b->step > b->cap / 16)
 		sched_yield();
-	for (unsigned i = 0; i < b->next; i++)
-		weft_cpu_relax();
-	b->next = b->next * 2 > b->max ? b->max : b->next * 2; /* max <= 2^16: no overflow */
+	weft__backoff_pause(b);
 }
 
-/* The backoff of a slow path whose first attempt found @first: a lost race
- * waits before the slow path's first retry. */
-static struct mpmc_backoff mpmc_backoff_start(int first)
+/* The backoff of a slow path whose first attempt found @first: steps from
+ * 1/16 of the bound up to it; a lost race waits before the slow path's first
+ * retry. */
+static struct weft__backoff mpmc_backoff_start(int first)
 {
-	struct mpmc_backoff b;
-	b.max = weft_atomic_load(&mpmc_backoff_max, WEFT_RELAXED);
-	b.next = b.max / 16 > 0 ? b.max / 16 : b.max;
+	struct weft__backoff b;
+	b.cap = weft_atomic_load(&mpmc_backoff_max, WEFT_RELAXED);
+	b.step = b.cap / 16 > 0 ? b.cap / 16 : b.cap;
+	b.spent = 0;
 	if (first == WEFT__MPMC_LOST)
 		mpmc_back_off(&b);
 	return b;
@@ -6288,7 +6292,7 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 
 /* Push @value unless the queue is full or closed, retrying (after a
  * backoff) on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct mpmc_backoff *backoff)
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__backoff *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -6327,7 +6331,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct mpmc
 
 /* Pop into *out unless the queue is empty, retrying (after a backoff) on
  * contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct mpmc_backoff *backoff)
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__backoff *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -6362,13 +6366,13 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct mpmc_b
 
 bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	struct mpmc_backoff backoff = mpmc_backoff_start(first);
+	struct weft__backoff backoff = mpmc_backoff_start(first);
 	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
 bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	struct mpmc_backoff backoff = mpmc_backoff_start(first);
+	struct weft__backoff backoff = mpmc_backoff_start(first);
 	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
@@ -6381,7 +6385,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
-	struct mpmc_backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -6434,7 +6438,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
-	struct mpmc_backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -6687,10 +6691,6 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 	return true;
 }
 
-/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET); the pauses count
- * against the spin bound @budget. */
-static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget);
-
 /* Leaving the slow path: give up SPINNING if we hold it. */
 static void mpmc_spin_done(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, bool *handover)
 {
@@ -6712,6 +6712,8 @@ static bool mpmc_slot_ready(weft_mpmc_t *q, enum mpmc_side side)
 	return weft_atomic_load(&weft__mpmc_slot(q, head)->seq, WEFT_ACQUIRE) == head + 1;
 }
 
+/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET); the pauses count
+ * against the spin bound @budget. */
 static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
 {
 	unsigned quiet = budget < WEFT__MPMC_SPIN_QUIET ? budget : WEFT__MPMC_SPIN_QUIET;
@@ -6769,7 +6771,7 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
-	struct mpmc_backoff backoff = mpmc_backoff_start(first);
+	struct weft__backoff backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;
@@ -6811,7 +6813,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
-	struct mpmc_backoff backoff = mpmc_backoff_start(first);
+	struct weft__backoff backoff = mpmc_backoff_start(first);
 	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
 	unsigned stalls = 0;
 	bool first_try = true;

@@ -308,8 +308,10 @@ static inline int weft__mpmc_push_fast(weft_mpmc_t *q, void *value)
 	 * the slot, so its load of value happens before our store below.  A
 	 * closed queue has bit 63 in pos, which never equals a seq. */
 	uint64_t seq = weft_atomic_load(&slot->seq, WEFT_ACQUIRE);
-	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us */
-		return (int64_t)(seq - pos) > 0 ? WEFT__MPMC_LOST : WEFT__MPMC_NOT_READY;
+	if (WEFT_UNLIKELY(seq != pos)) /* seq > pos: a producer claimed pos before us
+					* (meaningless once pos has the closed bit) */
+		return (int64_t)(seq - pos) > 0 && !(pos & WEFT_MPMC_CLOSED_BIT) ? WEFT__MPMC_LOST
+										   : WEFT__MPMC_NOT_READY;
 	/* seq_cst: the claim must be ordered before our load of pop_sleepers
 	 * and after any consumer's registration that it does not see (the
 	 * lost-wake-up argument in the overview); relaxed on failure: we only
