@@ -266,16 +266,19 @@ static MQ_ALWAYS_INLINE void mq_stall_note(struct mq_stall_clock *c, uint64_t la
 	if (WEFT_LIKELY(now - c->read_at < c->every)) {
 		/* gap < every: counts whole (gaps under a quarter of it are
 		 * far below any stall of interest, and skip the conversion) */
-		if (gap > c->every / 4 && wb_ticks_to_ns(gap) > (double)c->own_max_ns)
-			c->own_max_ns = (uint64_t)wb_ticks_to_ns(gap);
+		if (gap > c->every / 4) {
+			double g = wb_ticks_to_ns(gap);
+			if (g > (double)c->own_max_ns)
+				c->own_max_ns = (uint64_t)g;
+		}
 		return;
 	}
 	if (c->fd < 0)
 		return;
 	uint64_t delay = mq_run_delay_ns(c->fd);
-	double own = wb_ticks_to_ns(gap) - (double)(delay - c->run_delay) + wb_ticks_to_ns(last - c->read_at);
-	if (gap < c->every)
-		own = wb_ticks_to_ns(gap); /* a short gap that happened to end a read period */
+	double own = wb_ticks_to_ns(gap);
+	if (gap >= c->every) /* a short gap that happened to end a read period counts whole */
+		own += wb_ticks_to_ns(last - c->read_at) - (double)(delay - c->run_delay);
 	if (own > 0 && own > (double)c->own_max_ns)
 		c->own_max_ns = (uint64_t)own;
 	c->run_delay = delay;
