@@ -32,6 +32,7 @@
 
 #include "stress.h"
 #include "weft/deadline.h"
+#include "weft/brlock.h"
 #include "weft/rwlock.h"
 #include "weft/status.h"
 

@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "weft/deadline.h"
+#include "weft/brlock.h"
 #include "weft/rwlock.h"
 #include "weft/status.h"
 

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "weft/deadline.h"
+#include "weft/brlock.h"
 #include "weft/rwlock.h"
 
 static weft_rwlock_t rw;

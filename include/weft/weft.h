@@ -13,6 +13,7 @@
 #include "counter.h"
 #include "pool.h"
 #include "rwlock.h"
+#include "brlock.h"
 #include "cond.h"
 #include "sem.h"
 #include "once.h"

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * brlock.c - the contended paths of weft_brlock_t.  The algorithm, its words
+ * and its sources are described at the top of include/weft/brlock.h.
+ *
+ * Memory orders, once for the whole file:
+ *  - a reader's entry is a seq_cst increment of its slot then a seq_cst load
+ *    of the writer word; a writer's, a seq_cst fetch_or of ACTIVE then seq_cst
+ *    loads of every slot: the two halves of a store-load handshake (see
+ *    weft__brlock_enter()); the seq_cst loads are also the acquires that pair
+ *    with the release of the unlock whose value they read;
+ *  - the writers' mutex is acquire/release like weft_mutex_t's;
+ *  - loads that only choose what to try next, and the RMWs that set or clear
+ *    PARKED/SLOT_WAITER, are relaxed: they publish no data, and the futex
+ *    compares the word's current value, so no stale guess can make a thread
+ *    sleep through the change it waits for.
+ */
+#include "backoff.h"
+#include "rwlock_internal.h"
+#include "wait.h"
+#include "weft/brlock.h"
+#include "weft/deadline.h"
+#include "weft/status.h"
+
+/* Whether a caller's deadline has already passed (NULL: never). */
+static bool brl_expired(const struct timespec *deadline)
+{
+	return deadline != NULL && weft_deadline_passed(deadline);
+}
+
+/* ==== weft_brlock_t ===================================================== */
+
+/*
+ * Per-thread slot numbers.  One number per thread for every brlock, handed
+ * out round-robin, so the first WEFT_BRLOCK_SLOTS threads each own a line.
+ */
+#ifdef __cplusplus
+thread_local unsigned weft__brlock_slot_id;
+#else
+_Thread_local unsigned weft__brlock_slot_id;
+#endif
+static unsigned brl_next_slot; /* relaxed: a counter; any value is correct */
+
+unsigned weft__brlock_slot_assign(void)
+{
+	unsigned id = weft_atomic_fetch_add(&brl_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
+	weft__brlock_slot_id = id;
+	return id;
+}
+
+static unsigned brl_flags(weft_brlock_t *br)
+{
+	/* relaxed: only the pshared bit is used, and it is fixed at init */
+	return (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+}
+
+void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	/* one waiter at most: the one writer that sweeps (it holds wlock) */
+	weft__wake(slot, 1, brl_flags(br));
+}
+
+/* A reader that saw ACTIVE (and took its count back): wait until the writer
+ * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
+static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	unsigned wflags = brl_flags(br);
+	/* relaxed: a hint; weft__brlock_enter() makes the real check */
+	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	while (w & WEFT_BRLOCK_ACTIVE) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+			continue;
+		}
+		/* ACTIVE -> ACTIVE|PARKED: wrunlock then wakes every sleeper */
+		if (!(w & WEFT_BRLOCK_PARKED) &&
+		    !weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		/* On a timeout PARKED stays set: the writer's unlock then makes
+		 * one wake call that may find nobody. */
+		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags) == WEFT_ETIMEDOUT)
+			return WEFT_ETIMEDOUT;
+		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	}
+	return WEFT_OK;
+}
+
+/* Called after a failed weft__brlock_enter(): our count is still in @slot. */
+static int brl_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
+{
+	do {
+		weft__brlock_leave(br, slot);
+		if (brl_expired(deadline) || brl_wait_writer_gone(br, deadline) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	} while (!weft__brlock_enter(br, slot));
+	return WEFT_OK;
+}
+
+void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	(void)brl_rdlock(br, slot, NULL);
+}
+
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+/*
+ * The writer waits for one slot to drain: spin, then set SLOT_WAITER and
+ * sleep on the slot; the reader whose rdunlock takes the count to 0 sees
+ * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
+ * set; they take theirs back), so the wait is bounded by the readers inside.
+ */
+static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
+	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
+	int rc = WEFT_OK;
+	while (c & WEFT_BRLOCK_SLOT_READERS) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+			continue;
+		}
+		/* count -> count|SLOT_WAITER.  relaxed: publishes nothing */
+		if (!(c & WEFT_BRLOCK_SLOT_WAITER) &&
+		    !weft_atomic_cas(slot, &c, c | WEFT_BRLOCK_SLOT_WAITER, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		c |= WEFT_BRLOCK_SLOT_WAITER;
+		if (weft__wait(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
+			rc = WEFT_ETIMEDOUT;
+			break;
+		}
+		c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+	}
+	if (c & WEFT_BRLOCK_SLOT_WAITER) {
+		/* acquire: clears our own mark and takes a last look at the
+		 * count; pairs with the readers' release fetch_sub */
+		c = weft_atomic_fetch_and(slot, ~WEFT_BRLOCK_SLOT_WAITER, WEFT_ACQUIRE);
+		if (!(c & WEFT_BRLOCK_SLOT_READERS))
+			rc = WEFT_OK; /* acquire above: drained after all */
+	}
+	return rc;
+}
+
+/* Undo a writer's ACTIVE (a failed try or a timeout) or end its hold:
+ * clear ACTIVE, wake the readers that sleep on it, release the writers' mutex. */
+static void brl_release(weft_brlock_t *br)
+{
+	unsigned wflags = brl_flags(br);
+	/* release: publishes the write section; pairs with the seq_cst (acquire)
+	 * load of the writer word in weft__brlock_enter() */
+	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
+	if (old & WEFT_BRLOCK_PARKED)
+		weft__wake(&br->writer, INT32_MAX, wflags);
+	weft__rwl_word_unlock(&br->wlock, wflags);
+}
+
+enum brl_mode { BRL_BLOCK, BRL_TRY, BRL_TIMED };
+
+static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timespec *deadline)
+{
+	unsigned wflags = brl_flags(br);
+	if (mode == BRL_TRY) {
+		if (!weft__rwl_word_trylock(&br->wlock))
+			return WEFT_EBUSY;
+	} else if (!weft__rwl_word_trylock(&br->wlock)) {
+		if (brl_expired(deadline) || weft__rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	}
+	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
+	 * visible before we read the slots; pairs with the seq_cst increment and
+	 * load of weft__brlock_enter() */
+	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
+		uint32_t *slot = &br->slots[i].readers;
+		/* seq_cst: the other half of the handshake; also the acquire that
+		 * pairs with the readers' release fetch_sub */
+		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
+			continue;
+		if (mode == BRL_TRY || brl_expired(deadline) || brl_drain_slot(slot, deadline, wflags) != WEFT_OK) {
+			brl_release(br);
+			return mode == BRL_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+		}
+	}
+	return WEFT_OK;
+}
+
+void weft_brlock_wrlock_slow(weft_brlock_t *br)
+{
+	(void)brl_wrlock(br, BRL_BLOCK, NULL);
+}
+
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
+{
+	return brl_wrlock(br, BRL_TRY, NULL) == WEFT_OK;
+}
+
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	int rc = brl_wrlock(br, BRL_TIMED, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+void weft_brlock_wrunlock_slow(weft_brlock_t *br)
+{
+	brl_release(br);
+}

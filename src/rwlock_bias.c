@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rwlock_bias.c - the writer's half of weft_rwlock_t's reader bias: the
+ * visible-readers table, its scan and the wait for biased readers, and the
+ * inhibit policy.  BRAVO: D. Dice, A. Kogan, "BRAVO - Biased Locking for
+ * Reader-Writer Locks", USENIX ATC 2019.  The reader's half is inline in
+ * include/weft/rwlock_bias.h; the BIASED bit of the state word is set and
+ * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke()).
+ *
+ * Memory orders: the scan's slot loads are seq_cst, the load half of the
+ * store-load handshake with a reader's seq_cst slot CAS and state load (see
+ * weft__rwlock_bias_enter()); they are also acquires that pair with a biased
+ * reader's release store of NULL.  The tuning values and the inhibit
+ * deadlines are relaxed: they publish nothing.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, nanosleep */
+#endif
+#include <time.h>
+
+#include "backoff.h"
+#include "rwlock_bias.h"
+#include "rwlock_internal.h"
+#include "weft/deadline.h"
+#include "weft/rwlock.h"
+#include "weft/status.h"
+
+/*
+ * The visible-readers table, shared by every private weft_rwlock_t of the
+ * process: 1024 slots of 8 bytes, 8 KiB, 128 cache lines.  A biased reader
+ * holds one slot (NULL -> lock); a writer that revokes bias loads all of them.
+ */
+weft_rwlock_t *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS] WEFT_ALIGNED(WEFT_CACHE_LINE);
+_Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+_Thread_local unsigned weft__rwlock_tick;
+
+/* relaxed everywhere: a tuning value (the inhibit multiplier N; 0: no bias) */
+static unsigned rwl_bias_n = WEFT_RWLOCK_BIAS_DEFAULT;
+
+unsigned weft_rwlock_set_bias(unsigned n)
+{
+	return weft_atomic_exchange(&rwl_bias_n, n, WEFT_RELAXED);
+}
+
+/*
+ * Inhibit deadlines (CLOCK_MONOTONIC ns; 0: none), one per hash bucket of lock
+ * addresses: BRAVO keeps one per lock, but weft_rwlock_t has no room.  Locks
+ * that share a bucket share a deadline, which only moves when bias comes back
+ * on (a policy, never a question of correctness).  All accesses relaxed: the
+ * value publishes nothing.
+ */
+#define WEFT__RWL_INHIBIT_BITS 8
+static uint64_t rwl_inhibit[1u << WEFT__RWL_INHIBIT_BITS];
+
+static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
+{
+	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - WEFT__RWL_INHIBIT_BITS)];
+}
+
+uint64_t weft__rwlock_bias_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool weft__rwlock_bias_allowed(const weft_rwlock_t *rw)
+{
+	if (weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) == 0)
+		return false;
+	uint64_t *inhibit = rwl_inhibit_of(rw);
+	uint64_t until = weft_atomic_load(inhibit, WEFT_RELAXED);
+	if (until != 0) {
+		if (weft__rwlock_bias_now() < until)
+			return false;
+		weft_atomic_cas(inhibit, &until, 0u, WEFT_RELAXED, WEFT_RELAXED);
+	}
+	return true;
+}
+
+void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
+{
+	uint64_t now = weft__rwlock_bias_now();
+	uint64_t until = now + (uint64_t)weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) * (now - t0);
+	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
+}
+
+/* Wait until the biased reader in @slot has left @rw: spin, then yield, then
+ * sleep with a doubling period (1 us .. 256 us).  A slot is a pointer, not a
+ * futex word, so the writer polls. */
+static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	long sleep_ns = 1000;
+	unsigned yields = 0;
+	/* acquire: pairs with the release store of NULL in weft__rwlock_bias_leave() */
+	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
+		if (weft__backoff_spin(&backoff, budget))
+			continue;
+		if (deadline != NULL && weft_deadline_passed(deadline))
+			return weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
+		if (yields < 16) {
+			yields++;
+			sched_yield();
+			continue;
+		}
+		struct timespec ts = {0, sleep_ns};
+		nanosleep(&ts, NULL);
+		if (sleep_ns < 256000)
+			sleep_ns *= 2;
+	}
+	return WEFT_OK;
+}
+
+int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
+{
+	int rc = WEFT_OK;
+	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS && rc == WEFT_OK; i++) {
+		/* seq_cst: the load half of the handshake; also an acquire that
+		 * pairs with the reader's release store of NULL */
+		if (weft_atomic_load(&weft__rwlock_readers[i], WEFT_SEQ_CST) != rw)
+			continue;
+		rc = try_only ? WEFT_EBUSY : rwl_wait_slot(&weft__rwlock_readers[i], rw, deadline);
+	}
+	return rc;
+}
