@@ -343,61 +343,6 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_BARRIER_H */
 
-/* ---- include/weft/deadline.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_DEADLINE_H
-#define WEFT_DEADLINE_H
-
-/*
- * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
- *
- * Timed calls take an absolute deadline (not a relative timeout) so that a call
- * that is woken spuriously, or retries, never extends its total wait.  The clock
- * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
- */
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
-
-
-WEFT_EXTERN_C_BEGIN
-
-/**
- * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
- * @ns: how far ahead; saturates instead of overflowing.
- *
- * Context: any thread; does not block.
- * Return: the deadline, to pass to a timed call.
- */
-struct timespec weft_deadline_after_ns(uint64_t ns);
-
-/**
- * weft_deadline_valid() - whether @ts is a well-formed deadline.
- * @ts: the deadline; NULL is not valid.
- *
- * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
- * calls return WEFT_EINVAL for anything else.
- *
- * Return: true if @ts may be passed to a timed call.
- */
-static inline bool weft_deadline_valid(const struct timespec *ts)
-{
-	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
-}
-
-/**
- * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
- * @ts: a valid deadline.
- *
- * Return: true once now >= @ts.
- */
-bool weft_deadline_passed(const struct timespec *ts);
-
-WEFT_EXTERN_C_END
-
-#endif /* WEFT_DEADLINE_H */
-
 /* ---- include/weft/debug.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_DEBUG_H
@@ -564,6 +509,478 @@ WEFT_EXTERN_C_END
 #endif
 
 #endif /* WEFT_TSAN_H */
+
+/* ---- include/weft/brlock.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_BRLOCK_H
+#define WEFT_BRLOCK_H
+
+/*
+ * brlock.h - weft_brlock_t, a "big-reader" lock whose readers each touch
+ * only their own cache line, for data that is read far more often than it
+ * is written.  64-byte aligned, 4160 bytes.  Contended paths: src/brlock.c.
+ *
+ * A distributed-reader lock (W. C. Hsieh, W. E. Weihl, "Scalable Reader-Writer
+ * Locks for Parallel Systems", IPPS 1992; the Linux 2.4 "big-reader" brlock of
+ * I. Molnar, 2000): one reader counter per cache line, WEFT_BRLOCK_SLOTS of
+ * them.  Each thread is given a slot the first time it uses any brlock (slot =
+ * thread number modulo WEFT_BRLOCK_SLOTS); with no more threads than slots a
+ * reader writes only its own line, so readers on different cores never share
+ * a line and read throughput scales with cores.  Threads beyond that share
+ * slots (still correct, slot updates are atomic).
+ *
+ * reader: increment its slot (seq_cst), then read the writer word (seq_cst).
+ *         No writer: in.  A writer: take the increment back and wait (spin,
+ *         then sleep on the writer word) until the writer has gone, then retry.
+ * unlock: decrement its slot (release); wake the writer if it sleeps on that
+ *         slot and this was the last reader there.
+ * writer: take the writers' mutex (a three-state futex word), set ACTIVE in
+ *         the writer word (seq_cst), then sweep the slots and wait (spin, then
+ *         sleep on the slot) for each to drain.  The seq_cst increment/load of
+ *         the reader and the seq_cst set/load of the writer are the two halves
+ *         of a store-load handshake: either the writer sees the reader's
+ *         count, or the reader sees ACTIVE.
+ * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
+ *         word, release the writers' mutex.
+ *
+ * The writer's cost: one pass over WEFT_BRLOCK_SLOTS cache lines, each a
+ * cache miss when its reader's core last wrote it (~64 loads, a few
+ * microseconds), plus the wait for readers inside.  Fairness: writers are
+ * preferred (a writer that has set ACTIVE waits only for readers already
+ * inside); readers can be starved by continuous writers, and writers compete
+ * for the writers' mutex without order.
+ *
+ * Ordering: a successful read or write lock is an acquire, an unlock a
+ * release; a write section happens before every later read or write section,
+ * a read section before the next write section.  Failed try or timed calls
+ * order nothing.  Footprint: 64 bytes for the writer's line plus 64 per slot:
+ * 4160 bytes with the default 64 slots, 64-byte aligned (static, automatic,
+ * or aligned_alloc()/mmap storage; plain malloc() is not enough).
+ *
+ * Recursion: a thread must not read-lock a brlock it already holds (with a
+ * writer sweeping in between, the second rdlock waits for the writer, which
+ * waits for the first).  The spin budget before sleeping is shared with
+ * weft_rwlock_t: weft_rwlock_set_spin() in rwlock.h.
+ *
+ * WEFT_DEBUG builds abort, with a message naming the lock's address, on:
+ * rdunlock while the caller's slot count is 0, rdunlock of a write-held lock,
+ * wrunlock of a lock not write-held by the caller (and of a read-held one:
+ * "wrong unlock mode"), rdlock or wrlock by the thread that holds it for
+ * writing (self-deadlock), and destroy while held.  Readers are counted, not
+ * named, so these go undetected: rdunlock by a thread that holds no read lock
+ * while another thread sharing its slot does, and a second rdlock by a reader.
+ * Under ThreadSanitizer the lock carries the __tsan_mutex_* annotations, read
+ * acquisitions with WEFT_TSAN_READ_LOCK, so TSan checks it as it checks
+ * pthread_rwlock_t.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* Reader slots per lock.  Fixed: the library and its users must agree. */
+#define WEFT_BRLOCK_SLOTS 64
+
+/* The writer word. */
+#define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
+#define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
+#define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
+
+/* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
+#define WEFT_BRLOCK_SLOT_READERS 0x7FFFFFFFu
+#define WEFT_BRLOCK_SLOT_WAITER 0x80000000u
+
+struct weft__brlock_slot {
+	uint32_t readers; /* count | SLOT_WAITER */
+} WEFT_ALIGNED(WEFT_CACHE_LINE);
+
+typedef struct weft_brlock {
+	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
+	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
+#ifdef WEFT_DEBUG
+	uint32_t owner; /* weft_debug_self() of the write holder, 0 when none */
+#endif
+	struct weft__brlock_slot slots[WEFT_BRLOCK_SLOTS]; /* one cache line each */
+} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_brlock_t;
+
+WEFT_STATIC_ASSERT(sizeof(struct weft__brlock_slot) == WEFT_CACHE_LINE, "a slot is one cache line");
+WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
+		   "the writer's line is apart from every reader's line");
+WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
+		   "footprint: one line for the writer, one per slot");
+
+/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
+#ifdef WEFT_DEBUG
+#define WEFT_BRLOCK_INIT {0, 0, 0, {{0}}}
+#else
+#define WEFT_BRLOCK_INIT {0, 0, {{0}}}
+#endif
+
+/* The spin budget of brlock waiters, shared with weft_rwlock_t (the same
+ * declaration as in rwlock.h, where it is documented). */
+unsigned weft_rwlock_set_spin(unsigned pauses);
+
+/* The calling thread's slot index + 1 (0: not assigned yet); see src/brlock.c. */
+#ifdef __cplusplus
+extern thread_local unsigned weft__brlock_slot_id;
+#else
+extern _Thread_local unsigned weft__brlock_slot_id;
+#endif
+WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
+
+WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
+WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrlock_slow(weft_brlock_t *br);
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrunlock_slow(weft_brlock_t *br);
+
+/* The calling thread's reader slot in @br. */
+static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
+{
+	unsigned id = weft__brlock_slot_id;
+	if (WEFT_UNLIKELY(id == 0))
+		id = weft__brlock_slot_assign();
+	return &br->slots[id - 1].readers;
+}
+
+/**
+ * weft_brlock_init() - initialize an unlocked distributed-reader lock.
+ * @br: the lock (64-byte aligned storage).
+ * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
+ *
+ * A private lock may instead be set to WEFT_BRLOCK_INIT or zero-filled.
+ *
+ * Context: any thread; the lock must not be in use.
+ * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
+ */
+static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
+{
+	if (flags & ~WEFT_PSHARED)
+		return WEFT_EINVAL;
+	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
+#ifdef WEFT_DEBUG
+	weft_atomic_store(&br->owner, 0u, WEFT_RELAXED);
+#endif
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
+	WEFT_TSAN_CREATE(br, 0);
+	return WEFT_OK;
+}
+
+#ifdef WEFT_DEBUG
+static inline void weft__brlock_check_not_writer(weft_brlock_t *br)
+{
+	/* relaxed: compared only against our own id, which only we store */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_brlock_t", br, "locked again by the thread that holds it for writing (self-deadlock)");
+}
+static inline void weft__brlock_set_owner(weft_brlock_t *br, uint32_t id)
+{
+	weft_atomic_store(&br->owner, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
+}
+static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
+{
+	/* relaxed: diagnostics; our own slot holds our own increment until we
+	 * take it back, and the owner mark is ours only if we stored it */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
+	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
+		weft_debug_die("weft_brlock_t", br, "read-unlocked but not read-held");
+}
+static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
+{
+	/* relaxed: diagnostics, as above */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self()) {
+		if (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
+		weft_debug_die("weft_brlock_t", br, "write-unlocked but not write-held by this thread");
+	}
+	weft__brlock_set_owner(br, 0);
+}
+#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) weft__brlock_check_not_writer(br)
+#define WEFT__BRLOCK_SET_OWNER(br) weft__brlock_set_owner((br), weft_debug_self())
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
+#else
+#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) ((void)0)
+#define WEFT__BRLOCK_SET_OWNER(br) ((void)0)
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
+#endif
+
+/* The reader's half of the handshake: count ourselves in our slot, then look
+ * for a writer.  Return: true if no writer is there (we are in). */
+static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
+{
+	/* seq_cst: the increment must be ordered before the load below (a
+	 * store-load pair); pairs with the seq_cst fetch_or of ACTIVE and the
+	 * seq_cst slot loads of the writer's sweep in src/brlock.c */
+	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
+	/* seq_cst: the other half of the handshake above; also an acquire that
+	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
+	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
+}
+
+/* Take our count back out of @slot (we hold, or failed to get, a read lock). */
+static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
+{
+	/* release: orders the read section before the writer's acquire load of
+	 * this slot (a failed entry has nothing to order, and harms nothing) */
+	uint32_t old = weft_atomic_fetch_sub(slot, 1u, WEFT_RELEASE);
+	if (WEFT_UNLIKELY(old == (WEFT_BRLOCK_SLOT_WAITER | 1u)))
+		weft_brlock_wake_slow(br, slot);
+}
+
+/**
+ * weft_brlock_tryrdlock() - take a read lock if no writer holds or sweeps.
+ * @br: the lock.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds a read lock.
+ */
+static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
+{
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	bool ok = weft__brlock_enter(br, slot);
+	if (!ok)
+		weft__brlock_leave(br, slot);
+	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
+	return ok;
+}
+
+/**
+ * weft_brlock_rdlock() - take a read lock, waiting while a writer holds or
+ * sweeps the lock.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
+ */
+static inline void weft_brlock_rdlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_READ);
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
+		weft_brlock_rdlock_slow(br, slot);
+	WEFT_TSAN_POST_LOCK(br, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_brlock_timedrdlock() - take a read lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if a writer is there.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_READ, deadline);
+	int rc = weft_brlock_timedrdlock_slow(br, deadline);
+	if (rc == WEFT_OK)
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
+	return rc;
+}
+
+/**
+ * weft_brlock_rdunlock() - release a read lock.
+ * @br: a lock the caller holds for reading.
+ *
+ * Context: the thread that took the read lock (the slot is per thread);
+ * never blocks (one futex wake when it is the last reader a writer sleeps on).
+ * Ordering: release; the read section happens before the next writer's.
+ */
+static inline void weft_brlock_rdunlock(weft_brlock_t *br)
+{
+	WEFT__LOCKDEP_UNLOCK(br);
+	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
+	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__brlock_leave(br, weft__brlock_my_slot(br));
+	WEFT_TSAN_POST_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+}
+
+/**
+ * weft_brlock_trywrlock() - take the write lock if no writer holds it and no
+ * reader is inside.
+ * @br: the lock.
+ *
+ * A failed attempt may make readers that arrive during it wait briefly.
+ *
+ * Context: any thread; never blocks (costs a sweep of the slots).
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds the write lock.
+ */
+static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
+{
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	bool ok = weft_brlock_trywrlock_slow(br);
+	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	if (ok) {
+		WEFT__BRLOCK_SET_OWNER(br);
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
+	return ok;
+}
+
+/**
+ * weft_brlock_wrlock() - take the write lock: exclude other writers, stop new
+ * readers, and wait until the readers inside have left.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
+ * Ordering: acquire; pairs with the release of every earlier unlock.
+ */
+static inline void weft_brlock_wrlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	WEFT_TSAN_PRE_LOCK(br, 0);
+	weft_brlock_wrlock_slow(br);
+	WEFT_TSAN_POST_LOCK(br, 0);
+	WEFT__BRLOCK_SET_OWNER(br);
+}
+
+/**
+ * weft_brlock_timedwrlock() - take the write lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
+	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
+	int rc = weft_brlock_timedwrlock_slow(br, deadline);
+	if (rc == WEFT_OK) {
+		WEFT__BRLOCK_SET_OWNER(br);
+		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+	}
+	return rc;
+}
+
+/**
+ * weft_brlock_wrunlock() - release the write lock.
+ * @br: a lock the caller holds for writing.
+ *
+ * Context: the thread that holds the write lock; never blocks.
+ * Ordering: release; publishes the write section to every later holder.
+ */
+static inline void weft_brlock_wrunlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
+	WEFT__LOCKDEP_UNLOCK(br);
+	WEFT_TSAN_PRE_UNLOCK(br, 0);
+	weft_brlock_wrunlock_slow(br);
+	WEFT_TSAN_POST_UNLOCK(br, 0);
+}
+
+/**
+ * weft_brlock_destroy() - end the lock's life.
+ * @br: an unlocked lock that no thread waits for or will use again.
+ *
+ * Nothing to free; a WEFT_DEBUG build aborts if the lock is held.
+ *
+ * Context: any thread.
+ */
+static inline void weft_brlock_destroy(weft_brlock_t *br)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: diagnostics; a correct caller has no concurrent user */
+	if (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
+		weft_debug_die("weft_brlock_t", br, "destroyed while held");
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			weft_debug_die("weft_brlock_t", br, "destroyed while held");
+	weft__lockdep_forget(br);
+#endif
+	WEFT_TSAN_DESTROY(br, 0);
+	(void)br;
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_BRLOCK_H */
+
+/* ---- include/weft/deadline.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_DEADLINE_H
+#define WEFT_DEADLINE_H
+
+/*
+ * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
+ *
+ * Timed calls take an absolute deadline (not a relative timeout) so that a call
+ * that is woken spuriously, or retries, never extends its total wait.  The clock
+ * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/**
+ * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
+ * @ns: how far ahead; saturates instead of overflowing.
+ *
+ * Context: any thread; does not block.
+ * Return: the deadline, to pass to a timed call.
+ */
+struct timespec weft_deadline_after_ns(uint64_t ns);
+
+/**
+ * weft_deadline_valid() - whether @ts is a well-formed deadline.
+ * @ts: the deadline; NULL is not valid.
+ *
+ * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
+ * calls return WEFT_EINVAL for anything else.
+ *
+ * Return: true if @ts may be passed to a timed call.
+ */
+static inline bool weft_deadline_valid(const struct timespec *ts)
+{
+	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/**
+ * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
+ * @ts: a valid deadline.
+ *
+ * Return: true once now >= @ts.
+ */
+bool weft_deadline_passed(const struct timespec *ts);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_DEADLINE_H */
 
 /* ---- include/weft/mutex.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -2911,20 +3328,153 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_POOL_H */
 
+/* ---- include/weft/rwlock_bias.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_RWLOCK_BIAS_H
+#define WEFT_RWLOCK_BIAS_H
+
+/*
+ * rwlock_bias.h - the inline half of weft_rwlock_t's reader bias: the
+ * visible-readers table and a biased reader's entry and exit.  Included by
+ * rwlock.h; not an API of its own.  The writer's half (revocation: the table
+ * scan, the wait for biased readers, the inhibit policy) is in
+ * src/rwlock_bias.c; the state word it guards, in rwlock.h and src/rwlock.c.
+ *
+ * BRAVO (D. Dice, A. Kogan, "BRAVO - Biased Locking for Reader-Writer Locks",
+ * USENIX ATC 2019) wraps an underlying reader-writer lock.  While the lock's
+ * BIASED bit is set, a reader claims a slot of a process-wide table of
+ * WEFT_RWLOCK_BIAS_SLOTS pointers (slot = hash of the lock and the thread;
+ * CAS NULL -> lock), then re-checks the lock's state word for BIASED set and
+ * no writer; its unlock stores NULL.  One atomic RMW on a line that other
+ * threads rarely write.  A reader whose slot is taken, or that sees bias off
+ * or a writer, backs out and takes the underlying lock's read path.  A writer
+ * that finds BIASED set clears it and scans the whole table, waiting for every
+ * slot that holds this lock.
+ *
+ * Ordering: the reader's slot CAS and state load and the writer's BIASED
+ * clear and slot loads are all seq_cst: a store-load (Dekker) handshake, so
+ * either the writer sees the reader's slot or the reader sees BIASED clear.
+ * A biased reader's unlock is a release store that pairs with the writer's
+ * (seq_cst, so acquire) slot load.
+ *
+ * Footprint: 8 KiB of table per process (1024 slots, 128 cache lines), 128
+ * bytes of thread-local held bits per thread.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+struct weft_rwlock;
+
+#define WEFT_RWLOCK_BIAS_BITS 10
+#define WEFT_RWLOCK_BIAS_SLOTS (1u << WEFT_RWLOCK_BIAS_BITS)
+/* The default inhibit multiplier N: after a revocation that took t, reader
+ * bias stays off for N * t (see weft_rwlock_set_bias() in rwlock.h). */
+#define WEFT_RWLOCK_BIAS_DEFAULT 9u
+/* Counted reads by the calling thread; every WEFT_RWLOCK_REBIAS_EVERY-th
+ * one of an unbiased private lock calls weft_rwlock_rebias_slow(), which
+ * turns reader bias back on once no revocation inhibits it. */
+#define WEFT_RWLOCK_REBIAS_EVERY 64u
+
+/* The visible-readers table, shared by every private weft_rwlock_t of the
+ * process, defined in src/rwlock_bias.c.  A slot holds the lock a biased
+ * reader holds, or NULL. */
+extern struct weft_rwlock *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS];
+/* One bit per table slot, set while the calling thread holds that slot: how a
+ * reader's unlock tells a table hold from a counted one.  Its address is also
+ * the per-thread value hashed into the slot number. */
+#ifdef __cplusplus
+extern thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+extern thread_local unsigned weft__rwlock_tick;
+#else
+extern _Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+extern _Thread_local unsigned weft__rwlock_tick;
+#endif
+
+/* The calling thread's slot of @rw in the visible-readers table: a
+ * multiplicative hash of the lock's address and of a per-thread address. */
+static inline unsigned weft__rwlock_slot(const struct weft_rwlock *rw)
+{
+	uint64_t h = (uint64_t)(uintptr_t)rw ^ ((uint64_t)(uintptr_t)&weft__rwlock_held[0] * 0xC2B2AE3D27D4EB4Full);
+	return (unsigned)((h * 0x9E3779B97F4A7C15ull) >> (64 - WEFT_RWLOCK_BIAS_BITS));
+}
+
+/*
+ * A biased reader's entry: claim our slot (NULL -> rw), then load the lock's
+ * state word @state and check that (*state & @mask) == @want (for
+ * weft_rwlock_t: BIASED set, no writer holding, no writer waiting at the head
+ * of the queue, so writer preference holds for biased readers too).  Return:
+ * true if in (our held bit is then set); false with nothing changed otherwise.
+ *
+ * seq_cst, both operations: this is the reader's half of a store-load
+ * handshake (Dekker) with the writer's revocation (src/rwlock.c clears
+ * BIASED, seq_cst, then src/rwlock_bias.c loads every slot, seq_cst).
+ * Acquire and release alone would let our load of the state be satisfied
+ * before our CAS is visible, so that the writer misses our slot while we miss
+ * its clear; in the single total order of seq_cst operations either our CAS
+ * precedes the writer's slot load (it sees us and waits) or its clear precedes
+ * our load (we see BIASED off and back out).
+ */
+static inline bool weft__rwlock_bias_enter(struct weft_rwlock *rw, const uint32_t *state, uint32_t mask,
+					   uint32_t want)
+{
+	unsigned i = weft__rwlock_slot(rw);
+	struct weft_rwlock *expected = NULL;
+	/* seq_cst: the store half of the handshake above */
+	if (!weft_atomic_cas(&weft__rwlock_readers[i], &expected, rw, WEFT_SEQ_CST, WEFT_RELAXED))
+		return false;
+	/* seq_cst: the load half of the handshake above; also the acquire that
+	 * pairs (through the release sequence of the state word) with the
+	 * release fetch_sub of the last wrunlock before bias was turned back on */
+	if (WEFT_LIKELY((weft_atomic_load(state, WEFT_SEQ_CST) & mask) == want)) {
+		weft__rwlock_held[i / 64] |= (uint64_t)1 << (i % 64); /* our own thread's bitmap */
+		return true;
+	}
+	/* release: we never entered, nothing to publish; release so that the
+	 * writer's acquire scan still pairs with every store of the slot */
+	weft_atomic_store(&weft__rwlock_readers[i], (struct weft_rwlock *)NULL, WEFT_RELEASE);
+	return false;
+}
+
+/* Whether the calling thread holds @rw through the table slot @i: its held
+ * bit for the slot is set and the slot holds @rw (the bit alone may belong to
+ * another lock hashed to the same slot).  relaxed: a slot we hold changes
+ * only by our own stores. */
+static inline bool weft__rwlock_bias_held(const struct weft_rwlock *rw, unsigned i)
+{
+	return (weft__rwlock_held[i / 64] & ((uint64_t)1 << (i % 64))) &&
+	       weft_atomic_load(&weft__rwlock_readers[i], WEFT_RELAXED) == rw;
+}
+
+/* A biased reader's exit from slot @i (weft__rwlock_bias_held() was true). */
+static inline void weft__rwlock_bias_leave(unsigned i)
+{
+	weft__rwlock_held[i / 64] &= ~((uint64_t)1 << (i % 64)); /* our own thread's bitmap */
+	/* release: orders the read section before the writer's section; pairs
+	 * with the seq_cst (acquire) slot loads of the revocation scan in
+	 * src/rwlock_bias.c */
+	weft_atomic_store(&weft__rwlock_readers[i], (struct weft_rwlock *)NULL, WEFT_RELEASE);
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_RWLOCK_BIAS_H */
+
 /* ---- include/weft/rwlock.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_RWLOCK_H
 #define WEFT_RWLOCK_H
 
 /*
- * rwlock.h - two reader-writer locks.
- *
- *   weft_rwlock_t  8 bytes; a futex reader-writer lock, writer-preferring.
- *   weft_brlock_t  4160 bytes; a "big-reader" lock whose readers each touch
- *                  only their own cache line, for data that is read far more
- *                  often than it is written.
- *
- * ==== weft_rwlock_t ====
+ * rwlock.h - weft_rwlock_t, an 8-byte futex reader-writer lock,
+ * writer-preferring, with BRAVO reader bias (its table: rwlock_bias.h and
+ * src/rwlock_bias.c).  Contended paths: src/rwlock.c.  The distributed-reader
+ * lock weft_brlock_t is in brlock.h (still included from here, for programs
+ * written when both lived in this header).
  *
  * Two 32-bit words.  `state` holds everything a reader's fast path needs:
  *
@@ -3021,56 +3571,16 @@ WEFT_EXTERN_C_END
  * plus, once per process, the 8 KiB table.  All-zero is an unlocked private
  * lock, unbiased until its first reads; WEFT_RWLOCK_INIT is the same.
  *
- * ==== weft_brlock_t ====
- *
- * A distributed-reader lock (W. C. Hsieh, W. E. Weihl, "Scalable Reader-Writer
- * Locks for Parallel Systems", IPPS 1992; the Linux 2.4 "big-reader" brlock of
- * I. Molnar, 2000): one reader counter per cache line, WEFT_BRLOCK_SLOTS of
- * them.  Each thread is given a slot the first time it uses any brlock (slot =
- * thread number modulo WEFT_BRLOCK_SLOTS); with no more threads than slots a
- * reader writes only its own line, so readers on different cores never share
- * a line and read throughput scales with cores.  Threads beyond that share
- * slots (still correct, slot updates are atomic).
- *
- * reader: increment its slot (seq_cst), then read the writer word (seq_cst).
- *         No writer: in.  A writer: take the increment back and wait (spin,
- *         then sleep on the writer word) until the writer has gone, then retry.
- * unlock: decrement its slot (release); wake the writer if it sleeps on that
- *         slot and this was the last reader there.
- * writer: take the writers' mutex (a three-state futex word), set ACTIVE in
- *         the writer word (seq_cst), then sweep the slots and wait (spin, then
- *         sleep on the slot) for each to drain.  The seq_cst increment/load of
- *         the reader and the seq_cst set/load of the writer are the two halves
- *         of a store-load handshake: either the writer sees the reader's
- *         count, or the reader sees ACTIVE.
- * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
- *         word, release the writers' mutex.
- *
- * The writer's cost: one pass over WEFT_BRLOCK_SLOTS cache lines, each a
- * cache miss when its reader's core last wrote it (~64 loads, a few
- * microseconds), plus the wait for readers inside.  Fairness: writers are
- * preferred (a writer that has set ACTIVE waits only for readers already
- * inside); readers can be starved by continuous writers, and writers compete
- * for the writers' mutex without order.  The same recursion rule as for
- * weft_rwlock_t applies.
- *
- * Ordering: as weft_rwlock_t.  Footprint: 64 bytes for the writer's line plus
- * 64 per slot: 4160 bytes with the default 64 slots, 64-byte aligned (static,
- * automatic, or aligned_alloc()/mmap storage; plain malloc() is not enough).
- *
- * ==== both ====
- *
  * WEFT_DEBUG builds abort, with a message naming the lock's address, on:
- * rdunlock of a lock nobody read-holds (rwlock: reader count 0; brlock: the
- * caller's slot count 0), rdunlock of a write-held lock, wrunlock of a lock not
- * write-held by the caller (and of a read-held one: "wrong unlock mode"),
- * rdlock or wrlock by the thread that holds it for writing (self-deadlock),
- * and destroy while held.  Readers are counted, not named, so these go
- * undetected: rdunlock by a thread that holds no read lock while another
- * thread does, and a second rdlock by a reader (see the recursion rule).
- * Under ThreadSanitizer both locks carry the __tsan_mutex_* annotations, read
- * acquisitions with WEFT_TSAN_READ_LOCK, so TSan checks them as it checks
- * pthread_rwlock_t.
+ * rdunlock of a lock nobody read-holds (reader count 0), rdunlock of a
+ * write-held lock, wrunlock of a lock not write-held by the caller (and of a
+ * read-held one: "wrong unlock mode"), rdlock or wrlock by the thread that
+ * holds it for writing (self-deadlock), and destroy while held.  Readers are
+ * counted, not named, so these go undetected: rdunlock by a thread that holds
+ * no read lock while another thread does, and a second rdlock by a reader
+ * (see the recursion rule).  Under ThreadSanitizer the lock carries the
+ * __tsan_mutex_* annotations, read acquisitions with WEFT_TSAN_READ_LOCK, so
+ * TSan checks it as it checks pthread_rwlock_t.
  */
 
 #include <stdbool.h>
@@ -3114,36 +3624,6 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 #define WEFT_RWLOCK_INIT {0, 0, 0}
 #else
 #define WEFT_RWLOCK_INIT {0, 0}
-#endif
-
-/* The visible-readers table of reader bias (BRAVO, see the overview):
- * WEFT_RWLOCK_BIAS_SLOTS pointers shared by every private weft_rwlock_t of
- * the process, defined in src/rwlock.c.  A slot holds the lock a biased reader
- * holds, or NULL. */
-#define WEFT_RWLOCK_BIAS_BITS 10
-#define WEFT_RWLOCK_BIAS_SLOTS (1u << WEFT_RWLOCK_BIAS_BITS)
-/* The default inhibit multiplier N: after a revocation that took t, reader
- * bias stays off for N * t (see weft_rwlock_set_bias()). */
-#define WEFT_RWLOCK_BIAS_DEFAULT 9u
-
-extern struct weft_rwlock *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS];
-/* One bit per table slot, set while the calling thread holds that slot: how a
- * reader's unlock tells a table hold from a counted one.  Its address is also
- * the per-thread value hashed into the slot number. */
-#ifdef __cplusplus
-extern thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
-#else
-extern _Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
-#endif
-
-/* Counted reads by the calling thread; every WEFT_RWLOCK_REBIAS_EVERY-th
- * one of an unbiased private lock calls weft_rwlock_rebias_slow(), which
- * turns reader bias back on once no revocation inhibits it. */
-#define WEFT_RWLOCK_REBIAS_EVERY 64u
-#ifdef __cplusplus
-extern thread_local unsigned weft__rwlock_tick;
-#else
-extern _Thread_local unsigned weft__rwlock_tick;
 #endif
 
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
@@ -3217,58 +3697,12 @@ static inline bool weft__rwlock_writable(uint32_t s)
 	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
 }
 
-/* The calling thread's slot of @rw in the visible-readers table: a
- * multiplicative hash of the lock's address and of a per-thread address. */
-static inline unsigned weft__rwlock_slot(const weft_rwlock_t *rw)
+/* A biased reader's entry (rwlock_bias.h): in if BIASED is set and no writer
+ * holds or waits (writer preference holds for biased readers too). */
+static inline bool weft__rwlock_bias_try(weft_rwlock_t *rw)
 {
-	uint64_t h = (uint64_t)(uintptr_t)rw ^ ((uint64_t)(uintptr_t)&weft__rwlock_held[0] * 0xC2B2AE3D27D4EB4Full);
-	return (unsigned)((h * 0x9E3779B97F4A7C15ull) >> (64 - WEFT_RWLOCK_BIAS_BITS));
-}
-
-/*
- * A biased reader's entry: claim our slot (NULL -> rw), then check that the
- * lock is still biased and that no writer holds it or waits at the head of the
- * queue (writer preference holds for biased readers too).  Return: true if in
- * (our held bit is then set); false with nothing changed otherwise.
- *
- * seq_cst, both operations: this is the reader's half of a store-load
- * handshake (Dekker) with the writer's revocation in src/rwlock.c, which
- * clears BIASED (seq_cst) and then loads every slot (seq_cst).  Acquire and
- * release alone would let our load of `state` be satisfied before our CAS is
- * visible, so that the writer misses our slot while we miss its clear; in the
- * single total order of seq_cst operations either our CAS precedes the
- * writer's slot load (it sees us and waits) or its clear precedes our load
- * (we see BIASED off and back out).
- */
-static inline bool weft__rwlock_bias_enter(weft_rwlock_t *rw)
-{
-	unsigned i = weft__rwlock_slot(rw);
-	weft_rwlock_t *expected = NULL;
-	/* seq_cst: the store half of the handshake above */
-	if (!weft_atomic_cas(&weft__rwlock_readers[i], &expected, rw, WEFT_SEQ_CST, WEFT_RELAXED))
-		return false;
-	/* seq_cst: the load half of the handshake above; also the acquire that
-	 * pairs (through the release sequence of `state`) with the release
-	 * fetch_sub of the last wrunlock before bias was turned back on */
-	if (WEFT_LIKELY((weft_atomic_load(&rw->state, WEFT_SEQ_CST) &
-			 (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == WEFT_RWLOCK_BIASED)) {
-		weft__rwlock_held[i / 64] |= (uint64_t)1 << (i % 64); /* our own thread's bitmap */
-		return true;
-	}
-	/* release: we never entered, nothing to publish; release so that the
-	 * writer's acquire scan still pairs with every store of the slot */
-	weft_atomic_store(&weft__rwlock_readers[i], (weft_rwlock_t *)NULL, WEFT_RELEASE);
-	return false;
-}
-
-/* Whether the calling thread holds @rw through the table: its held bit for the
- * slot is set and the slot holds @rw (the bit alone may belong to another lock
- * hashed to the same slot).  relaxed: a slot we hold changes only by our own
- * stores. */
-static inline bool weft__rwlock_bias_held(const weft_rwlock_t *rw, unsigned i)
-{
-	return (weft__rwlock_held[i / 64] & ((uint64_t)1 << (i % 64))) &&
-	       weft_atomic_load(&weft__rwlock_readers[i], WEFT_RELAXED) == rw;
+	return weft__rwlock_bias_enter(rw, &rw->state, WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER,
+				       WEFT_RWLOCK_BIASED);
 }
 
 #ifdef WEFT_DEBUG
@@ -3333,7 +3767,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	bool ok = (s & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_enter(rw);
+	bool ok = (s & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw);
 	while (!ok && weft__rwlock_readable(s)) {
 		/* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock();
 		 * a failed CAS reloads s (another reader or a writer got in first) */
@@ -3365,7 +3799,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (s & WEFT_RWLOCK_BIASED) {
-		if (WEFT_UNLIKELY(!weft__rwlock_bias_enter(rw)))
+		if (WEFT_UNLIKELY(!weft__rwlock_bias_try(rw)))
 			weft_rwlock_rdlock_slow(rw);
 	} else if (WEFT_UNLIKELY(!(weft__rwlock_readable(s) &&
 				   /* acquire: pairs with the release fetch_sub in weft_rwlock_wrunlock() */
@@ -3415,11 +3849,7 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
 	unsigned i = weft__rwlock_slot(rw);
 	if (weft__rwlock_bias_held(rw, i)) {
 		WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
-		weft__rwlock_held[i / 64] &= ~((uint64_t)1 << (i % 64)); /* our own thread's bitmap */
-		/* release: orders the read section before the writer's section;
-		 * pairs with the seq_cst (acquire) slot loads of the revocation
-		 * scan in src/rwlock.c */
-		weft_atomic_store(&weft__rwlock_readers[i], (weft_rwlock_t *)NULL, WEFT_RELEASE);
+		weft__rwlock_bias_leave(i);
 		WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
 		return;
 	}
@@ -3560,346 +3990,9 @@ static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
 	(void)rw;
 }
 
-/* ---- weft_brlock_t ---------------------------------------------------- */
-
-/* Reader slots per lock.  Fixed: the library and its users must agree. */
-#define WEFT_BRLOCK_SLOTS 64
-
-/* The writer word. */
-#define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
-#define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
-#define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
-
-/* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
-#define WEFT_BRLOCK_SLOT_READERS 0x7FFFFFFFu
-#define WEFT_BRLOCK_SLOT_WAITER 0x80000000u
-
-struct weft__brlock_slot {
-	uint32_t readers; /* count | SLOT_WAITER */
-} WEFT_ALIGNED(WEFT_CACHE_LINE);
-
-typedef struct weft_brlock {
-	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
-	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
-#ifdef WEFT_DEBUG
-	uint32_t owner; /* weft_debug_self() of the write holder, 0 when none */
-#endif
-	struct weft__brlock_slot slots[WEFT_BRLOCK_SLOTS]; /* one cache line each */
-} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_brlock_t;
-
-WEFT_STATIC_ASSERT(sizeof(struct weft__brlock_slot) == WEFT_CACHE_LINE, "a slot is one cache line");
-WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
-		   "the writer's line is apart from every reader's line");
-WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
-		   "footprint: one line for the writer, one per slot");
-
-/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
-#ifdef WEFT_DEBUG
-#define WEFT_BRLOCK_INIT {0, 0, 0, {{0}}}
-#else
-#define WEFT_BRLOCK_INIT {0, 0, {{0}}}
-#endif
-
-/* The calling thread's slot index + 1 (0: not assigned yet); see src/rwlock.c. */
-#ifdef __cplusplus
-extern thread_local unsigned weft__brlock_slot_id;
-#else
-extern _Thread_local unsigned weft__brlock_slot_id;
-#endif
-WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
-
-WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
-WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
-int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
-void weft_brlock_wrlock_slow(weft_brlock_t *br);
-bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
-int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
-void weft_brlock_wrunlock_slow(weft_brlock_t *br);
-
-/* The calling thread's reader slot in @br. */
-static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
-{
-	unsigned id = weft__brlock_slot_id;
-	if (WEFT_UNLIKELY(id == 0))
-		id = weft__brlock_slot_assign();
-	return &br->slots[id - 1].readers;
-}
-
-/**
- * weft_brlock_init() - initialize an unlocked distributed-reader lock.
- * @br: the lock (64-byte aligned storage).
- * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
- *
- * A private lock may instead be set to WEFT_BRLOCK_INIT or zero-filled.
- *
- * Context: any thread; the lock must not be in use.
- * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
- */
-static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
-{
-	if (flags & ~WEFT_PSHARED)
-		return WEFT_EINVAL;
-	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
-	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
-	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&br->owner, 0u, WEFT_RELAXED);
-#endif
-	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
-		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
-	WEFT_TSAN_CREATE(br, 0);
-	return WEFT_OK;
-}
-
-#ifdef WEFT_DEBUG
-static inline void weft__brlock_check_not_writer(weft_brlock_t *br)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_brlock_t", br, "locked again by the thread that holds it for writing (self-deadlock)");
-}
-static inline void weft__brlock_set_owner(weft_brlock_t *br, uint32_t id)
-{
-	weft_atomic_store(&br->owner, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
-static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
-{
-	/* relaxed: diagnostics; our own slot holds our own increment until we
-	 * take it back, and the owner mark is ours only if we stored it */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
-	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
-		weft_debug_die("weft_brlock_t", br, "read-unlocked but not read-held");
-}
-static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
-{
-	/* relaxed: diagnostics, as above */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self()) {
-		if (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
-			weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
-		weft_debug_die("weft_brlock_t", br, "write-unlocked but not write-held by this thread");
-	}
-	weft__brlock_set_owner(br, 0);
-}
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) weft__brlock_check_not_writer(br)
-#define WEFT__BRLOCK_SET_OWNER(br) weft__brlock_set_owner((br), weft_debug_self())
-#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
-#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
-#else
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) ((void)0)
-#define WEFT__BRLOCK_SET_OWNER(br) ((void)0)
-#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
-#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
-#endif
-
-/* The reader's half of the handshake: count ourselves in our slot, then look
- * for a writer.  Return: true if no writer is there (we are in). */
-static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
-{
-	/* seq_cst: the increment must be ordered before the load below (a
-	 * store-load pair); pairs with the seq_cst fetch_or of ACTIVE and the
-	 * seq_cst slot loads of the writer's sweep in src/rwlock.c */
-	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
-	/* seq_cst: the other half of the handshake above; also an acquire that
-	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
-	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
-}
-
-/* Take our count back out of @slot (we hold, or failed to get, a read lock). */
-static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
-{
-	/* release: orders the read section before the writer's acquire load of
-	 * this slot (a failed entry has nothing to order, and harms nothing) */
-	uint32_t old = weft_atomic_fetch_sub(slot, 1u, WEFT_RELEASE);
-	if (WEFT_UNLIKELY(old == (WEFT_BRLOCK_SLOT_WAITER | 1u)))
-		weft_brlock_wake_slow(br, slot);
-}
-
-/**
- * weft_brlock_tryrdlock() - take a read lock if no writer holds or sweeps.
- * @br: the lock.
- *
- * Context: any thread; never blocks.
- * Ordering: acquire on success, none on failure.
- * Return: true if the caller now holds a read lock.
- */
-static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
-{
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
-	uint32_t *slot = weft__brlock_my_slot(br);
-	bool ok = weft__brlock_enter(br, slot);
-	if (!ok)
-		weft__brlock_leave(br, slot);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
-	return ok;
-}
-
-/**
- * weft_brlock_rdlock() - take a read lock, waiting while a writer holds or
- * sweeps the lock.
- * @br: the lock; the caller must not already hold it (in either mode).
- *
- * Context: may block; not async-signal-safe.
- * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
- */
-static inline void weft_brlock_rdlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_READ);
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
-	uint32_t *slot = weft__brlock_my_slot(br);
-	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
-		weft_brlock_rdlock_slow(br, slot);
-	WEFT_TSAN_POST_LOCK(br, WEFT_TSAN_READ_LOCK);
-}
-
-/**
- * weft_brlock_timedrdlock() - take a read lock, or give up at @deadline.
- * @br: the lock; the caller must not already hold it.
- * @deadline: absolute CLOCK_MONOTONIC time.
- *
- * A deadline already past returns WEFT_ETIMEDOUT at once if a writer is there.
- *
- * Context: may block until @deadline; not async-signal-safe.
- * Ordering: acquire on WEFT_OK, none otherwise.
- * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
- * @deadline (the lock is then not touched).
- */
-static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_READ, deadline);
-	int rc = weft_brlock_timedrdlock_slow(br, deadline);
-	if (rc == WEFT_OK)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
-	return rc;
-}
-
-/**
- * weft_brlock_rdunlock() - release a read lock.
- * @br: a lock the caller holds for reading.
- *
- * Context: the thread that took the read lock (the slot is per thread);
- * never blocks (one futex wake when it is the last reader a writer sleeps on).
- * Ordering: release; the read section happens before the next writer's.
- */
-static inline void weft_brlock_rdunlock(weft_brlock_t *br)
-{
-	WEFT__LOCKDEP_UNLOCK(br);
-	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
-	weft__brlock_leave(br, weft__brlock_my_slot(br));
-	WEFT_TSAN_POST_UNLOCK(br, WEFT_TSAN_READ_LOCK);
-}
-
-/**
- * weft_brlock_trywrlock() - take the write lock if no writer holds it and no
- * reader is inside.
- * @br: the lock.
- *
- * A failed attempt may make readers that arrive during it wait briefly.
- *
- * Context: any thread; never blocks (costs a sweep of the slots).
- * Ordering: acquire on success, none on failure.
- * Return: true if the caller now holds the write lock.
- */
-static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
-{
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	bool ok = weft_brlock_trywrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
-	return ok;
-}
-
-/**
- * weft_brlock_wrlock() - take the write lock: exclude other writers, stop new
- * readers, and wait until the readers inside have left.
- * @br: the lock; the caller must not already hold it (in either mode).
- *
- * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
- * Ordering: acquire; pairs with the release of every earlier unlock.
- */
-static inline void weft_brlock_wrlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	WEFT_TSAN_PRE_LOCK(br, 0);
-	weft_brlock_wrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, 0);
-	WEFT__BRLOCK_SET_OWNER(br);
-}
-
-/**
- * weft_brlock_timedwrlock() - take the write lock, or give up at @deadline.
- * @br: the lock; the caller must not already hold it.
- * @deadline: absolute CLOCK_MONOTONIC time.
- *
- * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy.
- *
- * Context: may block until @deadline; not async-signal-safe.
- * Ordering: acquire on WEFT_OK, none otherwise.
- * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
- * @deadline (the lock is then not touched).
- */
-static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
-	int rc = weft_brlock_timedwrlock_slow(br, deadline);
-	if (rc == WEFT_OK) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
-	return rc;
-}
-
-/**
- * weft_brlock_wrunlock() - release the write lock.
- * @br: a lock the caller holds for writing.
- *
- * Context: the thread that holds the write lock; never blocks.
- * Ordering: release; publishes the write section to every later holder.
- */
-static inline void weft_brlock_wrunlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
-	WEFT__LOCKDEP_UNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, 0);
-	weft_brlock_wrunlock_slow(br);
-	WEFT_TSAN_POST_UNLOCK(br, 0);
-}
-
-/**
- * weft_brlock_destroy() - end the lock's life.
- * @br: an unlocked lock that no thread waits for or will use again.
- *
- * Nothing to free; a WEFT_DEBUG build aborts if the lock is held.
- *
- * Context: any thread.
- */
-static inline void weft_brlock_destroy(weft_brlock_t *br)
-{
-#ifdef WEFT_DEBUG
-	/* relaxed: diagnostics; a correct caller has no concurrent user */
-	if (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
-		weft_debug_die("weft_brlock_t", br, "destroyed while held");
-	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
-		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
-			weft_debug_die("weft_brlock_t", br, "destroyed while held");
-	weft__lockdep_forget(br);
-#endif
-	WEFT_TSAN_DESTROY(br, 0);
-	(void)br;
-}
-
 WEFT_EXTERN_C_END
+
+/* weft_brlock_t lived here until it got its own header. */
 
 #endif /* WEFT_RWLOCK_H */
 
@@ -4566,6 +4659,45 @@ void weft__mutex_acquire_contended(weft_mutex_t *mutex);
 
 #endif /* WEFT_SRC_MUTEX_INTERNAL_H */
 
+/* ---- src/rwlock_bias.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_RWLOCK_BIAS_H
+#define WEFT_SRC_RWLOCK_BIAS_H
+
+/*
+ * rwlock_bias.h - the writer's half of weft_rwlock_t's reader bias (BRAVO; the
+ * reader's half and the table are in include/weft/rwlock_bias.h): the scan of
+ * the visible-readers table and the inhibit policy.  src/rwlock.c owns the
+ * BIASED bit of the state word and calls these around its changes of it.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+/* Whether counted readers may turn bias (back) on for @rw now: bias is on
+ * process-wide (weft_rwlock_set_bias()) and no recent revocation inhibits
+ * it.  Clears an expired inhibit. */
+bool weft__rwlock_bias_allowed(const weft_rwlock_t *rw);
+
+/* CLOCK_MONOTONIC now, in ns: the start of a revocation. */
+uint64_t weft__rwlock_bias_now(void);
+
+/* A revocation of @rw that began at @t0 has ended: inhibit bias for N times
+ * what it took (Dice and Kogan's policy). */
+void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0);
+
+/*
+ * Scan the table for slots that hold @rw, after the caller cleared BIASED
+ * (seq_cst): wait for each to empty, or with @try_only fail at the first.
+ * Return: WEFT_OK (no biased reader of @rw inside), WEFT_EBUSY (@try_only)
+ * or WEFT_ETIMEDOUT at @deadline.
+ */
+int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline);
+
+#endif /* WEFT_SRC_RWLOCK_BIAS_H */
+
 /* ---- src/wait.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_WAIT_H
@@ -4620,6 +4752,69 @@ int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint
 const char *weft__wait_backend(void);
 
 #endif /* WEFT_SRC_WAIT_H */
+
+/* ---- src/rwlock_internal.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_RWLOCK_INTERNAL_H
+#define WEFT_SRC_RWLOCK_INTERNAL_H
+
+/*
+ * rwlock_internal.h - what src/rwlock.c, src/rwlock_bias.c and src/brlock.c
+ * share: the spin budget of weft_rwlock_set_spin(), and the three-state futex
+ * word lock of the rwlock's queue and the brlock's writers.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+/* The spin budget of every rwlock and brlock waiter (weft_rwlock_set_spin()). */
+unsigned weft__rwlock_spin_budget(void);
+
+/*
+ * Drepper's mutex #3 on a bare word: 0 free, 1 held, 2 held and maybe slept
+ * on.  Spin (backoff) for a free word, then swap in 2 and sleep while the swap
+ * did not return 0.  Return: WEFT_OK, or WEFT_ETIMEDOUT at @deadline.  On a
+ * timeout the word may be left at 2: the next unlock then makes one wake call
+ * that finds nobody.
+ */
+static inline int weft__rwl_word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	do {
+		uint32_t expected = 0;
+		/* relaxed load: a hint.  acquire CAS: pairs with the release
+		 * exchange in weft__rwl_word_unlock() */
+		if (weft_atomic_load(word, WEFT_RELAXED) == 0 &&
+		    weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED))
+			return WEFT_OK;
+	} while (weft__backoff_spin(&backoff, budget));
+	/* acquire: as above; we own the word iff it was 0 */
+	while (weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) != 0) {
+		if (weft__wait(word, 2u, deadline, wflags) == WEFT_ETIMEDOUT)
+			return weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) == 0 ? WEFT_OK : WEFT_ETIMEDOUT;
+	}
+	return WEFT_OK;
+}
+
+static inline bool weft__rwl_word_trylock(uint32_t *word)
+{
+	uint32_t expected = 0;
+	/* acquire: pairs with the release exchange in weft__rwl_word_unlock() */
+	return weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+static inline void weft__rwl_word_unlock(uint32_t *word, unsigned wflags)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS or
+	 * exchange of weft__rwl_word_lock() */
+	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
+		weft__wake(word, 1, wflags);
+}
+
+#endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
 
 /* ---- src/barrier.c ---- */
 /* SPDX-License-Identifier: MIT */
@@ -4691,6 +4886,225 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 			continue; /* the phase moved on, or another sleeper set the bit */
 		(void)weft__wait(&barrier->phase, phase | WEFT_BARRIER_SLEEPERS, (const struct timespec *)0, 0);
 	}
+}
+
+/* ---- src/brlock.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * brlock.c - the contended paths of weft_brlock_t.  The algorithm, its words
+ * and its sources are described at the top of include/weft/brlock.h.
+ *
+ * Memory orders, once for the whole file:
+ *  - a reader's entry is a seq_cst increment of its slot then a seq_cst load
+ *    of the writer word; a writer's, a seq_cst fetch_or of ACTIVE then seq_cst
+ *    loads of every slot: the two halves of a store-load handshake (see
+ *    weft__brlock_enter()); the seq_cst loads are also the acquires that pair
+ *    with the release of the unlock whose value they read;
+ *  - the writers' mutex is acquire/release like weft_mutex_t's;
+ *  - loads that only choose what to try next, and the RMWs that set or clear
+ *    PARKED/SLOT_WAITER, are relaxed: they publish no data, and the futex
+ *    compares the word's current value, so no stale guess can make a thread
+ *    sleep through the change it waits for.
+ */
+
+/* Whether a caller's deadline has already passed (NULL: never). */
+static bool brl_expired(const struct timespec *deadline)
+{
+	return deadline != NULL && weft_deadline_passed(deadline);
+}
+
+/* ==== weft_brlock_t ===================================================== */
+
+/*
+ * Per-thread slot numbers.  One number per thread for every brlock, handed
+ * out round-robin, so the first WEFT_BRLOCK_SLOTS threads each own a line.
+ */
+#ifdef __cplusplus
+thread_local unsigned weft__brlock_slot_id;
+#else
+_Thread_local unsigned weft__brlock_slot_id;
+#endif
+static unsigned brl_next_slot; /* relaxed: a counter; any value is correct */
+
+unsigned weft__brlock_slot_assign(void)
+{
+	unsigned id = weft_atomic_fetch_add(&brl_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
+	weft__brlock_slot_id = id;
+	return id;
+}
+
+static unsigned brl_flags(weft_brlock_t *br)
+{
+	/* relaxed: only the pshared bit is used, and it is fixed at init */
+	return (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+}
+
+void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	/* one waiter at most: the one writer that sweeps (it holds wlock) */
+	weft__wake(slot, 1, brl_flags(br));
+}
+
+/* A reader that saw ACTIVE (and took its count back): wait until the writer
+ * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
+static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	unsigned wflags = brl_flags(br);
+	/* relaxed: a hint; weft__brlock_enter() makes the real check */
+	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	while (w & WEFT_BRLOCK_ACTIVE) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+			continue;
+		}
+		/* ACTIVE -> ACTIVE|PARKED: wrunlock then wakes every sleeper */
+		if (!(w & WEFT_BRLOCK_PARKED) &&
+		    !weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		/* On a timeout PARKED stays set: the writer's unlock then makes
+		 * one wake call that may find nobody. */
+		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags) == WEFT_ETIMEDOUT)
+			return WEFT_ETIMEDOUT;
+		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+	}
+	return WEFT_OK;
+}
+
+/* Called after a failed weft__brlock_enter(): our count is still in @slot. */
+static int brl_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
+{
+	do {
+		weft__brlock_leave(br, slot);
+		if (brl_expired(deadline) || brl_wait_writer_gone(br, deadline) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	} while (!weft__brlock_enter(br, slot));
+	return WEFT_OK;
+}
+
+void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	(void)brl_rdlock(br, slot, NULL);
+}
+
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
+					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+/*
+ * The writer waits for one slot to drain: spin, then set SLOT_WAITER and
+ * sleep on the slot; the reader whose rdunlock takes the count to 0 sees
+ * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
+ * set; they take theirs back), so the wait is bounded by the readers inside.
+ */
+static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	unsigned budget = weft__rwlock_spin_budget();
+	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
+	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
+	int rc = WEFT_OK;
+	while (c & WEFT_BRLOCK_SLOT_READERS) {
+		if (weft__backoff_spin(&backoff, budget)) {
+			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+			continue;
+		}
+		/* count -> count|SLOT_WAITER.  relaxed: publishes nothing */
+		if (!(c & WEFT_BRLOCK_SLOT_WAITER) &&
+		    !weft_atomic_cas(slot, &c, c | WEFT_BRLOCK_SLOT_WAITER, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		c |= WEFT_BRLOCK_SLOT_WAITER;
+		if (weft__wait(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
+			rc = WEFT_ETIMEDOUT;
+			break;
+		}
+		c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+	}
+	if (c & WEFT_BRLOCK_SLOT_WAITER) {
+		/* acquire: clears our own mark and takes a last look at the
+		 * count; pairs with the readers' release fetch_sub */
+		c = weft_atomic_fetch_and(slot, ~WEFT_BRLOCK_SLOT_WAITER, WEFT_ACQUIRE);
+		if (!(c & WEFT_BRLOCK_SLOT_READERS))
+			rc = WEFT_OK; /* acquire above: drained after all */
+	}
+	return rc;
+}
+
+/* Undo a writer's ACTIVE (a failed try or a timeout) or end its hold:
+ * clear ACTIVE, wake the readers that sleep on it, release the writers' mutex. */
+static void brl_release(weft_brlock_t *br)
+{
+	unsigned wflags = brl_flags(br);
+	/* release: publishes the write section; pairs with the seq_cst (acquire)
+	 * load of the writer word in weft__brlock_enter() */
+	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
+	if (old & WEFT_BRLOCK_PARKED)
+		weft__wake(&br->writer, INT32_MAX, wflags);
+	weft__rwl_word_unlock(&br->wlock, wflags);
+}
+
+enum brl_mode { BRL_BLOCK, BRL_TRY, BRL_TIMED };
+
+static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timespec *deadline)
+{
+	unsigned wflags = brl_flags(br);
+	if (mode == BRL_TRY) {
+		if (!weft__rwl_word_trylock(&br->wlock))
+			return WEFT_EBUSY;
+	} else if (!weft__rwl_word_trylock(&br->wlock)) {
+		if (brl_expired(deadline) || weft__rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
+			return WEFT_ETIMEDOUT;
+	}
+	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
+	 * visible before we read the slots; pairs with the seq_cst increment and
+	 * load of weft__brlock_enter() */
+	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
+		uint32_t *slot = &br->slots[i].readers;
+		/* seq_cst: the other half of the handshake; also the acquire that
+		 * pairs with the readers' release fetch_sub */
+		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
+			continue;
+		if (mode == BRL_TRY || brl_expired(deadline) || brl_drain_slot(slot, deadline, wflags) != WEFT_OK) {
+			brl_release(br);
+			return mode == BRL_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+		}
+	}
+	return WEFT_OK;
+}
+
+void weft_brlock_wrlock_slow(weft_brlock_t *br)
+{
+	(void)brl_wrlock(br, BRL_BLOCK, NULL);
+}
+
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
+{
+	return brl_wrlock(br, BRL_TRY, NULL) == WEFT_OK;
+}
+
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	int rc = brl_wrlock(br, BRL_TIMED, deadline);
+	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	return rc;
+}
+
+void weft_brlock_wrunlock_slow(weft_brlock_t *br)
+{
+	brl_release(br);
 }
 
 /* ---- src/chaos.c ---- */
@@ -7723,31 +8137,26 @@ void weft_pool_destroy(weft_pool_t *pool)
 /* ---- src/rwlock.c ---- */
 /* SPDX-License-Identifier: MIT */
 /*
- * rwlock.c - the contended paths of weft_rwlock_t and weft_brlock_t.  The
- * algorithms, their state words and their sources are described at the top of
- * include/weft/rwlock.h; the transitions made here are listed there as tuples
- * (R, WRITER, WAITING, PARKED) and repeated beside the code that makes them.
+ * rwlock.c - the contended paths of weft_rwlock_t.  The algorithm, its state
+ * word and its sources are described at the top of include/weft/rwlock.h (the
+ * reader-bias table is in src/rwlock_bias.c, weft_brlock_t in src/brlock.c);
+ * the transitions made here are listed there as tuples (R, WRITER, WAITING,
+ * PARKED) and repeated beside the code that makes them.
  *
  * Memory orders, once for the whole file:
- *  - every successful acquisition of a lock is an acquire CAS (or, in the
- *    brlock, a seq_cst load) that pairs with the release RMW of the unlock
+ *  - every successful acquisition of a lock is an acquire CAS that pairs with the release RMW of the unlock
  *    whose value it read; release sequences carry that through the RMWs of
  *    other threads in between;
- *  - the queue and writers' mutexes are acquire/release like weft_mutex_t's;
+ *  - the queue mutex is acquire/release like weft_mutex_t's;
  *  - loads that only choose what to try next, and the RMWs that set or clear
- *    WAITING/PARKED/SLOT_WAITER, are relaxed: they publish no data, and the
- *    futex compares the word's current value (every RMW sees the latest value
+ *    WAITING/PARKED, are relaxed: they publish no data, and the futex
+ *    compares the word's current value (every RMW sees the latest value
  *    in the word's modification order), so no stale guess can make a thread
  *    sleep through the change it waits for;
  *  - reader bias (BRAVO) is a seq_cst store-load handshake between a reader
  *    (claim a slot, then load BIASED) and a writer (clear BIASED, then load
  *    every slot); see weft__rwlock_bias_enter() and rwl_revoke().
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* clock_gettime, nanosleep */
-#endif
-#include <time.h>
-
 
 /* relaxed everywhere: a tuning value, read once per contended wait */
 static unsigned rwl_spin = WEFT_RWLOCK_SPIN_DEFAULT;
@@ -7757,7 +8166,7 @@ unsigned weft_rwlock_set_spin(unsigned pauses)
 	return weft_atomic_exchange(&rwl_spin, pauses, WEFT_RELAXED);
 }
 
-static unsigned rwl_spin_budget(void)
+unsigned weft__rwlock_spin_budget(void)
 {
 	return weft_atomic_load(&rwl_spin, WEFT_RELAXED);
 }
@@ -7768,91 +8177,7 @@ static bool rwl_expired(const struct timespec *deadline)
 	return deadline != NULL && weft_deadline_passed(deadline);
 }
 
-/* ---- the three-state futex mutex of the queue and of brlock writers ---- */
-
-/*
- * Drepper's mutex #3 on a bare word: 0 free, 1 held, 2 held and maybe slept
- * on.  Spin (backoff) for a free word, then swap in 2 and sleep while the swap
- * did not return 0.  Return: WEFT_OK, or WEFT_ETIMEDOUT at @deadline.  On a
- * timeout the word may be left at 2: the next unlock then makes one wake call
- * that finds nobody.
- */
-static int rwl_word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
-{
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
-	do {
-		uint32_t expected = 0;
-		/* relaxed load: a hint.  acquire CAS: pairs with the release
-		 * exchange in rwl_word_unlock() */
-		if (weft_atomic_load(word, WEFT_RELAXED) == 0 &&
-		    weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED))
-			return WEFT_OK;
-	} while (weft__backoff_spin(&backoff, budget));
-	/* acquire: as above; we own the word iff it was 0 */
-	while (weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) != 0) {
-		if (weft__wait(word, 2u, deadline, wflags) == WEFT_ETIMEDOUT)
-			return weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) == 0 ? WEFT_OK : WEFT_ETIMEDOUT;
-	}
-	return WEFT_OK;
-}
-
-static bool rwl_word_trylock(uint32_t *word)
-{
-	uint32_t expected = 0;
-	/* acquire: pairs with the release exchange in rwl_word_unlock() */
-	return weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED);
-}
-
-static void rwl_word_unlock(uint32_t *word, unsigned wflags)
-{
-	/* release: publishes what the holder did; pairs with the acquire CAS or
-	 * exchange of rwl_word_lock() */
-	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
-		weft__wake(word, 1, wflags);
-}
-
-/* ==== weft_rwlock_t: reader bias (BRAVO) ============================== */
-
-/*
- * The visible-readers table, shared by every private weft_rwlock_t of the
- * process: 1024 slots of 8 bytes, 8 KiB, 128 cache lines.  A biased reader
- * holds one slot (NULL -> lock); a writer that revokes bias loads all of them.
- */
-weft_rwlock_t *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS] WEFT_ALIGNED(WEFT_CACHE_LINE);
-_Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
-
-/* relaxed everywhere: a tuning value (the inhibit multiplier N; 0: no bias) */
-static unsigned rwl_bias_n = WEFT_RWLOCK_BIAS_DEFAULT;
-
-unsigned weft_rwlock_set_bias(unsigned n)
-{
-	return weft_atomic_exchange(&rwl_bias_n, n, WEFT_RELAXED);
-}
-
-/*
- * Inhibit deadlines (CLOCK_MONOTONIC ns; 0: none), one per hash bucket of lock
- * addresses: BRAVO keeps one per lock, but weft_rwlock_t has no room.  Locks
- * that share a bucket share a deadline, which only moves when bias comes back
- * on (a policy, never a question of correctness).  All accesses relaxed: the
- * value publishes nothing.
- */
-#define WEFT__RWL_INHIBIT_BITS 8
-static uint64_t rwl_inhibit[1u << WEFT__RWL_INHIBIT_BITS];
-
-_Thread_local unsigned weft__rwlock_tick;
-
-static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
-{
-	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - WEFT__RWL_INHIBIT_BITS)];
-}
-
-static uint64_t rwl_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+/* ==== weft_rwlock_t: the BIASED bit (BRAVO; the table: rwlock_bias.c) ==== */
 
 /*
  * A reader that got in by the count turns bias (back) on, unless the lock is
@@ -7867,15 +8192,8 @@ static void rwl_maybe_bias(weft_rwlock_t *rw)
 	/* relaxed: a hint; the fetch_or below is what counts */
 	if (weft_atomic_load(&rw->state, WEFT_RELAXED) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_PSHARED_BIT))
 		return;
-	if (weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) == 0)
+	if (!weft__rwlock_bias_allowed(rw))
 		return;
-	uint64_t *inhibit = rwl_inhibit_of(rw);
-	uint64_t until = weft_atomic_load(inhibit, WEFT_RELAXED);
-	if (until != 0) {
-		if (rwl_now_ns() < until)
-			return;
-		weft_atomic_cas(inhibit, &until, 0u, WEFT_RELAXED, WEFT_RELAXED);
-	}
 	/* relaxed: publishes nothing; a biased reader's seq_cst load that reads
 	 * this RMW synchronizes, through the release sequence of `state`, with
 	 * the last wrunlock's release fetch_sub */
@@ -7890,34 +8208,6 @@ static void rwl_release_writer(weft_rwlock_t *rw)
 	uint32_t old = weft_atomic_fetch_sub(&rw->state, WEFT_RWLOCK_WRITER, WEFT_RELEASE);
 	if (old & WEFT_RWLOCK_PARKED)
 		weft_rwlock_wake_slow(rw);
-}
-
-/* Wait until the biased reader in @slot has left @rw: spin, then yield, then
- * sleep with a doubling period (1 us .. 256 us).  A slot is a pointer, not a
- * futex word, so the writer polls. */
-static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
-{
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
-	long sleep_ns = 1000;
-	unsigned yields = 0;
-	/* acquire: pairs with the release store of NULL in weft_rwlock_rdunlock() */
-	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
-		if (weft__backoff_spin(&backoff, budget))
-			continue;
-		if (deadline != NULL && weft_deadline_passed(deadline))
-			return weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
-		if (yields < 16) {
-			yields++;
-			sched_yield();
-			continue;
-		}
-		struct timespec ts = {0, sleep_ns};
-		nanosleep(&ts, NULL);
-		if (sleep_ns < 256000)
-			sleep_ns *= 2;
-	}
-	return WEFT_OK;
 }
 
 /*
@@ -7935,20 +8225,13 @@ static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *d
 	 * BIASED, so it cannot change under us; our acquire CAS read it last */
 	if (!(weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED))
 		return WEFT_OK;
-	uint64_t t0 = rwl_now_ns();
+	uint64_t t0 = weft__rwlock_bias_now();
 	/* seq_cst: the writer's store half of the handshake with
 	 * weft__rwlock_bias_enter() (which explains why acquire/release is not
 	 * enough): the clear must precede, in the seq_cst order, every slot load
-	 * below */
+	 * of weft__rwlock_bias_scan() */
 	weft_atomic_fetch_and(&rw->state, ~WEFT_RWLOCK_BIASED, WEFT_SEQ_CST);
-	int rc = WEFT_OK;
-	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS && rc == WEFT_OK; i++) {
-		/* seq_cst: the load half of the handshake; also an acquire that
-		 * pairs with the reader's release store of NULL */
-		if (weft_atomic_load(&weft__rwlock_readers[i], WEFT_SEQ_CST) != rw)
-			continue;
-		rc = try_only ? WEFT_EBUSY : rwl_wait_slot(&weft__rwlock_readers[i], rw, deadline);
-	}
+	int rc = weft__rwlock_bias_scan(rw, try_only, deadline);
 	if (rc != WEFT_OK) {
 		/* Biased readers may still be inside: put BIASED back before
 		 * letting the lock go, so that the next writer scans again (a
@@ -7959,9 +8242,7 @@ static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *d
 		rwl_release_writer(rw);
 		return rc;
 	}
-	uint64_t now = rwl_now_ns();
-	uint64_t until = now + (uint64_t)weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) * (now - t0);
-	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
+	weft__rwlock_bias_inhibit(rw, t0);
 	return WEFT_OK;
 }
 
@@ -8007,7 +8288,7 @@ static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
 static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
+	unsigned budget = weft__rwlock_spin_budget();
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
@@ -8062,10 +8343,10 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_read_as_head(rw, deadline, wflags);
-	rwl_word_unlock(&rw->queue, wflags);
+	weft__rwl_word_unlock(&rw->queue, wflags);
 	return rc;
 }
 
@@ -8082,7 +8363,7 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	int rc = WEFT_OK;
 	/* relaxed: a hint, as in weft_rwlock_rdlock() */
-	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_enter(rw))) {
+	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
 		rc = rwl_rdlock(rw, deadline);
 		if (rc == WEFT_OK)
 			rwl_maybe_bias(rw);
@@ -8112,7 +8393,7 @@ static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
 static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
+	unsigned budget = weft__rwlock_spin_budget();
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
@@ -8168,10 +8449,10 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_write_as_head(rw, deadline, wflags);
-	rwl_word_unlock(&rw->queue, wflags);
+	weft__rwl_word_unlock(&rw->queue, wflags);
 	return rc;
 }
 
@@ -8204,198 +8485,128 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
 	weft__wake(&rw->state, 1, rwl_flags(weft_atomic_load(&rw->state, WEFT_RELAXED)));
 }
 
-/* ==== weft_brlock_t ===================================================== */
 
+/* ---- src/rwlock_bias.c ---- */
+/* SPDX-License-Identifier: MIT */
 /*
- * Per-thread slot numbers.  One number per thread for every brlock, handed
- * out round-robin, so the first WEFT_BRLOCK_SLOTS threads each own a line.
+ * rwlock_bias.c - the writer's half of weft_rwlock_t's reader bias: the
+ * visible-readers table, its scan and the wait for biased readers, and the
+ * inhibit policy.  BRAVO: D. Dice, A. Kogan, "BRAVO - Biased Locking for
+ * Reader-Writer Locks", USENIX ATC 2019.  The reader's half is inline in
+ * include/weft/rwlock_bias.h; the BIASED bit of the state word is set and
+ * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke()).
+ *
+ * Memory orders: the scan's slot loads are seq_cst, the load half of the
+ * store-load handshake with a reader's seq_cst slot CAS and state load (see
+ * weft__rwlock_bias_enter()); they are also acquires that pair with a biased
+ * reader's release store of NULL.  The tuning values and the inhibit
+ * deadlines are relaxed: they publish nothing.
  */
-#ifdef __cplusplus
-thread_local unsigned weft__brlock_slot_id;
-#else
-_Thread_local unsigned weft__brlock_slot_id;
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, nanosleep */
 #endif
-static unsigned rwl_brlock_next_slot; /* relaxed: a counter; any value is correct */
+#include <time.h>
 
-unsigned weft__brlock_slot_assign(void)
-{
-	unsigned id = weft_atomic_fetch_add(&rwl_brlock_next_slot, 1u, WEFT_RELAXED) % WEFT_BRLOCK_SLOTS + 1;
-	weft__brlock_slot_id = id;
-	return id;
-}
 
-static unsigned rwl_br_flags(weft_brlock_t *br)
-{
-	/* relaxed: only the pshared bit is used, and it is fixed at init */
-	return (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT) ? WEFT_PSHARED : 0u;
-}
+/*
+ * The visible-readers table, shared by every private weft_rwlock_t of the
+ * process: 1024 slots of 8 bytes, 8 KiB, 128 cache lines.  A biased reader
+ * holds one slot (NULL -> lock); a writer that revokes bias loads all of them.
+ */
+weft_rwlock_t *weft__rwlock_readers[WEFT_RWLOCK_BIAS_SLOTS] WEFT_ALIGNED(WEFT_CACHE_LINE);
+_Thread_local uint64_t weft__rwlock_held[WEFT_RWLOCK_BIAS_SLOTS / 64];
+_Thread_local unsigned weft__rwlock_tick;
 
-void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
-{
-	/* one waiter at most: the one writer that sweeps (it holds wlock) */
-	weft__wake(slot, 1, rwl_br_flags(br));
-}
+/* relaxed everywhere: a tuning value (the inhibit multiplier N; 0: no bias) */
+static unsigned rwl_bias_n = WEFT_RWLOCK_BIAS_DEFAULT;
 
-/* A reader that saw ACTIVE (and took its count back): wait until the writer
- * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
-static int rwl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+unsigned weft_rwlock_set_bias(unsigned n)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
-	unsigned wflags = rwl_br_flags(br);
-	/* relaxed: a hint; weft__brlock_enter() makes the real check */
-	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
-	while (w & WEFT_BRLOCK_ACTIVE) {
-		if (weft__backoff_spin(&backoff, budget)) {
-			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
-			continue;
-		}
-		/* ACTIVE -> ACTIVE|PARKED: wrunlock then wakes every sleeper */
-		if (!(w & WEFT_BRLOCK_PARKED) &&
-		    !weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		/* On a timeout PARKED stays set: the writer's unlock then makes
-		 * one wake call that may find nobody. */
-		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags) == WEFT_ETIMEDOUT)
-			return WEFT_ETIMEDOUT;
-		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
-	}
-	return WEFT_OK;
-}
-
-/* Called after a failed weft__brlock_enter(): our count is still in @slot. */
-static int rwl_brlock_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
-{
-	do {
-		weft__brlock_leave(br, slot);
-		if (rwl_expired(deadline) || rwl_wait_writer_gone(br, deadline) != WEFT_OK)
-			return WEFT_ETIMEDOUT;
-	} while (!weft__brlock_enter(br, slot));
-	return WEFT_OK;
-}
-
-void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
-{
-	(void)rwl_brlock_rdlock(br, slot, NULL);
-}
-
-int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
-{
-	if (!weft_deadline_valid(deadline))
-		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
-	uint32_t *slot = weft__brlock_my_slot(br);
-	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : rwl_brlock_rdlock(br, slot, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	return weft_atomic_exchange(&rwl_bias_n, n, WEFT_RELAXED);
 }
 
 /*
- * The writer waits for one slot to drain: spin, then set SLOT_WAITER and
- * sleep on the slot; the reader whose rdunlock takes the count to 0 sees
- * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
- * set; they take theirs back), so the wait is bounded by the readers inside.
+ * Inhibit deadlines (CLOCK_MONOTONIC ns; 0: none), one per hash bucket of lock
+ * addresses: BRAVO keeps one per lock, but weft_rwlock_t has no room.  Locks
+ * that share a bucket share a deadline, which only moves when bias comes back
+ * on (a policy, never a question of correctness).  All accesses relaxed: the
+ * value publishes nothing.
  */
-static int rwl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+#define WEFT__RWL_INHIBIT_BITS 8
+static uint64_t rwl_inhibit[1u << WEFT__RWL_INHIBIT_BITS];
+
+static uint64_t *rwl_inhibit_of(const weft_rwlock_t *rw)
+{
+	return &rwl_inhibit[((uint64_t)(uintptr_t)rw * 0x9E3779B97F4A7C15ull) >> (64 - WEFT__RWL_INHIBIT_BITS)];
+}
+
+uint64_t weft__rwlock_bias_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool weft__rwlock_bias_allowed(const weft_rwlock_t *rw)
+{
+	if (weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) == 0)
+		return false;
+	uint64_t *inhibit = rwl_inhibit_of(rw);
+	uint64_t until = weft_atomic_load(inhibit, WEFT_RELAXED);
+	if (until != 0) {
+		if (weft__rwlock_bias_now() < until)
+			return false;
+		weft_atomic_cas(inhibit, &until, 0u, WEFT_RELAXED, WEFT_RELAXED);
+	}
+	return true;
+}
+
+void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
+{
+	uint64_t now = weft__rwlock_bias_now();
+	uint64_t until = now + (uint64_t)weft_atomic_load(&rwl_bias_n, WEFT_RELAXED) * (now - t0);
+	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
+}
+
+/* Wait until the biased reader in @slot has left @rw: spin, then yield, then
+ * sleep with a doubling period (1 us .. 256 us).  A slot is a pointer, not a
+ * futex word, so the writer polls. */
+static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = rwl_spin_budget();
-	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
-	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
-	int rc = WEFT_OK;
-	while (c & WEFT_BRLOCK_SLOT_READERS) {
-		if (weft__backoff_spin(&backoff, budget)) {
-			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
+	unsigned budget = weft__rwlock_spin_budget();
+	long sleep_ns = 1000;
+	unsigned yields = 0;
+	/* acquire: pairs with the release store of NULL in weft__rwlock_bias_leave() */
+	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
+		if (weft__backoff_spin(&backoff, budget))
+			continue;
+		if (deadline != NULL && weft_deadline_passed(deadline))
+			return weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
+		if (yields < 16) {
+			yields++;
+			sched_yield();
 			continue;
 		}
-		/* count -> count|SLOT_WAITER.  relaxed: publishes nothing */
-		if (!(c & WEFT_BRLOCK_SLOT_WAITER) &&
-		    !weft_atomic_cas(slot, &c, c | WEFT_BRLOCK_SLOT_WAITER, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		c |= WEFT_BRLOCK_SLOT_WAITER;
-		if (weft__wait(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
-			rc = WEFT_ETIMEDOUT;
-			break;
-		}
-		c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
-	}
-	if (c & WEFT_BRLOCK_SLOT_WAITER) {
-		/* acquire: clears our own mark and takes a last look at the
-		 * count; pairs with the readers' release fetch_sub */
-		c = weft_atomic_fetch_and(slot, ~WEFT_BRLOCK_SLOT_WAITER, WEFT_ACQUIRE);
-		if (!(c & WEFT_BRLOCK_SLOT_READERS))
-			rc = WEFT_OK; /* acquire above: drained after all */
-	}
-	return rc;
-}
-
-/* Undo a writer's ACTIVE (a failed try or a timeout) or end its hold:
- * clear ACTIVE, wake the readers that sleep on it, release the writers' mutex. */
-static void rwl_brlock_release(weft_brlock_t *br)
-{
-	unsigned wflags = rwl_br_flags(br);
-	/* release: publishes the write section; pairs with the seq_cst (acquire)
-	 * load of the writer word in weft__brlock_enter() */
-	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
-	if (old & WEFT_BRLOCK_PARKED)
-		weft__wake(&br->writer, INT32_MAX, wflags);
-	rwl_word_unlock(&br->wlock, wflags);
-}
-
-enum rwl_br_mode { RWL_BR_BLOCK, RWL_BR_TRY, RWL_BR_TIMED };
-
-static int rwl_brlock_wrlock(weft_brlock_t *br, enum rwl_br_mode mode, const struct timespec *deadline)
-{
-	unsigned wflags = rwl_br_flags(br);
-	if (mode == RWL_BR_TRY) {
-		if (!rwl_word_trylock(&br->wlock))
-			return WEFT_EBUSY;
-	} else if (!rwl_word_trylock(&br->wlock)) {
-		if (rwl_expired(deadline) || rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
-			return WEFT_ETIMEDOUT;
-	}
-	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
-	 * visible before we read the slots; pairs with the seq_cst increment and
-	 * load of weft__brlock_enter() */
-	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
-	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
-		uint32_t *slot = &br->slots[i].readers;
-		/* seq_cst: the other half of the handshake; also the acquire that
-		 * pairs with the readers' release fetch_sub */
-		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
-			continue;
-		if (mode == RWL_BR_TRY || rwl_expired(deadline) || rwl_drain_slot(slot, deadline, wflags) != WEFT_OK) {
-			rwl_brlock_release(br);
-			return mode == RWL_BR_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
-		}
+		struct timespec ts = {0, sleep_ns};
+		nanosleep(&ts, NULL);
+		if (sleep_ns < 256000)
+			sleep_ns *= 2;
 	}
 	return WEFT_OK;
 }
 
-void weft_brlock_wrlock_slow(weft_brlock_t *br)
+int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
 {
-	(void)rwl_brlock_wrlock(br, RWL_BR_BLOCK, NULL);
-}
-
-bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
-{
-	return rwl_brlock_wrlock(br, RWL_BR_TRY, NULL) == WEFT_OK;
-}
-
-int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
-{
-	if (!weft_deadline_valid(deadline))
-		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	int rc = rwl_brlock_wrlock(br, RWL_BR_TIMED, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
+	int rc = WEFT_OK;
+	for (unsigned i = 0; i < WEFT_RWLOCK_BIAS_SLOTS && rc == WEFT_OK; i++) {
+		/* seq_cst: the load half of the handshake; also an acquire that
+		 * pairs with the reader's release store of NULL */
+		if (weft_atomic_load(&weft__rwlock_readers[i], WEFT_SEQ_CST) != rw)
+			continue;
+		rc = try_only ? WEFT_EBUSY : rwl_wait_slot(&weft__rwlock_readers[i], rw, deadline);
+	}
 	return rc;
-}
-
-void weft_brlock_wrunlock_slow(weft_brlock_t *br)
-{
-	rwl_brlock_release(br);
 }
 
 /* ---- src/sem.c ---- */
