@@ -15,11 +15,15 @@
  *    the notifier increments `seq` and then reads `sleepers`.  Both RMWs and
  *    the notifier's load are sequentially consistent, so at least one side
  *    sees the other's store: the notifier wakes, or the sleeper does not sleep.
+ *
+ * The caller's mutex is dropped and re-taken by the inline weft_cond_wait()
+ * (weft__mutex_drop()/weft__mutex_retake() of weft/mutex.h), between
+ * weft_cond_wait_enter_slow() and weft_cond_wait_slow() and after it: never
+ * here, so that its TSan annotations, owner mark and lock-order records are
+ * made in the caller's translation unit.
  */
-#include "mutex_internal.h"
 #include "wait.h"
 #include "weft/cond.h"
-#include "weft/tsan.h"
 
 /* relaxed everywhere: a tuning value, read once per wait */
 static unsigned cond_spin = WEFT_COND_SPIN_DEFAULT;
@@ -35,38 +39,43 @@ static unsigned cond_wait_flags(const weft_cond_t *cond)
 	return (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 }
 
-int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w)
 {
-	/* relaxed: published to signallers by the mutex release below */
+	/* relaxed: published to signallers by the mutex release that follows
+	 * (weft__mutex_drop() in the caller's weft_cond_wait()) */
 	uint32_t flags_word = weft_atomic_fetch_add(&cond->waiters, 1u, WEFT_RELAXED);
-	unsigned flags = (flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	w->flags_word = flags_word;
+	w->slept = false;
 	/* Record the requeue target.  relaxed: the broadcaster reads it after it
-	 * has read `sleepers` (seq_cst), which our seq_cst increment below
-	 * releases; so it sees this store whenever it sees us as a sleeper. */
-	if (!(flags & WEFT_PSHARED) && weft_atomic_load(&cond->mutex, WEFT_RELAXED) != mutex)
+	 * has read `sleepers` (seq_cst), which our seq_cst increment in
+	 * weft_cond_wait_slow() releases; so it sees this store whenever it sees
+	 * us as a sleeper. */
+	if (!(flags_word & WEFT_COND_PSHARED_BIT) && weft_atomic_load(&cond->mutex, WEFT_RELAXED) != mutex)
 		weft_atomic_store(&cond->mutex, mutex, WEFT_RELAXED);
 	/* relaxed: read before the mutex is released; any notifier that changes
 	 * the predicate later bumps seq after taking the mutex after us */
-	uint32_t seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
+	w->seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
 	WEFT__CHAOS_POINT(); /* registered and seq read, mutex still held */
+}
 
-	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
-	weft__mutex_release(mutex);
-	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline)
+{
 	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
+	unsigned flags = (w->flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	uint32_t seen = w->seen;
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
 	 * notifier nothing; a late look would only add latency). */
 	int rc = WEFT_OK;
-	bool slept = false;
 	/* Spin only with at most one other waiter (a handoff between two
 	 * threads, whose partner may still be on its way out of its own wait).
 	 * With more, a notification is likely for one of the others, and
 	 * spinners would take the CPUs that the notifier and the woken threads
 	 * need: a broadcast's wake-up chain, a queue with more threads than
 	 * cores (docs/cond.md has the measurements). */
-	unsigned budget = (flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
+	unsigned budget =
+		(w->flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
 	bool changed = false;
 	for (unsigned i = 0; i < budget; i++) {
 		/* relaxed: see the group comment */
@@ -82,7 +91,13 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 		rc = weft__wait(&cond->seq, seen, deadline, flags);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
-		slept = true;
+		/* A thread that slept may have been moved onto the mutex word by
+		 * a broadcast: the caller re-takes the mutex as CONTENDED
+		 * (weft__mutex_retake()).  (A broadcast counter does not tell: a
+		 * waiter that starts waiting just after a broadcast's increment
+		 * of seq is still moved by its requeue.)  A waiter woken while
+		 * spinning was never asleep and locks normally. */
+		w->slept = true;
 		/* A notification that raced with the timeout: report it, the
 		 * caller re-checks its predicate either way. */
 		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
@@ -90,19 +105,6 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	}
 	/* relaxed: a count; the last access to *cond in this call */
 	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELAXED);
-
-	WEFT_TSAN_PRE_LOCK(mutex, 0);
-	/* A thread that slept may have been moved onto the mutex word by a
-	 * broadcast, and cannot ask the kernel whether it was: take the mutex as
-	 * CONTENDED so that our unlock wakes the next moved sleeper.  (A
-	 * broadcast counter does not tell: a waiter that starts waiting just
-	 * after a broadcast's increment of seq is still moved by its requeue.)
-	 * A waiter woken while spinning was never asleep and locks normally. */
-	if (slept)
-		weft__mutex_acquire_contended(mutex);
-	else
-		weft__mutex_acquire(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, 0);
 	return rc;
 }
 

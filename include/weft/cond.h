@@ -83,9 +83,11 @@
  *
  * WEFT_DEBUG: waiting with a mutex the caller does not hold, waiting with a
  * different mutex than the threads already waiting, and destroying it with
- * waiters abort.  Under ThreadSanitizer the mutex's annotations (unlock, then
- * lock) are made inside the wait, so TSan sees exactly what happens to the
- * mutex.
+ * waiters abort.  Under ThreadSanitizer the wait shows an unlock of the mutex
+ * when it drops it and a lock when it takes it back (weft__cond_wait()); like
+ * every hook of a lock-like call they are made by the inline header code
+ * (lockhooks.h), never by the library, so they are there when a TSan program
+ * links a library built without TSan.
  */
 
 #include <stdbool.h>
@@ -124,7 +126,19 @@ WEFT_STATIC_ASSERT(sizeof(weft_cond_t) == 16 + sizeof(void *), "weft_cond_t is f
 
 WEFT_NOINLINE WEFT_COLD void weft_cond_signal_slow(weft_cond_t *cond);
 WEFT_NOINLINE WEFT_COLD void weft_cond_broadcast_slow(weft_cond_t *cond);
-int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline);
+/*
+ * A wait in three steps (see weft__cond_wait() below): weft_cond_wait_enter_slow()
+ * registers the waiter and reads `seq` while the caller still holds the mutex;
+ * the caller drops the mutex (weft__mutex_drop()); weft_cond_wait_slow() spins,
+ * sleeps and deregisters; the caller re-takes the mutex (weft__mutex_retake()).
+ */
+struct weft__cond_wait {
+	uint32_t seen;       /* `seq` read while the mutex was held */
+	uint32_t flags_word; /* `waiters` before our increment: pshared bit, other waiters */
+	bool slept;          /* set by weft_cond_wait_slow(): re-take the mutex as CONTENDED */
+};
+void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w);
+int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline);
 
 /**
  * weft_cond_set_spin() - set how long a waiter watches for a signal before it
@@ -165,6 +179,8 @@ static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
 }
 
 #ifdef WEFT_DEBUG
+/* The condition variable's own WEFT_DEBUG checks; the mutex's owner mark and
+ * lock-order records are made by weft__mutex_drop()/weft__mutex_retake(). */
 static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex)
 {
 	/* relaxed: compared only against our own id, which only we store */
@@ -176,16 +192,36 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
 	if (!(weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) && current != 0 &&
 	    current != mutex && (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_COUNT_MASK) != 0)
 		weft_debug_die("weft_cond_t", cond, "waited on with a different mutex than its current waiters");
-	weft__mutex_set_owner(mutex, 0);
-	/* lock order: the mutex is released now and re-taken, while the
-	 * caller's other locks stay held, before the wait returns */
-	weft__lockdep_unlock(mutex);
-	weft__lockdep_check(mutex, WEFT__LOCKDEP_MUTEX);
 }
 #define WEFT__COND_DEBUG_ENTER(c, m) weft__cond_debug_enter((c), (m))
 #else
 #define WEFT__COND_DEBUG_ENTER(c, m) ((void)0)
 #endif
+
+/*
+ * weft__cond_wait() - the wait of weft_cond_wait() and weft_cond_timedwait().
+ *
+ * ThreadSanitizer sees an unlock of @mutex at the drop and a lock at the
+ * retake, both annotated here, in the caller's translation unit (lockhooks.h),
+ * so that a TSan program linked against a release library sees them.
+ *
+ * No happens-before annotation of the condition variable itself: it publishes
+ * nothing (see Ordering in the overview).  A signal orders nothing for the
+ * waiter; the data are ordered by the mutex, whose unlock by the signaller (or
+ * by whoever changed the predicate) and retake by the waiter TSan sees.  An
+ * annotation here would hide the race of a program that changes the predicate
+ * without the mutex and then signals.
+ */
+static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+{
+	struct weft__cond_wait w;
+	WEFT__COND_DEBUG_ENTER(cond, mutex);
+	weft_cond_wait_enter_slow(cond, mutex, &w);
+	weft__mutex_drop(mutex);
+	int rc = weft_cond_wait_slow(cond, &w, deadline);
+	weft__mutex_retake(mutex, w.slept);
+	return rc;
+}
 
 /**
  * weft_cond_wait() - release @mutex, sleep until signalled, take @mutex again.
@@ -200,10 +236,7 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
  */
 static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
 {
-	WEFT__COND_DEBUG_ENTER(cond, mutex);
-	(void)weft_cond_wait_slow(cond, mutex, (const struct timespec *)0);
-	WEFT__MUTEX_SET_OWNER(mutex);
-	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
 }
 
 /**
@@ -226,11 +259,7 @@ static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, co
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT__COND_DEBUG_ENTER(cond, mutex);
-	int rc = weft_cond_wait_slow(cond, mutex, deadline);
-	WEFT__MUTEX_SET_OWNER(mutex);
-	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	return rc;
+	return weft__cond_wait(cond, mutex, deadline);
 }
 
 /**

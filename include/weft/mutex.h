@@ -61,8 +61,8 @@
 #include "atomic.h"
 #include "config.h"
 #include "debug.h"
+#include "lockhooks.h"
 #include "status.h"
-#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -125,36 +125,14 @@ static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 		return WEFT_EINVAL;
 	/* relaxed: the mutex is not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&mutex->owner, 0u, WEFT_RELAXED);
-#endif
-	WEFT_TSAN_CREATE(mutex, 0);
+	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
 }
 
-#ifdef WEFT_DEBUG
-static inline void weft__mutex_check_not_owner(weft_mutex_t *mutex)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_mutex_t", mutex, "locked again by the thread that holds it (self-deadlock)");
-}
-static inline void weft__mutex_set_owner(weft_mutex_t *mutex, uint32_t owner)
-{
-	weft_atomic_store(&mutex->owner, owner, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
-#define WEFT__MUTEX_CHECK_NOT_OWNER(m) weft__mutex_check_not_owner(m)
-#define WEFT__MUTEX_SET_OWNER(m) weft__mutex_set_owner((m), weft_debug_self())
-#else
-#define WEFT__MUTEX_CHECK_NOT_OWNER(m) ((void)0)
-#define WEFT__MUTEX_SET_OWNER(m) ((void)0)
-#endif
-
 /*
- * weft__mutex_acquire() / weft__mutex_release() - lock and unlock with neither
- * the WEFT_DEBUG owner checks nor the TSan annotations.  The public calls below
- * wrap them; weft_cond_wait() uses them directly to drop and retake the
- * caller's mutex (it annotates for TSan itself).
+ * weft__mutex_acquire() / weft__mutex_release() - the bare lock and unlock:
+ * the word-lock fast paths, with none of the hooks of lockhooks.h.  The public
+ * calls below wrap them in the hooks; nothing else should call them.
  */
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
@@ -186,17 +164,14 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
  */
 static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 {
-	WEFT_TSAN_PRE_LOCK(mutex, WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
+			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
 	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
 	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
 		ok = weft_mutex_trylock_slow(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__MUTEX_SET_OWNER(mutex);
-		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	}
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -209,12 +184,10 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
  */
 static inline void weft_mutex_lock(weft_mutex_t *mutex)
 {
-	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
-	WEFT__LOCKDEP_LOCK(mutex, WEFT__LOCKDEP_MUTEX);
-	WEFT_TSAN_PRE_LOCK(mutex, 0);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
+			       (const struct timespec *)0);
 	weft__mutex_acquire(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, 0);
-	WEFT__MUTEX_SET_OWNER(mutex);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -232,13 +205,11 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
  */
 static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
 {
-	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
-	WEFT__LOCKDEP_TIMED(mutex, WEFT__LOCKDEP_MUTEX, deadline);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+			       deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
-	if (rc == 0) {
-		WEFT__MUTEX_SET_OWNER(mutex);
-		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	}
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+				rc == WEFT_OK);
 	return rc;
 }
 
@@ -251,15 +222,47 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
  */
 static inline void weft_mutex_unlock(weft_mutex_t *mutex)
 {
-#ifdef WEFT_DEBUG
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != weft_debug_self())
-		weft_debug_die("weft_mutex_t", mutex, "unlocked by a thread that does not hold it");
-	weft__mutex_set_owner(mutex, 0);
-	weft__lockdep_unlock(mutex);
-#endif
-	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);
-	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+/*
+ * weft__mutex_drop() / weft__mutex_retake() - what weft_cond_wait() does to
+ * the caller's mutex: it releases it before it waits and takes it again before
+ * it returns.  To ThreadSanitizer, the lock-order checker and the WEFT_DEBUG
+ * owner mark they are an unlock and a lock (lockhooks.h), made in the caller's
+ * translation unit.
+ *
+ * weft__mutex_drop() also makes the lock-order check of the coming retake now,
+ * before the condition wait: waiting on a condition while holding L, for a
+ * signaller that needs L after this mutex, is the deadlock to report.
+ *
+ * weft__mutex_retake(@slept): a thread that slept may have been moved onto the
+ * mutex word by a broadcast (FUTEX_CMP_REQUEUE) and cannot ask the kernel
+ * whether it was, so it takes the mutex as CONTENDED (its unlock then wakes the
+ * next moved sleeper; Drepper, "Futexes Are Tricky", 2011: a thread that has
+ * slept takes the lock with state 2).  A thread that never slept locks normally.
+ */
+WEFT_NOINLINE WEFT_COLD void weft__mutex_acquire_contended(weft_mutex_t *mutex);
+
+static inline void weft__mutex_drop(weft_mutex_t *mutex)
+{
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	weft__mutex_release(mutex);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+	weft__lock_order_check(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+static inline void weft__mutex_retake(weft_mutex_t *mutex, bool slept)
+{
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_RETAKE,
+			       (const struct timespec *)0);
+	if (slept)
+		weft__mutex_acquire_contended(mutex);
+	else
+		weft__mutex_acquire(mutex);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_RETAKE, true);
 }
 
 /**
@@ -276,10 +279,8 @@ static inline void weft_mutex_destroy(weft_mutex_t *mutex)
 	/* relaxed: a diagnostic; a correct caller has no concurrent user */
 	if (weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK)
 		weft_debug_die("weft_mutex_t", mutex, "destroyed while held");
-	weft__lockdep_forget(mutex);
 #endif
-	WEFT_TSAN_DESTROY(mutex, 0);
-	(void)mutex;
+	weft__lock_destroy(mutex, WEFT__LOCKDEP_MUTEX);
 }
 
 WEFT_EXTERN_C_END

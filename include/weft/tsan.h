@@ -10,6 +10,15 @@
  * the lock, and it can report lock-order inversions.  The prototypes match
  * <sanitizer/tsan_interface.h>; they are declared here so that weft does not
  * depend on that header being installed.
+ *
+ * Lock-like types call these through the one wrapper set in lockhooks.h.  The
+ * happens-before pair below (__tsan_release before a call that publishes,
+ * __tsan_acquire after a call that consumes) is for the primitives that are not
+ * locks (semaphore, latch, barrier, once, queue, pool): their inline wrappers
+ * announce the ordering the library provides, so that a TSan program linked
+ * against a library built without TSan still sees it.  Every annotation is in
+ * a header for that reason: code in src/ is compiled without TSan in a release
+ * library, and TSan cannot see its atomics.
  */
 
 #include "config.h"
@@ -30,6 +39,8 @@ void __tsan_mutex_pre_lock(void *addr, unsigned flags);
 void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion);
 int __tsan_mutex_pre_unlock(void *addr, unsigned flags);
 void __tsan_mutex_post_unlock(void *addr, unsigned flags);
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
 WEFT_EXTERN_C_END
 
 /* Flag values of the TSan interface (stable since LLVM 5). */
@@ -44,6 +55,10 @@ WEFT_EXTERN_C_END
 #define WEFT_TSAN_POST_LOCK(a, f) __tsan_mutex_post_lock((void *)(a), (f), 0)
 #define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)__tsan_mutex_pre_unlock((void *)(a), (f)))
 #define WEFT_TSAN_POST_UNLOCK(a, f) __tsan_mutex_post_unlock((void *)(a), (f))
+/* happens-before: everything before WEFT_TSAN_RELEASE(a) happens before
+ * everything after a later WEFT_TSAN_ACQUIRE(a) on the same address */
+#define WEFT_TSAN_RELEASE(a) __tsan_release((void *)(a))
+#define WEFT_TSAN_ACQUIRE(a) __tsan_acquire((void *)(a))
 #else
 #define WEFT_TSAN_LINKER_INIT 0u
 #define WEFT_TSAN_READ_LOCK 0u
@@ -55,6 +70,8 @@ WEFT_EXTERN_C_END
 #define WEFT_TSAN_POST_LOCK(a, f) ((void)0)
 #define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)0)
 #define WEFT_TSAN_POST_UNLOCK(a, f) ((void)0)
+#define WEFT_TSAN_RELEASE(a) ((void)0)
+#define WEFT_TSAN_ACQUIRE(a) ((void)0)
 #endif
 
 #endif /* WEFT_TSAN_H */

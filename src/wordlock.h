@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_WORDLOCK_H
+#define WEFT_SRC_WORDLOCK_H
+
+/*
+ * wordlock.h - the three-state futex word lock, written once for every weft
+ * lock built on one: weft_mutex_t's word, the rwlock's queue word and the
+ * brlock's writer lock.
+ *
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The low two
+ * bits of the word are the state:
+ *
+ *     UNLOCKED   0  nobody holds it
+ *     LOCKED     1  held, and nobody sleeps on it
+ *     CONTENDED  2  held, and threads may be asleep on it
+ *
+ * The other bits are the caller's @tag, constant for the word's life (the
+ * mutex keeps its process-shared bit there); every store writes them back
+ * unchanged, and a word whose state bits are UNLOCKED equals @tag.
+ *
+ * Transitions, as (old state -> new state):
+ *   trylock:  UNLOCKED -> LOCKED     by CAS
+ *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
+ *                                    exponential backoff for at most @spin
+ *                                    pause instructions (src/backoff.h)
+ *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
+ *                                    the old state was UNLOCKED, else it sleeps
+ *                                    on the word while it says CONTENDED
+ *   unlock:   any      -> UNLOCKED   by exchange; wake one sleeper iff the old
+ *                                    state was CONTENDED
+ *
+ * A thread that slept takes the word as CONTENDED (the park exchange), not
+ * LOCKED: it cannot know whether others still sleep, so its unlock must wake
+ * one (at worst a wake-up call that finds nobody).  The same holds for a
+ * thread that a condition-variable broadcast requeued onto the word (it slept
+ * without being counted): weft__wordlock_lock_contended() takes the word only
+ * as CONTENDED, spinning included.  A timed lock that gives up may leave the
+ * word CONTENDED for its sake: the next unlock then makes one wake-up call that
+ * finds nobody.
+ *
+ * Ordering: every successful acquisition (CAS or exchange returning UNLOCKED)
+ * is an acquire that pairs with the release exchange of the unlock whose value
+ * it read; a failed one orders nothing.  The loads that only watch the word are
+ * relaxed: the CAS or exchange re-checks it, and the futex compares the word's
+ * current value, so a stale look can cost a pause, never a missed wake-up.
+ *
+ * No ThreadSanitizer annotation, owner mark or lock-order record is made here:
+ * those are the callers' header wrappers (include/weft/lockhooks.h).
+ *
+ * @wflags of every call: 0, or WEFT_PSHARED for a word in shared memory (the
+ * shared futex flavour).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "weft/atomic.h"
+#include "weft/config.h"
+
+#define WEFT__WORD_UNLOCKED 0u
+#define WEFT__WORD_LOCKED 1u
+#define WEFT__WORD_CONTENDED 2u
+#define WEFT__WORD_STATE_MASK 3u
+
+/* UNLOCKED -> LOCKED if the word is free now.  Return: whether we own it. */
+static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
+{
+	uint32_t expected = tag | WEFT__WORD_UNLOCKED;
+	/* acquire: pairs with the release exchange in weft__wordlock_unlock()
+	 * (or weft_mutex_unlock()) */
+	return weft_atomic_cas(word, &expected, tag | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+/* Wake one thread sleeping on the word (the unlock of a CONTENDED word). */
+void weft__wordlock_wake(uint32_t *word, unsigned wflags);
+
+/* any -> UNLOCKED; wake one sleeper if it was CONTENDED. */
+static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS or
+	 * exchange of the next locker */
+	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE);
+	if (WEFT_UNLIKELY((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED))
+		weft__wordlock_wake(word, wflags);
+}
+
+/*
+ * weft__wordlock_lock() - take the word: one try; then, unless @deadline has
+ * passed, watch it for @spin pause instructions; then park.
+ * @deadline: absolute CLOCK_MONOTONIC time, valid, or NULL for none.
+ * Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ */
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+			unsigned wflags);
+
+/*
+ * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a
+ * thread that may have been requeued onto it (see the overview).
+ */
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
+
+#endif /* WEFT_SRC_WORDLOCK_H */
