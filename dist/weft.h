@@ -462,6 +462,15 @@ WEFT_EXTERN_C_END
  * the lock, and it can report lock-order inversions.  The prototypes match
  * <sanitizer/tsan_interface.h>; they are declared here so that weft does not
  * depend on that header being installed.
+ *
+ * Lock-like types call these through the one wrapper set in lockhooks.h.  The
+ * happens-before pair below (__tsan_release before a call that publishes,
+ * __tsan_acquire after a call that consumes) is for the primitives that are not
+ * locks (semaphore, latch, barrier, once, queue, pool): their inline wrappers
+ * announce the ordering the library provides, so that a TSan program linked
+ * against a library built without TSan still sees it.  Every annotation is in
+ * a header for that reason: code in src/ is compiled without TSan in a release
+ * library, and TSan cannot see its atomics.
  */
 
 
@@ -481,6 +490,8 @@ void __tsan_mutex_pre_lock(void *addr, unsigned flags);
 void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion);
 int __tsan_mutex_pre_unlock(void *addr, unsigned flags);
 void __tsan_mutex_post_unlock(void *addr, unsigned flags);
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
 WEFT_EXTERN_C_END
 
 /* Flag values of the TSan interface (stable since LLVM 5). */
@@ -495,6 +506,10 @@ WEFT_EXTERN_C_END
 #define WEFT_TSAN_POST_LOCK(a, f) __tsan_mutex_post_lock((void *)(a), (f), 0)
 #define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)__tsan_mutex_pre_unlock((void *)(a), (f)))
 #define WEFT_TSAN_POST_UNLOCK(a, f) __tsan_mutex_post_unlock((void *)(a), (f))
+/* happens-before: everything before WEFT_TSAN_RELEASE(a) happens before
+ * everything after a later WEFT_TSAN_ACQUIRE(a) on the same address */
+#define WEFT_TSAN_RELEASE(a) __tsan_release((void *)(a))
+#define WEFT_TSAN_ACQUIRE(a) __tsan_acquire((void *)(a))
 #else
 #define WEFT_TSAN_LINKER_INIT 0u
 #define WEFT_TSAN_READ_LOCK 0u
@@ -506,6 +521,8 @@ WEFT_EXTERN_C_END
 #define WEFT_TSAN_POST_LOCK(a, f) ((void)0)
 #define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)0)
 #define WEFT_TSAN_POST_UNLOCK(a, f) ((void)0)
+#define WEFT_TSAN_RELEASE(a) ((void)0)
+#define WEFT_TSAN_ACQUIRE(a) ((void)0)
 #endif
 
 #endif /* WEFT_TSAN_H */
@@ -982,6 +999,282 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_DEADLINE_H */
 
+/* ---- include/weft/lockhooks.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_LOCKHOOKS_H
+#define WEFT_LOCKHOOKS_H
+
+/*
+ * lockhooks.h - the one set of build-mode hooks of every lock-like call.
+ *
+ * A lock's own code (mutex.h, rwlock.h, brlock.h, cond.h's drop and retake of
+ * the caller's mutex) never calls the WEFT_DEBUG owner checks, the lock-order
+ * checker (src/lockdep.c, docs/lockorder.md) or the ThreadSanitizer mutex
+ * annotations directly: it brackets each acquisition and release with the hooks
+ * below, which make them in one fixed order.  This is the arrangement of the
+ * Linux kernel's lock_acquire()/lock_release() (include/linux/lockdep.h), which
+ * every kernel lock calls instead of repeating its debug bookkeeping.
+ *
+ * The hooks are static inline and live in the headers, never in src/, for one
+ * reason: a program built with -fsanitize=thread that links the *release*
+ * libweft (built without TSan) must still see every annotation, so every
+ * annotation has to be compiled into the caller's own translation unit.  The
+ * out-of-line slow paths in src/ know nothing of TSan, WEFT_DEBUG or lockdep.
+ * In a release build without TSan every hook is empty and compiles to nothing
+ * (no call, no branch, no load: `objdump -d` of weft_mutex_lock()/unlock() is
+ * the same instruction for instruction as before the hooks).
+ *
+ * API (all private, weft__):
+ *
+ *   acquisition, around the lock's own atomic operations:
+ *
+ *     weft__lock_pre_acquire(lock, owner, kind, how, deadline);
+ *     ...take the lock; ok = did we get it...
+ *     weft__lock_post_acquire(lock, owner, kind, how, ok);
+ *
+ *   release:
+ *
+ *     weft__lock_pre_release(lock, owner, kind);
+ *     ...release the lock...
+ *     weft__lock_post_release(lock, kind);
+ *
+ *   life:   weft__lock_create(lock, owner, kind)   at the end of init;
+ *           weft__lock_destroy(lock, kind)          in destroy, after the
+ *                                                   lock's own "still held" check.
+ *
+ *   @lock:  the object's address (the key of TSan and of the checker).
+ *   @owner: WEFT__HOOK_OWNER(obj->owner) for a lock whose struct carries a
+ *           WEFT_DEBUG owner word (a mutex, the write side of a rwlock or
+ *           brlock), or WEFT__HOOK_NO_OWNER (a read acquisition, or a type with
+ *           none).  The macro drops its argument in release builds, where the
+ *           owner field does not exist.
+ *   @kind:  WEFT__LOCKDEP_MUTEX, _RWLOCK_WRITE, _RWLOCK_READ, _BRLOCK_WRITE,
+ *           _BRLOCK_READ (debug.h): the checker's kind, the TSan read flag
+ *           (the _READ kinds) and the type named in WEFT_DEBUG messages.
+ *   @how:   WEFT__HOOK_BLOCK  lock/rdlock/wrlock: may wait without bound;
+ *           WEFT__HOOK_TIMED  the timed calls: may wait until @deadline, may fail;
+ *           WEFT__HOOK_TRY    the try calls: never wait, may fail;
+ *           WEFT__HOOK_RETAKE weft_cond_wait()'s re-acquisition of its mutex,
+ *                             whose lock order was checked before it slept
+ *                             (weft__lock_order_check(), see below).
+ *
+ * The fixed order (each step only in the builds that have it):
+ *
+ *   pre-acquire:   1. WEFT_DEBUG: the caller must not hold @owner already
+ *                     ("locked again ... (self-deadlock)"); BLOCK and TIMED only
+ *                     (a try by the holder just fails);
+ *                  2. lock order: BLOCK checks the order and counts the lock as
+ *                     held from now (weft__lockdep_lock(): a run that really
+ *                     deadlocks prints its report before it blocks); TIMED
+ *                     checks the order unless the deadline cannot wait
+ *                     (weft__lockdep_timed()); TRY and RETAKE check nothing;
+ *                  3. TSan: __tsan_mutex_pre_lock (TRY and TIMED pass the
+ *                     try flag: they may fail; the _READ kinds the read flag).
+ *   post-acquire:  1. TSan: __tsan_mutex_post_lock, with "try failed" added
+ *                     when !ok;
+ *                  2. WEFT_DEBUG, when ok: the owner mark (@owner = this thread);
+ *                  3. lock order, when ok: TIMED, TRY and RETAKE count the lock
+ *                     as held now (weft__lockdep_held()); BLOCK did at step 2
+ *                     of pre-acquire.
+ *   pre-release:   1. WEFT_DEBUG: the caller must hold @owner ("unlocked by a
+ *                     thread that does not hold it"), then the mark is cleared;
+ *                  2. lock order: the lock is no longer held;
+ *                  3. TSan: __tsan_mutex_pre_unlock.
+ *   post-release:  1. TSan: __tsan_mutex_post_unlock.
+ *   create:        WEFT_DEBUG: clear @owner; TSan: __tsan_mutex_create.
+ *   destroy:       lock order: forget the lock (its address may be reused);
+ *                  TSan: __tsan_mutex_destroy.
+ *
+ * Between pre- and post-acquire (and pre- and post-release) TSan ignores the
+ * calling thread's memory accesses and synchronization: the lock's own atomics
+ * are hidden from it, and what it sees is the annotation: a release at the
+ * unlock, an acquire at the lock.  So nothing else may run between the two
+ * (no user callback, no wait for an unrelated event).
+ *
+ * weft__lock_order_check(lock, kind) is step 2 of a BLOCK pre-acquire alone,
+ * without counting the lock as held: weft_cond_wait() calls it for its mutex
+ * right after dropping it, before it sleeps, because the sleep itself may be
+ * the deadlock (holding L, waiting on a condition whose signaller needs L); the
+ * retake after the sleep then uses WEFT__HOOK_RETAKE.
+ *
+ * Mixing builds: WEFT_DEBUG adds owner words to the lock structs (mutex.h says
+ * which), so every translation unit that shares a lock must agree on
+ * WEFT_DEBUG.  TSan may differ between the program and the library: that is
+ * the point of these hooks (`make check-tsan-installed`).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* @how: what kind of acquisition (see the overview). */
+#define WEFT__HOOK_BLOCK 0u
+#define WEFT__HOOK_TIMED 1u
+#define WEFT__HOOK_TRY 2u
+#define WEFT__HOOK_RETAKE 3u
+
+/* The owner word of a WEFT_DEBUG lock, or none.  In release builds the field
+ * does not exist: the macro drops its argument unevaluated. */
+#ifdef WEFT_DEBUG
+#define WEFT__HOOK_OWNER(field) (&(field))
+#else
+#define WEFT__HOOK_OWNER(field) ((uint32_t *)0)
+#endif
+#define WEFT__HOOK_NO_OWNER ((uint32_t *)0)
+
+#ifdef WEFT_DEBUG
+/* The type and the messages WEFT_DEBUG prints, by kind. */
+static inline const char *weft__hook_type(unsigned kind)
+{
+	return kind == WEFT__LOCKDEP_MUTEX				       ? "weft_mutex_t"
+	       : kind == WEFT__LOCKDEP_RWLOCK_WRITE || kind == WEFT__LOCKDEP_RWLOCK_READ ? "weft_rwlock_t"
+									       : "weft_brlock_t";
+}
+static inline const char *weft__hook_msg_relock(unsigned kind)
+{
+	return kind == WEFT__LOCKDEP_MUTEX ? "locked again by the thread that holds it (self-deadlock)"
+					   : "locked again by the thread that holds it for writing (self-deadlock)";
+}
+static inline const char *weft__hook_msg_not_held(unsigned kind)
+{
+	return kind == WEFT__LOCKDEP_MUTEX	      ? "unlocked by a thread that does not hold it"
+	       : kind == WEFT__LOCKDEP_RWLOCK_WRITE ? "write-unlocked by a thread that does not hold it"
+						    : "write-unlocked but not write-held by this thread";
+}
+#endif
+
+#ifdef WEFT_TSAN
+/* The TSan flags of an acquisition or release of @kind by @how. */
+static inline unsigned weft__hook_tsan_flags(unsigned kind, unsigned how)
+{
+	unsigned f = (kind == WEFT__LOCKDEP_RWLOCK_READ || kind == WEFT__LOCKDEP_BRLOCK_READ) ? WEFT_TSAN_READ_LOCK : 0u;
+	if (how == WEFT__HOOK_TRY || how == WEFT__HOOK_TIMED)
+		f |= WEFT_TSAN_TRY_LOCK;
+	return f;
+}
+#endif
+
+/**
+ * weft__lock_pre_acquire() - the hooks before an acquisition (see the overview).
+ * @lock: the lock.  @owner: WEFT__HOOK_OWNER(field) or WEFT__HOOK_NO_OWNER.
+ * @kind: WEFT__LOCKDEP_*.  @how: WEFT__HOOK_*.
+ * @deadline: the timed call's deadline (NULL otherwise).
+ */
+static inline void weft__lock_pre_acquire(void *lock, uint32_t *owner, unsigned kind, unsigned how,
+					  const struct timespec *deadline)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: compared only against our own id, which only we store */
+	if (owner != 0 && (how == WEFT__HOOK_BLOCK || how == WEFT__HOOK_TIMED) &&
+	    weft_atomic_load(owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_relock(kind));
+	if (how == WEFT__HOOK_BLOCK)
+		weft__lockdep_lock(lock, kind);
+	else if (how == WEFT__HOOK_TIMED)
+		weft__lockdep_timed(lock, kind, deadline);
+#endif
+#ifdef WEFT_TSAN
+	WEFT_TSAN_PRE_LOCK(lock, weft__hook_tsan_flags(kind, how));
+#endif
+	(void)lock, (void)owner, (void)kind, (void)how, (void)deadline;
+}
+
+/**
+ * weft__lock_post_acquire() - the hooks after an acquisition (see the overview).
+ * @ok: whether the caller now holds the lock (always true for BLOCK, RETAKE).
+ */
+static inline void weft__lock_post_acquire(void *lock, uint32_t *owner, unsigned kind, unsigned how, bool ok)
+{
+#ifdef WEFT_TSAN
+	WEFT_TSAN_POST_LOCK(lock, weft__hook_tsan_flags(kind, how) | (ok ? 0u : WEFT_TSAN_TRY_FAILED));
+#endif
+#ifdef WEFT_DEBUG
+	if (ok) {
+		if (owner != 0)
+			weft_atomic_store(owner, weft_debug_self(), WEFT_RELAXED); /* relaxed: a diagnostic mark */
+		if (how != WEFT__HOOK_BLOCK)
+			weft__lockdep_held(lock, kind);
+	}
+#endif
+	(void)lock, (void)owner, (void)kind, (void)how, (void)ok;
+}
+
+/**
+ * weft__lock_pre_release() - the hooks before a release (see the overview).
+ */
+static inline void weft__lock_pre_release(void *lock, uint32_t *owner, unsigned kind)
+{
+#ifdef WEFT_DEBUG
+	if (owner != 0) {
+		/* relaxed: compared only against our own id, which only we store */
+		if (weft_atomic_load(owner, WEFT_RELAXED) != weft_debug_self())
+			weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_not_held(kind));
+		weft_atomic_store(owner, 0u, WEFT_RELAXED); /* relaxed: a diagnostic mark */
+	}
+	weft__lockdep_unlock(lock);
+#endif
+#ifdef WEFT_TSAN
+	WEFT_TSAN_PRE_UNLOCK(lock, weft__hook_tsan_flags(kind, WEFT__HOOK_BLOCK));
+#endif
+	(void)lock, (void)owner, (void)kind;
+}
+
+/**
+ * weft__lock_post_release() - the hooks after a release (see the overview).
+ */
+static inline void weft__lock_post_release(void *lock, unsigned kind)
+{
+#ifdef WEFT_TSAN
+	WEFT_TSAN_POST_UNLOCK(lock, weft__hook_tsan_flags(kind, WEFT__HOOK_BLOCK));
+#endif
+	(void)lock, (void)kind;
+}
+
+/**
+ * weft__lock_order_check() - the lock-order check of a coming blocking
+ * acquisition, made early (weft_cond_wait(): before it sleeps); the
+ * acquisition then uses WEFT__HOOK_RETAKE.
+ */
+static inline void weft__lock_order_check(void *lock, unsigned kind)
+{
+#ifdef WEFT_DEBUG
+	weft__lockdep_check(lock, kind);
+#endif
+	(void)lock, (void)kind;
+}
+
+/**
+ * weft__lock_create() - the hooks of init, after the lock's own stores.
+ */
+static inline void weft__lock_create(void *lock, uint32_t *owner, unsigned kind)
+{
+#ifdef WEFT_DEBUG
+	if (owner != 0)
+		weft_atomic_store(owner, 0u, WEFT_RELAXED); /* relaxed: not shared yet */
+#endif
+	WEFT_TSAN_CREATE(lock, 0);
+	(void)lock, (void)owner, (void)kind;
+}
+
+/**
+ * weft__lock_destroy() - the hooks of destroy, after the lock's own checks.
+ */
+static inline void weft__lock_destroy(void *lock, unsigned kind)
+{
+#ifdef WEFT_DEBUG
+	weft__lockdep_forget(lock);
+#endif
+	WEFT_TSAN_DESTROY(lock, 0);
+	(void)lock, (void)kind;
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_LOCKHOOKS_H */
+
 /* ---- include/weft/mutex.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_MUTEX_H
@@ -1105,36 +1398,14 @@ static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 		return WEFT_EINVAL;
 	/* relaxed: the mutex is not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&mutex->owner, 0u, WEFT_RELAXED);
-#endif
-	WEFT_TSAN_CREATE(mutex, 0);
+	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
 }
 
-#ifdef WEFT_DEBUG
-static inline void weft__mutex_check_not_owner(weft_mutex_t *mutex)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_mutex_t", mutex, "locked again by the thread that holds it (self-deadlock)");
-}
-static inline void weft__mutex_set_owner(weft_mutex_t *mutex, uint32_t owner)
-{
-	weft_atomic_store(&mutex->owner, owner, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
-#define WEFT__MUTEX_CHECK_NOT_OWNER(m) weft__mutex_check_not_owner(m)
-#define WEFT__MUTEX_SET_OWNER(m) weft__mutex_set_owner((m), weft_debug_self())
-#else
-#define WEFT__MUTEX_CHECK_NOT_OWNER(m) ((void)0)
-#define WEFT__MUTEX_SET_OWNER(m) ((void)0)
-#endif
-
 /*
- * weft__mutex_acquire() / weft__mutex_release() - lock and unlock with neither
- * the WEFT_DEBUG owner checks nor the TSan annotations.  The public calls below
- * wrap them; weft_cond_wait() uses them directly to drop and retake the
- * caller's mutex (it annotates for TSan itself).
+ * weft__mutex_acquire() / weft__mutex_release() - the bare lock and unlock:
+ * the word-lock fast paths, with none of the hooks of lockhooks.h.  The public
+ * calls below wrap them in the hooks; nothing else should call them.
  */
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
@@ -1166,17 +1437,14 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
  */
 static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
 {
-	WEFT_TSAN_PRE_LOCK(mutex, WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
+			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
 	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
 	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
 		ok = weft_mutex_trylock_slow(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__MUTEX_SET_OWNER(mutex);
-		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	}
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -1189,12 +1457,10 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
  */
 static inline void weft_mutex_lock(weft_mutex_t *mutex)
 {
-	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
-	WEFT__LOCKDEP_LOCK(mutex, WEFT__LOCKDEP_MUTEX);
-	WEFT_TSAN_PRE_LOCK(mutex, 0);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
+			       (const struct timespec *)0);
 	weft__mutex_acquire(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, 0);
-	WEFT__MUTEX_SET_OWNER(mutex);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -1212,13 +1478,11 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
  */
 static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
 {
-	WEFT__MUTEX_CHECK_NOT_OWNER(mutex);
-	WEFT__LOCKDEP_TIMED(mutex, WEFT__LOCKDEP_MUTEX, deadline);
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+			       deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
-	if (rc == 0) {
-		WEFT__MUTEX_SET_OWNER(mutex);
-		WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	}
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+				rc == WEFT_OK);
 	return rc;
 }
 
@@ -1231,15 +1495,47 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
  */
 static inline void weft_mutex_unlock(weft_mutex_t *mutex)
 {
-#ifdef WEFT_DEBUG
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != weft_debug_self())
-		weft_debug_die("weft_mutex_t", mutex, "unlocked by a thread that does not hold it");
-	weft__mutex_set_owner(mutex, 0);
-	weft__lockdep_unlock(mutex);
-#endif
-	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);
-	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+/*
+ * weft__mutex_drop() / weft__mutex_retake() - what weft_cond_wait() does to
+ * the caller's mutex: it releases it before it waits and takes it again before
+ * it returns.  To ThreadSanitizer, the lock-order checker and the WEFT_DEBUG
+ * owner mark they are an unlock and a lock (lockhooks.h), made in the caller's
+ * translation unit.
+ *
+ * weft__mutex_drop() also makes the lock-order check of the coming retake now,
+ * before the condition wait: waiting on a condition while holding L, for a
+ * signaller that needs L after this mutex, is the deadlock to report.
+ *
+ * weft__mutex_retake(@slept): a thread that slept may have been moved onto the
+ * mutex word by a broadcast (FUTEX_CMP_REQUEUE) and cannot ask the kernel
+ * whether it was, so it takes the mutex as CONTENDED (its unlock then wakes the
+ * next moved sleeper; Drepper, "Futexes Are Tricky", 2011: a thread that has
+ * slept takes the lock with state 2).  A thread that never slept locks normally.
+ */
+WEFT_NOINLINE WEFT_COLD void weft__mutex_acquire_contended(weft_mutex_t *mutex);
+
+static inline void weft__mutex_drop(weft_mutex_t *mutex)
+{
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	weft__mutex_release(mutex);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+	weft__lock_order_check(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+static inline void weft__mutex_retake(weft_mutex_t *mutex, bool slept)
+{
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_RETAKE,
+			       (const struct timespec *)0);
+	if (slept)
+		weft__mutex_acquire_contended(mutex);
+	else
+		weft__mutex_acquire(mutex);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_RETAKE, true);
 }
 
 /**
@@ -1256,10 +1552,8 @@ static inline void weft_mutex_destroy(weft_mutex_t *mutex)
 	/* relaxed: a diagnostic; a correct caller has no concurrent user */
 	if (weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK)
 		weft_debug_die("weft_mutex_t", mutex, "destroyed while held");
-	weft__lockdep_forget(mutex);
 #endif
-	WEFT_TSAN_DESTROY(mutex, 0);
-	(void)mutex;
+	weft__lock_destroy(mutex, WEFT__LOCKDEP_MUTEX);
 }
 
 WEFT_EXTERN_C_END
@@ -1352,9 +1646,11 @@ WEFT_EXTERN_C_END
  *
  * WEFT_DEBUG: waiting with a mutex the caller does not hold, waiting with a
  * different mutex than the threads already waiting, and destroying it with
- * waiters abort.  Under ThreadSanitizer the mutex's annotations (unlock, then
- * lock) are made inside the wait, so TSan sees exactly what happens to the
- * mutex.
+ * waiters abort.  Under ThreadSanitizer the wait shows an unlock of the mutex
+ * when it drops it and a lock when it takes it back (weft__cond_wait()); like
+ * every hook of a lock-like call they are made by the inline header code
+ * (lockhooks.h), never by the library, so they are there when a TSan program
+ * links a library built without TSan.
  */
 
 #include <stdbool.h>
@@ -1387,7 +1683,19 @@ WEFT_STATIC_ASSERT(sizeof(weft_cond_t) == 16 + sizeof(void *), "weft_cond_t is f
 
 WEFT_NOINLINE WEFT_COLD void weft_cond_signal_slow(weft_cond_t *cond);
 WEFT_NOINLINE WEFT_COLD void weft_cond_broadcast_slow(weft_cond_t *cond);
-int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline);
+/*
+ * A wait in three steps (see weft__cond_wait() below): weft_cond_wait_enter_slow()
+ * registers the waiter and reads `seq` while the caller still holds the mutex;
+ * the caller drops the mutex (weft__mutex_drop()); weft_cond_wait_slow() spins,
+ * sleeps and deregisters; the caller re-takes the mutex (weft__mutex_retake()).
+ */
+struct weft__cond_wait {
+	uint32_t seen;       /* `seq` read while the mutex was held */
+	uint32_t flags_word; /* `waiters` before our increment: pshared bit, other waiters */
+	bool slept;          /* set by weft_cond_wait_slow(): re-take the mutex as CONTENDED */
+};
+void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w);
+int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline);
 
 /**
  * weft_cond_set_spin() - set how long a waiter watches for a signal before it
@@ -1428,6 +1736,8 @@ static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
 }
 
 #ifdef WEFT_DEBUG
+/* The condition variable's own WEFT_DEBUG checks; the mutex's owner mark and
+ * lock-order records are made by weft__mutex_drop()/weft__mutex_retake(). */
 static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex)
 {
 	/* relaxed: compared only against our own id, which only we store */
@@ -1439,16 +1749,36 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
 	if (!(weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) && current != 0 &&
 	    current != mutex && (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_COUNT_MASK) != 0)
 		weft_debug_die("weft_cond_t", cond, "waited on with a different mutex than its current waiters");
-	weft__mutex_set_owner(mutex, 0);
-	/* lock order: the mutex is released now and re-taken, while the
-	 * caller's other locks stay held, before the wait returns */
-	weft__lockdep_unlock(mutex);
-	weft__lockdep_check(mutex, WEFT__LOCKDEP_MUTEX);
 }
 #define WEFT__COND_DEBUG_ENTER(c, m) weft__cond_debug_enter((c), (m))
 #else
 #define WEFT__COND_DEBUG_ENTER(c, m) ((void)0)
 #endif
+
+/*
+ * weft__cond_wait() - the wait of weft_cond_wait() and weft_cond_timedwait().
+ *
+ * ThreadSanitizer sees an unlock of @mutex at the drop and a lock at the
+ * retake, both annotated here, in the caller's translation unit (lockhooks.h),
+ * so that a TSan program linked against a release library sees them.
+ *
+ * No happens-before annotation of the condition variable itself: it publishes
+ * nothing (see Ordering in the overview).  A signal orders nothing for the
+ * waiter; the data are ordered by the mutex, whose unlock by the signaller (or
+ * by whoever changed the predicate) and retake by the waiter TSan sees.  An
+ * annotation here would hide the race of a program that changes the predicate
+ * without the mutex and then signals.
+ */
+static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+{
+	struct weft__cond_wait w;
+	WEFT__COND_DEBUG_ENTER(cond, mutex);
+	weft_cond_wait_enter_slow(cond, mutex, &w);
+	weft__mutex_drop(mutex);
+	int rc = weft_cond_wait_slow(cond, &w, deadline);
+	weft__mutex_retake(mutex, w.slept);
+	return rc;
+}
 
 /**
  * weft_cond_wait() - release @mutex, sleep until signalled, take @mutex again.
@@ -1463,10 +1793,7 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
  */
 static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
 {
-	WEFT__COND_DEBUG_ENTER(cond, mutex);
-	(void)weft_cond_wait_slow(cond, mutex, (const struct timespec *)0);
-	WEFT__MUTEX_SET_OWNER(mutex);
-	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
+	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
 }
 
 /**
@@ -1489,11 +1816,7 @@ static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, co
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT__COND_DEBUG_ENTER(cond, mutex);
-	int rc = weft_cond_wait_slow(cond, mutex, deadline);
-	WEFT__MUTEX_SET_OWNER(mutex);
-	WEFT__LOCKDEP_HELD(mutex, WEFT__LOCKDEP_MUTEX);
-	return rc;
+	return weft__cond_wait(cond, mutex, deadline);
 }
 
 /**
@@ -4623,42 +4946,6 @@ static inline void weft__backoff_or_yield(struct weft__backoff *b)
 
 #endif /* WEFT_SRC_BACKOFF_H */
 
-/* ---- src/mutex_internal.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_SRC_MUTEX_INTERNAL_H
-#define WEFT_SRC_MUTEX_INTERNAL_H
-
-/*
- * mutex_internal.h - what other weft primitives (the condition variable) need
- * from weft_mutex_t beyond its public API.
- *
- * weft_cond_wait() releases and re-takes the caller's mutex inside the library.
- * It cannot call weft_mutex_unlock()/weft_mutex_lock(): in a WEFT_DEBUG build
- * those check and set the owner mark, which the inline weft_cond_wait() in the
- * caller's own translation unit already manages.  And a waiter that a
- * broadcast moved onto the mutex word (FUTEX_CMP_REQUEUE) must take the mutex
- * in CONTENDED state, or the unlock after it would not wake the others that
- * were moved with it.  Callers make the TSan annotations themselves.
- */
-
-
-/* weft__mutex_acquire() and weft__mutex_release(), the lock and unlock without
- * owner checks or TSan annotations, are in weft/mutex.h: the public lock and
- * unlock are built on them. */
-
-/*
- * weft__mutex_acquire_contended() - take the mutex, leaving it CONTENDED.
- *
- * For a thread that may have been requeued onto the mutex word: other threads
- * may sleep on the word although it says UNLOCKED or LOCKED, so the state this
- * thread leaves must make its own unlock wake one of them (Drepper, "Futexes
- * Are Tricky", 2011: a thread that has slept takes the lock with state 2).
- * No owner mark, no TSan annotation.
- */
-void weft__mutex_acquire_contended(weft_mutex_t *mutex);
-
-#endif /* WEFT_SRC_MUTEX_INTERNAL_H */
-
 /* ---- src/rwlock_bias.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_RWLOCK_BIAS_H
@@ -4815,6 +5102,109 @@ static inline void weft__rwl_word_unlock(uint32_t *word, unsigned wflags)
 }
 
 #endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
+
+/* ---- src/wordlock.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_WORDLOCK_H
+#define WEFT_SRC_WORDLOCK_H
+
+/*
+ * wordlock.h - the three-state futex word lock, written once for every weft
+ * lock built on one: weft_mutex_t's word, the rwlock's queue word and the
+ * brlock's writer lock.
+ *
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The low two
+ * bits of the word are the state:
+ *
+ *     UNLOCKED   0  nobody holds it
+ *     LOCKED     1  held, and nobody sleeps on it
+ *     CONTENDED  2  held, and threads may be asleep on it
+ *
+ * The other bits are the caller's @tag, constant for the word's life (the
+ * mutex keeps its process-shared bit there); every store writes them back
+ * unchanged, and a word whose state bits are UNLOCKED equals @tag.
+ *
+ * Transitions, as (old state -> new state):
+ *   trylock:  UNLOCKED -> LOCKED     by CAS
+ *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
+ *                                    exponential backoff for at most @spin
+ *                                    pause instructions (src/backoff.h)
+ *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
+ *                                    the old state was UNLOCKED, else it sleeps
+ *                                    on the word while it says CONTENDED
+ *   unlock:   any      -> UNLOCKED   by exchange; wake one sleeper iff the old
+ *                                    state was CONTENDED
+ *
+ * A thread that slept takes the word as CONTENDED (the park exchange), not
+ * LOCKED: it cannot know whether others still sleep, so its unlock must wake
+ * one (at worst a wake-up call that finds nobody).  The same holds for a
+ * thread that a condition-variable broadcast requeued onto the word (it slept
+ * without being counted): weft__wordlock_lock_contended() takes the word only
+ * as CONTENDED, spinning included.  A timed lock that gives up may leave the
+ * word CONTENDED for its sake: the next unlock then makes one wake-up call that
+ * finds nobody.
+ *
+ * Ordering: every successful acquisition (CAS or exchange returning UNLOCKED)
+ * is an acquire that pairs with the release exchange of the unlock whose value
+ * it read; a failed one orders nothing.  The loads that only watch the word are
+ * relaxed: the CAS or exchange re-checks it, and the futex compares the word's
+ * current value, so a stale look can cost a pause, never a missed wake-up.
+ *
+ * No ThreadSanitizer annotation, owner mark or lock-order record is made here:
+ * those are the callers' header wrappers (include/weft/lockhooks.h).
+ *
+ * @wflags of every call: 0, or WEFT_PSHARED for a word in shared memory (the
+ * shared futex flavour).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+#define WEFT__WORD_UNLOCKED 0u
+#define WEFT__WORD_LOCKED 1u
+#define WEFT__WORD_CONTENDED 2u
+#define WEFT__WORD_STATE_MASK 3u
+
+/* UNLOCKED -> LOCKED if the word is free now.  Return: whether we own it. */
+static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
+{
+	uint32_t expected = tag | WEFT__WORD_UNLOCKED;
+	/* acquire: pairs with the release exchange in weft__wordlock_unlock()
+	 * (or weft_mutex_unlock()) */
+	return weft_atomic_cas(word, &expected, tag | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+/* Wake one thread sleeping on the word (the unlock of a CONTENDED word). */
+void weft__wordlock_wake(uint32_t *word, unsigned wflags);
+
+/* any -> UNLOCKED; wake one sleeper if it was CONTENDED. */
+static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS or
+	 * exchange of the next locker */
+	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE);
+	if (WEFT_UNLIKELY((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED))
+		weft__wordlock_wake(word, wflags);
+}
+
+/*
+ * weft__wordlock_lock() - take the word: one try; then, unless @deadline has
+ * passed, watch it for @spin pause instructions; then park.
+ * @deadline: absolute CLOCK_MONOTONIC time, valid, or NULL for none.
+ * Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ */
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+			unsigned wflags);
+
+/*
+ * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a
+ * thread that may have been requeued onto it (see the overview).
+ */
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
+
+#endif /* WEFT_SRC_WORDLOCK_H */
 
 /* ---- src/barrier.c ---- */
 /* SPDX-License-Identifier: MIT */
@@ -5224,6 +5614,12 @@ typedef int weft__chaos_off;
  *    the notifier increments `seq` and then reads `sleepers`.  Both RMWs and
  *    the notifier's load are sequentially consistent, so at least one side
  *    sees the other's store: the notifier wakes, or the sleeper does not sleep.
+ *
+ * The caller's mutex is dropped and re-taken by the inline weft_cond_wait()
+ * (weft__mutex_drop()/weft__mutex_retake() of weft/mutex.h), between
+ * weft_cond_wait_enter_slow() and weft_cond_wait_slow() and after it: never
+ * here, so that its TSan annotations, owner mark and lock-order records are
+ * made in the caller's translation unit.
  */
 
 /* relaxed everywhere: a tuning value, read once per wait */
@@ -5240,38 +5636,43 @@ static unsigned cond_wait_flags(const weft_cond_t *cond)
 	return (weft_atomic_load(&cond->waiters, WEFT_RELAXED) & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 }
 
-int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w)
 {
-	/* relaxed: published to signallers by the mutex release below */
+	/* relaxed: published to signallers by the mutex release that follows
+	 * (weft__mutex_drop() in the caller's weft_cond_wait()) */
 	uint32_t flags_word = weft_atomic_fetch_add(&cond->waiters, 1u, WEFT_RELAXED);
-	unsigned flags = (flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	w->flags_word = flags_word;
+	w->slept = false;
 	/* Record the requeue target.  relaxed: the broadcaster reads it after it
-	 * has read `sleepers` (seq_cst), which our seq_cst increment below
-	 * releases; so it sees this store whenever it sees us as a sleeper. */
-	if (!(flags & WEFT_PSHARED) && weft_atomic_load(&cond->mutex, WEFT_RELAXED) != mutex)
+	 * has read `sleepers` (seq_cst), which our seq_cst increment in
+	 * weft_cond_wait_slow() releases; so it sees this store whenever it sees
+	 * us as a sleeper. */
+	if (!(flags_word & WEFT_COND_PSHARED_BIT) && weft_atomic_load(&cond->mutex, WEFT_RELAXED) != mutex)
 		weft_atomic_store(&cond->mutex, mutex, WEFT_RELAXED);
 	/* relaxed: read before the mutex is released; any notifier that changes
 	 * the predicate later bumps seq after taking the mutex after us */
-	uint32_t seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
+	w->seen = weft_atomic_load(&cond->seq, WEFT_RELAXED);
 	WEFT__CHAOS_POINT(); /* registered and seq read, mutex still held */
+}
 
-	WEFT_TSAN_PRE_UNLOCK(mutex, 0);
-	weft__mutex_release(mutex);
-	WEFT_TSAN_POST_UNLOCK(mutex, 0);
+int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline)
+{
 	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
+	unsigned flags = (w->flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	uint32_t seen = w->seen;
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
 	 * notifier nothing; a late look would only add latency). */
 	int rc = WEFT_OK;
-	bool slept = false;
 	/* Spin only with at most one other waiter (a handoff between two
 	 * threads, whose partner may still be on its way out of its own wait).
 	 * With more, a notification is likely for one of the others, and
 	 * spinners would take the CPUs that the notifier and the woken threads
 	 * need: a broadcast's wake-up chain, a queue with more threads than
 	 * cores (docs/cond.md has the measurements). */
-	unsigned budget = (flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
+	unsigned budget =
+		(w->flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
 	bool changed = false;
 	for (unsigned i = 0; i < budget; i++) {
 		/* relaxed: see the group comment */
@@ -5287,7 +5688,13 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 		rc = weft__wait(&cond->seq, seen, deadline, flags);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
-		slept = true;
+		/* A thread that slept may have been moved onto the mutex word by
+		 * a broadcast: the caller re-takes the mutex as CONTENDED
+		 * (weft__mutex_retake()).  (A broadcast counter does not tell: a
+		 * waiter that starts waiting just after a broadcast's increment
+		 * of seq is still moved by its requeue.)  A waiter woken while
+		 * spinning was never asleep and locks normally. */
+		w->slept = true;
 		/* A notification that raced with the timeout: report it, the
 		 * caller re-checks its predicate either way. */
 		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
@@ -5295,19 +5702,6 @@ int weft_cond_wait_slow(weft_cond_t *cond, weft_mutex_t *mutex, const struct tim
 	}
 	/* relaxed: a count; the last access to *cond in this call */
 	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELAXED);
-
-	WEFT_TSAN_PRE_LOCK(mutex, 0);
-	/* A thread that slept may have been moved onto the mutex word by a
-	 * broadcast, and cannot ask the kernel whether it was: take the mutex as
-	 * CONTENDED so that our unlock wakes the next moved sleeper.  (A
-	 * broadcast counter does not tell: a waiter that starts waiting just
-	 * after a broadcast's increment of seq is still moved by its requeue.)
-	 * A waiter woken while spinning was never asleep and locks normally. */
-	if (slept)
-		weft__mutex_acquire_contended(mutex);
-	else
-		weft__mutex_acquire(mutex);
-	WEFT_TSAN_POST_LOCK(mutex, 0);
 	return rc;
 }
 
@@ -7329,13 +7723,20 @@ void weft_mpmc_close(weft_mpmc_t *q)
 /* SPDX-License-Identifier: MIT */
 /*
  * mutex.c - the contended paths of weft_mutex_t.  The algorithm, its states and
- * its source are described at the top of include/weft/mutex.h.
+ * its source are described at the top of include/weft/mutex.h; the word lock
+ * itself (spin, park, wake: Drepper's mutex #3) is src/wordlock.c, shared with
+ * the rwlock's queue and the brlock's writers.  The mutex adds its spin bound
+ * and its process-shared bit (the word lock's constant tag).
  *
- * Transitions made here, as (old state -> new state):
- *   spin:  UNLOCKED -> LOCKED      by CAS, after watching the word
- *   park:  any      -> CONTENDED   by exchange; we own it iff old was UNLOCKED
- *   wake:  (unlock already stored UNLOCKED) one sleeper is woken
+ * No TSan annotation, owner mark or lock-order record is made here: they are
+ * in the inline calls of weft/mutex.h (weft/lockhooks.h), so that a TSan
+ * program linked against a release library sees them.
  */
+
+WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
+			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
+			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK,
+		   "the mutex word is a word lock (src/wordlock.h)");
 
 /* relaxed everywhere: a tuning value, read once per contended lock */
 static unsigned mutex_spin = WEFT_MUTEX_SPIN_DEFAULT;
@@ -7345,122 +7746,48 @@ unsigned weft_mutex_set_spin(unsigned pauses)
 	return weft_atomic_exchange(&mutex_spin, pauses, WEFT_RELAXED);
 }
 
-static unsigned wait_flags(uint32_t pshared_bit)
+/* The word lock's tag: the pshared bit.  relaxed: fixed at init. */
+static uint32_t mutex_tag(const weft_mutex_t *mutex)
 {
-	return pshared_bit ? WEFT_PSHARED : 0u;
+	return weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
 }
 
-/* UNLOCKED -> LOCKED if the word is unlocked now.  acquire: pairs with the
- * release exchange in weft_mutex_unlock(). */
-static bool try_acquire(weft_mutex_t *mutex, uint32_t pshared_bit)
+static unsigned wait_flags(uint32_t tag)
 {
-	uint32_t expected = pshared_bit | WEFT_MUTEX_UNLOCKED;
-	return weft_atomic_cas(&mutex->state, &expected, pshared_bit | WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
-			       WEFT_RELAXED);
+	return tag ? WEFT_PSHARED : 0u;
 }
 
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	return try_acquire(mutex, pshared_bit);
-}
-
-/*
- * Watch the word for up to the spin bound; take it if it comes free.  The
- * watcher backs off exponentially between checks (src/backoff.h): every check
- * pulls the lock's cache line away from the holder, so a watcher that looks
- * less often lets the holder run its critical sections at full speed.
- */
-static bool spin_acquire(weft_mutex_t *mutex, uint32_t pshared_bit)
-{
-	unsigned budget = weft_atomic_load(&mutex_spin, WEFT_RELAXED);
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	do {
-		/* relaxed: only a hint; try_acquire() is the acquire */
-		uint32_t state = weft_atomic_load(&mutex->state, WEFT_RELAXED);
-		if ((state & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED && try_acquire(mutex, pshared_bit))
-			return true;
-	} while (weft__backoff_spin(&backoff, budget));
-	return false;
-}
-
-/* Swap in CONTENDED: we hold the lock iff it was UNLOCKED.  acquire: pairs
- * with the release exchange in weft_mutex_unlock(). */
-static bool mark_contended(weft_mutex_t *mutex, uint32_t pshared_bit)
-{
-	uint32_t old = weft_atomic_exchange(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, WEFT_ACQUIRE);
-	return (old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED;
+	return weft__wordlock_trylock(&mutex->state, mutex_tag(mutex));
 }
 
 void weft_mutex_lock_slow(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	if (try_acquire(mutex, pshared_bit) || spin_acquire(mutex, pshared_bit))
-		return;
-	while (!mark_contended(mutex, pshared_bit))
-		(void)weft__wait(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, NULL, wait_flags(pshared_bit));
+	uint32_t tag = mutex_tag(mutex);
+	(void)weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), NULL,
+				  wait_flags(tag));
 }
 
-/* For weft_cond_wait() (see mutex_internal.h): watch with backoff as
- * spin_acquire() does, then sleep; take the lock only as CONTENDED, because
- * requeued threads may sleep on the word. */
 void weft__mutex_acquire_contended(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	unsigned budget = weft_atomic_load(&mutex_spin, WEFT_RELAXED);
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	do {
-		uint32_t expected = pshared_bit | WEFT_MUTEX_UNLOCKED;
-		/* relaxed load: only a hint.  acquire CAS: pairs with the release
-		 * exchange in weft_mutex_unlock() */
-		if ((weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED &&
-		    weft_atomic_cas(&mutex->state, &expected, pshared_bit | WEFT_MUTEX_CONTENDED, WEFT_ACQUIRE,
-				    WEFT_RELAXED))
-			return;
-	} while (weft__backoff_spin(&backoff, budget));
-	while (!mark_contended(mutex, pshared_bit))
-		(void)weft__wait(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, NULL, wait_flags(pshared_bit));
+	uint32_t tag = mutex_tag(mutex);
+	weft__wordlock_lock_contended(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED),
+				      wait_flags(tag));
 }
 
 void weft_mutex_wake_slow(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	weft__wake(&mutex->state, 1, wait_flags(pshared_bit));
-}
-
-static int timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
-{
-	/* relaxed: the pshared bit is fixed at init */
-	uint32_t pshared_bit = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	if (try_acquire(mutex, pshared_bit))
-		return WEFT_OK;
-	if (weft_deadline_passed(deadline))
-		return WEFT_ETIMEDOUT;
-	if (spin_acquire(mutex, pshared_bit))
-		return WEFT_OK;
-	while (!mark_contended(mutex, pshared_bit)) {
-		int rc = weft__wait(&mutex->state, pshared_bit | WEFT_MUTEX_CONTENDED, deadline,
-				    wait_flags(pshared_bit));
-		/* On a timeout the word may still say CONTENDED for our sake: the
-		 * next unlock then makes one wake-up call that finds nobody. */
-		if (rc == WEFT_ETIMEDOUT)
-			return mark_contended(mutex, pshared_bit) ? WEFT_OK : WEFT_ETIMEDOUT;
-	}
-	return WEFT_OK;
+	weft__wordlock_wake(&mutex->state, wait_flags(mutex_tag(mutex)));
 }
 
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(mutex, WEFT_TSAN_TRY_LOCK);
-	int rc = timedlock(mutex, deadline);
-	WEFT_TSAN_POST_LOCK(mutex, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	uint32_t tag = mutex_tag(mutex);
+	return weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), deadline,
+				   wait_flags(tag));
 }
 
 /* ---- src/once.c ---- */
@@ -9039,5 +9366,80 @@ const char *weft__wait_backend(void)
 /* ISO C forbids an empty translation unit. */
 typedef int weft__wait_portable_unused;
 #endif
+
+/* ---- src/wordlock.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * wordlock.c - the waiting paths of the three-state futex word lock.  The
+ * algorithm, its states, its transitions and its ordering are at the top of
+ * src/wordlock.h.
+ */
+
+
+/*
+ * Watch the word for up to @budget pause instructions; take it (as @taken:
+ * LOCKED, or CONTENDED for a requeued thread) if it comes free.  The watcher
+ * backs off exponentially between checks (src/backoff.h): every check pulls the
+ * lock's cache line away from the holder, so a watcher that looks less often
+ * lets the holder run its critical sections at full speed.  This is the one
+ * spin loop of every word lock.
+ */
+static bool spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, unsigned budget)
+{
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
+		/* relaxed: only a hint; the CAS is the acquire */
+		uint32_t state = weft_atomic_load(word, WEFT_RELAXED);
+		uint32_t expected = tag | WEFT__WORD_UNLOCKED;
+		/* acquire: pairs with the release exchange of the unlock */
+		if ((state & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED &&
+		    weft_atomic_cas(word, &expected, tag | taken, WEFT_ACQUIRE, WEFT_RELAXED))
+			return true;
+	} while (weft__backoff_spin(&backoff, budget));
+	return false;
+}
+
+/* any -> CONTENDED: we own the lock iff it was UNLOCKED.  acquire: pairs with
+ * the release exchange of the unlock. */
+static bool mark_contended(uint32_t *word, uint32_t tag)
+{
+	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_CONTENDED, WEFT_ACQUIRE);
+	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
+}
+
+/* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
+static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
+{
+	while (!mark_contended(word, tag)) {
+		int rc = weft__wait(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
+		/* A wake-up may race with the timeout: one last exchange decides. */
+		if (rc == WEFT_ETIMEDOUT)
+			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
+	}
+	return WEFT_OK;
+}
+
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+			unsigned wflags)
+{
+	if (weft__wordlock_trylock(word, tag))
+		return WEFT_OK;
+	if (deadline != NULL && weft_deadline_passed(deadline))
+		return WEFT_ETIMEDOUT;
+	if (spin_acquire(word, tag, WEFT__WORD_LOCKED, spin))
+		return WEFT_OK;
+	return park(word, tag, deadline, wflags);
+}
+
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags)
+{
+	if (!spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin))
+		(void)park(word, tag, NULL, wflags);
+}
+
+void weft__wordlock_wake(uint32_t *word, unsigned wflags)
+{
+	weft__wake(word, 1, wflags);
+}
 
 #endif /* WEFT_IMPLEMENTATION */
