@@ -81,15 +81,15 @@ static void rwl_release_writer(weft_rwlock_t *rw)
 }
 
 /*
- * The writer's revocation, once it holds WRITER: clear BIASED, then scan the
- * table and wait for each slot that holds @rw.  Readers that arrive after the
- * clear see it and take the counted path, where WRITER stops them.  Then
- * inhibit bias for N times what this took (Dice and Kogan's policy).
- * @try_only: fail at the first biased reader instead of waiting.  On failure
- * bias is put back on and the write lock given back.
- * Return: WEFT_OK, WEFT_EBUSY (try_only) or WEFT_ETIMEDOUT.
+ * A blocking or timed writer's revocation, once it holds WRITER: clear
+ * BIASED, then scan the table and wait for each slot that holds @rw.  Readers
+ * that arrive after the clear see it and take the counted path, where WRITER
+ * stops them (a writer waits: writer preference).  Then inhibit bias for N
+ * times what this took (Dice and Kogan's policy).  On a timeout bias is put
+ * back on and the write lock given back.
+ * Return: WEFT_OK or WEFT_ETIMEDOUT.
  */
-static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
+static int rwl_revoke(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	/* relaxed: we hold WRITER, and only a reader inside the lock sets
 	 * BIASED, so it cannot change under us; our acquire CAS read it last */
@@ -101,7 +101,7 @@ static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *d
 	 * enough): the clear must precede, in the seq_cst order, every slot load
 	 * of weft__rwlock_bias_scan() */
 	weft_atomic_fetch_and(&rw->state, ~WEFT_RWLOCK_BIASED, WEFT_SEQ_CST);
-	int rc = weft__rwlock_bias_scan(rw, try_only, deadline);
+	int rc = weft__rwlock_bias_scan(rw, false, deadline);
 	if (rc != WEFT_OK) {
 		/* Biased readers may still be inside: put BIASED back before
 		 * letting the lock go, so that the next writer scans again (a
@@ -121,9 +121,77 @@ void weft_rwlock_rebias_slow(weft_rwlock_t *rw)
 	rwl_maybe_bias(rw);
 }
 
-bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw)
+/* Clear REVOKING (and set BIASED when @rebias) after a failed biased
+ * trywrlock; wake the write head if it parked meanwhile (it waits for
+ * REVOKING to go).  relaxed: publishes nothing (we wrote nothing); the RMW
+ * keeps the release sequence of the state word unbroken. */
+static void rwl_end_revoking(weft_rwlock_t *rw, uint32_t s, bool rebias)
 {
-	return rwl_revoke(rw, true, NULL) == WEFT_OK;
+	uint32_t want;
+	do
+		want = (s & ~WEFT_RWLOCK_REVOKING) | (rebias ? WEFT_RWLOCK_BIASED : 0u);
+	while (!weft_atomic_cas_weak(&rw->state, &s, want, WEFT_RELAXED, WEFT_RELAXED));
+	if (s & WEFT_RWLOCK_PARKED)
+		weft_rwlock_wake_slow(rw);
+}
+
+/*
+ * trywrlock of a biased lock (see "trywrlock on a biased lock" at the top of
+ * rwlock.h): swap BIASED for REVOKING, scan the table, then turn REVOKING into
+ * WRITER if no reader of either kind is inside.  Readers are never stopped:
+ * REVOKING only keeps writers out.
+ */
+bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw)
+{
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!weft__rwlock_writable(s))
+			return false;
+		if (!(s & WEFT_RWLOCK_BIASED)) {
+			/* bias went meanwhile (another writer revoked it): the plain
+			 * try.  acquire: pairs with the release fetch_sub of both
+			 * unlocks */
+			if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED))
+				return true;
+			continue;
+		}
+		/* (0, 0, 0, pk, B, 0) -> (0, 0, 0, pk, 0, V).  seq_cst: the store
+		 * half of the handshake with weft__rwlock_bias_enter(), as the
+		 * clear in rwl_revoke(); it must precede every slot load of the
+		 * scan below in the seq_cst order */
+		if (weft_atomic_cas_weak(&rw->state, &s, (s & ~WEFT_RWLOCK_BIASED) | WEFT_RWLOCK_REVOKING,
+					 WEFT_SEQ_CST, WEFT_RELAXED))
+			break;
+	}
+	uint64_t t0 = weft__rwlock_bias_now();
+	if (weft__rwlock_bias_scan(rw, true, NULL) != WEFT_OK) {
+		/* A biased reader is inside: BIASED back on (it must be set
+		 * while one is), REVOKING off.  relaxed: a first guess */
+		rwl_end_revoking(rw, weft_atomic_load(&rw->state, WEFT_RELAXED), true);
+		return false;
+	}
+	/* No biased reader was inside when we looked, and none got in after
+	 * (BIASED was clear) unless a counted reader turned BIASED back on,
+	 * which the CAS below refuses.  relaxed: a first guess */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_BIASED)) {
+			/* a reader came in meanwhile: the lock was read-held during
+			 * our call, a genuine failure */
+			rwl_end_revoking(rw, s, false);
+			return false;
+		}
+		/* (0, 0, ww, pk, 0, V) -> (0, 1, ww, pk, 0, 0).  acquire: pairs with
+		 * the release fetch_sub of the counted readers that came and went
+		 * while we scanned (the scan's seq_cst loads already acquired the
+		 * biased readers' release stores of NULL) */
+		if (weft_atomic_cas_weak(&rw->state, &s, (s & ~WEFT_RWLOCK_REVOKING) | WEFT_RWLOCK_WRITER,
+					 WEFT_ACQUIRE, WEFT_RELAXED))
+			break;
+	}
+	weft__rwlock_bias_inhibit(rw, t0);
+	return true;
 }
 
 /* ==== weft_rwlock_t ===================================================== */
@@ -267,7 +335,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
-	const uint32_t busy = WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER;
+	const uint32_t busy = WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER | WEFT_RWLOCK_REVOKING;
 	for (;;) {
 		if (!(s & busy)) {
 			/* (0, 0, 1, pk) -> (0, 1, 0, 0).  acquire: pairs with the
@@ -330,7 +398,7 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	int rc = rwl_wrlock_counted(rw, deadline);
-	return rc == WEFT_OK ? rwl_revoke(rw, false, deadline) : rc;
+	return rc == WEFT_OK ? rwl_revoke(rw, deadline) : rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)

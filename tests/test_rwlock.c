@@ -916,13 +916,13 @@ static void bias_try_fails(void *arg)
 {
 	(void)arg;
 	CHECK(!weft_rwlock_trywrlock(&bias_rw));
-	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER), WEFT_RWLOCK_BIASED);
+	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER | WEFT_RWLOCK_REVOKING), WEFT_RWLOCK_BIASED);
 	struct timespec dl = past();
 	CHECK_STATUS(weft_rwlock_timedwrlock(&bias_rw, &dl), WEFT_ETIMEDOUT);
 	dl = weft_deadline_after_ns(20 * MS);
 	CHECK_STATUS(weft_rwlock_timedwrlock(&bias_rw, &dl), WEFT_ETIMEDOUT);
 	/* a failed revocation puts bias back: the next writer must scan again */
-	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER), WEFT_RWLOCK_BIASED);
+	CHECK_EQ(load32(&bias_rw.state) & (WEFT_RWLOCK_BIASED | WEFT_RWLOCK_WRITER | WEFT_RWLOCK_REVOKING), WEFT_RWLOCK_BIASED);
 	CHECK(weft_rwlock_tryrdlock(&bias_rw)); /* readers still welcome */
 	weft_rwlock_rdunlock(&bias_rw);
 }
@@ -1017,6 +1017,90 @@ static void test_rw_bias_off(void)
 	CHECK_EQ(weft_rwlock_set_bias(n), 0u);
 }
 
+/*
+ * Issue 12: a trywrlock loop against a held biased read lock must not make a
+ * third thread's tryrdlock or timedrdlock fail.  No writer can ever get the
+ * lock (a reader holds it throughout), so by the contract ("try calls fail
+ * only when a writer holds or waits") every read attempt must succeed.  The
+ * test counts outcomes; the deadline only bounds the run.
+ */
+static weft_rwlock_t spur_rw = WEFT_RWLOCK_INIT;
+static int spur_stop;     /* atomic: the reader is done */
+static int spur_trying;   /* atomic: the try-writer has made its first attempt */
+static unsigned long spur_wins; /* trywrlock successes (must stay 0) */
+static unsigned long spur_tries;
+
+static void *spur_try_writer(void *arg)
+{
+	unsigned long wins = 0, tries = 0;
+	(void)arg;
+	while (!__atomic_load_n(&spur_stop, __ATOMIC_RELAXED)) {
+		if (weft_rwlock_trywrlock(&spur_rw)) {
+			wins++;
+			weft_rwlock_wrunlock(&spur_rw);
+		}
+		if (++tries == 1)
+			__atomic_store_n(&spur_trying, 1, __ATOMIC_RELAXED);
+	}
+	spur_wins = wins;
+	spur_tries = tries;
+	return NULL;
+}
+
+struct spur_counts {
+	unsigned long try_ok, try_fail, timed_ok, timed_out;
+};
+
+static void spur_reader(void *arg)
+{
+	struct spur_counts *c = (struct spur_counts *)arg;
+	struct timespec until = weft_deadline_after_ns(2000000000ull);
+	while (!weft_deadline_passed(&until) && c->try_ok + c->try_fail < 200000) {
+		if (weft_rwlock_tryrdlock(&spur_rw)) {
+			c->try_ok++;
+			weft_rwlock_rdunlock(&spur_rw);
+		} else {
+			c->try_fail++;
+		}
+		if ((c->try_ok + c->try_fail) % 1000 == 0) {
+			struct timespec dl = weft_deadline_after_ns(2 * MS);
+			if (weft_rwlock_timedrdlock(&spur_rw, &dl) == WEFT_OK) {
+				c->timed_ok++;
+				weft_rwlock_rdunlock(&spur_rw);
+			} else {
+				c->timed_out++;
+			}
+		}
+	}
+}
+
+static void test_rw_bias_try_write_no_spurious_read_failure(void)
+{
+	CHECK(make_biased(&spur_rw));
+	weft_rwlock_rdlock(&spur_rw); /* biased: held through the table */
+	CHECK_EQ(slots_holding(&spur_rw), 1);
+	pthread_t w;
+	pthread_create(&w, NULL, spur_try_writer, NULL);
+	while (!__atomic_load_n(&spur_trying, __ATOMIC_RELAXED))
+		sched_yield();
+	struct spur_counts c = {0, 0, 0, 0};
+	in_other_thread(spur_reader, &c);
+	__atomic_store_n(&spur_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(w, NULL);
+	printf("  tryrdlock ok %lu failed %lu, timedrdlock ok %lu timed out %lu, against %lu failed trywrlock\n",
+	       c.try_ok, c.try_fail, c.timed_ok, c.timed_out, spur_tries);
+	CHECK_EQ(spur_wins, 0ul); /* a reader held the lock throughout */
+	CHECK_GT(c.try_ok, 0ul);
+	CHECK_EQ(c.try_fail, 0ul);
+	CHECK_EQ(c.timed_out, 0ul);
+	weft_rwlock_rdunlock(&spur_rw);
+	/* nothing is left behind: the lock is free and a writer gets it */
+	CHECK(weft_rwlock_trywrlock(&spur_rw));
+	weft_rwlock_wrunlock(&spur_rw);
+	CHECK_EQ(spur_rw.state & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER | WEFT_RWLOCK_WAITING), 0);
+	CHECK_EQ(slots_holding(&spur_rw), 0);
+}
+
 /* Readers on several threads, biased or counted, against a writer that
  * revokes over and over (bias multiplier 1: short inhibits): the writer's
  * section never overlaps a read section. */
@@ -1105,6 +1189,7 @@ int main(void)
 	RUN_TEST(test_rw_bias_pshared);
 	RUN_TEST(test_rw_bias_off);
 	RUN_TEST(test_rw_bias_mixed);
+	RUN_TEST(test_rw_bias_try_write_no_spurious_read_failure);
 	RUN_TEST(test_rw_pshared_fork); /* again, with bias on for private locks */
 	return check_summary();
 }

@@ -11,13 +11,15 @@
  *
  * Two 32-bit words.  `state` holds everything a reader's fast path needs:
  *
- *      31        30       29        28       27       26 .................. 0
- *   +---------+--------+---------+--------+--------+------------------------+
- *   | PSHARED | WRITER | WAITING | PARKED | BIASED | R: counted readers (27) |
- *   +---------+--------+---------+--------+--------+------------------------+
+ *      31        30       29        28       27        26       25 ......... 0
+ *   +---------+--------+---------+--------+--------+----------+---------------+
+ *   | PSHARED | WRITER | WAITING | PARKED | BIASED | REVOKING | R: count (26) |
+ *   +---------+--------+---------+--------+--------+----------+---------------+
  *
  *   R        readers holding the lock through the count (at most
  *            WEFT_RWLOCK_READERS_MAX)
+ *   REVOKING a trywrlock is checking the table for biased readers (below):
+ *            writers keep out, readers do not
  *   BIASED   reader bias is on (below): readers may hold the lock through
  *            the visible-readers table instead of R
  *   PARKED   the queue head (below) sleeps on `state`: whoever makes the
@@ -95,10 +97,27 @@
  * seq_cst pairs form a store-load handshake, so either the writer sees the
  * reader's slot or the reader sees BIASED clear.  After a revocation that
  * took t, bias stays off for N * t (N = WEFT_RWLOCK_BIAS_DEFAULT, see
- * weft_rwlock_set_bias()), then counted readers turn it back on.  A failed
- * trywrlock or timed-out write puts BIASED back before it lets go (clear
- * BIASED always means "no biased reader inside").  Pshared locks never set
- * BIASED.  Costs and numbers: docs/rwlock.md.
+ * weft_rwlock_set_bias()), then counted readers turn it back on.  A timed-out
+ * write puts BIASED back before it lets go (clear BIASED always means "no
+ * biased reader inside").  Pshared locks never set BIASED.  Costs and
+ * numbers: docs/rwlock.md.
+ *
+ * trywrlock on a biased lock does not take WRITER first: a trywrlock that
+ * then finds a biased reader would have made every reader arriving meanwhile
+ * fail or queue, though no writer ever got the lock (issue 12).  It swaps
+ * BIASED for REVOKING instead (seq_cst CAS: the same handshake), which keeps
+ * writers out but lets counted readers in; scans the table; then either
+ * finds a biased reader (BIASED back, REVOKING off: fails) or turns REVOKING
+ * into WRITER with a CAS that also demands R == 0 and BIASED still clear
+ * (fails if a counted reader came in meanwhile, or turned bias back on):
+ *
+ *   try, biased     (0, 0, 0, pk, B, 0) -> (0, 0, 0, pk, 0, V)  CAS, seq_cst
+ *                   (r, 0, ww, pk, b, V) -> (r, 0, ww, pk, 1, 0) biased reader found
+ *                   (0, 0, ww, pk, 0, V) -> (0, 1, ww, pk, 0, 0) CAS, acquire: in
+ *                   (r, 0, ww, pk, b, V) -> (r, 0, ww, pk, b, 0) r > 0 or b: fails
+ *
+ * (R, WRITER, WAITING, PARKED, BIASED, REVOKING); a write head that set
+ * WAITING meanwhile waits for REVOKING to go, and is woken if it parked.
  *
  * Footprint: 8 bytes (12 with WEFT_DEBUG, which adds the writer's thread id),
  * plus, once per process, the 8 KiB table.  All-zero is an unlocked private
@@ -133,20 +152,21 @@ WEFT_EXTERN_C_BEGIN
 /* ---- weft_rwlock_t ---------------------------------------------------- */
 
 /* The state word (see the overview). */
-#define WEFT_RWLOCK_READERS 0x07FFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_READERS 0x03FFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_REVOKING 0x04000000u     /* a trywrlock scans for biased readers: writers keep out */
 #define WEFT_RWLOCK_BIASED 0x08000000u       /* reader bias on: readers may use the table */
 #define WEFT_RWLOCK_PARKED 0x10000000u       /* the queue head sleeps on the state word */
 #define WEFT_RWLOCK_WAITING 0x20000000u      /* a writer is head: readers queue */
 #define WEFT_RWLOCK_WRITER 0x40000000u       /* write-locked */
 #define WEFT_RWLOCK_PSHARED_BIT 0x80000000u  /* process-shared (fixed at init) */
-#define WEFT_RWLOCK_READERS_MAX 0x07FFFFFFu  /* counted readers; one more aborts */
+#define WEFT_RWLOCK_READERS_MAX 0x03FFFFFFu  /* counted readers; one more aborts */
 
 /* Pause instructions a waiter spends watching before it sleeps (the same
  * budget as weft_mutex_t's, see docs/rwlock.md). */
 #define WEFT_RWLOCK_SPIN_DEFAULT 100u
 
 typedef struct weft_rwlock {
-	uint32_t state; /* R | PARKED | WAITING | WRITER | PSHARED */
+	uint32_t state; /* R | REVOKING | BIASED | PARKED | WAITING | WRITER | PSHARED */
 	uint32_t queue; /* three-state futex mutex of the waiters: 0, 1, 2 */
 #ifdef WEFT_DEBUG
 	uint32_t writer; /* weft_debug_self() of the write holder, 0 when none */
@@ -167,7 +187,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rebias_slow(weft_rwlock_t *rw);
-bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw);
+bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
@@ -229,11 +249,12 @@ static inline bool weft__rwlock_readable(uint32_t s)
 }
 
 /* Whether a writer may take a lock in state @s: no reader, no writer, no
- * writer waiting at the head of the queue (PARKED may be set: a parked reader
- * head then sees WRITER and sleeps again). */
+ * writer waiting at the head of the queue, no trywrlock revoking reader bias
+ * (PARKED may be set: a parked reader head then sees WRITER and sleeps
+ * again). */
 static inline bool weft__rwlock_writable(uint32_t s)
 {
-	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
+	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_REVOKING | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
 }
 
 /* A biased reader's entry (rwlock_bias.h): in if BIASED is set and no writer
@@ -406,6 +427,10 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  * no writer waits for it.
  * @rw: the lock.
  *
+ * Fails while a reader (counted or biased) or a writer holds the lock, a
+ * writer waits for it, or another trywrlock is checking a biased lock for
+ * biased readers.  A failed attempt never makes a reader fail or wait.
+ *
  * Context: any thread; never blocks.
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
@@ -417,12 +442,16 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = false;
 	while (weft__rwlock_writable(s)) {
+		if (s & WEFT_RWLOCK_BIASED) {
+			/* biased: look for biased readers without stopping
+			 * counted ones (src/rwlock.c) */
+			ok = weft_rwlock_trywrlock_slow(rw);
+			break;
+		}
 		/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock()
 		 * and weft_rwlock_wrunlock(); a failed CAS reloads s */
 		if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)) {
-			/* biased: revoke, and give the lock back if a biased
-			 * reader is inside (never waits for it) */
-			ok = !(s & WEFT_RWLOCK_BIASED) || weft_rwlock_tryrevoke_slow(rw);
+			ok = true;
 			break;
 		}
 	}
