@@ -3801,13 +3801,15 @@ WEFT_EXTERN_C_END
  *
  * Two 32-bit words.  `state` holds everything a reader's fast path needs:
  *
- *      31        30       29        28       27       26 .................. 0
- *   +---------+--------+---------+--------+--------+------------------------+
- *   | PSHARED | WRITER | WAITING | PARKED | BIASED | R: counted readers (27) |
- *   +---------+--------+---------+--------+--------+------------------------+
+ *      31        30       29        28       27        26       25 ......... 0
+ *   +---------+--------+---------+--------+--------+----------+---------------+
+ *   | PSHARED | WRITER | WAITING | PARKED | BIASED | REVOKING | R: count (26) |
+ *   +---------+--------+---------+--------+--------+----------+---------------+
  *
  *   R        readers holding the lock through the count (at most
  *            WEFT_RWLOCK_READERS_MAX)
+ *   REVOKING a trywrlock is checking the table for biased readers (below):
+ *            writers keep out, readers do not
  *   BIASED   reader bias is on (below): readers may hold the lock through
  *            the visible-readers table instead of R
  *   PARKED   the queue head (below) sleeps on `state`: whoever makes the
@@ -3885,10 +3887,27 @@ WEFT_EXTERN_C_END
  * seq_cst pairs form a store-load handshake, so either the writer sees the
  * reader's slot or the reader sees BIASED clear.  After a revocation that
  * took t, bias stays off for N * t (N = WEFT_RWLOCK_BIAS_DEFAULT, see
- * weft_rwlock_set_bias()), then counted readers turn it back on.  A failed
- * trywrlock or timed-out write puts BIASED back before it lets go (clear
- * BIASED always means "no biased reader inside").  Pshared locks never set
- * BIASED.  Costs and numbers: docs/rwlock.md.
+ * weft_rwlock_set_bias()), then counted readers turn it back on.  A timed-out
+ * write puts BIASED back before it lets go (clear BIASED always means "no
+ * biased reader inside").  Pshared locks never set BIASED.  Costs and
+ * numbers: docs/rwlock.md.
+ *
+ * trywrlock on a biased lock does not take WRITER first: a trywrlock that
+ * then finds a biased reader would have made every reader arriving meanwhile
+ * fail or queue, though no writer ever got the lock (issue 12).  It swaps
+ * BIASED for REVOKING instead (seq_cst CAS: the same handshake), which keeps
+ * writers out but lets counted readers in; scans the table; then either
+ * finds a biased reader (BIASED back, REVOKING off: fails) or turns REVOKING
+ * into WRITER with a CAS that also demands R == 0 and BIASED still clear
+ * (fails if a counted reader came in meanwhile, or turned bias back on):
+ *
+ *   try, biased     (0, 0, 0, pk, B, 0) -> (0, 0, 0, pk, 0, V)  CAS, seq_cst
+ *                   (r, 0, ww, pk, b, V) -> (r, 0, ww, pk, 1, 0) biased reader found
+ *                   (0, 0, ww, pk, 0, V) -> (0, 1, ww, pk, 0, 0) CAS, acquire: in
+ *                   (r, 0, ww, pk, b, V) -> (r, 0, ww, pk, b, 0) r > 0 or b: fails
+ *
+ * (R, WRITER, WAITING, PARKED, BIASED, REVOKING); a write head that set
+ * WAITING meanwhile waits for REVOKING to go, and is woken if it parked.
  *
  * Footprint: 8 bytes (12 with WEFT_DEBUG, which adds the writer's thread id),
  * plus, once per process, the 8 KiB table.  All-zero is an unlocked private
@@ -3917,20 +3936,21 @@ WEFT_EXTERN_C_BEGIN
 /* ---- weft_rwlock_t ---------------------------------------------------- */
 
 /* The state word (see the overview). */
-#define WEFT_RWLOCK_READERS 0x07FFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_READERS 0x03FFFFFFu      /* mask of R */
+#define WEFT_RWLOCK_REVOKING 0x04000000u     /* a trywrlock scans for biased readers: writers keep out */
 #define WEFT_RWLOCK_BIASED 0x08000000u       /* reader bias on: readers may use the table */
 #define WEFT_RWLOCK_PARKED 0x10000000u       /* the queue head sleeps on the state word */
 #define WEFT_RWLOCK_WAITING 0x20000000u      /* a writer is head: readers queue */
 #define WEFT_RWLOCK_WRITER 0x40000000u       /* write-locked */
 #define WEFT_RWLOCK_PSHARED_BIT 0x80000000u  /* process-shared (fixed at init) */
-#define WEFT_RWLOCK_READERS_MAX 0x07FFFFFFu  /* counted readers; one more aborts */
+#define WEFT_RWLOCK_READERS_MAX 0x03FFFFFFu  /* counted readers; one more aborts */
 
 /* Pause instructions a waiter spends watching before it sleeps (the same
  * budget as weft_mutex_t's, see docs/rwlock.md). */
 #define WEFT_RWLOCK_SPIN_DEFAULT 100u
 
 typedef struct weft_rwlock {
-	uint32_t state; /* R | PARKED | WAITING | WRITER | PSHARED */
+	uint32_t state; /* R | REVOKING | BIASED | PARKED | WAITING | WRITER | PSHARED */
 	uint32_t queue; /* three-state futex mutex of the waiters: 0, 1, 2 */
 #ifdef WEFT_DEBUG
 	uint32_t writer; /* weft_debug_self() of the write holder, 0 when none */
@@ -3951,7 +3971,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rebias_slow(weft_rwlock_t *rw);
-bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw);
+bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
@@ -4013,11 +4033,12 @@ static inline bool weft__rwlock_readable(uint32_t s)
 }
 
 /* Whether a writer may take a lock in state @s: no reader, no writer, no
- * writer waiting at the head of the queue (PARKED may be set: a parked reader
- * head then sees WRITER and sleeps again). */
+ * writer waiting at the head of the queue, no trywrlock revoking reader bias
+ * (PARKED may be set: a parked reader head then sees WRITER and sleeps
+ * again). */
 static inline bool weft__rwlock_writable(uint32_t s)
 {
-	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
+	return (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_REVOKING | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) == 0;
 }
 
 /* A biased reader's entry (rwlock_bias.h): in if BIASED is set and no writer
@@ -4190,6 +4211,10 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  * no writer waits for it.
  * @rw: the lock.
  *
+ * Fails while a reader (counted or biased) or a writer holds the lock, a
+ * writer waits for it, or another trywrlock is checking a biased lock for
+ * biased readers.  A failed attempt never makes a reader fail or wait.
+ *
  * Context: any thread; never blocks.
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
@@ -4201,12 +4226,16 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = false;
 	while (weft__rwlock_writable(s)) {
+		if (s & WEFT_RWLOCK_BIASED) {
+			/* biased: look for biased readers without stopping
+			 * counted ones (src/rwlock.c) */
+			ok = weft_rwlock_trywrlock_slow(rw);
+			break;
+		}
 		/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock()
 		 * and weft_rwlock_wrunlock(); a failed CAS reloads s */
 		if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)) {
-			/* biased: revoke, and give the lock back if a biased
-			 * reader is inside (never waits for it) */
-			ok = !(s & WEFT_RWLOCK_BIASED) || weft_rwlock_tryrevoke_slow(rw);
+			ok = true;
 			break;
 		}
 	}
@@ -8538,15 +8567,15 @@ static void rwl_release_writer(weft_rwlock_t *rw)
 }
 
 /*
- * The writer's revocation, once it holds WRITER: clear BIASED, then scan the
- * table and wait for each slot that holds @rw.  Readers that arrive after the
- * clear see it and take the counted path, where WRITER stops them.  Then
- * inhibit bias for N times what this took (Dice and Kogan's policy).
- * @try_only: fail at the first biased reader instead of waiting.  On failure
- * bias is put back on and the write lock given back.
- * Return: WEFT_OK, WEFT_EBUSY (try_only) or WEFT_ETIMEDOUT.
+ * A blocking or timed writer's revocation, once it holds WRITER: clear
+ * BIASED, then scan the table and wait for each slot that holds @rw.  Readers
+ * that arrive after the clear see it and take the counted path, where WRITER
+ * stops them (a writer waits: writer preference).  Then inhibit bias for N
+ * times what this took (Dice and Kogan's policy).  On a timeout bias is put
+ * back on and the write lock given back.
+ * Return: WEFT_OK or WEFT_ETIMEDOUT.
  */
-static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
+static int rwl_revoke(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	/* relaxed: we hold WRITER, and only a reader inside the lock sets
 	 * BIASED, so it cannot change under us; our acquire CAS read it last */
@@ -8558,7 +8587,7 @@ static int rwl_revoke(weft_rwlock_t *rw, bool try_only, const struct timespec *d
 	 * enough): the clear must precede, in the seq_cst order, every slot load
 	 * of weft__rwlock_bias_scan() */
 	weft_atomic_fetch_and(&rw->state, ~WEFT_RWLOCK_BIASED, WEFT_SEQ_CST);
-	int rc = weft__rwlock_bias_scan(rw, try_only, deadline);
+	int rc = weft__rwlock_bias_scan(rw, false, deadline);
 	if (rc != WEFT_OK) {
 		/* Biased readers may still be inside: put BIASED back before
 		 * letting the lock go, so that the next writer scans again (a
@@ -8578,9 +8607,77 @@ void weft_rwlock_rebias_slow(weft_rwlock_t *rw)
 	rwl_maybe_bias(rw);
 }
 
-bool weft_rwlock_tryrevoke_slow(weft_rwlock_t *rw)
+/* Clear REVOKING (and set BIASED when @rebias) after a failed biased
+ * trywrlock; wake the write head if it parked meanwhile (it waits for
+ * REVOKING to go).  relaxed: publishes nothing (we wrote nothing); the RMW
+ * keeps the release sequence of the state word unbroken. */
+static void rwl_end_revoking(weft_rwlock_t *rw, uint32_t s, bool rebias)
 {
-	return rwl_revoke(rw, true, NULL) == WEFT_OK;
+	uint32_t want;
+	do
+		want = (s & ~WEFT_RWLOCK_REVOKING) | (rebias ? WEFT_RWLOCK_BIASED : 0u);
+	while (!weft_atomic_cas_weak(&rw->state, &s, want, WEFT_RELAXED, WEFT_RELAXED));
+	if (s & WEFT_RWLOCK_PARKED)
+		weft_rwlock_wake_slow(rw);
+}
+
+/*
+ * trywrlock of a biased lock (see "trywrlock on a biased lock" at the top of
+ * rwlock.h): swap BIASED for REVOKING, scan the table, then turn REVOKING into
+ * WRITER if no reader of either kind is inside.  Readers are never stopped:
+ * REVOKING only keeps writers out.
+ */
+bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw)
+{
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!weft__rwlock_writable(s))
+			return false;
+		if (!(s & WEFT_RWLOCK_BIASED)) {
+			/* bias went meanwhile (another writer revoked it): the plain
+			 * try.  acquire: pairs with the release fetch_sub of both
+			 * unlocks */
+			if (weft_atomic_cas_weak(&rw->state, &s, s | WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED))
+				return true;
+			continue;
+		}
+		/* (0, 0, 0, pk, B, 0) -> (0, 0, 0, pk, 0, V).  seq_cst: the store
+		 * half of the handshake with weft__rwlock_bias_enter(), as the
+		 * clear in rwl_revoke(); it must precede every slot load of the
+		 * scan below in the seq_cst order */
+		if (weft_atomic_cas_weak(&rw->state, &s, (s & ~WEFT_RWLOCK_BIASED) | WEFT_RWLOCK_REVOKING,
+					 WEFT_SEQ_CST, WEFT_RELAXED))
+			break;
+	}
+	uint64_t t0 = weft__rwlock_bias_now();
+	if (weft__rwlock_bias_scan(rw, true, NULL) != WEFT_OK) {
+		/* A biased reader is inside: BIASED back on (it must be set
+		 * while one is), REVOKING off.  relaxed: a first guess */
+		rwl_end_revoking(rw, weft_atomic_load(&rw->state, WEFT_RELAXED), true);
+		return false;
+	}
+	/* No biased reader was inside when we looked, and none got in after
+	 * (BIASED was clear) unless a counted reader turned BIASED back on,
+	 * which the CAS below refuses.  relaxed: a first guess */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_BIASED)) {
+			/* a reader came in meanwhile: the lock was read-held during
+			 * our call, a genuine failure */
+			rwl_end_revoking(rw, s, false);
+			return false;
+		}
+		/* (0, 0, ww, pk, 0, V) -> (0, 1, ww, pk, 0, 0).  acquire: pairs with
+		 * the release fetch_sub of the counted readers that came and went
+		 * while we scanned (the scan's seq_cst loads already acquired the
+		 * biased readers' release stores of NULL) */
+		if (weft_atomic_cas_weak(&rw->state, &s, (s & ~WEFT_RWLOCK_REVOKING) | WEFT_RWLOCK_WRITER,
+					 WEFT_ACQUIRE, WEFT_RELAXED))
+			break;
+	}
+	weft__rwlock_bias_inhibit(rw, t0);
+	return true;
 }
 
 /* ==== weft_rwlock_t ===================================================== */
@@ -8724,7 +8821,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
-	const uint32_t busy = WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER;
+	const uint32_t busy = WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITER | WEFT_RWLOCK_REVOKING;
 	for (;;) {
 		if (!(s & busy)) {
 			/* (0, 0, 1, pk) -> (0, 1, 0, 0).  acquire: pairs with the
@@ -8787,7 +8884,7 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	int rc = rwl_wrlock_counted(rw, deadline);
-	return rc == WEFT_OK ? rwl_revoke(rw, false, deadline) : rc;
+	return rc == WEFT_OK ? rwl_revoke(rw, deadline) : rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)
