@@ -8,14 +8,10 @@
  *   finish: RUNNING(self)[|WAITERS] -> DONE        exchange; wake all if WAITERS
  *   park:   RUNNING(t) -> RUNNING(t)|WAITERS       CAS, then sleep on the word
  */
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/debug.h"
 #include "weft/once.h"
-#include "weft/sem.h"
-
-/* The spin bound before sleeping: the semaphore's measured default (a waiter
- * here waits for someone else's work to finish, as a semaphore waiter does). */
-#define WEFT__ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
 
 void weft_once_slow(weft_once_t *once, void (*fn)(void))
 {
@@ -33,14 +29,16 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 			weft__wake(&once->state, INT32_MAX, 0);
 		return;
 	}
-	unsigned spins = 0;
+	/* Spin as the WEFT__SPIN_ONCE preset says (src/spinwait.c), then park. */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_ONCE, (const struct timespec *)0);
+	bool spinning = true;
 	for (;;) {
 		if (state == WEFT_ONCE_DONE)
 			return;
 		if ((state & ~WEFT_ONCE_WAITERS) == self)
 			weft_debug_die("weft_once_t", once, "weft_once() called again from its own function (deadlock)");
-		if (spins++ < WEFT__ONCE_SPIN) {
-			weft_cpu_relax();
+		if (spinning && (spinning = weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN)) {
 			/* acquire: as in weft_once() */
 			state = weft_atomic_load(&once->state, WEFT_ACQUIRE);
 			continue;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "spinwait.h"
 #include "weft/weft.h"
 
 #define SEC_NS (1000ull * 1000 * 1000)
@@ -329,6 +330,22 @@ static void *latch_waiter_main(void *arg)
 }
 
 /* Sleepers are woken by the count_down that reaches zero, not before. */
+/* Issue 12: a deadline that has passed returns at once (docs/errors.md):
+ * no yield, no sleep, and no WAITERS bit left behind (the old wait yielded
+ * 12 times and set WAITERS before it looked at the deadline). */
+static void test_latch_past_deadline_at_once(void)
+{
+	weft_latch_t l = WEFT_LATCH_INIT(2);
+	struct timespec past = {0, 0};
+	unsigned long yields = weft__spin_stats.yields, parks = weft__spin_stats.parks;
+	CHECK_STATUS(weft_latch_timedwait(&l, &past), WEFT_ETIMEDOUT);
+	CHECK_EQ(l.state, 2); /* the count, and no WAITERS */
+	CHECK_EQ(weft__spin_stats.yields, yields);
+	CHECK_EQ(weft__spin_stats.parks, parks);
+	CHECK_STATUS(weft_latch_count_down(&l, 2), WEFT_OK);
+	CHECK_STATUS(weft_latch_timedwait(&l, &past), WEFT_OK);
+}
+
 static void test_latch_wakes_sleepers(void)
 {
 	enum { N = 4 };
@@ -369,6 +386,7 @@ int main(void)
 	RUN_TEST(test_latch_init);
 	RUN_TEST(test_latch_count_down);
 	RUN_TEST(test_latch_timed);
+	RUN_TEST(test_latch_past_deadline_at_once);
 	RUN_TEST(test_latch_wakes_sleepers);
 	return check_summary();
 }

@@ -17,7 +17,8 @@
  *               cache-line-sized node, so a handoff touches one line.  Same paper.
  *
  * None of them spins forever: after a bounded spin (WEFT_SPIN_YIELD_AFTER pause
- * instructions, about 7 us on the reference machine) a waiter calls sched_yield() between checks, so
+ * instructions, about 7 us on the reference machine; the presets of weft's
+ * one spin policy, src/spinwait.c) a waiter calls sched_yield() between checks, so
  * when threads outnumber cores the holder, or the FIFO successor, gets a CPU
  * instead of a spinner burning a whole time slice.  They never sleep in the
  * kernel; for critical sections that may block, use weft_mutex_t.
