@@ -9,15 +9,14 @@
  *   sleep:    futex_wait(&value, count 0) until woken, then retry the CAS
  *   leave:    waiters--
  */
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/sem.h"
 
-/* relaxed everywhere: a tuning value, read once per slow wait */
-static unsigned sem_spin = WEFT_SEM_SPIN_DEFAULT;
-
+/* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&sem_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_SEM, pauses);
 }
 
 /* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
@@ -40,19 +39,22 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	uint32_t seen = 0;
 	/* Watch the word for a bounded spin, a check per pause: no backoff, a
 	 * unit that appears should be taken at once (a post's CAS is the only
-	 * writer we wait for, and a read-only watcher does not slow it). */
+	 * writer we wait for, and a read-only watcher does not slow it).  A
+	 * deadline that has passed ends it before the first pause. */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_SEM, deadline);
 	/* Spin only while no thread sleeps on the semaphore: if some do, units
 	 * are scarce, a new unit is likely to go to one of them, and a spinner
 	 * would only take CPU time from the threads that post.  relaxed: a hint. */
-	unsigned budget = weft_atomic_load(&sem->waiters, WEFT_RELAXED) == 0 ? weft_atomic_load(&sem_spin, WEFT_RELAXED)
-									     : 0u;
-	for (unsigned i = 0;; i++) {
+	if (weft_atomic_load(&sem->waiters, WEFT_RELAXED) != 0)
+		weft__spinwait_no_pauses(&sw);
+	enum weft__spin_result spun;
+	do {
 		if (sem_try_take(sem, &seen))
 			return WEFT_OK;
-		if (i >= budget)
-			break;
-		weft_cpu_relax();
-	}
+	} while ((spun = weft__spinwait_spin(&sw)) == WEFT__SPIN_AGAIN);
+	if (spun == WEFT__SPIN_TIMEDOUT)
+		return WEFT_ETIMEDOUT; /* we looked for a unit just before */
 
 	unsigned flags = (seen & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 	/* seq_cst: registers us before the kernel reads the word; pairs with the

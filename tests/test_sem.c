@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "spinwait.h"
 #include "weft/weft.h"
 
 #define SEC_NS (1000ull * 1000 * 1000)
@@ -146,7 +147,10 @@ static void test_timedwait_past_deadline(void)
 		struct timespec past = {0, 0};
 		CHECK_STATUS(weft_sem_timedwait(&s, &past), WEFT_OK); /* available: taken */
 		errno = 777;
+		/* issue 12: at once, without a spin or a sleep */
+		unsigned long parks = weft__spin_stats.parks;
 		CHECK_STATUS(weft_sem_timedwait(&s, &past), WEFT_ETIMEDOUT);
+		CHECK_EQ(weft__spin_stats.parks, parks);
 		CHECK_EQ(errno, 777);
 		CHECK_EQ(weft_sem_value(&s), 0);
 		CHECK_EQ(s.waiters, 0);
