@@ -18,15 +18,11 @@
  * Nothing spins forever, and a thread waiting on an empty queue sleeps in
  * the kernel.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_yield() under -std=c11 */
-#endif
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "backoff.h"
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/deadline.h"
 #include "weft/mpmc.h"
@@ -35,14 +31,13 @@
 /* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
 #define WEFT__MPMC_OWNED 0x80000000u
 
-/* The claim-window stall (mpmc_stall()): short spins, then yields, then
- * registered naps with a growing timeout.  The peer's window is a few
- * instructions, so a peer that is running finishes within the spins; one
- * that was preempted needs a CPU, which the yields and naps give it; the
- * next push (pop) of anyone ends a nap, and the timeout only matters if
- * nobody makes progress (a peer stopped or killed inside its window). */
-#define WEFT__MPMC_STALL_SPINS 8u
-#define WEFT__MPMC_STALL_YIELDS 16u
+/* The claim-window stall (mpmc_stall()): short spins, then yields (the
+ * WEFT__SPIN_MPMC_STALL preset of src/spinwait.c), then registered naps with
+ * a growing timeout.  The peer's window is a few instructions, so a peer
+ * that is running finishes within the spins; one that was preempted needs a
+ * CPU, which the yields and naps give it; the next push (pop) of anyone ends
+ * a nap, and the timeout only matters if nobody makes progress (a peer
+ * stopped or killed inside its window). */
 #define WEFT__MPMC_NAP_MIN_NS 50000ull
 #define WEFT__MPMC_NAP_MAX_NS 1000000ull
 
@@ -50,7 +45,8 @@
  * Contention backoff: a thread that loses the race for a position (its CAS
  * fails, or the slot shows that another thread claimed the position) waits
  * before it tries again: max/16 pauses the first time, doubling up to max
- * (weft_mpmc_set_backoff(), WEFT_MPMC_BACKOFF_DEFAULT).  This is the
+ * (weft_mpmc_set_backoff(), WEFT_MPMC_BACKOFF_DEFAULT; the
+ * WEFT__SPIN_MPMC_BACKOFF preset of src/spinwait.c).  This is the
  * exponential backoff of T. E. Anderson, "The performance of spin lock
  * alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1), 1990),
  * applied to lock-free retries as in M. Herlihy and N. Shavit, "The Art of
@@ -64,17 +60,14 @@
  * docs/mpmc.md.
  */
 
-/* relaxed everywhere: a tuning value, read once per slow-path call */
-static unsigned mpmc_backoff_max = WEFT_MPMC_BACKOFF_DEFAULT;
-
 unsigned weft_mpmc_set_backoff(unsigned max_pauses)
 {
 	if (max_pauses > WEFT_MPMC_BACKOFF_LIMIT)
 		max_pauses = WEFT_MPMC_BACKOFF_LIMIT;
-	return weft_atomic_exchange(&mpmc_backoff_max, max_pauses, WEFT_RELAXED);
+	return weft__spin_set_cap(WEFT__SPIN_MPMC_BACKOFF, max_pauses);
 }
 
-/* One backoff step after a lost race (src/backoff.h does the pausing and the
+/* One backoff step after a lost race (src/spinwait.h does the pausing and the
  * doubling).  From the second lost race of one operation on, yield the CPU
  * first: when threads outnumber CPUs, a thread that keeps losing hands its
  * CPU to a runnable thread the scheduler would otherwise keep waiting for a
@@ -83,22 +76,20 @@ unsigned weft_mpmc_set_backoff(unsigned max_pauses)
  * else wants, sched_yield() returns at once and the pauses still do the
  * waiting (yielding instead of pausing made the 2-thread rows bimodal: a
  * yield that returns at once is no backoff). */
-static void mpmc_back_off(struct weft__backoff *b)
+static void mpmc_back_off(struct weft__spinwait *b)
 {
 	if (b->step > b->cap / 16)
-		sched_yield();
-	weft__backoff_pause(b);
+		weft__spinwait_yield();
+	weft__spinwait_pause(b);
 }
 
 /* The backoff of a slow path whose first attempt found @first: steps from
  * 1/16 of the bound up to it; a lost race waits before the slow path's first
  * retry. */
-static struct weft__backoff mpmc_backoff_start(int first)
+static struct weft__spinwait mpmc_backoff_start(int first)
 {
-	struct weft__backoff b;
-	b.cap = weft_atomic_load(&mpmc_backoff_max, WEFT_RELAXED);
-	b.step = b.cap / 16 > 0 ? b.cap / 16 : b.cap;
-	b.spent = 0;
+	struct weft__spinwait b;
+	weft__spinwait_init(&b, WEFT__SPIN_MPMC_BACKOFF, (const struct timespec *)0);
 	if (first == WEFT__MPMC_LOST)
 		mpmc_back_off(&b);
 	return b;
@@ -113,12 +104,10 @@ enum mpmc_outcome {
 
 enum mpmc_side { MPMC_PUSH_SIDE, MPMC_POP_SIDE };
 
-/* relaxed everywhere: a tuning value, read once per blocking call */
-static unsigned mpmc_spin = WEFT_MPMC_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_MPMC_WAIT preset (src/spinwait.c). */
 unsigned weft_mpmc_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&mpmc_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_MPMC_WAIT, pauses);
 }
 
 static unsigned mpmc_wait_flags(const weft_mpmc_t *q)
@@ -246,7 +235,7 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 
 /* Push @value unless the queue is full or closed, retrying (after a
  * backoff) on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__backoff *backoff)
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -285,7 +274,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft
 
 /* Pop into *out unless the queue is empty, retrying (after a backoff) on
  * contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__backoff *backoff)
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -320,13 +309,13 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__
 
 bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
 	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
 bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
 	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
@@ -339,7 +328,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
-	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -392,7 +381,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
-	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -558,7 +547,11 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
 }
 
 /* Polling a full (empty) queue before sleeping, for at most the spin bound,
- * yielding the CPU every WEFT__MPMC_SPIN_YIELD_EVERY pauses.  Every waiter polls;
+ * every 4 pauses, yielding the CPU in place of every 32nd pause (the
+ * WEFT__SPIN_MPMC_WAIT preset of src/spinwait.c: on an idle machine
+ * sched_yield() returns at once and polling goes on; on a busy one the
+ * thread we wait for may be queued behind us, and pure spinning would keep
+ * it from running).  Every waiter polls;
  * the first of a side also sets WEFT_MPMC_SPINNING.  While the bit is set,
  * the other side's wakers skip their call (the poller will take what they
  * publish), so whoever clears it hands over on leaving, as a thread that
@@ -566,7 +559,7 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
  * sleep at once cost a futex sleep and wake per few values when waiters
  * outnumber CPUs: scenario C1's shape ran 3-40x slower; docs/mpmc.md.) */
 struct mpmc_spin {
-	unsigned spent; /* pauses so far */
+	struct weft__spinwait sw; /* the spin bound, and pauses so far */
 	int role;       /* 0: not decided yet, 1: polling and holding SPINNING,
 			 * 2: polling without it, -1: not polling (any more) */
 };
@@ -584,17 +577,6 @@ struct mpmc_spin {
  * chose the length. */
 #define WEFT__MPMC_SPIN_QUIET 64u
 
-/* Pauses between two looks at the queue: short, because a waiter only reads
- * lines the peer writes (no contention to back off from), and every pause
- * between the peer's move and our look adds to the hand-over latency. */
-#define WEFT__MPMC_SPIN_STEP 4u
-
-/* Every so many pauses of polling, yield the CPU instead: on an idle machine
- * sched_yield() returns at once and polling goes on; on a busy one the thread
- * we wait for may be queued behind us, and pure spinning would keep it from
- * running (the sweep in docs/mpmc.md). */
-#define WEFT__MPMC_SPIN_YIELD_EVERY 32u
-
 /* Stop polling: clear SPINNING.  Wakers may have skipped their call because
  * of the bit; seq_cst: they read it before this clear, so our hand-over
  * check (or our re-check, if we go to sleep) sees what they published. */
@@ -605,15 +587,19 @@ static void mpmc_spin_stop(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 	*handover = true;
 }
 
-/* One more polling step?  false: stop polling and sleep. */
-static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget,
-			   bool *handover)
+/* One more polling step?  WEFT__SPIN_AGAIN: look again; WEFT__SPIN_PARK:
+ * stop polling and sleep; WEFT__SPIN_TIMEDOUT: the deadline has passed.
+ * Pauses between looks are few (4), because a waiter only reads lines the
+ * peer writes (no contention to back off from), and every pause between the
+ * peer's move and our look adds to the hand-over latency. */
+static enum weft__spin_result mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp,
+					     bool *handover)
 {
 	uint32_t *word = mpmc_sleepers(q, side);
 	if (sp->role == 0) {
 		sp->role = -1;
-		if (budget == 0)
-			return false;
+		if (sp->sw.budget == 0)
+			return WEFT__SPIN_PARK;
 		/* relaxed: setting SPINNING publishes nothing (wakers that see
 		 * it skip their call; the clear in mpmc_spin_stop() is what
 		 * orders); relaxed load: a first guess for the CAS */
@@ -628,21 +614,14 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 			sp->role = 1;
 	}
 	if (sp->role < 1)
-		return false;
-	if (sp->spent >= budget) {
+		return WEFT__SPIN_PARK;
+	enum weft__spin_result r = weft__spinwait_spin(&sp->sw);
+	if (r != WEFT__SPIN_AGAIN) {
 		if (sp->role == 1)
 			mpmc_spin_stop(q, side, sp, handover);
 		sp->role = -1;
-		return false;
 	}
-	if (sp->spent % WEFT__MPMC_SPIN_YIELD_EVERY == WEFT__MPMC_SPIN_YIELD_EVERY - WEFT__MPMC_SPIN_STEP) {
-		sched_yield(); /* see WEFT__MPMC_SPIN_YIELD_EVERY */
-	} else {
-		for (unsigned i = 0; i < WEFT__MPMC_SPIN_STEP; i++)
-			weft_cpu_relax();
-	}
-	sp->spent += WEFT__MPMC_SPIN_STEP;
-	return true;
+	return r;
 }
 
 /* Leaving the slow path: give up SPINNING if we hold it. */
@@ -666,15 +645,13 @@ static bool mpmc_slot_ready(weft_mpmc_t *q, enum mpmc_side side)
 	return weft_atomic_load(&weft__mpmc_slot(q, head)->seq, WEFT_ACQUIRE) == head + 1;
 }
 
-/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET); the pauses count
- * against the spin bound @budget. */
-static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
+/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET): a look after every
+ * pause; the pauses count against the spin bound. */
+static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp)
 {
-	unsigned quiet = budget < WEFT__MPMC_SPIN_QUIET ? budget : WEFT__MPMC_SPIN_QUIET;
-	while (sp->spent < quiet && !mpmc_slot_ready(q, side)) {
-		weft_cpu_relax();
-		sp->spent++;
-	}
+	unsigned quiet = sp->sw.budget < WEFT__MPMC_SPIN_QUIET ? sp->sw.budget : WEFT__MPMC_SPIN_QUIET;
+	while (sp->sw.spent < quiet && !mpmc_slot_ready(q, side))
+		weft__spinwait_relax(&sp->sw);
 }
 
 /*
@@ -688,22 +665,23 @@ static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spi
  *
  * Return: WEFT_OK (retry) or WEFT_ETIMEDOUT.
  */
-static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, const struct timespec *deadline,
+struct mpmc_stall {
+	struct weft__spinwait sw; /* the WEFT__SPIN_MPMC_STALL preset, bounded by the deadline */
+	unsigned naps;            /* naps so far */
+};
+
+static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st, const struct timespec *deadline,
 		      bool *handover)
 {
-	unsigned n = (*stalls)++;
-	if (n < WEFT__MPMC_STALL_SPINS) {
-		for (unsigned i = 0; i < 16u << (n < 4 ? n : 4); i++)
-			weft_cpu_relax();
+	switch (weft__spinwait_spin(&st->sw)) {
+	case WEFT__SPIN_AGAIN:
 		return WEFT_OK;
-	}
-	if (deadline != NULL && weft_deadline_passed(deadline))
+	case WEFT__SPIN_TIMEDOUT:
 		return WEFT_ETIMEDOUT;
-	if (n < WEFT__MPMC_STALL_SPINS + WEFT__MPMC_STALL_YIELDS) {
-		sched_yield();
-		return WEFT_OK;
+	case WEFT__SPIN_PARK:
+		break;
 	}
-	unsigned shift = n - WEFT__MPMC_STALL_SPINS - WEFT__MPMC_STALL_YIELDS;
+	unsigned shift = st->naps++;
 	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
 	if (nap > WEFT__MPMC_NAP_MAX_NS)
 		nap = WEFT__MPMC_NAP_MAX_NS;
@@ -725,12 +703,12 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
-	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
-	unsigned stalls = 0;
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct mpmc_stall stall = {.naps = 0};
+	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
-		mpmc_spin_quiet(q, MPMC_PUSH_SIDE, spin, budget);
+		mpmc_spin_quiet(q, MPMC_PUSH_SIDE, spin);
 	for (;;) {
 		enum mpmc_outcome r = mpmc_push_once(q, value, &backoff);
 		if (r == MPMC_DONE)
@@ -745,12 +723,19 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		case MPMC_CLOSED:
 			return WEFT_ECLOSED;
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
-			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stalls, deadline, handover);
+			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stall, deadline, handover);
 			break;
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget, handover))
+			switch (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, handover)) {
+			case WEFT__SPIN_AGAIN:
 				continue;
-			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
+			case WEFT__SPIN_TIMEDOUT:
+				rc = WEFT_ETIMEDOUT;
+				break;
+			case WEFT__SPIN_PARK:
+				rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
+				break;
+			}
 			break;
 		}
 		if (rc == WEFT_ECLOSED)
@@ -767,12 +752,12 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
-	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
-	unsigned stalls = 0;
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct mpmc_stall stall = {.naps = 0};
+	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
-		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin, budget);
+		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin);
 	for (;;) {
 		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 			return WEFT_OK;
@@ -784,11 +769,12 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 		first_try = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
-			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
+			rc = mpmc_stall(q, MPMC_POP_SIDE, &stall, deadline, handover);
 		} else { /* empty: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget, handover))
+			enum weft__spin_result spun = mpmc_spin_more(q, MPMC_POP_SIDE, spin, handover);
+			if (spun == WEFT__SPIN_AGAIN)
 				continue;
-			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
+			rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
 		}
 		if (rc == WEFT_ECLOSED)
 			return WEFT_ECLOSED;
@@ -805,7 +791,9 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first)
 {
 	bool handover = false;
-	struct mpmc_spin spin = {0, 0};
+	struct mpmc_spin spin;
+	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
+	spin.role = 0;
 	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
@@ -816,7 +804,9 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first)
 {
 	bool handover = false;
-	struct mpmc_spin spin = {0, 0};
+	struct mpmc_spin spin;
+	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
+	spin.role = 0;
 	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)

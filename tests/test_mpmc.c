@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "spinwait.h"
 #include "weft/mpmc.h"
 #include "weft/weft.h"
 
@@ -234,6 +235,38 @@ static void test_timed_bad_deadline(void)
 	CHECK_STATUS(weft_mpmc_timedpop(q, &out, &bad[0]), WEFT_EINVAL);
 	CHECK_EQ(weft_mpmc_size_approx(q), 1); /* nothing was popped */
 	CHECK_EQ(U(out), 77);
+	weft_mpmc_destroy(q);
+}
+
+/* Issue 12: the poll of a timed push (pop) is bounded by the deadline, not
+ * only by the spin bound: with a bound far longer than the deadline (50 M
+ * pauses, over a second), the call ends at the deadline while still polling,
+ * so it never parks and makes far fewer than the bound's 1.5 M yields (the
+ * old poll checked no deadline, and yielded every 32 pauses until its bound
+ * was spent).  A past deadline makes no yield. */
+static void test_timed_poll_bounded_by_deadline(void)
+{
+	weft_mpmc_t *q = weft_mpmc_create(2, 0);
+	void *out = NULL;
+	unsigned old_spin = weft_mpmc_set_spin(50u * 1000 * 1000);
+	unsigned long yields = weft__spin_stats.yields, parks = weft__spin_stats.parks;
+	struct timespec d = past();
+	CHECK_STATUS(weft_mpmc_timedpop(q, &out, &d), WEFT_ETIMEDOUT);
+	CHECK_EQ(weft__spin_stats.yields, yields);
+	d = weft_deadline_after_ns(1000 * 1000);
+	CHECK_STATUS(weft_mpmc_timedpop(q, &out, &d), WEFT_ETIMEDOUT);
+	CHECK_EQ(weft__spin_stats.parks, parks);
+	CHECK_LT(weft__spin_stats.yields - yields, 50u * 1000 * 1000 / 32 / 2);
+	CHECK(weft_mpmc_try_push(q, V(1)));
+	CHECK(weft_mpmc_try_push(q, V(2)));
+	d = weft_deadline_after_ns(1000 * 1000);
+	yields = weft__spin_stats.yields;
+	CHECK_STATUS(weft_mpmc_timedpush(q, V(3), &d), WEFT_ETIMEDOUT);
+	CHECK_EQ(weft__spin_stats.parks, parks);
+	CHECK_LT(weft__spin_stats.yields - yields, 50u * 1000 * 1000 / 32 / 2);
+	CHECK_EQ(q->push_sleepers, 0); /* no sleeper registered, no SPINNING left */
+	CHECK_EQ(q->pop_sleepers, 0);
+	weft_mpmc_set_spin(old_spin);
 	weft_mpmc_destroy(q);
 }
 
@@ -763,6 +796,7 @@ int main(void)
 	RUN_TEST(test_batches_across_wrap);
 	RUN_TEST(test_timed_bad_deadline);
 	RUN_TEST(test_timed_past_and_near_deadlines);
+	RUN_TEST(test_timed_poll_bounded_by_deadline);
 	RUN_TEST(test_blocked_pop_woken_by_push);
 	RUN_TEST(test_blocked_push_woken_by_pop);
 	RUN_TEST(test_many_blocked_pops_each_get_one);
