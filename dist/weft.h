@@ -4619,7 +4619,8 @@ WEFT_EXTERN_C_END
  *               cache-line-sized node, so a handoff touches one line.  Same paper.
  *
  * None of them spins forever: after a bounded spin (WEFT_SPIN_YIELD_AFTER pause
- * instructions, about 7 us on the reference machine) a waiter calls sched_yield() between checks, so
+ * instructions, about 7 us on the reference machine; the presets of weft's
+ * one spin policy, src/spinwait.c) a waiter calls sched_yield() between checks, so
  * when threads outnumber cores the holder, or the FIFO successor, gets a CPU
  * instead of a spinner burning a whole time slice.  They never sleep in the
  * kernel; for critical sections that may block, use weft_mutex_t.
@@ -5132,6 +5133,225 @@ static inline void weft__rwl_word_unlock(uint32_t *word, unsigned wflags)
 
 #endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
 
+/* ---- src/spinwait.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_SPINWAIT_H
+#define WEFT_SRC_SPINWAIT_H
+
+/*
+ * spinwait.h - weft's one spin policy: how every waiter spins, yields and
+ * decides to park, and the measured numbers each primitive spins with.
+ *
+ * In the manner of parking_lot's SpinWait (core/src/spinwait.rs): a waiter
+ * keeps a small struct weft__spinwait and calls weft__spinwait_spin() each
+ * time its condition is still false.  The call
+ *   1. pauses: steps of `step` pause instructions, each step doubling up to
+ *      `cap` (Anderson's exponential backoff, T. E. Anderson, "The
+ *      Performance of Spin Lock Alternatives for Shared-Memory
+ *      Multiprocessors", IEEE TPDS 1(1), 1990; cap == step is a constant
+ *      step, cap 1 a look after every pause), until `pauses` have been
+ *      spent; a preset with `yield_every` yields in place of every so many
+ *      pauses' step instead;
+ *   2. then yields the CPU (sched_yield()), `yields` times
+ *      (WEFT__SPIN_FOREVER: for ever; the spinlocks never park);
+ *   3. then says WEFT__SPIN_PARK: the caller sleeps in the kernel.
+ * and returns WEFT__SPIN_TIMEDOUT instead as soon as it sees the caller's
+ * deadline has passed.  The deadline is read (one vDSO clock_gettime) before
+ * the first pause, before each yield and before the call that says PARK:
+ * never once per pause, and never more than once per step.  So a timed call
+ * whose deadline has passed spins no pause, makes no yield and no system call
+ * in the policy, and a yield, which on a busy CPU can cost a time slice, is
+ * never entered past the deadline.
+ *
+ * The presets, one per use, are below (weft__spin_presets[] in spinwait.c);
+ * each says where its numbers were measured.  The public weft_*_set_spin()
+ * calls (and weft_mpmc_set_backoff()) set fields of them; a waiter reads its
+ * preset once, in weft__spinwait_init().
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_yield() under -std=c11 */
+#endif
+#include <limits.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+
+/* yields: never stop yielding (never park) */
+#define WEFT__SPIN_FOREVER UINT_MAX
+
+/* The uses; each indexes weft__spin_presets[]. */
+enum weft__spin_use {
+	WEFT__SPIN_MUTEX,         /* weft_mutex_t and the rwlock's word lock: watch a lock word */
+	WEFT__SPIN_COND,          /* weft_cond_t: watch seq for a notification */
+	WEFT__SPIN_SEM,           /* weft_sem_t: watch the count for a unit */
+	WEFT__SPIN_ONCE,          /* weft_once_t: wait for the running call to finish */
+	WEFT__SPIN_BARRIER,       /* weft_barrier_t and weft_latch_t: wait for the other parties */
+	WEFT__SPIN_SPINLOCK,      /* weft_spin_t, and weft_mcs_t's unlock waiting for its successor */
+	WEFT__SPIN_TICKET,        /* weft_ticket_t: the waiter next in line */
+	WEFT__SPIN_MCS,           /* weft_mcs_t: a queued waiter on its own node */
+	WEFT__SPIN_RWLOCK,        /* weft_rwlock_t and weft_brlock_t waiters */
+	WEFT__SPIN_MPMC_WAIT,     /* weft_mpmc_t: a blocking push (pop) polling a full (empty) queue */
+	WEFT__SPIN_MPMC_BACKOFF,  /* weft_mpmc_t: the wait after a lost race for a position */
+	WEFT__SPIN_MPMC_STALL,    /* weft_mpmc_t: waiting out a peer inside its claim window */
+	WEFT__SPIN_USES
+};
+
+struct weft__spin_preset {
+	unsigned pauses;      /* pause budget before the first yield (0: none) */
+	unsigned step;        /* pauses in the first step */
+	unsigned cap;         /* the longest step (at most 2^16, so doubling cannot overflow) */
+	unsigned yields;      /* yields after the pauses, before parking; WEFT__SPIN_FOREVER: never park */
+	unsigned yield_every; /* 0, or: yield in place of the step that ends each such many pauses */
+};
+
+/* The presets (spinwait.c).  Fields are read and written with relaxed atomics:
+ * tuning values, with no data to publish; a waiter reads them once. */
+extern struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES];
+
+/* Set a preset's pause budget (or, for WEFT__SPIN_MPMC_BACKOFF, its cap and
+ * first step); return the previous value.  For the weft_*_set_spin() calls. */
+unsigned weft__spin_set_pauses(enum weft__spin_use use, unsigned pauses);
+unsigned weft__spin_set_cap(enum weft__spin_use use, unsigned cap);
+
+/* Per-thread counts of what the policy did, for tests (a thread reads its own). */
+struct weft__spin_stats {
+	unsigned long yields; /* sched_yield() calls made by weft__spinwait_*() */
+	unsigned long parks;  /* WEFT__SPIN_PARK answers */
+};
+extern __thread struct weft__spin_stats weft__spin_stats;
+
+enum weft__spin_result {
+	WEFT__SPIN_AGAIN,   /* paused or yielded: look at the condition again */
+	WEFT__SPIN_PARK,    /* the spin is over: sleep in the kernel (or, for a lock-free retry, just retry) */
+	WEFT__SPIN_TIMEDOUT /* the deadline has passed: look once more, then give up */
+};
+
+struct weft__spinwait {
+	unsigned step;        /* pauses in the next step */
+	unsigned cap;         /* the longest step */
+	unsigned spent;       /* pauses so far (steps replaced by a yield count too) */
+	unsigned budget;      /* pauses before the yields */
+	unsigned yields;      /* yields left before parking, or WEFT__SPIN_FOREVER */
+	unsigned yield_every; /* see struct weft__spin_preset */
+	bool looked;          /* the deadline was read before the first step */
+	const struct timespec *deadline; /* NULL: none */
+};
+
+/* Start a wait with the preset of @use, bounded by @deadline (NULL: none).
+ * Reads no clock. */
+static inline void weft__spinwait_init(struct weft__spinwait *sw, enum weft__spin_use use,
+				       const struct timespec *deadline)
+{
+	const struct weft__spin_preset *p = &weft__spin_presets[use];
+	/* relaxed: tuning values (see weft__spin_presets) */
+	sw->step = weft_atomic_load(&p->step, WEFT_RELAXED);
+	sw->cap = weft_atomic_load(&p->cap, WEFT_RELAXED);
+	sw->budget = weft_atomic_load(&p->pauses, WEFT_RELAXED);
+	sw->yields = weft_atomic_load(&p->yields, WEFT_RELAXED);
+	sw->yield_every = weft_atomic_load(&p->yield_every, WEFT_RELAXED);
+	sw->spent = 0;
+	sw->looked = deadline == NULL;
+	sw->deadline = deadline;
+}
+
+/* No pauses for this wait (go straight to the yields, or park): for a waiter
+ * that knows spinning cannot pay (others already sleep). */
+static inline void weft__spinwait_no_pauses(struct weft__spinwait *sw)
+{
+	sw->budget = sw->spent;
+}
+
+/* One step of pauses, then double the next step up to the cap. */
+static inline void weft__spinwait_pause(struct weft__spinwait *sw)
+{
+	for (unsigned i = 0; i < sw->step; i++)
+		weft_cpu_relax();
+	sw->spent += sw->step;
+	sw->step = sw->step * 2 > sw->cap ? sw->cap : sw->step * 2;
+}
+
+/* One pause, counted against the budget (a waiter that looks after every
+ * pause whatever its preset's step, e.g. mpmc's quiet start). */
+static inline void weft__spinwait_relax(struct weft__spinwait *sw)
+{
+	weft_cpu_relax();
+	sw->spent++;
+}
+
+/* Give the CPU away once, outside the budget and the deadline checks (a
+ * ticket waiter that is not next in line; the mpmc contention backoff). */
+static inline void weft__spinwait_yield(void)
+{
+	weft__spin_stats.yields++;
+	sched_yield();
+}
+
+static inline bool weft__spinwait_passed(struct weft__spinwait *sw)
+{
+	return sw->deadline != NULL && weft_deadline_passed(sw->deadline);
+}
+
+/* The pause budget is spent: whether the next call yields or parks. */
+static inline bool weft__spinwait_spun(const struct weft__spinwait *sw)
+{
+	return sw->spent >= sw->budget;
+}
+
+/* The condition the caller waits for is still false: wait a little.  See the
+ * top of this file. */
+static inline enum weft__spin_result weft__spinwait_spin(struct weft__spinwait *sw)
+{
+	if (!sw->looked) {
+		sw->looked = true;
+		if (weft__spinwait_passed(sw))
+			return WEFT__SPIN_TIMEDOUT;
+	}
+	if (sw->spent < sw->budget) {
+		if (sw->yield_every != 0 && sw->spent % sw->yield_every == sw->yield_every - sw->step) {
+			if (weft__spinwait_passed(sw))
+				return WEFT__SPIN_TIMEDOUT;
+			weft__spinwait_yield();
+			sw->spent += sw->step;
+		} else {
+			weft__spinwait_pause(sw);
+		}
+		return WEFT__SPIN_AGAIN;
+	}
+	if (weft__spinwait_passed(sw))
+		return WEFT__SPIN_TIMEDOUT;
+	if (sw->yields != 0) {
+		if (sw->yields != WEFT__SPIN_FOREVER)
+			sw->yields--;
+		weft__spinwait_yield();
+		return WEFT__SPIN_AGAIN;
+	}
+	weft__spin_stats.parks++;
+	return WEFT__SPIN_PARK;
+}
+
+/*
+ * Park on @word, which the caller last read as @seen (its condition still
+ * false): set @bit in it, by CAS, to tell the waker that someone sleeps, then
+ * sleep while it holds @seen | @bit, until @deadline (NULL: none).  For the
+ * words whose waker wakes everyone when it sees the bit (barrier, latch,
+ * once).  relaxed CAS: the bit is only a flag; the sleep re-checks the word,
+ * and the caller re-reads it (with its own order) after this returns.
+ *
+ * Return: WEFT_OK (the word moved, a wake-up, or a spurious return: look
+ * again) or WEFT_ETIMEDOUT.
+ */
+static inline int weft__spinwait_park_bit(uint32_t *word, uint32_t seen, uint32_t bit, const struct timespec *deadline)
+{
+	if (!(seen & bit) && !weft_atomic_cas(word, &seen, seen | bit, WEFT_RELAXED, WEFT_RELAXED))
+		return WEFT_OK; /* the word moved: look again */
+	return weft__wait(word, seen | bit, deadline, 0);
+}
+
+#endif /* WEFT_SRC_SPINWAIT_H */
+
 /* ---- src/wordlock.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_WORDLOCK_H
@@ -5245,26 +5465,6 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  *   open:  arrived count -> 0, then phase p[|SLEEPERS] -> p + 2   (last arriver)
  *   park:  phase p -> p | SLEEPERS by CAS, then sleep while phase == p | SLEEPERS
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_yield() under -std=c11 */
-#endif
-#include <sched.h>
-
-
-/* How a waiter waits for the other parties: 16 pauses, then up to 12
- * sched_yield() rounds, then a futex sleep.  The parties it waits for are
- * other threads that still have work to do, so a long spin only helps while
- * every party has a CPU; with more parties than CPUs (or a loaded machine)
- * a spinning waiter holds the CPU a late party needs.  A yield hands that
- * CPU over for ~0.6 us instead of a sleep and a wake-up (20-50 us of wake
- * latency on a 2-vCPU VM), and on an idle machine it returns at once, so the
- * yields are a slower, still bounded spin.  Measured on the bench rows
- * barrier/phase at 2, 4 and 8 threads on 2 CPUs (docs/once-barrier-latch.md): 16
- * pauses + 12 yields gave 4-7x the rate of the semaphore's 400-pause spin at
- * 4 and 8 threads and the same at 2.  (libstdc++'s atomic wait, behind
- * std::latch and std::barrier, also spins briefly and then yields.) */
-#define WEFT__BARRIER_SPIN 16u
-#define WEFT__BARRIER_YIELDS 12u
 
 void weft_barrier_release_slow(weft_barrier_t *barrier)
 {
@@ -5283,27 +5483,18 @@ void weft_barrier_release_slow(weft_barrier_t *barrier)
 
 void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 {
-	unsigned spins = 0;
+	/* Spin, yield, then park, as the WEFT__SPIN_BARRIER preset says
+	 * (src/spinwait.c: 16 pauses, 12 yields). */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_BARRIER, (const struct timespec *)0);
 	for (;;) {
 		/* acquire: pairs with the release exchange that opens the next phase */
 		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
 		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
 			return;
-		if (spins < WEFT__BARRIER_SPIN) {
-			spins++;
-			weft_cpu_relax();
-			continue;
-		}
-		if (spins < WEFT__BARRIER_SPIN + WEFT__BARRIER_YIELDS) {
-			spins++;
-			sched_yield(); /* let a runnable party have this CPU */
-			continue;
-		}
-		/* relaxed: only a flag; the wait below re-checks the word */
-		if (!(now & WEFT_BARRIER_SLEEPERS) &&
-		    !weft_atomic_cas(&barrier->phase, &now, now | WEFT_BARRIER_SLEEPERS, WEFT_RELAXED, WEFT_RELAXED))
-			continue; /* the phase moved on, or another sleeper set the bit */
-		(void)weft__wait(&barrier->phase, phase | WEFT_BARRIER_SLEEPERS, (const struct timespec *)0, 0);
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_PARK)
+			(void)weft__spinwait_park_bit(&barrier->phase, now, WEFT_BARRIER_SLEEPERS,
+						      (const struct timespec *)0);
 	}
 }
 
@@ -6211,26 +6402,6 @@ uint32_t weft_debug_self(void)
  *               c[|W] -> 0                CAS, when n == c; wake all if W was set
  *   park:       c -> c | W                CAS (c > 0), then sleep while c | W
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_yield() under -std=c11 */
-#endif
-#include <sched.h>
-
-
-/* How a waiter waits for the other parties: 16 pauses, then up to 12
- * sched_yield() rounds, then a futex sleep.  The parties it waits for are
- * other threads that still have work to do, so a long spin only helps while
- * every party has a CPU; with more parties than CPUs (or a loaded machine)
- * a spinning waiter holds the CPU a late party needs.  A yield hands that
- * CPU over for ~0.6 us instead of a sleep and a wake-up (20-50 us of wake
- * latency on a 2-vCPU VM), and on an idle machine it returns at once, so the
- * yields are a slower, still bounded spin.  Measured on the bench rows
- * barrier/latch_countdown at 2, 4 and 8 threads on 2 CPUs (docs/once-barrier-latch.md): 16
- * pauses + 12 yields gave 4-7x the rate of the semaphore's 400-pause spin at
- * 4 and 8 threads and the same at 2.  (libstdc++'s atomic wait, behind
- * std::latch and std::barrier, also spins briefly and then yields.) */
-#define WEFT__LATCH_SPIN 16u
-#define WEFT__LATCH_YIELDS 12u
 
 /* weft_latch_count_down(): documented in include/weft/latch.h. */
 int weft_latch_count_down(weft_latch_t *latch, unsigned n)
@@ -6257,31 +6428,29 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 
 int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 {
-	unsigned spins = 0;
+	/* Spin, yield, then park, as the WEFT__SPIN_BARRIER preset says
+	 * (src/spinwait.c: 16 pauses, 12 yields); the policy reads @deadline
+	 * before the first pause and each yield, so a deadline that has passed
+	 * returns before any yield and before WAITERS is set. */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_BARRIER, deadline);
 	for (;;) {
 		/* acquire: pairs with the release of the count_down that reached zero */
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		if (spins < WEFT__LATCH_SPIN) {
-			spins++;
-			weft_cpu_relax();
-			continue;
-		}
-		if (spins < WEFT__LATCH_SPIN + WEFT__LATCH_YIELDS) {
-			spins++;
-			sched_yield(); /* let a runnable party have this CPU */
-			continue;
-		}
-		/* relaxed: only a flag; the wait below re-checks the word */
-		if (!(v & WEFT_LATCH_WAITERS) &&
-		    !weft_atomic_cas(&latch->state, &v, v | WEFT_LATCH_WAITERS, WEFT_RELAXED, WEFT_RELAXED))
-			continue; /* the count moved: look again */
-		if (weft__wait(&latch->state, v | WEFT_LATCH_WAITERS, deadline, 0) == WEFT_ETIMEDOUT) {
-			/* acquire: as above */
-			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
-				       ? WEFT_OK
-				       : WEFT_ETIMEDOUT;
+		switch (weft__spinwait_spin(&sw)) {
+		case WEFT__SPIN_AGAIN:
+			break;
+		case WEFT__SPIN_TIMEDOUT:
+			return WEFT_ETIMEDOUT; /* we saw the count above zero just now */
+		case WEFT__SPIN_PARK:
+			if (weft__spinwait_park_bit(&latch->state, v, WEFT_LATCH_WAITERS, deadline) == WEFT_ETIMEDOUT)
+				/* acquire: as above */
+				return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
+					       ? WEFT_OK
+					       : WEFT_ETIMEDOUT;
+			break;
 		}
 	}
 }
@@ -6906,10 +7075,6 @@ unsigned long weft_lockdep_reports(void)
  * Nothing spins forever, and a thread waiting on an empty queue sleeps in
  * the kernel.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_yield() under -std=c11 */
-#endif
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -6918,14 +7083,13 @@ unsigned long weft_lockdep_reports(void)
 /* An internal bit of weft_mpmc_t.flags: weft_mpmc_create() allocated the queue. */
 #define WEFT__MPMC_OWNED 0x80000000u
 
-/* The claim-window stall (mpmc_stall()): short spins, then yields, then
- * registered naps with a growing timeout.  The peer's window is a few
- * instructions, so a peer that is running finishes within the spins; one
- * that was preempted needs a CPU, which the yields and naps give it; the
- * next push (pop) of anyone ends a nap, and the timeout only matters if
- * nobody makes progress (a peer stopped or killed inside its window). */
-#define WEFT__MPMC_STALL_SPINS 8u
-#define WEFT__MPMC_STALL_YIELDS 16u
+/* The claim-window stall (mpmc_stall()): short spins, then yields (the
+ * WEFT__SPIN_MPMC_STALL preset of src/spinwait.c), then registered naps with
+ * a growing timeout.  The peer's window is a few instructions, so a peer
+ * that is running finishes within the spins; one that was preempted needs a
+ * CPU, which the yields and naps give it; the next push (pop) of anyone ends
+ * a nap, and the timeout only matters if nobody makes progress (a peer
+ * stopped or killed inside its window). */
 #define WEFT__MPMC_NAP_MIN_NS 50000ull
 #define WEFT__MPMC_NAP_MAX_NS 1000000ull
 
@@ -6933,7 +7097,8 @@ unsigned long weft_lockdep_reports(void)
  * Contention backoff: a thread that loses the race for a position (its CAS
  * fails, or the slot shows that another thread claimed the position) waits
  * before it tries again: max/16 pauses the first time, doubling up to max
- * (weft_mpmc_set_backoff(), WEFT_MPMC_BACKOFF_DEFAULT).  This is the
+ * (weft_mpmc_set_backoff(), WEFT_MPMC_BACKOFF_DEFAULT; the
+ * WEFT__SPIN_MPMC_BACKOFF preset of src/spinwait.c).  This is the
  * exponential backoff of T. E. Anderson, "The performance of spin lock
  * alternatives for shared-memory multiprocessors" (IEEE TPDS 1(1), 1990),
  * applied to lock-free retries as in M. Herlihy and N. Shavit, "The Art of
@@ -6947,17 +7112,14 @@ unsigned long weft_lockdep_reports(void)
  * docs/mpmc.md.
  */
 
-/* relaxed everywhere: a tuning value, read once per slow-path call */
-static unsigned mpmc_backoff_max = WEFT_MPMC_BACKOFF_DEFAULT;
-
 unsigned weft_mpmc_set_backoff(unsigned max_pauses)
 {
 	if (max_pauses > WEFT_MPMC_BACKOFF_LIMIT)
 		max_pauses = WEFT_MPMC_BACKOFF_LIMIT;
-	return weft_atomic_exchange(&mpmc_backoff_max, max_pauses, WEFT_RELAXED);
+	return weft__spin_set_cap(WEFT__SPIN_MPMC_BACKOFF, max_pauses);
 }
 
-/* One backoff step after a lost race (src/backoff.h does the pausing and the
+/* One backoff step after a lost race (src/spinwait.h does the pausing and the
  * doubling).  From the second lost race of one operation on, yield the CPU
  * first: when threads outnumber CPUs, a thread that keeps losing hands its
  * CPU to a runnable thread the scheduler would otherwise keep waiting for a
@@ -6966,22 +7128,20 @@ unsigned weft_mpmc_set_backoff(unsigned max_pauses)
  * else wants, sched_yield() returns at once and the pauses still do the
  * waiting (yielding instead of pausing made the 2-thread rows bimodal: a
  * yield that returns at once is no backoff). */
-static void mpmc_back_off(struct weft__backoff *b)
+static void mpmc_back_off(struct weft__spinwait *b)
 {
 	if (b->step > b->cap / 16)
-		sched_yield();
-	weft__backoff_pause(b);
+		weft__spinwait_yield();
+	weft__spinwait_pause(b);
 }
 
 /* The backoff of a slow path whose first attempt found @first: steps from
  * 1/16 of the bound up to it; a lost race waits before the slow path's first
  * retry. */
-static struct weft__backoff mpmc_backoff_start(int first)
+static struct weft__spinwait mpmc_backoff_start(int first)
 {
-	struct weft__backoff b;
-	b.cap = weft_atomic_load(&mpmc_backoff_max, WEFT_RELAXED);
-	b.step = b.cap / 16 > 0 ? b.cap / 16 : b.cap;
-	b.spent = 0;
+	struct weft__spinwait b;
+	weft__spinwait_init(&b, WEFT__SPIN_MPMC_BACKOFF, (const struct timespec *)0);
 	if (first == WEFT__MPMC_LOST)
 		mpmc_back_off(&b);
 	return b;
@@ -6996,12 +7156,10 @@ enum mpmc_outcome {
 
 enum mpmc_side { MPMC_PUSH_SIDE, MPMC_POP_SIDE };
 
-/* relaxed everywhere: a tuning value, read once per blocking call */
-static unsigned mpmc_spin = WEFT_MPMC_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_MPMC_WAIT preset (src/spinwait.c). */
 unsigned weft_mpmc_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&mpmc_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_MPMC_WAIT, pauses);
 }
 
 static unsigned mpmc_wait_flags(const weft_mpmc_t *q)
@@ -7129,7 +7287,7 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 
 /* Push @value unless the queue is full or closed, retrying (after a
  * backoff) on contention. */
-static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__backoff *backoff)
+static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
@@ -7168,7 +7326,7 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft
 
 /* Pop into *out unless the queue is empty, retrying (after a backoff) on
  * contention. */
-static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__backoff *backoff)
+static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
@@ -7203,13 +7361,13 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__
 
 bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
 	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
 bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
 	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
@@ -7222,7 +7380,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
-	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -7275,7 +7433,7 @@ size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
-	struct weft__backoff backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -7441,7 +7599,11 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
 }
 
 /* Polling a full (empty) queue before sleeping, for at most the spin bound,
- * yielding the CPU every WEFT__MPMC_SPIN_YIELD_EVERY pauses.  Every waiter polls;
+ * every 4 pauses, yielding the CPU in place of every 32nd pause (the
+ * WEFT__SPIN_MPMC_WAIT preset of src/spinwait.c: on an idle machine
+ * sched_yield() returns at once and polling goes on; on a busy one the
+ * thread we wait for may be queued behind us, and pure spinning would keep
+ * it from running).  Every waiter polls;
  * the first of a side also sets WEFT_MPMC_SPINNING.  While the bit is set,
  * the other side's wakers skip their call (the poller will take what they
  * publish), so whoever clears it hands over on leaving, as a thread that
@@ -7449,7 +7611,7 @@ static void mpmc_hand_over(weft_mpmc_t *q, enum mpmc_side side)
  * sleep at once cost a futex sleep and wake per few values when waiters
  * outnumber CPUs: scenario C1's shape ran 3-40x slower; docs/mpmc.md.) */
 struct mpmc_spin {
-	unsigned spent; /* pauses so far */
+	struct weft__spinwait sw; /* the spin bound, and pauses so far */
 	int role;       /* 0: not decided yet, 1: polling and holding SPINNING,
 			 * 2: polling without it, -1: not polling (any more) */
 };
@@ -7467,17 +7629,6 @@ struct mpmc_spin {
  * chose the length. */
 #define WEFT__MPMC_SPIN_QUIET 64u
 
-/* Pauses between two looks at the queue: short, because a waiter only reads
- * lines the peer writes (no contention to back off from), and every pause
- * between the peer's move and our look adds to the hand-over latency. */
-#define WEFT__MPMC_SPIN_STEP 4u
-
-/* Every so many pauses of polling, yield the CPU instead: on an idle machine
- * sched_yield() returns at once and polling goes on; on a busy one the thread
- * we wait for may be queued behind us, and pure spinning would keep it from
- * running (the sweep in docs/mpmc.md). */
-#define WEFT__MPMC_SPIN_YIELD_EVERY 32u
-
 /* Stop polling: clear SPINNING.  Wakers may have skipped their call because
  * of the bit; seq_cst: they read it before this clear, so our hand-over
  * check (or our re-check, if we go to sleep) sees what they published. */
@@ -7488,15 +7639,19 @@ static void mpmc_spin_stop(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 	*handover = true;
 }
 
-/* One more polling step?  false: stop polling and sleep. */
-static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget,
-			   bool *handover)
+/* One more polling step?  WEFT__SPIN_AGAIN: look again; WEFT__SPIN_PARK:
+ * stop polling and sleep; WEFT__SPIN_TIMEDOUT: the deadline has passed.
+ * Pauses between looks are few (4), because a waiter only reads lines the
+ * peer writes (no contention to back off from), and every pause between the
+ * peer's move and our look adds to the hand-over latency. */
+static enum weft__spin_result mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp,
+					     bool *handover)
 {
 	uint32_t *word = mpmc_sleepers(q, side);
 	if (sp->role == 0) {
 		sp->role = -1;
-		if (budget == 0)
-			return false;
+		if (sp->sw.budget == 0)
+			return WEFT__SPIN_PARK;
 		/* relaxed: setting SPINNING publishes nothing (wakers that see
 		 * it skip their call; the clear in mpmc_spin_stop() is what
 		 * orders); relaxed load: a first guess for the CAS */
@@ -7511,21 +7666,14 @@ static bool mpmc_spin_more(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin
 			sp->role = 1;
 	}
 	if (sp->role < 1)
-		return false;
-	if (sp->spent >= budget) {
+		return WEFT__SPIN_PARK;
+	enum weft__spin_result r = weft__spinwait_spin(&sp->sw);
+	if (r != WEFT__SPIN_AGAIN) {
 		if (sp->role == 1)
 			mpmc_spin_stop(q, side, sp, handover);
 		sp->role = -1;
-		return false;
 	}
-	if (sp->spent % WEFT__MPMC_SPIN_YIELD_EVERY == WEFT__MPMC_SPIN_YIELD_EVERY - WEFT__MPMC_SPIN_STEP) {
-		sched_yield(); /* see WEFT__MPMC_SPIN_YIELD_EVERY */
-	} else {
-		for (unsigned i = 0; i < WEFT__MPMC_SPIN_STEP; i++)
-			weft_cpu_relax();
-	}
-	sp->spent += WEFT__MPMC_SPIN_STEP;
-	return true;
+	return r;
 }
 
 /* Leaving the slow path: give up SPINNING if we hold it. */
@@ -7549,15 +7697,13 @@ static bool mpmc_slot_ready(weft_mpmc_t *q, enum mpmc_side side)
 	return weft_atomic_load(&weft__mpmc_slot(q, head)->seq, WEFT_ACQUIRE) == head + 1;
 }
 
-/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET); the pauses count
- * against the spin bound @budget. */
-static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp, unsigned budget)
+/* The quiet start of a wait (WEFT__MPMC_SPIN_QUIET): a look after every
+ * pause; the pauses count against the spin bound. */
+static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spin *sp)
 {
-	unsigned quiet = budget < WEFT__MPMC_SPIN_QUIET ? budget : WEFT__MPMC_SPIN_QUIET;
-	while (sp->spent < quiet && !mpmc_slot_ready(q, side)) {
-		weft_cpu_relax();
-		sp->spent++;
-	}
+	unsigned quiet = sp->sw.budget < WEFT__MPMC_SPIN_QUIET ? sp->sw.budget : WEFT__MPMC_SPIN_QUIET;
+	while (sp->sw.spent < quiet && !mpmc_slot_ready(q, side))
+		weft__spinwait_relax(&sp->sw);
 }
 
 /*
@@ -7571,22 +7717,23 @@ static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spi
  *
  * Return: WEFT_OK (retry) or WEFT_ETIMEDOUT.
  */
-static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, const struct timespec *deadline,
+struct mpmc_stall {
+	struct weft__spinwait sw; /* the WEFT__SPIN_MPMC_STALL preset, bounded by the deadline */
+	unsigned naps;            /* naps so far */
+};
+
+static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st, const struct timespec *deadline,
 		      bool *handover)
 {
-	unsigned n = (*stalls)++;
-	if (n < WEFT__MPMC_STALL_SPINS) {
-		for (unsigned i = 0; i < 16u << (n < 4 ? n : 4); i++)
-			weft_cpu_relax();
+	switch (weft__spinwait_spin(&st->sw)) {
+	case WEFT__SPIN_AGAIN:
 		return WEFT_OK;
-	}
-	if (deadline != NULL && weft_deadline_passed(deadline))
+	case WEFT__SPIN_TIMEDOUT:
 		return WEFT_ETIMEDOUT;
-	if (n < WEFT__MPMC_STALL_SPINS + WEFT__MPMC_STALL_YIELDS) {
-		sched_yield();
-		return WEFT_OK;
+	case WEFT__SPIN_PARK:
+		break;
 	}
-	unsigned shift = n - WEFT__MPMC_STALL_SPINS - WEFT__MPMC_STALL_YIELDS;
+	unsigned shift = st->naps++;
 	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
 	if (nap > WEFT__MPMC_NAP_MAX_NS)
 		nap = WEFT__MPMC_NAP_MAX_NS;
@@ -7608,12 +7755,12 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, unsigned *stalls, con
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
-	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
-	unsigned stalls = 0;
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct mpmc_stall stall = {.naps = 0};
+	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
-		mpmc_spin_quiet(q, MPMC_PUSH_SIDE, spin, budget);
+		mpmc_spin_quiet(q, MPMC_PUSH_SIDE, spin);
 	for (;;) {
 		enum mpmc_outcome r = mpmc_push_once(q, value, &backoff);
 		if (r == MPMC_DONE)
@@ -7628,12 +7775,19 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		case MPMC_CLOSED:
 			return WEFT_ECLOSED;
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
-			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stalls, deadline, handover);
+			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stall, deadline, handover);
 			break;
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, budget, handover))
+			switch (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, handover)) {
+			case WEFT__SPIN_AGAIN:
 				continue;
-			rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
+			case WEFT__SPIN_TIMEDOUT:
+				rc = WEFT_ETIMEDOUT;
+				break;
+			case WEFT__SPIN_PARK:
+				rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
+				break;
+			}
 			break;
 		}
 		if (rc == WEFT_ECLOSED)
@@ -7650,12 +7804,12 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
-	struct weft__backoff backoff = mpmc_backoff_start(first);
-	unsigned budget = weft_atomic_load(&mpmc_spin, WEFT_RELAXED);
-	unsigned stalls = 0;
+	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct mpmc_stall stall = {.naps = 0};
+	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
-		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin, budget);
+		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin);
 	for (;;) {
 		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
 			return WEFT_OK;
@@ -7667,11 +7821,12 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 		first_try = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
-			rc = mpmc_stall(q, MPMC_POP_SIDE, &stalls, deadline, handover);
+			rc = mpmc_stall(q, MPMC_POP_SIDE, &stall, deadline, handover);
 		} else { /* empty: poll a while, then sleep */
-			if (mpmc_spin_more(q, MPMC_POP_SIDE, spin, budget, handover))
+			enum weft__spin_result spun = mpmc_spin_more(q, MPMC_POP_SIDE, spin, handover);
+			if (spun == WEFT__SPIN_AGAIN)
 				continue;
-			rc = mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
+			rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
 		}
 		if (rc == WEFT_ECLOSED)
 			return WEFT_ECLOSED;
@@ -7688,7 +7843,9 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first)
 {
 	bool handover = false;
-	struct mpmc_spin spin = {0, 0};
+	struct mpmc_spin spin;
+	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
+	spin.role = 0;
 	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
@@ -7699,7 +7856,9 @@ int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *dead
 int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first)
 {
 	bool handover = false;
-	struct mpmc_spin spin = {0, 0};
+	struct mpmc_spin spin;
+	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
+	spin.role = 0;
 	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)
@@ -7831,10 +7990,6 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
  *   park:   RUNNING(t) -> RUNNING(t)|WAITERS       CAS, then sleep on the word
  */
 
-/* The spin bound before sleeping: the semaphore's measured default (a waiter
- * here waits for someone else's work to finish, as a semaphore waiter does). */
-#define WEFT__ONCE_SPIN WEFT_SEM_SPIN_DEFAULT
-
 void weft_once_slow(weft_once_t *once, void (*fn)(void))
 {
 	/* Linux thread ids are below 2^22 (PID_MAX_LIMIT), so tid << 1 fits. */
@@ -7851,14 +8006,16 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 			weft__wake(&once->state, INT32_MAX, 0);
 		return;
 	}
-	unsigned spins = 0;
+	/* Spin as the WEFT__SPIN_ONCE preset says (src/spinwait.c), then park. */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_ONCE, (const struct timespec *)0);
+	bool spinning = true;
 	for (;;) {
 		if (state == WEFT_ONCE_DONE)
 			return;
 		if ((state & ~WEFT_ONCE_WAITERS) == self)
 			weft_debug_die("weft_once_t", once, "weft_once() called again from its own function (deadlock)");
-		if (spins++ < WEFT__ONCE_SPIN) {
-			weft_cpu_relax();
+		if (spinning && (spinning = weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN)) {
 			/* acquire: as in weft_once() */
 			state = weft_atomic_load(&once->state, WEFT_ACQUIRE);
 			continue;
@@ -9046,12 +9203,10 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  *   leave:    waiters--
  */
 
-/* relaxed everywhere: a tuning value, read once per slow wait */
-static unsigned sem_spin = WEFT_SEM_SPIN_DEFAULT;
-
+/* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&sem_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_SEM, pauses);
 }
 
 /* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
@@ -9074,19 +9229,22 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	uint32_t seen = 0;
 	/* Watch the word for a bounded spin, a check per pause: no backoff, a
 	 * unit that appears should be taken at once (a post's CAS is the only
-	 * writer we wait for, and a read-only watcher does not slow it). */
+	 * writer we wait for, and a read-only watcher does not slow it).  A
+	 * deadline that has passed ends it before the first pause. */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_SEM, deadline);
 	/* Spin only while no thread sleeps on the semaphore: if some do, units
 	 * are scarce, a new unit is likely to go to one of them, and a spinner
 	 * would only take CPU time from the threads that post.  relaxed: a hint. */
-	unsigned budget = weft_atomic_load(&sem->waiters, WEFT_RELAXED) == 0 ? weft_atomic_load(&sem_spin, WEFT_RELAXED)
-									     : 0u;
-	for (unsigned i = 0;; i++) {
+	if (weft_atomic_load(&sem->waiters, WEFT_RELAXED) != 0)
+		weft__spinwait_no_pauses(&sw);
+	enum weft__spin_result spun;
+	do {
 		if (sem_try_take(sem, &seen))
 			return WEFT_OK;
-		if (i >= budget)
-			break;
-		weft_cpu_relax();
-	}
+	} while ((spun = weft__spinwait_spin(&sw)) == WEFT__SPIN_AGAIN);
+	if (spun == WEFT__SPIN_TIMEDOUT)
+		return WEFT_ETIMEDOUT; /* we looked for a unit just before */
 
 	unsigned flags = (seen & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 	/* seq_cst: registers us before the kernel reads the word; pairs with the
@@ -9125,24 +9283,22 @@ void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)
  * spinlock.c - the contended paths of weft_spin_t, weft_ticket_t and weft_mcs_t.
  * The algorithms and their sources are described in include/weft/spinlock.h.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* syscall(), sched_yield() under -std=c11 */
-#endif
-#include <sched.h>
 
-
-/* Pauses an MCS waiter spends before yielding (see weft_mcs_lock_slow()). */
-#ifndef WEFT__MCS_SPIN_BEFORE_YIELD
-#define WEFT__MCS_SPIN_BEFORE_YIELD 64u
-#endif
+/* The presets (src/spinwait.c): WEFT__SPIN_SPINLOCK for weft_spin_t and for
+ * an MCS unlock waiting for its successor to link (backoff up to 64 pauses
+ * between looks, WEFT_SPIN_YIELD_AFTER pauses in all, then a yield between
+ * looks); WEFT__SPIN_TICKET for the ticket waiter next in line and
+ * WEFT__SPIN_MCS for a queued MCS waiter (a look after every pause, then a
+ * yield between looks).  None of them parks. */
 
 void weft_spin_lock_slow(weft_spin_t *lock)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_SPINLOCK, (const struct timespec *)0);
 	for (;;) {
 		/* relaxed: only watching for "free"; the exchange below is the acquire */
 		while (weft_atomic_load(&lock->locked, WEFT_RELAXED) != 0)
-			weft__backoff_or_yield(&backoff);
+			(void)weft__spinwait_spin(&sw);
 		/* acquire: pairs with the release store in weft_spin_unlock() */
 		if (weft_atomic_exchange(&lock->locked, 1, WEFT_ACQUIRE) == 0)
 			return;
@@ -9151,59 +9307,164 @@ void weft_spin_lock_slow(weft_spin_t *lock)
 
 void weft_ticket_lock_slow(weft_ticket_t *lock, uint32_t ticket)
 {
-	unsigned spent = 0;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_TICKET, (const struct timespec *)0);
 	for (;;) {
 		/* acquire: pairs with the release store of serving in weft_ticket_unlock() */
 		uint32_t serving = weft_atomic_load(&lock->serving, WEFT_ACQUIRE);
 		if (serving == ticket)
 			return;
 		unsigned ahead = ticket - serving; /* wraps correctly: both are mod 2^32 */
-		if (ahead > 1 || spent >= WEFT_SPIN_YIELD_AFTER) {
-			/* Others are ahead of us, or the holder may be preempted: give
-			 * the CPU away so that whoever must run next can. */
-			sched_yield();
+		if (ahead > 1) {
+			/* Others are ahead of us: give the CPU away so that whoever
+			 * must run next can. */
+			weft__spinwait_yield();
 			continue;
 		}
-		/* Next in line: look after every pause.  Only the holder writes
+		/* Next in line: look after every pause, then (the holder may be
+		 * preempted) yield between looks.  Only the holder writes
 		 * serving, so one reader polling it costs the holder nothing more
 		 * than the one miss its unlock takes anyway; a longer (proportional)
 		 * backoff here only delays the handoff (measured: 0.36x ck_ticket at
 		 * 2 threads with 16 pauses between looks). */
-		weft_cpu_relax();
-		spent++;
+		(void)weft__spinwait_spin(&sw);
 	}
 }
 
 void weft_mcs_lock_slow(weft_mcs_node_t *node)
 {
-	unsigned spent = 0;
+	/* The flag is on our own cache line, so looking after every pause
+	 * costs nobody else anything (no backoff needed).  A queued waiter
+	 * cannot tell how far it is from the head, so it spends only a short
+	 * budget before yielding to whoever is ahead (WEFT__SPIN_MCS). */
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_MCS, (const struct timespec *)0);
 	/* acquire: pairs with the release store of locked = 0 in weft_mcs_unlock_slow() */
-	while (weft_atomic_load(&node->locked, WEFT_ACQUIRE) != 0) {
-		/* The flag is on our own cache line, so looking after every pause
-		 * costs nobody else anything (no backoff needed).  A queued waiter
-		 * cannot tell how far it is from the head, so it spends only a short
-		 * budget before yielding to whoever is ahead. */
-		if (spent < WEFT__MCS_SPIN_BEFORE_YIELD) {
-			weft_cpu_relax();
-			spent++;
-		} else {
-			sched_yield();
-		}
-	}
+	while (weft_atomic_load(&node->locked, WEFT_ACQUIRE) != 0)
+		(void)weft__spinwait_spin(&sw);
 }
 
 void weft_mcs_unlock_slow(weft_mcs_t *lock, weft_mcs_node_t *node)
 {
 	(void)lock;
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_SPINLOCK, (const struct timespec *)0);
 	weft_mcs_node_t *next;
 	/* A successor swapped the tail but has not linked itself yet: wait for
 	 * it.  acquire: pairs with its release store of node->next. */
 	while ((next = weft_atomic_load(&node->next, WEFT_ACQUIRE)) == 0)
-		weft__backoff_or_yield(&backoff);
+		(void)weft__spinwait_spin(&sw);
 	/* release: hands over the critical section; pairs with the acquire load of
 	 * locked in weft_mcs_lock_slow() */
 	weft_atomic_store(&next->locked, 0, WEFT_RELEASE);
+}
+
+/* ---- src/spinwait.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * spinwait.c - the presets of weft's one spin policy (src/spinwait.h): for
+ * each use, (pause budget, first step, longest step, yields before parking,
+ * yield interval), and where the numbers come from.  One pause is ~27 ns on
+ * the reference machine (AMD EPYC vCPU), ~40 ns on some current Intel x86.
+ *
+ * A "sweep" below is a benchmark run over several values of the number with
+ * the chosen one in bold in the page cited; where a number has no sweep
+ * behind it, the comment says so.
+ */
+
+/* The longest backoff step of a waiter that watches a lock word (mutex,
+ * rwlock, weft_spin_t): 1, 2, 4 ... 64 pauses between looks, so that a
+ * watcher stops pulling the line from the holder.  No sweep chose 64: it is
+ * the value the mutex, rwlock and spinlock sweeps were all run with. */
+#define WEFT__SPIN_LOCK_CAP 64u
+
+/* The claim-window stall of weft_mpmc_t: 8 spins of 16, 32, 64, 128, 256,
+ * 256, 256, 256 pauses (1264 in all), then 16 yields, then registered naps
+ * (src/mpmc.c, mpmc_stall()).  No sweep chose these numbers (docs/mpmc.md,
+ * "Progress, and where it is not lock-free", describes the shape only). */
+#define WEFT__SPIN_MPMC_STALL_PAUSES (16u + 32u + 64u + 128u + 4u * 256u)
+#define WEFT__SPIN_MPMC_STALL_YIELDS 16u
+
+struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
+	/* weft_mutex_t: 400 pauses of backoff (cap 64), then park.
+	 * docs/mutex.md, "The spin bound": the sweep of the rows
+	 * mutex/spin_sweep_<N>/weft_mutex, N = 0 ... 4000. */
+	[WEFT__SPIN_MUTEX] = {WEFT_MUTEX_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	/* weft_cond_t: 400 pauses, a look after each, then park.
+	 * docs/cond.md, "The spin sweep": cond/pingpong_spin<N>/weft_cond and
+	 * scenario/c1_2p3c_spin<N>/weft_cond_sem, N = 0 ... 8000. */
+	[WEFT__SPIN_COND] = {WEFT_COND_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	/* weft_sem_t: 400 pauses, a look after each, then park.
+	 * docs/sem.md, "The spin sweep": sem/pingpong_spin<N>/weft_sem,
+	 * N = 0 ... 8000. */
+	[WEFT__SPIN_SEM] = {WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	/* weft_once_t: the semaphore's 400 pauses (a once waiter, like a
+	 * semaphore waiter, waits for another thread's work).  No sweep of its
+	 * own: borrowed from docs/sem.md's.  Not changed by weft_sem_set_spin(). */
+	[WEFT__SPIN_ONCE] = {WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	/* weft_barrier_t and weft_latch_t: 16 pauses, a look after each, then 12
+	 * yields, then park.  The parties a waiter waits for still have work to
+	 * do: with more parties than CPUs a long spin holds the CPU a late party
+	 * needs, while a yield hands it over for ~0.6 us instead of a sleep and
+	 * a wake-up (20-50 us on a 2-vCPU VM), and returns at once on an idle
+	 * machine (libstdc++'s atomic wait, behind std::latch and std::barrier,
+	 * also spins briefly and then yields).  Not a sweep: docs/once-barrier-latch.md ("How to
+	 * read the barrier and latch rows") compares this policy with the
+	 * semaphore's 400-pause spin on barrier/phase and
+	 * barrier/latch_countdown at 2, 4 and 8 threads (4-7x the rate at 4
+	 * and 8 threads, the same at 2); 16 and 12 themselves were not swept. */
+	[WEFT__SPIN_BARRIER] = {16u, 1u, 1u, 12u, 0u},
+	/* weft_spin_t (and weft_mcs_t's unlock waiting for its successor to
+	 * link): 256 pauses of backoff (cap 64), then yield between looks for
+	 * ever.  docs/spinlock.md, "Why they yield", explains the yield; no
+	 * sweep chose 256 (WEFT_SPIN_YIELD_AFTER, ~7 us). */
+	[WEFT__SPIN_SPINLOCK] = {WEFT_SPIN_YIELD_AFTER, 1u, WEFT__SPIN_LOCK_CAP, WEFT__SPIN_FOREVER, 0u},
+	/* weft_ticket_t, the waiter next in line: 256 pauses, a look after each
+	 * (16 pauses between looks measured 0.36x ck_ticket at 2 threads,
+	 * docs/spinlock.md, "Algorithms and sources"), then yield for ever.  No
+	 * sweep chose 256. */
+	[WEFT__SPIN_TICKET] = {WEFT_SPIN_YIELD_AFTER, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
+	/* weft_mcs_t, a queued waiter: 64 pauses, a look after each, then yield
+	 * for ever (docs/spinlock.md, "Why they yield").  No sweep chose 64. */
+	[WEFT__SPIN_MCS] = {64u, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
+	/* weft_rwlock_t and weft_brlock_t: 100 pauses of backoff (cap 64), then
+	 * park.  docs/rwlock.md, "The spin budget": the sweep of the rows
+	 * rwlock/spin_sweep_<N>/weft_rwlock and .../weft_brlock, N = 0 ... 1600. */
+	[WEFT__SPIN_RWLOCK] = {WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	/* weft_mpmc_t, a blocking push (pop) on a full (empty) queue: 256
+	 * pauses (the first 64 quiet, src/mpmc.c), polling every 4 pauses, a
+	 * yield in place of every 32nd pause, then park.  docs/mpmc.md, "The
+	 * spin bound" (the sweep of 0 ... 4096; it predates the quiet start) and
+	 * "The quiet start of a wait" (the sweep of 0 ... 256 quiet pauses); the
+	 * yield every 32 pauses was measured against none ("Polling without
+	 * yields", same page), not swept; the step of 4 was not swept. */
+	[WEFT__SPIN_MPMC_WAIT] = {WEFT_MPMC_SPIN_DEFAULT, 4u, 4u, 0u, 32u},
+	/* weft_mpmc_t, after a lost race for a position: steps from 1/16 of the
+	 * cap (16) doubling up to the cap, 256 pauses, with a yield before every
+	 * step but the first (src/mpmc.c, mpmc_back_off()); never parks (the
+	 * retry is the caller's).  docs/mpmc.md, "The contention backoff": the
+	 * sweep of the cap, 0 ... 1024, and the table of yield placements. */
+	[WEFT__SPIN_MPMC_BACKOFF] = {0u, WEFT_MPMC_BACKOFF_DEFAULT / 16u, WEFT_MPMC_BACKOFF_DEFAULT, 0u, 0u},
+	/* weft_mpmc_t, waiting out a peer inside its claim window (see above:
+	 * no sweep). */
+	[WEFT__SPIN_MPMC_STALL] = {WEFT__SPIN_MPMC_STALL_PAUSES, 16u, 256u, WEFT__SPIN_MPMC_STALL_YIELDS, 0u},
+};
+
+__thread struct weft__spin_stats weft__spin_stats;
+
+unsigned weft__spin_set_pauses(enum weft__spin_use use, unsigned pauses)
+{
+	/* relaxed: a tuning value (see spinwait.h) */
+	return weft_atomic_exchange(&weft__spin_presets[use].pauses, pauses, WEFT_RELAXED);
+}
+
+unsigned weft__spin_set_cap(enum weft__spin_use use, unsigned cap)
+{
+	/* The first step is 1/16 of the cap (the cap itself when that is 0).
+	 * relaxed: tuning values; a waiter that reads the step of one setting
+	 * and the cap of another still waits a bounded time. */
+	weft_atomic_store(&weft__spin_presets[use].step, cap / 16u > 0 ? cap / 16u : cap, WEFT_RELAXED);
+	return weft_atomic_exchange(&weft__spin_presets[use].cap, cap, WEFT_RELAXED);
 }
 
 /* ---- src/status.c ---- */
