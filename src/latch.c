@@ -13,7 +13,7 @@
 #include "weft/latch.h"
 
 /* weft_latch_count_down(): documented in include/weft/latch.h. */
-int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n)
 {
 	/* relaxed: the CAS below checks and orders */
 	uint32_t v = weft_atomic_load(&latch->state, WEFT_RELAXED);

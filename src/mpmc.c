@@ -321,7 +321,7 @@ bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 
 /* ---- batches ------------------------------------------------------------- */
 
-size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n)
 {
 	WEFT__MPMC_CHECK(q);
 	if (values == NULL || n == 0)
@@ -373,7 +373,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 	}
 }
 
-size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n)
 {
 	WEFT__MPMC_CHECK(q);
 	if (out == NULL || n == 0)
@@ -814,7 +814,7 @@ int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	return rc;
 }
 
-int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -825,7 +825,7 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
 	return weft_mpmc_push_slow(q, value, deadline, first);
 }
 
-int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;

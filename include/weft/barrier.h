@@ -44,6 +44,7 @@
 #include "atomic.h"
 #include "config.h"
 #include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -94,6 +95,17 @@ static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
  * Return: true in exactly one thread of each phase (the last to arrive), false
  * in the others.
  */
+/*
+ * TSan: every arrival publishes the caller's writes of the phase to every
+ * thread that leaves it, which the library (built without TSan) does not show:
+ * each arrival releases, and each leaver acquires, an address that stands for
+ * the phase.  Two alternate (phase number even or odd, bytes 0 and 1 of the
+ * barrier), so an arrival at the next phase is never consumed by a slow leaver
+ * of this one: a thread can arrive at phase p + 2 only after every thread has
+ * arrived at p + 1, so after every leaver of p has acquired.
+ */
+#define WEFT__BARRIER_TSAN_ADDR(b, phase) ((char *)(b) + (((phase) / WEFT_BARRIER_PHASE_STEP) & 1u))
+
 static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 {
 	/* acquire: pairs with the release that opened this phase, so the reset of
@@ -101,14 +113,17 @@ static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE) & ~WEFT_BARRIER_SLEEPERS;
 	/* relaxed: count is fixed at init */
 	uint32_t count = weft_atomic_load(&barrier->count, WEFT_RELAXED);
+	WEFT_TSAN_RELEASE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	/* acq_rel: releases this thread's writes of the phase, and the last
 	 * arriver acquires every earlier arrival (they form one release sequence) */
 	uint32_t n = weft_atomic_fetch_add(&barrier->arrived, 1u, WEFT_ACQ_REL) + 1u;
 	if (n == count) {
 		weft_barrier_release_slow(barrier);
+		WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 		return true;
 	}
 	weft_barrier_wait_slow(barrier, phase);
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	return false;
 }
 

@@ -43,6 +43,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -89,7 +90,16 @@ static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
  * Return: WEFT_OK, or WEFT_EINVAL if @n is larger than the count left
  * (nothing changes).
  */
-int weft_latch_count_down(weft_latch_t *latch, unsigned n);
+int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n);
+static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+{
+	/* TSan: a count-down publishes the caller's writes to every thread whose
+	 * wait sees zero; the library's release RMW is invisible to TSan when the
+	 * library is built without it, so announce it here (consumed by the
+	 * WEFT_TSAN_ACQUIRE() of the waits) */
+	WEFT_TSAN_RELEASE(latch);
+	return weft_latch_count_down_slow(latch, n);
+}
 
 /**
  * weft_latch_try_wait() - whether the latch is open.
@@ -102,7 +112,13 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n);
 static inline bool weft_latch_try_wait(weft_latch_t *latch)
 {
 	/* acquire: pairs with the release of the count_down that reached zero */
-	return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
+	bool open = (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
+	/* TSan: zero was stored by the library's count-down, so the acquire
+	 * load above may not show TSan the count-downs' writes: consume their
+	 * WEFT_TSAN_RELEASE() (weft_latch_count_down()) */
+	if (open)
+		WEFT_TSAN_ACQUIRE(latch);
+	return open;
 }
 
 /**
@@ -117,6 +133,7 @@ static inline void weft_latch_wait(weft_latch_t *latch)
 	if (WEFT_LIKELY(weft_latch_try_wait(latch)))
 		return;
 	(void)weft_latch_wait_slow(latch, (const struct timespec *)0);
+	WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
 }
 
 /**
@@ -137,7 +154,10 @@ static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespe
 		return WEFT_EINVAL;
 	if (weft_latch_try_wait(latch))
 		return WEFT_OK;
-	return weft_latch_wait_slow(latch, deadline);
+	int rc = weft_latch_wait_slow(latch, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
+	return rc;
 }
 
 /**

@@ -112,6 +112,7 @@
 #include "config.h"
 #include "debug.h"
 #include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -191,6 +192,23 @@ WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct ti
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
+int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
+size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
+
+/*
+ * TSan.  A push publishes what the producer wrote before it to the pop that
+ * returns its value (see Ordering).  The inline fast paths show TSan their
+ * release store and acquire load of the slot's seq; the paths in the library
+ * (contended, blocking, timed, batch) do not when it is built without TSan.
+ * So every push call first releases the queue's address (WEFT_TSAN_RELEASE(q))
+ * and every pop call that returns a value then acquires it.  This is coarser
+ * than the queue's real order (a pop is ordered after every push released
+ * before it, not only after the push of its own value), so TSan may miss a
+ * race between a producer's later writes and a consumer of an earlier value;
+ * it never reports a race the queue prevents.
+ */
 
 #ifdef WEFT_DEBUG
 static inline void weft__mpmc_check(const weft_mpmc_t *q)
@@ -372,6 +390,7 @@ static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	int first = weft__mpmc_push_fast(q, value);
 	return first == WEFT__MPMC_DONE || weft_mpmc_try_push_slow(q, value, first);
 }
@@ -391,7 +410,10 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
-	return first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
+	bool ok = first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
+	if (ok)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return ok;
 }
 
 /**
@@ -407,6 +429,7 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
@@ -429,9 +452,14 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
-	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE)) {
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, NULL, first);
+	}
+	int rc = weft_mpmc_pop_slow(q, out, NULL, first);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
 }
 
 /**
@@ -447,7 +475,11 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED, or WEFT_EINVAL for a NULL or
  * malformed @deadline (the queue is then not touched).
  */
-int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+{
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return weft_mpmc_timedpush_slow(q, value, deadline);
+}
 
 /**
  * weft_mpmc_timedpop() - pop the oldest value, or give up at @deadline.
@@ -462,7 +494,13 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED (closed and drained), or
  * WEFT_EINVAL for a NULL or malformed @deadline (the queue is then not touched).
  */
-int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+{
+	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
 
 /**
  * weft_mpmc_push_n() - push up to @n values as one batch, without blocking.
@@ -479,7 +517,11 @@ int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadli
  * Return: how many values were pushed (0 if the queue is full or closed, or
  * @values is NULL).
  */
-size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
+static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+{
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return weft_mpmc_push_n_slow(q, values, n);
+}
 
 /**
  * weft_mpmc_pop_n() - pop up to @n values as one batch, without blocking.
@@ -492,7 +534,13 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
  * Ordering: acquire, for each value popped.
  * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
  */
-size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n);
+static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+{
+	size_t got = weft_mpmc_pop_n_slow(q, out, n);
+	if (got != 0)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return got;
+}
 
 /**
  * weft_mpmc_close() - refuse further pushes and wake every sleeper.

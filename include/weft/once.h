@@ -44,6 +44,7 @@
 
 #include "atomic.h"
 #include "config.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -73,12 +74,51 @@ WEFT_NOINLINE WEFT_COLD void weft_once_slow(weft_once_t *once, void (*fn)(void))
  * Context: may block while another thread runs @fn; not async-signal-safe.
  * Ordering: acquire; pairs with the release that marks @fn done.
  */
+/*
+ * TSan: weft_once() publishes what @fn wrote to every caller that returns; the
+ * library stores DONE (a release) after @fn, and a library built without TSan
+ * does not show that store.  The announcement must come after @fn and before
+ * DONE, that is inside the library's call: so under TSan the library runs
+ * weft__once_tsan_run(), which runs @fn and then releases the once, and every
+ * caller acquires it on the way out (fast path included: it read DONE from the
+ * library's store).  The thread-local pair carries @fn and the once to the
+ * trampoline (saved and restored, so @fn may itself call weft_once()).
+ */
+#ifdef WEFT_TSAN
+struct weft__once_tsan {
+	void (*fn)(void);
+	weft_once_t *once;
+};
+#ifdef __cplusplus
+static thread_local struct weft__once_tsan weft__once_tsan_cur;
+#else
+static _Thread_local struct weft__once_tsan weft__once_tsan_cur __attribute__((unused));
+#endif
+static inline void weft__once_tsan_run(void)
+{
+	struct weft__once_tsan me = weft__once_tsan_cur;
+	me.fn();
+	WEFT_TSAN_RELEASE(me.once); /* TSan: @fn's writes, before the library stores DONE */
+}
+#endif
+
 static inline void weft_once(weft_once_t *once, void (*fn)(void))
 {
 	/* acquire: pairs with the release exchange that stores DONE after fn */
-	if (WEFT_LIKELY(weft_atomic_load(&once->state, WEFT_ACQUIRE) == WEFT_ONCE_DONE))
+	if (WEFT_LIKELY(weft_atomic_load(&once->state, WEFT_ACQUIRE) == WEFT_ONCE_DONE)) {
+		WEFT_TSAN_ACQUIRE(once); /* TSan: see above */
 		return;
+	}
+#ifdef WEFT_TSAN
+	struct weft__once_tsan saved = weft__once_tsan_cur;
+	weft__once_tsan_cur.fn = fn;
+	weft__once_tsan_cur.once = once;
+	weft_once_slow(once, weft__once_tsan_run);
+	weft__once_tsan_cur = saved;
+	WEFT_TSAN_ACQUIRE(once); /* TSan: see above */
+#else
 	weft_once_slow(once, fn);
+#endif
 }
 
 /**

@@ -91,6 +91,7 @@
 #include "config.h"
 #include "debug.h"
 #include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -262,6 +263,13 @@ static inline void *weft_pool_get(weft_pool_t *pool)
 	} else {
 		obj = weft_pool_get_slow(pool);
 	}
+	/* TSan: the object may come from another thread's put through the
+	 * library's free list, whose ordering a library built without TSan does
+	 * not show: consume that put's WEFT_TSAN_RELEASE() of the object, so the
+	 * new owner's writes are ordered after the old owner's accesses (a
+	 * per-object pair, as precise as the pool's own ordering) */
+	if (obj)
+		WEFT_TSAN_ACQUIRE(obj);
 #ifdef WEFT_DEBUG
 	if (obj)
 		weft__pool_debug_got(pool, obj);
@@ -289,6 +297,9 @@ static inline void weft_pool_put(weft_pool_t *pool, void *obj)
 #ifdef WEFT_DEBUG
 	weft__pool_debug_put(pool, obj);
 #endif
+	/* TSan: the put publishes the caller's accesses to the object to its next
+	 * getter (see weft_pool_get()) */
+	WEFT_TSAN_RELEASE(obj);
 	uint64_t id = pool->id; /* plain read: fixed at init */
 	struct weft__pool_cache *c = weft__pool_tls[id & (WEFT__POOL_TLS_WAYS - 1u)];
 	/* relaxed: only this thread writes its count; stats read it */

@@ -55,6 +55,7 @@
 #include "deadline.h"
 #include "debug.h"
 #include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -146,6 +147,10 @@ static inline void weft_sem_wait(weft_sem_t *sem)
 			weft_atomic_cas(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	(void)weft_sem_wait_slow(sem, (const struct timespec *)0);
+	/* TSan: the unit was taken by the library's acquire CAS, which a library
+	 * built without TSan does not show: consume what the posts published
+	 * (their WEFT_TSAN_RELEASE in weft_sem_post_n()) */
+	WEFT_TSAN_ACQUIRE(sem);
 }
 
 /**
@@ -166,7 +171,10 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
 		return WEFT_EINVAL;
 	if (weft_sem_trywait(sem))
 		return WEFT_OK;
-	return weft_sem_wait_slow(sem, deadline);
+	int rc = weft_sem_wait_slow(sem, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
+	return rc;
 }
 
 /**
@@ -183,6 +191,12 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
  */
 static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 {
+	/* TSan: a post publishes the caller's writes to whoever takes a unit;
+	 * the inline takers see that through the CAS below, a taker in the
+	 * library (weft_sem_wait_slow()) through this release, which its
+	 * caller's WEFT_TSAN_ACQUIRE() consumes.  (A failed post releases too:
+	 * harmless, TSan then only orders a little more.) */
+	WEFT_TSAN_RELEASE(sem);
 	/* relaxed: the CAS below checks and orders */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
 	do {
