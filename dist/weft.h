@@ -216,6 +216,84 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_STATUS_H */
 
+/* ---- include/weft/tsan.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_TSAN_H
+#define WEFT_TSAN_H
+
+/*
+ * tsan.h - ThreadSanitizer mutex annotations, free when TSan is off.
+ *
+ * With these, TSan treats a weft lock as it treats a pthread mutex: the lock's
+ * own atomics are hidden from it, lock and unlock become acquire and release on
+ * the lock, and it can report lock-order inversions.  The prototypes match
+ * <sanitizer/tsan_interface.h>; they are declared here so that weft does not
+ * depend on that header being installed.
+ *
+ * Lock-like types call these through the one wrapper set in lockhooks.h.  The
+ * happens-before pair below (__tsan_release before a call that publishes,
+ * __tsan_acquire after a call that consumes) is for the primitives that are not
+ * locks (semaphore, latch, barrier, once, queue, pool): their inline wrappers
+ * announce the ordering the library provides, so that a TSan program linked
+ * against a library built without TSan still sees it.  Every annotation is in
+ * a header for that reason: code in src/ is compiled without TSan in a release
+ * library, and TSan cannot see its atomics.
+ */
+
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+
+#ifdef WEFT_TSAN
+WEFT_EXTERN_C_BEGIN
+void __tsan_mutex_create(void *addr, unsigned flags);
+void __tsan_mutex_destroy(void *addr, unsigned flags);
+void __tsan_mutex_pre_lock(void *addr, unsigned flags);
+void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion);
+int __tsan_mutex_pre_unlock(void *addr, unsigned flags);
+void __tsan_mutex_post_unlock(void *addr, unsigned flags);
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+WEFT_EXTERN_C_END
+
+/* Flag values of the TSan interface (stable since LLVM 5). */
+#define WEFT_TSAN_LINKER_INIT 0x1u  /* all-zero objects are valid without create */
+#define WEFT_TSAN_READ_LOCK 0x8u    /* a shared (reader) acquisition */
+#define WEFT_TSAN_TRY_LOCK 0x10u    /* a trylock */
+#define WEFT_TSAN_TRY_FAILED 0x20u  /* ... that failed */
+
+#define WEFT_TSAN_CREATE(a, f) __tsan_mutex_create((void *)(a), (f))
+#define WEFT_TSAN_DESTROY(a, f) __tsan_mutex_destroy((void *)(a), (f))
+#define WEFT_TSAN_PRE_LOCK(a, f) __tsan_mutex_pre_lock((void *)(a), (f))
+#define WEFT_TSAN_POST_LOCK(a, f) __tsan_mutex_post_lock((void *)(a), (f), 0)
+#define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)__tsan_mutex_pre_unlock((void *)(a), (f)))
+#define WEFT_TSAN_POST_UNLOCK(a, f) __tsan_mutex_post_unlock((void *)(a), (f))
+/* happens-before: everything before WEFT_TSAN_RELEASE(a) happens before
+ * everything after a later WEFT_TSAN_ACQUIRE(a) on the same address */
+#define WEFT_TSAN_RELEASE(a) __tsan_release((void *)(a))
+#define WEFT_TSAN_ACQUIRE(a) __tsan_acquire((void *)(a))
+#else
+#define WEFT_TSAN_LINKER_INIT 0u
+#define WEFT_TSAN_READ_LOCK 0u
+#define WEFT_TSAN_TRY_LOCK 0u
+#define WEFT_TSAN_TRY_FAILED 0u
+#define WEFT_TSAN_CREATE(a, f) ((void)0)
+#define WEFT_TSAN_DESTROY(a, f) ((void)0)
+#define WEFT_TSAN_PRE_LOCK(a, f) ((void)0)
+#define WEFT_TSAN_POST_LOCK(a, f) ((void)0)
+#define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)0)
+#define WEFT_TSAN_POST_UNLOCK(a, f) ((void)0)
+#define WEFT_TSAN_RELEASE(a) ((void)0)
+#define WEFT_TSAN_ACQUIRE(a) ((void)0)
+#endif
+
+#endif /* WEFT_TSAN_H */
+
 /* ---- include/weft/barrier.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_BARRIER_H
@@ -310,6 +388,17 @@ static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
  * Return: true in exactly one thread of each phase (the last to arrive), false
  * in the others.
  */
+/*
+ * TSan: every arrival publishes the caller's writes of the phase to every
+ * thread that leaves it, which the library (built without TSan) does not show:
+ * each arrival releases, and each leaver acquires, an address that stands for
+ * the phase.  Two alternate (phase number even or odd, bytes 0 and 1 of the
+ * barrier), so an arrival at the next phase is never consumed by a slow leaver
+ * of this one: a thread can arrive at phase p + 2 only after every thread has
+ * arrived at p + 1, so after every leaver of p has acquired.
+ */
+#define WEFT__BARRIER_TSAN_ADDR(b, phase) ((char *)(b) + (((phase) / WEFT_BARRIER_PHASE_STEP) & 1u))
+
 static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 {
 	/* acquire: pairs with the release that opened this phase, so the reset of
@@ -317,14 +406,17 @@ static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE) & ~WEFT_BARRIER_SLEEPERS;
 	/* relaxed: count is fixed at init */
 	uint32_t count = weft_atomic_load(&barrier->count, WEFT_RELAXED);
+	WEFT_TSAN_RELEASE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	/* acq_rel: releases this thread's writes of the phase, and the last
 	 * arriver acquires every earlier arrival (they form one release sequence) */
 	uint32_t n = weft_atomic_fetch_add(&barrier->arrived, 1u, WEFT_ACQ_REL) + 1u;
 	if (n == count) {
 		weft_barrier_release_slow(barrier);
+		WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 		return true;
 	}
 	weft_barrier_wait_slow(barrier, phase);
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	return false;
 }
 
@@ -448,84 +540,6 @@ unsigned long weft_lockdep_reports(void);
 WEFT_EXTERN_C_END
 
 #endif /* WEFT_DEBUG_H */
-
-/* ---- include/weft/tsan.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_TSAN_H
-#define WEFT_TSAN_H
-
-/*
- * tsan.h - ThreadSanitizer mutex annotations, free when TSan is off.
- *
- * With these, TSan treats a weft lock as it treats a pthread mutex: the lock's
- * own atomics are hidden from it, lock and unlock become acquire and release on
- * the lock, and it can report lock-order inversions.  The prototypes match
- * <sanitizer/tsan_interface.h>; they are declared here so that weft does not
- * depend on that header being installed.
- *
- * Lock-like types call these through the one wrapper set in lockhooks.h.  The
- * happens-before pair below (__tsan_release before a call that publishes,
- * __tsan_acquire after a call that consumes) is for the primitives that are not
- * locks (semaphore, latch, barrier, once, queue, pool): their inline wrappers
- * announce the ordering the library provides, so that a TSan program linked
- * against a library built without TSan still sees it.  Every annotation is in
- * a header for that reason: code in src/ is compiled without TSan in a release
- * library, and TSan cannot see its atomics.
- */
-
-
-#if defined(__SANITIZE_THREAD__)
-#define WEFT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define WEFT_TSAN 1
-#endif
-#endif
-
-#ifdef WEFT_TSAN
-WEFT_EXTERN_C_BEGIN
-void __tsan_mutex_create(void *addr, unsigned flags);
-void __tsan_mutex_destroy(void *addr, unsigned flags);
-void __tsan_mutex_pre_lock(void *addr, unsigned flags);
-void __tsan_mutex_post_lock(void *addr, unsigned flags, int recursion);
-int __tsan_mutex_pre_unlock(void *addr, unsigned flags);
-void __tsan_mutex_post_unlock(void *addr, unsigned flags);
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
-WEFT_EXTERN_C_END
-
-/* Flag values of the TSan interface (stable since LLVM 5). */
-#define WEFT_TSAN_LINKER_INIT 0x1u  /* all-zero objects are valid without create */
-#define WEFT_TSAN_READ_LOCK 0x8u    /* a shared (reader) acquisition */
-#define WEFT_TSAN_TRY_LOCK 0x10u    /* a trylock */
-#define WEFT_TSAN_TRY_FAILED 0x20u  /* ... that failed */
-
-#define WEFT_TSAN_CREATE(a, f) __tsan_mutex_create((void *)(a), (f))
-#define WEFT_TSAN_DESTROY(a, f) __tsan_mutex_destroy((void *)(a), (f))
-#define WEFT_TSAN_PRE_LOCK(a, f) __tsan_mutex_pre_lock((void *)(a), (f))
-#define WEFT_TSAN_POST_LOCK(a, f) __tsan_mutex_post_lock((void *)(a), (f), 0)
-#define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)__tsan_mutex_pre_unlock((void *)(a), (f)))
-#define WEFT_TSAN_POST_UNLOCK(a, f) __tsan_mutex_post_unlock((void *)(a), (f))
-/* happens-before: everything before WEFT_TSAN_RELEASE(a) happens before
- * everything after a later WEFT_TSAN_ACQUIRE(a) on the same address */
-#define WEFT_TSAN_RELEASE(a) __tsan_release((void *)(a))
-#define WEFT_TSAN_ACQUIRE(a) __tsan_acquire((void *)(a))
-#else
-#define WEFT_TSAN_LINKER_INIT 0u
-#define WEFT_TSAN_READ_LOCK 0u
-#define WEFT_TSAN_TRY_LOCK 0u
-#define WEFT_TSAN_TRY_FAILED 0u
-#define WEFT_TSAN_CREATE(a, f) ((void)0)
-#define WEFT_TSAN_DESTROY(a, f) ((void)0)
-#define WEFT_TSAN_PRE_LOCK(a, f) ((void)0)
-#define WEFT_TSAN_POST_LOCK(a, f) ((void)0)
-#define WEFT_TSAN_PRE_UNLOCK(a, f) ((void)0)
-#define WEFT_TSAN_POST_UNLOCK(a, f) ((void)0)
-#define WEFT_TSAN_RELEASE(a) ((void)0)
-#define WEFT_TSAN_ACQUIRE(a) ((void)0)
-#endif
-
-#endif /* WEFT_TSAN_H */
 
 /* ---- include/weft/brlock.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -2545,7 +2559,16 @@ static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
  * Return: WEFT_OK, or WEFT_EINVAL if @n is larger than the count left
  * (nothing changes).
  */
-int weft_latch_count_down(weft_latch_t *latch, unsigned n);
+int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n);
+static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+{
+	/* TSan: a count-down publishes the caller's writes to every thread whose
+	 * wait sees zero; the library's release RMW is invisible to TSan when the
+	 * library is built without it, so announce it here (consumed by the
+	 * WEFT_TSAN_ACQUIRE() of the waits) */
+	WEFT_TSAN_RELEASE(latch);
+	return weft_latch_count_down_slow(latch, n);
+}
 
 /**
  * weft_latch_try_wait() - whether the latch is open.
@@ -2558,7 +2581,13 @@ int weft_latch_count_down(weft_latch_t *latch, unsigned n);
 static inline bool weft_latch_try_wait(weft_latch_t *latch)
 {
 	/* acquire: pairs with the release of the count_down that reached zero */
-	return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
+	bool open = (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
+	/* TSan: zero was stored by the library's count-down, so the acquire
+	 * load above may not show TSan the count-downs' writes: consume their
+	 * WEFT_TSAN_RELEASE() (weft_latch_count_down()) */
+	if (open)
+		WEFT_TSAN_ACQUIRE(latch);
+	return open;
 }
 
 /**
@@ -2573,6 +2602,7 @@ static inline void weft_latch_wait(weft_latch_t *latch)
 	if (WEFT_LIKELY(weft_latch_try_wait(latch)))
 		return;
 	(void)weft_latch_wait_slow(latch, (const struct timespec *)0);
+	WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
 }
 
 /**
@@ -2593,7 +2623,10 @@ static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespe
 		return WEFT_EINVAL;
 	if (weft_latch_try_wait(latch))
 		return WEFT_OK;
-	return weft_latch_wait_slow(latch, deadline);
+	int rc = weft_latch_wait_slow(latch, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
+	return rc;
 }
 
 /**
@@ -2801,6 +2834,23 @@ WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct ti
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
+int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
+size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
+
+/*
+ * TSan.  A push publishes what the producer wrote before it to the pop that
+ * returns its value (see Ordering).  The inline fast paths show TSan their
+ * release store and acquire load of the slot's seq; the paths in the library
+ * (contended, blocking, timed, batch) do not when it is built without TSan.
+ * So every push call first releases the queue's address (WEFT_TSAN_RELEASE(q))
+ * and every pop call that returns a value then acquires it.  This is coarser
+ * than the queue's real order (a pop is ordered after every push released
+ * before it, not only after the push of its own value), so TSan may miss a
+ * race between a producer's later writes and a consumer of an earlier value;
+ * it never reports a race the queue prevents.
+ */
 
 #ifdef WEFT_DEBUG
 static inline void weft__mpmc_check(const weft_mpmc_t *q)
@@ -2982,6 +3032,7 @@ static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
 static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	int first = weft__mpmc_push_fast(q, value);
 	return first == WEFT__MPMC_DONE || weft_mpmc_try_push_slow(q, value, first);
 }
@@ -3001,7 +3052,10 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
-	return first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
+	bool ok = first == WEFT__MPMC_DONE || weft_mpmc_try_pop_slow(q, out, first);
+	if (ok)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return ok;
 }
 
 /**
@@ -3017,6 +3071,7 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
@@ -3039,9 +3094,14 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
-	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE)) {
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, NULL, first);
+	}
+	int rc = weft_mpmc_pop_slow(q, out, NULL, first);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
 }
 
 /**
@@ -3057,7 +3117,11 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED, or WEFT_EINVAL for a NULL or
  * malformed @deadline (the queue is then not touched).
  */
-int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline);
+static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+{
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return weft_mpmc_timedpush_slow(q, value, deadline);
+}
 
 /**
  * weft_mpmc_timedpop() - pop the oldest value, or give up at @deadline.
@@ -3072,7 +3136,13 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED (closed and drained), or
  * WEFT_EINVAL for a NULL or malformed @deadline (the queue is then not touched).
  */
-int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline);
+static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+{
+	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
 
 /**
  * weft_mpmc_push_n() - push up to @n values as one batch, without blocking.
@@ -3089,7 +3159,11 @@ int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadli
  * Return: how many values were pushed (0 if the queue is full or closed, or
  * @values is NULL).
  */
-size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
+static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+{
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return weft_mpmc_push_n_slow(q, values, n);
+}
 
 /**
  * weft_mpmc_pop_n() - pop up to @n values as one batch, without blocking.
@@ -3102,7 +3176,13 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n);
  * Ordering: acquire, for each value popped.
  * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
  */
-size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n);
+static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+{
+	size_t got = weft_mpmc_pop_n_slow(q, out, n);
+	if (got != 0)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return got;
+}
 
 /**
  * weft_mpmc_close() - refuse further pushes and wake every sleeper.
@@ -3275,12 +3355,51 @@ WEFT_NOINLINE WEFT_COLD void weft_once_slow(weft_once_t *once, void (*fn)(void))
  * Context: may block while another thread runs @fn; not async-signal-safe.
  * Ordering: acquire; pairs with the release that marks @fn done.
  */
+/*
+ * TSan: weft_once() publishes what @fn wrote to every caller that returns; the
+ * library stores DONE (a release) after @fn, and a library built without TSan
+ * does not show that store.  The announcement must come after @fn and before
+ * DONE, that is inside the library's call: so under TSan the library runs
+ * weft__once_tsan_run(), which runs @fn and then releases the once, and every
+ * caller acquires it on the way out (fast path included: it read DONE from the
+ * library's store).  The thread-local pair carries @fn and the once to the
+ * trampoline (saved and restored, so @fn may itself call weft_once()).
+ */
+#ifdef WEFT_TSAN
+struct weft__once_tsan {
+	void (*fn)(void);
+	weft_once_t *once;
+};
+#ifdef __cplusplus
+static thread_local struct weft__once_tsan weft__once_tsan_cur;
+#else
+static _Thread_local struct weft__once_tsan weft__once_tsan_cur __attribute__((unused));
+#endif
+static inline void weft__once_tsan_run(void)
+{
+	struct weft__once_tsan me = weft__once_tsan_cur;
+	me.fn();
+	WEFT_TSAN_RELEASE(me.once); /* TSan: @fn's writes, before the library stores DONE */
+}
+#endif
+
 static inline void weft_once(weft_once_t *once, void (*fn)(void))
 {
 	/* acquire: pairs with the release exchange that stores DONE after fn */
-	if (WEFT_LIKELY(weft_atomic_load(&once->state, WEFT_ACQUIRE) == WEFT_ONCE_DONE))
+	if (WEFT_LIKELY(weft_atomic_load(&once->state, WEFT_ACQUIRE) == WEFT_ONCE_DONE)) {
+		WEFT_TSAN_ACQUIRE(once); /* TSan: see above */
 		return;
+	}
+#ifdef WEFT_TSAN
+	struct weft__once_tsan saved = weft__once_tsan_cur;
+	weft__once_tsan_cur.fn = fn;
+	weft__once_tsan_cur.once = once;
+	weft_once_slow(once, weft__once_tsan_run);
+	weft__once_tsan_cur = saved;
+	WEFT_TSAN_ACQUIRE(once); /* TSan: see above */
+#else
 	weft_once_slow(once, fn);
+#endif
 }
 
 /**
@@ -3562,6 +3681,13 @@ static inline void *weft_pool_get(weft_pool_t *pool)
 	} else {
 		obj = weft_pool_get_slow(pool);
 	}
+	/* TSan: the object may come from another thread's put through the
+	 * library's free list, whose ordering a library built without TSan does
+	 * not show: consume that put's WEFT_TSAN_RELEASE() of the object, so the
+	 * new owner's writes are ordered after the old owner's accesses (a
+	 * per-object pair, as precise as the pool's own ordering) */
+	if (obj)
+		WEFT_TSAN_ACQUIRE(obj);
 #ifdef WEFT_DEBUG
 	if (obj)
 		weft__pool_debug_got(pool, obj);
@@ -3589,6 +3715,9 @@ static inline void weft_pool_put(weft_pool_t *pool, void *obj)
 #ifdef WEFT_DEBUG
 	weft__pool_debug_put(pool, obj);
 #endif
+	/* TSan: the put publishes the caller's accesses to the object to its next
+	 * getter (see weft_pool_get()) */
+	WEFT_TSAN_RELEASE(obj);
 	uint64_t id = pool->id; /* plain read: fixed at init */
 	struct weft__pool_cache *c = weft__pool_tls[id & (WEFT__POOL_TLS_WAYS - 1u)];
 	/* relaxed: only this thread writes its count; stats read it */
@@ -4492,6 +4621,10 @@ static inline void weft_sem_wait(weft_sem_t *sem)
 			weft_atomic_cas(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	(void)weft_sem_wait_slow(sem, (const struct timespec *)0);
+	/* TSan: the unit was taken by the library's acquire CAS, which a library
+	 * built without TSan does not show: consume what the posts published
+	 * (their WEFT_TSAN_RELEASE in weft_sem_post_n()) */
+	WEFT_TSAN_ACQUIRE(sem);
 }
 
 /**
@@ -4512,7 +4645,10 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
 		return WEFT_EINVAL;
 	if (weft_sem_trywait(sem))
 		return WEFT_OK;
-	return weft_sem_wait_slow(sem, deadline);
+	int rc = weft_sem_wait_slow(sem, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
+	return rc;
 }
 
 /**
@@ -4529,6 +4665,12 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
  */
 static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 {
+	/* TSan: a post publishes the caller's writes to whoever takes a unit;
+	 * the inline takers see that through the CAS below, a taker in the
+	 * library (weft_sem_wait_slow()) through this release, which its
+	 * caller's WEFT_TSAN_ACQUIRE() consumes.  (A failed post releases too:
+	 * harmless, TSan then only orders a little more.) */
+	WEFT_TSAN_RELEASE(sem);
 	/* relaxed: the CAS below checks and orders */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
 	do {
@@ -6404,7 +6546,7 @@ uint32_t weft_debug_self(void)
  */
 
 /* weft_latch_count_down(): documented in include/weft/latch.h. */
-int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n)
 {
 	/* relaxed: the CAS below checks and orders */
 	uint32_t v = weft_atomic_load(&latch->state, WEFT_RELAXED);
@@ -7373,7 +7515,7 @@ bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 
 /* ---- batches ------------------------------------------------------------- */
 
-size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n)
 {
 	WEFT__MPMC_CHECK(q);
 	if (values == NULL || n == 0)
@@ -7425,7 +7567,7 @@ size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 	}
 }
 
-size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n)
 {
 	WEFT__MPMC_CHECK(q);
 	if (out == NULL || n == 0)
@@ -7866,7 +8008,7 @@ int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadli
 	return rc;
 }
 
-int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -7877,7 +8019,7 @@ int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *dead
 	return weft_mpmc_push_slow(q, value, deadline, first);
 }
 
-int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
