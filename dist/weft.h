@@ -1339,11 +1339,22 @@ WEFT_EXTERN_C_END
  * Footprint: 4 bytes (8 with WEFT_DEBUG, which adds the owner's thread id).
  * All-zero is an unlocked private mutex; WEFT_MUTEX_INIT is the same.
  *
+ * WEFT_DEBUG changes the struct layout: weft_mutex_t grows from one 32-bit
+ * word to two (`owner` after `state`), and so does every struct of yours
+ * that embeds one (no weft type embeds a mutex).  Every translation unit that
+ * shares a mutex must therefore agree on WEFT_DEBUG: a program must not mix
+ * debug and release objects (a release unit would write only the word, a
+ * debug unit would read an owner that is not there).  The library itself may
+ * be built either way: its out-of-line paths touch only the word.
+ *
  * WEFT_DEBUG: unlocking a mutex the caller does not hold, locking it again from
  * its owner, and destroying it while held abort with a message that names the
  * mutex's address.  Under ThreadSanitizer the mutex carries the __tsan_mutex_*
  * annotations, so TSan checks it as it checks pthread mutexes, lock-order
- * inversions included.
+ * inversions included.  The owner checks, lock-order records and TSan
+ * annotations are all made by the inline hooks of lockhooks.h, in the caller's
+ * translation unit, never by src/mutex.c (whose word lock is src/wordlock.c):
+ * a TSan program linked against a release library sees them all.
  */
 
 #include <stdbool.h>
