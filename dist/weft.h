@@ -9237,8 +9237,9 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
  * deadlines are relaxed: they publish nothing.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* clock_gettime, nanosleep */
+#define _GNU_SOURCE /* clock_gettime */
 #endif
+#include <pthread.h>
 #include <time.h>
 
 
@@ -9302,32 +9303,62 @@ void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
 	weft_atomic_store(rwl_inhibit_of(rw), until ? until : 1u, WEFT_RELAXED);
 }
 
-/* Wait until the biased reader in @slot has left @rw: spin, then yield, then
+/* Sleep until @nap or @deadline, whichever comes first, through the wait
+ * layer: a futex wait (on a word nobody changes or wakes) with an absolute
+ * deadline, which leaves errno alone and is not a cancellation point
+ * (nanosleep() was both: issue 12). */
+static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
+{
+	struct timespec nap = weft_deadline_after_ns(nap_ns);
+	if (deadline != NULL && (deadline->tv_sec < nap.tv_sec ||
+				 (deadline->tv_sec == nap.tv_sec && deadline->tv_nsec < nap.tv_nsec)))
+		nap = *deadline;
+	uint32_t never_changes = 0;
+	(void)weft__wait(&never_changes, 0u, &nap, 0u);
+}
+
+/*
+ * Wait until the biased reader in @slot has left @rw: spin, then yield, then
  * sleep with a doubling period (1 us .. 256 us).  A slot is a pointer, not a
- * futex word, so the writer polls. */
+ * futex word, and a biased reader's unlock makes no wake call, so the writer
+ * polls.  While it sleeps, cancellation is disabled (and restored after), so
+ * that whatever backend the wait layer has, a pthread_cancel() of the writer
+ * stays pending until the caller's next real cancellation point instead of
+ * killing it here with WRITER held.
+ */
 static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	unsigned budget = weft__rwlock_spin_budget();
-	long sleep_ns = 1000;
+	uint64_t sleep_ns = 1000;
 	unsigned yields = 0;
+	int cancel_state = -1; /* -1: not changed yet */
+	int rc = WEFT_OK;
 	/* acquire: pairs with the release store of NULL in weft__rwlock_bias_leave() */
 	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
 		if (weft__backoff_spin(&backoff, budget))
 			continue;
-		if (deadline != NULL && weft_deadline_passed(deadline))
-			return weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
+		if (deadline != NULL && weft_deadline_passed(deadline)) {
+			/* acquire: as above */
+			rc = weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
+			break;
+		}
 		if (yields < 16) {
 			yields++;
 			sched_yield();
 			continue;
 		}
-		struct timespec ts = {0, sleep_ns};
-		nanosleep(&ts, NULL);
+		if (cancel_state == -1)
+			(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+		rwl_nap(sleep_ns, deadline);
 		if (sleep_ns < 256000)
 			sleep_ns *= 2;
 	}
-	return WEFT_OK;
+	if (cancel_state != -1) {
+		int ignored;
+		(void)pthread_setcancelstate(cancel_state, &ignored);
+	}
+	return rc;
 }
 
 int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timespec *deadline)
