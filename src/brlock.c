@@ -9,7 +9,7 @@
  *    loads of every slot: the two halves of a store-load handshake (see
  *    weft__brlock_enter()); the seq_cst loads are also the acquires that pair
  *    with the release of the unlock whose value they read;
- *  - the writers' mutex is acquire/release like weft_mutex_t's;
+ *  - the writers' mutex is the word lock of src/wordlock.h (acquire/release);
  *  - loads that only choose what to try next, and the RMWs that set or clear
  *    PARKED/SLOT_WAITER, are relaxed: they publish no data, and the futex
  *    compares the word's current value, so no stale guess can make a thread
@@ -21,6 +21,7 @@
 #include "weft/brlock.h"
 #include "weft/deadline.h"
 #include "weft/status.h"
+#include "wordlock.h"
 
 /* Whether a caller's deadline has already passed (NULL: never). */
 static bool brl_expired(const struct timespec *deadline)
@@ -107,11 +108,8 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	uint32_t *slot = weft__brlock_my_slot(br);
 	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
 
@@ -164,7 +162,7 @@ static void brl_release(weft_brlock_t *br)
 	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
 	if (old & WEFT_BRLOCK_PARKED)
 		weft__wake(&br->writer, INT32_MAX, wflags);
-	weft__rwl_word_unlock(&br->wlock, wflags);
+	weft__wordlock_unlock(&br->wlock, 0u, wflags);
 }
 
 enum brl_mode { BRL_BLOCK, BRL_TRY, BRL_TIMED };
@@ -173,11 +171,10 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 {
 	unsigned wflags = brl_flags(br);
 	if (mode == BRL_TRY) {
-		if (!weft__rwl_word_trylock(&br->wlock))
+		if (!weft__wordlock_trylock(&br->wlock, 0u))
 			return WEFT_EBUSY;
-	} else if (!weft__rwl_word_trylock(&br->wlock)) {
-		if (brl_expired(deadline) || weft__rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
-			return WEFT_ETIMEDOUT;
+	} else if (weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK) {
+		return WEFT_ETIMEDOUT;
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
 	 * visible before we read the slots; pairs with the seq_cst increment and
@@ -211,10 +208,7 @@ int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	int rc = brl_wrlock(br, BRL_TIMED, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	return brl_wrlock(br, BRL_TIMED, deadline);
 }
 
 void weft_brlock_wrunlock_slow(weft_brlock_t *br)

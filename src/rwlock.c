@@ -24,6 +24,7 @@
 #include "rwlock_bias.h"
 #include "rwlock_internal.h"
 #include "wait.h"
+#include "wordlock.h"
 #include "weft/deadline.h"
 #include "weft/rwlock.h"
 #include "weft/status.h"
@@ -281,10 +282,10 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_read_as_head(rw, deadline, wflags);
-	weft__rwl_word_unlock(&rw->queue, wflags);
+	weft__wordlock_unlock(&rw->queue, 0u, wflags);
 	return rc;
 }
 
@@ -298,7 +299,6 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	int rc = WEFT_OK;
 	/* relaxed: a hint, as in weft_rwlock_rdlock() */
 	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
@@ -306,8 +306,6 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 		if (rc == WEFT_OK)
 			rwl_maybe_bias(rw);
 	}
-	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
 
@@ -387,10 +385,10 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_write_as_head(rw, deadline, wflags);
-	weft__rwl_word_unlock(&rw->queue, wflags);
+	weft__wordlock_unlock(&rw->queue, 0u, wflags);
 	return rc;
 }
 
@@ -410,10 +408,7 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
-	int rc = rwl_wrlock(rw, deadline);
-	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	return rwl_wrlock(rw, deadline);
 }
 
 void weft_rwlock_wake_slow(weft_rwlock_t *rw)

@@ -21,7 +21,7 @@
  *         then sleep on the writer word) until the writer has gone, then retry.
  * unlock: decrement its slot (release); wake the writer if it sleeps on that
  *         slot and this was the last reader there.
- * writer: take the writers' mutex (a three-state futex word), set ACTIVE in
+ * writer: take the writers' mutex (the word lock of src/wordlock.h), set ACTIVE in
  *         the writer word (seq_cst), then sweep the slots and wait (spin, then
  *         sleep on the slot) for each to drain.  The seq_cst increment/load of
  *         the reader and the seq_cst set/load of the writer are the two halves
@@ -69,8 +69,8 @@
 #include "atomic.h"
 #include "config.h"
 #include "debug.h"
+#include "lockhooks.h"
 #include "status.h"
-#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -158,30 +158,26 @@ static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
 	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&br->owner, 0u, WEFT_RELAXED);
-#endif
 	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
 		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
-	WEFT_TSAN_CREATE(br, 0);
+	weft__lock_create(br, WEFT__HOOK_OWNER(br->owner), WEFT__LOCKDEP_BRLOCK_WRITE);
 	return WEFT_OK;
 }
 
+/*
+ * Build-mode hooks (lockhooks.h).  The write side carries the WEFT_DEBUG owner
+ * word `owner`; a read acquisition passes it to the pre-acquire hook only, so
+ * that a read by the write holder is caught as a self-deadlock, and
+ * WEFT__HOOK_NO_OWNER to the post-acquire hook (readers are not named).
+ */
+#define WEFT__BRLOCK_OWNER(br) WEFT__HOOK_OWNER((br)->owner)
+
 #ifdef WEFT_DEBUG
-static inline void weft__brlock_check_not_writer(weft_brlock_t *br)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_brlock_t", br, "locked again by the thread that holds it for writing (self-deadlock)");
-}
-static inline void weft__brlock_set_owner(weft_brlock_t *br, uint32_t id)
-{
-	weft_atomic_store(&br->owner, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
+/* The lock's own misuse checks, made before the release hooks.  relaxed:
+ * diagnostics; our own slot holds our own increment until we take it back,
+ * and the owner mark is ours only if we stored it. */
 static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
 {
-	/* relaxed: diagnostics; our own slot holds our own increment until we
-	 * take it back, and the owner mark is ours only if we stored it */
 	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
 		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
 	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
@@ -189,21 +185,14 @@ static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
 }
 static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
 {
-	/* relaxed: diagnostics, as above */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self()) {
-		if (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
-			weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
-		weft_debug_die("weft_brlock_t", br, "write-unlocked but not write-held by this thread");
-	}
-	weft__brlock_set_owner(br, 0);
+	/* the owner word itself is checked by weft__lock_pre_release() */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self() &&
+	    (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS))
+		weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
 }
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) weft__brlock_check_not_writer(br)
-#define WEFT__BRLOCK_SET_OWNER(br) weft__brlock_set_owner((br), weft_debug_self())
 #define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
 #define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
 #else
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) ((void)0)
-#define WEFT__BRLOCK_SET_OWNER(br) ((void)0)
 #define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
 #define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
 #endif
@@ -241,15 +230,12 @@ static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
  */
 static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
 {
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
 	bool ok = weft__brlock_enter(br, slot);
 	if (!ok)
 		weft__brlock_leave(br, slot);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -263,13 +249,11 @@ static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
  */
 static inline void weft_brlock_rdlock(weft_brlock_t *br)
 {
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_READ);
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
 	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
 		weft_brlock_rdlock_slow(br, slot);
-	WEFT_TSAN_POST_LOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -286,11 +270,9 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br)
  */
 static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
 {
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_READ, deadline);
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedrdlock_slow(br, deadline);
-	if (rc == WEFT_OK)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -304,11 +286,10 @@ static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timesp
  */
 static inline void weft_brlock_rdunlock(weft_brlock_t *br)
 {
-	WEFT__LOCKDEP_UNLOCK(br);
 	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__lock_pre_release(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ);
 	weft__brlock_leave(br, weft__brlock_my_slot(br));
-	WEFT_TSAN_POST_UNLOCK(br, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_release(br, WEFT__LOCKDEP_BRLOCK_READ);
 }
 
 /**
@@ -324,13 +305,9 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  */
 static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
 {
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	bool ok = weft_brlock_trywrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -344,12 +321,9 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
  */
 static inline void weft_brlock_wrlock(weft_brlock_t *br)
 {
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	WEFT_TSAN_PRE_LOCK(br, 0);
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	weft_brlock_wrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, 0);
-	WEFT__BRLOCK_SET_OWNER(br);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -366,13 +340,9 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br)
  */
 static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
 {
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
-	if (rc == WEFT_OK) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -386,10 +356,9 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
 static inline void weft_brlock_wrunlock(weft_brlock_t *br)
 {
 	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
-	WEFT__LOCKDEP_UNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, 0);
+	weft__lock_pre_release(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE);
 	weft_brlock_wrunlock_slow(br);
-	WEFT_TSAN_POST_UNLOCK(br, 0);
+	weft__lock_post_release(br, WEFT__LOCKDEP_BRLOCK_WRITE);
 }
 
 /**
@@ -409,10 +378,8 @@ static inline void weft_brlock_destroy(weft_brlock_t *br)
 	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
 		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
 			weft_debug_die("weft_brlock_t", br, "destroyed while held");
-	weft__lockdep_forget(br);
 #endif
-	WEFT_TSAN_DESTROY(br, 0);
-	(void)br;
+	weft__lock_destroy(br, WEFT__LOCKDEP_BRLOCK_WRITE);
 }
 
 WEFT_EXTERN_C_END

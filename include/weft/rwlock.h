@@ -30,7 +30,8 @@
  *   PSHARED  fixed at init: the futex calls use the shared flavour
  *
  * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
- * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3).  Every thread
+ * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3; the word lock
+ * of src/wordlock.h).  Every thread
  * that cannot take the lock at once queues on it; the one thread that holds
  * it, the head, is the only one that waits on `state`, sets WAITING or
  * PARKED, and it lets the queue go as soon as it has the rwlock.  This is the
@@ -143,9 +144,9 @@
 #include "atomic.h"
 #include "config.h"
 #include "debug.h"
-#include "status.h"
+#include "lockhooks.h"
 #include "rwlock_bias.h"
-#include "tsan.h"
+#include "status.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -233,10 +234,7 @@ static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
 	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&rw->state, (flags & WEFT_PSHARED) ? WEFT_RWLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft_atomic_store(&rw->queue, 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&rw->writer, 0u, WEFT_RELAXED);
-#endif
-	WEFT_TSAN_CREATE(rw, 0);
+	weft__lock_create(rw, WEFT__HOOK_OWNER(rw->writer), WEFT__LOCKDEP_RWLOCK_WRITE);
 	return WEFT_OK;
 }
 
@@ -265,21 +263,21 @@ static inline bool weft__rwlock_bias_try(weft_rwlock_t *rw)
 				       WEFT_RWLOCK_BIASED);
 }
 
+/*
+ * Build-mode hooks (lockhooks.h).  The write side carries the WEFT_DEBUG owner
+ * word `writer`; a read acquisition passes it to the pre-acquire hook only, so
+ * that a read by the write holder is caught as a self-deadlock, and
+ * WEFT__HOOK_NO_OWNER to the post-acquire hook (readers are not named).
+ */
+#define WEFT__RWLOCK_OWNER(rw) WEFT__HOOK_OWNER((rw)->writer)
+
 #ifdef WEFT_DEBUG
-static inline void weft__rwlock_check_not_writer(weft_rwlock_t *rw)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_rwlock_t", rw, "locked again by the thread that holds it for writing (self-deadlock)");
-}
-static inline void weft__rwlock_set_writer(weft_rwlock_t *rw, uint32_t id)
-{
-	weft_atomic_store(&rw->writer, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
+/* The lock's own misuse checks, made before the release hooks: which mode
+ * does the state word say the caller holds?  relaxed loads: diagnostics; a
+ * correct caller's hold keeps the bits it checks from changing. */
 static inline void weft__rwlock_check_rdunlock(weft_rwlock_t *rw)
 {
-	/* relaxed: a diagnostic; if the caller holds a read lock, R >= 1 until it
-	 * unlocks, so a correct caller can never see R == 0 here */
+	/* if the caller holds a read count, R >= 1 until it unlocks */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if ((s & WEFT_RWLOCK_READERS) == 0)
 		weft_debug_die("weft_rwlock_t", rw,
@@ -288,7 +286,8 @@ static inline void weft__rwlock_check_rdunlock(weft_rwlock_t *rw)
 }
 static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
 {
-	/* relaxed: a diagnostic; a correct caller holds WRITER, which nobody else clears */
+	/* a correct caller holds WRITER, which nobody else clears; the owner
+	 * word is checked by weft__lock_pre_release() */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (!(s & WEFT_RWLOCK_WRITER) && weft__rwlock_bias_held(rw, weft__rwlock_slot(rw)))
 		weft_debug_die("weft_rwlock_t", rw, "wrunlock of a read-held lock (wrong unlock mode)");
@@ -296,17 +295,10 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
 		weft_debug_die("weft_rwlock_t", rw,
 			       (s & WEFT_RWLOCK_READERS) ? "wrunlock of a read-held lock (wrong unlock mode)"
 							 : "write-unlocked but not write-held");
-	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) != weft_debug_self())
-		weft_debug_die("weft_rwlock_t", rw, "write-unlocked by a thread that does not hold it");
-	weft__rwlock_set_writer(rw, 0);
 }
-#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) weft__rwlock_check_not_writer(rw)
-#define WEFT__RWLOCK_SET_WRITER(rw) weft__rwlock_set_writer((rw), weft_debug_self())
 #define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) weft__rwlock_check_rdunlock(rw)
 #define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) weft__rwlock_check_wrunlock(rw)
 #else
-#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) ((void)0)
-#define WEFT__RWLOCK_SET_WRITER(rw) ((void)0)
 #define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) ((void)0)
 #define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) ((void)0)
 #endif
@@ -324,7 +316,7 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
  */
 static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 {
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = (s & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw);
@@ -336,10 +328,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 			break;
 		}
 	}
-	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -353,9 +342,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
  */
 static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_READ);
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (s & WEFT_RWLOCK_BIASED) {
@@ -369,7 +356,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 		   !(s & WEFT_RWLOCK_PSHARED_BIT)) {
 		weft_rwlock_rebias_slow(rw); /* now and then: may bias come back? */
 	}
-	WEFT_TSAN_POST_LOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -387,11 +374,9 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
  */
 static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_READ, deadline);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
-	if (rc == WEFT_OK)
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -405,21 +390,20 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  */
 static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
 {
-	WEFT__LOCKDEP_UNLOCK(rw);
 	unsigned i = weft__rwlock_slot(rw);
-	if (weft__rwlock_bias_held(rw, i)) {
-		WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+	bool biased = weft__rwlock_bias_held(rw, i);
+	if (!biased)
+		WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
+	weft__lock_pre_release(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ);
+	if (biased) {
 		weft__rwlock_bias_leave(i);
-		WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
-		return;
+	} else {
+		/* release: orders the read section before the next writer's acquire CAS */
+		uint32_t old = weft_atomic_fetch_sub(&rw->state, 1u, WEFT_RELEASE);
+		if (WEFT_UNLIKELY((old & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_PARKED)) == (WEFT_RWLOCK_PARKED | 1u)))
+			weft_rwlock_wake_slow(rw);
 	}
-	WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
-	WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
-	/* release: orders the read section before the next writer's acquire CAS */
-	uint32_t old = weft_atomic_fetch_sub(&rw->state, 1u, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_PARKED)) == (WEFT_RWLOCK_PARKED | 1u)))
-		weft_rwlock_wake_slow(rw);
-	WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_release(rw, WEFT__LOCKDEP_RWLOCK_READ);
 }
 
 /**
@@ -437,7 +421,7 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  */
 static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 {
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = false;
@@ -455,11 +439,7 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 			break;
 		}
 	}
-	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__RWLOCK_SET_WRITER(rw);
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	}
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -474,17 +454,14 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
  */
 static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	WEFT_TSAN_PRE_LOCK(rw, 0);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t expected = 0;
 	/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock() and
 	 * weft_rwlock_wrunlock().  Only an idle, unbiased private lock is exactly
 	 * 0; a biased one goes to the slow path, which revokes the bias. */
 	if (WEFT_UNLIKELY(!weft_atomic_cas(&rw->state, &expected, WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)))
 		weft_rwlock_wrlock_slow(rw);
-	WEFT_TSAN_POST_LOCK(rw, 0);
-	WEFT__RWLOCK_SET_WRITER(rw);
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -502,13 +479,9 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
  */
 static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_WRITE, deadline);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
-	if (rc == WEFT_OK) {
-		WEFT__RWLOCK_SET_WRITER(rw);
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	}
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -523,14 +496,13 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
 static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
-	WEFT__LOCKDEP_UNLOCK(rw);
-	WEFT_TSAN_PRE_UNLOCK(rw, 0);
+	weft__lock_pre_release(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE);
 	/* release: publishes the write section; pairs with the acquire CAS of the
 	 * next reader or writer.  fetch_sub (not fetch_and) is one locked xadd. */
 	uint32_t old = weft_atomic_fetch_sub(&rw->state, WEFT_RWLOCK_WRITER, WEFT_RELEASE);
 	if (WEFT_UNLIKELY(old & WEFT_RWLOCK_PARKED))
 		weft_rwlock_wake_slow(rw);
-	WEFT_TSAN_POST_UNLOCK(rw, 0);
+	weft__lock_post_release(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 }
 
 /**
@@ -552,10 +524,8 @@ static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
 			weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
 	if (weft_atomic_load(&rw->queue, WEFT_RELAXED) != 0)
 		weft_debug_die("weft_rwlock_t", rw, "destroyed while threads wait for it");
-	weft__lockdep_forget(rw);
 #endif
-	WEFT_TSAN_DESTROY(rw, 0);
-	(void)rw;
+	weft__lock_destroy(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 }
 
 WEFT_EXTERN_C_END
