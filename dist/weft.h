@@ -541,478 +541,6 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_DEBUG_H */
 
-/* ---- include/weft/brlock.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_BRLOCK_H
-#define WEFT_BRLOCK_H
-
-/*
- * brlock.h - weft_brlock_t, a "big-reader" lock whose readers each touch
- * only their own cache line, for data that is read far more often than it
- * is written.  64-byte aligned, 4160 bytes.  Contended paths: src/brlock.c.
- *
- * A distributed-reader lock (W. C. Hsieh, W. E. Weihl, "Scalable Reader-Writer
- * Locks for Parallel Systems", IPPS 1992; the Linux 2.4 "big-reader" brlock of
- * I. Molnar, 2000): one reader counter per cache line, WEFT_BRLOCK_SLOTS of
- * them.  Each thread is given a slot the first time it uses any brlock (slot =
- * thread number modulo WEFT_BRLOCK_SLOTS); with no more threads than slots a
- * reader writes only its own line, so readers on different cores never share
- * a line and read throughput scales with cores.  Threads beyond that share
- * slots (still correct, slot updates are atomic).
- *
- * reader: increment its slot (seq_cst), then read the writer word (seq_cst).
- *         No writer: in.  A writer: take the increment back and wait (spin,
- *         then sleep on the writer word) until the writer has gone, then retry.
- * unlock: decrement its slot (release); wake the writer if it sleeps on that
- *         slot and this was the last reader there.
- * writer: take the writers' mutex (a three-state futex word), set ACTIVE in
- *         the writer word (seq_cst), then sweep the slots and wait (spin, then
- *         sleep on the slot) for each to drain.  The seq_cst increment/load of
- *         the reader and the seq_cst set/load of the writer are the two halves
- *         of a store-load handshake: either the writer sees the reader's
- *         count, or the reader sees ACTIVE.
- * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
- *         word, release the writers' mutex.
- *
- * The writer's cost: one pass over WEFT_BRLOCK_SLOTS cache lines, each a
- * cache miss when its reader's core last wrote it (~64 loads, a few
- * microseconds), plus the wait for readers inside.  Fairness: writers are
- * preferred (a writer that has set ACTIVE waits only for readers already
- * inside); readers can be starved by continuous writers, and writers compete
- * for the writers' mutex without order.
- *
- * Ordering: a successful read or write lock is an acquire, an unlock a
- * release; a write section happens before every later read or write section,
- * a read section before the next write section.  Failed try or timed calls
- * order nothing.  Footprint: 64 bytes for the writer's line plus 64 per slot:
- * 4160 bytes with the default 64 slots, 64-byte aligned (static, automatic,
- * or aligned_alloc()/mmap storage; plain malloc() is not enough).
- *
- * Recursion: a thread must not read-lock a brlock it already holds (with a
- * writer sweeping in between, the second rdlock waits for the writer, which
- * waits for the first).  The spin budget before sleeping is shared with
- * weft_rwlock_t: weft_rwlock_set_spin() in rwlock.h.
- *
- * WEFT_DEBUG builds abort, with a message naming the lock's address, on:
- * rdunlock while the caller's slot count is 0, rdunlock of a write-held lock,
- * wrunlock of a lock not write-held by the caller (and of a read-held one:
- * "wrong unlock mode"), rdlock or wrlock by the thread that holds it for
- * writing (self-deadlock), and destroy while held.  Readers are counted, not
- * named, so these go undetected: rdunlock by a thread that holds no read lock
- * while another thread sharing its slot does, and a second rdlock by a reader.
- * Under ThreadSanitizer the lock carries the __tsan_mutex_* annotations, read
- * acquisitions with WEFT_TSAN_READ_LOCK, so TSan checks it as it checks
- * pthread_rwlock_t.
- */
-
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <time.h>
-
-
-WEFT_EXTERN_C_BEGIN
-
-/* Reader slots per lock.  Fixed: the library and its users must agree. */
-#define WEFT_BRLOCK_SLOTS 64
-
-/* The writer word. */
-#define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
-#define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
-#define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
-
-/* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
-#define WEFT_BRLOCK_SLOT_READERS 0x7FFFFFFFu
-#define WEFT_BRLOCK_SLOT_WAITER 0x80000000u
-
-struct weft__brlock_slot {
-	uint32_t readers; /* count | SLOT_WAITER */
-} WEFT_ALIGNED(WEFT_CACHE_LINE);
-
-typedef struct weft_brlock {
-	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
-	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
-#ifdef WEFT_DEBUG
-	uint32_t owner; /* weft_debug_self() of the write holder, 0 when none */
-#endif
-	struct weft__brlock_slot slots[WEFT_BRLOCK_SLOTS]; /* one cache line each */
-} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_brlock_t;
-
-WEFT_STATIC_ASSERT(sizeof(struct weft__brlock_slot) == WEFT_CACHE_LINE, "a slot is one cache line");
-WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
-		   "the writer's line is apart from every reader's line");
-WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
-		   "footprint: one line for the writer, one per slot");
-
-/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
-#ifdef WEFT_DEBUG
-#define WEFT_BRLOCK_INIT {0, 0, 0, {{0}}}
-#else
-#define WEFT_BRLOCK_INIT {0, 0, {{0}}}
-#endif
-
-/* The spin budget of brlock waiters, shared with weft_rwlock_t (the same
- * declaration as in rwlock.h, where it is documented). */
-unsigned weft_rwlock_set_spin(unsigned pauses);
-
-/* The calling thread's slot index + 1 (0: not assigned yet); see src/brlock.c. */
-#ifdef __cplusplus
-extern thread_local unsigned weft__brlock_slot_id;
-#else
-extern _Thread_local unsigned weft__brlock_slot_id;
-#endif
-WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
-
-WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
-WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
-int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
-void weft_brlock_wrlock_slow(weft_brlock_t *br);
-bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
-int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
-void weft_brlock_wrunlock_slow(weft_brlock_t *br);
-
-/* The calling thread's reader slot in @br. */
-static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
-{
-	unsigned id = weft__brlock_slot_id;
-	if (WEFT_UNLIKELY(id == 0))
-		id = weft__brlock_slot_assign();
-	return &br->slots[id - 1].readers;
-}
-
-/**
- * weft_brlock_init() - initialize an unlocked distributed-reader lock.
- * @br: the lock (64-byte aligned storage).
- * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
- *
- * A private lock may instead be set to WEFT_BRLOCK_INIT or zero-filled.
- *
- * Context: any thread; the lock must not be in use.
- * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
- */
-static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
-{
-	if (flags & ~WEFT_PSHARED)
-		return WEFT_EINVAL;
-	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
-	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
-	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&br->owner, 0u, WEFT_RELAXED);
-#endif
-	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
-		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
-	WEFT_TSAN_CREATE(br, 0);
-	return WEFT_OK;
-}
-
-#ifdef WEFT_DEBUG
-static inline void weft__brlock_check_not_writer(weft_brlock_t *br)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_brlock_t", br, "locked again by the thread that holds it for writing (self-deadlock)");
-}
-static inline void weft__brlock_set_owner(weft_brlock_t *br, uint32_t id)
-{
-	weft_atomic_store(&br->owner, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
-static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
-{
-	/* relaxed: diagnostics; our own slot holds our own increment until we
-	 * take it back, and the owner mark is ours only if we stored it */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
-	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
-		weft_debug_die("weft_brlock_t", br, "read-unlocked but not read-held");
-}
-static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
-{
-	/* relaxed: diagnostics, as above */
-	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self()) {
-		if (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
-			weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
-		weft_debug_die("weft_brlock_t", br, "write-unlocked but not write-held by this thread");
-	}
-	weft__brlock_set_owner(br, 0);
-}
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) weft__brlock_check_not_writer(br)
-#define WEFT__BRLOCK_SET_OWNER(br) weft__brlock_set_owner((br), weft_debug_self())
-#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
-#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
-#else
-#define WEFT__BRLOCK_CHECK_NOT_WRITER(br) ((void)0)
-#define WEFT__BRLOCK_SET_OWNER(br) ((void)0)
-#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
-#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
-#endif
-
-/* The reader's half of the handshake: count ourselves in our slot, then look
- * for a writer.  Return: true if no writer is there (we are in). */
-static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
-{
-	/* seq_cst: the increment must be ordered before the load below (a
-	 * store-load pair); pairs with the seq_cst fetch_or of ACTIVE and the
-	 * seq_cst slot loads of the writer's sweep in src/brlock.c */
-	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
-	/* seq_cst: the other half of the handshake above; also an acquire that
-	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
-	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
-}
-
-/* Take our count back out of @slot (we hold, or failed to get, a read lock). */
-static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
-{
-	/* release: orders the read section before the writer's acquire load of
-	 * this slot (a failed entry has nothing to order, and harms nothing) */
-	uint32_t old = weft_atomic_fetch_sub(slot, 1u, WEFT_RELEASE);
-	if (WEFT_UNLIKELY(old == (WEFT_BRLOCK_SLOT_WAITER | 1u)))
-		weft_brlock_wake_slow(br, slot);
-}
-
-/**
- * weft_brlock_tryrdlock() - take a read lock if no writer holds or sweeps.
- * @br: the lock.
- *
- * Context: any thread; never blocks.
- * Ordering: acquire on success, none on failure.
- * Return: true if the caller now holds a read lock.
- */
-static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
-{
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
-	uint32_t *slot = weft__brlock_my_slot(br);
-	bool ok = weft__brlock_enter(br, slot);
-	if (!ok)
-		weft__brlock_leave(br, slot);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
-	return ok;
-}
-
-/**
- * weft_brlock_rdlock() - take a read lock, waiting while a writer holds or
- * sweeps the lock.
- * @br: the lock; the caller must not already hold it (in either mode).
- *
- * Context: may block; not async-signal-safe.
- * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
- */
-static inline void weft_brlock_rdlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_READ);
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK);
-	uint32_t *slot = weft__brlock_my_slot(br);
-	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
-		weft_brlock_rdlock_slow(br, slot);
-	WEFT_TSAN_POST_LOCK(br, WEFT_TSAN_READ_LOCK);
-}
-
-/**
- * weft_brlock_timedrdlock() - take a read lock, or give up at @deadline.
- * @br: the lock; the caller must not already hold it.
- * @deadline: absolute CLOCK_MONOTONIC time.
- *
- * A deadline already past returns WEFT_ETIMEDOUT at once if a writer is there.
- *
- * Context: may block until @deadline; not async-signal-safe.
- * Ordering: acquire on WEFT_OK, none otherwise.
- * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
- * @deadline (the lock is then not touched).
- */
-static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_READ, deadline);
-	int rc = weft_brlock_timedrdlock_slow(br, deadline);
-	if (rc == WEFT_OK)
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_READ);
-	return rc;
-}
-
-/**
- * weft_brlock_rdunlock() - release a read lock.
- * @br: a lock the caller holds for reading.
- *
- * Context: the thread that took the read lock (the slot is per thread);
- * never blocks (one futex wake when it is the last reader a writer sleeps on).
- * Ordering: release; the read section happens before the next writer's.
- */
-static inline void weft_brlock_rdunlock(weft_brlock_t *br)
-{
-	WEFT__LOCKDEP_UNLOCK(br);
-	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, WEFT_TSAN_READ_LOCK);
-	weft__brlock_leave(br, weft__brlock_my_slot(br));
-	WEFT_TSAN_POST_UNLOCK(br, WEFT_TSAN_READ_LOCK);
-}
-
-/**
- * weft_brlock_trywrlock() - take the write lock if no writer holds it and no
- * reader is inside.
- * @br: the lock.
- *
- * A failed attempt may make readers that arrive during it wait briefly.
- *
- * Context: any thread; never blocks (costs a sweep of the slots).
- * Ordering: acquire on success, none on failure.
- * Return: true if the caller now holds the write lock.
- */
-static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
-{
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	bool ok = weft_brlock_trywrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
-	return ok;
-}
-
-/**
- * weft_brlock_wrlock() - take the write lock: exclude other writers, stop new
- * readers, and wait until the readers inside have left.
- * @br: the lock; the caller must not already hold it (in either mode).
- *
- * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
- * Ordering: acquire; pairs with the release of every earlier unlock.
- */
-static inline void weft_brlock_wrlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_LOCK(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	WEFT_TSAN_PRE_LOCK(br, 0);
-	weft_brlock_wrlock_slow(br);
-	WEFT_TSAN_POST_LOCK(br, 0);
-	WEFT__BRLOCK_SET_OWNER(br);
-}
-
-/**
- * weft_brlock_timedwrlock() - take the write lock, or give up at @deadline.
- * @br: the lock; the caller must not already hold it.
- * @deadline: absolute CLOCK_MONOTONIC time.
- *
- * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy.
- *
- * Context: may block until @deadline; not async-signal-safe.
- * Ordering: acquire on WEFT_OK, none otherwise.
- * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
- * @deadline (the lock is then not touched).
- */
-static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
-{
-	WEFT__BRLOCK_CHECK_NOT_WRITER(br);
-	WEFT__LOCKDEP_TIMED(br, WEFT__LOCKDEP_BRLOCK_WRITE, deadline);
-	int rc = weft_brlock_timedwrlock_slow(br, deadline);
-	if (rc == WEFT_OK) {
-		WEFT__BRLOCK_SET_OWNER(br);
-		WEFT__LOCKDEP_HELD(br, WEFT__LOCKDEP_BRLOCK_WRITE);
-	}
-	return rc;
-}
-
-/**
- * weft_brlock_wrunlock() - release the write lock.
- * @br: a lock the caller holds for writing.
- *
- * Context: the thread that holds the write lock; never blocks.
- * Ordering: release; publishes the write section to every later holder.
- */
-static inline void weft_brlock_wrunlock(weft_brlock_t *br)
-{
-	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
-	WEFT__LOCKDEP_UNLOCK(br);
-	WEFT_TSAN_PRE_UNLOCK(br, 0);
-	weft_brlock_wrunlock_slow(br);
-	WEFT_TSAN_POST_UNLOCK(br, 0);
-}
-
-/**
- * weft_brlock_destroy() - end the lock's life.
- * @br: an unlocked lock that no thread waits for or will use again.
- *
- * Nothing to free; a WEFT_DEBUG build aborts if the lock is held.
- *
- * Context: any thread.
- */
-static inline void weft_brlock_destroy(weft_brlock_t *br)
-{
-#ifdef WEFT_DEBUG
-	/* relaxed: diagnostics; a correct caller has no concurrent user */
-	if (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
-		weft_debug_die("weft_brlock_t", br, "destroyed while held");
-	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
-		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
-			weft_debug_die("weft_brlock_t", br, "destroyed while held");
-	weft__lockdep_forget(br);
-#endif
-	WEFT_TSAN_DESTROY(br, 0);
-	(void)br;
-}
-
-WEFT_EXTERN_C_END
-
-#endif /* WEFT_BRLOCK_H */
-
-/* ---- include/weft/deadline.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_DEADLINE_H
-#define WEFT_DEADLINE_H
-
-/*
- * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
- *
- * Timed calls take an absolute deadline (not a relative timeout) so that a call
- * that is woken spuriously, or retries, never extends its total wait.  The clock
- * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
- */
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
-
-
-WEFT_EXTERN_C_BEGIN
-
-/**
- * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
- * @ns: how far ahead; saturates instead of overflowing.
- *
- * Context: any thread; does not block.
- * Return: the deadline, to pass to a timed call.
- */
-struct timespec weft_deadline_after_ns(uint64_t ns);
-
-/**
- * weft_deadline_valid() - whether @ts is a well-formed deadline.
- * @ts: the deadline; NULL is not valid.
- *
- * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
- * calls return WEFT_EINVAL for anything else.
- *
- * Return: true if @ts may be passed to a timed call.
- */
-static inline bool weft_deadline_valid(const struct timespec *ts)
-{
-	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
-}
-
-/**
- * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
- * @ts: a valid deadline.
- *
- * Return: true once now >= @ts.
- */
-bool weft_deadline_passed(const struct timespec *ts);
-
-WEFT_EXTERN_C_END
-
-#endif /* WEFT_DEADLINE_H */
-
 /* ---- include/weft/lockhooks.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_LOCKHOOKS_H
@@ -1288,6 +816,445 @@ static inline void weft__lock_destroy(void *lock, unsigned kind)
 WEFT_EXTERN_C_END
 
 #endif /* WEFT_LOCKHOOKS_H */
+
+/* ---- include/weft/brlock.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_BRLOCK_H
+#define WEFT_BRLOCK_H
+
+/*
+ * brlock.h - weft_brlock_t, a "big-reader" lock whose readers each touch
+ * only their own cache line, for data that is read far more often than it
+ * is written.  64-byte aligned, 4160 bytes.  Contended paths: src/brlock.c.
+ *
+ * A distributed-reader lock (W. C. Hsieh, W. E. Weihl, "Scalable Reader-Writer
+ * Locks for Parallel Systems", IPPS 1992; the Linux 2.4 "big-reader" brlock of
+ * I. Molnar, 2000): one reader counter per cache line, WEFT_BRLOCK_SLOTS of
+ * them.  Each thread is given a slot the first time it uses any brlock (slot =
+ * thread number modulo WEFT_BRLOCK_SLOTS); with no more threads than slots a
+ * reader writes only its own line, so readers on different cores never share
+ * a line and read throughput scales with cores.  Threads beyond that share
+ * slots (still correct, slot updates are atomic).
+ *
+ * reader: increment its slot (seq_cst), then read the writer word (seq_cst).
+ *         No writer: in.  A writer: take the increment back and wait (spin,
+ *         then sleep on the writer word) until the writer has gone, then retry.
+ * unlock: decrement its slot (release); wake the writer if it sleeps on that
+ *         slot and this was the last reader there.
+ * writer: take the writers' mutex (the word lock of src/wordlock.h), set ACTIVE in
+ *         the writer word (seq_cst), then sweep the slots and wait (spin, then
+ *         sleep on the slot) for each to drain.  The seq_cst increment/load of
+ *         the reader and the seq_cst set/load of the writer are the two halves
+ *         of a store-load handshake: either the writer sees the reader's
+ *         count, or the reader sees ACTIVE.
+ * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
+ *         word, release the writers' mutex.
+ *
+ * The writer's cost: one pass over WEFT_BRLOCK_SLOTS cache lines, each a
+ * cache miss when its reader's core last wrote it (~64 loads, a few
+ * microseconds), plus the wait for readers inside.  Fairness: writers are
+ * preferred (a writer that has set ACTIVE waits only for readers already
+ * inside); readers can be starved by continuous writers, and writers compete
+ * for the writers' mutex without order.
+ *
+ * Ordering: a successful read or write lock is an acquire, an unlock a
+ * release; a write section happens before every later read or write section,
+ * a read section before the next write section.  Failed try or timed calls
+ * order nothing.  Footprint: 64 bytes for the writer's line plus 64 per slot:
+ * 4160 bytes with the default 64 slots, 64-byte aligned (static, automatic,
+ * or aligned_alloc()/mmap storage; plain malloc() is not enough).
+ *
+ * Recursion: a thread must not read-lock a brlock it already holds (with a
+ * writer sweeping in between, the second rdlock waits for the writer, which
+ * waits for the first).  The spin budget before sleeping is shared with
+ * weft_rwlock_t: weft_rwlock_set_spin() in rwlock.h.
+ *
+ * WEFT_DEBUG builds abort, with a message naming the lock's address, on:
+ * rdunlock while the caller's slot count is 0, rdunlock of a write-held lock,
+ * wrunlock of a lock not write-held by the caller (and of a read-held one:
+ * "wrong unlock mode"), rdlock or wrlock by the thread that holds it for
+ * writing (self-deadlock), and destroy while held.  Readers are counted, not
+ * named, so these go undetected: rdunlock by a thread that holds no read lock
+ * while another thread sharing its slot does, and a second rdlock by a reader.
+ * Under ThreadSanitizer the lock carries the __tsan_mutex_* annotations, read
+ * acquisitions with WEFT_TSAN_READ_LOCK, so TSan checks it as it checks
+ * pthread_rwlock_t.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* Reader slots per lock.  Fixed: the library and its users must agree. */
+#define WEFT_BRLOCK_SLOTS 64
+
+/* The writer word. */
+#define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
+#define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
+#define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
+
+/* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
+#define WEFT_BRLOCK_SLOT_READERS 0x7FFFFFFFu
+#define WEFT_BRLOCK_SLOT_WAITER 0x80000000u
+
+struct weft__brlock_slot {
+	uint32_t readers; /* count | SLOT_WAITER */
+} WEFT_ALIGNED(WEFT_CACHE_LINE);
+
+typedef struct weft_brlock {
+	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
+	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
+#ifdef WEFT_DEBUG
+	uint32_t owner; /* weft_debug_self() of the write holder, 0 when none */
+#endif
+	struct weft__brlock_slot slots[WEFT_BRLOCK_SLOTS]; /* one cache line each */
+} WEFT_ALIGNED(WEFT_CACHE_LINE) weft_brlock_t;
+
+WEFT_STATIC_ASSERT(sizeof(struct weft__brlock_slot) == WEFT_CACHE_LINE, "a slot is one cache line");
+WEFT_STATIC_ASSERT(offsetof(weft_brlock_t, slots) == WEFT_CACHE_LINE,
+		   "the writer's line is apart from every reader's line");
+WEFT_STATIC_ASSERT(sizeof(weft_brlock_t) == WEFT_CACHE_LINE * (1 + WEFT_BRLOCK_SLOTS),
+		   "footprint: one line for the writer, one per slot");
+
+/* All-zero; every field spelled out so that C++ -Wextra stays quiet. */
+#ifdef WEFT_DEBUG
+#define WEFT_BRLOCK_INIT {0, 0, 0, {{0}}}
+#else
+#define WEFT_BRLOCK_INIT {0, 0, {{0}}}
+#endif
+
+/* The spin budget of brlock waiters, shared with weft_rwlock_t (the same
+ * declaration as in rwlock.h, where it is documented). */
+unsigned weft_rwlock_set_spin(unsigned pauses);
+
+/* The calling thread's slot index + 1 (0: not assigned yet); see src/brlock.c. */
+#ifdef __cplusplus
+extern thread_local unsigned weft__brlock_slot_id;
+#else
+extern _Thread_local unsigned weft__brlock_slot_id;
+#endif
+WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
+
+WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
+WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
+int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrlock_slow(weft_brlock_t *br);
+bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
+int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+void weft_brlock_wrunlock_slow(weft_brlock_t *br);
+
+/* The calling thread's reader slot in @br. */
+static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
+{
+	unsigned id = weft__brlock_slot_id;
+	if (WEFT_UNLIKELY(id == 0))
+		id = weft__brlock_slot_assign();
+	return &br->slots[id - 1].readers;
+}
+
+/**
+ * weft_brlock_init() - initialize an unlocked distributed-reader lock.
+ * @br: the lock (64-byte aligned storage).
+ * @flags: 0, or WEFT_PSHARED for a lock in memory shared between processes.
+ *
+ * A private lock may instead be set to WEFT_BRLOCK_INIT or zero-filled.
+ *
+ * Context: any thread; the lock must not be in use.
+ * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
+ */
+static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
+{
+	if (flags & ~WEFT_PSHARED)
+		return WEFT_EINVAL;
+	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&br->writer, (flags & WEFT_PSHARED) ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&br->wlock, 0u, WEFT_RELAXED);
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		weft_atomic_store(&br->slots[i].readers, 0u, WEFT_RELAXED);
+	weft__lock_create(br, WEFT__HOOK_OWNER(br->owner), WEFT__LOCKDEP_BRLOCK_WRITE);
+	return WEFT_OK;
+}
+
+/*
+ * Build-mode hooks (lockhooks.h).  The write side carries the WEFT_DEBUG owner
+ * word `owner`; a read acquisition passes it to the pre-acquire hook only, so
+ * that a read by the write holder is caught as a self-deadlock, and
+ * WEFT__HOOK_NO_OWNER to the post-acquire hook (readers are not named).
+ */
+#define WEFT__BRLOCK_OWNER(br) WEFT__HOOK_OWNER((br)->owner)
+
+#ifdef WEFT_DEBUG
+/* The lock's own misuse checks, made before the release hooks.  relaxed:
+ * diagnostics; our own slot holds our own increment until we take it back,
+ * and the owner mark is ours only if we stored it. */
+static inline void weft__brlock_check_rdunlock(weft_brlock_t *br)
+{
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) == weft_debug_self())
+		weft_debug_die("weft_brlock_t", br, "rdunlock of a write-held lock (wrong unlock mode)");
+	if ((weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS) == 0)
+		weft_debug_die("weft_brlock_t", br, "read-unlocked but not read-held");
+}
+static inline void weft__brlock_check_wrunlock(weft_brlock_t *br)
+{
+	/* the owner word itself is checked by weft__lock_pre_release() */
+	if (weft_atomic_load(&br->owner, WEFT_RELAXED) != weft_debug_self() &&
+	    (weft_atomic_load(weft__brlock_my_slot(br), WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS))
+		weft_debug_die("weft_brlock_t", br, "wrunlock of a read-held lock (wrong unlock mode)");
+}
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) weft__brlock_check_rdunlock(br)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) weft__brlock_check_wrunlock(br)
+#else
+#define WEFT__BRLOCK_CHECK_RDUNLOCK(br) ((void)0)
+#define WEFT__BRLOCK_CHECK_WRUNLOCK(br) ((void)0)
+#endif
+
+/* The reader's half of the handshake: count ourselves in our slot, then look
+ * for a writer.  Return: true if no writer is there (we are in). */
+static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
+{
+	/* seq_cst: the increment must be ordered before the load below (a
+	 * store-load pair); pairs with the seq_cst fetch_or of ACTIVE and the
+	 * seq_cst slot loads of the writer's sweep in src/brlock.c */
+	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
+	/* seq_cst: the other half of the handshake above; also an acquire that
+	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
+	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
+}
+
+/* Take our count back out of @slot (we hold, or failed to get, a read lock). */
+static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
+{
+	/* release: orders the read section before the writer's acquire load of
+	 * this slot (a failed entry has nothing to order, and harms nothing) */
+	uint32_t old = weft_atomic_fetch_sub(slot, 1u, WEFT_RELEASE);
+	if (WEFT_UNLIKELY(old == (WEFT_BRLOCK_SLOT_WAITER | 1u)))
+		weft_brlock_wake_slow(br, slot);
+}
+
+/**
+ * weft_brlock_tryrdlock() - take a read lock if no writer holds or sweeps.
+ * @br: the lock.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds a read lock.
+ */
+static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
+{
+	weft__lock_pre_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	bool ok = weft__brlock_enter(br, slot);
+	if (!ok)
+		weft__brlock_leave(br, slot);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, ok);
+	return ok;
+}
+
+/**
+ * weft_brlock_rdlock() - take a read lock, waiting while a writer holds or
+ * sweeps the lock.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
+ */
+static inline void weft_brlock_rdlock(weft_brlock_t *br)
+{
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
+	uint32_t *slot = weft__brlock_my_slot(br);
+	if (WEFT_UNLIKELY(!weft__brlock_enter(br, slot)))
+		weft_brlock_rdlock_slow(br, slot);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, true);
+}
+
+/**
+ * weft_brlock_timedrdlock() - take a read lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if a writer is there.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_timedrdlock_slow(br, deadline);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_brlock_rdunlock() - release a read lock.
+ * @br: a lock the caller holds for reading.
+ *
+ * Context: the thread that took the read lock (the slot is per thread);
+ * never blocks (one futex wake when it is the last reader a writer sleeps on).
+ * Ordering: release; the read section happens before the next writer's.
+ */
+static inline void weft_brlock_rdunlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
+	weft__lock_pre_release(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ);
+	weft__brlock_leave(br, weft__brlock_my_slot(br));
+	weft__lock_post_release(br, WEFT__LOCKDEP_BRLOCK_READ);
+}
+
+/**
+ * weft_brlock_trywrlock() - take the write lock if no writer holds it and no
+ * reader is inside.
+ * @br: the lock.
+ *
+ * A failed attempt may make readers that arrive during it wait briefly.
+ *
+ * Context: any thread; never blocks (costs a sweep of the slots).
+ * Ordering: acquire on success, none on failure.
+ * Return: true if the caller now holds the write lock.
+ */
+static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
+{
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
+	bool ok = weft_brlock_trywrlock_slow(br);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, ok);
+	return ok;
+}
+
+/**
+ * weft_brlock_wrlock() - take the write lock: exclude other writers, stop new
+ * readers, and wait until the readers inside have left.
+ * @br: the lock; the caller must not already hold it (in either mode).
+ *
+ * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
+ * Ordering: acquire; pairs with the release of every earlier unlock.
+ */
+static inline void weft_brlock_wrlock(weft_brlock_t *br)
+{
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
+	weft_brlock_wrlock_slow(br);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, true);
+}
+
+/**
+ * weft_brlock_timedwrlock() - take the write lock, or give up at @deadline.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * A deadline already past returns WEFT_ETIMEDOUT at once if the lock is busy.
+ *
+ * Context: may block until @deadline; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
+ * @deadline (the lock is then not touched).
+ */
+static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
+{
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_timedwrlock_slow(br, deadline);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_brlock_wrunlock() - release the write lock.
+ * @br: a lock the caller holds for writing.
+ *
+ * Context: the thread that holds the write lock; never blocks.
+ * Ordering: release; publishes the write section to every later holder.
+ */
+static inline void weft_brlock_wrunlock(weft_brlock_t *br)
+{
+	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
+	weft__lock_pre_release(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE);
+	weft_brlock_wrunlock_slow(br);
+	weft__lock_post_release(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+}
+
+/**
+ * weft_brlock_destroy() - end the lock's life.
+ * @br: an unlocked lock that no thread waits for or will use again.
+ *
+ * Nothing to free; a WEFT_DEBUG build aborts if the lock is held.
+ *
+ * Context: any thread.
+ */
+static inline void weft_brlock_destroy(weft_brlock_t *br)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: diagnostics; a correct caller has no concurrent user */
+	if (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
+		weft_debug_die("weft_brlock_t", br, "destroyed while held");
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		if (weft_atomic_load(&br->slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			weft_debug_die("weft_brlock_t", br, "destroyed while held");
+#endif
+	weft__lock_destroy(br, WEFT__LOCKDEP_BRLOCK_WRITE);
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_BRLOCK_H */
+
+/* ---- include/weft/deadline.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_DEADLINE_H
+#define WEFT_DEADLINE_H
+
+/*
+ * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
+ *
+ * Timed calls take an absolute deadline (not a relative timeout) so that a call
+ * that is woken spuriously, or retries, never extends its total wait.  The clock
+ * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/**
+ * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
+ * @ns: how far ahead; saturates instead of overflowing.
+ *
+ * Context: any thread; does not block.
+ * Return: the deadline, to pass to a timed call.
+ */
+struct timespec weft_deadline_after_ns(uint64_t ns);
+
+/**
+ * weft_deadline_valid() - whether @ts is a well-formed deadline.
+ * @ts: the deadline; NULL is not valid.
+ *
+ * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
+ * calls return WEFT_EINVAL for anything else.
+ *
+ * Return: true if @ts may be passed to a timed call.
+ */
+static inline bool weft_deadline_valid(const struct timespec *ts)
+{
+	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/**
+ * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
+ * @ts: a valid deadline.
+ *
+ * Return: true once now >= @ts.
+ */
+bool weft_deadline_passed(const struct timespec *ts);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_DEADLINE_H */
 
 /* ---- include/weft/mutex.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -3960,7 +3927,8 @@ WEFT_EXTERN_C_END
  *   PSHARED  fixed at init: the futex calls use the shared flavour
  *
  * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
- * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3).  Every thread
+ * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3; the word lock
+ * of src/wordlock.h).  Every thread
  * that cannot take the lock at once queues on it; the one thread that holds
  * it, the head, is the only one that waits on `state`, sets WAITING or
  * PARKED, and it lets the queue go as soon as it has the rwlock.  This is the
@@ -4157,10 +4125,7 @@ static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
 	/* relaxed: the lock is not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&rw->state, (flags & WEFT_PSHARED) ? WEFT_RWLOCK_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft_atomic_store(&rw->queue, 0u, WEFT_RELAXED);
-#ifdef WEFT_DEBUG
-	weft_atomic_store(&rw->writer, 0u, WEFT_RELAXED);
-#endif
-	WEFT_TSAN_CREATE(rw, 0);
+	weft__lock_create(rw, WEFT__HOOK_OWNER(rw->writer), WEFT__LOCKDEP_RWLOCK_WRITE);
 	return WEFT_OK;
 }
 
@@ -4189,21 +4154,21 @@ static inline bool weft__rwlock_bias_try(weft_rwlock_t *rw)
 				       WEFT_RWLOCK_BIASED);
 }
 
+/*
+ * Build-mode hooks (lockhooks.h).  The write side carries the WEFT_DEBUG owner
+ * word `writer`; a read acquisition passes it to the pre-acquire hook only, so
+ * that a read by the write holder is caught as a self-deadlock, and
+ * WEFT__HOOK_NO_OWNER to the post-acquire hook (readers are not named).
+ */
+#define WEFT__RWLOCK_OWNER(rw) WEFT__HOOK_OWNER((rw)->writer)
+
 #ifdef WEFT_DEBUG
-static inline void weft__rwlock_check_not_writer(weft_rwlock_t *rw)
-{
-	/* relaxed: compared only against our own id, which only we store */
-	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die("weft_rwlock_t", rw, "locked again by the thread that holds it for writing (self-deadlock)");
-}
-static inline void weft__rwlock_set_writer(weft_rwlock_t *rw, uint32_t id)
-{
-	weft_atomic_store(&rw->writer, id, WEFT_RELAXED); /* relaxed: a diagnostic mark */
-}
+/* The lock's own misuse checks, made before the release hooks: which mode
+ * does the state word say the caller holds?  relaxed loads: diagnostics; a
+ * correct caller's hold keeps the bits it checks from changing. */
 static inline void weft__rwlock_check_rdunlock(weft_rwlock_t *rw)
 {
-	/* relaxed: a diagnostic; if the caller holds a read lock, R >= 1 until it
-	 * unlocks, so a correct caller can never see R == 0 here */
+	/* if the caller holds a read count, R >= 1 until it unlocks */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if ((s & WEFT_RWLOCK_READERS) == 0)
 		weft_debug_die("weft_rwlock_t", rw,
@@ -4212,7 +4177,8 @@ static inline void weft__rwlock_check_rdunlock(weft_rwlock_t *rw)
 }
 static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
 {
-	/* relaxed: a diagnostic; a correct caller holds WRITER, which nobody else clears */
+	/* a correct caller holds WRITER, which nobody else clears; the owner
+	 * word is checked by weft__lock_pre_release() */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (!(s & WEFT_RWLOCK_WRITER) && weft__rwlock_bias_held(rw, weft__rwlock_slot(rw)))
 		weft_debug_die("weft_rwlock_t", rw, "wrunlock of a read-held lock (wrong unlock mode)");
@@ -4220,17 +4186,10 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
 		weft_debug_die("weft_rwlock_t", rw,
 			       (s & WEFT_RWLOCK_READERS) ? "wrunlock of a read-held lock (wrong unlock mode)"
 							 : "write-unlocked but not write-held");
-	if (weft_atomic_load(&rw->writer, WEFT_RELAXED) != weft_debug_self())
-		weft_debug_die("weft_rwlock_t", rw, "write-unlocked by a thread that does not hold it");
-	weft__rwlock_set_writer(rw, 0);
 }
-#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) weft__rwlock_check_not_writer(rw)
-#define WEFT__RWLOCK_SET_WRITER(rw) weft__rwlock_set_writer((rw), weft_debug_self())
 #define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) weft__rwlock_check_rdunlock(rw)
 #define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) weft__rwlock_check_wrunlock(rw)
 #else
-#define WEFT__RWLOCK_CHECK_NOT_WRITER(rw) ((void)0)
-#define WEFT__RWLOCK_SET_WRITER(rw) ((void)0)
 #define WEFT__RWLOCK_CHECK_RDUNLOCK(rw) ((void)0)
 #define WEFT__RWLOCK_CHECK_WRUNLOCK(rw) ((void)0)
 #endif
@@ -4248,7 +4207,7 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
  */
 static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 {
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = (s & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw);
@@ -4260,10 +4219,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
 			break;
 		}
 	}
-	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-				   : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok)
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -4277,9 +4233,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
  */
 static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_READ);
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	if (s & WEFT_RWLOCK_BIASED) {
@@ -4293,7 +4247,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
 		   !(s & WEFT_RWLOCK_PSHARED_BIT)) {
 		weft_rwlock_rebias_slow(rw); /* now and then: may bias come back? */
 	}
-	WEFT_TSAN_POST_LOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -4311,11 +4265,9 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
  */
 static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_READ, deadline);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
-	if (rc == WEFT_OK)
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_READ);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -4329,21 +4281,20 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  */
 static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
 {
-	WEFT__LOCKDEP_UNLOCK(rw);
 	unsigned i = weft__rwlock_slot(rw);
-	if (weft__rwlock_bias_held(rw, i)) {
-		WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+	bool biased = weft__rwlock_bias_held(rw, i);
+	if (!biased)
+		WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
+	weft__lock_pre_release(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ);
+	if (biased) {
 		weft__rwlock_bias_leave(i);
-		WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
-		return;
+	} else {
+		/* release: orders the read section before the next writer's acquire CAS */
+		uint32_t old = weft_atomic_fetch_sub(&rw->state, 1u, WEFT_RELEASE);
+		if (WEFT_UNLIKELY((old & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_PARKED)) == (WEFT_RWLOCK_PARKED | 1u)))
+			weft_rwlock_wake_slow(rw);
 	}
-	WEFT__RWLOCK_CHECK_RDUNLOCK(rw);
-	WEFT_TSAN_PRE_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
-	/* release: orders the read section before the next writer's acquire CAS */
-	uint32_t old = weft_atomic_fetch_sub(&rw->state, 1u, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_PARKED)) == (WEFT_RWLOCK_PARKED | 1u)))
-		weft_rwlock_wake_slow(rw);
-	WEFT_TSAN_POST_UNLOCK(rw, WEFT_TSAN_READ_LOCK);
+	weft__lock_post_release(rw, WEFT__LOCKDEP_RWLOCK_READ);
 }
 
 /**
@@ -4361,7 +4312,7 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  */
 static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 {
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	bool ok = false;
@@ -4379,11 +4330,7 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
 			break;
 		}
 	}
-	WEFT_TSAN_POST_LOCK(rw, ok ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	if (ok) {
-		WEFT__RWLOCK_SET_WRITER(rw);
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	}
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, ok);
 	return ok;
 }
 
@@ -4398,17 +4345,14 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
  */
 static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_LOCK(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	WEFT_TSAN_PRE_LOCK(rw, 0);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t expected = 0;
 	/* acquire: pairs with the release fetch_sub of weft_rwlock_rdunlock() and
 	 * weft_rwlock_wrunlock().  Only an idle, unbiased private lock is exactly
 	 * 0; a biased one goes to the slow path, which revokes the bias. */
 	if (WEFT_UNLIKELY(!weft_atomic_cas(&rw->state, &expected, WEFT_RWLOCK_WRITER, WEFT_ACQUIRE, WEFT_RELAXED)))
 		weft_rwlock_wrlock_slow(rw);
-	WEFT_TSAN_POST_LOCK(rw, 0);
-	WEFT__RWLOCK_SET_WRITER(rw);
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, true);
 }
 
 /**
@@ -4426,13 +4370,9 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
  */
 static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	WEFT__RWLOCK_CHECK_NOT_WRITER(rw);
-	WEFT__LOCKDEP_TIMED(rw, WEFT__LOCKDEP_RWLOCK_WRITE, deadline);
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
-	if (rc == WEFT_OK) {
-		WEFT__RWLOCK_SET_WRITER(rw);
-		WEFT__LOCKDEP_HELD(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
-	}
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
 
@@ -4447,14 +4387,13 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
 static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
 {
 	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
-	WEFT__LOCKDEP_UNLOCK(rw);
-	WEFT_TSAN_PRE_UNLOCK(rw, 0);
+	weft__lock_pre_release(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE);
 	/* release: publishes the write section; pairs with the acquire CAS of the
 	 * next reader or writer.  fetch_sub (not fetch_and) is one locked xadd. */
 	uint32_t old = weft_atomic_fetch_sub(&rw->state, WEFT_RWLOCK_WRITER, WEFT_RELEASE);
 	if (WEFT_UNLIKELY(old & WEFT_RWLOCK_PARKED))
 		weft_rwlock_wake_slow(rw);
-	WEFT_TSAN_POST_UNLOCK(rw, 0);
+	weft__lock_post_release(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 }
 
 /**
@@ -4476,10 +4415,8 @@ static inline void weft_rwlock_destroy(weft_rwlock_t *rw)
 			weft_debug_die("weft_rwlock_t", rw, "destroyed while held");
 	if (weft_atomic_load(&rw->queue, WEFT_RELAXED) != 0)
 		weft_debug_die("weft_rwlock_t", rw, "destroyed while threads wait for it");
-	weft__lockdep_forget(rw);
 #endif
-	WEFT_TSAN_DESTROY(rw, 0);
-	(void)rw;
+	weft__lock_destroy(rw, WEFT__LOCKDEP_RWLOCK_WRITE);
 }
 
 WEFT_EXTERN_C_END
@@ -5168,6 +5105,22 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
 
 #endif /* WEFT_SRC_RWLOCK_BIAS_H */
 
+/* ---- src/rwlock_internal.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_RWLOCK_INTERNAL_H
+#define WEFT_SRC_RWLOCK_INTERNAL_H
+
+/*
+ * rwlock_internal.h - what src/rwlock.c, src/rwlock_bias.c and src/brlock.c
+ * share: the spin budget of weft_rwlock_set_spin().  (Their word locks, the
+ * rwlock's queue and the brlock's writers' mutex, are src/wordlock.h.)
+ */
+
+/* The spin budget of every rwlock and brlock waiter (weft_rwlock_set_spin()). */
+unsigned weft__rwlock_spin_budget(void);
+
+#endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
+
 /* ---- src/wait.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_WAIT_H
@@ -5222,69 +5175,6 @@ int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint
 const char *weft__wait_backend(void);
 
 #endif /* WEFT_SRC_WAIT_H */
-
-/* ---- src/rwlock_internal.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_SRC_RWLOCK_INTERNAL_H
-#define WEFT_SRC_RWLOCK_INTERNAL_H
-
-/*
- * rwlock_internal.h - what src/rwlock.c, src/rwlock_bias.c and src/brlock.c
- * share: the spin budget of weft_rwlock_set_spin(), and the three-state futex
- * word lock of the rwlock's queue and the brlock's writers.
- */
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
-
-
-/* The spin budget of every rwlock and brlock waiter (weft_rwlock_set_spin()). */
-unsigned weft__rwlock_spin_budget(void);
-
-/*
- * Drepper's mutex #3 on a bare word: 0 free, 1 held, 2 held and maybe slept
- * on.  Spin (backoff) for a free word, then swap in 2 and sleep while the swap
- * did not return 0.  Return: WEFT_OK, or WEFT_ETIMEDOUT at @deadline.  On a
- * timeout the word may be left at 2: the next unlock then makes one wake call
- * that finds nobody.
- */
-static inline int weft__rwl_word_lock(uint32_t *word, const struct timespec *deadline, unsigned wflags)
-{
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
-	do {
-		uint32_t expected = 0;
-		/* relaxed load: a hint.  acquire CAS: pairs with the release
-		 * exchange in weft__rwl_word_unlock() */
-		if (weft_atomic_load(word, WEFT_RELAXED) == 0 &&
-		    weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED))
-			return WEFT_OK;
-	} while (weft__backoff_spin(&backoff, budget));
-	/* acquire: as above; we own the word iff it was 0 */
-	while (weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) != 0) {
-		if (weft__wait(word, 2u, deadline, wflags) == WEFT_ETIMEDOUT)
-			return weft_atomic_exchange(word, 2u, WEFT_ACQUIRE) == 0 ? WEFT_OK : WEFT_ETIMEDOUT;
-	}
-	return WEFT_OK;
-}
-
-static inline bool weft__rwl_word_trylock(uint32_t *word)
-{
-	uint32_t expected = 0;
-	/* acquire: pairs with the release exchange in weft__rwl_word_unlock() */
-	return weft_atomic_cas(word, &expected, 1u, WEFT_ACQUIRE, WEFT_RELAXED);
-}
-
-static inline void weft__rwl_word_unlock(uint32_t *word, unsigned wflags)
-{
-	/* release: publishes what the holder did; pairs with the acquire CAS or
-	 * exchange of weft__rwl_word_lock() */
-	if (weft_atomic_exchange(word, 0u, WEFT_RELEASE) == 2u)
-		weft__wake(word, 1, wflags);
-}
-
-#endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
 
 /* ---- src/spinwait.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -5663,7 +5553,7 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
  *    loads of every slot: the two halves of a store-load handshake (see
  *    weft__brlock_enter()); the seq_cst loads are also the acquires that pair
  *    with the release of the unlock whose value they read;
- *  - the writers' mutex is acquire/release like weft_mutex_t's;
+ *  - the writers' mutex is the word lock of src/wordlock.h (acquire/release);
  *  - loads that only choose what to try next, and the RMWs that set or clear
  *    PARKED/SLOT_WAITER, are relaxed: they publish no data, and the futex
  *    compares the word's current value, so no stale guess can make a thread
@@ -5755,11 +5645,8 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	uint32_t *slot = weft__brlock_my_slot(br);
 	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
 
@@ -5812,7 +5699,7 @@ static void brl_release(weft_brlock_t *br)
 	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
 	if (old & WEFT_BRLOCK_PARKED)
 		weft__wake(&br->writer, INT32_MAX, wflags);
-	weft__rwl_word_unlock(&br->wlock, wflags);
+	weft__wordlock_unlock(&br->wlock, 0u, wflags);
 }
 
 enum brl_mode { BRL_BLOCK, BRL_TRY, BRL_TIMED };
@@ -5821,11 +5708,10 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 {
 	unsigned wflags = brl_flags(br);
 	if (mode == BRL_TRY) {
-		if (!weft__rwl_word_trylock(&br->wlock))
+		if (!weft__wordlock_trylock(&br->wlock, 0u))
 			return WEFT_EBUSY;
-	} else if (!weft__rwl_word_trylock(&br->wlock)) {
-		if (brl_expired(deadline) || weft__rwl_word_lock(&br->wlock, deadline, wflags) != WEFT_OK)
-			return WEFT_ETIMEDOUT;
+	} else if (weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK) {
+		return WEFT_ETIMEDOUT;
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
 	 * visible before we read the slots; pairs with the seq_cst increment and
@@ -5859,10 +5745,7 @@ int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(br, WEFT_TSAN_TRY_LOCK);
-	int rc = brl_wrlock(br, BRL_TIMED, deadline);
-	WEFT_TSAN_POST_LOCK(br, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	return brl_wrlock(br, BRL_TIMED, deadline);
 }
 
 void weft_brlock_wrunlock_slow(weft_brlock_t *br)
@@ -9077,10 +8960,10 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_read_as_head(rw, deadline, wflags);
-	weft__rwl_word_unlock(&rw->queue, wflags);
+	weft__wordlock_unlock(&rw->queue, 0u, wflags);
 	return rc;
 }
 
@@ -9094,7 +8977,6 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK);
 	int rc = WEFT_OK;
 	/* relaxed: a hint, as in weft_rwlock_rdlock() */
 	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
@@ -9102,8 +8984,6 @@ int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 		if (rc == WEFT_OK)
 			rwl_maybe_bias(rw);
 	}
-	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK
-					      : WEFT_TSAN_READ_LOCK | WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
 	return rc;
 }
 
@@ -9183,10 +9063,10 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__rwl_word_lock(&rw->queue, deadline, wflags) != WEFT_OK)
+	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_write_as_head(rw, deadline, wflags);
-	weft__rwl_word_unlock(&rw->queue, wflags);
+	weft__wordlock_unlock(&rw->queue, 0u, wflags);
 	return rc;
 }
 
@@ -9206,10 +9086,7 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	WEFT_TSAN_PRE_LOCK(rw, WEFT_TSAN_TRY_LOCK);
-	int rc = rwl_wrlock(rw, deadline);
-	WEFT_TSAN_POST_LOCK(rw, rc == WEFT_OK ? WEFT_TSAN_TRY_LOCK : WEFT_TSAN_TRY_LOCK | WEFT_TSAN_TRY_FAILED);
-	return rc;
+	return rwl_wrlock(rw, deadline);
 }
 
 void weft_rwlock_wake_slow(weft_rwlock_t *rw)
