@@ -704,7 +704,8 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 			  struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first);
-	struct mpmc_stall stall = {.naps = 0};
+	struct mpmc_stall stall;
+	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
@@ -753,7 +754,8 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 			 struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first);
-	struct mpmc_stall stall = {.naps = 0};
+	struct mpmc_stall stall;
+	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
