@@ -7792,7 +7792,8 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 			  struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first);
-	struct mpmc_stall stall = {.naps = 0};
+	struct mpmc_stall stall;
+	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
@@ -7841,7 +7842,8 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 			 struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first);
-	struct mpmc_stall stall = {.naps = 0};
+	struct mpmc_stall stall;
+	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
 	bool first_try = true;
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
@@ -9446,23 +9448,25 @@ void weft_mcs_unlock_slow(weft_mcs_t *lock, weft_mcs_node_t *node)
 #define WEFT__SPIN_MPMC_STALL_PAUSES (16u + 32u + 64u + 128u + 4u * 256u)
 #define WEFT__SPIN_MPMC_STALL_YIELDS 16u
 
+/* In the order of enum weft__spin_use (positional: the implementation also
+ * compiles as C++). */
 struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	/* weft_mutex_t: 400 pauses of backoff (cap 64), then park.
 	 * docs/mutex.md, "The spin bound": the sweep of the rows
 	 * mutex/spin_sweep_<N>/weft_mutex, N = 0 ... 4000. */
-	[WEFT__SPIN_MUTEX] = {WEFT_MUTEX_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	{WEFT_MUTEX_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
 	/* weft_cond_t: 400 pauses, a look after each, then park.
 	 * docs/cond.md, "The spin sweep": cond/pingpong_spin<N>/weft_cond and
 	 * scenario/c1_2p3c_spin<N>/weft_cond_sem, N = 0 ... 8000. */
-	[WEFT__SPIN_COND] = {WEFT_COND_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	{WEFT_COND_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
 	/* weft_sem_t: 400 pauses, a look after each, then park.
 	 * docs/sem.md, "The spin sweep": sem/pingpong_spin<N>/weft_sem,
 	 * N = 0 ... 8000. */
-	[WEFT__SPIN_SEM] = {WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	{WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
 	/* weft_once_t: the semaphore's 400 pauses (a once waiter, like a
 	 * semaphore waiter, waits for another thread's work).  No sweep of its
 	 * own: borrowed from docs/sem.md's.  Not changed by weft_sem_set_spin(). */
-	[WEFT__SPIN_ONCE] = {WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
+	{WEFT_SEM_SPIN_DEFAULT, 1u, 1u, 0u, 0u},
 	/* weft_barrier_t and weft_latch_t: 16 pauses, a look after each, then 12
 	 * yields, then park.  The parties a waiter waits for still have work to
 	 * do: with more parties than CPUs a long spin holds the CPU a late party
@@ -9474,24 +9478,24 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	 * semaphore's 400-pause spin on barrier/phase and
 	 * barrier/latch_countdown at 2, 4 and 8 threads (4-7x the rate at 4
 	 * and 8 threads, the same at 2); 16 and 12 themselves were not swept. */
-	[WEFT__SPIN_BARRIER] = {16u, 1u, 1u, 12u, 0u},
+	{16u, 1u, 1u, 12u, 0u},
 	/* weft_spin_t (and weft_mcs_t's unlock waiting for its successor to
 	 * link): 256 pauses of backoff (cap 64), then yield between looks for
 	 * ever.  docs/spinlock.md, "Why they yield", explains the yield; no
 	 * sweep chose 256 (WEFT_SPIN_YIELD_AFTER, ~7 us). */
-	[WEFT__SPIN_SPINLOCK] = {WEFT_SPIN_YIELD_AFTER, 1u, WEFT__SPIN_LOCK_CAP, WEFT__SPIN_FOREVER, 0u},
+	{WEFT_SPIN_YIELD_AFTER, 1u, WEFT__SPIN_LOCK_CAP, WEFT__SPIN_FOREVER, 0u},
 	/* weft_ticket_t, the waiter next in line: 256 pauses, a look after each
 	 * (16 pauses between looks measured 0.36x ck_ticket at 2 threads,
 	 * docs/spinlock.md, "Algorithms and sources"), then yield for ever.  No
 	 * sweep chose 256. */
-	[WEFT__SPIN_TICKET] = {WEFT_SPIN_YIELD_AFTER, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
+	{WEFT_SPIN_YIELD_AFTER, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
 	/* weft_mcs_t, a queued waiter: 64 pauses, a look after each, then yield
 	 * for ever (docs/spinlock.md, "Why they yield").  No sweep chose 64. */
-	[WEFT__SPIN_MCS] = {64u, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
+	{64u, 1u, 1u, WEFT__SPIN_FOREVER, 0u},
 	/* weft_rwlock_t and weft_brlock_t: 100 pauses of backoff (cap 64), then
 	 * park.  docs/rwlock.md, "The spin budget": the sweep of the rows
 	 * rwlock/spin_sweep_<N>/weft_rwlock and .../weft_brlock, N = 0 ... 1600. */
-	[WEFT__SPIN_RWLOCK] = {WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	{WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
 	/* weft_mpmc_t, a blocking push (pop) on a full (empty) queue: 256
 	 * pauses (the first 64 quiet, src/mpmc.c), polling every 4 pauses, a
 	 * yield in place of every 32nd pause, then park.  docs/mpmc.md, "The
@@ -9499,16 +9503,16 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	 * "The quiet start of a wait" (the sweep of 0 ... 256 quiet pauses); the
 	 * yield every 32 pauses was measured against none ("Polling without
 	 * yields", same page), not swept; the step of 4 was not swept. */
-	[WEFT__SPIN_MPMC_WAIT] = {WEFT_MPMC_SPIN_DEFAULT, 4u, 4u, 0u, 32u},
+	{WEFT_MPMC_SPIN_DEFAULT, 4u, 4u, 0u, 32u},
 	/* weft_mpmc_t, after a lost race for a position: steps from 1/16 of the
 	 * cap (16) doubling up to the cap, 256 pauses, with a yield before every
 	 * step but the first (src/mpmc.c, mpmc_back_off()); never parks (the
 	 * retry is the caller's).  docs/mpmc.md, "The contention backoff": the
 	 * sweep of the cap, 0 ... 1024, and the table of yield placements. */
-	[WEFT__SPIN_MPMC_BACKOFF] = {0u, WEFT_MPMC_BACKOFF_DEFAULT / 16u, WEFT_MPMC_BACKOFF_DEFAULT, 0u, 0u},
+	{0u, WEFT_MPMC_BACKOFF_DEFAULT / 16u, WEFT_MPMC_BACKOFF_DEFAULT, 0u, 0u},
 	/* weft_mpmc_t, waiting out a peer inside its claim window (see above:
 	 * no sweep). */
-	[WEFT__SPIN_MPMC_STALL] = {WEFT__SPIN_MPMC_STALL_PAUSES, 16u, 256u, WEFT__SPIN_MPMC_STALL_YIELDS, 0u},
+	{WEFT__SPIN_MPMC_STALL_PAUSES, 16u, 256u, WEFT__SPIN_MPMC_STALL_YIELDS, 0u},
 };
 
 __thread struct weft__spin_stats weft__spin_stats;
