@@ -1183,6 +1183,9 @@ struct cancel_writer {
 	int timed;    /* 0: wrlock, 1: timedwrlock that times out (we hold on) */
 	int returned; /* atomic: the call returned (the thread was not killed in it) */
 	int rc;
+	struct timespec deadline; /* here, not on the cancelled thread's stack:
+				     ASan's scope poisoning of a frame that the
+				     cancellation unwinds trips its own check */
 };
 
 static void *cancel_writer_main(void *p)
@@ -1190,8 +1193,8 @@ static void *cancel_writer_main(void *p)
 	struct cancel_writer *w = (struct cancel_writer *)p;
 	int rc = WEFT_OK;
 	if (w->timed) {
-		struct timespec dl = weft_deadline_after_ns(300 * MS);
-		rc = weft_rwlock_timedwrlock(&wait_rw, &dl);
+		w->deadline = weft_deadline_after_ns(300 * MS);
+		rc = weft_rwlock_timedwrlock(&wait_rw, &w->deadline);
 	} else {
 		weft_rwlock_wrlock(&wait_rw);
 	}
@@ -1211,7 +1214,7 @@ static void test_rw_bias_wait_not_cancellation_point(void)
 		CHECK(make_biased(&wait_rw));
 		weft_rwlock_rdlock(&wait_rw); /* biased */
 		CHECK_EQ(slots_holding(&wait_rw), 1);
-		struct cancel_writer w = {timed, 0, -1};
+		struct cancel_writer w = {timed, 0, -1, {0, 0}};
 		pthread_t t;
 		pthread_create(&t, NULL, cancel_writer_main, &w);
 		CHECK(wait_in_revoke());
