@@ -20,9 +20,6 @@ EXTRA_CFLAGS ?=
 WERROR      ?=
 WARNINGS    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wcast-align -Wundef $(WERROR)
-ALL_CFLAGS  := -std=c11 -Iinclude -Isrc -fPIC $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
-# Tests and stress programs use POSIX and GNU extensions (fork, mmap, getopt).
-PROG_CFLAGS := -std=gnu11 -Iinclude -Isrc $(WARNINGS) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS      := -pthread
 
 ifeq ($(V),1)
@@ -32,9 +29,7 @@ Q := @
 endif
 
 LIB_SRCS    := $(sort $(wildcard src/*.c))
-LIB_OBJS    := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRCS   := $(sort $(wildcard tests/test_*.c))
-TEST_BINS   := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 STRESS_SRCS := $(sort $(wildcard stress/stress_*.c))
 HEADERS     := $(sort $(wildcard include/weft/*.h))
 
@@ -42,16 +37,75 @@ HEADERS     := $(sort $(wildcard include/weft/*.h))
         clean help check-headers check-dist check-install check-variants dist
 .DEFAULT_GOAL := all
 
+# ---- library variants: the one recipe ------------------------------------
+#
+# $(eval $(call weft_lib_variant,NAME,DIR,CC,CFLAGS[,AR]))
+#   The library built one way, in its own directory.  Compiles every src/*.c to
+#   DIR/obj/<name>.o with
+#       CC -std=c11 -Iinclude -Isrc -fPIC $(WARNINGS) CFLAGS -MMD -MP
+#   archives the objects into DIR/libweft.a (with AR, default ar) and includes
+#   their dependency files.  It defines, for the caller:
+#       NAME_DIR, NAME_CC, NAME_CFLAGS, NAME_AR   its arguments
+#       NAME_LIB_OBJS                             the objects
+#       NAME_LIB                                  DIR/libweft.a
+#   CFLAGS are the variant's own flags (-O level, sanitizers, -D..., -Werror);
+#   a -std among them replaces the library's c11.  The arguments are expanded
+#   when the call is evaluated: define what they name before the call.  Pass
+#   flags holding a comma (-fsanitize=address,undefined) through a variable.
+#   The objects are explicit targets, never intermediates: they stay between
+#   runs and a second make compiles only what changed (-MMD -MP).
+#
+# $(eval $(call weft_programs,NAME,SRCDIR,OUTDIR,BINS[,FLAGS]))
+#   Programs on variant NAME: each OUTDIR/<x> of BINS is compiled from
+#   SRCDIR/<x>.c to OUTDIR/<x>.o (kept, so a library change only relinks) with
+#       NAME_CC -Iinclude -Isrc -ISRCDIR $(WARNINGS) NAME_CFLAGS FLAGS -std=gnu11 -MMD -MP
+#   and linked against NAME_LIB and $(LDLIBS).  Programs always build as gnu11
+#   (they use fork, mmap, getopt); the library keeps its own -std.
+#
+# Example, in a new mk/ fragment (the unit tests built with -DWEFT_SOMETHING):
+#   $(eval $(call weft_lib_variant,something,$(BUILD)/something,$(CC),$(CFLAGS) -DWEFT_SOMETHING))
+#   SOMETHING_TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/something/tests/%)
+#   $(eval $(call weft_programs,something,tests,$(BUILD)/something/tests,$(SOMETHING_TESTS)))
+#   check-something: $(SOMETHING_TESTS)
+#   	$(Q)scripts/run_tests.sh $(SOMETHING_TESTS)
+define weft_lib_variant
+$(1)_DIR      := $(2)
+$(1)_CC       := $(3)
+$(1)_CFLAGS   := $(4)
+$(1)_AR       := $(if $(5),$(5),ar)
+$(1)_LIB_OBJS := $$(LIB_SRCS:src/%.c=$(2)/obj/%.o)
+$(1)_LIB      := $(2)/libweft.a
+
+$$($(1)_LIB_OBJS): $(2)/obj/%.o: src/%.c
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  CC      $(if $(filter main,$(1)),,[$(1)] )$$<")
+	$$(Q)$$($(1)_CC) -std=c11 -Iinclude -Isrc -fPIC $$(WARNINGS) $$($(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+
+$(2)/libweft.a: $$($(1)_LIB_OBJS)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && $$($(1)_AR) rcs $$@ $$^
+
+-include $$($(1)_LIB_OBJS:.o=.d)
+endef
+
+define weft_programs
+$(4:=.o): $(3)/%.o: $(2)/%.c
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  CC      $(if $(filter main,$(1)),,[$(1)] )$$<")
+	$$(Q)$$($(1)_CC) -Iinclude -Isrc -I$(2) $$(WARNINGS) $$($(1)_CFLAGS) $(5) -std=gnu11 -MMD -MP -c $$< -o $$@
+
+$(4): $(3)/%: $(3)/%.o $$($(1)_LIB)
+	$$(Q)$$($(1)_CC) $$($(1)_CFLAGS) $(5) $$(LDFLAGS) -o $$@ $$< $$($(1)_LIB) $$(LDLIBS)
+
+-include $(4:=.d)
+endef
+
+# ---- the library ----------------------------------------------------------
+
+$(eval $(call weft_lib_variant,main,$(BUILD),$(CC),$(CFLAGS) $(EXTRA_CFLAGS)))
+LIB_OBJS := $(main_LIB_OBJS)
+
 all: $(BUILD)/libweft.a $(BUILD)/libweft.so
-
-$(BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
-
-$(BUILD)/libweft.a: $(LIB_OBJS)
-	@$(if $(Q),echo "  AR      $@")
-	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/libweft.so: $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
@@ -59,13 +113,8 @@ $(BUILD)/libweft.so: $(LIB_OBJS)
 
 # ---- unit tests ---------------------------------------------------------
 
-$(BUILD)/tests/%.o: tests/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(PROG_CFLAGS) -c $< -o $@
-
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libweft.a
-	$(Q)$(CC) $(CFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libweft.a $(LDLIBS)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+$(eval $(call weft_programs,main,tests,$(BUILD)/tests,$(TEST_BINS)))
 
 # Runs every test program; the runner sums their results into one final
 # "N passed, N failed" line and fails if any test failed or crashed.
@@ -79,24 +128,29 @@ STRESS_SECONDS ?= 2
 STRESS_THREADS ?= 2 4 16
 TSAN_FLAGS     := -fsanitize=thread -O1 -g
 STRESS_BINS    := $(STRESS_SRCS:stress/%.c=$(STRESS_BUILD)/%)
-TSAN_LIB_OBJS  := $(LIB_SRCS:src/%.c=$(STRESS_BUILD)/obj/%.o)
 
-$(STRESS_BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  TSAN-CC $<")
-	$(Q)$(TSAN_CC) -std=c11 -Iinclude -Isrc $(WARNINGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
-
-$(STRESS_BUILD)/%: stress/%.c stress/stress.h $(TSAN_LIB_OBJS)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  TSAN-CC $<")
-	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(TSAN_FLAGS) -o $@ $< $(TSAN_LIB_OBJS) $(LDLIBS)
-
-# Keep the objects make would delete as intermediates, so a second `make test`
-# or `make stress` does not compile the library again.
-.SECONDARY: $(TSAN_LIB_OBJS) $(TEST_BINS:=.o)
+$(eval $(call weft_lib_variant,tsan,$(STRESS_BUILD),$(TSAN_CC),$(TSAN_FLAGS)))
+$(eval $(call weft_programs,tsan,stress,$(STRESS_BUILD),$(STRESS_BINS)))
+TSAN_LIB_OBJS  := $(tsan_LIB_OBJS)
 
 stress: $(STRESS_BINS)
 	$(Q)STRESS_SECONDS=$(STRESS_SECONDS) STRESS_THREADS="$(STRESS_THREADS)" scripts/run_stress.sh $(STRESS_BINS)
+
+# ---- the unit suite in other builds (check-variants) --------------------
+
+# ASan+UBSan, the portable wait backend, clang, WEFT_DEBUG: each in
+# $(BUILD)/<variant>/, warnings as errors.
+VARIANTS_ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CHECK_VARIANTS      := asan portable clang debug
+$(eval $(call weft_lib_variant,asan,$(BUILD)/asan,$(CC),$(CFLAGS) -Werror $(VARIANTS_ASAN_FLAGS)))
+$(eval $(call weft_lib_variant,portable,$(BUILD)/portable,$(CC),$(CFLAGS) -Werror -DWEFT_WAIT_PORTABLE))
+$(eval $(call weft_lib_variant,clang,$(BUILD)/clang,clang,$(CFLAGS) -Werror))
+$(eval $(call weft_lib_variant,debug,$(BUILD)/debug,$(CC),$(CFLAGS) -Werror -DWEFT_DEBUG))
+$(foreach v,$(CHECK_VARIANTS),$(eval $(v)_TESTS := $(TEST_SRCS:tests/%.c=$(BUILD)/$(v)/tests/%)) \
+	$(eval $(call weft_programs,$(v),tests,$(BUILD)/$(v)/tests,$($(v)_TESTS))))
+
+check-variants: $(foreach v,$(CHECK_VARIANTS),$($(v)_TESTS))
+	$(Q)$(foreach v,$(CHECK_VARIANTS),echo "check-variants: $(v)" && scripts/run_tests.sh $($(v)_TESTS) &&) true
 
 # ---- the checks CI runs -------------------------------------------------
 
@@ -114,15 +168,6 @@ check-dist:
 
 check-install:
 	$(Q)scripts/check_install.sh
-
-# The unit suite again under ASan+UBSan, with the portable wait backend, with
-# clang, and with WEFT_DEBUG (each in its own build directory).
-check-variants:
-	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD)/asan WERROR=-Werror \
-		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD)/portable WERROR=-Werror EXTRA_CFLAGS=-DWEFT_WAIT_PORTABLE
-	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD)/clang WERROR=-Werror CC=clang
-	$(Q)$(MAKE) --no-print-directory test BUILD=$(BUILD)/debug WERROR=-Werror EXTRA_CFLAGS=-DWEFT_DEBUG
 
 check:
 	$(Q)scripts/deps.sh --check-or-install
@@ -184,4 +229,3 @@ CHECK_STEPS :=
 HELP_LINES  :=
 include $(sort $(wildcard mk/*.mk))
 
--include $(LIB_OBJS:.o=.d) $(TSAN_LIB_OBJS:.o=.d) $(TEST_BINS:=.d)

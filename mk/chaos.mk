@@ -9,11 +9,10 @@
 #                (SOAK_CHAOS=1: the chaos build), one progress line per run.
 
 CHAOS_BUILD    := $(BUILD)/chaos
-CHAOS_FLAGS    := -fsanitize=thread -O1 -g -DWEFT_CHAOS
+CHAOS_FLAGS    := $(TSAN_FLAGS) -DWEFT_CHAOS
 CHAOS_SEEDS    ?= 1 2 3 4 5
 CHAOS_THREADS  ?= 2 8
 CHAOS_SECONDS  ?= 1
-CHAOS_LIB_OBJS := $(LIB_SRCS:src/%.c=$(CHAOS_BUILD)/obj/%.o)
 CHAOS_BINS     := $(STRESS_SRCS:stress/%.c=$(CHAOS_BUILD)/%)
 
 # A short pass for `make check`: every test, 5 seeds, two thread counts.
@@ -26,33 +25,16 @@ SOAK_SECONDS   ?= 3
 SOAK_THREADS   ?= 2 4 16
 SOAK_CHAOS     ?=
 SOAK_BUILD     := $(BUILD)/soak
-SOAK_LIB_OBJS  := $(LIB_SRCS:src/%.c=$(SOAK_BUILD)/obj/%.o)
 SOAK_BINS      := $(STRESS_SRCS:stress/%.c=$(SOAK_BUILD)/%)
 
-# Keep the objects between runs (they are intermediates of the pattern rules).
-.SECONDARY: $(CHAOS_LIB_OBJS) $(SOAK_LIB_OBJS)
-
-$(CHAOS_BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CHAOS-CC $<")
-	$(Q)$(TSAN_CC) -std=c11 -Iinclude -Isrc $(WARNINGS) $(CHAOS_FLAGS) -MMD -MP -c $< -o $@
-
-$(CHAOS_BUILD)/%: stress/%.c stress/stress.h $(CHAOS_LIB_OBJS)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CHAOS-CC $<")
-	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(CHAOS_FLAGS) -o $@ $< $(CHAOS_LIB_OBJS) $(LDLIBS)
+# The stress programs on the library built with chaos points (TSan + WEFT_CHAOS).
+$(eval $(call weft_lib_variant,chaos,$(CHAOS_BUILD),$(TSAN_CC),$(CHAOS_FLAGS)))
+$(eval $(call weft_programs,chaos,stress,$(CHAOS_BUILD),$(CHAOS_BINS)))
 
 # The soak's own copy of the `make stress` build: a soak keeps running the
 # binaries it started with while other targets rebuild theirs.
-$(SOAK_BUILD)/obj/%.o: src/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  TSAN-CC $<")
-	$(Q)$(TSAN_CC) -std=c11 -Iinclude -Isrc $(WARNINGS) $(TSAN_FLAGS) -MMD -MP -c $< -o $@
-
-$(SOAK_BUILD)/%: stress/%.c stress/stress.h $(SOAK_LIB_OBJS)
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  TSAN-CC $<")
-	$(Q)$(TSAN_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) $(TSAN_FLAGS) -o $@ $< $(SOAK_LIB_OBJS) $(LDLIBS)
+$(eval $(call weft_lib_variant,soak,$(SOAK_BUILD),$(TSAN_CC),$(TSAN_FLAGS)))
+$(eval $(call weft_programs,soak,stress,$(SOAK_BUILD),$(SOAK_BINS)))
 
 .PHONY: chaos chaos-quick soak check-chaos-free
 
@@ -85,7 +67,6 @@ soak: $(if $(SOAK_CHAOS),$(CHAOS_BINS),$(SOAK_BINS))
 HELP_LINES += "make chaos      stress tests in the WEFT_CHAOS build under TSan, CHAOS_SEEDS=\"$(CHAOS_SEEDS)\" each"
 HELP_LINES += "make soak       the stress suite for SOAK_MINUTES=$(SOAK_MINUTES) (SOAK_CHAOS=1: chaos build)"
 
--include $(CHAOS_LIB_OBJS:.o=.d) $(SOAK_LIB_OBJS:.o=.d)
 CHECK_STEPS += check-chaos-free chaos-quick
 
 # Plant known lost-wake-up bugs in a copy of the sources and compare how often

@@ -63,30 +63,17 @@ MATRIX_UNIT_SKIP_qemu := \
 	test_enomem:qemu-user_ignores_the_guest_setrlimit(RLIMIT_AS),_so_the_capped_address_space_never_runs_out
 CELL_UNIT_SKIP := $(MATRIX_UNIT_SKIP_$(CELL_SAN)) $(if $(filter aarch64-%,$(CELL_CC)),$(MATRIX_UNIT_SKIP_qemu))
 
-CELL_LIB_OBJS    := $(LIB_SRCS:src/%.c=$(CELL_DIR)/obj/%.o)
 CELL_TEST_BINS   := $(TEST_SRCS:tests/%.c=$(CELL_DIR)/tests/%)
 CELL_STRESS_BINS := $(STRESS_SRCS:stress/%.c=$(CELL_DIR)/stress/%)
-
-$(CELL_DIR)/obj/%.o: src/%.c
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
-	$(Q)$(CELL_CC) -std=$(CELL_STD) -Iinclude -Isrc -fPIC $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -c $< -o $@
 
 # The cross build's archive needs the cross ar for its symbol index.
 CELL_AR := $(if $(filter aarch64-%,$(CELL_CC)),aarch64-linux-gnu-ar,ar)
 
-$(CELL_DIR)/libweft.a: $(CELL_LIB_OBJS)
-	$(Q)rm -f $@ && $(CELL_AR) rcs $@ $^
-
-$(CELL_DIR)/tests/%: tests/%.c $(CELL_DIR)/libweft.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
-	$(Q)$(CELL_CC) -std=gnu11 -Iinclude -Isrc $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -o $@ $< $(CELL_DIR)/libweft.a $(LDLIBS)
-
-$(CELL_DIR)/stress/%: stress/%.c $(CELL_DIR)/libweft.a
-	@mkdir -p $(@D)
-	@$(if $(Q),echo "  CC      [$(CELL_NAME)] $<")
-	$(Q)$(CELL_CC) -std=gnu11 -Iinclude -Isrc -Istress $(WARNINGS) -Werror $(CELL_FLAGS) -MMD -MP -o $@ $< $(CELL_DIR)/libweft.a $(LDLIBS)
+# The cell's library (its -std last, so it replaces the library's c11), unit
+# tests and stress programs (always gnu11), warnings as errors.
+$(eval $(call weft_lib_variant,cell,$(CELL_DIR),$(CELL_CC),-Werror $(CELL_FLAGS) -std=$(CELL_STD),$(CELL_AR)))
+$(eval $(call weft_programs,cell,tests,$(CELL_DIR)/tests,$(CELL_TEST_BINS)))
+$(eval $(call weft_programs,cell,stress,$(CELL_DIR)/stress,$(CELL_STRESS_BINS)))
 
 .PHONY: matrix-cell matrix-cell-build check-matrix check-matrix-quick check-aarch64
 
@@ -143,4 +130,3 @@ CHECK_STEPS += check-matrix-quick check-aarch64
 HELP_LINES  += "make check-matrix  unit+stress under ASan+UBSan/TSan x gcc/clang x c11/gnu11 x -O0/-O3, aarch64 (qemu)" \
                "make check-aarch64 aarch64 cross build, unit tests under qemu-aarch64"
 
--include $(CELL_LIB_OBJS:.o=.d) $(CELL_TEST_BINS:=.d) $(CELL_STRESS_BINS:=.d)
