@@ -43,8 +43,8 @@ $(eval $(call weft_programs,soak,stress,$(SOAK_BUILD),$(SOAK_BINS)))
 # WEFT_CHAOS probe does.
 check-chaos-free: $(BUILD)/libweft.a
 	@mkdir -p $(CHAOS_BUILD)
-	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -c scripts/chaos_probe.c -o $(CHAOS_BUILD)/probe_release.o
-	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -DWEFT_CHAOS -c scripts/chaos_probe.c -o $(CHAOS_BUILD)/probe_chaos.o
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -c tests/probes/chaos_probe.c -o $(CHAOS_BUILD)/probe_release.o
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -DWEFT_CHAOS -c tests/probes/chaos_probe.c -o $(CHAOS_BUILD)/probe_chaos.o
 	$(Q)if nm $(CHAOS_BUILD)/probe_release.o $(BUILD)/libweft.a | grep -q weft__chaos; then \
 		echo "check-chaos-free: the release build has chaos points:"; \
 		nm -A $(CHAOS_BUILD)/probe_release.o $(BUILD)/libweft.a | grep weft__chaos; exit 1; fi

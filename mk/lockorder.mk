@@ -15,8 +15,8 @@ LOCKDEP_BUILD := $(BUILD)/lockdep
 # which must mention them (else the check could not fail).
 check-lockdep:
 	@mkdir -p $(LOCKDEP_BUILD)
-	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -c scripts/lockdep_probe.c -o $(LOCKDEP_BUILD)/probe_release.o
-	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -DWEFT_DEBUG -c scripts/lockdep_probe.c -o $(LOCKDEP_BUILD)/probe_debug.o
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -c tests/probes/lockdep_probe.c -o $(LOCKDEP_BUILD)/probe_release.o
+	$(Q)$(CC) -std=c11 -Iinclude $(WARNINGS) -Werror -O2 -DWEFT_DEBUG -c tests/probes/lockdep_probe.c -o $(LOCKDEP_BUILD)/probe_debug.o
 	$(Q)if nm $(LOCKDEP_BUILD)/probe_release.o | grep -q weft__lockdep_; then \
 		echo "check-lockdep: the release build calls the lock-order checker:"; \
 		nm $(LOCKDEP_BUILD)/probe_release.o | grep weft__lockdep_; exit 1; fi
@@ -24,14 +24,17 @@ check-lockdep:
 	if [ "$$n" -lt 6 ]; then echo "check-lockdep: the WEFT_DEBUG build calls only $$n lockdep hooks"; exit 1; fi; \
 	echo "check-lockdep: release lock calls reference no lockdep hook; WEFT_DEBUG ones reference $$n"
 
-$(LOCKDEP_BUILD)/cost-%: scripts/lockdep_cost.c $(BUILD)/libweft.a
-	@mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -Iinclude $(WARNINGS) -O2 $(if $(filter debug,$*),-DWEFT_DEBUG) -o $@ $< $(BUILD)/libweft.a $(LDLIBS)
+# The cost program on the release library and on the WEFT_DEBUG one (the
+# check-variants `debug` variant): a WEFT_DEBUG program links a WEFT_DEBUG library.
+LOCKDEP_COST_RELEASE := $(LOCKDEP_BUILD)/release/lockdep_cost
+LOCKDEP_COST_DEBUG   := $(LOCKDEP_BUILD)/debug/lockdep_cost
+$(eval $(call weft_programs,main,tests/probes,$(LOCKDEP_BUILD)/release,$(LOCKDEP_COST_RELEASE)))
+$(eval $(call weft_programs,debug,tests/probes,$(LOCKDEP_BUILD)/debug,$(LOCKDEP_COST_DEBUG)))
 
-lockdep-cost: $(LOCKDEP_BUILD)/cost-release $(LOCKDEP_BUILD)/cost-debug
-	$(Q)$(LOCKDEP_BUILD)/cost-release "release"
-	$(Q)WEFT_LOCKDEP=off $(LOCKDEP_BUILD)/cost-debug "WEFT_DEBUG, WEFT_LOCKDEP=off"
-	$(Q)$(LOCKDEP_BUILD)/cost-debug "WEFT_DEBUG (lock-order checks)"
+lockdep-cost: $(LOCKDEP_COST_RELEASE) $(LOCKDEP_COST_DEBUG)
+	$(Q)$(LOCKDEP_COST_RELEASE) "release"
+	$(Q)WEFT_LOCKDEP=off $(LOCKDEP_COST_DEBUG) "WEFT_DEBUG, WEFT_LOCKDEP=off"
+	$(Q)$(LOCKDEP_COST_DEBUG) "WEFT_DEBUG (lock-order checks)"
 
 CHECK_STEPS += check-lockdep
 HELP_LINES  += "make lockdep-cost  what WEFT_DEBUG lock-order checking costs per lock (docs/lockorder.md)"

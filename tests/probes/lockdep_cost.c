@@ -2,8 +2,9 @@
 /*
  * lockdep_cost.c - what the lock-order checker costs a single thread, in
  * nanoseconds per lock/unlock pair of an uncontended weft_mutex_t, taken alone
- * and nested two and three deep.  `make lockdep-cost` builds it three ways
- * (release; WEFT_DEBUG; WEFT_DEBUG with WEFT_LOCKDEP=off) and prints one line
+ * and nested two and three deep.  `make lockdep-cost` runs it three ways
+ * (release; WEFT_DEBUG; WEFT_DEBUG with WEFT_LOCKDEP=off; each build linked
+ * against the library built the same way) and prints one line
  * per build.  The numbers are medians of 7 runs on whatever machine runs it:
  * provisional, for the order of magnitude.
  */
