@@ -5,7 +5,7 @@
  * and nested two and three deep.  `make lockdep-cost` runs it three ways
  * (release; WEFT_DEBUG; WEFT_DEBUG with WEFT_LOCKDEP=off; each build linked
  * against the library built the same way) and prints one line
- * per build.  The numbers are medians of 7 runs on whatever machine runs it:
+ * per run.  The numbers are medians of 7 runs on whatever machine runs it:
  * provisional, for the order of magnitude.
  */
 #define _GNU_SOURCE
