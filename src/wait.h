@@ -26,6 +26,11 @@
  * the mutex.  The portable backend cannot move sleepers between buckets and
  * wakes every waiter of the first word instead (correct, but the herd it avoids
  * on Linux comes back).
+ *
+ * The three calls are WEFT_NOIPA and begin with WEFT_COMPILER_BARRIER(): they
+ * are where a thread waits for, or hands over to, other threads, so no
+ * compiler may summarize them (or any blocking path above them) as leaving
+ * the caller's globals alone.  See config.h for the gcc behaviour this stops.
  */
 
 #include <stdint.h>
@@ -36,10 +41,10 @@
 
 /* Sleep while *addr == expected.  Return: WEFT_OK (woken, value changed, or
  * spurious) or WEFT_ETIMEDOUT.  flags: 0 or WEFT_PSHARED. */
-int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
 
 /* Wake up to @count waiters sleeping on @addr (INT32_MAX: all). */
-void weft__wake(const uint32_t *addr, int count, unsigned flags);
+WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags);
 
 /* If *addr still holds @expected, wake up to @nwake waiters sleeping on @addr
  * and move all its other waiters to sleep on @target (they return from their
@@ -47,7 +52,7 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags);
  * the same flavour (@flags).  Return: WEFT_OK, or WEFT_EBUSY if *addr !=
  * @expected (nothing was done; the caller re-reads and decides).  The portable
  * backend wakes every waiter of @addr instead and returns WEFT_OK. */
-int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags);
+WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags);
 
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);

@@ -30,8 +30,9 @@ static int futex_op(unsigned flags, int op)
 	return (flags & WEFT_PSHARED) ? op : (op | FUTEX_PRIVATE_FLAG);
 }
 
-int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
+WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
@@ -44,16 +45,18 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 	return status;
 }
 
-void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	int saved_errno = errno;
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	errno = saved_errno;
 }
 
-int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
+WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
 	int saved_errno = errno;
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the

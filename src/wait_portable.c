@@ -75,8 +75,9 @@ static int poll_wait(const uint32_t *addr, uint32_t expected, const struct times
 	return WEFT_OK;
 }
 
-int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
+WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = errno;
 	int status = WEFT_OK;
@@ -102,8 +103,9 @@ int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *d
 	return status;
 }
 
-void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
@@ -121,8 +123,9 @@ void weft__wake(const uint32_t *addr, int count, unsigned flags)
 /* A bucket's sleepers cannot be moved to another bucket: wake all of them (see
  * wait.h).  The compare is done under the bucket lock, as the kernel does it
  * under its hash-bucket lock. */
-int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
+WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
+	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
 	(void)nwake;
 	(void)target;

@@ -53,7 +53,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_spin_t) == 4, "weft_spin_t is one 32-bit word");
 
 #define WEFT_SPIN_INIT {0}
 
-WEFT_NOINLINE WEFT_COLD void weft_spin_lock_slow(weft_spin_t *lock);
+WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_spin_lock_slow(weft_spin_t *lock);
 
 static inline void weft_spin_init(weft_spin_t *lock)
 {
@@ -126,7 +126,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_ticket_t) == 8, "weft_ticket_t is two 32-bit word
 
 #define WEFT_TICKET_INIT {0, 0}
 
-WEFT_NOINLINE WEFT_COLD void weft_ticket_lock_slow(weft_ticket_t *lock, uint32_t ticket);
+WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_ticket_lock_slow(weft_ticket_t *lock, uint32_t ticket);
 
 static inline void weft_ticket_init(weft_ticket_t *lock)
 {
@@ -216,7 +216,7 @@ typedef struct weft_mcs {
 
 #define WEFT_MCS_INIT {0}
 
-WEFT_NOINLINE WEFT_COLD void weft_mcs_lock_slow(weft_mcs_node_t *node);
+WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_mcs_lock_slow(weft_mcs_node_t *node);
 WEFT_NOINLINE WEFT_COLD void weft_mcs_unlock_slow(weft_mcs_t *lock, weft_mcs_node_t *node);
 
 static inline void weft_mcs_init(weft_mcs_t *lock)
