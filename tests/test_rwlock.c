@@ -802,6 +802,81 @@ static void test_br_pshared_fork(void)
 	munmap(s, sizeof(*s));
 }
 
+/*
+ * Issue 12, the brlock's twin of test_rw_bias_try_write_no_spurious_read_failure:
+ * a trywrlock loop against a held read lock must not make a third thread's
+ * tryrdlock or timedrdlock fail (no writer can ever get the lock).
+ */
+static weft_brlock_t spur_br = WEFT_BRLOCK_INIT;
+static int spur_br_stop, spur_br_trying;
+static unsigned long spur_br_wins, spur_br_tries;
+
+static void *spur_br_try_writer(void *arg)
+{
+	unsigned long wins = 0, tries = 0;
+	(void)arg;
+	while (!__atomic_load_n(&spur_br_stop, __ATOMIC_RELAXED)) {
+		if (weft_brlock_trywrlock(&spur_br)) {
+			wins++;
+			weft_brlock_wrunlock(&spur_br);
+		}
+		if (++tries == 1)
+			__atomic_store_n(&spur_br_trying, 1, __ATOMIC_RELAXED);
+	}
+	spur_br_wins = wins;
+	spur_br_tries = tries;
+	return NULL;
+}
+
+struct spur_br_counts {
+	unsigned long try_ok, try_fail, timed_ok, timed_out;
+};
+
+static void spur_br_reader(void *arg)
+{
+	struct spur_br_counts *c = (struct spur_br_counts *)arg;
+	struct timespec until = weft_deadline_after_ns(2000000000ull);
+	while (!weft_deadline_passed(&until) && c->try_ok + c->try_fail < 200000) {
+		if (weft_brlock_tryrdlock(&spur_br)) {
+			c->try_ok++;
+			weft_brlock_rdunlock(&spur_br);
+		} else {
+			c->try_fail++;
+		}
+		if ((c->try_ok + c->try_fail) % 1000 == 0) {
+			struct timespec dl = weft_deadline_after_ns(2 * MS);
+			if (weft_brlock_timedrdlock(&spur_br, &dl) == WEFT_OK) {
+				c->timed_ok++;
+				weft_brlock_rdunlock(&spur_br);
+			} else {
+				c->timed_out++;
+			}
+		}
+	}
+}
+
+static void test_br_try_write_no_spurious_read_failure(void)
+{
+	weft_brlock_rdlock(&spur_br);
+	pthread_t w;
+	pthread_create(&w, NULL, spur_br_try_writer, NULL);
+	while (!__atomic_load_n(&spur_br_trying, __ATOMIC_RELAXED))
+		sched_yield();
+	struct spur_br_counts c = {0, 0, 0, 0};
+	in_other_thread(spur_br_reader, &c);
+	__atomic_store_n(&spur_br_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(w, NULL);
+	printf("  tryrdlock ok %lu failed %lu, timedrdlock ok %lu timed out %lu, against %lu failed trywrlock\n",
+	       c.try_ok, c.try_fail, c.timed_ok, c.timed_out, spur_br_tries);
+	CHECK_EQ(spur_br_wins, 0ul); /* a reader held the lock throughout */
+	CHECK_GT(c.try_ok, 0ul);
+	CHECK_EQ(c.try_fail, 0ul);
+	CHECK_EQ(c.timed_out, 0ul);
+	weft_brlock_rdunlock(&spur_br);
+	CHECK(weft_brlock_trywrlock(&spur_br));
+	weft_brlock_wrunlock(&spur_br);
+}
+
 static void test_set_spin(void)
 {
 	unsigned old = weft_rwlock_set_spin(0);
@@ -1325,6 +1400,7 @@ int main(void)
 	RUN_TEST(test_br_writer_preference);
 	RUN_TEST(test_br_many_readers);
 	RUN_TEST(test_br_pshared_fork);
+	RUN_TEST(test_br_try_write_no_spurious_read_failure);
 	RUN_TEST(test_set_spin);
 	CHECK_EQ(weft_rwlock_set_bias(bias), 0u);
 	RUN_TEST(test_rw_bias_zero_lock);

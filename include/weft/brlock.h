@@ -297,9 +297,12 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  * reader is inside.
  * @br: the lock.
  *
- * A failed attempt may make readers that arrive during it wait briefly.
+ * A read-held lock fails at a first look at the slots, before ACTIVE is set,
+ * so readers are not disturbed; only a reader entering right after that look
+ * makes the attempt fail with ACTIVE set, and readers arriving during that
+ * attempt's sweep then fail (tryrdlock) or wait briefly.
  *
- * Context: any thread; never blocks (costs a sweep of the slots).
+ * Context: any thread; never blocks (costs one or two sweeps of the slots).
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
  */
