@@ -114,6 +114,12 @@ run sem-BUG_POST_READS_WAITERS_FIRST sem catch safety -DSCENARIO_POOL -DNTHREADS
 run sem-BUG_POST_N_WAKES_ONE sem   catch safety       -DSCENARIO_HANDOFF -DNTHREADS=3 -DBUG_SEM_POST_N_WAKES_ONE
 run sem-BUG_WAIT_UNCHECKED   sem   catch safety       -DSCENARIO_POOL -DNTHREADS=3 -DITERS=2 -DBUG_SEM_WAIT_UNCHECKED
 
+# ---- weft_rwlock_t: reader bias and the trywrlock's REVOKING ------------------
+run rwlock-bias-safety-2r    rwlock_bias pass  safety -DNREADERS=2 -DITERS=2
+run rwlock-bias-BUG_TRY_NO_RECHECK rwlock_bias catch safety -DNREADERS=2 -DITERS=2 -DBUG_RWB_TRY_NO_RECHECK
+run rwlock-bias-BUG_TRY_NO_REBIAS rwlock_bias catch safety -DNREADERS=2 -DITERS=2 -DBUG_RWB_TRY_NO_REBIAS
+run rwlock-bias-BUG_READER_NO_CHECK rwlock_bias catch safety -DNREADERS=2 -DITERS=2 -DBUG_RWB_READER_NO_CHECK
+
 t_end=$(date +%s.%N)
 elapsed=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { print b - a }')
 if [ "$failed" -ne 0 ]; then
