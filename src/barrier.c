@@ -37,8 +37,6 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
 		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
 			return;
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_PARK)
-			(void)weft__spinwait_park_bit(&barrier->phase, now, WEFT_BARRIER_SLEEPERS,
-						      (const struct timespec *)0);
+		(void)weft__spinwait_wait_bit(&sw, &barrier->phase, now, WEFT_BARRIER_SLEEPERS, 0);
 	}
 }

@@ -48,18 +48,10 @@ int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		switch (weft__spinwait_spin(&sw)) {
-		case WEFT__SPIN_AGAIN:
-			break;
-		case WEFT__SPIN_TIMEDOUT:
-			return WEFT_ETIMEDOUT; /* we saw the count above zero just now */
-		case WEFT__SPIN_PARK:
-			if (weft__spinwait_park_bit(&latch->state, v, WEFT_LATCH_WAITERS, deadline) == WEFT_ETIMEDOUT)
-				/* acquire: as above */
-				return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
-					       ? WEFT_OK
-					       : WEFT_ETIMEDOUT;
-			break;
-		}
+		if (weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0) == WEFT_ETIMEDOUT)
+			/* a last look.  acquire: as above */
+			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
+				       ? WEFT_OK
+				       : WEFT_ETIMEDOUT;
 	}
 }

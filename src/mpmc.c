@@ -673,14 +673,9 @@ struct mpmc_stall {
 static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st, const struct timespec *deadline,
 		      bool *handover)
 {
-	switch (weft__spinwait_spin(&st->sw)) {
-	case WEFT__SPIN_AGAIN:
-		return WEFT_OK;
-	case WEFT__SPIN_TIMEDOUT:
-		return WEFT_ETIMEDOUT;
-	case WEFT__SPIN_PARK:
-		break;
-	}
+	int rc = weft__spinwait_step(&st->sw); /* spin, yield, or (EBUSY) nap */
+	if (rc != WEFT_EBUSY)
+		return rc;
 	unsigned shift = st->naps++;
 	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
 	if (nap > WEFT__MPMC_NAP_MAX_NS)

@@ -200,22 +200,37 @@ static inline enum weft__spin_result weft__spinwait_spin(struct weft__spinwait *
 	return WEFT__SPIN_PARK;
 }
 
-/*
- * Park on @word, which the caller last read as @seen (its condition still
- * false): set @bit in it, by CAS, to tell the waker that someone sleeps, then
- * sleep while it holds @seen | @bit, until @deadline (NULL: none).  For the
- * words whose waker wakes everyone when it sees the bit (barrier, latch,
- * once).  relaxed CAS: the bit is only a flag; the sleep re-checks the word,
- * and the caller re-reads it (with its own order) after this returns.
- *
- * Return: WEFT_OK (the word moved, a wake-up, or a spurious return: look
- * again) or WEFT_ETIMEDOUT.
- */
-static inline int weft__spinwait_park_bit(uint32_t *word, uint32_t seen, uint32_t bit, const struct timespec *deadline)
+/* weft__spinwait_spin() as a status: WEFT_OK (look again), WEFT_ETIMEDOUT,
+ * or WEFT_EBUSY (park now). */
+static inline int weft__spinwait_step(struct weft__spinwait *sw)
 {
+	enum weft__spin_result r = weft__spinwait_spin(sw);
+	return r == WEFT__SPIN_AGAIN ? WEFT_OK : r == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : WEFT_EBUSY;
+}
+
+/*
+ * One round of a wait on a futex word whose waker wakes the sleepers when it
+ * sees a "someone sleeps" @bit in it (barrier, latch, the rwlock's and the
+ * brlock's words): the caller read @word as @seen and its condition is still
+ * false.  Spin as @sw says; once told to park, set @bit by CAS and sleep
+ * while the word holds @seen | @bit, until the deadline of @sw.  relaxed CAS:
+ * the bit is only a flag; the sleep re-checks the word, and the caller
+ * re-reads it (with its own order) after this returns.  @wflags: 0 or
+ * WEFT_PSHARED.
+ *
+ * Return: WEFT_OK (paused, yielded, the word moved, woken, or a spurious
+ * return: look again) or WEFT_ETIMEDOUT (the deadline passed while spinning
+ * or asleep; @bit may be left set: the caller takes a last look and decides).
+ */
+static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *word, uint32_t seen, uint32_t bit,
+					  unsigned wflags)
+{
+	int rc = weft__spinwait_step(sw);
+	if (rc != WEFT_EBUSY)
+		return rc;
 	if (!(seen & bit) && !weft_atomic_cas(word, &seen, seen | bit, WEFT_RELAXED, WEFT_RELAXED))
 		return WEFT_OK; /* the word moved: look again */
-	return weft__wait(word, seen | bit, deadline, 0);
+	return weft__wait(word, seen | bit, sw->deadline, wflags);
 }
 
 #endif /* WEFT_SRC_SPINWAIT_H */
