@@ -5440,22 +5440,37 @@ static inline enum weft__spin_result weft__spinwait_spin(struct weft__spinwait *
 	return WEFT__SPIN_PARK;
 }
 
-/*
- * Park on @word, which the caller last read as @seen (its condition still
- * false): set @bit in it, by CAS, to tell the waker that someone sleeps, then
- * sleep while it holds @seen | @bit, until @deadline (NULL: none).  For the
- * words whose waker wakes everyone when it sees the bit (barrier, latch,
- * once).  relaxed CAS: the bit is only a flag; the sleep re-checks the word,
- * and the caller re-reads it (with its own order) after this returns.
- *
- * Return: WEFT_OK (the word moved, a wake-up, or a spurious return: look
- * again) or WEFT_ETIMEDOUT.
- */
-static inline int weft__spinwait_park_bit(uint32_t *word, uint32_t seen, uint32_t bit, const struct timespec *deadline)
+/* weft__spinwait_spin() as a status: WEFT_OK (look again), WEFT_ETIMEDOUT,
+ * or WEFT_EBUSY (park now). */
+static inline int weft__spinwait_step(struct weft__spinwait *sw)
 {
+	enum weft__spin_result r = weft__spinwait_spin(sw);
+	return r == WEFT__SPIN_AGAIN ? WEFT_OK : r == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : WEFT_EBUSY;
+}
+
+/*
+ * One round of a wait on a futex word whose waker wakes the sleepers when it
+ * sees a "someone sleeps" @bit in it (barrier, latch, the rwlock's and the
+ * brlock's words): the caller read @word as @seen and its condition is still
+ * false.  Spin as @sw says; once told to park, set @bit by CAS and sleep
+ * while the word holds @seen | @bit, until the deadline of @sw.  relaxed CAS:
+ * the bit is only a flag; the sleep re-checks the word, and the caller
+ * re-reads it (with its own order) after this returns.  @wflags: 0 or
+ * WEFT_PSHARED.
+ *
+ * Return: WEFT_OK (paused, yielded, the word moved, woken, or a spurious
+ * return: look again) or WEFT_ETIMEDOUT (the deadline passed while spinning
+ * or asleep; @bit may be left set: the caller takes a last look and decides).
+ */
+static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *word, uint32_t seen, uint32_t bit,
+					  unsigned wflags)
+{
+	int rc = weft__spinwait_step(sw);
+	if (rc != WEFT_EBUSY)
+		return rc;
 	if (!(seen & bit) && !weft_atomic_cas(word, &seen, seen | bit, WEFT_RELAXED, WEFT_RELAXED))
 		return WEFT_OK; /* the word moved: look again */
-	return weft__wait(word, seen | bit, deadline, 0);
+	return weft__wait(word, seen | bit, sw->deadline, wflags);
 }
 
 #endif /* WEFT_SRC_SPINWAIT_H */
@@ -5600,9 +5615,7 @@ void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
 		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
 		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
 			return;
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_PARK)
-			(void)weft__spinwait_park_bit(&barrier->phase, now, WEFT_BARRIER_SLEEPERS,
-						      (const struct timespec *)0);
+		(void)weft__spinwait_wait_bit(&sw, &barrier->phase, now, WEFT_BARRIER_SLEEPERS, 0);
 	}
 }
 
@@ -6558,19 +6571,11 @@ int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		switch (weft__spinwait_spin(&sw)) {
-		case WEFT__SPIN_AGAIN:
-			break;
-		case WEFT__SPIN_TIMEDOUT:
-			return WEFT_ETIMEDOUT; /* we saw the count above zero just now */
-		case WEFT__SPIN_PARK:
-			if (weft__spinwait_park_bit(&latch->state, v, WEFT_LATCH_WAITERS, deadline) == WEFT_ETIMEDOUT)
-				/* acquire: as above */
-				return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
-					       ? WEFT_OK
-					       : WEFT_ETIMEDOUT;
-			break;
-		}
+		if (weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0) == WEFT_ETIMEDOUT)
+			/* a last look.  acquire: as above */
+			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
+				       ? WEFT_OK
+				       : WEFT_ETIMEDOUT;
 	}
 }
 
@@ -7844,14 +7849,9 @@ struct mpmc_stall {
 static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st, const struct timespec *deadline,
 		      bool *handover)
 {
-	switch (weft__spinwait_spin(&st->sw)) {
-	case WEFT__SPIN_AGAIN:
-		return WEFT_OK;
-	case WEFT__SPIN_TIMEDOUT:
-		return WEFT_ETIMEDOUT;
-	case WEFT__SPIN_PARK:
-		break;
-	}
+	int rc = weft__spinwait_step(&st->sw); /* spin, yield, or (EBUSY) nap */
+	if (rc != WEFT_EBUSY)
+		return rc;
 	unsigned shift = st->naps++;
 	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
 	if (nap > WEFT__MPMC_NAP_MAX_NS)
