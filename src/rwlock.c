@@ -18,7 +18,8 @@
  *    sleep through the change it waits for;
  *  - reader bias (BRAVO) is a seq_cst store-load handshake between a reader
  *    (claim a slot, then load BIASED) and a writer (clear BIASED, then load
- *    every slot); see weft__rwlock_bias_enter() and rwl_revoke().
+ *    every slot); see weft__rwlock_bias_enter(), rwl_revoke() and
+ *    weft_rwlock_trywrlock_slow() (where the clear is the BIASED -> REVOKING CAS).
  */
 #include "backoff.h"
 #include "rwlock_bias.h"

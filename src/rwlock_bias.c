@@ -5,7 +5,8 @@
  * inhibit policy.  BRAVO: D. Dice, A. Kogan, "BRAVO - Biased Locking for
  * Reader-Writer Locks", USENIX ATC 2019.  The reader's half is inline in
  * include/weft/rwlock_bias.h; the BIASED bit of the state word is set and
- * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke()).
+ * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke(),
+ * weft_rwlock_trywrlock_slow()).
  *
  * Memory orders: the scan's slot loads are seq_cst, the load half of the
  * store-load handshake with a reader's seq_cst slot CAS and state load (see
