@@ -8789,7 +8789,8 @@ void weft_pool_destroy(weft_pool_t *pool)
  *    sleep through the change it waits for;
  *  - reader bias (BRAVO) is a seq_cst store-load handshake between a reader
  *    (claim a slot, then load BIASED) and a writer (clear BIASED, then load
- *    every slot); see weft__rwlock_bias_enter() and rwl_revoke().
+ *    every slot); see weft__rwlock_bias_enter(), rwl_revoke() and
+ *    weft_rwlock_trywrlock_slow() (where the clear is the BIASED -> REVOKING CAS).
  */
 
 /* relaxed everywhere: a tuning value, read once per contended wait */
@@ -9190,7 +9191,8 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
  * inhibit policy.  BRAVO: D. Dice, A. Kogan, "BRAVO - Biased Locking for
  * Reader-Writer Locks", USENIX ATC 2019.  The reader's half is inline in
  * include/weft/rwlock_bias.h; the BIASED bit of the state word is set and
- * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke()).
+ * cleared by src/rwlock.c (rwl_maybe_bias(), rwl_revoke(),
+ * weft_rwlock_trywrlock_slow()).
  *
  * Memory orders: the scan's slot loads are seq_cst, the load half of the
  * store-load handshake with a reader's seq_cst slot CAS and state load (see
