@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "keep_errno.h"
 #include "weft/counter.h"
 #include "weft/mutex.h"
 
@@ -160,7 +161,9 @@ static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 {
 	if (!sc_arm_exit())
 		return NULL;
+	int saved = weft__errno_save();
 	struct sc_claim *c = (struct sc_claim *)malloc(sizeof(*c));
+	weft__errno_restore(saved);
 	if (!c)
 		return NULL;
 	struct weft__scounter_shards *sh = sc->shards;
@@ -231,7 +234,9 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
 	size_t bytes = weft_scounter_bytes(nslots);
 	if (bytes == 0)
 		return WEFT_EINVAL;
+	int saved = weft__errno_save();
 	struct weft__scounter_shards *sh = (struct weft__scounter_shards *)aligned_alloc(WEFT_CACHE_LINE, bytes);
+	weft__errno_restore(saved);
 	if (!sh)
 		return WEFT_ENOMEM;
 	memset(sh, 0, bytes);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "keep_errno.h"
 #include "spinwait.h"
 #include "wait.h"
 #include "weft/deadline.h"
@@ -180,7 +181,9 @@ weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags)
 	size_t bytes = weft_mpmc_bytes(capacity);
 	if (bytes == 0)
 		return NULL;
+	int saved = weft__errno_save(); /* aligned_alloc() sets ENOMEM; errno stays the caller's */
 	void *mem = aligned_alloc(WEFT_CACHE_LINE, bytes); /* bytes is a multiple of the alignment */
+	weft__errno_restore(saved);
 	if (mem == NULL)
 		return NULL;
 	return mpmc_init(mem, capacity, flags | WEFT__MPMC_OWNED);

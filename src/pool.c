@@ -36,13 +36,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS */
 #endif
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "keep_errno.h"
 #include "weft/mutex.h"
 #include "weft/pool.h"
 
@@ -233,7 +233,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 	struct pool_layout l;
 	if ((flags & ~(WEFT_POOL_NOCACHE | WEFT_PSHARED)) != 0 || !pool_compute_layout(obj_size, align, capacity, &l))
 		return NULL;
-	int saved = errno;
+	int saved = weft__errno_save();
 	void *mem = NULL;
 	if (flags & WEFT_PSHARED) {
 		mem = mmap(NULL, l.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -242,7 +242,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 	} else if (posix_memalign(&mem, pool_block_align(l.align), l.bytes) != 0) {
 		mem = NULL;
 	}
-	errno = saved;
+	weft__errno_restore(saved);
 	if (!mem)
 		return NULL;
 	weft_pool_t *pool = weft_pool_init_at_aligned(mem, obj_size, align, capacity, flags);
@@ -487,7 +487,9 @@ static struct weft__pool_cache *pool_own_cache(weft_pool_t *pool)
 		if (!pool_arm_exit())
 			return NULL;
 		uint32_t size = 2 * pool->batch;
+		int saved = weft__errno_save();
 		c = (struct weft__pool_cache *)malloc(sizeof(*c));
+		weft__errno_restore(saved);
 		if (!c)
 			return NULL;
 		c->id = pool->id;
@@ -604,9 +606,9 @@ void weft_pool_destroy(weft_pool_t *pool)
 	weft_mutex_unlock(&pool_registry);
 	unsigned flags = pool->flags;
 	if (flags & WEFT__POOL_OWNED_MMAP) {
-		int saved = errno;
+		int saved = weft__errno_save();
 		munmap(pool, pool->bytes);
-		errno = saved;
+		weft__errno_restore(saved);
 	} else if (flags & WEFT__POOL_OWNED_MALLOC) {
 		free(pool);
 	} else {

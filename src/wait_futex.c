@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "keep_errno.h"
 #include "weft/status.h"
 
 static int futex_op(unsigned flags, int op)
@@ -34,14 +35,14 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
 			  FUTEX_BITSET_MATCH_ANY);
 	int status = WEFT_OK;
 	/* EAGAIN: *addr != expected already; EINTR: a signal; both are "re-check". */
 	if (rc == -1 && errno == ETIMEDOUT)
 		status = WEFT_ETIMEDOUT;
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
@@ -49,16 +50,16 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 }
 
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
 	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX
 	 * (the "timeout" slot, read as an integer) onto @target. */
@@ -69,7 +70,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 		status = WEFT_EBUSY;
 	else if (rc == -1) /* unexpected (e.g. no requeue support): fall back to waking all */
 		(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), INT32_MAX, NULL, NULL, 0);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 

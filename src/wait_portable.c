@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "keep_errno.h"
 #include "weft/atomic.h"
 #include "weft/deadline.h"
 #include "weft/status.h"
@@ -79,11 +80,11 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	int status = WEFT_OK;
 	if (flags & WEFT_PSHARED) {
 		status = poll_wait(addr, expected, deadline);
-		errno = saved_errno;
+		weft__errno_restore(saved_errno);
 		return status;
 	}
 	pthread_once(&buckets_once, buckets_init);
@@ -99,7 +100,7 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 			status = WEFT_ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
@@ -110,14 +111,14 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
 		return; /* pollers see the change by themselves */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
 	pthread_mutex_lock(&b->lock);
 	if (b->sleepers)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 }
 
 /* A bucket's sleepers cannot be moved to another bucket: wake all of them (see
@@ -131,7 +132,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	(void)target;
 	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */
 		return weft_atomic_load(addr, WEFT_RELAXED) == expected ? WEFT_OK : WEFT_EBUSY;
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	int status = WEFT_OK;
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
@@ -142,7 +143,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	else if (b->sleepers)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
