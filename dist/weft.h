@@ -5126,6 +5126,46 @@ static inline void weft__backoff_or_yield(struct weft__backoff *b)
 
 #endif /* WEFT_SRC_BACKOFF_H */
 
+/* ---- src/keep_errno.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_KEEP_ERRNO_H
+#define WEFT_SRC_KEEP_ERRNO_H
+
+/*
+ * keep_errno.h - no weft call changes errno (docs/errors.md).  A call into
+ * the C library that may set it (malloc, aligned_alloc, posix_memalign, mmap,
+ * a system call) is bracketed:
+ *
+ *     int saved = weft__errno_save();
+ *     void *mem = aligned_alloc(...);
+ *     weft__errno_restore(saved);
+ *
+ * The compiler barrier in weft__errno_restore() is what makes the pair
+ * robust: gcc knows posix_memalign() reports through its return value and
+ * assumes it leaves errno alone, so without the barrier `errno = saved` is a
+ * store of the value just loaded and gcc -O2 deletes the save and the
+ * restore (glibc's posix_memalign() does set errno to ENOMEM on the way).
+ * The same reasoning would reach malloc() and aligned_alloc() under
+ * -fno-math-errno (-ffast-math), which tells gcc that they do not set errno
+ * either.
+ */
+
+#include <errno.h>
+
+
+static inline int weft__errno_save(void)
+{
+	return errno;
+}
+
+static inline void weft__errno_restore(int saved)
+{
+	WEFT_COMPILER_BARRIER(); /* errno may have changed in the call: see above */
+	errno = saved;
+}
+
+#endif /* WEFT_SRC_KEEP_ERRNO_H */
+
 /* ---- src/rwlock_bias.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_RWLOCK_BIAS_H
@@ -6247,7 +6287,9 @@ static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 {
 	if (!sc_arm_exit())
 		return NULL;
+	int saved = weft__errno_save();
 	struct sc_claim *c = (struct sc_claim *)malloc(sizeof(*c));
+	weft__errno_restore(saved);
 	if (!c)
 		return NULL;
 	struct weft__scounter_shards *sh = sc->shards;
@@ -6318,7 +6360,9 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
 	size_t bytes = weft_scounter_bytes(nslots);
 	if (bytes == 0)
 		return WEFT_EINVAL;
+	int saved = weft__errno_save();
 	struct weft__scounter_shards *sh = (struct weft__scounter_shards *)aligned_alloc(WEFT_CACHE_LINE, bytes);
+	weft__errno_restore(saved);
 	if (!sh)
 		return WEFT_ENOMEM;
 	memset(sh, 0, bytes);
@@ -7356,7 +7400,9 @@ weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags)
 	size_t bytes = weft_mpmc_bytes(capacity);
 	if (bytes == 0)
 		return NULL;
+	int saved = weft__errno_save(); /* aligned_alloc() sets ENOMEM; errno stays the caller's */
 	void *mem = aligned_alloc(WEFT_CACHE_LINE, bytes); /* bytes is a multiple of the alignment */
+	weft__errno_restore(saved);
 	if (mem == NULL)
 		return NULL;
 	return mpmc_init(mem, capacity, flags | WEFT__MPMC_OWNED);
@@ -8191,7 +8237,6 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS */
 #endif
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8386,7 +8431,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 	struct pool_layout l;
 	if ((flags & ~(WEFT_POOL_NOCACHE | WEFT_PSHARED)) != 0 || !pool_compute_layout(obj_size, align, capacity, &l))
 		return NULL;
-	int saved = errno;
+	int saved = weft__errno_save();
 	void *mem = NULL;
 	if (flags & WEFT_PSHARED) {
 		mem = mmap(NULL, l.bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -8395,7 +8440,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
 	} else if (posix_memalign(&mem, pool_block_align(l.align), l.bytes) != 0) {
 		mem = NULL;
 	}
-	errno = saved;
+	weft__errno_restore(saved);
 	if (!mem)
 		return NULL;
 	weft_pool_t *pool = weft_pool_init_at_aligned(mem, obj_size, align, capacity, flags);
@@ -8640,7 +8685,9 @@ static struct weft__pool_cache *pool_own_cache(weft_pool_t *pool)
 		if (!pool_arm_exit())
 			return NULL;
 		uint32_t size = 2 * pool->batch;
+		int saved = weft__errno_save();
 		c = (struct weft__pool_cache *)malloc(sizeof(*c));
+		weft__errno_restore(saved);
 		if (!c)
 			return NULL;
 		c->id = pool->id;
@@ -8757,9 +8804,9 @@ void weft_pool_destroy(weft_pool_t *pool)
 	weft_mutex_unlock(&pool_registry);
 	unsigned flags = pool->flags;
 	if (flags & WEFT__POOL_OWNED_MMAP) {
-		int saved = errno;
+		int saved = weft__errno_save();
 		munmap(pool, pool->bytes);
-		errno = saved;
+		weft__errno_restore(saved);
 	} else if (flags & WEFT__POOL_OWNED_MALLOC) {
 		free(pool);
 	} else {
@@ -9677,14 +9724,14 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	long rc = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAIT_BITSET), expected, deadline, NULL,
 			  FUTEX_BITSET_MATCH_ANY);
 	int status = WEFT_OK;
 	/* EAGAIN: *addr != expected already; EINTR: a signal; both are "re-check". */
 	if (rc == -1 && errno == ETIMEDOUT)
 		status = WEFT_ETIMEDOUT;
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
@@ -9692,16 +9739,16 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 }
 
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's read of the word and this requeue can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	/* FUTEX_CMP_REQUEUE: the kernel compares *addr with @expected under the
 	 * futex hash-bucket lock, wakes @nwake waiters and moves up to INT32_MAX
 	 * (the "timeout" slot, read as an integer) onto @target. */
@@ -9712,7 +9759,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 		status = WEFT_EBUSY;
 	else if (rc == -1) /* unexpected (e.g. no requeue support): fall back to waking all */
 		(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), INT32_MAX, NULL, NULL, 0);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
@@ -9804,11 +9851,11 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	int status = WEFT_OK;
 	if (flags & WEFT_PSHARED) {
 		status = poll_wait(addr, expected, deadline);
-		errno = saved_errno;
+		weft__errno_restore(saved_errno);
 		return status;
 	}
 	pthread_once(&buckets_once, buckets_init);
@@ -9824,7 +9871,7 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 			status = WEFT_ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
@@ -9835,14 +9882,14 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
 		return; /* pollers see the change by themselves */
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
 	pthread_mutex_lock(&b->lock);
 	if (b->sleepers)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 }
 
 /* A bucket's sleepers cannot be moved to another bucket: wake all of them (see
@@ -9856,7 +9903,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	(void)target;
 	if (flags & WEFT_PSHARED) /* pollers see the change by themselves */
 		return weft_atomic_load(addr, WEFT_RELAXED) == expected ? WEFT_OK : WEFT_EBUSY;
-	int saved_errno = errno;
+	int saved_errno = weft__errno_save();
 	int status = WEFT_OK;
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
@@ -9867,7 +9914,7 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	else if (b->sleepers)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	errno = saved_errno;
+	weft__errno_restore(saved_errno);
 	return status;
 }
 
