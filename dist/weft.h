@@ -3984,10 +3984,10 @@ WEFT_EXTERN_C_END
  *
  * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
  * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3; the word lock
- * of src/wordlock.h).  Every thread
- * that cannot take the lock at once queues on it; the one thread that holds
- * it, the head, is the only one that waits on `state`, sets WAITING or
- * PARKED, and it lets the queue go as soon as it has the rwlock.  This is the
+ * of src/wordlock.h).  Every thread that cannot take the lock at once queues
+ * on it; the one thread that holds it, the head, is the only one that waits
+ * on `state`, sets WAITING or PARKED, and it lets the queue go as soon as it
+ * has the rwlock.  This is the
  * queued reader-writer lock of the Linux kernel (W. Long, kernel/locking/
  * qrwlock.c, 2014: readers and writers wait their turn on an inner lock, the
  * head alone deals with the lock word), with sleeping in place of spinning.
@@ -4047,8 +4047,10 @@ WEFT_EXTERN_C_END
  * write.  A reader whose slot is taken, or that sees bias off, backs out and
  * takes the counted path above.  A writer takes the counted lock as before;
  * then, if BIASED is set, it clears it (seq_cst) and scans the whole table
- * (seq_cst loads), waiting for every slot that holds this lock: the two
- * seq_cst pairs form a store-load handshake, so either the writer sees the
+ * (seq_cst loads), waiting for every slot that holds this lock (spin,
+ * yield, then timed futex sleeps with cancellation disabled: no errno
+ * change, no cancellation point): the two seq_cst pairs form a store-load
+ * handshake, so either the writer sees the
  * reader's slot or the reader sees BIASED clear.  After a revocation that
  * took t, bias stays off for N * t (N = WEFT_RWLOCK_BIAS_DEFAULT, see
  * weft_rwlock_set_bias()), then counted readers turn it back on.  A timed-out
@@ -4086,7 +4088,9 @@ WEFT_EXTERN_C_END
  * no read lock while another thread does, and a second rdlock by a reader
  * (see the recursion rule).  Under ThreadSanitizer the lock carries the
  * __tsan_mutex_* annotations, read acquisitions with WEFT_TSAN_READ_LOCK, so
- * TSan checks it as it checks pthread_rwlock_t.
+ * TSan checks it as it checks pthread_rwlock_t.  The owner checks, lock-order
+ * records and annotations are all made inline by the wrappers of lockhooks.h
+ * (none in src/), so a TSan program sees them with a release library too.
  */
 
 #include <stdbool.h>
