@@ -48,6 +48,7 @@ races-check:
 	$(Q)$(MAKE) --no-print-directory races-build WERROR=-Werror
 	$(Q)scripts/races_check.sh --check --tsan-dir $(RACES_BUILD)/tsan $(RACES_BINS)
 	$(Q)$(MAKE) --no-print-directory races-lockdep WERROR=-Werror
+	$(Q)python3 scripts/races_doc.py --check-pictures
 
 # R11 again, built with WEFT_DEBUG: weft's lock-order checker (docs/lockorder.md)
 # must report the ABBA mode's inversion, and stay silent on the fixes that remove

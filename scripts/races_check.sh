@@ -8,7 +8,9 @@
 #       `make races-check`: every fixed mode of PROG must exit 0 (correct in
 #       RACES_CHECK_RUNS runs, default 3); DIR/<prog>, the -fsanitize=thread
 #       build, must print "WARNING: ThreadSanitizer" on stderr for each tsan-racy
-#       mode and stay silent and exit 0 for each tsan-clean mode.
+#       mode and stay silent and exit 0 for each tsan-clean mode.  Each forced
+#       schedule ("schedule: MODE lose|safe ORDER") runs RACES_SCHEDULE_RUNS
+#       times (default 10): "lose" must go wrong in every run, "safe" in none.
 #   races_check.sh --count N [--table FILE] PROG...
 #       `make races-count`: each racy and fixed mode N times; prints how many runs
 #       went wrong, and writes a markdown table to FILE.
@@ -72,7 +74,7 @@ check)
 	export TSAN_OPTIONS="exitcode=66 halt_on_error=0 report_signal_unsafe=0 die_after_fork=0 ${TSAN_OPTIONS:-}"
 	runs=${RACES_CHECK_RUNS:-3}
 	log=$(mktemp)
-	trap 'rm -f "$log"' EXIT
+	trap 'rm -f "$log" "$log.sched"' EXIT
 	for prog in "$@"; do
 		name=$(basename "$prog")
 		tsan="$tsan_dir/$name"
@@ -101,6 +103,26 @@ check)
 				failed=$((failed + 1))
 			fi
 		done
+		"$prog" --list-modes | sed -n 's/^schedule:[[:space:]]*//p' | while read -r m outcome order; do
+			echo "$m $outcome $order"
+		done >"$log.sched"
+		while read -r m outcome order; do
+			checks=$((checks + 1))
+			sruns=${RACES_SCHEDULE_RUNS:-10}
+			out=$("$prog" --mode "$m" --schedule "$order" --runs "$sruns" --quiet 2>&1)
+			# the summary: "fix 'M': correct in X of N runs" or "<symptom> in X of N runs"
+			summary=$(printf '%s\n' "$out" | grep -E ' in [0-9]+ of [0-9]+ runs' | tail -1)
+			wrong=$(printf '%s\n' "$summary" | sed -n 's/.* in \([0-9]*\) of [0-9]* runs.*/\1/p')
+			case "$summary" in *"fix '"*"': correct in"*) [ -n "$wrong" ] && wrong=$((sruns - wrong)) ;; esac
+			want=$([ "$outcome" = lose ] && echo "$sruns" || echo 0)
+			if [ "${wrong:-x}" = "$want" ]; then
+				echo "  ok    $name --mode $m --schedule $order: went wrong in $wrong of $sruns runs ($outcome)"
+			else
+				echo "  FAIL  $name --mode $m --schedule $order: went wrong in ${wrong:-?} of $sruns runs, expected $want ($outcome)"
+				printf '%s\n' "$out" | sed 's/^/        /' | head -20
+				failed=$((failed + 1))
+			fi
+		done <"$log.sched"
 		fixed=" $(modes "$prog" fixed) "
 		for m in $(modes "$prog" tsan-clean); do
 			checks=$((checks + 1))
@@ -135,7 +157,7 @@ count)
 					wrong=$((count_runs - ${ok:-0}))
 					cost=$(printf '%s\n' "$out" | sed -n 's/.*median \([0-9.]*\) ns\/op.*/\1/p' | tail -1)
 				else
-					wrong=$(printf '%s\n' "$out" | sed -n 's/.*showed in \([0-9]*\) of \([0-9]*\) runs.*/\1/p' | tail -1)
+					wrong=$(printf '%s\n' "$out" | sed -n 's/.* in \([0-9]*\) of \([0-9]*\) runs.*/\1/p' | tail -1)
 					cost=
 				fi
 				case "$kind" in

@@ -35,9 +35,17 @@ static void add_racy(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	volatile long *counter = &s->counter;
-	(void)index;
-	for (long i = 0; i < s->iters; i++)
-		(*counter)++; /* load, add, store: another thread can store in between */
+	for (long i = 0; i < s->iters; i++) {
+		/* (*counter)++, its load and its store written apart so that the lab
+		 * can stop between them (--schedule) and record them (--trace);
+		 * without those flags lab_step() and lab_ev() test one global */
+		lab_step(index);
+		long v = *counter;                     /* load */
+		lab_ev(index, LAB_EV_LOAD, v, "load");
+		lab_step(index);
+		*counter = v + 1;                      /* add, store: another thread can store in between */
+		lab_ev(index, LAB_EV_STORE, v + 1, "store");
+	}
 }
 
 static void add_mutex(void *ctx, int index)
@@ -94,6 +102,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 			   : strcmp(mode->name, "spin") == 0  ? add_spin
 			   : strcmp(mode->name, "atomic") == 0 ? add_atomic
 							       : add_sharded;
+	lab_shared_value(0);
 	uint64_t ns = lab_run_threads(o->threads, fn, &s);
 
 	long long got = fn == add_atomic    ? (long long)weft_counter_load(&s.atomic)
@@ -115,12 +124,20 @@ static const struct lab_mode modes[] = {
 	{ "sharded", LAB_FIXED, LAB_TSAN_SILENT, "weft_scounter_add(): one counter slot per thread, summed on read" },
 };
 
+/* Two threads, one increment each: the loads and stores interleaved lose one. */
+static const struct lab_schedule schedules[] = {
+	{ "racy", true, "T1,T2,T1,T2" },  /* both load 0, both store 1 */
+	{ "racy", false, "T1,T1,T2,T2" }, /* T1's load and store, then T2's: 2 */
+};
+
 static const struct lab_prog prog = {
 	.name = "r01_lost_update",
 	.title = "R1 lost update: threads do counter++ on one plain shared counter",
 	.threads = 4, .iters = 100000, .runs = 10, .tsan_iters = 10000,
+	.symptom = "updates were lost",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 };
 
 int main(int argc, char **argv)

@@ -40,10 +40,13 @@ static void add_racy(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	volatile long *counter = &s->counter; /* volatile: one real load and store per line */
-	(void)index;
 	for (long i = 0; i < s->iters; i++) {
+		lab_step(index); /* a gate under --schedule; without it a test of one global */
 		long tmp = *counter; /* read */
+		lab_ev(index, LAB_EV_LOAD, tmp, "read"); /* recorded under --trace */
+		lab_step(index);
 		*counter = tmp + 1;  /* write: another thread may have written in between */
+		lab_ev(index, LAB_EV_STORE, tmp + 1, "write");
 	}
 }
 
@@ -51,11 +54,14 @@ static void add_widened(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	volatile long *counter = &s->counter;
-	(void)index;
 	for (long i = 0; i < s->iters; i++) {
+		lab_step(index);
 		long tmp = *counter;
+		lab_ev(index, LAB_EV_LOAD, tmp, "read");
 		widen(); /* the window: every write another thread makes now is overwritten */
+		lab_step(index);
 		*counter = tmp + 1;
+		lab_ev(index, LAB_EV_STORE, tmp + 1, "write");
 	}
 }
 
@@ -111,6 +117,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 			   : strcmp(mode->name, "mutex") == 0   ? add_mutex
 			   : strcmp(mode->name, "spin") == 0    ? add_spin
 								 : add_atomic;
+	lab_shared_value(0);
 	uint64_t ns = lab_run_threads(o->threads, fn, &s);
 
 	long long got = fn == add_atomic ? (long long)weft_counter_load(&s.atomic) : s.counter;
@@ -129,12 +136,19 @@ static const struct lab_mode modes[] = {
 	{ "atomic", LAB_FIXED, LAB_TSAN_SILENT, "pause, then weft_counter_add(): no window left" },
 };
 
+static const struct lab_schedule schedules[] = {
+	{ "widened", true, "T1,T2,T1,T2" },  /* both read 0, both write 1 */
+	{ "widened", false, "T1,T1,T2,T2" }, /* one after the other: 2 */
+};
+
 static const struct lab_prog prog = {
 	.name = "r02_widened_rmw",
 	.title = "R2 widened read-modify-write: tmp = counter; counter = tmp + 1",
 	.threads = 4, .iters = 100000, .runs = 10, .tsan_iters = 10000,
+	.symptom = "updates were lost",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 };
 
 int main(int argc, char **argv)

@@ -33,9 +33,17 @@ static void add_racy(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	volatile long *counter = &s->counter; /* one real load and store per ++ */
-	(void)index;
-	for (long i = 0; i < s->iters; i++)
-		(*counter)++;
+	for (long i = 0; i < s->iters; i++) {
+		/* (*counter)++ with its load and store apart: the lab's gates
+		 * (--schedule) and trace (--trace) live in shared memory, so they
+		 * work across processes too */
+		lab_step(index);
+		long v = *counter;
+		lab_ev(index, LAB_EV_LOAD, v, "load");
+		lab_step(index);
+		*counter = v + 1;
+		lab_ev(index, LAB_EV_STORE, v + 1, "store");
+	}
 }
 
 static void add_mutex(void *ctx, int index)
@@ -68,6 +76,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	const char *fix = mode->name + (procs ? 5 : 7); /* after "proc-" or "thread-" */
 	lab_worker_fn fn = strcmp(fix, "racy") == 0 ? add_racy : strcmp(fix, "mutex") == 0 ? add_mutex : add_atomic;
 	int workers = procs ? o->procs : o->threads;
+	lab_shared_value(0);
 	uint64_t ns = procs ? lab_run_procs(workers, fn, s) : lab_run_threads(workers, fn, s);
 
 	long long got = fn == add_atomic ? (long long)weft_counter_load(&s->atomic) : s->counter;
@@ -88,12 +97,19 @@ static const struct lab_mode modes[] = {
 	{ "thread-atomic", LAB_FIXED, LAB_TSAN_SILENT, "threads, WEFT_PSHARED atomic counter" },
 };
 
+static const struct lab_schedule schedules[] = {
+	{ "proc-racy", true, "T1,T2,T1,T2" },  /* both processes load 0, both store 1 */
+	{ "proc-racy", false, "T1,T1,T2,T2" },
+};
+
 static const struct lab_prog prog = {
 	.name = "r03_processes",
 	.title = "R3 lost update across processes: a counter in mmap(MAP_SHARED) memory",
 	.threads = 4, .procs = 4, .iters = 100000, .runs = 10, .tsan_iters = 10000,
+	.symptom = "updates were lost",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 };
 
 int main(int argc, char **argv)

@@ -52,9 +52,15 @@ static void buy_racy(void *ctx, int index)
 	struct shared *s = ctx;
 	volatile long *stock = &s->stock;
 	for (long i = 0; i < s->iters; i++) {
-		if (*stock > 0) {          /* check: "SELECT stock" */
+		lab_step(index); /* the lab's gate (--schedule); one test otherwise */
+		long seen = *stock;
+		lab_ev(index, LAB_EV_CHECK, seen, "check"); /* recorded under --trace */
+		if (seen > 0) {            /* check: "SELECT stock" */
 			query_database(); /* every other buyer checks now, and sees 1 too */
-			(*stock)--;        /* act: "UPDATE stock = stock - 1" */
+			lab_step(index);
+			long now = *stock;
+			*stock = now - 1;  /* act: "UPDATE stock = stock - 1" */
+			lab_ev(index, LAB_EV_ACT, now - 1, "sell");
 			s->sold[index]++;
 		}
 	}
@@ -65,9 +71,14 @@ static void buy_atomic_check(void *ctx, int index)
 {
 	struct shared *s = ctx;
 	for (long i = 0; i < s->iters; i++) {
-		if (weft_atomic_load(&s->stock, WEFT_RELAXED) > 0) { /* relaxed: a count, publishes nothing */
+		lab_step(index);
+		long seen = weft_atomic_load(&s->stock, WEFT_RELAXED); /* relaxed: a count, publishes nothing */
+		lab_ev(index, LAB_EV_CHECK, seen, "check");
+		if (seen > 0) {
 			query_database();
-			weft_atomic_fetch_sub(&s->stock, 1, WEFT_RELAXED);
+			lab_step(index);
+			long now = weft_atomic_fetch_sub(&s->stock, 1, WEFT_RELAXED) - 1;
+			lab_ev(index, LAB_EV_ACT, now, "sell");
 			s->sold[index]++;
 		}
 	}
@@ -134,6 +145,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	int workers = procs ? o->procs : o->threads;
 	if (workers > (int)LAB_ARRAY_SIZE(s->sold))
 		workers = (int)LAB_ARRAY_SIZE(s->sold);
+	lab_shared_value(INITIAL_STOCK);
 	uint64_t ns = procs ? lab_run_procs(workers, fn, s) : lab_run_threads(workers, fn, s);
 
 	long sold = 0;
@@ -167,12 +179,22 @@ static const struct lab_mode modes[] = {
 	{ "thread-sem", LAB_FIXED, LAB_TSAN_SILENT, "threads: weft_sem_t holds the stock" },
 };
 
+/* Two buyers, one unit: both check before either sells, or one after the other. */
+static const struct lab_schedule schedules[] = {
+	{ "proc-racy", true, "T1,T2,T1,T2" },
+	{ "proc-racy", false, "T1,T1,T2" },
+	{ "thread-atomic-check", true, "T1,T2,T1,T2" },
+	{ "thread-atomic-check", false, "T1,T1,T2" },
+};
+
 static const struct lab_prog prog = {
 	.name = "r04_oversell",
 	.title = "R4 check-then-act: 4 buyers, 1 unit of stock",
 	.threads = 4, .procs = 4, .iters = 1, .runs = 10,
+	.symptom = "the stock was oversold",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 };
 
 int main(int argc, char **argv)

@@ -167,7 +167,7 @@ static const struct lab_prog prog = {
 	.name = "r05_unfair_handoff",
 	.title = "R5 unfair hand-off (the GIL model): release, then take the lock straight back",
 	.threads = 2, .iters = 5000, .runs = 10, .tsan_iters = 1000,
-	.symptom = "the unfairness",
+	.symptom = "the lock starved a thread",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
 };

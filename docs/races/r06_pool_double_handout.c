@@ -61,41 +61,56 @@ struct shared {
 	long double_handouts, empty;
 };
 
-static struct object *naive_get(struct naive_pool *p)
+/* lab_step() / lab_ev(): the lab's gates (--schedule) and trace (--trace);
+ * without those flags each tests one global. */
+static struct object *naive_get(struct naive_pool *p, int me)
 {
+	lab_step(me);
 	int n = p->count;     /* free_list.empty() / back() ... */
+	lab_ev(me, LAB_EV_LOAD, n, "back: count");
 	if (n <= 0)
 		return NULL;
 	struct object *obj = p->items[n - 1];
 	for (int k = 0; k < BACK_POP_RELAX; k++)
 		weft_cpu_relax();
+	lab_step(me);
 	p->count = n - 1;     /* ... pop_back(): another thread may have read the same n */
+	lab_ev(me, LAB_EV_STORE, n - 1, "pop: count");
 	return obj;
 }
 
-static void naive_put(struct naive_pool *p, struct object *obj)
+static void naive_put(struct naive_pool *p, struct object *obj, int me)
 {
+	lab_step(me);
 	int n = p->count;
+	lab_ev(me, LAB_EV_LOAD, n, "put: count");
 	if (n >= POOL_CAPACITY) /* only after lost pops: the object leaks */
 		return;
 	p->items[n] = obj;
+	lab_step(me);
 	p->count = n + 1;
+	lab_ev(me, LAB_EV_STORE, n + 1, "push: count");
 }
 
 /* Marks the object as ours; another owner's tag means a double hand-out. */
 static void take_ownership(struct shared *s, struct object *obj, int me)
 {
+	lab_step(me);
 	/* relaxed: a detector, not a lock; the pool under test orders the rest */
 	int previous = weft_atomic_exchange(&obj->owner, me + 1, WEFT_RELAXED);
 	if (previous != 0)
 		weft_atomic_fetch_add(&s->double_handouts, 1, WEFT_RELAXED);
+	lab_ev(me, previous ? LAB_EV_BAD : LAB_EV_NOTE, (long)(obj - s->objects),
+	       previous ? "2nd owner of obj" : "owns obj");
 }
 
 static void give_up_ownership(struct object *obj, int me)
 {
+	lab_step(me); /* under --schedule: holds the object until its turn */
 	int expected = me + 1;
 	/* relaxed: as above.  Fails if a second owner overwrote our tag: theirs stays. */
 	weft_atomic_cas(&obj->owner, &expected, 0, WEFT_RELAXED, WEFT_RELAXED);
+	lab_ev(me, LAB_EV_NOTE, LAB_NOVAL, "gives it up");
 }
 
 static void use(struct object *obj)
@@ -111,7 +126,7 @@ static void naive_worker(void *ctx, int index)
 	for (long i = 0; i < s->iters; i++) {
 		if (s->use_mutex)
 			weft_mutex_lock(&s->mutex);
-		struct object *obj = naive_get(&s->naive);
+		struct object *obj = naive_get(&s->naive, index);
 		if (s->use_mutex)
 			weft_mutex_unlock(&s->mutex);
 		if (!obj) {
@@ -123,7 +138,7 @@ static void naive_worker(void *ctx, int index)
 		give_up_ownership(obj, index);
 		if (s->use_mutex)
 			weft_mutex_lock(&s->mutex);
-		naive_put(&s->naive, obj);
+		naive_put(&s->naive, obj, index);
 		if (s->use_mutex)
 			weft_mutex_unlock(&s->mutex);
 	}
@@ -163,6 +178,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 		fn = weft_pool_worker;
 	}
 
+	lab_shared_value(POOL_CAPACITY); /* the count of free objects */
 	uint64_t ns = lab_run_threads(o->threads, fn, &s);
 
 	long rounds = (long)o->threads * o->iters;
@@ -188,12 +204,20 @@ static const struct lab_mode modes[] = {
 	{ "weft_pool", LAB_FIXED, LAB_TSAN_SILENT, "weft_pool_t: per-thread caches over a lock-free free list" },
 };
 
+/* Two threads: both back() before either pop_back(), and both own object 63. */
+static const struct lab_schedule schedules[] = {
+	{ "racy", true, "T1,T2,T1,T2,T1,T2" },
+	{ "racy", false, "T1,T1,T2,T2,T1,T2" },
+};
+
 static const struct lab_prog prog = {
 	.name = "r06_pool_double_handout",
 	.title = "R6 an object pool with no synchronization: one object, two owners",
 	.threads = 4, .iters = 50000, .runs = 10, .tsan_iters = 5000,
+	.symptom = "an object was handed out twice",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 };
 
 int main(int argc, char **argv)

@@ -101,6 +101,7 @@ static const struct lab_prog prog = {
 	.name = "r07_loop_variable",
 	.title = "R7 the loop variable's address passed to pthread_create",
 	.threads = 10, .runs = 10,
+	.symptom = "threads saw the wrong loop value",
 	.modes = modes, .nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
 };

@@ -150,6 +150,7 @@ static const struct lab_prog prog = {
 	.threads = 5,
 	.runs = 10,
 	.iters = 1,
+	.symptom = "main read unfinished results",
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,

@@ -94,13 +94,15 @@ static bool wait_or_give_up(void)
 
 /* Pops the queue as the buggy consumers do, without looking first; popping an
  * empty queue fails (IndexError in the article's Python) and is counted. */
-static long take(void)
+static long take(int lane)
 {
 	if (q.head == q.tail) {
 		q.garbage++; /* popped from an empty queue */
+		lab_ev(lane, LAB_EV_BAD, LAB_NOVAL, "pops an empty queue");
 		return EMPTY;
 	}
 	long i = q.head++, item = q.slot[i];
+	lab_ev(lane, LAB_EV_STORE, q.tail - q.head, "pops: items"); /* under --trace; the queue's length */
 	if (item != STOP) {
 		q.consumed++;
 		uint64_t since = q.pushed_at[i] > q.consumer_started ? q.pushed_at[i] : q.consumer_started;
@@ -112,7 +114,7 @@ static long take(void)
 static void consumer(void *ctx, int self)
 {
 	(void)ctx;
-	(void)self;
+	int lane = self + 1; /* T1 is the producer */
 	if (q.mode == NO_PREDICATE || q.mode == PREDICATE)
 		/* starts late (opens its log file first): after the first notification,
 		 * plus half an interval; acquire: pairs with the producer's release */
@@ -124,23 +126,29 @@ static void consumer(void *ctx, int self)
 		bool gave_up = false;
 		switch (q.mode) {
 		case IF:
-			if (q.head == q.tail)            /* the bug: if, not while */
+			lab_ev(lane, LAB_EV_NOTE, q.tail - q.head, "sees items");
+			if (q.head == q.tail) {          /* the bug: if, not while */
 				gave_up = wait_or_give_up();
+				lab_ev(lane, LAB_EV_NOTE, LAB_NOVAL, "wakes");
+			}
 			break;
 		case NO_PREDICATE:
 			gave_up = wait_or_give_up();     /* the bug: waits for a notification, not for an item */
 			break;
 		case WHILE:
 		case PREDICATE:
-			while (q.head == q.tail && !gave_up) /* the fix: look at the queue after every wake-up */
+			lab_ev(lane, LAB_EV_NOTE, q.tail - q.head, "sees items");
+			while (q.head == q.tail && !gave_up) { /* the fix: look at the queue after every wake-up */
 				gave_up = wait_or_give_up();
+				lab_ev(lane, LAB_EV_NOTE, q.tail - q.head, "wakes, sees");
+			}
 			break;
 		}
 		if (gave_up) {
 			q.stuck++;
 			break;
 		}
-		if (take() == STOP)
+		if (take(lane) == STOP)
 			break;
 		if (q.mode == NO_PREDICATE && q.consumed == q.items) /* it knows how many will come */
 			break;
@@ -155,6 +163,7 @@ static void push(long item, bool broadcast)
 		q.pushed_at[q.tail] = lab_now_ns();
 		q.slot[q.tail++] = item;
 	}
+	lab_ev(0, LAB_EV_STORE, q.tail - q.head, item == STOP ? "pushes STOP: items" : "pushes: items");
 	if (broadcast)
 		weft_cond_broadcast(&q.cond); /* notify_all */
 	else
@@ -209,6 +218,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 			     : opts->threads < MAX_CONSUMERS ? opts->threads : MAX_CONSUMERS,
 	};
 	q.items = a.items;
+	lab_shared_value(0); /* the queue's length, for --trace */
 	lab_run_threads(1 + a.consumers, producer_or_consumer, &a);
 
 	res->wrong = q.consumed != a.items || q.garbage || q.stuck;
@@ -238,6 +248,7 @@ static const struct lab_prog prog = {
 	.threads = 2,
 	.runs = 10,
 	.iters = 5, /* items */
+	.symptom = "a consumer popped an empty queue or waited forever",
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,

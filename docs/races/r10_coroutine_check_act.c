@@ -299,6 +299,7 @@ static const struct lab_prog prog = {
 	.runs = 10,
 	.iters = 1000,    /* rounds: each round restocks and runs every task once */
 	.tsan_iters = 20,
+	.symptom = "the stock was oversold",
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,

@@ -81,6 +81,46 @@ static void note(int *field, int value)
 	__atomic_store_n(field, value, __ATOMIC_RELAXED); /* relaxed: the watchdog only reports it */
 }
 
+/*
+ * The wait-for graph the watchdog found: an edge Ti -> Tj when Ti waits for a
+ * lock Tj holds.  A cycle in it is the deadlock (Coffman et al.'s "circular
+ * wait"); printed when the watchdog fires.
+ */
+static void print_wait_for_graph(struct bank *bank, int n)
+{
+	int holds[MAX_THREADS], wants[MAX_THREADS], next[MAX_THREADS];
+	for (int i = 0; i < n; i++) {
+		holds[i] = __atomic_load_n(&bank->holds[i], __ATOMIC_RELAXED); /* relaxed: a snapshot, see note() */
+		wants[i] = __atomic_load_n(&bank->wants[i], __ATOMIC_RELAXED);
+	}
+	lab_say("wait-for graph (an arrow: waits for a lock the other holds):");
+	for (int i = 0; i < n; i++) {
+		next[i] = -1;
+		for (int j = 0; j < n; j++)
+			if (j != i && wants[i] >= 0 && holds[j] == wants[i])
+				next[i] = j;
+		char held_by[32] = "";
+		if (next[i] >= 0)
+			snprintf(held_by, sizeof(held_by), " -> T%d (holds %c)", next[i] + 1, account_name[wants[i]]);
+		lab_say("  T%d holds %c, waits for %c%s", i + 1, holds[i] < 0 ? '-' : account_name[holds[i]],
+			wants[i] < 0 ? '-' : account_name[wants[i]], held_by);
+	}
+	/* follow the arrows from T1: coming back to a thread already met is the cycle */
+	int at = 0, seen[MAX_THREADS] = { 0 };
+	char cycle[256];
+	int len = snprintf(cycle, sizeof(cycle), "T%d", at + 1);
+	while (at >= 0 && !seen[at] && len < 200) {
+		seen[at] = 1;
+		at = next[at];
+		if (at >= 0)
+			len += snprintf(cycle + len, sizeof(cycle) - (size_t)len, " -> T%d", at + 1);
+	}
+	if (at >= 0)
+		lab_say("  cycle: %s: each waits for the next, none can go on", cycle);
+	else
+		lab_say("  no cycle from T1 (%s): a thread is slow, not deadlocked", cycle);
+}
+
 static void backoff(unsigned *seed)
 {
 	/* random, up to about two holds, so that two threads that failed together
@@ -99,14 +139,19 @@ static void transfer(struct bank *bank, int self, int from, int to, unsigned *se
 		first = &bank->lock[to], second = &bank->lock[from];
 		first_id = to, second_id = from;
 	}
+	static const char *const asks[2] = { "asks for A", "asks for B" };
 	for (;;) {
+		lab_step(self); /* under --schedule: wait for this step's turn */
 		note(&bank->wants[self], first_id);
+		lab_ev(self, LAB_EV_NOTE, LAB_NOVAL, asks[first_id]); /* the turn passes before the lock may block */
 		weft_mutex_lock(first);
 		note(&bank->holds[self], first_id);
 		note(&bank->wants[self], second_id);
 		usleep((useconds_t)opt_hold_us); /* reading the balance: slow I/O under the lock */
 
 		bool got = true;
+		lab_step(self);
+		lab_ev(self, LAB_EV_NOTE, LAB_NOVAL, asks[second_id]);
 		if (bank->mode == TRYLOCK) {
 			got = weft_mutex_trylock(second);
 		} else if (bank->mode == TIMED) {
@@ -139,15 +184,16 @@ static void teller(void *ctx, int self)
 	int from = self % 2, to = 1 - from; /* even threads pay A -> B, odd ones B -> A */
 	/* The first transfer A -> B runs alone, then the first B -> A, then all
 	 * the others at once. */
-	if (self != 0)
+	bool alone = !lab_scheduled(); /* a forced schedule decides the order itself */
+	if (self != 0 && alone)
 		weft_latch_wait(&bank->first_done[0]);
-	if (self > 1)
+	if (self > 1 && alone)
 		weft_latch_wait(&bank->first_done[1]);
 	for (long i = 0; i < bank->iters; i++) {
 		transfer(bank, self, from, to, &seed);
 		if (i == 0 && self < 2)
 			weft_latch_count_down(&bank->first_done[self], 1);
-		if (i == 0 && self == 0)
+		if (i == 0 && self == 0 && alone)
 			weft_latch_wait(&bank->first_done[1]);
 	}
 }
@@ -210,16 +256,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 			   still > (uint64_t)opt_timeout_ms * 50000000u) {
 			deadlocked = true;
 			stuck_ns = still;
-			char who[512];
-			int len = 0;
-			for (int i = 0; i < n && len < 400; i++) {
-				int h = __atomic_load_n(&bank->holds[i], __ATOMIC_RELAXED);
-				int want = __atomic_load_n(&bank->wants[i], __ATOMIC_RELAXED);
-				len += snprintf(who + len, sizeof(who) - (size_t)len, "%sthread %d holds %c, waits for %c",
-						i ? "; " : "", i, h < 0 ? '-' : account_name[h],
-						want < 0 ? '-' : account_name[want]);
-			}
-			lab_say("%s", who);
+			print_wait_for_graph(bank, n);
 			kill(child, SIGKILL);
 			waitpid(child, &status, 0);
 			break;
@@ -254,6 +291,13 @@ static const struct lab_flag flags[] = {
 	{ "wait-us", "timed mode: how long to wait for the second lock", &opt_wait_us, 1, 10000000 },
 };
 
+/* T1 pays A -> B, T2 B -> A, one transfer each.  Each step asks for a lock. */
+static const struct lab_schedule schedules[] = {
+	{ "abba", true, "T1,T2,T1,T2" },    /* T1 has A, T2 has B, each asks for the other's */
+	{ "abba", false, "T1,T1,T2,T2" },   /* T1's transfer, then T2's */
+	{ "ordered", false, "T1,T2,T1,T2" }, /* both ask for A first: T2 waits, no cycle */
+};
+
 static const struct lab_prog prog = {
 	.name = "r11_abba_deadlock",
 	.title = "R11 ABBA deadlock: two threads lock accounts A and B in opposite orders",
@@ -261,9 +305,11 @@ static const struct lab_prog prog = {
 	.runs = 10,
 	.iters = 50, /* transfers per thread */
 	.tsan_iters = 20,
+	.symptom = "the deadlock happened",
 	.modes = modes,
 	.nmodes = (int)LAB_ARRAY_SIZE(modes),
 	.run = run,
+	.schedules = schedules, .nschedules = (int)LAB_ARRAY_SIZE(schedules),
 	.flags = flags,
 	.nflags = (int)LAB_ARRAY_SIZE(flags),
 };
