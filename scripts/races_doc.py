@@ -3,7 +3,7 @@
 
 `make races-doc` runs it after building every race program (normal and TSan
 builds).  Input: docs/races/chapters/00_intro.md, then every rNN*.md in name
-order.  Each of these lines, alone on its line, is replaced:
+order, then 99_results.md.  Each of these lines, alone on its line, is replaced:
 
   <!-- run: PROG FLAGS... -->
       by a fenced block: the command line and its real output (stdout and
@@ -15,6 +15,13 @@ order.  Each of these lines, alone on its line, is replaced:
       student: pids, thread ids, addresses, build ids and absolute paths
       removed; each stack cut after its first frame in the race program itself
       (the frames below are the lab's harness and main()).
+  <!-- picture: NAME [x=steps] PROG FLAGS... -->
+      by a timeline picture: BIN/PROG FLAGS --trace-data writes the window
+      of a real run (docs/races/img/NAME.tsv), scripts/races_plot.gp draws it
+      (docs/races/img/NAME.png), and docs/races/img/NAME.sha256 records the
+      hashes of the data, the plot script and the picture, so that
+      `races_doc.py --check-pictures` (make races-check) finds a picture that
+      is missing or was not made from the data beside it.
   <!-- counts -->
       by the table `make races-count` wrote (--counts FILE), or a note saying
       to run it.
@@ -34,7 +41,68 @@ import shlex
 import subprocess
 import sys
 
-MARKER = re.compile(r"^<!--\s*(run|tsan|counts|machine)\s*:?\s*(.*?)\s*-->\s*$")
+MARKER = re.compile(r"^<!--\s*(run|tsan|counts|machine|picture)\s*:?\s*(.*?)\s*-->\s*$")
+IMG_DIR = "docs/races/img"
+PLOT = "scripts/races_plot.gp"
+import hashlib
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def picture_stamp(name):
+    tsv, png = os.path.join(IMG_DIR, name + ".tsv"), os.path.join(IMG_DIR, name + ".png")
+    return "%s  %s\n%s  %s\n%s  %s\n" % (sha(tsv), tsv, sha(PLOT), PLOT, sha(png), png)
+
+
+def make_picture(name, binary, args, title, xs="time"):
+    os.makedirs(IMG_DIR, exist_ok=True)
+    tsv, png = os.path.join(IMG_DIR, name + ".tsv"), os.path.join(IMG_DIR, name + ".png")
+    for _ in range(3):  # a run whose window shows no mark is retried
+        status, text = run_program(binary, args + ["--runs", "1", "--quiet", "--trace-data", tsv])
+        if status is None:
+            sys.exit("races-doc: %s timed out" % binary)
+        with open(tsv) as f:
+            if any(l.split("\t")[5] == "1" for l in f if not l.startswith("#")):
+                break
+    title = title.replace("'", "")
+    subprocess.run(["gnuplot", "-e", "data='%s'; out='%s'; ttl='%s'; xs='%s'" % (tsv, png, title, xs), PLOT],
+                   check=True)
+    with open(os.path.join(IMG_DIR, name + ".sha256"), "w") as f:
+        f.write(picture_stamp(name))
+    return png
+
+
+def check_pictures(chapters):
+    """Every picture marker's files exist and match their recorded hashes."""
+    bad = 0
+    for name in sorted(os.listdir(chapters)):
+        if not name.endswith(".md"):
+            continue
+        with open(os.path.join(chapters, name)) as f:
+            for line in f:
+                m = MARKER.match(line)
+                if not m or m.group(1) != "picture":
+                    continue
+                pic = shlex.split(m.group(2))[0]
+                stamp = os.path.join(IMG_DIR, pic + ".sha256")
+                try:
+                    with open(stamp) as s:
+                        recorded = s.read()
+                    fresh = picture_stamp(pic)
+                except OSError as e:
+                    print("  FAIL  picture %s: %s" % (pic, e))
+                    bad += 1
+                    continue
+                if recorded != fresh:
+                    print("  FAIL  picture %s: its data, the plot script or the picture changed since "
+                          "make races-doc drew it (%s)" % (pic, stamp))
+                    bad += 1
+                else:
+                    print("  ok    picture %s: drawn by make races-doc from %s/%s.tsv" % (pic, IMG_DIR, pic))
+    return bad
 TIMEOUT_S = 120
 TSAN_ATTEMPTS = 3
 FAILURES = []
@@ -121,6 +189,16 @@ def expand(path, bindir, counts):
             if kind == "machine":
                 out.append(machine_line())
                 continue
+            if kind == "picture":
+                words = shlex.split(rest)
+                name, xs = words[0], "time"
+                if words[1].startswith("x="):  # x=steps: the x axis is the steps' order
+                    xs, words = words[1][2:], words[1:]
+                prog, args = words[1], words[2:]
+                binary = os.path.join(bindir, prog)
+                png = make_picture(name, binary, args, "%s %s" % (prog, " ".join(args)), xs)
+                out.append("\n![%s: a timeline of a real run](%s)\n" % (name, os.path.relpath(png, "docs")))
+                continue
             if kind == "counts":
                 if counts and os.path.exists(counts):
                     with open(counts) as c:
@@ -169,24 +247,29 @@ def expand(path, bindir, counts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bin", required=True, help="directory of the built race programs (tsan/ below it)")
+    ap.add_argument("--bin", default="build/races", help="directory of the built race programs (tsan/ below it)")
     ap.add_argument("--chapters", default="docs/races/chapters")
     ap.add_argument("--counts", default=None, help="markdown table written by make races-count")
     ap.add_argument("-o", "--output", default="docs/races.md")
+    ap.add_argument("--check-pictures", action="store_true",
+                    help="only check that every picture exists and matches its data")
     opts = ap.parse_args()
+    if opts.check_pictures:
+        sys.exit(1 if check_pictures(opts.chapters) else 0)
 
     names = sorted(n for n in os.listdir(opts.chapters) if n.endswith(".md"))
     intro = [n for n in names if n.startswith("00")]
     races = [n for n in names if re.match(r"r\d+", n)]
+    outro = [n for n in names if n.startswith("99")]  # the results, after the chapters
     parts = ["<!-- Generated by scripts/races_doc.py (make races-doc) from docs/races/chapters/. "
              "Do not edit: edit the chapters. -->\n\n"]
-    for name in intro + races:
+    for name in intro + races + outro:
         print("races-doc: %s" % name, flush=True)
         parts.append(expand(os.path.join(opts.chapters, name), opts.bin, opts.counts).rstrip("\n") + "\n\n")
     text = "".join(parts).rstrip("\n") + "\n"
     with open(opts.output, "w") as f:
         f.write(text)
-    print("races-doc: wrote %s (%d chapters)" % (opts.output, len(intro) + len(races)))
+    print("races-doc: wrote %s (%d chapters)" % (opts.output, len(intro) + len(races) + len(outro)))
     if FAILURES:
         sys.exit("races-doc: %d marker(s) failed (program not built, or no TSan report): %s"
                  % (len(FAILURES), ", ".join(FAILURES)))
