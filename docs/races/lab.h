@@ -454,9 +454,12 @@ static inline void lab__row(int nlanes, const char *prefix, int lane, const char
 	char line[512];
 	int at = snprintf(line, sizeof(line), "    %s", prefix);
 	for (int l = 0; l < nlanes && at < (int)sizeof(line); l++)
-		at += snprintf(line + at, sizeof(line) - (size_t)at, "%-24s| ", l == lane ? text : "");
-	if (at < (int)sizeof(line))
+		at += snprintf(line + at, sizeof(line) - (size_t)at, "%-24s%s", l == lane ? text : "",
+			       l + 1 < nlanes || shared ? "| " : "");
+	if (shared && at < (int)sizeof(line))
 		snprintf(line + at, sizeof(line) - (size_t)at, "%s", shared);
+	while (at > 0 && at < (int)sizeof(line) && line[at - 1] == ' ' && !shared)
+		line[--at] = 0;
 	puts(line);
 }
 
@@ -468,17 +471,21 @@ static inline int lab__nlanes(void)
 	return n < 2 ? 2 : n;
 }
 
-static inline void lab__step_header(int nlanes, const char *first)
+/* The columns' header; `shared`: with the shared value's column. */
+static inline void lab__step_header(int nlanes, const char *first, bool shared)
 {
-	char text[32];
+	char text[32], prefix[16];
+	snprintf(prefix, sizeof(prefix), "%-9s", first);
 	char line[512];
-	int at = snprintf(line, sizeof(line), "    %-9s", first);
+	int at = snprintf(line, sizeof(line), "    %s", prefix);
 	for (int l = 0; l < nlanes && at < (int)sizeof(line); l++) {
 		snprintf(text, sizeof(text), "T%d", l + 1);
-		at += snprintf(line + at, sizeof(line) - (size_t)at, "%-24s| ", text);
+		at += snprintf(line + at, sizeof(line) - (size_t)at, "%-24s%s", text, l + 1 < nlanes || shared ? "| " : "");
 	}
-	if (at < (int)sizeof(line))
+	if (shared && at < (int)sizeof(line))
 		snprintf(line + at, sizeof(line) - (size_t)at, "shared value");
+	while (at > 0 && at < (int)sizeof(line) && line[at - 1] == ' ' && !shared)
+		line[--at] = 0;
 	puts(line);
 }
 
@@ -504,17 +511,20 @@ static inline void lab__ev(int self, int kind, long value, const char *what)
 			st->shared = value;
 		}
 		if (!lab_quiet_flag) {
-			char text[64], shared[96], prefix[16];
+			char text[64], shared_text[96], prefix[16];
+			const char *shared = shared_text;
 			if (value == LAB_NOVAL || lab_shared_describe) /* the text says it all */
 				snprintf(text, sizeof(text), "%s%s", marked ? "* " : "", what);
 			else
 				snprintf(text, sizeof(text), "%s%s %ld", marked ? "* " : "", what, value);
 			if (lab_shared_describe)
-				lab_shared_describe(shared, sizeof(shared));
+				lab_shared_describe(shared_text, sizeof(shared_text));
 			else if (st->has_shared)
-				snprintf(shared, sizeof(shared), "%ld", st->shared);
+				snprintf(shared_text, sizeof(shared_text), "%ld", st->shared);
 			else
-				shared[0] = 0;
+				shared = NULL; /* no shared value: no column */
+			if (st->steps_done == 0) /* the header, now that the run said whether there is a shared value */
+				lab__step_header(lab__nlanes(), "step", shared != NULL);
 			snprintf(prefix, sizeof(prefix), "%-9d", ++st->steps_done);
 			lab__row(lab__nlanes(), prefix, self, text, shared);
 			fflush(stdout);
@@ -559,8 +569,6 @@ static inline void lab__steps_reset(void)
 	memset(st->count, 0, sizeof(st->count));
 	st->t0_ticks = lab_ticks();
 	st->t0_ns = lab_now_ns();
-	if (lab__scheduled && !lab_quiet_flag)
-		lab__step_header(lab__nlanes(), "step");
 }
 
 /* Parses "T1,T2*3,1": into lab__st->order.  Return: the highest thread named, 0 on error. */
@@ -692,7 +700,7 @@ static inline void lab__trace_report(void)
 		long from = i - 8 > shown_to + 1 ? i - 8 : shown_to + 1, to = i + 2 < n - 1 ? i + 2 : n - 1;
 		if (from > shown_to + 1 || windows == 1) {
 			printf("    ...\n");
-			lab__step_header(nlanes, "ns");
+			lab__step_header(nlanes, "ns", st->has_shared);
 		}
 		for (long j = from; j <= to; j++) {
 			char text[64], sh[32], prefix[16];
@@ -702,7 +710,7 @@ static inline void lab__trace_report(void)
 				snprintf(text, sizeof(text), "%s%s %ld", mark[j] ? "* " : "", ev[j].what, ev[j].value);
 			snprintf(sh, sizeof(sh), "%ld", shared[j]);
 			snprintf(prefix, sizeof(prefix), "%-9.0f", lab__ticks_to_ns(ev[j].ticks - t0));
-			lab__row(nlanes, prefix, ev[j].lane, text, st->has_shared ? sh : "");
+			lab__row(nlanes, prefix, ev[j].lane, text, st->has_shared ? sh : NULL);
 		}
 		shown_to = to;
 		i = to;

@@ -199,7 +199,7 @@ static void teller(void *ctx, int self)
 }
 
 static const struct lab_mode modes[] = {
-	{ "abba", LAB_RACY, LAB_TSAN_REPORTS, "plain weft_mutex_lock(), thread 0 locks A then B, thread 1 B then A" },
+	{ "abba", LAB_RACY, LAB_TSAN_REPORTS, "plain weft_mutex_lock(), T1 locks A then B, T2 B then A" },
 	{ "ordered", LAB_FIXED, LAB_TSAN_SILENT, "every thread locks the two accounts in one order (by address)" },
 	{ "trylock", LAB_FIXED, LAB_TSAN_SILENT, "trylock the second lock; on failure release the first and back off" },
 	{ "timed", LAB_FIXED, LAB_TSAN_SILENT, "timedlock the second lock (--wait-us); on timeout release and back off" },
