@@ -35,13 +35,13 @@ xmax = bysteps ? nsteps : tmax / unit
 set multiplot layout 2,1 title ttl font "DejaVu Sans,12"
 set lmargin 12
 set rmargin 4
-set xrange [bysteps ? 0 : -xmax*0.04 : bysteps ? xmax + 1 : xmax*1.06 + 1e-9]
+set xrange [bysteps ? -0.3 : -xmax*0.04 : bysteps ? xmax + 1 : xmax*1.06 + 1e-9]
 
 # -- the lanes
 set tmargin 3
 set bmargin 1
-set yrange [lanes + 0.9 : 0.2]
-set ytics 1
+set yrange [lanes + 1.1 : -0.2]
+set ytics 1, 1, lanes
 set ytics format "T%g"
 set format x ""
 set xlabel ""
@@ -52,7 +52,8 @@ iswrite(k) = (strcol(3) eq "store" || strcol(3) eq "act") ? 1 : 0
 label(k) = sprintf("%s %s", strcol(7), strcol(4))
 # labels: T1 above its points, the other lanes below theirs; every other step
 # one or two lines further out, so that neighbours do not overlap
-row(k) = (int($2) == 1 ? 1 : -1) * (1 + int($0) % 3)  # the label's row: +-1, 2, 3
+nrows = lanes > 2 ? 2 : 3  # label rows per lane: fewer when the lanes are closer
+row(k) = (int($2) == 1 ? 1 : -1) * (1 + int($0) % nrows)  # the label's row: +-1, 2, 3
 plot data using (x($1)):(isread(0) && $6 == 0 ? $2 : 1/0) with points pt 6 ps 1.6 lc rgb "#1f77b4" title "read", \
      data using (x($1)):(iswrite(0) && $6 == 0 ? $2 : 1/0) with points pt 7 ps 1.6 lc rgb "#1f77b4" title "write", \
      data using (x($1)):(!isread(0) && !iswrite(0) && $6 == 0 ? $2 : 1/0) with points pt 12 ps 1.6 lc rgb "#555555" title "other step", \
