@@ -392,7 +392,9 @@ static void rb_register(const struct rb_impl *impl, const char *workload, wb_bod
 	def.name = name;
 	def.body = body;
 	def.threads = threads;
-	def.flags = flags;
+	/* locks only: no thread waits for ever on one that stopped, so the
+	 * runner's timer may close the window (a starved thread 0 cannot stretch it) */
+	def.flags = flags | WB_STOP_TIMER;
 	def.arg = p;
 	def.setup = rb_setup;
 	def.teardown = rb_teardown;

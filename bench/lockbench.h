@@ -25,6 +25,10 @@
  *   <family>/contended_cs<C>_out<O>/<impl> a shared counter incremented under
  *       the lock, C ns of work inside and O ns outside, C, O in {0, 50, 500};
  *       1, 2, 4, 8 threads, timed loop: fairness, sampled acquire wait, CPU/op
+ *   <family>/contended_cs<C>_out<C>/<impl> long critical sections, C = 1000,
+ *       10000, 100000 ns (as much work outside); 2, 4, 8 threads
+ *   <family>/holder_sleeps_<S>us/<impl>    the holder sleeps S us inside
+ *       (nanosleep: it leaves the CPU holding the lock), S = 50; 2, 4, 8 threads
  *   <family>/handoff/<impl>                two threads alternate strictly
  *       through the lock (each waits for its turn outside, then locks and
  *       passes the turn); items = handoffs
@@ -36,6 +40,7 @@
 
 #include <sched.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +72,7 @@ struct lb_params {
 	const struct lb_impl *impl;
 	double cs_ns;  /* work inside the critical section */
 	double out_ns; /* work between critical sections */
+	double sleep_ns; /* > 0: nanosleep this long inside instead of working */
 	int spin;      /* >= 0: weft_mutex_set_spin() for the run; -1: leave it */
 };
 
@@ -151,6 +157,8 @@ static LB_ALWAYS_INLINE void lb_contended(wb_thread *t, lb_op_fn lock, lb_op_fn 
 	struct lb_shared *s = (struct lb_shared *)t->shared;
 	const uint32_t cs = wb_work_loops(p->cs_ns);
 	const uint32_t out = wb_work_loops(p->out_ns);
+	const struct timespec nap = {0, (long)p->sleep_ns};
+	const int sleeps = p->sleep_ns > 0;
 	struct lb_node node;
 	lb_node_begin(t, &node);
 	uint64_t i;
@@ -159,7 +167,10 @@ static LB_ALWAYS_INLINE void lb_contended(wb_thread *t, lb_op_fn lock, lb_op_fn 
 		lock(s->lock, node.b);
 		wb_sample_end(t, w);
 		s->counter++;
-		wb_work(cs);
+		if (sleeps)
+			nanosleep(&nap, NULL); /* the holder leaves the CPU */
+		else
+			wb_work(cs);
 		unlock(s->lock, node.b);
 		wb_work(out);
 	}
@@ -251,12 +262,37 @@ static inline void lb_register_impl(const struct lb_impl *impl)
 			def.name = name;
 			def.body = impl->contended;
 			def.threads = WB_T1248;
-			def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU;
+			def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_STOP_TIMER;
 			def.arg = p;
 			def.setup = lb_setup;
 			def.teardown = lb_teardown;
 			wb_register_def(&def);
 		}
+	/* long critical sections, and a holder that sleeps */
+	static const double longs[] = {1000, 10000, 100000, 0};
+	for (unsigned c = 0; impl->contended && c < 4; c++) {
+		p = (struct lb_params *)calloc(1, sizeof *p);
+		p->impl = impl;
+		p->cs_ns = longs[c];
+		p->out_ns = longs[c];
+		p->sleep_ns = longs[c] == 0 ? 50000 : 0;
+		p->spin = -1;
+		memset(&def, 0, sizeof def);
+		if (longs[c] > 0)
+			snprintf(name, sizeof name, "%s/contended_cs%.0f_out%.0f/%s", impl->family, longs[c],
+				 longs[c], impl->name);
+		else
+			snprintf(name, sizeof name, "%s/holder_sleeps_%.0fus/%s", impl->family, p->sleep_ns / 1000,
+				 impl->name);
+		def.name = name;
+		def.body = impl->contended;
+		def.threads = WB_T2 | WB_T4 | WB_T8;
+		def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_STOP_TIMER;
+		def.arg = p;
+		def.setup = lb_setup;
+		def.teardown = lb_teardown;
+		wb_register_def(&def);
+	}
 	if (impl->handoff) {
 		p = (struct lb_params *)calloc(1, sizeof *p);
 		p->impl = impl;
@@ -266,7 +302,7 @@ static inline void lb_register_impl(const struct lb_impl *impl)
 		def.name = name;
 		def.body = impl->handoff;
 		def.threads = WB_T2;
-		def.flags = WB_CPU;
+		def.flags = WB_CPU | WB_STOP_TIMER;
 		def.arg = p;
 		def.setup = lb_setup;
 		def.teardown = lb_teardown;

@@ -2,16 +2,36 @@
 //
 // main.cc - the benchmark program: a second thread, calibration, the rows,
 // and a console reporter that shows progress ([k/N] and the time left).
+//
+// Two ways to run the rows:
+//   Google Benchmark's own loop (--benchmark_repetitions, random interleaving,
+//   --benchmark_out): kept for the smoke test and for ad-hoc use;
+//   paired rounds (--wb_rounds=R --wb_out=FILE): the rows that are compared
+//   (one family/workload at one thread count, every implementation) run one
+//   after the other, in a fresh random order, in each of R rounds (A B C, B A C,
+//   ...), the groups themselves in a random order per round.  Round r of A and
+//   round r of B ran minutes apart at most, so their ratio is one paired
+//   observation; the report bootstraps over the R of them.  FILE is Google
+//   Benchmark JSON (one "iteration" entry per row and round, with
+//   repetition_index = round) plus wb_* fields: wb_round, wb_slot (its place in
+//   the run), wb_per_thread (per-thread counts, CPU, run-queue delay and
+//   latency percentiles), and a context with the load average at every round.
+//   It is rewritten after every round, so an interrupted run keeps its rounds.
 
 #include "shim.h"
 #include "shim_internal.h"
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <random>
 #include <regex>
 #include <string>
 #include <vector>
@@ -78,6 +98,175 @@ private:
 	bool tty_;
 };
 
+std::string json_str(const std::string &s)
+{
+	std::string o = "\"";
+	for (char c : s) {
+		if (c == '"' || c == '\\')
+			o += '\\';
+		if ((unsigned char)c < 0x20)
+			continue;
+		o += c;
+	}
+	return o + "\"";
+}
+
+std::string json_num(double v)
+{
+	if (!(v == v) || v > 1e300 || v < -1e300)
+		return "null";
+	char buf[64];
+	std::snprintf(buf, sizeof buf, "%.9g", v);
+	return buf;
+}
+
+std::string loadavg1()
+{
+	std::ifstream f("/proc/loadavg");
+	std::string a;
+	f >> a;
+	return a.empty() ? "null" : a;
+}
+
+std::string utc_now()
+{
+	char buf[32];
+	std::time_t now = std::time(nullptr);
+	std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+	return buf;
+}
+
+// The paired runner's reporter: keeps every measured run as a JSON entry and
+// prints one short line per run.
+class PairedReporter : public benchmark::BenchmarkReporter {
+public:
+	int round = 0, rounds = 0;
+	long slot = 0;
+	std::vector<std::string> entries;
+
+	bool ReportContext(const Context &) override
+	{
+		return true;
+	}
+
+	void ReportRuns(const std::vector<Run> &reports) override
+	{
+		for (const Run &r : reports) {
+			if (r.run_type != Run::RT_Iteration)
+				continue;
+			std::string name = r.benchmark_name();
+			std::string e = "{";
+			e += "\"name\": " + json_str(name);
+			e += ", \"run_name\": " + json_str(r.run_name.str());
+			e += ", \"run_type\": \"iteration\"";
+			e += ", \"repetitions\": " + std::to_string(rounds);
+			e += ", \"repetition_index\": " + std::to_string(round);
+			e += ", \"threads\": " + std::to_string(r.threads);
+			e += ", \"iterations\": " + std::to_string((long long)r.iterations);
+			e += ", \"real_time\": " + json_num(r.GetAdjustedRealTime());
+			e += ", \"time_unit\": \"ns\"";
+			if (r.error_occurred)
+				e += ", \"error_occurred\": true, \"error_message\": " + json_str(r.error_message);
+			for (const auto &c : r.counters)
+				e += ", " + json_str(c.first) + ": " + json_num(c.second.value);
+			e += ", \"wb_round\": " + std::to_string(round);
+			e += ", \"wb_slot\": " + std::to_string(slot++);
+			e += ", \"wb_per_thread\": " + wb_last_detail(name);
+			e += "}";
+			entries.push_back(e);
+			double ips = 0;
+			auto it = r.counters.find("items_per_second");
+			if (it != r.counters.end())
+				ips = it->second.value;
+			std::printf("[round %d/%d] %-70s %12.4g items/s\n", round + 1, rounds, name.c_str(), ips);
+			std::fflush(stdout);
+		}
+	}
+
+	void Finalize() override
+	{
+	}
+};
+
+std::string regex_escape(const std::string &s)
+{
+	std::string o;
+	for (char c : s) {
+		if (std::strchr(".^$|()*+?{}[]\\", c))
+			o += '\\';
+		o += c;
+	}
+	return o;
+}
+
+// "<family>/<workload>/<impl>/real_time/threads:N" -> "<family>/<workload>/threads:N"
+std::string group_of(const std::string &instance)
+{
+	size_t at = instance.find("/real_time/threads:");
+	std::string row = instance.substr(0, at);
+	size_t slash = row.rfind('/');
+	return row.substr(0, slash) + instance.substr(at + 10);
+}
+
+int run_paired(const std::vector<std::string> &all, const std::string &filter, int rounds, unsigned long seed,
+	       const std::string &out, double window, double oversub, const std::string &label)
+{
+	std::vector<std::string> names;
+	for (const std::string &s : all)
+		if (count_matching({s}, filter) == 1)
+			names.push_back(s);
+	std::map<std::string, std::vector<std::string>> groups;
+	for (const std::string &s : names)
+		groups[group_of(s)].push_back(s);
+	std::vector<std::string> keys;
+	for (auto &g : groups)
+		keys.push_back(g.first);
+	std::mt19937_64 rng(seed);
+	PairedReporter rep;
+	rep.rounds = rounds;
+	std::vector<std::string> loads;
+	std::string started = utc_now(), load0 = loadavg1();
+	const uint64_t t0 = wb_clock_ns();
+	std::fprintf(stderr, "weft_bench: paired: %zu rows in %zu groups x %d rounds, seed %lu, window %.3gs (x%.3g when threads > %d CPUs)\n",
+		     names.size(), keys.size(), rounds, seed, window, oversub, wb_cpus());
+	for (int r = 0; r < rounds; r++) {
+		rep.round = r;
+		loads.push_back(loadavg1());
+		std::shuffle(keys.begin(), keys.end(), rng);
+		for (const std::string &k : keys) {
+			std::vector<std::string> order = groups[k];
+			std::shuffle(order.begin(), order.end(), rng);
+			for (const std::string &inst : order)
+				benchmark::RunSpecifiedBenchmarks(&rep, "^" + regex_escape(inst) + "$");
+		}
+		// the whole file again after every round: an interrupted run keeps its rounds
+		std::string tmp = out + ".tmp";
+		std::ofstream f(tmp);
+		f << "{\n  \"context\": {\"date\": " << json_str(started) << ", \"wb_paired\": true"
+		  << ", \"wb_rounds\": " << rounds << ", \"wb_rounds_done\": " << (r + 1)
+		  << ", \"wb_seed\": " << seed << ", \"wb_window_s\": " << json_num(window)
+		  << ", \"wb_oversub_factor\": " << json_num(oversub) << ", \"num_cpus\": " << wb_cpus()
+		  << ", \"wb_filter\": " << json_str(filter) << ", \"wb_label\": " << json_str(label)
+		  << ", \"wb_load_at_start\": " << load0 << ", \"wb_load_per_round\": [";
+		for (size_t i = 0; i < loads.size(); i++)
+			f << (i ? ", " : "") << loads[i];
+		f << "], \"wb_ns_per_tick\": " << json_num(wb_calibrated_ns_per_tick())
+		  << ", \"wb_work_loops_per_ns\": " << json_num(wb_calibrated_loops_per_ns())
+		  << ", \"wb_elapsed_s\": " << json_num((double)(wb_clock_ns() - t0) * 1e-9) << "},\n  \"benchmarks\": [\n";
+		for (size_t i = 0; i < rep.entries.size(); i++)
+			f << "    " << rep.entries[i] << (i + 1 < rep.entries.size() ? ",\n" : "\n");
+		f << "  ]\n}\n";
+		f.close();
+		if (!f || std::rename(tmp.c_str(), out.c_str()) != 0) {
+			std::perror(out.c_str());
+			return 1;
+		}
+	}
+	std::fprintf(stderr, "weft_bench: paired: %zu runs in %.0fs -> %s\n", rep.entries.size(),
+		     (double)(wb_clock_ns() - t0) * 1e-9, out.c_str());
+	return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -95,8 +284,37 @@ int main(int argc, char **argv)
 	long reps = 1;
 	double min_time = 0.5; // Google Benchmark's default
 	long fixed_iters = 0;
+	int rounds = 0;
+	unsigned long seed = 0;
+	double oversub = 3.0, window_ms = 0;
+	std::string out, label;
 	int kept = 1;
 	for (int i = 1; i < argc; i++) {
+		// our own flags (--wb_*), taken out of argv before Google Benchmark sees it
+		if (std::strncmp(argv[i], "--wb_rounds=", 12) == 0) {
+			rounds = std::atoi(argv[i] + 12);
+			continue;
+		}
+		if (std::strncmp(argv[i], "--wb_out=", 9) == 0) {
+			out = argv[i] + 9;
+			continue;
+		}
+		if (std::strncmp(argv[i], "--wb_seed=", 10) == 0) {
+			seed = std::strtoul(argv[i] + 10, nullptr, 10);
+			continue;
+		}
+		if (std::strncmp(argv[i], "--wb_oversub_factor=", 20) == 0) {
+			oversub = std::atof(argv[i] + 20);
+			continue;
+		}
+		if (std::strncmp(argv[i], "--wb_window_ms=", 15) == 0) {
+			window_ms = std::atof(argv[i] + 15);
+			continue;
+		}
+		if (std::strncmp(argv[i], "--wb_label=", 11) == 0) {
+			label = argv[i] + 11;
+			continue;
+		}
 		if (std::strncmp(argv[i], "--benchmark_repetitions=", 24) == 0)
 			reps = std::max(1L, std::atol(argv[i] + 24));
 		if (std::strncmp(argv[i], "--benchmark_min_time=", 21) == 0)
@@ -115,8 +333,21 @@ int main(int argc, char **argv)
 		return 1;
 
 	wb_calibrate();
-	wb_set_run_cap(fixed_iters ? 0.0 : min_time);
+	// the window of a timed loop: min_time (1 ms in the smoke test's fixed mode)
+	double window = window_ms > 0 ? window_ms * 1e-3 : fixed_iters ? 1e-3 : min_time;
+	wb_set_window(window, oversub);
 	std::vector<std::string> names = wb_register_all(fixed_iters);
+	if (rounds > 0) {
+		if (out.empty() || reps != 1) {
+			std::fprintf(stderr, "weft_bench: --wb_rounds needs --wb_out=FILE and no --benchmark_repetitions\n");
+			return 2;
+		}
+		if (seed == 0)
+			seed = (unsigned long)wb_clock_ns();
+		int rc = run_paired(names, benchmark::GetBenchmarkFilter(), rounds, seed, out, window, oversub, label);
+		benchmark::Shutdown();
+		return rc;
+	}
 	size_t rows = count_matching(names, benchmark::GetBenchmarkFilter());
 	size_t total = rows * (size_t)reps;
 	std::printf("weft_bench: %zu benchmarks (%zu rows x %ld repetitions); %.3f ns/tick, %.3f work loops/ns\n",

@@ -5,9 +5,11 @@
 // The registry is filled by constructors (C and C++) before main(); main()
 // hands it to Google Benchmark with wb_register_all().  One run of a row:
 // thread 0 builds a wb_run (per-thread contexts on their own cache lines, the
-// stop flag on its own line) and calls setup; a barrier; every thread calls the
-// body once inside a single KeepRunningBatch(max_iterations) batch; a barrier;
-// thread 0 derives the counters, calls teardown and frees the run.
+// stop flag on its own line) and calls setup; a barrier; inside a single
+// KeepRunningBatch(max_iterations) batch, a barrier whose last arrival sets
+// the common start stamp, every thread waits for the stamp and calls the body
+// once; thread 0 closes the window (wb_stop: one stop stamp for all); a
+// barrier; thread 0 derives the counters, calls teardown and frees the run.
 
 #include "shim.h"
 #include "shim_internal.h"
@@ -22,11 +24,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 namespace {
 
@@ -42,6 +49,7 @@ struct Row {
 	unsigned long generation = 0;
 	wb_run *run = nullptr; // the current run; written by thread 0 before the first barrier
 	std::map<int, uint64_t> last_iters; // threads -> iterations of the last run (progress)
+	std::map<int, std::string> detail;  // threads -> per-thread detail of the last run (JSON)
 };
 
 std::vector<Row *> &registry()
@@ -50,15 +58,15 @@ std::vector<Row *> &registry()
 	return rows;
 }
 
-// Returns after all n threads arrived; the last to arrive stores the release
-// time in *opened if it is not NULL.
-void barrier(Row *row, int n, uint64_t *opened = nullptr)
+// Returns after all n threads arrived; the last to arrive stores wb_now() +
+// @lead in *opened if it is not NULL (read by the others after the mutex).
+void barrier(Row *row, int n, uint64_t *opened = nullptr, uint64_t lead = 0)
 {
 	std::unique_lock<std::mutex> lock(row->m);
 	unsigned long gen = row->generation;
 	if (++row->arrived == n) {
 		if (opened)
-			*opened = wb_clock_ns();
+			*opened = wb_now() + lead;
 		row->arrived = 0;
 		row->generation++;
 		row->cv.notify_all();
@@ -77,7 +85,37 @@ uint64_t thread_cpu_ns()
 double g_ns_per_tick = 1.0;
 uint64_t g_tick_overhead = 0; // two back-to-back wb_now(): subtracted from samples
 double g_loops_per_ns = 1.0;
-uint64_t g_cap_ticks = 0;
+double g_window_ns = 100e6;    // the measured window of a timed loop
+double g_oversub_factor = 3.0; // ... times this when threads > CPUs
+int g_ncpu = 1;
+uint64_t g_start_lead_ticks = 0;
+uint64_t g_late_ticks = 0;
+
+// The start stamp is this far after the last thread reached the start barrier,
+// so that every thread woken from the barrier can reach the start line.
+const double kStartLeadNs = 500e3;
+// A thread that sees the stop flag this long after the stop stamp was inside
+// an operation (blocked in a lock, a wait) when the window closed.
+const double kLateNs = 2e3;
+
+// Per thread: the run-queue delay so far (the second field of
+// /proc/thread-self/schedstat, ns); 0 where the kernel has no schedstat.
+uint64_t thread_runq_ns()
+{
+	char buf[128];
+	int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long on_cpu = 0, waited = 0;
+	if (std::sscanf(buf, "%llu %llu", &on_cpu, &waited) != 2)
+		return 0;
+	return waited;
+}
 
 const uint32_t kSamplesCap = 4096;
 
@@ -151,12 +189,15 @@ struct alignas(64) wb_stop_line {
 
 struct wb_run {
 	wb_stop_line stop;
+	uint64_t stop_tick;  // wb_now() when thread 0 closed the window (atomic: see wb_stop)
+	uint64_t start_tick; // the common start stamp (wb_now() ticks)
+	uint64_t window_ticks;
+	double work_ns_per_kloop; // wb_work() speed measured just before this run
 	Row *row;
 	int n;
 	wb_slot *slots;
 	void *shared;
-	uint64_t start_ns;   // when the measured part began: the start barrier opened
-	uint64_t *end_ns;    // per thread, when its body returned
+	uint64_t *end_tick;  // per thread, wb_now() when its body returned
 	double seconds;      // the wall time of the measured part
 };
 
@@ -231,6 +272,31 @@ extern "C" void wb_fail(const wb_thread *t, const char *fmt, ...)
 extern "C" bool wb_over_time(wb_thread *t)
 {
 	return wb_now() > t->deadline;
+}
+
+extern "C" void wb_stop(wb_thread *t)
+{
+	wb_run *run = t->run;
+	uint64_t expect = 0;
+	// relaxed: the first stamp wins; published by the release store below
+	__atomic_compare_exchange_n(&run->stop_tick, &expect, wb_now(), false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+	// release: publishes stop_tick; pairs with the acquire load in wb_saw_stop()
+	__atomic_store_n(t->stop_flag, 1u, __ATOMIC_RELEASE);
+}
+
+extern "C" void wb_saw_stop(wb_thread *t)
+{
+	uint64_t now = wb_now();
+	if (t->seen_stop)
+		return;
+	t->seen_stop = now;
+	// acquire: pairs with the release store in wb_stop(), so stop_tick is set
+	if (__atomic_load_n(t->stop_flag, __ATOMIC_ACQUIRE) == 0)
+		return;
+	uint64_t stop = __atomic_load_n(&t->run->stop_tick, __ATOMIC_RELAXED); // ordered by the acquire above
+	if (stop && now > stop && now - stop > g_late_ticks)
+		t->late = 1;
 }
 
 extern "C" uint64_t wb_clock_ns(void)
@@ -321,17 +387,21 @@ void wb_calibrate(void)
 	}
 	g_loops_per_ns = (double)loops / best;
 
+	g_start_lead_ticks = wb_ns_to_ticks(kStartLeadNs);
+	g_late_ticks = wb_ns_to_ticks(kLateNs);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	g_ncpu = ncpu > 0 ? (int)ncpu : 1;
 }
 
-void wb_set_run_cap(double min_time)
+void wb_set_window(double seconds, double oversub_factor)
 {
-	// A collapsed row (a FIFO spinlock with more threads than cores) can run
-	// far slower than its calibration predicted; thread 0 stops at the cap.
-	const char *cap = std::getenv("WB_RUN_CAP_MS");
-	double cap_ms = cap ? std::atof(cap) : 0.0;
-	if (cap_ms <= 0)
-		cap_ms = std::max(10.0, 5000.0 * min_time);
-	g_cap_ticks = wb_ns_to_ticks(cap_ms * 1e6);
+	g_window_ns = std::max(1e5, seconds * 1e9);
+	g_oversub_factor = std::max(1.0, oversub_factor);
+}
+
+int wb_cpus(void)
+{
+	return g_ncpu;
 }
 
 double wb_calibrated_ns_per_tick(void)
@@ -359,6 +429,35 @@ double percentile(const std::vector<uint64_t> &sorted, double p)
 	return (double)sorted[std::min(rank, sorted.size()) - 1];
 }
 
+// The wb_work() speed now, in ns per 1000 loops: the least disturbed of three
+// short runs (about 50 us).  Recorded beside each run; it does not change the
+// loops a row does (see wb_work_loops()).
+double measure_work_ns_per_kloop()
+{
+	const uint32_t loops = 1u << 15;
+	double best = 1e30;
+	for (int i = 0; i < 3; i++) {
+		uint64_t a = wb_clock_ns();
+		wb_work(loops);
+		uint64_t b = wb_clock_ns();
+		best = std::min(best, (double)(b - a));
+	}
+	return best * 1000.0 / loops;
+}
+
+void json_array(std::string &out, const char *key, const std::vector<double> &v)
+{
+	char buf[64];
+	out += "\"";
+	out += key;
+	out += "\": [";
+	for (size_t i = 0; i < v.size(); i++) {
+		std::snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
+		out += buf;
+	}
+	out += "]";
+}
+
 void finish(benchmark::State &st, wb_run *run)
 {
 	Row *row = run->row;
@@ -368,57 +467,117 @@ void finish(benchmark::State &st, wb_run *run)
 	if (row->def.teardown)
 		row->def.teardown(t0);
 
-	uint64_t total = 0, hi = 0, lo = UINT64_MAX, cpu = 0;
+	// In-window operation counts: a thread that saw the stop flag late was
+	// inside an operation when the window closed, and that one is not counted.
+	std::vector<uint64_t> ops(n);
+	uint64_t total = 0, hi = 0, lo = UINT64_MAX, cpu = 0, runq = 0, late = 0, lag = 0, idle = 0;
+	const uint64_t stop = __atomic_load_n(&run->stop_tick, __ATOMIC_RELAXED); // after the barrier
 	for (int i = 0; i < n; i++) {
 		const wb_thread *t = &run->slots[i].t;
-		total += t->ops;
-		hi = std::max(hi, t->ops);
-		lo = std::min(lo, t->ops);
+		ops[i] = t->ops > 0 && t->late ? t->ops - 1 : t->ops;
+		late += t->late;
+		if (stop && t->seen_stop > stop)
+			lag = std::max(lag, t->seen_stop - stop);
+		total += ops[i];
+		hi = std::max(hi, ops[i]);
+		lo = std::min(lo, ops[i]);
+		idle += ops[i] == 0;
 		cpu += t->cpu_ns;
+		runq += t->runq_ns;
 	}
-	// The run's wall time, from the start barrier to the end of the work:
-	// in a timed loop the moment thread 0 stopped (when it returned; the
-	// others then finish at most their operation in flight, which for a FIFO
-	// spinlock with more threads than cores can take several time slices and
-	// is not steady-state throughput), otherwise the last body's return.
-	// (Google Benchmark's own real time averages per-thread timers, which a
-	// thread descheduled at the start would shorten.)
-	uint64_t end = run->start_ns;
-	if (__atomic_load_n(&run->stop.flag, __ATOMIC_RELAXED))
-		end = std::max(end, run->end_ns[0]);
-	else
+	// The window: from the common start stamp to the stop stamp of a timed
+	// loop, or to the last body's return in a fixed loop.  (Google Benchmark's
+	// own real time averages per-thread timers, which a thread descheduled at
+	// the start would shorten.)
+	double seconds;
+	if (stop) {
+		seconds = wb_ticks_to_ns(stop > run->start_tick ? stop - run->start_tick : 0) * 1e-9;
+	} else {
+		uint64_t end = run->start_tick;
 		for (int i = 0; i < n; i++)
-			end = std::max(end, run->end_ns[i]);
-	const double seconds = std::max(1e-9, (double)(end - run->start_ns) * 1e-9);
+			end = std::max(end, run->end_tick[i]);
+		seconds = wb_ticks_to_ns(end - run->start_tick) * 1e-9;
+	}
+	seconds = std::max(1e-9, seconds);
 	run->seconds = seconds;
 	st.counters["items_per_second"] = (double)total / seconds;
+	st.counters["window_ms"] = seconds * 1e3;
+	st.counters["work_ns_per_kloop"] = run->work_ns_per_kloop;
+	// run-queue delay: how long this row's threads were runnable but not
+	// running, per second of window (0.0 .. threads), and per operation
+	st.counters["runq_s_per_s"] = (double)runq * 1e-9 / seconds;
+	if (stop) {
+		st.counters["stop_lag_max_ns"] = wb_ticks_to_ns(lag);
+		st.counters["late_threads"] = (double)late;
+	}
 
 	unsigned flags = row->def.flags;
 	if (flags & WB_FAIRNESS) {
 		double mean = (double)total / n, var = 0;
 		for (int i = 0; i < n; i++) {
-			double d = (double)run->slots[i].t.ops - mean;
+			double d = (double)ops[i] - mean;
 			var += d * d;
 		}
 		var /= n;
+		// a thread with no operation makes max/min meaningless: idle_threads says so
 		st.counters["fair_max_min"] = (double)hi / (double)std::max<uint64_t>(lo, 1);
 		st.counters["fair_cv"] = mean > 0 ? std::sqrt(var) / mean : 0.0;
+		st.counters["idle_threads"] = (double)idle;
 	}
-	if (flags & WB_CPU)
+	if (flags & WB_CPU) {
 		st.counters["cpu_ns_per_op"] = (double)cpu / (double)std::max<uint64_t>(total, 1);
+		st.counters["runq_ns_per_op"] = (double)runq / (double)std::max<uint64_t>(total, 1);
+	}
+	std::vector<double> p50s(n, 0), p99s(n, 0), maxs(n, 0);
 	if (flags & WB_LATENCY) {
+		// percentiles per thread (a reservoir of samples each), then pooled;
+		// the worst thread's p99 and the maximum are reported too
 		std::vector<uint64_t> all;
+		double worst_p99 = 0;
 		for (int i = 0; i < n; i++) {
 			const wb_thread *t = &run->slots[i].t;
-			all.insert(all.end(), t->samples, t->samples + t->samples_n);
+			std::vector<uint64_t> mine(t->samples, t->samples + t->samples_n);
+			std::sort(mine.begin(), mine.end());
+			if (!mine.empty()) {
+				p50s[i] = percentile(mine, 0.50) * g_ns_per_tick;
+				p99s[i] = percentile(mine, 0.99) * g_ns_per_tick;
+				maxs[i] = (double)mine.back() * g_ns_per_tick;
+				worst_p99 = std::max(worst_p99, p99s[i]);
+			}
+			all.insert(all.end(), mine.begin(), mine.end());
 		}
 		std::sort(all.begin(), all.end());
 		if (!all.empty()) {
 			st.counters[row->lat_name + "_p50_ns"] = percentile(all, 0.50) * g_ns_per_tick;
 			st.counters[row->lat_name + "_p99_ns"] = percentile(all, 0.99) * g_ns_per_tick;
 			st.counters[row->lat_name + "_max_ns"] = (double)all.back() * g_ns_per_tick;
+			st.counters[row->lat_name + "_p99_worst_thread_ns"] = worst_p99;
 		}
 	}
+
+	// the per-thread detail, for the paired runner's results (main.cc)
+	std::vector<double> v_ops(n), v_cpu(n), v_runq(n);
+	for (int i = 0; i < n; i++) {
+		v_ops[i] = (double)ops[i];
+		v_cpu[i] = (double)run->slots[i].t.cpu_ns;
+		v_runq[i] = (double)run->slots[i].t.runq_ns;
+	}
+	std::string d = "{";
+	json_array(d, "ops", v_ops);
+	d += ", ";
+	json_array(d, "cpu_ns", v_cpu);
+	d += ", ";
+	json_array(d, "runq_ns", v_runq);
+	if (flags & WB_LATENCY) {
+		d += ", ";
+		json_array(d, (row->lat_name + "_p50_ns").c_str(), p50s);
+		d += ", ";
+		json_array(d, (row->lat_name + "_p99_ns").c_str(), p99s);
+		d += ", ";
+		json_array(d, (row->lat_name + "_max_ns").c_str(), maxs);
+	}
+	d += "}";
+	row->detail[n] = d;
 
 	// custom counters, combined over threads by name
 	struct Acc {
@@ -452,6 +611,79 @@ void finish(benchmark::State &st, wb_run *run)
 	}
 }
 
+// The stop timer (WB_STOP_TIMER): one thread for the process, armed by thread
+// 0 of a run for its window's end, disarmed after the run.
+struct StopTimer {
+	std::mutex m;
+	std::condition_variable cv;
+	wb_run *armed = nullptr;
+	uint64_t deadline_tick = 0;
+	unsigned long gen = 0;
+	bool started = false;
+
+	void loop()
+	{
+		std::unique_lock<std::mutex> lock(m);
+		for (;;) {
+			if (!armed) {
+				cv.wait(lock);
+				continue;
+			}
+			uint64_t now = wb_now();
+			if (now >= deadline_tick) {
+				wb_stop(&armed->slots[0].t);
+				armed = nullptr;
+				continue;
+			}
+			unsigned long g = gen;
+			cv.wait_for(lock, std::chrono::nanoseconds((long long)wb_ticks_to_ns(deadline_tick - now)),
+				    [&] { return gen != g; });
+		}
+	}
+
+	void arm(wb_run *run, uint64_t deadline)
+	{
+		std::lock_guard<std::mutex> lock(m);
+		if (!started) {
+			started = true;
+			std::thread([this] { loop(); }).detach();
+		}
+		armed = run;
+		deadline_tick = deadline;
+		gen++;
+		cv.notify_one();
+	}
+
+	void disarm()
+	{
+		std::lock_guard<std::mutex> lock(m);
+		armed = nullptr;
+		gen++;
+		cv.notify_one();
+	}
+};
+
+// Never destroyed: its thread waits on it until the process exits.
+StopTimer &g_stop_timer = *new StopTimer;
+
+// Wait for the common start stamp: sleep while it is far, then yield (with
+// more threads than CPUs a spinning waiter would delay the others).
+void wait_for_start(uint64_t start_tick)
+{
+	for (;;) {
+		uint64_t now = wb_now();
+		if (now >= start_tick)
+			return;
+		double left = wb_ticks_to_ns(start_tick - now);
+		if (left > 150e3) {
+			struct timespec nap = {0, (long)(left - 100e3)};
+			nanosleep(&nap, nullptr);
+		} else {
+			sched_yield();
+		}
+	}
+}
+
 void run_row(benchmark::State &st, Row *row)
 {
 	const int tid = st.thread_index();
@@ -461,13 +693,16 @@ void run_row(benchmark::State &st, Row *row)
 	if (tid == 0) {
 		wb_run *run = new wb_run;
 		run->stop.flag = 0;
+		run->stop_tick = 0;
+		run->start_tick = 0;
+		run->window_ticks = wb_ns_to_ticks(g_window_ns * (n > g_ncpu ? g_oversub_factor : 1.0));
 		run->row = row;
 		run->n = n;
 		run->slots = new wb_slot[n];
 		run->shared = nullptr;
-		run->start_ns = 0;
-		run->end_ns = new uint64_t[n]();
+		run->end_tick = new uint64_t[n]();
 		run->seconds = 0;
+		run->work_ns_per_kloop = measure_work_ns_per_kloop();
 		for (int i = 0; i < n; i++) {
 			wb_thread *t = &run->slots[i].t;
 			std::memset(t, 0, sizeof *t);
@@ -494,25 +729,32 @@ void run_row(benchmark::State &st, Row *row)
 	wb_thread *t = &run->slots[tid].t;
 
 	while (st.KeepRunningBatch(iters)) {
-		// Every thread starts together, even one that the scheduler runs late:
-		// otherwise thread 0 could finish before another thread has begun.
-		barrier(row, n, &run->start_ns);
-		uint64_t cpu0 = thread_cpu_ns();
-		t->deadline = wb_now() + g_cap_ticks;
+		// One start stamp for all, a little after the last thread arrived;
+		// everyone waits for it, so no thread starts ahead of another.
+		barrier(row, n, &run->start_tick, g_start_lead_ticks);
+		const uint64_t start = run->start_tick; // written under the barrier's mutex
+		wait_for_start(start);
+		t->deadline = start + run->window_ticks;
+		if (tid == 0 && (row->def.flags & WB_STOP_TIMER))
+			g_stop_timer.arm(run, t->deadline);
+		uint64_t cpu0 = thread_cpu_ns(), rq0 = thread_runq_ns();
 		row->def.body(t);
-		run->end_ns[tid] = wb_clock_ns();
+		run->end_tick[tid] = wb_now();
 		t->cpu_ns = thread_cpu_ns() - cpu0;
+		t->runq_ns = thread_runq_ns() - rq0;
 	}
 
 	barrier(row, n); // every thread's results are in its slot
 	if (tid != 0)
 		return;
+	if (row->def.flags & WB_STOP_TIMER)
+		g_stop_timer.disarm();
 	finish(st, run);
 	progress_note(row, n, (uint64_t)iters, run->seconds);
 	for (int i = 0; i < n; i++)
 		delete[] run->slots[i].t.samples;
 	delete[] run->slots;
-	delete[] run->end_ns;
+	delete[] run->end_tick;
 	row->run = nullptr;
 	delete run;
 }
@@ -520,6 +762,21 @@ void run_row(benchmark::State &st, Row *row)
 } // namespace
 
 // ---- handing the rows to Google Benchmark -------------------------------------
+
+std::string wb_last_detail(const std::string &instance)
+{
+	size_t at = instance.find("/real_time/threads:");
+	if (at == std::string::npos)
+		return "{}";
+	std::string name = instance.substr(0, at);
+	int n = std::atoi(instance.c_str() + at + 19);
+	for (Row *row : registry())
+		if (row->name == name) {
+			auto it = row->detail.find(n);
+			return it == row->detail.end() ? "{}" : it->second;
+		}
+	return "{}";
+}
 
 std::vector<std::string> wb_register_all(long fixed_iters)
 {

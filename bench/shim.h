@@ -15,35 +15,48 @@
  *             wb_register("mutex/uncontended/weft_mutex", body, WB_T1);
  *     }
  *
- * One run of a row (Google Benchmark makes several: it grows the iteration
- * count until the run lasts --benchmark_min_time, then repeats it):
+ * One run of a row (Google Benchmark may make several while it grows the
+ * iteration count of a fixed loop; a timed loop lasts its window, so its first
+ * run is kept):
  *
  *   1. thread 0 calls def->setup(t) if set; its result is t->shared on every thread;
  *   2. all threads pass a barrier: nobody measures before setup is done;
- *   3. all threads pass a second barrier, and the run's clock starts when it
- *      opens (so every thread starts together, even one the scheduler runs
- *      late); every thread calls def->body(t) ONCE; the body runs its own
- *      loop (so the loop contains only direct calls) and reports its
- *      operation count with wb_done();
- *   4. the run's clock stops when thread 0's body returns if the stop flag
- *      was raised (a timed loop), else when the last body returns; a barrier;
+ *   3. all threads pass a second barrier; the last to arrive sets ONE start
+ *      stamp a little in the future (WB_START_LEAD_NS), and every thread waits
+ *      for that stamp before it calls def->body(t) ONCE (so no thread starts
+ *      ahead: a thread the scheduler runs late simply starts late);
+ *      the body runs its own loop (so the loop contains only direct calls)
+ *      and reports its operation count with wb_done();
+ *   4. the measured window: a timed loop ends at ONE stop stamp, taken when
+ *      thread 0 finds the window over (start + window, checked every 16 of
+ *      its operations) and raises the stop flag, or (WB_STOP_TIMER) when the
+ *      runner's timer thread does at start + window, whichever comes first;
+ *      every thread stops at its
+ *      next check of the flag (one load per operation).  A thread that sees
+ *      the flag more than WB_LATE_NS after the stamp was inside an operation
+ *      when the window closed: that operation is not counted.  A fixed loop
+ *      ends when the last body returns;
  *   5. thread 0 calls def->teardown(t), then computes the counters:
- *      items_per_second = summed wb_done() counts / the run's wall time,
- *      fairness, latency percentiles, CPU time per operation, and the
- *      wb_counter() values.
+ *      items_per_second = summed in-window counts / (stop - start),
+ *      fairness and per-thread counts, per-thread latency percentiles (and
+ *      their worst), CPU time per operation, run-queue delay (schedstat),
+ *      and the wb_counter() values.
+ *
+ * The window is --benchmark_min_time, times WB oversubscription factor
+ * (--wb_oversub_factor, default 3) when the row has more threads than CPUs.
  *
  * Two loop shapes:
  *   fixed  - every thread runs t->iters operations:
  *                for (i = 0; i < t->iters; i++) op();  wb_done(t, t->iters);
- *   timed  - thread 0 runs t->iters operations (or until a safety time cap)
- *            and then raises the stop flag; the other threads run until they
- *            see it, so per-thread counts differ and fairness shows:
+ *   timed  - every thread runs until the window closes; per-thread counts
+ *            differ and fairness shows:
  *                for (i = 0; wb_running(t, i); i++) op();  wb_done(t, i);
  *            A body whose threads may block (a queue, a semaphore) must make
- *            sure nobody sleeps forever once thread 0 stops: after its loop,
- *            thread 0 (wb_stop() has been raised by wb_running) can post,
- *            broadcast or push enough to wake the others, and the others
- *            test wb_stopped() after every wake-up.
+ *            sure nobody sleeps forever once the window closes: thread 0
+ *            raises the stop flag itself (it is never blocked when it does),
+ *            then, after its loop, it can post, broadcast or push enough to
+ *            wake the others, and the others test wb_stopped() after every
+ *            wake-up.
  *
  * Everything here is C and C++ (shim.cc and the *_cxx.cc peers include it).
  */
@@ -72,6 +85,10 @@ extern "C" {
 #define WB_FAIRNESS 0x1u /* fair_max_min, fair_cv over the per-thread wb_done() counts */
 #define WB_LATENCY 0x2u  /* <lat_name>_p50_ns, _p99_ns, _max_ns over wb_sample_*() samples */
 #define WB_CPU 0x4u      /* cpu_ns_per_op: summed thread CPU time / summed operations */
+/* The runner's timer closes the window at start + window, even while thread 0
+ * is blocked (a starved thread 0 cannot stretch the window).  Only for bodies
+ * where no thread can wait for ever on another that stopped: locks, not queues. */
+#define WB_STOP_TIMER 0x8u
 
 typedef struct wb_thread wb_thread;
 
@@ -131,6 +148,9 @@ struct wb_thread {
 	int ncounters;
 	struct wb_counter_slot counters[WB_MAX_COUNTERS];
 	uint64_t cpu_ns;     /* set by the runner around the body */
+	uint64_t runq_ns;    /* run-queue delay around the body (schedstat), set by the runner */
+	uint64_t seen_stop;  /* wb_now() when this thread saw the stop flag (0: never) */
+	uint32_t late;       /* 1: saw the flag late, its operation in flight is not counted */
 	struct wb_run *run;
 };
 
@@ -154,17 +174,17 @@ void wb_fail(const wb_thread *t, const char *fmt, ...);
 
 /* ---- the timed loop --------------------------------------------------- */
 
-/* Out of line: thread 0 checks its safety cap every 16 operations. */
+/* Out of line: thread 0 checks the end of the window every 16 operations. */
 bool wb_over_time(wb_thread *t);
 
-/* Raise the stop flag (wb_running() does it for thread 0). */
-static inline void wb_stop(wb_thread *t)
-{
-	/* release: orders nothing the others rely on; a flag seen late only extends the run */
-	__atomic_store_n(t->stop_flag, 1u, __ATOMIC_RELEASE);
-}
+/* Raise the stop flag and take the run's stop stamp (wb_running() does it for
+ * thread 0 when the window is over; out of line, once per run). */
+void wb_stop(wb_thread *t);
 
-/* True once thread 0 has finished its operations. */
+/* Out of line, cold: a thread other than 0 saw the flag (stamps it). */
+void wb_saw_stop(wb_thread *t);
+
+/* True once thread 0 has closed the window. */
 static inline bool wb_stopped(const wb_thread *t)
 {
 	/* relaxed: a flag; the line stays shared in every cache until the one write */
@@ -173,14 +193,23 @@ static inline bool wb_stopped(const wb_thread *t)
 
 /*
  * wb_running() - the condition of a timed loop, @done operations so far.
- * Thread 0: true while done < t->iters (and within the safety cap); when it
- * turns false it raises the stop flag.  Others: true until the flag is up.
+ * Thread 0: true until the window is over (checked every 16 operations);
+ * then it raises the stop flag.  Others (and thread 0 under WB_STOP_TIMER):
+ * true until the flag is up.
  */
 static inline bool wb_running(wb_thread *t, uint64_t done)
 {
-	if (t->tid != 0)
-		return !wb_stopped(t);
-	if (done < t->iters && ((done & 15u) != 0 || !wb_over_time(t)))
+	if (t->tid != 0) {
+		if (!wb_stopped(t))
+			return true;
+		wb_saw_stop(t);
+		return false;
+	}
+	if (wb_stopped(t)) { /* the timer closed the window (WB_STOP_TIMER) */
+		wb_saw_stop(t);
+		return false;
+	}
+	if ((done & 15u) != 0 || !wb_over_time(t))
 		return true;
 	wb_stop(t);
 	return false;
@@ -207,7 +236,11 @@ uint64_t wb_ns_to_ticks(double ns);
 /*
  * wb_work() - burn @loops iterations of a dependent add that the compiler
  * cannot remove and that touches no memory.  wb_work_loops(ns) converts a
- * duration to loops (calibrated at startup): compute it before the loop.
+ * duration to loops with the speed calibrated ONCE at startup, so busy work is
+ * counted in iterations: rows that are compared do the same work, whatever
+ * the host's load does to the loop's speed later.  The runner re-measures the
+ * speed before every run (counter work_ns_per_kloop) so that drift shows
+ * beside the results.  Compute the loops before the measured loop.
  */
 static inline void wb_work(uint32_t loops)
 {

@@ -8,9 +8,13 @@
 
 // Calibrate the tick and work-loop conversions.
 void wb_calibrate(void);
-// The safety cap of thread 0 in a timed loop: WB_RUN_CAP_MS, else
-// max(10 ms, 5 x min_time).
-void wb_set_run_cap(double min_time);
+// The measured window of a timed loop (seconds), and its factor for rows with
+// more threads than CPUs.
+void wb_set_window(double seconds, double oversub_factor);
+int wb_cpus(void);
+// The per-thread detail (JSON object) of the last finished run of an instance
+// ("<row>/real_time/threads:N"); "{}" if none.
+std::string wb_last_detail(const std::string &instance);
 double wb_calibrated_ns_per_tick(void);
 double wb_calibrated_loops_per_ns(void);
 
