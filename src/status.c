@@ -18,6 +18,12 @@ const char *weft_strerror(int code)
 		return "out of memory";
 	case WEFT_ECLOSED:
 		return "object closed";
+	case WEFT_EOWNERDEAD:
+		return "previous owner died; repair the data, then make the mutex consistent";
+	case WEFT_ENOTRECOVERABLE:
+		return "mutex not recoverable: unlocked after an owner died without being made consistent";
+	case WEFT_ENOTSUP:
+		return "not supported on this system";
 	default:
 		return "unknown weft status";
 	}

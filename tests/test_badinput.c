@@ -64,7 +64,7 @@ struct coverage_row {
 
 static const struct coverage_row coverage[] = {
 	/* status.h, deadline.h, debug.h, atomic.h */
-	{"weft_strerror", "every code; -1, 7, 100, INT_MIN, INT_MAX -> \"unknown weft status\"", "test_strerror"},
+	{"weft_strerror", "every code; -1, 10, 100, INT_MIN, INT_MAX -> \"unknown weft status\"", "test_strerror"},
 	{"weft_deadline_after_ns", "no error return; 0, 1, 1e9-1, INT64_MAX, UINT64_MAX (saturates)", "test_deadline"},
 	{"weft_deadline_valid", "NULL, 6 malformed timespecs -> false; {0,0}, {0,1e9-1} -> true", "test_deadline"},
 	{"weft_deadline_passed", "no error return; {0,0}, now, saturated far future", "test_deadline"},
@@ -99,6 +99,17 @@ static const struct coverage_row coverage[] = {
 	 "test_mutex, test_far_deadlines"},
 	{"weft_mutex_unlock", "no error return (test_mutex_debug: not held, other thread/process)", "test_mutex"},
 	{"weft_mutex_destroy", "no error return; all-zero (test_mutex_debug: while held)", "test_mutex"},
+	/* robust.h */
+	{"weft_robust_mutex_init", "EINVAL: 0x100, 0x80000000, ~0, PSHARED|0x4 (untouched); 0, PSHARED, ROBUST ok",
+	 "test_robust_mutex"},
+	{"weft_robust_mutex_trylock", "busy -> EBUSY, word unchanged; owner died -> EOWNERDEAD", "test_robust_mutex"},
+	{"weft_robust_mutex_lock", "all-zero; ENOTRECOVERABLE after an unlock without consistent()", "test_robust_mutex"},
+	{"weft_robust_mutex_timedlock", "EINVAL: NULL + 6 malformed, free and busy (untouched); ETIMEDOUT past, busy",
+	 "test_robust_mutex"},
+	{"weft_robust_mutex_unlock", "EINVAL: free mutex, held by another thread (untouched; aborts in WEFT_DEBUG)",
+	 "test_robust_mutex"},
+	{"weft_robust_mutex_consistent", "EINVAL: not held, held but consistent", "test_robust_mutex"},
+	{"weft_robust_mutex_destroy", "no error return; all-zero", "test_robust_mutex"},
 	/* rwlock.h */
 	{"weft_rwlock_set_spin", "no error return; 0, returns the previous", "test_rwlock"},
 	{"weft_rwlock_set_bias", "no error return; 0 (bias off) and back, returns the previous", "test_rwlock"},
@@ -382,13 +393,14 @@ static void holder_stop(struct holder *h)
 
 static void test_strerror(void)
 {
-	const int codes[] = {WEFT_OK, WEFT_EBUSY, WEFT_ETIMEDOUT, WEFT_EINVAL, WEFT_EOVERFLOW, WEFT_ENOMEM, WEFT_ECLOSED};
+	const int codes[] = {WEFT_OK, WEFT_EBUSY, WEFT_ETIMEDOUT, WEFT_EINVAL, WEFT_EOVERFLOW, WEFT_ENOMEM, WEFT_ECLOSED,
+			     WEFT_EOWNERDEAD, WEFT_ENOTRECOVERABLE, WEFT_ENOTSUP};
 	const char *unknown = "unknown weft status";
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *s = E(weft_strerror(codes[i]));
 		CHECK(s != NULL && *s != '\0' && strcmp(s, unknown) != 0);
 	}
-	const int bad[] = {-1, WEFT_ECLOSED + 1, 100, INT_MIN, INT_MAX};
+	const int bad[] = {-1, WEFT_ENOTSUP + 1, 100, INT_MIN, INT_MAX};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(strcmp(E(weft_strerror(bad[i])), unknown) == 0);
 }
@@ -630,6 +642,80 @@ static void test_mutex(void)
 	EV(weft_mutex_destroy(&zero));
 	EV(weft_mutex_lock(&init));
 	EV(weft_mutex_unlock(&init));
+}
+
+static void robust_lock_fn(void *p)
+{
+	CHECK_STATUS(E(weft_robust_mutex_lock(p)), WEFT_OK);
+}
+
+static void robust_unlock_fn(void *p)
+{
+	CHECK_STATUS(E(weft_robust_mutex_unlock(p)), WEFT_OK);
+}
+
+static void *robust_die_holding(void *p)
+{
+	CHECK_STATUS(E(weft_robust_mutex_lock(p)), WEFT_OK);
+	return NULL; /* the thread exits holding it */
+}
+
+static void test_robust_mutex(void)
+{
+	weft_robust_mutex_t m, copy, zero = WEFT_ROBUST_MUTEX_INIT;
+	memset(&m, 0xA5, sizeof(m));
+	const unsigned rbad[] = {0x100u, 0x80000000u, ~0u, WEFT_PSHARED | 0x4u};
+	for (size_t i = 0; i < sizeof(rbad) / sizeof(rbad[0]); i++) {
+		SNAPSHOT(m, copy);
+		CHECK_STATUS(E(weft_robust_mutex_init(&m, rbad[i])), WEFT_EINVAL);
+		CHECK(UNCHANGED(m, copy));
+	}
+	for (int f = 0; f < 3; f++) {
+		CHECK_STATUS(E(weft_robust_mutex_init(&m, f == 0 ? 0u : f == 1 ? WEFT_PSHARED : WEFT_ROBUST)), WEFT_OK);
+#ifndef WEFT_DEBUG
+		SNAPSHOT(m, copy);
+		CHECK_STATUS(E(weft_robust_mutex_unlock(&m)), WEFT_EINVAL); /* free */
+		CHECK(UNCHANGED(m, copy));
+#endif
+		CHECK_STATUS(E(weft_robust_mutex_consistent(&m)), WEFT_EINVAL);
+		FOR_EACH_BAD_DEADLINE(i)
+		{
+			SNAPSHOT(m, copy);
+			CHECK_STATUS(E(weft_robust_mutex_timedlock(&m, bad_deadline(i))), WEFT_EINVAL);
+			CHECK(UNCHANGED(m, copy));
+		}
+		CHECK_STATUS(E(weft_robust_mutex_timedlock(&m, &past)), WEFT_OK);
+		CHECK_STATUS(E(weft_robust_mutex_consistent(&m)), WEFT_EINVAL); /* held, consistent */
+		CHECK_STATUS(E(weft_robust_mutex_unlock(&m)), WEFT_OK);
+
+		struct holder h;
+		holder_start(&h, robust_lock_fn, robust_unlock_fn, &m);
+		SNAPSHOT(m, copy);
+		CHECK_STATUS(E(weft_robust_mutex_trylock(&m)), WEFT_EBUSY);
+		CHECK(UNCHANGED(m, copy));
+#ifndef WEFT_DEBUG
+		CHECK_STATUS(E(weft_robust_mutex_unlock(&m)), WEFT_EINVAL); /* held by the holder */
+		CHECK(UNCHANGED(m, copy));
+#endif
+		CHECK_STATUS(E(weft_robust_mutex_consistent(&m)), WEFT_EINVAL);
+		FOR_EACH_BAD_DEADLINE(i)
+		CHECK_STATUS(E(weft_robust_mutex_timedlock(&m, bad_deadline(i))), WEFT_EINVAL);
+		CHECK(UNCHANGED(m, copy));
+		CHECK_STATUS(E(weft_robust_mutex_timedlock(&m, &past)), WEFT_ETIMEDOUT);
+		holder_stop(&h);
+
+		pthread_t t;
+		pthread_create(&t, NULL, robust_die_holding, &m);
+		pthread_join(t, NULL);
+		CHECK_STATUS(E(weft_robust_mutex_trylock(&m)), WEFT_EOWNERDEAD);
+		CHECK_STATUS(E(weft_robust_mutex_unlock(&m)), WEFT_OK); /* not made consistent */
+		CHECK_STATUS(E(weft_robust_mutex_lock(&m)), WEFT_ENOTRECOVERABLE);
+		CHECK_STATUS(E(weft_robust_mutex_trylock(&m)), WEFT_ENOTRECOVERABLE);
+		EV(weft_robust_mutex_destroy(&m));
+	}
+	CHECK_STATUS(E(weft_robust_mutex_lock(&zero)), WEFT_OK);
+	CHECK_STATUS(E(weft_robust_mutex_unlock(&zero)), WEFT_OK);
+	EV(weft_robust_mutex_destroy(&zero));
 }
 
 /* ==== rwlock.h ============================================================= */
@@ -1945,6 +2031,7 @@ int main(void)
 	RUN_TEST(test_lockdep);
 	RUN_TEST(test_spinlocks);
 	RUN_TEST(test_mutex);
+	RUN_TEST(test_robust_mutex);
 	RUN_TEST(test_rwlock);
 	RUN_TEST(test_rwlock_readers_max);
 	RUN_TEST(test_brlock);

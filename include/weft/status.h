@@ -18,7 +18,10 @@ enum weft_status {
 	WEFT_EINVAL = 3,    /* an argument is out of range (flags, sizes, a malformed timespec) */
 	WEFT_EOVERFLOW = 4, /* the operation would pass a counter's maximum; nothing changed */
 	WEFT_ENOMEM = 5,    /* memory could not be allocated */
-	WEFT_ECLOSED = 6    /* the object was closed */
+	WEFT_ECLOSED = 6,   /* the object was closed */
+	WEFT_EOWNERDEAD = 7,       /* a robust mutex is held now; its last holder died holding it */
+	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
+	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
 };
 
 /**

@@ -10,6 +10,7 @@
 #include "atomic.h"
 #include "spinlock.h"
 #include "mutex.h"
+#include "robust.h"
 #include "counter.h"
 #include "pool.h"
 #include "rwlock.h"
