@@ -253,7 +253,10 @@ enum weft_status {
 	WEFT_EINVAL = 3,    /* an argument is out of range (flags, sizes, a malformed timespec) */
 	WEFT_EOVERFLOW = 4, /* the operation would pass a counter's maximum; nothing changed */
 	WEFT_ENOMEM = 5,    /* memory could not be allocated */
-	WEFT_ECLOSED = 6    /* the object was closed */
+	WEFT_ECLOSED = 6,   /* the object was closed */
+	WEFT_EOWNERDEAD = 7,       /* a robust mutex is held now; its last holder died holding it */
+	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
+	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
 };
 
 /**
@@ -3813,6 +3816,387 @@ void weft_pool_destroy(weft_pool_t *pool);
 WEFT_EXTERN_C_END
 
 #endif /* WEFT_POOL_H */
+
+/* ---- include/weft/robust.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_ROBUST_H
+#define WEFT_ROBUST_H
+
+/*
+ * robust.h - weft_robust_mutex_t: a mutex whose holder may die.  When the
+ * thread that holds it exits or its process is killed (SIGKILL included), the
+ * next locker gets the lock with WEFT_EOWNERDEAD, repairs the protected data
+ * and calls weft_robust_mutex_consistent(); a holder that unlocks without it
+ * makes the mutex WEFT_ENOTRECOVERABLE for everyone (every later lock fails
+ * with that code until the mutex is initialized again).
+ *
+ * Mechanism: the Linux kernel's robust futexes (Documentation/locking/
+ * robust-futexes.rst and robust-futex-ABI.rst, I. Molnar and T. Gleixner,
+ * 2006; set_robust_list(2)).  Each thread registers with the kernel one list
+ * head; each lock it holds is an entry of that list, and the entry's futex
+ * word is at a fixed offset (the head's futex_offset) from the entry.  When a
+ * thread exits, the kernel walks its list and, for each word whose low 30 bits
+ * (FUTEX_TID_MASK) still hold the dying thread's id, sets the word to
+ * FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and wakes one waiter.  The head's
+ * list_op_pending names the one entry being locked or unlocked, so a death in
+ * the middle of either is handled too.  No polling: the death is reported at
+ * the dying thread's exit, by the kernel.
+ *
+ * The word (32 bits, the kernel's layout):
+ *
+ *     0                           free
+ *     tid                         held by thread tid, nobody asleep
+ *     tid | WAITERS               held, threads may sleep on the word
+ *     OWNER_DIED [| WAITERS]      free; the last holder died holding it
+ *     tid | OWNER_DIED [| W.]     held by tid after a death, not yet made
+ *                                 consistent (tid's unlock makes it
+ *                                 NOTRECOVERABLE)
+ *     NOTRECOVERABLE (0x3fffffff) a TID_MASK value no thread id reaches
+ *                                 (pid_max <= 2^22): for ever unusable
+ *
+ * lock:   CAS 0 -> tid (inline fast path).  Else: if the tid bits are 0, CAS
+ *         in tid (keeping WAITERS, keeping OWNER_DIED as the "inconsistent"
+ *         mark and reporting WEFT_EOWNERDEAD); if held, set WAITERS and sleep
+ *         on the word.  A thread that slept takes the word with WAITERS (it
+ *         cannot know whether others still sleep; Drepper, "Futexes Are
+ *         Tricky", 2011, takes state 2 for the same reason).
+ * unlock: CAS tid -> 0 (inline).  Else (WAITERS or OWNER_DIED set): exchange
+ *         in 0 and wake one if WAITERS was set, or, if OWNER_DIED was still
+ *         set, exchange in NOTRECOVERABLE and wake all.
+ * Sleeps and wakes always use the shared futex flavour, with or without
+ * WEFT_PSHARED: the kernel's wake-up at a death is a shared-flavour wake.
+ * There is no spinning before the sleep (as with glibc's robust mutexes).
+ *
+ * Coexisting with glibc.  A thread has exactly one registered list head, and
+ * glibc registers its own at every thread's start for its robust
+ * pthread_mutex_t.  Registering a second head would unhook glibc's (and the
+ * first robust pthread mutex locked afterwards would unhook ours), so weft
+ * links its entries into the list that is registered: it reads the head with
+ * get_robust_list(2) and gives its mutex the entry layout that head's
+ * futex_offset asks for.  On x86-64 and aarch64 glibc the offset is -32: the
+ * entry is 32 bytes after the word, and glibc keeps the list doubly linked
+ * with a `prev` pointer 8 bytes before each entry (pointing at the previous
+ * entry; the head has one before it too) that its own unlock follows and
+ * rewrites in its neighbours.  weft's entries have the same two pointers at
+ * the same places and keep them right, so either library may insert or remove
+ * its entries in any order.  The kernel ABI itself only reads `next`; the
+ * `prev` convention is glibc's, so it is checked once per process, before the
+ * first weft robust lock, by locking a robust pthread_mutex_t and looking at
+ * where glibc put it; where it does not hold (another libc) and no head is
+ * registered, weft registers its own head; where a different head is
+ * registered, init and lock return WEFT_ENOTSUP.  `make test` runs a thread
+ * holding a weft and a pthread robust mutex (locked and unlocked in every
+ * order) that dies: both report the death.
+ *
+ * Footprint: 40 bytes (the size of a pthread_mutex_t): the word at offset 0,
+ * the flags, a WEFT_DEBUG owner mark and creator pid, then `prev` at 24 and
+ * the list entry at 32.  The layout is the same with and without WEFT_DEBUG.
+ * All-zero is an unlocked, process-private robust mutex; WEFT_ROBUST_MUTEX_INIT
+ * is the same.
+ *
+ * Cost: an uncontended lock+unlock is one CAS each plus the list bookkeeping
+ * (five plain stores to memory the thread already owns); docs/processes.md
+ * compares it with a robust pthread_mutex_t and a plain weft_mutex_t measured
+ * in the same run.  weft_mutex_t is unchanged: 4 bytes, one CAS.
+ *
+ * API departures from weft_mutex_t: lock, trylock and unlock return int (a
+ * death must be reported); trylock returns WEFT_EBUSY when busy instead of
+ * false.  weft_cond_t waits only with a weft_mutex_t.
+ *
+ * Fork: a child does not own the locks its parent's thread held (their words
+ * hold the parent thread's id); the child's thread registers afresh.  A lock
+ * taken with a process's mapping at one address stays listed at that address:
+ * do not unmap or remap shared memory while holding a robust mutex in it.
+ *
+ * Linux only (the kernel mechanism); elsewhere init and lock return
+ * WEFT_ENOTSUP.  32-bit targets are not supported (glibc's 32-bit layout
+ * differs) and return WEFT_ENOTSUP too.
+ *
+ * Ordering: a lock returning WEFT_OK or WEFT_EOWNERDEAD is an acquire, unlock a
+ * release; after a death, the next holder sees every write the dead holder made
+ * (whatever it was in the middle of, which is what it must repair).
+ *
+ * TSan and WEFT_DEBUG: the hooks of lockhooks.h, as for weft_mutex_t.  A
+ * thread of the same process that exits holding a robust mutex never unlocks
+ * it in TSan's books, so TSan reports the next holder's lock as a "double
+ * lock" once per mutex: its interface has no annotation for the repair its
+ * own pthread interceptor makes on EOWNERDEAD.  A dead *process* is invisible
+ * to TSan (each process has its own).
+ * WEFT_DEBUG also aborts when a robust mutex initialized without WEFT_PSHARED
+ * is locked by a second process.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* init flag: accepted (and implied) by weft_robust_mutex_init(); a plain
+ * weft_mutex_init() rejects it with WEFT_EINVAL. */
+#ifndef WEFT_ROBUST
+#define WEFT_ROBUST 0x2u
+#endif
+
+/* The word: the kernel's robust-futex bits (linux/futex.h). */
+#define WEFT_ROBUST_WAITERS 0x80000000u        /* FUTEX_WAITERS */
+#define WEFT_ROBUST_OWNER_DIED 0x40000000u     /* FUTEX_OWNER_DIED */
+#define WEFT_ROBUST_TID_MASK 0x3fffffffu       /* FUTEX_TID_MASK */
+#define WEFT_ROBUST_NOTRECOVERABLE 0x3fffffffu /* a tid no thread has */
+
+/* The robust-list head the kernel knows (struct robust_list_head). */
+struct weft__robust_head {
+	void *list;		 /* the first entry, or the head itself */
+	long futex_offset;	 /* word = entry + futex_offset */
+	void *list_op_pending; /* the entry being locked or unlocked */
+};
+
+/* Per thread: the registered head (NULL until the first robust lock) and the
+ * kernel thread id the word holds. */
+struct weft__robust_self {
+	struct weft__robust_head *head;
+	uint32_t tid;
+};
+extern __thread struct weft__robust_self weft__robust_self;
+
+typedef struct weft_robust_mutex {
+	uint32_t word;	/* see the overview */
+	uint32_t flags; /* WEFT_PSHARED | WEFT_ROBUST, fixed at init */
+	uint32_t owner; /* WEFT_DEBUG: weft_debug_self() of the holder */
+	uint32_t pid;	/* WEFT_DEBUG: the process that first used a private mutex */
+	uint64_t reserved;
+	void *prev; /* the list's back link (glibc's convention, see the overview) */
+	void *next; /* the list entry: word = &next + futex_offset */
+} weft_robust_mutex_t;
+
+#if UINTPTR_MAX > 0xffffffffu
+WEFT_STATIC_ASSERT(sizeof(weft_robust_mutex_t) == 40, "weft_robust_mutex_t is 40 bytes");
+WEFT_STATIC_ASSERT(offsetof(weft_robust_mutex_t, next) == 32 && offsetof(weft_robust_mutex_t, prev) == 24,
+		   "the list entry sits where glibc's futex_offset (-32) expects it");
+#endif
+/* word = entry + WEFT__ROBUST_FUTEX_OFFSET */
+#define WEFT__ROBUST_FUTEX_OFFSET (-(long)offsetof(weft_robust_mutex_t, next))
+
+#define WEFT_ROBUST_MUTEX_INIT {0, 0, 0, 0, 0, 0, 0}
+
+/* Out of line (src/robust.c). */
+int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
+WEFT_NOINLINE WEFT_COLD int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline,
+						   bool try_only);
+WEFT_NOINLINE WEFT_COLD int weft__robust_unlock_slow(weft_robust_mutex_t *mutex);
+int weft__robust_timedlock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline);
+void weft__robust_debug_pid_check(weft_robust_mutex_t *mutex);
+
+/*
+ * The list bookkeeping, on the calling thread's own list (only this thread and,
+ * at its exit, the kernel read it).  Plain stores: the kernel reads the list
+ * only once the thread is dead, so program order on this thread is all that
+ * matters, and the compiler barriers keep the compiler from reordering the
+ * stores the kernel relies on (the entry whole before it is linked; the
+ * pending mark set before the word changes, cleared after).
+ * Pointers stored in the list may carry bit 0 (a PI entry, robust-futex-ABI):
+ * mask it before following one.
+ */
+static inline void **weft__robust_node(void *entry)
+{
+	return (void **)((uintptr_t)entry & ~(uintptr_t)1);
+}
+
+static inline void weft__robust_link(struct weft__robust_head *head, weft_robust_mutex_t *mutex)
+{
+	void *first = head->list;
+	mutex->next = first;
+	mutex->prev = &head->list;
+	weft__robust_node(first)[-1] = &mutex->next; /* first's back link */
+	WEFT_COMPILER_BARRIER();			 /* the entry is whole before the kernel can reach it */
+	head->list = &mutex->next;
+}
+
+static inline void weft__robust_unlink(weft_robust_mutex_t *mutex)
+{
+	void *next = mutex->next, *prev = mutex->prev;
+	weft__robust_node(prev)[0] = next;
+	weft__robust_node(next)[-1] = prev;
+}
+
+/* The inline fast path of lock: -1 if it must take the slow path. */
+static inline int weft__robust_acquire_fast(weft_robust_mutex_t *mutex)
+{
+	/* The thread-local is read by name, not through a pointer: UBSan's
+	 * null check of a pointer to it misfires under gcc 12. */
+	struct weft__robust_head *head = weft__robust_self.head;
+	if (WEFT_UNLIKELY(head == (struct weft__robust_head *)0))
+		return -1;
+	head->list_op_pending = &mutex->next;
+	WEFT_COMPILER_BARRIER(); /* pending is set before the word can name us */
+	uint32_t expected = 0;
+	/* acquire: pairs with the release CAS or exchange of the previous unlock */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->word, &expected, weft__robust_self.tid, WEFT_ACQUIRE, WEFT_RELAXED)))
+		return -1;
+	weft__robust_link(head, mutex);
+	WEFT_COMPILER_BARRIER(); /* linked before pending is cleared */
+	head->list_op_pending = (void *)0;
+	return WEFT_OK;
+}
+
+static inline int weft__robust_acquire(weft_robust_mutex_t *mutex, const struct timespec *deadline, bool try_only)
+{
+#ifdef WEFT_DEBUG
+	weft__robust_debug_pid_check(mutex);
+#endif
+	int rc = weft__robust_acquire_fast(mutex);
+	if (WEFT_UNLIKELY(rc != WEFT_OK))
+		rc = weft__robust_lock_slow(mutex, deadline, try_only);
+	return rc;
+}
+
+/* Whether a lock call took the mutex. */
+static inline bool weft__robust_got(weft_robust_mutex_t *mutex, int rc)
+{
+	(void)mutex;
+	return rc == WEFT_OK || rc == WEFT_EOWNERDEAD;
+}
+
+/**
+ * weft_robust_mutex_trylock() - take the mutex if it is free.
+ * @mutex: the mutex.
+ *
+ * Context: any thread; never blocks.
+ * Ordering: acquire when the mutex is taken, none otherwise.
+ * Return: WEFT_OK (held); WEFT_EOWNERDEAD (held, the last holder died holding
+ * it: repair, then weft_robust_mutex_consistent()); WEFT_EBUSY;
+ * WEFT_ENOTRECOVERABLE; WEFT_ENOTSUP (see the overview).
+ */
+static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
+{
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
+			       (const struct timespec *)0);
+	int rc = weft__robust_acquire(mutex, (const struct timespec *)0, true);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
+				weft__robust_got(mutex, rc));
+	return rc;
+}
+
+/**
+ * weft_robust_mutex_lock() - take the mutex, sleeping while another thread
+ * holds it.
+ * @mutex: the mutex; the caller must not hold it.
+ *
+ * Context: may block; not async-signal-safe.
+ * Ordering: acquire when the mutex is taken.
+ * Return: WEFT_OK; WEFT_EOWNERDEAD (held; the previous holder died holding it);
+ * WEFT_ENOTRECOVERABLE (not held: a holder after a death unlocked without
+ * weft_robust_mutex_consistent()); WEFT_ENOTSUP.
+ */
+static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
+{
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
+			       (const struct timespec *)0);
+	int rc = weft__robust_acquire(mutex, (const struct timespec *)0, false);
+	bool got = weft__robust_got(mutex, rc);
+	/* The BLOCK hooks assume success: a failed robust lock (no longer
+	 * recoverable) is reported to TSan as a failed try, and the lock-order
+	 * checker, which counted it held at pre-acquire, forgets it. */
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX,
+				got ? WEFT__HOOK_BLOCK : WEFT__HOOK_TRY, got);
+#ifdef WEFT_DEBUG
+	if (!got)
+		weft__lockdep_unlock(mutex);
+#endif
+	return rc;
+}
+
+/**
+ * weft_robust_mutex_timedlock() - take the mutex, or give up at @deadline.
+ * @mutex: the mutex; the caller must not hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time.
+ *
+ * Context: may block until @deadline.
+ * Ordering: acquire when the mutex is taken.
+ * Return: as weft_robust_mutex_lock(), or WEFT_ETIMEDOUT, or WEFT_EINVAL for a
+ * malformed or NULL @deadline (the mutex is not touched).
+ */
+static inline int weft_robust_mutex_timedlock(weft_robust_mutex_t *mutex, const struct timespec *deadline)
+{
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+			       deadline);
+	int rc = weft__robust_timedlock_slow(mutex, deadline);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+				weft__robust_got(mutex, rc));
+	return rc;
+}
+
+/**
+ * weft_robust_mutex_unlock() - release the mutex.
+ * @mutex: a mutex the calling thread holds.
+ *
+ * Unlocking a mutex taken with WEFT_EOWNERDEAD without calling
+ * weft_robust_mutex_consistent() first makes it WEFT_ENOTRECOVERABLE.
+ *
+ * Context: the holding thread; never blocks.
+ * Ordering: release.
+ * Return: WEFT_OK, or WEFT_EINVAL if the calling thread does not hold it
+ * (nothing is changed; a WEFT_DEBUG build aborts instead).
+ */
+static inline int weft_robust_mutex_unlock(weft_robust_mutex_t *mutex)
+{
+	struct weft__robust_head *head = weft__robust_self.head;
+	uint32_t tid = weft__robust_self.tid;
+	/* relaxed: only the holder stores its own tid, and it is us or nobody */
+	if (WEFT_UNLIKELY(head == (struct weft__robust_head *)0 ||
+			  (weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK) != tid)) {
+#ifdef WEFT_DEBUG
+		weft_debug_die("weft_robust_mutex_t", mutex, "unlocked by a thread that does not hold it");
+#endif
+		return WEFT_EINVAL;
+	}
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	head->list_op_pending = &mutex->next;
+	WEFT_COMPILER_BARRIER(); /* pending covers the entry before it leaves the list */
+	weft__robust_unlink(mutex);
+	WEFT_COMPILER_BARRIER(); /* unlinked before the word is released */
+	uint32_t expected = tid;
+	/* release: publishes the critical section; pairs with the acquire CAS of
+	 * the next locker */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->word, &expected, 0u, WEFT_RELEASE, WEFT_RELAXED)))
+		(void)weft__robust_unlock_slow(mutex);
+	WEFT_COMPILER_BARRIER(); /* released before pending is cleared */
+	head->list_op_pending = (void *)0;
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+	return WEFT_OK;
+}
+
+/**
+ * weft_robust_mutex_consistent() - declare the data repaired after
+ * WEFT_EOWNERDEAD, so that the next unlock releases the mutex normally.
+ * @mutex: a mutex the calling thread took with WEFT_EOWNERDEAD.
+ *
+ * Context: the holding thread; never blocks.
+ * Return: WEFT_OK, or WEFT_EINVAL if the caller does not hold the mutex or it
+ * is not marked inconsistent.
+ */
+int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex);
+
+/**
+ * weft_robust_mutex_destroy() - end the mutex's life (nothing to free).
+ * @mutex: an unlocked mutex; a WEFT_DEBUG build aborts if it is held.
+ */
+static inline void weft_robust_mutex_destroy(weft_robust_mutex_t *mutex)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: a diagnostic; a correct caller has no concurrent user */
+	uint32_t tid = weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK;
+	if (tid != 0 && tid != WEFT_ROBUST_NOTRECOVERABLE)
+		weft_debug_die("weft_robust_mutex_t", mutex, "destroyed while held");
+#endif
+	weft__lock_destroy(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_ROBUST_H */
 
 /* ---- include/weft/rwlock_bias.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -8819,6 +9203,273 @@ void weft_pool_destroy(weft_pool_t *pool)
 	}
 }
 
+/* ---- src/robust.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * robust.c - the slow paths of weft_robust_mutex_t and the per-thread robust
+ * list registration.  The word, the list layout and the coexistence with
+ * glibc are described at the top of include/weft/robust.h; the kernel side is
+ * Documentation/locking/robust-futex-ABI.rst and set_robust_list(2).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() under -std=c11 */
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <unistd.h>
+
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
+
+__thread struct weft__robust_self weft__robust_self;
+
+#if defined(__linux__) && UINTPTR_MAX > 0xffffffffu && defined(SYS_get_robust_list) && defined(SYS_set_robust_list)
+#define WEFT__ROBUST_SUPPORTED 1
+#else
+#define WEFT__ROBUST_SUPPORTED 0
+#endif
+
+#if WEFT__ROBUST_SUPPORTED
+
+/*
+ * The head weft registers itself when no head is registered (a libc that
+ * registers none, or registers lazily): a back-link slot before it, as the
+ * doubly linked convention wants.
+ */
+struct own_head {
+	void *prev;
+	struct weft__robust_head head;
+};
+static __thread struct own_head own;
+
+/* Process-wide: may weft link into a head glibc registered?  0 unknown, 1 yes,
+ * 2 no.  Decided once, by probe_glibc(). */
+static int glibc_ok;
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+
+static void forget_self(void)
+{
+	/* In a fork()ed child the thread has a new tid, and the kernel forgot
+	 * its list head (glibc registers its own again): look both up again. */
+	weft__robust_self.head = NULL;
+	weft__robust_self.tid = 0;
+}
+
+static struct weft__robust_head *registered_head(void)
+{
+	struct weft__robust_head *head = NULL;
+	size_t len = 0;
+	if (syscall(SYS_get_robust_list, 0, &head, &len) != 0)
+		return NULL;
+	return head;
+}
+
+/*
+ * Check glibc's list convention once: lock a robust pthread mutex and look
+ * where glibc linked it.  The entry must be the head's first, at word -
+ * futex_offset (our offset); its next must be the old first entry, its back
+ * link (8 bytes before it) the head, and the old first entry's back link the
+ * new entry.  After the unlock the old first entry must be first again, its
+ * back link the head.  Any other answer: weft does not link into glibc's list.
+ */
+static void probe_glibc(void)
+{
+	(void)pthread_atfork(NULL, NULL, forget_self);
+	int ok = 0;
+	struct weft__robust_head *head = registered_head();
+	pthread_mutexattr_t attr;
+	pthread_mutex_t pm;
+	if (head != NULL && head->futex_offset == WEFT__ROBUST_FUTEX_OFFSET && pthread_mutexattr_init(&attr) == 0) {
+		if (pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) == 0 && pthread_mutex_init(&pm, &attr) == 0) {
+			void *before = head->list;
+			if (pthread_mutex_lock(&pm) == 0) {
+				void *entry = (char *)&pm - WEFT__ROBUST_FUTEX_OFFSET;
+				void **node = weft__robust_node(head->list);
+				ok = (void *)node == entry && node[0] == before && node[-1] == (void *)&head->list &&
+				     weft__robust_node(before)[-1] == entry;
+				(void)pthread_mutex_unlock(&pm);
+				ok = ok && head->list == before && weft__robust_node(before)[-1] == (void *)&head->list;
+			}
+			(void)pthread_mutex_destroy(&pm);
+		}
+		(void)pthread_mutexattr_destroy(&attr);
+	}
+	/* relaxed: published by pthread_once */
+	weft_atomic_store(&glibc_ok, ok ? 1 : 2, WEFT_RELAXED);
+}
+
+/* Find or make the calling thread's list head.  Return: WEFT_OK or
+ * WEFT_ENOTSUP. */
+static int register_self(void)
+{
+	if (weft__robust_self.head != NULL)
+		return WEFT_OK;
+	int saved_errno = errno;
+	pthread_once(&probe_once, probe_glibc);
+	int rc = WEFT_OK;
+	struct weft__robust_head *head = registered_head();
+	if (head == NULL || head == &own.head) {
+		/* Nobody registered a head (or only we did, before a fork):
+		 * register ours, empty. */
+		own.head.list = &own.head.list;
+		own.head.futex_offset = WEFT__ROBUST_FUTEX_OFFSET;
+		own.head.list_op_pending = NULL;
+		own.prev = &own.head.list;
+		if (syscall(SYS_set_robust_list, &own.head, sizeof own.head) != 0)
+			rc = WEFT_ENOTSUP;
+		head = &own.head;
+	} else if (head->futex_offset != WEFT__ROBUST_FUTEX_OFFSET ||
+		   weft_atomic_load(&glibc_ok, WEFT_RELAXED) != 1) { /* relaxed: set under pthread_once */
+		rc = WEFT_ENOTSUP;
+	}
+	if (rc == WEFT_OK) {
+		weft__robust_self.tid = (uint32_t)syscall(SYS_gettid);
+		weft__robust_self.head = head;
+	}
+	errno = saved_errno;
+	return rc;
+}
+
+#else /* !WEFT__ROBUST_SUPPORTED */
+
+static int register_self(void)
+{
+	return WEFT_ENOTSUP;
+}
+
+#endif
+
+int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags)
+{
+	if (flags & ~(WEFT_PSHARED | WEFT_ROBUST))
+		return WEFT_EINVAL;
+	int rc = register_self();
+	if (rc != WEFT_OK)
+		return rc;
+	/* relaxed: the mutex is not shared yet; publishing it is the caller's job */
+	weft_atomic_store(&mutex->word, 0u, WEFT_RELAXED);
+	weft_atomic_store(&mutex->flags, flags | WEFT_ROBUST, WEFT_RELAXED);
+	weft_atomic_store(&mutex->pid, 0u, WEFT_RELAXED);
+	mutex->reserved = 0;
+	mutex->prev = NULL;
+	mutex->next = NULL;
+	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	return WEFT_OK;
+}
+
+/*
+ * The slow path of every lock: register the thread if needed, then take the
+ * word as the overview of robust.h says.  @deadline: valid or NULL.
+ */
+int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline, bool try_only)
+{
+	int rc = register_self();
+	if (rc != WEFT_OK)
+		return rc;
+	struct weft__robust_head *head = weft__robust_self.head;
+	uint32_t tid = weft__robust_self.tid;
+	head->list_op_pending = &mutex->next;
+	WEFT_COMPILER_BARRIER(); /* pending is set before the word can name us */
+	uint32_t slept = 0;	 /* WAITERS once we have slept */
+	bool timed_out = false;
+	for (;;) {
+		/* relaxed: a look; the CAS below is the acquire */
+		uint32_t v = weft_atomic_load(&mutex->word, WEFT_RELAXED);
+		uint32_t owner = v & WEFT_ROBUST_TID_MASK;
+		if (owner == WEFT_ROBUST_NOTRECOVERABLE) {
+			rc = WEFT_ENOTRECOVERABLE;
+			break;
+		}
+		if (owner == 0) {
+			/* Free.  OWNER_DIED stays in the word as the mark
+			 * "held, not consistent" until weft_robust_mutex_consistent(). */
+			uint32_t want = tid | (v & (WEFT_ROBUST_WAITERS | WEFT_ROBUST_OWNER_DIED)) | slept;
+			/* acquire: pairs with the release of the previous unlock (or
+			 * the kernel's store at the holder's death) */
+			if (weft_atomic_cas(&mutex->word, &v, want, WEFT_ACQUIRE, WEFT_RELAXED)) {
+				weft__robust_link(head, mutex);
+				rc = (v & WEFT_ROBUST_OWNER_DIED) ? WEFT_EOWNERDEAD : WEFT_OK;
+				break;
+			}
+			continue;
+		}
+		if (try_only || timed_out) {
+			rc = try_only ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+			break;
+		}
+		if (!(v & WEFT_ROBUST_WAITERS)) {
+			/* relaxed: only tells the holder to wake us; the wait below
+			 * compares the word */
+			if (!weft_atomic_cas(&mutex->word, &v, v | WEFT_ROBUST_WAITERS, WEFT_RELAXED, WEFT_RELAXED))
+				continue;
+			v |= WEFT_ROBUST_WAITERS;
+		}
+		/* The shared flavour always: the kernel's wake at a death is one. */
+		if (weft__wait(&mutex->word, v, deadline, WEFT_PSHARED) == WEFT_ETIMEDOUT)
+			timed_out = true; /* one more look decides */
+		slept = WEFT_ROBUST_WAITERS;
+	}
+	WEFT_COMPILER_BARRIER(); /* linked (or not ours) before pending is cleared */
+	head->list_op_pending = NULL;
+	return rc;
+}
+
+int weft__robust_timedlock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline)
+{
+	if (!weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+#ifdef WEFT_DEBUG
+	weft__robust_debug_pid_check(mutex);
+#endif
+	int rc = weft__robust_acquire_fast(mutex);
+	if (rc != WEFT_OK)
+		rc = weft__robust_lock_slow(mutex, deadline, false);
+	return rc;
+}
+
+/* Called by the holder with pending set and its entry unlinked, when the word
+ * is not just its tid: WAITERS or OWNER_DIED is set. */
+int weft__robust_unlock_slow(weft_robust_mutex_t *mutex)
+{
+	/* relaxed: OWNER_DIED changes only by the holder (us) or at its death */
+	uint32_t v = weft_atomic_load(&mutex->word, WEFT_RELAXED);
+	if (v & WEFT_ROBUST_OWNER_DIED) {
+		/* Not made consistent: unusable for everyone, wake them all to
+		 * hear it.  release: pairs with their acquire-less re-read; it
+		 * publishes nothing they may use. */
+		(void)weft_atomic_exchange(&mutex->word, WEFT_ROBUST_NOTRECOVERABLE, WEFT_RELEASE);
+		weft__wake(&mutex->word, INT32_MAX, WEFT_PSHARED);
+		return WEFT_OK;
+	}
+	/* release: publishes the critical section; pairs with the acquire CAS of
+	 * the next locker */
+	uint32_t old = weft_atomic_exchange(&mutex->word, 0u, WEFT_RELEASE);
+	if (old & WEFT_ROBUST_WAITERS)
+		weft__wake(&mutex->word, 1, WEFT_PSHARED);
+	return WEFT_OK;
+}
+
+int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex)
+{
+	uint32_t tid = weft__robust_self.tid;
+	/* relaxed: the tid bits are ours to read while we hold it */
+	uint32_t v = weft_atomic_load(&mutex->word, WEFT_RELAXED);
+	if (tid == 0 || (v & WEFT_ROBUST_TID_MASK) != tid || !(v & WEFT_ROBUST_OWNER_DIED))
+		return WEFT_EINVAL;
+	/* relaxed: we hold the mutex; only waiters' WAITERS bit races with us,
+	 * and the fetch_and keeps it */
+	(void)weft_atomic_fetch_and(&mutex->word, ~WEFT_ROBUST_OWNER_DIED, WEFT_RELAXED);
+	return WEFT_OK;
+}
+
+void weft__robust_debug_pid_check(weft_robust_mutex_t *mutex)
+{
+	(void)mutex; /* filled in by the WEFT_DEBUG process check */
+}
+
 /* ---- src/rwlock.c ---- */
 /* SPDX-License-Identifier: MIT */
 /*
@@ -9688,6 +10339,12 @@ const char *weft_strerror(int code)
 		return "out of memory";
 	case WEFT_ECLOSED:
 		return "object closed";
+	case WEFT_EOWNERDEAD:
+		return "previous owner died; repair the data, then make the mutex consistent";
+	case WEFT_ENOTRECOVERABLE:
+		return "mutex not recoverable: unlocked after an owner died without being made consistent";
+	case WEFT_ENOTSUP:
+		return "not supported on this system";
 	default:
 		return "unknown weft status";
 	}
