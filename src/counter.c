@@ -7,37 +7,38 @@
  *   slot->value    written only by the slot's owner (relaxed load + store);
  *                  read by any reader (relaxed).  Never reset: a slot given
  *                  back keeps its count and the next owner continues from it.
- *   slot->owner    the owning claim, or NULL; under sc_slot_lock only.
- *   claim          one per (thread, counter): which slot the thread owns.  A
- *                  thread's claims form a list only that thread links, unlinks
- *                  and frees; other threads only set claim->dead (under
- *                  sc_slot_lock) when the counter is destroyed.
- *   free_slots     the number of unowned slots: written under sc_slot_lock,
+ *   slot->owner    the owning claim, or NULL; under the registry lock only.
+ *   claim          one per (thread, counter): which slot the thread owns; a
+ *                  record of the per-thread registry (src/registry.h), which
+ *                  keeps each thread's claims in a list only that thread
+ *                  links, looks up and frees; other threads only set
+ *                  claim->dead (under the registry lock) when the counter is
+ *                  destroyed.
+ *   free_slots     the number of unowned slots: written under the registry lock,
  *                  read without it (relaxed) as a hint by threads that
  *                  overflowed, so that they do not take the lock for nothing.
  *
  * Ownership changes (claim, give back at thread exit, destroy) all happen
- * under sc_slot_lock, so the last store of a slot's old owner happens-before the
+ * under the registry lock, so the last store of a slot's old owner happens-before the
  * first load of its new owner (unlock/lock), and the new owner continues from
  * the right value.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* CLOCK_MONOTONIC_COARSE */
 #endif
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "keep_errno.h"
+#include "registry.h"
 #include "weft/counter.h"
-#include "weft/mutex.h"
 
 struct sc_claim;
 
 struct sc_slot {
 	uint64_t value;      /* the count; single writer (the owner) */
-	struct sc_claim *owner; /* under sc_slot_lock */
+	struct sc_claim *owner; /* under the registry lock */
 	char pad[WEFT_CACHE_LINE - sizeof(uint64_t) - sizeof(struct sc_claim *)];
 };
 WEFT_STATIC_ASSERT(sizeof(struct sc_slot) == WEFT_CACHE_LINE, "one slot per cache line");
@@ -65,111 +66,56 @@ WEFT_STATIC_ASSERT(offsetof(struct weft__scounter_shards, slots) == 3 * WEFT_CAC
 		   "slots start on a line boundary");
 
 struct sc_claim {
-	uint64_t id;                      /* the counter's id (immutable) */
 	struct weft__scounter_shards *sh; /* its slots (valid while !dead) */
-	struct sc_slot *slot;                /* the slot this thread owns */
-	struct sc_claim *next;               /* this thread's list */
-	int dead;                         /* the counter was destroyed; under sc_slot_lock */
+	struct sc_slot *slot;             /* the slot this thread owns; NULL: none (yet) */
+	int dead;                         /* the counter was destroyed; under the registry lock */
 };
 
 __thread struct weft__scounter_tls weft__scounter_tls[WEFT__SCOUNTER_TLS_WAYS];
-
-static weft_mutex_t sc_slot_lock = WEFT_MUTEX_INIT;
-static uint64_t sc_next_id; /* relaxed fetch_add: uniqueness is all it provides */
-
-static __thread struct sc_claim *sc_my_claims; /* this thread's claims, newest first */
-static __thread int sc_key_armed;           /* the exit key holds a value for this thread */
-
-static pthread_once_t sc_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t sc_exit_key;
-static int sc_key_ok;
 
 static void sc_clear_tls(void)
 {
 	memset(weft__scounter_tls, 0, sizeof(weft__scounter_tls));
 }
 
-/* Free this thread's claims of destroyed counters.  Called under sc_slot_lock. */
-static void sc_sweep_dead(void)
+/* A claim the registry may free: its counter is gone, or it never got a slot. */
+static bool sc_claim_dead(const void *rec)
 {
-	struct sc_claim **pp = &sc_my_claims;
-	while (*pp) {
-		struct sc_claim *c = *pp;
-		if (c->dead) {
-			*pp = c->next;
-			free(c);
-		} else {
-			pp = &c->next;
-		}
-	}
+	const struct sc_claim *c = (const struct sc_claim *)rec;
+	return c->dead || c->slot == NULL;
 }
 
-/* The pthread key destructor: give back every slot this thread owns. */
-static void sc_thread_exit(void *arg)
+/* Thread exit, under the registry lock: give the slot back. */
+static void sc_claim_release(void *rec)
 {
-	(void)arg;
-	sc_key_armed = 0;
-	WEFT__CHAOS_POINT(); /* the thread is leaving; its slots are still its own */
-	weft_mutex_lock(&sc_slot_lock);
-	for (struct sc_claim *c = sc_my_claims; c; c = c->next) {
-		if (c->dead)
-			continue;
-		c->slot->owner = NULL;
-		/* relaxed: a hint; the lock orders the ownership change itself */
-		uint32_t f = weft_atomic_load(&c->sh->free_slots, WEFT_RELAXED);
-		weft_atomic_store(&c->sh->free_slots, f + 1, WEFT_RELAXED);
-	}
-	weft_mutex_unlock(&sc_slot_lock);
-	while (sc_my_claims) {
-		struct sc_claim *c = sc_my_claims;
-		sc_my_claims = c->next;
-		free(c);
-	}
-	sc_clear_tls();
+	struct sc_claim *c = (struct sc_claim *)rec;
+	c->slot->owner = NULL;
+	/* relaxed: a hint; the lock orders the ownership change itself */
+	uint32_t f = weft_atomic_load(&c->sh->free_slots, WEFT_RELAXED);
+	weft_atomic_store(&c->sh->free_slots, f + 1, WEFT_RELAXED);
 }
 
-static void sc_make_key(void)
-{
-	sc_key_ok = pthread_key_create(&sc_exit_key, sc_thread_exit) == 0;
-}
-
-/* Arm the exit destructor for this thread.  Return: false if impossible
- * (out of pthread keys), in which case the thread must not own slots. */
-static bool sc_arm_exit(void)
-{
-	if (sc_key_armed)
-		return true;
-	pthread_once(&sc_key_once, sc_make_key);
-	if (!sc_key_ok || pthread_setspecific(sc_exit_key, &sc_key_armed) != 0)
-		return false;
-	sc_key_armed = 1;
-	return true;
-}
-
-static struct sc_claim *sc_find_claim(uint64_t id)
-{
-	/* Only this thread links and frees its claims; c->id never changes. */
-	for (struct sc_claim *c = sc_my_claims; c; c = c->next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
+struct weft__registry weft__scounter_registry = {
+	.index = WEFT__REGISTRY_SCOUNTER,
+	.dead = sc_claim_dead,
+	.release = sc_claim_release,
+	.thread_done = sc_clear_tls,
+};
 
 /* Claim a free slot of @sc for this thread.  Return: the claim, or NULL if no
  * slot is free (or memory or a pthread key is lacking). */
 static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 {
-	if (!sc_arm_exit())
-		return NULL;
-	int saved = weft__errno_save();
-	struct sc_claim *c = (struct sc_claim *)malloc(sizeof(*c));
-	weft__errno_restore(saved);
+	struct weft__registry *reg = &weft__scounter_registry;
+	struct sc_claim *c = (struct sc_claim *)weft__registry_alloc(reg, sc->id, sizeof(*c));
 	if (!c)
 		return NULL;
 	struct weft__scounter_shards *sh = sc->shards;
+	c->sh = sh;
+	c->slot = NULL;
+	c->dead = 0;
 	struct sc_slot *found = NULL;
-	weft_mutex_lock(&sc_slot_lock);
-	sc_sweep_dead();
+	weft__registry_lock(reg);
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		if (sh->slots[i].owner == NULL) {
 			found = &sh->slots[i];
@@ -177,23 +123,15 @@ static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 		}
 	}
 	if (found) {
-		c->id = sc->id;
-		c->sh = sh;
 		c->slot = found;
-		c->dead = 0;
-		c->next = sc_my_claims;
-		sc_my_claims = c;
 		found->owner = c;
 		/* relaxed: a hint; the lock orders the ownership change itself */
 		uint32_t f = weft_atomic_load(&sh->free_slots, WEFT_RELAXED);
 		weft_atomic_store(&sh->free_slots, f - 1, WEFT_RELAXED);
 	}
-	weft_mutex_unlock(&sc_slot_lock);
-	if (!found) {
-		free(c);
-		return NULL;
-	}
-	return c;
+	weft__registry_sweep(reg); /* claims of destroyed counters, and ours if it found no slot */
+	weft__registry_unlock(reg);
+	return found ? c : NULL;
 }
 
 void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
@@ -202,7 +140,7 @@ void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
 	if (id == 0)
 		weft_debug_die("weft_scounter_t", sc, "used before weft_scounter_init() or after destroy");
 	struct weft__scounter_shards *sh = sc->shards;
-	struct sc_claim *c = sc_find_claim(id);
+	struct sc_claim *c = (struct sc_claim *)weft__registry_find(&weft__scounter_registry, id);
 	/* relaxed: a hint; sc_claim_slot() rechecks under the lock */
 	if (!c && weft_atomic_load(&sh->free_slots, WEFT_RELAXED) != 0)
 		c = sc_claim_slot(sc);
@@ -243,8 +181,7 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
 	sh->nslots = nslots;
 	sh->free_slots = nslots;
 	sc->shards = sh;
-	/* relaxed: only uniqueness matters; publishing @sc is the caller's job */
-	sc->id = weft_atomic_fetch_add(&sc_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+	sc->id = weft__registry_new_id(&weft__scounter_registry);
 	return WEFT_OK;
 }
 
@@ -320,10 +257,10 @@ unsigned weft_scounter_slots_in_use(weft_scounter_t *sc)
 {
 	struct weft__scounter_shards *sh = sc->shards;
 	unsigned used = 0;
-	weft_mutex_lock(&sc_slot_lock);
+	weft__registry_lock(&weft__scounter_registry);
 	for (uint32_t i = 0; i < sh->nslots; i++)
 		used += sh->slots[i].owner != NULL;
-	weft_mutex_unlock(&sc_slot_lock);
+	weft__registry_unlock(&weft__scounter_registry);
 	return used;
 }
 
@@ -332,7 +269,7 @@ void weft_scounter_destroy(weft_scounter_t *sc)
 	struct weft__scounter_shards *sh = sc->shards;
 	if (!sh)
 		return;
-	weft_mutex_lock(&sc_slot_lock);
+	weft__registry_lock(&weft__scounter_registry);
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		struct sc_claim *c = sh->slots[i].owner;
 		if (c) {
@@ -340,8 +277,8 @@ void weft_scounter_destroy(weft_scounter_t *sc)
 			sh->slots[i].owner = NULL;
 		}
 	}
-	sc_sweep_dead(); /* this thread's own claim can go now; other threads sweep theirs */
-	weft_mutex_unlock(&sc_slot_lock);
+	weft__registry_sweep(&weft__scounter_registry); /* this thread's own claim can go now; others sweep theirs */
+	weft__registry_unlock(&weft__scounter_registry);
 	sc->id = 0;
 	sc->shards = NULL;
 	free(sh);

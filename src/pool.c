@@ -26,24 +26,24 @@
  * there, and the acquire load synchronizes with that push.
  *
  * Caches: one struct weft__pool_cache per (thread, pool), allocated on the
- * thread's first slow-path get or put.  Its mag[] is touched only by its
- * thread; its count is also read by weft_pool_stats().  It sits on two lists:
- * the thread's (linked and freed only by that thread) and the pool's (under
- * the registry lock).  weft_pool_destroy() sets cache->pool = NULL for every
+ * thread's first slow-path get or put: a record of the per-thread registry
+ * (src/registry.h).  Its mag[] is touched only by its thread; its count is
+ * also read by weft_pool_stats().  It sits on two lists: the thread's (the
+ * registry's, linked and freed only by that thread) and the pool's (under the
+ * registry lock).  weft_pool_destroy() sets cache->pool = NULL for every
  * cache of the pool, under the lock; the owning thread frees such "dead"
  * caches at its exit or its next cache allocation.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS */
 #endif
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "keep_errno.h"
-#include "weft/mutex.h"
+#include "registry.h"
 #include "weft/pool.h"
 
 #define WEFT__POOL_NIL 0xFFFFFFFFu
@@ -65,15 +65,6 @@ __thread struct weft__pool_cache *weft__pool_tls[WEFT__POOL_TLS_WAYS] = {
 	&weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache,
 };
 
-static weft_mutex_t pool_registry = WEFT_MUTEX_INIT;
-static uint64_t pool_next_id; /* relaxed fetch_add: uniqueness is all it provides */
-
-static __thread struct weft__pool_cache *pool_my_caches; /* this thread's caches */
-static __thread int pool_key_armed;
-
-static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t pool_exit_key;
-static int pool_key_ok;
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -218,7 +209,7 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
 	} else {
 		pool->batch = l.batch;
 		/* relaxed: only uniqueness matters; publishing the pool is the caller's job */
-		pool->id = weft_atomic_fetch_add(&pool_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+		pool->id = weft__registry_new_id(&weft__pool_registry);
 	}
 	return pool;
 }
@@ -412,22 +403,6 @@ static void pool_forget_tls(struct weft__pool_cache *c)
 		*slot = &weft__pool_no_cache;
 }
 
-/* Free this thread's caches of destroyed pools.  Under the registry lock. */
-static void pool_sweep_dead(void)
-{
-	struct weft__pool_cache **pp = &pool_my_caches;
-	while (*pp) {
-		struct weft__pool_cache *c = *pp;
-		if (c->pool == NULL) {
-			*pp = c->thread_next;
-			pool_forget_tls(c);
-			free(c);
-		} else {
-			pp = &c->thread_next;
-		}
-	}
-}
-
 static void pool_unlink_from_pool(struct weft__pool_cache *c)
 {
 	*c->pool_pprev = c->pool_next;
@@ -435,77 +410,58 @@ static void pool_unlink_from_pool(struct weft__pool_cache *c)
 		c->pool_next->pool_pprev = c->pool_pprev;
 }
 
-/* The pthread key destructor: give every cache back to its pool. */
-static void pool_thread_exit(void *arg)
+/* A cache the registry may free: its pool was destroyed (or it is being
+ * given back at thread exit). */
+static bool pool_cache_dead(const void *rec)
 {
-	(void)arg;
-	pool_key_armed = 0;
-	weft_mutex_lock(&pool_registry);
-	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next) {
-		if (c->pool == NULL)
-			continue;
-		pool_flush_cache(c->pool, c);
-		pool_unlink_from_pool(c);
-		c->pool = NULL;
-	}
-	pool_sweep_dead();
-	weft_mutex_unlock(&pool_registry);
+	return ((const struct weft__pool_cache *)rec)->pool == NULL;
 }
 
-static void pool_make_key(void)
+/* Thread exit, under the registry lock: give the cache's objects back. */
+static void pool_cache_release(void *rec)
 {
-	pool_key_ok = pthread_key_create(&pool_exit_key, pool_thread_exit) == 0;
+	struct weft__pool_cache *c = (struct weft__pool_cache *)rec;
+	pool_flush_cache(c->pool, c);
+	pool_unlink_from_pool(c);
+	c->pool = NULL;
 }
 
-static bool pool_arm_exit(void)
+/* Before the owning thread frees a cache: no table entry may point at it. */
+static void pool_cache_forget(void *rec)
 {
-	if (pool_key_armed)
-		return true;
-	pthread_once(&pool_key_once, pool_make_key);
-	if (!pool_key_ok || pthread_setspecific(pool_exit_key, &pool_key_armed) != 0)
-		return false;
-	pool_key_armed = 1;
-	return true;
+	pool_forget_tls((struct weft__pool_cache *)rec);
 }
 
-static struct weft__pool_cache *pool_find_cache(uint64_t id)
-{
-	/* Only this thread links and frees its caches; c->id never changes. */
-	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
+struct weft__registry weft__pool_registry = {
+	.index = WEFT__REGISTRY_POOL,
+	.dead = pool_cache_dead,
+	.release = pool_cache_release,
+	.forget = pool_cache_forget,
+};
 
 /* This thread's cache of @pool, created if needed and entered in the
  * thread-local table.  NULL if it cannot be made (no memory, no pthread key):
  * the caller then works on the shared stack directly. */
 static struct weft__pool_cache *pool_own_cache(weft_pool_t *pool)
 {
-	struct weft__pool_cache *c = pool_find_cache(pool->id);
+	struct weft__registry *reg = &weft__pool_registry;
+	struct weft__pool_cache *c = (struct weft__pool_cache *)weft__registry_find(reg, pool->id);
 	if (!c) {
-		if (!pool_arm_exit())
-			return NULL;
-		uint32_t size = 2 * pool->batch;
-		int saved = weft__errno_save();
-		c = (struct weft__pool_cache *)malloc(sizeof(*c));
-		weft__errno_restore(saved);
+		c = (struct weft__pool_cache *)weft__registry_alloc(reg, pool->id, sizeof(*c));
 		if (!c)
 			return NULL;
 		c->id = pool->id;
 		c->count = 0;
-		c->size = size;
+		c->size = 2 * pool->batch;
 		c->pool = pool;
-		weft_mutex_lock(&pool_registry);
-		pool_sweep_dead();
-		c->thread_next = pool_my_caches;
-		pool_my_caches = c;
+		weft__registry_lock(reg);
+		weft__registry_sweep(reg); /* caches of destroyed pools */
 		c->pool_next = pool->caches;
 		c->pool_pprev = &pool->caches;
 		if (pool->caches)
 			pool->caches->pool_pprev = &c->pool_next;
 		pool->caches = c;
-		weft_mutex_unlock(&pool_registry);
+		weft__registry_unlock(reg);
 	}
 	weft__pool_tls[pool->id & (WEFT__POOL_TLS_WAYS - 1u)] = c;
 	return c;
@@ -559,7 +515,7 @@ void weft_pool_flush(weft_pool_t *pool)
 {
 	if (pool->id == 0)
 		return;
-	struct weft__pool_cache *c = pool_find_cache(pool->id);
+	struct weft__pool_cache *c = (struct weft__pool_cache *)weft__registry_find(&weft__pool_registry, pool->id);
 	if (c)
 		pool_flush_cache(pool, c);
 }
@@ -569,10 +525,10 @@ int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out)
 	if (!pool || !out)
 		return WEFT_EINVAL;
 	uint64_t cached = 0;
-	weft_mutex_lock(&pool_registry);
+	weft__registry_lock(&weft__pool_registry);
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		cached += weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: a snapshot */
-	weft_mutex_unlock(&pool_registry);
+	weft__registry_unlock(&weft__pool_registry);
 	/* relaxed: a snapshot (see the function's comment) */
 	uint64_t shared = weft_atomic_load(&pool->free_shared, WEFT_RELAXED);
 	uint64_t fresh = pool->capacity - weft_atomic_load(&pool->fresh, WEFT_RELAXED);
@@ -597,13 +553,13 @@ void weft_pool_destroy(weft_pool_t *pool)
 {
 	if (!pool)
 		return;
-	weft_mutex_lock(&pool_registry);
+	weft__registry_lock(&weft__pool_registry);
 	/* Disown every thread's cache: their exit must not touch the pool. */
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		c->pool = NULL;
 	pool->caches = NULL;
-	pool_sweep_dead(); /* this thread's own cache can go now */
-	weft_mutex_unlock(&pool_registry);
+	weft__registry_sweep(&weft__pool_registry); /* this thread's own cache can go now */
+	weft__registry_unlock(&weft__pool_registry);
 	unsigned flags = pool->flags;
 	if (flags & WEFT__POOL_OWNED_MMAP) {
 		int saved = weft__errno_save();

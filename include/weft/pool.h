@@ -133,7 +133,6 @@ struct weft__pool_cache {
 	uint32_t count; /* objects in mag[]; written by the owner, read by stats (relaxed) */
 	uint32_t size;  /* capacity of mag[] (2 * batch); 0 in the empty entry */
 	weft_pool_t *pool;                   /* NULL once the pool is destroyed (registry lock) */
-	struct weft__pool_cache *thread_next; /* the owning thread's caches */
 	struct weft__pool_cache *pool_next;   /* the pool's caches (registry lock) */
 	struct weft__pool_cache **pool_pprev;
 	void *mag[2 * WEFT_POOL_BATCH_MAX]; /* the magazine (size entries used) */
