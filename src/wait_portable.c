@@ -41,7 +41,7 @@ struct bucket {
 static struct bucket buckets[WEFT__WAIT_BUCKETS];
 static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 
-static void buckets_init(void)
+static void buckets_make(void)
 {
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -49,8 +49,31 @@ static void buckets_init(void)
 	for (unsigned i = 0; i < WEFT__WAIT_BUCKETS; i++) {
 		pthread_mutex_init(&buckets[i].lock, NULL);
 		pthread_cond_init(&buckets[i].cond, &attr);
+		buckets[i].sleepers = 0;
 	}
 	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * fork(): the child has one thread, the one that forked, and it was not in
+ * here (weft__wait() calls nothing that forks).  Any bucket mutex held at the
+ * fork was held by a thread the child does not have, and any sleeper counted
+ * in a bucket is such a thread too: make the table new.  No prepare handler
+ * is needed, because nothing a bucket guards outlives the fork: `sleepers`
+ * counts threads, and the waiters' words are the callers' memory, which a
+ * bucket only reads.  (Holding all 256 mutexes across fork() would also order
+ * this table against every other fork handler that waits, such as the
+ * registry's, for nothing.)
+ */
+static void buckets_after_fork_child(void)
+{
+	buckets_make();
+}
+
+static void buckets_init(void)
+{
+	buckets_make();
+	(void)pthread_atfork(NULL, NULL, buckets_after_fork_child);
 }
 
 static struct bucket *bucket_of(const uint32_t *addr)
