@@ -25,7 +25,7 @@
  *        loops --list     print the case names
  */
 #ifdef LOOPS_LINKED
-/* run.sh also builds this file with include/ and src/*.c under -flto: the
+/* run.sh also builds this file with include/ and every src .c file under -flto: the
  * linked library, seen whole by the link-time optimizer. */
 #include "weft/weft.h"
 #else
