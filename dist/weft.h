@@ -3588,7 +3588,6 @@ struct weft__pool_cache {
 	uint32_t count; /* objects in mag[]; written by the owner, read by stats (relaxed) */
 	uint32_t size;  /* capacity of mag[] (2 * batch); 0 in the empty entry */
 	weft_pool_t *pool;                   /* NULL once the pool is destroyed (registry lock) */
-	struct weft__pool_cache *thread_next; /* the owning thread's caches */
 	struct weft__pool_cache *pool_next;   /* the pool's caches (registry lock) */
 	struct weft__pool_cache **pool_pprev;
 	void *mag[2 * WEFT_POOL_BATCH_MAX]; /* the magazine (size entries used) */
@@ -5554,6 +5553,92 @@ static inline void weft__errno_restore(int saved)
 
 #endif /* WEFT_SRC_KEEP_ERRNO_H */
 
+/* ---- src/registry.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_REGISTRY_H
+#define WEFT_SRC_REGISTRY_H
+
+/*
+ * registry.h - the per-thread registry, written once for the objects that
+ * keep per-thread state: the sharded counter (a thread's claim of a slot,
+ * src/counter.c) and the pool (a thread's cache, src/pool.c).
+ *
+ * A registry hands out object ids, and keeps for each thread a list of
+ * records, one per (thread, object) pair: only that thread links, looks up
+ * and frees its records, so lookups take no lock.  Other threads may only
+ * mark a record dead (its object was destroyed), under the registry lock,
+ * which also guards whatever the client links records into (the counter's
+ * slot owners, the pool's list of caches).  When a thread exits, a pthread
+ * key destructor hands each of its live records to the client's release()
+ * under the lock (give the slot back, flush the cache), then frees them all.
+ * A thread frees its dead records at its exit, or earlier whenever the client
+ * calls weft__registry_sweep() (under the lock).
+ *
+ * fork(): the child must not inherit a registry lock held by a thread that
+ * does not exist there.  pthread_atfork() handlers, installed with the first
+ * use of any registry, take every registry lock before fork() (so the child's
+ * copy of the guarded lists is consistent) and release them after it, in the
+ * parent and in the child.  In the child, records of threads that did not
+ * survive the fork stay where they are: their counter slots stay claimed (the
+ * counts stay in the sum) and their pool caches keep their objects (counted
+ * as in use).
+ *
+ * The lock is an internal word lock (src/wordlock.h), not a weft_mutex_t, so
+ * that WEFT_DEBUG's owner checks and lock-order records (and their own fork
+ * handler, src/lockdep.c) never see it: the registry's fork handlers could
+ * otherwise run into lockdep's, whose order depends on which was installed
+ * first.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+
+/* Each registry's place in the per-thread table. */
+#define WEFT__REGISTRY_SCOUNTER 0u
+#define WEFT__REGISTRY_POOL 1u
+#define WEFT__REGISTRY_COUNT 2u
+
+struct weft__registry {
+	uint32_t lock;    /* word lock; guards what the client says, and the dead marks */
+	uint64_t next_id; /* the last id handed out; relaxed fetch_add */
+	unsigned index;   /* WEFT__REGISTRY_* */
+	/* The client's record callbacks (@rec is what weft__registry_alloc() returned): */
+	bool (*dead)(const void *rec); /* under the lock: its object was destroyed */
+	void (*release)(void *rec);    /* thread exit, under the lock, live records only */
+	void (*forget)(void *rec);     /* the owning thread, before the record is freed; may be NULL */
+	void (*thread_done)(void);     /* thread exit, after its records are freed; may be NULL */
+};
+
+/* The two registries (defined by their clients; registry.c's fork handlers
+ * take both locks). */
+extern struct weft__registry weft__scounter_registry;
+extern struct weft__registry weft__pool_registry;
+
+/* A new object id: never 0, never reused. */
+uint64_t weft__registry_new_id(struct weft__registry *reg);
+
+void weft__registry_lock(struct weft__registry *reg);
+void weft__registry_unlock(struct weft__registry *reg);
+
+/*
+ * weft__registry_alloc() - a new record of @size bytes for (this thread,
+ * object @id), linked into this thread's list, its exit destructor armed.
+ * Return: the record (suitably aligned for any type; contents undefined), or
+ * NULL if memory or a pthread key is lacking (errno unchanged): the caller
+ * then works without per-thread state.
+ */
+void *weft__registry_alloc(struct weft__registry *reg, uint64_t id, size_t size);
+
+/* This thread's record for object @id, or NULL.  No lock. */
+void *weft__registry_find(struct weft__registry *reg, uint64_t id);
+
+/* Free this thread's dead records (calling forget() on each).  Under the lock. */
+void weft__registry_sweep(struct weft__registry *reg);
+
+#endif /* WEFT_SRC_REGISTRY_H */
+
 /* ---- src/rwlock_bias.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_RWLOCK_BIAS_H
@@ -6524,24 +6609,25 @@ void weft_cond_broadcast_slow(weft_cond_t *cond)
  *   slot->value    written only by the slot's owner (relaxed load + store);
  *                  read by any reader (relaxed).  Never reset: a slot given
  *                  back keeps its count and the next owner continues from it.
- *   slot->owner    the owning claim, or NULL; under sc_slot_lock only.
- *   claim          one per (thread, counter): which slot the thread owns.  A
- *                  thread's claims form a list only that thread links, unlinks
- *                  and frees; other threads only set claim->dead (under
- *                  sc_slot_lock) when the counter is destroyed.
- *   free_slots     the number of unowned slots: written under sc_slot_lock,
+ *   slot->owner    the owning claim, or NULL; under the registry lock only.
+ *   claim          one per (thread, counter): which slot the thread owns; a
+ *                  record of the per-thread registry (src/registry.h), which
+ *                  keeps each thread's claims in a list only that thread
+ *                  links, looks up and frees; other threads only set
+ *                  claim->dead (under the registry lock) when the counter is
+ *                  destroyed.
+ *   free_slots     the number of unowned slots: written under the registry lock,
  *                  read without it (relaxed) as a hint by threads that
  *                  overflowed, so that they do not take the lock for nothing.
  *
  * Ownership changes (claim, give back at thread exit, destroy) all happen
- * under sc_slot_lock, so the last store of a slot's old owner happens-before the
+ * under the registry lock, so the last store of a slot's old owner happens-before the
  * first load of its new owner (unlock/lock), and the new owner continues from
  * the right value.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* CLOCK_MONOTONIC_COARSE */
 #endif
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -6551,7 +6637,7 @@ struct sc_claim;
 
 struct sc_slot {
 	uint64_t value;      /* the count; single writer (the owner) */
-	struct sc_claim *owner; /* under sc_slot_lock */
+	struct sc_claim *owner; /* under the registry lock */
 	char pad[WEFT_CACHE_LINE - sizeof(uint64_t) - sizeof(struct sc_claim *)];
 };
 WEFT_STATIC_ASSERT(sizeof(struct sc_slot) == WEFT_CACHE_LINE, "one slot per cache line");
@@ -6579,111 +6665,56 @@ WEFT_STATIC_ASSERT(offsetof(struct weft__scounter_shards, slots) == 3 * WEFT_CAC
 		   "slots start on a line boundary");
 
 struct sc_claim {
-	uint64_t id;                      /* the counter's id (immutable) */
 	struct weft__scounter_shards *sh; /* its slots (valid while !dead) */
-	struct sc_slot *slot;                /* the slot this thread owns */
-	struct sc_claim *next;               /* this thread's list */
-	int dead;                         /* the counter was destroyed; under sc_slot_lock */
+	struct sc_slot *slot;             /* the slot this thread owns; NULL: none (yet) */
+	int dead;                         /* the counter was destroyed; under the registry lock */
 };
 
 __thread struct weft__scounter_tls weft__scounter_tls[WEFT__SCOUNTER_TLS_WAYS];
-
-static weft_mutex_t sc_slot_lock = WEFT_MUTEX_INIT;
-static uint64_t sc_next_id; /* relaxed fetch_add: uniqueness is all it provides */
-
-static __thread struct sc_claim *sc_my_claims; /* this thread's claims, newest first */
-static __thread int sc_key_armed;           /* the exit key holds a value for this thread */
-
-static pthread_once_t sc_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t sc_exit_key;
-static int sc_key_ok;
 
 static void sc_clear_tls(void)
 {
 	memset(weft__scounter_tls, 0, sizeof(weft__scounter_tls));
 }
 
-/* Free this thread's claims of destroyed counters.  Called under sc_slot_lock. */
-static void sc_sweep_dead(void)
+/* A claim the registry may free: its counter is gone, or it never got a slot. */
+static bool sc_claim_dead(const void *rec)
 {
-	struct sc_claim **pp = &sc_my_claims;
-	while (*pp) {
-		struct sc_claim *c = *pp;
-		if (c->dead) {
-			*pp = c->next;
-			free(c);
-		} else {
-			pp = &c->next;
-		}
-	}
+	const struct sc_claim *c = (const struct sc_claim *)rec;
+	return c->dead || c->slot == NULL;
 }
 
-/* The pthread key destructor: give back every slot this thread owns. */
-static void sc_thread_exit(void *arg)
+/* Thread exit, under the registry lock: give the slot back. */
+static void sc_claim_release(void *rec)
 {
-	(void)arg;
-	sc_key_armed = 0;
-	WEFT__CHAOS_POINT(); /* the thread is leaving; its slots are still its own */
-	weft_mutex_lock(&sc_slot_lock);
-	for (struct sc_claim *c = sc_my_claims; c; c = c->next) {
-		if (c->dead)
-			continue;
-		c->slot->owner = NULL;
-		/* relaxed: a hint; the lock orders the ownership change itself */
-		uint32_t f = weft_atomic_load(&c->sh->free_slots, WEFT_RELAXED);
-		weft_atomic_store(&c->sh->free_slots, f + 1, WEFT_RELAXED);
-	}
-	weft_mutex_unlock(&sc_slot_lock);
-	while (sc_my_claims) {
-		struct sc_claim *c = sc_my_claims;
-		sc_my_claims = c->next;
-		free(c);
-	}
-	sc_clear_tls();
+	struct sc_claim *c = (struct sc_claim *)rec;
+	c->slot->owner = NULL;
+	/* relaxed: a hint; the lock orders the ownership change itself */
+	uint32_t f = weft_atomic_load(&c->sh->free_slots, WEFT_RELAXED);
+	weft_atomic_store(&c->sh->free_slots, f + 1, WEFT_RELAXED);
 }
 
-static void sc_make_key(void)
-{
-	sc_key_ok = pthread_key_create(&sc_exit_key, sc_thread_exit) == 0;
-}
-
-/* Arm the exit destructor for this thread.  Return: false if impossible
- * (out of pthread keys), in which case the thread must not own slots. */
-static bool sc_arm_exit(void)
-{
-	if (sc_key_armed)
-		return true;
-	pthread_once(&sc_key_once, sc_make_key);
-	if (!sc_key_ok || pthread_setspecific(sc_exit_key, &sc_key_armed) != 0)
-		return false;
-	sc_key_armed = 1;
-	return true;
-}
-
-static struct sc_claim *sc_find_claim(uint64_t id)
-{
-	/* Only this thread links and frees its claims; c->id never changes. */
-	for (struct sc_claim *c = sc_my_claims; c; c = c->next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
+struct weft__registry weft__scounter_registry = {
+	.index = WEFT__REGISTRY_SCOUNTER,
+	.dead = sc_claim_dead,
+	.release = sc_claim_release,
+	.thread_done = sc_clear_tls,
+};
 
 /* Claim a free slot of @sc for this thread.  Return: the claim, or NULL if no
  * slot is free (or memory or a pthread key is lacking). */
 static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 {
-	if (!sc_arm_exit())
-		return NULL;
-	int saved = weft__errno_save();
-	struct sc_claim *c = (struct sc_claim *)malloc(sizeof(*c));
-	weft__errno_restore(saved);
+	struct weft__registry *reg = &weft__scounter_registry;
+	struct sc_claim *c = (struct sc_claim *)weft__registry_alloc(reg, sc->id, sizeof(*c));
 	if (!c)
 		return NULL;
 	struct weft__scounter_shards *sh = sc->shards;
+	c->sh = sh;
+	c->slot = NULL;
+	c->dead = 0;
 	struct sc_slot *found = NULL;
-	weft_mutex_lock(&sc_slot_lock);
-	sc_sweep_dead();
+	weft__registry_lock(reg);
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		if (sh->slots[i].owner == NULL) {
 			found = &sh->slots[i];
@@ -6691,23 +6722,15 @@ static struct sc_claim *sc_claim_slot(weft_scounter_t *sc)
 		}
 	}
 	if (found) {
-		c->id = sc->id;
-		c->sh = sh;
 		c->slot = found;
-		c->dead = 0;
-		c->next = sc_my_claims;
-		sc_my_claims = c;
 		found->owner = c;
 		/* relaxed: a hint; the lock orders the ownership change itself */
 		uint32_t f = weft_atomic_load(&sh->free_slots, WEFT_RELAXED);
 		weft_atomic_store(&sh->free_slots, f - 1, WEFT_RELAXED);
 	}
-	weft_mutex_unlock(&sc_slot_lock);
-	if (!found) {
-		free(c);
-		return NULL;
-	}
-	return c;
+	weft__registry_sweep(reg); /* claims of destroyed counters, and ours if it found no slot */
+	weft__registry_unlock(reg);
+	return found ? c : NULL;
 }
 
 void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
@@ -6716,7 +6739,7 @@ void weft_scounter_add_slow(weft_scounter_t *sc, int64_t n)
 	if (id == 0)
 		weft_debug_die("weft_scounter_t", sc, "used before weft_scounter_init() or after destroy");
 	struct weft__scounter_shards *sh = sc->shards;
-	struct sc_claim *c = sc_find_claim(id);
+	struct sc_claim *c = (struct sc_claim *)weft__registry_find(&weft__scounter_registry, id);
 	/* relaxed: a hint; sc_claim_slot() rechecks under the lock */
 	if (!c && weft_atomic_load(&sh->free_slots, WEFT_RELAXED) != 0)
 		c = sc_claim_slot(sc);
@@ -6757,8 +6780,7 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots)
 	sh->nslots = nslots;
 	sh->free_slots = nslots;
 	sc->shards = sh;
-	/* relaxed: only uniqueness matters; publishing @sc is the caller's job */
-	sc->id = weft_atomic_fetch_add(&sc_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+	sc->id = weft__registry_new_id(&weft__scounter_registry);
 	return WEFT_OK;
 }
 
@@ -6834,10 +6856,10 @@ unsigned weft_scounter_slots_in_use(weft_scounter_t *sc)
 {
 	struct weft__scounter_shards *sh = sc->shards;
 	unsigned used = 0;
-	weft_mutex_lock(&sc_slot_lock);
+	weft__registry_lock(&weft__scounter_registry);
 	for (uint32_t i = 0; i < sh->nslots; i++)
 		used += sh->slots[i].owner != NULL;
-	weft_mutex_unlock(&sc_slot_lock);
+	weft__registry_unlock(&weft__scounter_registry);
 	return used;
 }
 
@@ -6846,7 +6868,7 @@ void weft_scounter_destroy(weft_scounter_t *sc)
 	struct weft__scounter_shards *sh = sc->shards;
 	if (!sh)
 		return;
-	weft_mutex_lock(&sc_slot_lock);
+	weft__registry_lock(&weft__scounter_registry);
 	for (uint32_t i = 0; i < sh->nslots; i++) {
 		struct sc_claim *c = sh->slots[i].owner;
 		if (c) {
@@ -6854,8 +6876,8 @@ void weft_scounter_destroy(weft_scounter_t *sc)
 			sh->slots[i].owner = NULL;
 		}
 	}
-	sc_sweep_dead(); /* this thread's own claim can go now; other threads sweep theirs */
-	weft_mutex_unlock(&sc_slot_lock);
+	weft__registry_sweep(&weft__scounter_registry); /* this thread's own claim can go now; others sweep theirs */
+	weft__registry_unlock(&weft__scounter_registry);
 	sc->id = 0;
 	sc->shards = NULL;
 	free(sh);
@@ -8615,17 +8637,17 @@ void weft_once_slow(weft_once_t *once, void (*fn)(void))
  * there, and the acquire load synchronizes with that push.
  *
  * Caches: one struct weft__pool_cache per (thread, pool), allocated on the
- * thread's first slow-path get or put.  Its mag[] is touched only by its
- * thread; its count is also read by weft_pool_stats().  It sits on two lists:
- * the thread's (linked and freed only by that thread) and the pool's (under
- * the registry lock).  weft_pool_destroy() sets cache->pool = NULL for every
+ * thread's first slow-path get or put: a record of the per-thread registry
+ * (src/registry.h).  Its mag[] is touched only by its thread; its count is
+ * also read by weft_pool_stats().  It sits on two lists: the thread's (the
+ * registry's, linked and freed only by that thread) and the pool's (under the
+ * registry lock).  weft_pool_destroy() sets cache->pool = NULL for every
  * cache of the pool, under the lock; the owning thread frees such "dead"
  * caches at its exit or its next cache allocation.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* MAP_ANONYMOUS */
 #endif
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8651,15 +8673,6 @@ __thread struct weft__pool_cache *weft__pool_tls[WEFT__POOL_TLS_WAYS] = {
 	&weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache, &weft__pool_no_cache,
 };
 
-static weft_mutex_t pool_registry = WEFT_MUTEX_INIT;
-static uint64_t pool_next_id; /* relaxed fetch_add: uniqueness is all it provides */
-
-static __thread struct weft__pool_cache *pool_my_caches; /* this thread's caches */
-static __thread int pool_key_armed;
-
-static pthread_once_t pool_key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t pool_exit_key;
-static int pool_key_ok;
 
 /* ---- layout ------------------------------------------------------------ */
 
@@ -8804,7 +8817,7 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
 	} else {
 		pool->batch = l.batch;
 		/* relaxed: only uniqueness matters; publishing the pool is the caller's job */
-		pool->id = weft_atomic_fetch_add(&pool_next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+		pool->id = weft__registry_new_id(&weft__pool_registry);
 	}
 	return pool;
 }
@@ -8998,22 +9011,6 @@ static void pool_forget_tls(struct weft__pool_cache *c)
 		*slot = &weft__pool_no_cache;
 }
 
-/* Free this thread's caches of destroyed pools.  Under the registry lock. */
-static void pool_sweep_dead(void)
-{
-	struct weft__pool_cache **pp = &pool_my_caches;
-	while (*pp) {
-		struct weft__pool_cache *c = *pp;
-		if (c->pool == NULL) {
-			*pp = c->thread_next;
-			pool_forget_tls(c);
-			free(c);
-		} else {
-			pp = &c->thread_next;
-		}
-	}
-}
-
 static void pool_unlink_from_pool(struct weft__pool_cache *c)
 {
 	*c->pool_pprev = c->pool_next;
@@ -9021,77 +9018,58 @@ static void pool_unlink_from_pool(struct weft__pool_cache *c)
 		c->pool_next->pool_pprev = c->pool_pprev;
 }
 
-/* The pthread key destructor: give every cache back to its pool. */
-static void pool_thread_exit(void *arg)
+/* A cache the registry may free: its pool was destroyed (or it is being
+ * given back at thread exit). */
+static bool pool_cache_dead(const void *rec)
 {
-	(void)arg;
-	pool_key_armed = 0;
-	weft_mutex_lock(&pool_registry);
-	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next) {
-		if (c->pool == NULL)
-			continue;
-		pool_flush_cache(c->pool, c);
-		pool_unlink_from_pool(c);
-		c->pool = NULL;
-	}
-	pool_sweep_dead();
-	weft_mutex_unlock(&pool_registry);
+	return ((const struct weft__pool_cache *)rec)->pool == NULL;
 }
 
-static void pool_make_key(void)
+/* Thread exit, under the registry lock: give the cache's objects back. */
+static void pool_cache_release(void *rec)
 {
-	pool_key_ok = pthread_key_create(&pool_exit_key, pool_thread_exit) == 0;
+	struct weft__pool_cache *c = (struct weft__pool_cache *)rec;
+	pool_flush_cache(c->pool, c);
+	pool_unlink_from_pool(c);
+	c->pool = NULL;
 }
 
-static bool pool_arm_exit(void)
+/* Before the owning thread frees a cache: no table entry may point at it. */
+static void pool_cache_forget(void *rec)
 {
-	if (pool_key_armed)
-		return true;
-	pthread_once(&pool_key_once, pool_make_key);
-	if (!pool_key_ok || pthread_setspecific(pool_exit_key, &pool_key_armed) != 0)
-		return false;
-	pool_key_armed = 1;
-	return true;
+	pool_forget_tls((struct weft__pool_cache *)rec);
 }
 
-static struct weft__pool_cache *pool_find_cache(uint64_t id)
-{
-	/* Only this thread links and frees its caches; c->id never changes. */
-	for (struct weft__pool_cache *c = pool_my_caches; c; c = c->thread_next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
+struct weft__registry weft__pool_registry = {
+	.index = WEFT__REGISTRY_POOL,
+	.dead = pool_cache_dead,
+	.release = pool_cache_release,
+	.forget = pool_cache_forget,
+};
 
 /* This thread's cache of @pool, created if needed and entered in the
  * thread-local table.  NULL if it cannot be made (no memory, no pthread key):
  * the caller then works on the shared stack directly. */
 static struct weft__pool_cache *pool_own_cache(weft_pool_t *pool)
 {
-	struct weft__pool_cache *c = pool_find_cache(pool->id);
+	struct weft__registry *reg = &weft__pool_registry;
+	struct weft__pool_cache *c = (struct weft__pool_cache *)weft__registry_find(reg, pool->id);
 	if (!c) {
-		if (!pool_arm_exit())
-			return NULL;
-		uint32_t size = 2 * pool->batch;
-		int saved = weft__errno_save();
-		c = (struct weft__pool_cache *)malloc(sizeof(*c));
-		weft__errno_restore(saved);
+		c = (struct weft__pool_cache *)weft__registry_alloc(reg, pool->id, sizeof(*c));
 		if (!c)
 			return NULL;
 		c->id = pool->id;
 		c->count = 0;
-		c->size = size;
+		c->size = 2 * pool->batch;
 		c->pool = pool;
-		weft_mutex_lock(&pool_registry);
-		pool_sweep_dead();
-		c->thread_next = pool_my_caches;
-		pool_my_caches = c;
+		weft__registry_lock(reg);
+		weft__registry_sweep(reg); /* caches of destroyed pools */
 		c->pool_next = pool->caches;
 		c->pool_pprev = &pool->caches;
 		if (pool->caches)
 			pool->caches->pool_pprev = &c->pool_next;
 		pool->caches = c;
-		weft_mutex_unlock(&pool_registry);
+		weft__registry_unlock(reg);
 	}
 	weft__pool_tls[pool->id & (WEFT__POOL_TLS_WAYS - 1u)] = c;
 	return c;
@@ -9145,7 +9123,7 @@ void weft_pool_flush(weft_pool_t *pool)
 {
 	if (pool->id == 0)
 		return;
-	struct weft__pool_cache *c = pool_find_cache(pool->id);
+	struct weft__pool_cache *c = (struct weft__pool_cache *)weft__registry_find(&weft__pool_registry, pool->id);
 	if (c)
 		pool_flush_cache(pool, c);
 }
@@ -9155,10 +9133,10 @@ int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out)
 	if (!pool || !out)
 		return WEFT_EINVAL;
 	uint64_t cached = 0;
-	weft_mutex_lock(&pool_registry);
+	weft__registry_lock(&weft__pool_registry);
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		cached += weft_atomic_load(&c->count, WEFT_RELAXED); /* relaxed: a snapshot */
-	weft_mutex_unlock(&pool_registry);
+	weft__registry_unlock(&weft__pool_registry);
 	/* relaxed: a snapshot (see the function's comment) */
 	uint64_t shared = weft_atomic_load(&pool->free_shared, WEFT_RELAXED);
 	uint64_t fresh = pool->capacity - weft_atomic_load(&pool->fresh, WEFT_RELAXED);
@@ -9183,13 +9161,13 @@ void weft_pool_destroy(weft_pool_t *pool)
 {
 	if (!pool)
 		return;
-	weft_mutex_lock(&pool_registry);
+	weft__registry_lock(&weft__pool_registry);
 	/* Disown every thread's cache: their exit must not touch the pool. */
 	for (struct weft__pool_cache *c = pool->caches; c; c = c->pool_next)
 		c->pool = NULL;
 	pool->caches = NULL;
-	pool_sweep_dead(); /* this thread's own cache can go now */
-	weft_mutex_unlock(&pool_registry);
+	weft__registry_sweep(&weft__pool_registry); /* this thread's own cache can go now */
+	weft__registry_unlock(&weft__pool_registry);
 	unsigned flags = pool->flags;
 	if (flags & WEFT__POOL_OWNED_MMAP) {
 		int saved = weft__errno_save();
@@ -9200,6 +9178,212 @@ void weft_pool_destroy(weft_pool_t *pool)
 	} else {
 		pool->id = 0;
 		pool->flags |= WEFT__POOL_DESTROYED;
+	}
+}
+
+/* ---- src/registry.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry.c - the per-thread registry (see registry.h).
+ *
+ * A record is a header (struct reg_node: this thread's list link and the
+ * object id) followed by the client's bytes; the client only ever sees the
+ * latter.  One pthread key serves every registry: its value is non-NULL for a
+ * thread that has records anywhere, and its destructor empties each of the
+ * thread's lists in turn.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+
+struct reg_node {
+	struct reg_node *next; /* this thread's list, newest first */
+	uint64_t id;
+};
+
+/* The client's bytes start here, aligned for any type. */
+#define REG_HEADER ((sizeof(struct reg_node) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+
+static void *reg_rec(struct reg_node *n)
+{
+	return (char *)n + REG_HEADER;
+}
+
+static __thread struct reg_node *reg_heads[WEFT__REGISTRY_COUNT]; /* this thread's lists */
+static __thread int reg_armed; /* the key holds a value for this thread */
+
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static pthread_key_t reg_key;
+static int reg_key_ok;
+
+static struct weft__registry *const reg_all[WEFT__REGISTRY_COUNT] = {
+	[WEFT__REGISTRY_SCOUNTER] = &weft__scounter_registry,
+	[WEFT__REGISTRY_POOL] = &weft__pool_registry,
+};
+
+/* ---- the lock ----------------------------------------------------------- */
+
+/*
+ * No spinning before parking: the lock is taken on a thread's first use of an
+ * object, at thread exit, by destroy and by stats, so it is almost never
+ * contended; when it is, the holder may be walking a list, and a sleep costs
+ * nothing that matters there.
+ */
+static void reg_lock_word(struct weft__registry *reg)
+{
+	if (!weft__wordlock_trylock(&reg->lock, 0u))
+		(void)weft__wordlock_lock(&reg->lock, 0u, 0u, NULL, 0u);
+}
+
+static void reg_unlock_word(struct weft__registry *reg)
+{
+	weft__wordlock_unlock(&reg->lock, 0u, 0u);
+}
+
+/* fork(): hold every registry lock across it, in index order (nothing takes
+ * two at once otherwise, so no order can invert), and release them on both
+ * sides.  In the child the forking thread is the holder, so releasing is
+ * right; an unlock that finds the word CONTENDED (threads of the parent were
+ * asleep on it) makes one wake-up call that finds nobody. */
+static void reg_fork_prepare(void)
+{
+	for (unsigned i = 0; i < WEFT__REGISTRY_COUNT; i++)
+		reg_lock_word(reg_all[i]);
+}
+
+static void reg_fork_release(void)
+{
+	for (unsigned i = WEFT__REGISTRY_COUNT; i-- > 0;)
+		reg_unlock_word(reg_all[i]);
+}
+
+static void reg_thread_exit(void *arg);
+
+static void reg_init(void)
+{
+	reg_key_ok = pthread_key_create(&reg_key, reg_thread_exit) == 0;
+	(void)pthread_atfork(reg_fork_prepare, reg_fork_release, reg_fork_release);
+}
+
+/* Every entry point goes through here first, so the fork handlers are in
+ * place before any thread can hold a registry lock. */
+static void reg_setup(void)
+{
+	int saved = weft__errno_save();
+	pthread_once(&reg_once, reg_init);
+	weft__errno_restore(saved);
+}
+
+void weft__registry_lock(struct weft__registry *reg)
+{
+	reg_setup();
+	reg_lock_word(reg);
+}
+
+void weft__registry_unlock(struct weft__registry *reg)
+{
+	reg_unlock_word(reg);
+}
+
+uint64_t weft__registry_new_id(struct weft__registry *reg)
+{
+	/* relaxed: only uniqueness matters; publishing the object is the caller's job */
+	return weft_atomic_fetch_add(&reg->next_id, (uint64_t)1, WEFT_RELAXED) + 1;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static void reg_free(struct weft__registry *reg, struct reg_node *n)
+{
+	if (reg->forget)
+		reg->forget(reg_rec(n));
+	free(n);
+}
+
+/* Arm the exit destructor for this thread.  Return: false if impossible (out
+ * of pthread keys), in which case the thread must not keep records. */
+static bool reg_arm(void)
+{
+	if (reg_armed)
+		return true;
+	reg_setup();
+	int saved = weft__errno_save();
+	bool ok = reg_key_ok && pthread_setspecific(reg_key, &reg_armed) == 0;
+	weft__errno_restore(saved);
+	if (ok)
+		reg_armed = 1;
+	return ok;
+}
+
+void *weft__registry_alloc(struct weft__registry *reg, uint64_t id, size_t size)
+{
+	if (!reg_arm())
+		return NULL;
+	int saved = weft__errno_save();
+	struct reg_node *n = (struct reg_node *)malloc(REG_HEADER + size);
+	weft__errno_restore(saved);
+	if (!n)
+		return NULL;
+	n->id = id;
+	n->next = reg_heads[reg->index];
+	reg_heads[reg->index] = n;
+	return reg_rec(n);
+}
+
+void *weft__registry_find(struct weft__registry *reg, uint64_t id)
+{
+	/* Only this thread links and frees its records; ids never change. */
+	for (struct reg_node *n = reg_heads[reg->index]; n; n = n->next)
+		if (n->id == id)
+			return reg_rec(n);
+	return NULL;
+}
+
+void weft__registry_sweep(struct weft__registry *reg)
+{
+	struct reg_node **pp = &reg_heads[reg->index];
+	while (*pp) {
+		struct reg_node *n = *pp;
+		if (reg->dead(reg_rec(n))) {
+			*pp = n->next;
+			reg_free(reg, n);
+		} else {
+			pp = &n->next;
+		}
+	}
+}
+
+/* The pthread key destructor: hand every live record to its client, then
+ * free them all. */
+static void reg_thread_exit(void *arg)
+{
+	(void)arg;
+	reg_armed = 0;
+	WEFT__CHAOS_POINT(); /* the thread is leaving; its records are still its own */
+	for (unsigned i = 0; i < WEFT__REGISTRY_COUNT; i++) {
+		struct weft__registry *reg = reg_all[i];
+		struct reg_node *list = reg_heads[i];
+		if (!list)
+			continue;
+		reg_lock_word(reg);
+		for (struct reg_node *n = list; n; n = n->next)
+			if (!reg->dead(reg_rec(n)))
+				reg->release(reg_rec(n));
+		reg_unlock_word(reg);
+		/* Released or dead, no other thread refers to them any more. */
+		reg_heads[i] = NULL;
+		while (list) {
+			struct reg_node *n = list;
+			list = n->next;
+			reg_free(reg, n);
+		}
+		if (reg->thread_done)
+			reg->thread_done();
 	}
 }
 
@@ -10473,7 +10657,7 @@ struct bucket {
 static struct bucket buckets[WEFT__WAIT_BUCKETS];
 static pthread_once_t buckets_once = PTHREAD_ONCE_INIT;
 
-static void buckets_init(void)
+static void buckets_make(void)
 {
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -10481,8 +10665,31 @@ static void buckets_init(void)
 	for (unsigned i = 0; i < WEFT__WAIT_BUCKETS; i++) {
 		pthread_mutex_init(&buckets[i].lock, NULL);
 		pthread_cond_init(&buckets[i].cond, &attr);
+		buckets[i].sleepers = 0;
 	}
 	pthread_condattr_destroy(&attr);
+}
+
+/*
+ * fork(): the child has one thread, the one that forked, and it was not in
+ * here (weft__wait() calls nothing that forks).  Any bucket mutex held at the
+ * fork was held by a thread the child does not have, and any sleeper counted
+ * in a bucket is such a thread too: make the table new.  No prepare handler
+ * is needed, because nothing a bucket guards outlives the fork: `sleepers`
+ * counts threads, and the waiters' words are the callers' memory, which a
+ * bucket only reads.  (Holding all 256 mutexes across fork() would also order
+ * this table against every other fork handler that waits, such as the
+ * registry's, for nothing.)
+ */
+static void buckets_after_fork_child(void)
+{
+	buckets_make();
+}
+
+static void buckets_init(void)
+{
+	buckets_make();
+	(void)pthread_atfork(NULL, NULL, buckets_after_fork_child);
 }
 
 static struct bucket *bucket_of(const uint32_t *addr)
