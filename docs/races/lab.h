@@ -717,16 +717,21 @@ static inline void lab__trace_report(void)
 	}
 	if (lab__trace_data) {
 		/* The window of the picture (all of a short trace): 12 events before a mark and 6 after,
-		 * around the mark (of the first 1000) whose window switches threads
-		 * most often -- the busiest interleaving; the start if none. */
+		 * around the mark (of the first 100 000) whose window switches threads
+		 * most often within 5 us -- the busiest interleaving; the start if
+		 * there is no mark. */
 		long best = -1, best_score = -1, seen_marks = 0;
-		for (long i = 0; i < n && seen_marks < 1000; i++) {
+		for (long i = 0; i < n && seen_marks < 100000; i++) {
 			if (!mark[i])
 				continue;
 			seen_marks++;
-			long score = 0;
-			for (long j = (i > 12 ? i - 12 : 0) + 1; j <= i + 6 && j < n; j++)
+			long score = 0, lo = i > 12 ? i - 12 : 0, hi = i + 6 < n - 1 ? i + 6 : n - 1;
+			for (long j = lo + 1; j <= hi; j++)
 				score += ev[j].lane != ev[j - 1].lane;
+			/* a window across a preemption (tens of microseconds or more
+			 * with one thread idle) draws as two clumps: only if no other */
+			if (lab__ticks_to_ns(ev[hi].ticks - ev[lo].ticks) > 5000.0)
+				score -= 1000;
 			if (score > best_score)
 				best = i, best_score = score;
 		}
