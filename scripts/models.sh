@@ -120,6 +120,11 @@ run rwlock-bias-BUG_TRY_NO_RECHECK rwlock_bias catch safety -DNREADERS=2 -DITERS
 run rwlock-bias-BUG_TRY_NO_REBIAS rwlock_bias catch safety -DNREADERS=2 -DITERS=2 -DBUG_RWB_TRY_NO_REBIAS
 run rwlock-bias-BUG_READER_NO_CHECK rwlock_bias catch safety -DNREADERS=2 -DITERS=2 -DBUG_RWB_READER_NO_CHECK
 
+# ---- weft_brlock_t: the trywrlock's TRY/VETO ---------------------------------
+run brlock-try-safety-2r     brlock_try pass  safety -DNREADERS=2 -DITERS=2
+run brlock-try-BUG_CONFIRM_IGNORES_VETO brlock_try catch safety -DNREADERS=2 -DITERS=2 -DBUG_BRT_CONFIRM_IGNORES_VETO
+run brlock-try-BUG_VETO_WITHOUT_TRY brlock_try catch safety -DNREADERS=2 -DITERS=2 -DBUG_BRT_VETO_WITHOUT_TRY
+
 t_end=$(date +%s.%N)
 elapsed=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { print b - a }')
 if [ "$failed" -ne 0 ]; then

@@ -68,9 +68,10 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	unsigned budget = weft__rwlock_spin_budget();
 	unsigned wflags = brl_flags(br);
-	/* relaxed: a hint; weft__brlock_enter() makes the real check */
+	/* relaxed: a hint; weft__brlock_enter() makes the real check.  A
+	 * trywrlock sweeping (TRY) is not waited for: the entry vetoes it */
 	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
-	while (w & WEFT_BRLOCK_ACTIVE) {
+	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == WEFT_BRLOCK_ACTIVE) {
 		if (weft__backoff_spin(&backoff, budget)) {
 			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 			continue;
@@ -86,6 +87,36 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	}
 	return WEFT_OK;
+}
+
+/*
+ * A reader that counted itself in and saw ACTIVE|TRY (value @w): a trywrlock is
+ * sweeping the slots and has not taken the lock.  Mark VETO, which makes that
+ * trywrlock fail at its confirming CAS, and come in: a tryrdlock never fails,
+ * nor a reader waits, for a trywrlock that then fails (issue 12).  Return:
+ * true (in) unless the trywrlock confirmed first (ACTIVE without TRY: it holds
+ * the lock, back out as from any writer).
+ *
+ * Why it is safe: the trywrlock confirms (ACTIVE|TRY -> ACTIVE) with a CAS
+ * that fails on VETO; both are RMWs of the writer word, so one comes first in
+ * its modification order.  VETO first: the trywrlock fails.  Confirm first:
+ * our CAS fails on the missing TRY and we back out.
+ *
+ * seq_cst CAS (and failure load): it reads the writer word the way the entry's
+ * seq_cst load does; an acquire that pairs, through the release sequence of
+ * the writer word, with the last wrunlock's release exchange.
+ */
+bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w)
+{
+	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) {
+		if (w & WEFT_BRLOCK_VETO)
+			return true;
+		if (weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_VETO, WEFT_SEQ_CST, WEFT_SEQ_CST))
+			return true;
+	}
+	/* the trywrlock gave up (no ACTIVE: we are in, as on a first look that
+	 * saw none) or confirmed (ACTIVE: back out) */
+	return !(w & WEFT_BRLOCK_ACTIVE);
 }
 
 /* Called after a failed weft__brlock_enter(): our count is still in @slot. */
@@ -196,8 +227,9 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
 	 * visible before we read the slots; pairs with the seq_cst increment and
-	 * load of weft__brlock_enter() */
-	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
+	 * load of weft__brlock_enter().  A trywrlock sets TRY too: readers that
+	 * see it veto it instead of backing out */
+	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE | (mode == BRL_TRY ? WEFT_BRLOCK_TRY : 0u), WEFT_SEQ_CST);
 	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
 		uint32_t *slot = &br->slots[i].readers;
 		/* seq_cst: the other half of the handshake; also the acquire that
@@ -208,6 +240,19 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 			brl_release(br);
 			return mode == BRL_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
 		}
+	}
+	if (mode == BRL_TRY) {
+		/* Confirm: ACTIVE|TRY -> ACTIVE, unless a reader vetoed (it came
+		 * in after our look at its slot: the lock was read-held during
+		 * our call, a genuine failure).  seq_cst: the RMW race with
+		 * weft_brlock_veto_slow()'s CAS; relaxed first guess */
+		uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+		do {
+			if (w & WEFT_BRLOCK_VETO) {
+				brl_release(br);
+				return WEFT_EBUSY;
+			}
+		} while (!weft_atomic_cas(&br->writer, &w, w & ~WEFT_BRLOCK_TRY, WEFT_SEQ_CST, WEFT_RELAXED));
 	}
 	return WEFT_OK;
 }

@@ -27,6 +27,12 @@
  *         the reader and the seq_cst set/load of the writer are the two halves
  *         of a store-load handshake: either the writer sees the reader's
  *         count, or the reader sees ACTIVE.
+ * trywrlock: a first look at the slots (a reader inside: fail, touching
+ *         nothing); then the writers' mutex by trylock, ACTIVE|TRY (seq_cst),
+ *         the sweep (a reader: fail), and a confirming CAS ACTIVE|TRY ->
+ *         ACTIVE that fails if a reader set VETO.  A reader that sees
+ *         ACTIVE|TRY sets VETO and comes in, so no reader ever fails or
+ *         waits for a trywrlock that does not get the lock (issue 12).
  * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
  *         word, release the writers' mutex.
  *
@@ -80,6 +86,8 @@ WEFT_EXTERN_C_BEGIN
 /* The writer word. */
 #define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
 #define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
+#define WEFT_BRLOCK_TRY 0x4u                /* with ACTIVE: a trywrlock sweeps; readers may veto */
+#define WEFT_BRLOCK_VETO 0x8u               /* with TRY: a reader came in; the trywrlock fails */
 #define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
 
 /* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
@@ -124,6 +132,7 @@ extern _Thread_local unsigned weft__brlock_slot_id;
 #endif
 WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
 
+WEFT_NOINLINE WEFT_COLD bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
@@ -207,7 +216,12 @@ static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
 	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
 	/* seq_cst: the other half of the handshake above; also an acquire that
 	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
-	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
+	uint32_t w = weft_atomic_load(&br->writer, WEFT_SEQ_CST);
+	if (WEFT_LIKELY(!(w & WEFT_BRLOCK_ACTIVE)))
+		return true;
+	/* a trywrlock sweeping (TRY): veto it and come in, instead of failing
+	 * or waiting for a writer that may never get the lock */
+	return (w & WEFT_BRLOCK_TRY) && weft_brlock_veto_slow(br, w);
 }
 
 /* Take our count back out of @slot (we hold, or failed to get, a read lock). */
@@ -297,10 +311,9 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  * reader is inside.
  * @br: the lock.
  *
- * A read-held lock fails at a first look at the slots, before ACTIVE is set,
- * so readers are not disturbed; only a reader entering right after that look
- * makes the attempt fail with ACTIVE set, and readers arriving during that
- * attempt's sweep then fail (tryrdlock) or wait briefly.
+ * Readers are never made to fail or wait by an attempt that fails: a
+ * read-held lock fails it at a first look at the slots, and readers that
+ * arrive during its sweep veto it (see the overview).
  *
  * Context: any thread; never blocks (costs one or two sweeps of the slots).
  * Ordering: acquire on success, none on failure.
