@@ -903,6 +903,12 @@ WEFT_EXTERN_C_END
  *         the reader and the seq_cst set/load of the writer are the two halves
  *         of a store-load handshake: either the writer sees the reader's
  *         count, or the reader sees ACTIVE.
+ * trywrlock: a first look at the slots (a reader inside: fail, touching
+ *         nothing); then the writers' mutex by trylock, ACTIVE|TRY (seq_cst),
+ *         the sweep (a reader: fail), and a confirming CAS ACTIVE|TRY ->
+ *         ACTIVE that fails if a reader set VETO.  A reader that sees
+ *         ACTIVE|TRY sets VETO and comes in, so no reader ever fails or
+ *         waits for a trywrlock that does not get the lock (issue 12).
  * wrunlock: clear ACTIVE (release), wake readers that sleep on the writer
  *         word, release the writers' mutex.
  *
@@ -951,6 +957,8 @@ WEFT_EXTERN_C_BEGIN
 /* The writer word. */
 #define WEFT_BRLOCK_ACTIVE 0x1u             /* a writer holds the lock or sweeps the slots */
 #define WEFT_BRLOCK_PARKED 0x2u             /* readers sleep on the writer word */
+#define WEFT_BRLOCK_TRY 0x4u                /* with ACTIVE: a trywrlock sweeps; readers may veto */
+#define WEFT_BRLOCK_VETO 0x8u               /* with TRY: a reader came in; the trywrlock fails */
 #define WEFT_BRLOCK_PSHARED_BIT 0x80000000u /* process-shared (fixed at init) */
 
 /* A slot word: readers counted in this slot, and whether the writer sleeps on it. */
@@ -995,6 +1003,7 @@ extern _Thread_local unsigned weft__brlock_slot_id;
 #endif
 WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
 
+WEFT_NOINLINE WEFT_COLD bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
@@ -1078,7 +1087,12 @@ static inline bool weft__brlock_enter(weft_brlock_t *br, uint32_t *slot)
 	weft_atomic_fetch_add(slot, 1u, WEFT_SEQ_CST);
 	/* seq_cst: the other half of the handshake above; also an acquire that
 	 * pairs with the release exchange in weft_brlock_wrunlock_slow() */
-	return !(weft_atomic_load(&br->writer, WEFT_SEQ_CST) & WEFT_BRLOCK_ACTIVE);
+	uint32_t w = weft_atomic_load(&br->writer, WEFT_SEQ_CST);
+	if (WEFT_LIKELY(!(w & WEFT_BRLOCK_ACTIVE)))
+		return true;
+	/* a trywrlock sweeping (TRY): veto it and come in, instead of failing
+	 * or waiting for a writer that may never get the lock */
+	return (w & WEFT_BRLOCK_TRY) && weft_brlock_veto_slow(br, w);
 }
 
 /* Take our count back out of @slot (we hold, or failed to get, a read lock). */
@@ -1168,10 +1182,9 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  * reader is inside.
  * @br: the lock.
  *
- * A read-held lock fails at a first look at the slots, before ACTIVE is set,
- * so readers are not disturbed; only a reader entering right after that look
- * makes the attempt fail with ACTIVE set, and readers arriving during that
- * attempt's sweep then fail (tryrdlock) or wait briefly.
+ * Readers are never made to fail or wait by an attempt that fails: a
+ * read-held lock fails it at a first look at the slots, and readers that
+ * arrive during its sweep veto it (see the overview).
  *
  * Context: any thread; never blocks (costs one or two sweeps of the slots).
  * Ordering: acquire on success, none on failure.
@@ -6196,9 +6209,10 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
 	unsigned budget = weft__rwlock_spin_budget();
 	unsigned wflags = brl_flags(br);
-	/* relaxed: a hint; weft__brlock_enter() makes the real check */
+	/* relaxed: a hint; weft__brlock_enter() makes the real check.  A
+	 * trywrlock sweeping (TRY) is not waited for: the entry vetoes it */
 	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
-	while (w & WEFT_BRLOCK_ACTIVE) {
+	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == WEFT_BRLOCK_ACTIVE) {
 		if (weft__backoff_spin(&backoff, budget)) {
 			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 			continue;
@@ -6214,6 +6228,36 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	}
 	return WEFT_OK;
+}
+
+/*
+ * A reader that counted itself in and saw ACTIVE|TRY (value @w): a trywrlock is
+ * sweeping the slots and has not taken the lock.  Mark VETO, which makes that
+ * trywrlock fail at its confirming CAS, and come in: a tryrdlock never fails,
+ * nor a reader waits, for a trywrlock that then fails (issue 12).  Return:
+ * true (in) unless the trywrlock confirmed first (ACTIVE without TRY: it holds
+ * the lock, back out as from any writer).
+ *
+ * Why it is safe: the trywrlock confirms (ACTIVE|TRY -> ACTIVE) with a CAS
+ * that fails on VETO; both are RMWs of the writer word, so one comes first in
+ * its modification order.  VETO first: the trywrlock fails.  Confirm first:
+ * our CAS fails on the missing TRY and we back out.
+ *
+ * seq_cst CAS (and failure load): it reads the writer word the way the entry's
+ * seq_cst load does; an acquire that pairs, through the release sequence of
+ * the writer word, with the last wrunlock's release exchange.
+ */
+bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w)
+{
+	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) {
+		if (w & WEFT_BRLOCK_VETO)
+			return true;
+		if (weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_VETO, WEFT_SEQ_CST, WEFT_SEQ_CST))
+			return true;
+	}
+	/* the trywrlock gave up (no ACTIVE: we are in, as on a first look that
+	 * saw none) or confirmed (ACTIVE: back out) */
+	return !(w & WEFT_BRLOCK_ACTIVE);
 }
 
 /* Called after a failed weft__brlock_enter(): our count is still in @slot. */
@@ -6324,8 +6368,9 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
 	 * visible before we read the slots; pairs with the seq_cst increment and
-	 * load of weft__brlock_enter() */
-	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE, WEFT_SEQ_CST);
+	 * load of weft__brlock_enter().  A trywrlock sets TRY too: readers that
+	 * see it veto it instead of backing out */
+	weft_atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE | (mode == BRL_TRY ? WEFT_BRLOCK_TRY : 0u), WEFT_SEQ_CST);
 	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++) {
 		uint32_t *slot = &br->slots[i].readers;
 		/* seq_cst: the other half of the handshake; also the acquire that
@@ -6336,6 +6381,19 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 			brl_release(br);
 			return mode == BRL_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
 		}
+	}
+	if (mode == BRL_TRY) {
+		/* Confirm: ACTIVE|TRY -> ACTIVE, unless a reader vetoed (it came
+		 * in after our look at its slot: the lock was read-held during
+		 * our call, a genuine failure).  seq_cst: the RMW race with
+		 * weft_brlock_veto_slow()'s CAS; relaxed first guess */
+		uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
+		do {
+			if (w & WEFT_BRLOCK_VETO) {
+				brl_release(br);
+				return WEFT_EBUSY;
+			}
+		} while (!weft_atomic_cas(&br->writer, &w, w & ~WEFT_BRLOCK_TRY, WEFT_SEQ_CST, WEFT_RELAXED));
 	}
 	return WEFT_OK;
 }
