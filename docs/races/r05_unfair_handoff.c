@@ -146,10 +146,16 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	 * bypasses.  (A FIFO lock shows a few too, when a thread that has said it
 	 * waits is preempted before it joins the lock's queue.) */
 	double bypassed = s.total > 0 ? 100.0 * (double)s.bypasses / (double)s.total : 0.0;
-	res->wrong = bypassed > 50.0;
+	bool unfair = bypassed > 50.0;
+	/* Under ThreadSanitizer the numbers are printed, not judged: its runtime
+	 * slows each thread by an order of magnitude and makes a preemption
+	 * between "I wait" and joining a FIFO lock's queue common, and that gap
+	 * counts as bypasses (races-check once saw mcs "unfair" there).  The TSan
+	 * build is for TSan's silence; fairness is judged by the normal build. */
+	res->wrong = unfair && !LAB_TSAN;
 	lab_result_say(res, "acquisitions per thread %s; %.1f%% taken back past a waiting thread, "
-		       "%ld hand-offs, longest streak %ld: %s", counts, bypassed, s.handoffs,
-		       s.longest_streak, res->wrong ? "UNFAIR" : "fair");
+		       "%ld hand-offs, longest streak %ld: %s%s", counts, bypassed, s.handoffs,
+		       s.longest_streak, unfair ? "UNFAIR" : "fair", LAB_TSAN ? " (not judged under TSan)" : "");
 	lab_set_cost(res, ns, (double)s.total);
 	pthread_mutex_destroy(&s.pmutex);
 	weft_mutex_destroy(&s.mutex);
