@@ -2,7 +2,7 @@
 /*
  * stress_rwlock.c - weft_rwlock_t and weft_brlock_t under ThreadSanitizer.
  *
- * Phases of --seconds/7 each (four for weft_rwlock_t, three for weft_brlock_t):
+ * Phases of --seconds/9 each (five for weft_rwlock_t, four for weft_brlock_t):
  *
  *  exclusion   (twice: with the default spin budget, and with
  *              weft_rwlock_set_spin(0) so that every wait parks at once)
@@ -19,6 +19,12 @@
  *              over and over, and threads that exit after 300 operations and
  *              are replaced, round after round; the exclusion checks as
  *              above.  Fails if no read went through the bias table.
+ *  held read   (issue 12) the main thread holds a read lock (for
+ *              weft_rwlock_t a biased one, when bias can be turned on) for
+ *              the whole phase; half the threads loop trywrlock, which must
+ *              never succeed, the other half tryrdlock and timedrdlock (short
+ *              random deadlines), which must never fail: no writer can get
+ *              in, so a failed read is a spurious failure.
  *  starvation  readers arrive back to back (each re-locks at once), so the
  *              lock is never free of readers on its own; writers take it with
  *              timedwrlock (10 s deadline) and measure each wait.  Every
@@ -205,6 +211,31 @@ static void *starvation_worker(void *p)
 	return NULL;
 }
 
+/* Held-read phase: even threads try to write, odd ones read (see the top). */
+static void *held_read_worker(void *p)
+{
+	struct worker *w = (struct worker *)p;
+	while (!stress_phase_over()) {
+		if (w->is_writer) {
+			if (stress_violated(ops->trywrlock(lock)))
+				stress_fail(&opts, "%s: trywrlock got a lock another thread read-holds", ops->name);
+			w->try_fails++;
+			continue;
+		}
+		if (stress_violated(!ops->tryrdlock(lock)))
+			stress_fail(&opts, "%s: tryrdlock failed on a read-held lock that no writer can get", ops->name);
+		read_section(w);
+		ops->rdunlock(lock);
+		struct timespec dl = short_deadline(w);
+		if (stress_violated(ops->timedrdlock(lock, &dl) != WEFT_OK))
+			stress_fail(&opts, "%s: timedrdlock timed out on a read-held lock that no writer can get", ops->name);
+		read_section(w);
+		ops->rdunlock(lock);
+		w->reads += 2;
+	}
+	return NULL;
+}
+
 struct result {
 	unsigned long long reads, writes, timeouts, try_fails;
 	double worst_wait;
@@ -231,7 +262,7 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 		w[i].writes_per_256 = phase_writes_per_256;
 		w[i].ops_limit = phase_ops_limit;
 	}
-	stress_phase_begin(all->seconds / 7);
+	stress_phase_begin(all->seconds / 9);
 	stress_run_threads(nthreads, starvation ? starvation_worker : exclusion_worker, w, sizeof(*w));
 	struct result r = {0, 0, 0, 0, 0.0, 0, 0, 1};
 	for (unsigned i = 0; i < nthreads; i++) {
@@ -251,6 +282,43 @@ static struct result run_phase(const struct stress_opts *all, const struct lock_
 		stress_fail(&opts, "%s: %ld write sections counted, %llu writes made", o->name, data_a, r.writes);
 	if (stress_violated(__atomic_load_n(&readers_in, __ATOMIC_RELAXED) != 0))
 		stress_fail(&opts, "%s: readers_in %u at the end", o->name, readers_in);
+	return r;
+}
+
+/* The held-read phase over @l (see the top); @biased: set if the main thread's
+ * read went through the bias table (weft_rwlock_t only). */
+static struct result run_held_read(const struct stress_opts *all, const struct lock_ops *o, void *l,
+				   unsigned nthreads, int *biased)
+{
+	opts = *all;
+	ops = o;
+	lock = l;
+	struct result r = {0, 0, 0, 0, 0.0, 0, 0, 1};
+	if (o == &rw_ops) {
+		/* counted reads turn bias on unless a recent revocation inhibits it */
+		double until = stress_now() + 1.0;
+		do {
+			o->rdlock(l);
+			o->rdunlock(l);
+		} while (!(__atomic_load_n(&((weft_rwlock_t *)l)->state, __ATOMIC_RELAXED) & WEFT_RWLOCK_BIASED) &&
+			 stress_now() < until);
+	}
+	o->rdlock(l);
+	if (biased != NULL)
+		*biased = weft__rwlock_bias_held((weft_rwlock_t *)l, weft__rwlock_slot((weft_rwlock_t *)l));
+	struct worker *w = (struct worker *)calloc(nthreads, sizeof(*w));
+	for (unsigned i = 0; i < nthreads; i++) {
+		w[i].rng = all->seed * 2654435761u + i + 7;
+		w[i].is_writer = (i % 2) == 0;
+	}
+	stress_phase_begin(all->seconds / 9);
+	stress_run_threads(nthreads, held_read_worker, w, sizeof(*w));
+	for (unsigned i = 0; i < nthreads; i++) {
+		r.reads += w[i].reads;
+		r.try_fails += w[i].try_fails;
+	}
+	free(w);
+	o->rdunlock(l);
 	return r;
 }
 
@@ -275,7 +343,7 @@ static struct result run_bias_churn(const struct stress_opts *all, unsigned nthr
 	unsigned n = weft_rwlock_set_bias(1);
 	phase_writes_per_256 = 3;
 	phase_ops_limit = 300;
-	double end = stress_now() + all->seconds / 7;
+	double end = stress_now() + all->seconds / 9;
 	struct result r = run_phase(all, &rw_ops, &the_rwlock, 0, nthreads, 0);
 	/* A revocation in an earlier phase (multiplier 9) that waited for a
 	 * preempted reader can inhibit bias for longer than this phase lasts on
@@ -302,27 +370,32 @@ int main(int argc, char **argv)
 	add(&rx, run_phase(&o, &rw_ops, &the_rwlock, 0, n, 0));
 	weft_rwlock_set_spin(spin);
 	struct result rc = run_bias_churn(&o, n);
+	int held_biased = 0;
+	struct result rh = run_held_read(&o, &rw_ops, &the_rwlock, n, &held_biased);
 	struct result rs = run_phase(&o, &rw_ops, &the_rwlock, 1, readers + writers, writers);
 	weft_rwlock_destroy(&the_rwlock);
 	struct result bx = run_phase(&o, &br_ops, &the_brlock, 0, n, 0);
 	weft_rwlock_set_spin(0);
 	add(&bx, run_phase(&o, &br_ops, &the_brlock, 0, n, 0));
 	weft_rwlock_set_spin(spin);
+	struct result bh = run_held_read(&o, &br_ops, &the_brlock, n, NULL);
 	struct result bs = run_phase(&o, &br_ops, &the_brlock, 1, readers + writers, writers);
 	weft_brlock_destroy(&the_brlock);
 
 	if (stress_violated(rc.biased == 0))
 		stress_fail(&o, "rwlock: no read went through the bias table in the churn phase");
 	unsigned long long total = rx.reads + rx.writes + rc.reads + rc.writes + rs.reads + rs.writes + bx.reads + bx.writes + bs.reads +
-				   bs.writes;
+				   bs.writes + rh.reads + rh.try_fails + bh.reads + bh.try_fails;
 	stress_pass(&o, total,
 		    "rwlock: reads=%llu (biased %llu) writes=%llu timeouts=%llu try_fails=%llu, bias churn: %llu "
-		    "rounds, reads=%llu (biased %llu) writes=%llu, starvation probe %u readers %u "
+		    "rounds, reads=%llu (biased %llu) writes=%llu, held %s read: %llu reads beside %llu failed trywrlocks, "
+		    "starvation probe %u readers %u "
 		    "writers: %llu writes, worst writer wait %.0f us | brlock: reads=%llu writes=%llu timeouts=%llu "
-		    "try_fails=%llu, starvation probe: %llu writes, worst writer wait %.0f us",
+		    "try_fails=%llu, held read: %llu reads beside %llu failed trywrlocks, starvation probe: %llu writes, "
+		    "worst writer wait %.0f us",
 		    rx.reads, rx.biased, rx.writes, rx.timeouts, rx.try_fails, rc.rounds, rc.reads, rc.biased, rc.writes,
-		    readers, writers, rs.writer_acquisitions,
-		    rs.worst_wait * 1e6, bx.reads, bx.writes, bx.timeouts, bx.try_fails, bs.writer_acquisitions,
-		    bs.worst_wait * 1e6);
+		    held_biased ? "biased" : "counted", rh.reads, rh.try_fails, readers, writers, rs.writer_acquisitions,
+		    rs.worst_wait * 1e6, bx.reads, bx.writes, bx.timeouts, bx.try_fails, bh.reads, bh.try_fails,
+		    bs.writer_acquisitions, bs.worst_wait * 1e6);
 	return 0;
 }
