@@ -72,7 +72,7 @@ void weft_barrier_release_slow(weft_barrier_t *barrier);
  * Context: any thread; the barrier must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 (@barrier is untouched).
  */
-static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
+WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
 {
 	if (count == 0)
 		return WEFT_EINVAL;

@@ -98,7 +98,7 @@ struct weft__brlock_slot {
 	uint32_t readers; /* count | SLOT_WAITER */
 } WEFT_ALIGNED(WEFT_CACHE_LINE);
 
-typedef struct weft_brlock {
+typedef struct WEFT_CAPABILITY("rwlock") weft_brlock {
 	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
 	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
 #ifdef WEFT_DEBUG
@@ -160,7 +160,7 @@ static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
  * Context: any thread; the lock must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
  */
-static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
+WEFT_NODISCARD static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -242,7 +242,7 @@ static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds a read lock.
  */
-static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
+WEFT_NODISCARD static inline bool weft_brlock_tryrdlock(weft_brlock_t *br) WEFT__TRY_SHARED(true, br)
 {
 	weft__lock_pre_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
@@ -261,7 +261,7 @@ static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
  */
-static inline void weft_brlock_rdlock(weft_brlock_t *br)
+static inline void weft_brlock_rdlock(weft_brlock_t *br) WEFT__ACQ_SHARED(br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
@@ -282,7 +282,7 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedrdlock_slow(br, deadline);
@@ -298,7 +298,7 @@ static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timesp
  * never blocks (one futex wake when it is the last reader a writer sleeps on).
  * Ordering: release; the read section happens before the next writer's.
  */
-static inline void weft_brlock_rdunlock(weft_brlock_t *br)
+static inline void weft_brlock_rdunlock(weft_brlock_t *br) WEFT__REL_SHARED(br)
 {
 	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
 	weft__lock_pre_release(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ);
@@ -319,7 +319,7 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
  */
-static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
+WEFT_NODISCARD static inline bool weft_brlock_trywrlock(weft_brlock_t *br) WEFT__TRY(true, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	bool ok = weft_brlock_trywrlock_slow(br);
@@ -335,7 +335,7 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
  * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
  * Ordering: acquire; pairs with the release of every earlier unlock.
  */
-static inline void weft_brlock_wrlock(weft_brlock_t *br)
+static inline void weft_brlock_wrlock(weft_brlock_t *br) WEFT__ACQ(br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	weft_brlock_wrlock_slow(br);
@@ -354,7 +354,7 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(WEFT_OK, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
@@ -369,7 +369,7 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
  * Context: the thread that holds the write lock; never blocks.
  * Ordering: release; publishes the write section to every later holder.
  */
-static inline void weft_brlock_wrunlock(weft_brlock_t *br)
+static inline void weft_brlock_wrunlock(weft_brlock_t *br) WEFT__REL(br)
 {
 	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
 	weft__lock_pre_release(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE);

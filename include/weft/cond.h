@@ -165,7 +165,7 @@ unsigned weft_cond_set_spin(unsigned pauses);
  * Context: any thread; the condition variable must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (@cond is untouched).
  */
-static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
+WEFT_NODISCARD static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -234,7 +234,7 @@ static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const 
  * Context: may block; not async-signal-safe.
  * Ordering: the mutex's release, then its acquire on return.
  */
-static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
+static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex) WEFT_REQUIRES(mutex)
 {
 	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
 }
@@ -255,7 +255,7 @@ static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
  * WEFT_EINVAL for a malformed or NULL @deadline (nothing is done; the mutex
  * stays held).
  */
-static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline) WEFT_REQUIRES(mutex)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;

@@ -70,6 +70,90 @@
 #endif
 #define WEFT_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
 
+/*
+ * Compiler checks of the caller's code (issue 17).
+ *
+ * WEFT_NODISCARD marks every call whose result reports a failure (try, timed,
+ * push/pop, create, init with flags, post): ignoring it is a warning
+ * (-Wunused-result, on by default).  C++17 and C23 spell it [[nodiscard]],
+ * which a (void) cast silences; in C11 it is warn_unused_result, which gcc
+ * reports even through a (void) cast (gcc bug 66425; clang accepts the cast):
+ * to drop a result on purpose, write `(void)!weft_sem_post(&s);`, which both
+ * compilers and both languages accept.
+ */
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define WEFT_NODISCARD [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L
+#define WEFT_NODISCARD [[nodiscard]]
+#else
+#define WEFT_NODISCARD __attribute__((__warn_unused_result__))
+#endif
+
+/*
+ * clang's thread-safety analysis (-Wthread-safety), in C and C++: the lock
+ * types are capabilities, and lock, trylock and unlock say what they acquire
+ * and release, so clang reports an unlock of a lock not held, a lock taken
+ * twice, or a function returning with a lock still held.  See
+ * https://clang.llvm.org/docs/ThreadSafetyAnalysis.html.  Empty for gcc.
+ *
+ *   WEFT_CAPABILITY(name)          on a lock type
+ *   WEFT_ACQUIRES(lock), WEFT_RELEASES(lock), WEFT_TRY_ACQUIRES(ok, lock)
+ *   WEFT_ACQUIRES_SHARED, WEFT_RELEASES_SHARED, WEFT_TRY_ACQUIRES_SHARED: the read side
+ *   WEFT_REQUIRES(lock), WEFT_REQUIRES_SHARED(lock): the caller must hold it
+ *   WEFT_GUARDED_BY(lock)          on data (for the caller's own structs)
+ *   WEFT_NO_THREAD_SAFETY_ANALYSIS on a function the analysis cannot follow
+ *
+ * A timed lock call is a try-acquire that succeeds when it returns WEFT_OK
+ * (0): `if (weft_mutex_timedlock(&m, &d) == WEFT_OK) ... weft_mutex_unlock(&m);`
+ * checks clean, and so does a status kept in a variable and tested later.
+ * A condition variable's wait requires its mutex.
+ */
+#if defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(capability)
+#define WEFT__TSA(x) __attribute__((x))
+#endif
+#endif
+#ifdef WEFT__TSA
+#define WEFT_CAPABILITY(name) WEFT__TSA(capability(name))
+#define WEFT_ACQUIRES(...) WEFT__TSA(acquire_capability(__VA_ARGS__))
+#define WEFT_ACQUIRES_SHARED(...) WEFT__TSA(acquire_shared_capability(__VA_ARGS__))
+#define WEFT_RELEASES(...) WEFT__TSA(release_capability(__VA_ARGS__))
+#define WEFT_RELEASES_SHARED(...) WEFT__TSA(release_shared_capability(__VA_ARGS__))
+#define WEFT_TRY_ACQUIRES(...) WEFT__TSA(try_acquire_capability(__VA_ARGS__))
+#define WEFT_TRY_ACQUIRES_SHARED(...) WEFT__TSA(try_acquire_shared_capability(__VA_ARGS__))
+#define WEFT_REQUIRES(...) WEFT__TSA(requires_capability(__VA_ARGS__))
+#define WEFT_REQUIRES_SHARED(...) WEFT__TSA(requires_shared_capability(__VA_ARGS__))
+#define WEFT_GUARDED_BY(x) WEFT__TSA(guarded_by(x))
+#define WEFT_NO_THREAD_SAFETY_ANALYSIS WEFT__TSA(no_thread_safety_analysis)
+/* weft's own lock calls: the annotation for callers, and no analysis of the
+ * body (which takes the lock through atomics the analysis cannot see). */
+#define WEFT__ACQ(...) WEFT__TSA(acquire_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__ACQ_SHARED(...) WEFT__TSA(acquire_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__REL(...) WEFT__TSA(release_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__REL_SHARED(...) WEFT__TSA(release_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__TRY(...) WEFT__TSA(try_acquire_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__TRY_SHARED(...)                                                                     \
+	WEFT__TSA(try_acquire_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#else
+#define WEFT_CAPABILITY(name)
+#define WEFT_ACQUIRES(...)
+#define WEFT_ACQUIRES_SHARED(...)
+#define WEFT_RELEASES(...)
+#define WEFT_RELEASES_SHARED(...)
+#define WEFT_TRY_ACQUIRES(...)
+#define WEFT_TRY_ACQUIRES_SHARED(...)
+#define WEFT_REQUIRES(...)
+#define WEFT_REQUIRES_SHARED(...)
+#define WEFT_GUARDED_BY(x)
+#define WEFT_NO_THREAD_SAFETY_ANALYSIS
+#define WEFT__ACQ(...)
+#define WEFT__ACQ_SHARED(...)
+#define WEFT__REL(...)
+#define WEFT__REL_SHARED(...)
+#define WEFT__TRY(...)
+#define WEFT__TRY_SHARED(...)
+#endif
+
 /* C and C++ both read these headers; C++ needs the C linkage block. */
 #ifdef __cplusplus
 #define WEFT_EXTERN_C_BEGIN extern "C" {

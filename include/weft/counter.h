@@ -97,7 +97,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_counter_t) == 8, "weft_counter_t is one 64-bit wo
  * Context: any thread; the counter must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the counter is untouched).
  */
-static inline int weft_counter_init(weft_counter_t *counter, unsigned flags)
+WEFT_NODISCARD static inline int weft_counter_init(weft_counter_t *counter, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -360,7 +360,7 @@ static inline uint64_t weft_counter_exchange_acq_rel(weft_counter_t *counter, ui
  * Ordering: relaxed, on success and on failure.
  * Return: true if the counter held *@expected and now holds @desired.
  */
-static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
+WEFT_NODISCARD static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
 {
 	/* relaxed: counting only (e.g. decrement-if-positive) */
 	return weft_atomic_cas(&counter->value, expected, desired, WEFT_RELAXED, WEFT_RELAXED);
@@ -376,7 +376,7 @@ static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected,
  * Ordering: acquire and release on success; acquire on failure.
  * Return: true if the counter held *@expected and now holds @desired.
  */
-static inline bool weft_counter_cas_acq_rel(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
+WEFT_NODISCARD static inline bool weft_counter_cas_acq_rel(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
 {
 	/* acq_rel on success: publishes our writes, observes the previous writer's;
 	 * acquire on failure: the value found may be acted upon */
@@ -443,7 +443,7 @@ size_t weft_scounter_bytes(unsigned nslots);
  * Return: WEFT_OK; WEFT_EINVAL for @nslots out of range; WEFT_ENOMEM if the
  * slots cannot be allocated.  On failure @sc is left uninitialized (id 0).
  */
-int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
+WEFT_NODISCARD int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
 
 /**
  * weft_scounter_init() - initialize a sharded counter at zero with
@@ -453,7 +453,7 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
  * Context: may allocate; not async-signal-safe.
  * Return: WEFT_OK or WEFT_ENOMEM.
  */
-int weft_scounter_init(weft_scounter_t *sc);
+WEFT_NODISCARD int weft_scounter_init(weft_scounter_t *sc);
 
 /**
  * weft_scounter_add() - add @n (which may be negative) to the counter.

@@ -70,7 +70,7 @@ WEFT_NOINLINE WEFT_COLD int weft_latch_wait_slow(weft_latch_t *latch, const stru
  * Return: WEFT_OK, or WEFT_EINVAL if @count is above WEFT_LATCH_MAX (@latch is
  * untouched).
  */
-static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
+WEFT_NODISCARD static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
 {
 	if (count > WEFT_LATCH_MAX)
 		return WEFT_EINVAL;
@@ -91,7 +91,7 @@ static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
  * (nothing changes).
  */
 int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n);
-static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+WEFT_NODISCARD static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 {
 	/* TSan: a count-down publishes the caller's writes to every thread whose
 	 * wait sees zero; the library's release RMW is invisible to TSan when the
@@ -109,7 +109,7 @@ static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
  * Ordering: acquire when it returns true.
  * Return: true if the count is zero.
  */
-static inline bool weft_latch_try_wait(weft_latch_t *latch)
+WEFT_NODISCARD static inline bool weft_latch_try_wait(weft_latch_t *latch)
 {
 	/* acquire: pairs with the release of the count_down that reached zero */
 	bool open = (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
@@ -148,7 +148,7 @@ static inline void weft_latch_wait(weft_latch_t *latch)
  * Return: WEFT_OK (open), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline.
  */
-static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;

@@ -248,7 +248,7 @@ static inline weft_mpmc_slot_t *weft__mpmc_slot(weft_mpmc_t *q, uint64_t pos)
  * Context: any; never blocks.
  * Return: WEFT_OK, or WEFT_EINVAL for a bad capacity or an unknown flag.
  */
-int weft_mpmc_validate(size_t capacity, unsigned flags);
+WEFT_NODISCARD int weft_mpmc_validate(size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_bytes() - the memory a queue of @capacity slots needs.
@@ -276,7 +276,7 @@ size_t weft_mpmc_bytes(size_t capacity);
  * Return: @mem as a queue, or NULL (WEFT_EINVAL) if @mem is NULL or misaligned,
  * @capacity is not valid, or @flags has an unknown bit.
  */
-weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_create() - allocate and initialize an empty queue.
@@ -288,7 +288,7 @@ weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
  * Return: the queue, or NULL: weft_mpmc_validate() says WEFT_EINVAL for bad
  * input, otherwise the allocation failed (WEFT_ENOMEM).
  */
-weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_destroy() - end the queue's life; free it if weft_mpmc_create()
@@ -387,7 +387,7 @@ static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
  * Return: true if @value is in the queue; false if it is full or closed
  * (weft_mpmc_is_closed() tells which).
  */
-static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
+WEFT_NODISCARD static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
@@ -406,7 +406,7 @@ static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
  * Return: true if a value was stored in *@out; false if the queue is empty
  * (closed or not), or its oldest slot is claimed by a push still in progress.
  */
-static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
+WEFT_NODISCARD static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
@@ -426,7 +426,7 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, or WEFT_ECLOSED if the queue is (or becomes, while this
  * call waits) closed; @value was then not pushed.
  */
-static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
+WEFT_NODISCARD static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
@@ -448,7 +448,7 @@ static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
  * Return: WEFT_OK, or WEFT_ECLOSED once the queue is closed and every value
  * pushed before the close has been popped.
  */
-static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
+WEFT_NODISCARD static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
@@ -475,7 +475,7 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED, or WEFT_EINVAL for a NULL or
  * malformed @deadline (the queue is then not touched).
  */
-static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
 {
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return weft_mpmc_timedpush_slow(q, value, deadline);
@@ -494,7 +494,7 @@ static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct 
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED (closed and drained), or
  * WEFT_EINVAL for a NULL or malformed @deadline (the queue is then not touched).
  */
-static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
 {
 	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
 	if (rc == WEFT_OK)
@@ -517,7 +517,7 @@ static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct ti
  * Return: how many values were pushed (0 if the queue is full or closed, or
  * @values is NULL).
  */
-static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+WEFT_NODISCARD static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 {
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return weft_mpmc_push_n_slow(q, values, n);
@@ -534,7 +534,7 @@ static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_
  * Ordering: acquire, for each value popped.
  * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
  */
-static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+WEFT_NODISCARD static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 {
 	size_t got = weft_mpmc_pop_n_slow(q, out, n);
 	if (got != 0)

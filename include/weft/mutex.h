@@ -88,7 +88,7 @@ WEFT_EXTERN_C_BEGIN
  * sweep in docs/mutex.md. */
 #define WEFT_MUTEX_SPIN_DEFAULT 400u
 
-typedef struct weft_mutex {
+typedef struct WEFT_CAPABILITY("mutex") weft_mutex {
 	uint32_t state; /* state | WEFT_MUTEX_PSHARED_BIT */
 #ifdef WEFT_DEBUG
 	uint32_t owner; /* weft_debug_self() of the holder, 0 when free */
@@ -130,7 +130,7 @@ unsigned weft_mutex_set_spin(unsigned pauses);
  * Context: any thread; the mutex must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the mutex is untouched).
  */
-static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
+WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -173,7 +173,7 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the mutex.
  */
-static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
+WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__TRY(true, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
@@ -193,7 +193,7 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_mutex_unlock().
  */
-static inline void weft_mutex_lock(weft_mutex_t *mutex)
+static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
@@ -214,7 +214,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline (the mutex is then not touched).
  */
-static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(WEFT_OK, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
@@ -231,7 +231,7 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
  * Context: any thread that holds the mutex; never blocks.
  * Ordering: release; publishes the critical section to the next holder.
  */
-static inline void weft_mutex_unlock(weft_mutex_t *mutex)
+static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
 {
 	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);

@@ -193,7 +193,7 @@ size_t weft_pool_bytes(size_t obj_size, size_t capacity);
  * Return: the pool (== @mem), or NULL for a NULL or misaligned @mem or an
  * argument out of range (@mem is then untouched).
  */
-weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align, size_t capacity,
+WEFT_NODISCARD weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align, size_t capacity,
 				       unsigned flags);
 
 /**
@@ -206,7 +206,7 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
  * Context: any thread; not async-signal-safe.
  * Return: as weft_pool_init_at_aligned().
  */
-weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_create_aligned() - allocate and build a pool.
@@ -219,7 +219,7 @@ weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsi
  * Context: allocates; not async-signal-safe.
  * Return: the pool, or NULL for an argument out of range or no memory.
  */
-weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_create() - allocate and build a pool of default alignment.
@@ -230,7 +230,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
  * Context: allocates; not async-signal-safe.
  * Return: the pool, or NULL for an argument out of range or no memory.
  */
-weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_get() - take a free object.
@@ -248,7 +248,7 @@ weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
  * Return: an object aligned as asked, or NULL if the pool is exhausted (see
  * the overview: objects cached by other threads are not taken).
  */
-static inline void *weft_pool_get(weft_pool_t *pool)
+WEFT_NODISCARD static inline void *weft_pool_get(weft_pool_t *pool)
 {
 	/* plain read: fixed at init, before the pool was published */
 	uint64_t id = pool->id;
@@ -344,7 +344,7 @@ struct weft_pool_stats {
  * Context: takes the process-wide pool lock; not async-signal-safe.
  * Return: WEFT_OK, or WEFT_EINVAL if @pool or @out is NULL.
  */
-int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out);
+WEFT_NODISCARD int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out);
 
 /**
  * weft_pool_destroy() - end the pool's life; free it if weft_pool_create() made it.

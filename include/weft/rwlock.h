@@ -170,7 +170,7 @@ WEFT_EXTERN_C_BEGIN
  * budget as weft_mutex_t's, see docs/rwlock.md). */
 #define WEFT_RWLOCK_SPIN_DEFAULT 100u
 
-typedef struct weft_rwlock {
+typedef struct WEFT_CAPABILITY("rwlock") weft_rwlock {
 	uint32_t state; /* R | REVOKING | BIASED | PARKED | WAITING | WRITER | PSHARED */
 	uint32_t queue; /* three-state futex mutex of the waiters: 0, 1, 2 */
 #ifdef WEFT_DEBUG
@@ -231,7 +231,7 @@ unsigned weft_rwlock_set_bias(unsigned n);
  * Context: any thread; the lock must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
  */
-static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
+WEFT_NODISCARD static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -318,7 +318,7 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds a read lock.
  */
-static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
+WEFT_NODISCARD static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw) WEFT__TRY_SHARED(true, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
@@ -344,7 +344,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_rwlock_wrunlock().
  */
-static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_rdlock(weft_rwlock_t *rw) WEFT__ACQ_SHARED(rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
@@ -376,7 +376,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
  * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed
  * or NULL @deadline (the lock is then not touched).
  */
-static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
@@ -392,7 +392,7 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  * futex wake call, when it is the last reader and a writer sleeps).
  * Ordering: release; the read section happens before the next writer's.
  */
-static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw) WEFT__REL_SHARED(rw)
 {
 	unsigned i = weft__rwlock_slot(rw);
 	bool biased = weft__rwlock_bias_held(rw, i);
@@ -423,7 +423,7 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
  */
-static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
+WEFT_NODISCARD static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw) WEFT__TRY(true, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
@@ -456,7 +456,7 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release of every earlier unlock.
  */
-static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_wrlock(weft_rwlock_t *rw) WEFT__ACQ(rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t expected = 0;
@@ -481,7 +481,7 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
  * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the lock is then not touched).
  */
-static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(WEFT_OK, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
@@ -497,7 +497,7 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
  * futex wake call, when the queue head sleeps).
  * Ordering: release; publishes the write section to every later holder.
  */
-static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw) WEFT__REL(rw)
 {
 	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
 	weft__lock_pre_release(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE);

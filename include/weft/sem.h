@@ -101,7 +101,7 @@ unsigned weft_sem_set_spin(unsigned pauses);
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag or @value above
  * WEFT_SEM_VALUE_MAX (@sem is then untouched).
  */
-static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
+WEFT_NODISCARD static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
 {
 	if ((flags & ~WEFT_PSHARED) || value > WEFT_SEM_VALUE_MAX)
 		return WEFT_EINVAL;
@@ -119,7 +119,7 @@ static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
  * Ordering: acquire on success, none on failure.
  * Return: true if a unit was taken.
  */
-static inline bool weft_sem_trywait(weft_sem_t *sem)
+WEFT_NODISCARD static inline bool weft_sem_trywait(weft_sem_t *sem)
 {
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
@@ -165,7 +165,7 @@ static inline void weft_sem_wait(weft_sem_t *sem)
  * Return: WEFT_OK (a unit taken), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (nothing taken).
  */
-static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -189,7 +189,7 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
  * Return: WEFT_OK, or WEFT_EOVERFLOW if the count would pass
  * WEFT_SEM_VALUE_MAX (nothing is added).
  */
-static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
+WEFT_NODISCARD static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 {
 	/* TSan: a post publishes the caller's writes to whoever takes a unit;
 	 * the inline takers see that through the CAS below, a taker in the
@@ -224,7 +224,7 @@ static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
  * Return: WEFT_OK, or WEFT_EOVERFLOW if the count is WEFT_SEM_VALUE_MAX
  * already (nothing is added).
  */
-static inline int weft_sem_post(weft_sem_t *sem)
+WEFT_NODISCARD static inline int weft_sem_post(weft_sem_t *sem)
 {
 	return weft_sem_post_n(sem, 1u);
 }

@@ -46,7 +46,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* ---- weft_spin_t ------------------------------------------------------- */
 
-typedef struct weft_spin {
+typedef struct WEFT_CAPABILITY("mutex") weft_spin {
 	uint32_t locked; /* 0 free, 1 held */
 } weft_spin_t;
 WEFT_STATIC_ASSERT(sizeof(weft_spin_t) == 4, "weft_spin_t is one 32-bit word");
@@ -69,7 +69,7 @@ static inline void weft_spin_init(weft_spin_t *lock)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_spin_trylock(weft_spin_t *lock)
+WEFT_NODISCARD static inline bool weft_spin_trylock(weft_spin_t *lock) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	/* relaxed test first: a held lock is not written, so its line stays shared */
@@ -87,7 +87,7 @@ static inline bool weft_spin_trylock(weft_spin_t *lock)
  * Context: any thread; spins and yields, never sleeps in the kernel.
  * Ordering: acquire; pairs with the release in weft_spin_unlock().
  */
-static inline void weft_spin_lock(weft_spin_t *lock)
+static inline void weft_spin_lock(weft_spin_t *lock) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* acquire: pairs with the release store in weft_spin_unlock() */
@@ -102,7 +102,7 @@ static inline void weft_spin_lock(weft_spin_t *lock)
  *
  * Ordering: release; publishes the critical section to the next acquirer.
  */
-static inline void weft_spin_unlock(weft_spin_t *lock)
+static inline void weft_spin_unlock(weft_spin_t *lock) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* release: publishes the critical section; pairs with the acquire exchange */
@@ -118,7 +118,7 @@ static inline void weft_spin_destroy(weft_spin_t *lock)
 
 /* ---- weft_ticket_t ----------------------------------------------------- */
 
-typedef struct weft_ticket {
+typedef struct WEFT_CAPABILITY("mutex") weft_ticket {
 	uint32_t next;    /* the next ticket to hand out */
 	uint32_t serving; /* the ticket that holds the lock; written only by the holder */
 } weft_ticket_t;
@@ -142,7 +142,7 @@ static inline void weft_ticket_init(weft_ticket_t *lock)
  * Context: any thread; never blocks.  Ordering: acquire on success.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_ticket_trylock(weft_ticket_t *lock)
+WEFT_NODISCARD static inline bool weft_ticket_trylock(weft_ticket_t *lock) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	/* acquire: pairs with the release store of serving in weft_ticket_unlock() */
@@ -163,7 +163,7 @@ static inline bool weft_ticket_trylock(weft_ticket_t *lock)
  * Context: any thread; spins and yields, never sleeps in the kernel.
  * Ordering: acquire; pairs with the release in weft_ticket_unlock().
  */
-static inline void weft_ticket_lock(weft_ticket_t *lock)
+static inline void weft_ticket_lock(weft_ticket_t *lock) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* relaxed: taking a ticket publishes nothing; the acquire load below orders us */
@@ -180,7 +180,7 @@ static inline void weft_ticket_lock(weft_ticket_t *lock)
  *
  * Ordering: release; publishes the critical section to the next ticket holder.
  */
-static inline void weft_ticket_unlock(weft_ticket_t *lock)
+static inline void weft_ticket_unlock(weft_ticket_t *lock) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* relaxed: only the holder writes serving, so it reads its own value */
@@ -210,7 +210,7 @@ typedef struct weft_mcs_node {
 } WEFT_ALIGNED(WEFT_CACHE_LINE) weft_mcs_node_t;
 WEFT_STATIC_ASSERT(sizeof(weft_mcs_node_t) == WEFT_CACHE_LINE, "one MCS node per cache line");
 
-typedef struct weft_mcs {
+typedef struct WEFT_CAPABILITY("mutex") weft_mcs {
 	weft_mcs_node_t *tail; /* the last waiter, or NULL when free */
 } weft_mcs_t;
 
@@ -233,7 +233,7 @@ static inline void weft_mcs_init(weft_mcs_t *lock)
  * Context: any thread; never blocks.  Ordering: acquire on success.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node)
+WEFT_NODISCARD static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	weft_atomic_store(&node->next, (weft_mcs_node_t *)0, WEFT_RELAXED); /* published by the CAS */
@@ -253,7 +253,7 @@ static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node)
  * Context: any thread; spins on @node, then yields; never sleeps in the kernel.
  * Ordering: acquire; pairs with the release handoff in weft_mcs_unlock().
  */
-static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
+static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* relaxed: both are published by the acq_rel exchange below */
@@ -279,7 +279,7 @@ static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
  *
  * Ordering: release; publishes the critical section to the next holder.
  */
-static inline void weft_mcs_unlock(weft_mcs_t *lock, weft_mcs_node_t *node)
+static inline void weft_mcs_unlock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* acquire: pairs with the successor's release store of node->next */
