@@ -76,8 +76,8 @@ static void *cv_setup(wb_thread *t)
 		wb_fail(t, "out of memory");
 	struct cv_shared *s = (struct cv_shared *)mem;
 	memset(s, 0, sizeof *s);
-	weft_mutex_init(&s->wm, 0);
-	weft_cond_init(&s->wc, 0);
+	(void)!weft_mutex_init(&s->wm, 0);
+	(void)!weft_cond_init(&s->wc, 0);
 	pthread_mutex_init(&s->pm, NULL);
 	pthread_cond_init(&s->pc, NULL);
 	if (p->spin >= 0)

@@ -66,8 +66,8 @@ static void *cb_setup(wb_thread *t)
 		wb_fail(t, "out of memory");
 	struct cb_shared *s = (struct cb_shared *)mem;
 	memset(s, 0, sizeof(*s));
-	weft_counter_init(&s->wc, 0);
-	weft_mutex_init(&s->wm.lock, 0);
+	(void)!weft_counter_init(&s->wc, 0);
+	(void)!weft_mutex_init(&s->wm.lock, 0);
 	pthread_mutex_init(&s->pm.lock, NULL);
 	if (weft_scounter_init(&s->sc) != WEFT_OK)
 		wb_fail(t, "weft_scounter_init failed");

@@ -90,14 +90,14 @@ static MQ_ALWAYS_INLINE int weft_try_pop(void *q, void *tls, void **v)
 static MQ_ALWAYS_INLINE void weft_push(void *q, void *tls, void *v)
 {
 	(void)tls;
-	(void)weft_mpmc_push((weft_mpmc_t *)q, v); /* never closed during a run */
+	(void)!weft_mpmc_push((weft_mpmc_t *)q, v); /* never closed during a run */
 }
 
 static MQ_ALWAYS_INLINE void *weft_pop(void *q, void *tls)
 {
 	(void)tls;
 	void *v = NULL;
-	(void)weft_mpmc_pop((weft_mpmc_t *)q, &v);
+	(void)!weft_mpmc_pop((weft_mpmc_t *)q, &v);
 	return v;
 }
 

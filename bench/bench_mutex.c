@@ -23,7 +23,7 @@
 
 static void wmutex_init(void *l)
 {
-	weft_mutex_init((weft_mutex_t *)l, 0);
+	(void)!weft_mutex_init((weft_mutex_t *)l, 0);
 }
 static void wmutex_destroy(void *l)
 {

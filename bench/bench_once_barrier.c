@@ -113,7 +113,7 @@ static void once_limit(wb_thread *t)
 
 /* ---- barrier/phase ------------------------------------------------------------ */
 
-static void wbar_init(void *b, unsigned n) { (void)weft_barrier_init((weft_barrier_t *)b, n); }
+static void wbar_init(void *b, unsigned n) { (void)!weft_barrier_init((weft_barrier_t *)b, n); }
 static int wbar_wait(void *b) { return weft_barrier_wait((weft_barrier_t *)b); }
 static void pb_init(void *b, unsigned n) { pthread_barrier_init((pthread_barrier_t *)b, NULL, n); }
 static void pb_destroy(void *b) { pthread_barrier_destroy((pthread_barrier_t *)b); }
@@ -127,7 +127,7 @@ static void phase_pthread(wb_thread *t) { sb_phase(t, pb_wait); }
 
 /* ---- barrier/latch_countdown ---------------------------------------------------- */
 
-static void wl_init(void *l, unsigned n) { (void)weft_latch_init((weft_latch_t *)l, n); }
+static void wl_init(void *l, unsigned n) { (void)!weft_latch_init((weft_latch_t *)l, n); }
 static int wl_count_down(void *l) { return weft_latch_count_down((weft_latch_t *)l, 1u); }
 static void wl_wait(void *l) { weft_latch_wait((weft_latch_t *)l); }
 

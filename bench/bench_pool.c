@@ -461,7 +461,7 @@ static void pb_teardown(wb_thread *t)
 	/* conservation: every fixed pool holds all its objects again */
 	if (s->wp) {
 		struct weft_pool_stats st;
-		weft_pool_stats(s->wp, &st);
+		(void)!weft_pool_stats(s->wp, &st);
 		if (st.in_use != 0)
 			wb_fail(t, "weft_pool: %zu objects still in use after the run", st.in_use);
 		weft_pool_destroy(s->wp);

@@ -247,7 +247,7 @@ static RB_ALWAYS_INLINE void rb_writer_wait(wb_thread *t, rb_fn rdlock, rb_fn rd
 
 /* ---- weft_rwlock ---------------------------------------------------------- */
 
-static void wrw_init(void *l) { weft_rwlock_init((weft_rwlock_t *)l, 0); }
+static void wrw_init(void *l) { (void)!weft_rwlock_init((weft_rwlock_t *)l, 0); }
 static void wrw_destroy(void *l) { weft_rwlock_destroy((weft_rwlock_t *)l); }
 static void wrw_rd(void *l, void *n) { (void)n; weft_rwlock_rdlock((weft_rwlock_t *)l); }
 static void wrw_rdu(void *l, void *n) { (void)n; weft_rwlock_rdunlock((weft_rwlock_t *)l); }
@@ -257,7 +257,7 @@ RB_BODIES(wrw, wrw_rd, wrw_rdu, wrw_wr, wrw_wru)
 
 /* ---- weft_brlock ---------------------------------------------------------- */
 
-static void wbr_init(void *l) { weft_brlock_init((weft_brlock_t *)l, 0); }
+static void wbr_init(void *l) { (void)!weft_brlock_init((weft_brlock_t *)l, 0); }
 static void wbr_destroy(void *l) { weft_brlock_destroy((weft_brlock_t *)l); }
 static void wbr_rd(void *l, void *n) { (void)n; weft_brlock_rdlock((weft_brlock_t *)l); }
 static void wbr_rdu(void *l, void *n) { (void)n; weft_brlock_rdunlock((weft_brlock_t *)l); }
@@ -316,7 +316,7 @@ RB_BODIES(ckpf, ckpf_rd, ckpf_rdu, ckpf_wr, ckpf_wru)
 
 /* ---- weft_mutex for both sides ---------------------------------------------- */
 
-static void wmx_init(void *l) { weft_mutex_init((weft_mutex_t *)l, 0); }
+static void wmx_init(void *l) { (void)!weft_mutex_init((weft_mutex_t *)l, 0); }
 static void wmx_destroy(void *l) { weft_mutex_destroy((weft_mutex_t *)l); }
 static void wmx_lock(void *l, void *n) { (void)n; weft_mutex_lock((weft_mutex_t *)l); }
 static void wmx_unlock(void *l, void *n) { (void)n; weft_mutex_unlock((weft_mutex_t *)l); }

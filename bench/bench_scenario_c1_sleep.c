@@ -79,8 +79,8 @@ static void *c1s_setup(wb_thread *t)
 	if (s == NULL || c2_queue_init(&s->wq, C1S_CAPACITY) != WEFT_OK ||
 	    c2p_queue_init(&s->pq, C1S_CAPACITY) != WEFT_OK)
 		wb_fail(t, "queue init failed");
-	weft_barrier_init(&s->start, (unsigned)t->nthreads);
-	weft_barrier_init(&s->end, (unsigned)t->nthreads);
+	(void)!weft_barrier_init(&s->start, (unsigned)t->nthreads);
+	(void)!weft_barrier_init(&s->end, (unsigned)t->nthreads);
 	return s;
 }
 

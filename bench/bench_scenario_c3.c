@@ -65,7 +65,7 @@ static void *c3_setup(wb_thread *t)
 	struct c3_shared *s = (struct c3_shared *)calloc(1, sizeof *s);
 	if (!s)
 		wb_fail(t, "out of memory");
-	weft_mutex_init(&s->wm, 0);
+	(void)!weft_mutex_init(&s->wm, 0);
 	pthread_mutex_init(&s->pm, NULL);
 	return s;
 }

@@ -66,7 +66,7 @@ static void *c6_setup(wb_thread *t)
 		wb_fail(t, "out of memory");
 	struct c6_shared *s = (struct c6_shared *)mem;
 	memset(s, 0, sizeof *s);
-	weft_mutex_init(&s->wm, 0);
+	(void)!weft_mutex_init(&s->wm, 0);
 	pthread_mutex_init(&s->pm, NULL);
 	return s;
 }

@@ -188,10 +188,10 @@ static void *c4_setup(wb_thread *t)
 	struct c4_shared *s = (struct c4_shared *)calloc(1, sizeof *s);
 	if (s == NULL)
 		wb_fail(t, "out of memory");
-	weft_sem_init(&s->ws, C4_K, 0);
+	(void)!weft_sem_init(&s->ws, C4_K, 0);
 	sem_init(&s->ps, 0, C4_K);
-	weft_barrier_init(&s->start, (unsigned)t->nthreads);
-	weft_barrier_init(&s->end, (unsigned)t->nthreads);
+	(void)!weft_barrier_init(&s->start, (unsigned)t->nthreads);
+	(void)!weft_barrier_init(&s->end, (unsigned)t->nthreads);
 	return s;
 }
 
@@ -211,7 +211,7 @@ static void c4_teardown(wb_thread *t)
 
 typedef void (*c4_fn)(void *sem);
 static void c4_weft_acquire(void *sem) { weft_sem_wait((weft_sem_t *)sem); }
-static void c4_weft_release(void *sem) { (void)weft_sem_post((weft_sem_t *)sem); }
+static void c4_weft_release(void *sem) { (void)!weft_sem_post((weft_sem_t *)sem); }
 static void c4_semt_acquire(void *sem) { while (sem_wait((sem_t *)sem) != 0 && errno == EINTR) ; }
 static void c4_semt_release(void *sem) { (void)sem_post((sem_t *)sem); }
 

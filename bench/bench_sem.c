@@ -55,8 +55,8 @@ static void *sm_setup(wb_thread *t)
 		wb_fail(t, "out of memory");
 	struct sm_shared *s = (struct sm_shared *)mem;
 	memset(s, 0, sizeof *s);
-	weft_sem_init(&s->wa, 0, 0);
-	weft_sem_init(&s->wb, 0, 0);
+	(void)!weft_sem_init(&s->wa, 0, 0);
+	(void)!weft_sem_init(&s->wb, 0, 0);
 	sem_init(&s->pa, 0, 0);
 	sem_init(&s->pb, 0, 0);
 	if (p->spin >= 0)
@@ -75,7 +75,7 @@ static void sm_teardown(wb_thread *t)
 	free(s);
 }
 
-static void w_post(void *s) { (void)weft_sem_post((weft_sem_t *)s); }
+static void w_post(void *s) { (void)!weft_sem_post((weft_sem_t *)s); }
 static void w_wait(void *s) { weft_sem_wait((weft_sem_t *)s); }
 static void w_drain(void *s) { while (weft_sem_trywait((weft_sem_t *)s)) ; }
 static void p_post(void *s) { (void)sem_post((sem_t *)s); }

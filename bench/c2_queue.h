@@ -78,9 +78,9 @@ static inline int c2_queue_init(c2_queue_t *q, size_t capacity)
 	q->ring = (void **)calloc(capacity, sizeof(void *));
 	if (q->ring == NULL)
 		return WEFT_ENOMEM;
-	weft_sem_init(&q->slots, (unsigned)capacity, 0);
-	weft_mutex_init(&q->lock, 0);
-	weft_cond_init(&q->not_empty, 0);
+	(void)!weft_sem_init(&q->slots, (unsigned)capacity, 0);
+	(void)!weft_mutex_init(&q->lock, 0);
+	(void)!weft_cond_init(&q->not_empty, 0);
 	q->cap = capacity;
 	q->head = q->len = 0;
 	q->closed = false;
@@ -94,7 +94,7 @@ static inline int c2_push(c2_queue_t *q, void *item)
 	weft_mutex_lock(&q->lock);
 	if (q->closed) {
 		weft_mutex_unlock(&q->lock);
-		weft_sem_post(&q->slots);
+		(void)!weft_sem_post(&q->slots);
 		return WEFT_ECLOSED;
 	}
 	size_t tail = q->head + q->len;
@@ -120,7 +120,7 @@ static inline int c2_pop(c2_queue_t *q, void **item)
 	q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
 	q->len--;
 	weft_mutex_unlock(&q->lock);
-	weft_sem_post(&q->slots);
+	(void)!weft_sem_post(&q->slots);
 	return WEFT_OK;
 }
 
@@ -132,7 +132,7 @@ static inline bool c2_try_push(c2_queue_t *q, void *item)
 	weft_mutex_lock(&q->lock);
 	if (q->closed) {
 		weft_mutex_unlock(&q->lock);
-		weft_sem_post(&q->slots);
+		(void)!weft_sem_post(&q->slots);
 		return false;
 	}
 	size_t tail = q->head + q->len;
@@ -155,7 +155,7 @@ static inline bool c2_try_pop(c2_queue_t *q, void **item)
 	q->head = q->head + 1 == q->cap ? 0 : q->head + 1;
 	q->len--;
 	weft_mutex_unlock(&q->lock);
-	weft_sem_post(&q->slots);
+	(void)!weft_sem_post(&q->slots);
 	return true;
 }
 

@@ -119,7 +119,7 @@ static void phase_ab(int is_signed, double seconds)
 	unsigned slots = opts.threads > 2 ? opts.threads / 2 : 1;
 	if (weft_scounter_init_n(&g_sc, slots) != WEFT_OK)
 		stress_fail(&opts, "weft_scounter_init_n failed");
-	weft_counter_init(&g_plain, 0);
+	(void)!weft_counter_init(&g_plain, 0);
 	g_added = 0;
 	g_signed = is_signed;
 	start_phase(seconds);
@@ -188,7 +188,7 @@ static void phase_c(double seconds)
 {
 	if (weft_scounter_init_n(&g_cur, 2) != WEFT_OK)
 		stress_fail(&opts, "weft_scounter_init_n failed");
-	weft_counter_init(&g_cur_sum, 0);
+	(void)!weft_counter_init(&g_cur_sum, 0);
 	start_phase(seconds);
 	run_drivers(c_worker, churner);
 	if (stress_violated(weft_scounter_read(&g_cur) != (int64_t)weft_counter_load(&g_cur_sum)))

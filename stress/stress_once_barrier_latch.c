@@ -134,7 +134,7 @@ static void *worker_main(void *arg)
 				stress_fail(&opts, "once: the function ran %ld times in round %ld", runs, round);
 			/* nobody uses the other latch and once until after barrier A
 			 * of the next round, which this thread has not reached yet */
-			weft_latch_init(&latch[(round + 1) & 1], nthreads);
+			(void)!weft_latch_init(&latch[(round + 1) & 1], nthreads);
 			once[(round + 1) & 1] = (weft_once_t)WEFT_ONCE_INIT;
 		}
 		/* A's true thread wrote last_round between A and B; every thread
@@ -150,9 +150,9 @@ int main(int argc, char **argv)
 {
 	opts = stress_parse(argc, argv, "stress_once_barrier_latch");
 	nthreads = opts.threads > MAX_THREADS ? MAX_THREADS : opts.threads;
-	weft_barrier_init(&barrier, nthreads);
-	weft_latch_init(&latch[0], nthreads);
-	weft_latch_init(&latch[1], nthreads);
+	(void)!weft_barrier_init(&barrier, nthreads);
+	(void)!weft_latch_init(&latch[0], nthreads);
+	(void)!weft_latch_init(&latch[1], nthreads);
 	struct worker *w = calloc(nthreads, sizeof(*w));
 	for (unsigned i = 0; i < nthreads; i++) {
 		w[i].id = i;

@@ -276,7 +276,7 @@ static void check_nothing_lost(void)
 		stress_fail(&opts, "phase %c: %lld objects still held after every thread put back", phase_name,
 			    (long long)g_held);
 	struct weft_pool_stats st;
-	weft_pool_stats(g_pool, &st);
+	(void)!weft_pool_stats(g_pool, &st);
 	if (stress_violated(st.in_use != 0))
 		stress_fail(&opts, "phase %c: stats say %zu in use after every thread put back", phase_name, st.in_use);
 	void **got = (void **)calloc(g_cap, sizeof(void *));
@@ -309,7 +309,7 @@ static void run_phase(char name, size_t cap, unsigned flags, int prodcons, doubl
 	if (!g_pool)
 		stress_fail(&opts, "weft_pool_create failed");
 	struct weft_pool_stats st;
-	weft_pool_stats(g_pool, &st);
+	(void)!weft_pool_stats(g_pool, &st);
 	g_lo = (char *)g_pool;
 	g_hi = (char *)g_pool + st.bytes;
 	stress_phase_begin(seconds);

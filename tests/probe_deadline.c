@@ -60,7 +60,7 @@ static void *holder(void *arg)
 	weft_mutex_lock(&held_mutex);
 	weft_rwlock_wrlock(&held_wr);
 	weft_rwlock_rdlock(&held_rd);
-	weft_sem_post(&hold_go);
+	(void)!weft_sem_post(&hold_go);
 	weft_sem_wait(&hold_done);
 	weft_rwlock_rdunlock(&held_rd);
 	weft_rwlock_wrunlock(&held_wr);
@@ -89,24 +89,24 @@ int main(int argc, char **argv)
 	if (ns == NULL)
 		return 1;
 
-	weft_sem_init(&hold_go, 0, 0);
-	weft_sem_init(&hold_done, 0, 0);
+	(void)!weft_sem_init(&hold_go, 0, 0);
+	(void)!weft_sem_init(&hold_done, 0, 0);
 	pthread_t t;
 	pthread_create(&t, NULL, holder, NULL);
 	weft_sem_wait(&hold_go);
 
 	weft_sem_t sem;
-	weft_sem_init(&sem, 0, 0);
+	(void)!weft_sem_init(&sem, 0, 0);
 	PROBE("sem_timedwait", weft_sem_timedwait(&sem, &past), WEFT_ETIMEDOUT);
 
 	weft_latch_t latch;
-	weft_latch_init(&latch, 1);
+	(void)!weft_latch_init(&latch, 1);
 	PROBE("latch_timedwait", weft_latch_timedwait(&latch, &past), WEFT_ETIMEDOUT);
 
 	weft_mpmc_t *q = weft_mpmc_create(2, 0);
 	PROBE("mpmc_timedpop (empty)", weft_mpmc_timedpop(q, &(void *){NULL}, &past), WEFT_ETIMEDOUT);
-	weft_mpmc_try_push(q, q);
-	weft_mpmc_try_push(q, q);
+	(void)!weft_mpmc_try_push(q, q);
+	(void)!weft_mpmc_try_push(q, q);
 	PROBE("mpmc_timedpush (full)", weft_mpmc_timedpush(q, q, &past), WEFT_ETIMEDOUT);
 
 	PROBE("mutex_timedlock (held)", weft_mutex_timedlock(&held_mutex, &past), WEFT_ETIMEDOUT);
@@ -128,13 +128,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < near; i++) {
 		struct timespec d = weft_deadline_after_ns(1000000);
 		uint64_t due = (uint64_t)d.tv_sec * 1000000000ull + (uint64_t)d.tv_nsec;
-		(void)weft_mpmc_timedpop(e, &(void *){NULL}, &d);
+		(void)!weft_mpmc_timedpop(e, &(void *){NULL}, &d);
 		uint64_t end = now_ns();
 		ns[i] = end > due ? end - due : 0;
 	}
 	report("mpmc_timedpop 1ms: late by", ns, near, 0);
 
-	weft_sem_post(&hold_done);
+	(void)!weft_sem_post(&hold_done);
 	pthread_join(t, NULL);
 	weft_mpmc_destroy(q);
 	weft_mpmc_destroy(e);

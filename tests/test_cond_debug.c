@@ -77,14 +77,14 @@ static void release_cond_waiter(pthread_t t)
 static void wait_not_held(void)
 {
 	struct timespec d = weft_deadline_after_ns(1000);
-	(void)weft_cond_timedwait(&cond, &m1, &d);
+	(void)!weft_cond_timedwait(&cond, &m1, &d);
 }
 
 static void wait_held(void)
 {
 	struct timespec d = weft_deadline_after_ns(1000);
 	weft_mutex_lock(&m1);
-	(void)weft_cond_timedwait(&cond, &m1, &d);
+	(void)!weft_cond_timedwait(&cond, &m1, &d);
 	weft_mutex_unlock(&m1); /* the owner mark is back: no abort */
 	weft_cond_destroy(&cond);
 }
@@ -103,7 +103,7 @@ static void wait_same_mutex_after(void)
 	/* no waiter left: a different mutex is fine now */
 	struct timespec d = weft_deadline_after_ns(1000);
 	weft_mutex_lock(&m2);
-	(void)weft_cond_timedwait(&cond, &m2, &d);
+	(void)!weft_cond_timedwait(&cond, &m2, &d);
 	weft_mutex_unlock(&m2);
 }
 
@@ -145,7 +145,7 @@ static void sem_destroy_after_waiter(void)
 	pthread_create(&t, NULL, sem_waiter, NULL);
 	while (__atomic_load_n(&sem.waiters, __ATOMIC_RELAXED) == 0)
 		sched_yield();
-	weft_sem_post(&sem);
+	(void)!weft_sem_post(&sem);
 	pthread_join(t, NULL);
 	weft_sem_destroy(&sem);
 }

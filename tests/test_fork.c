@@ -128,7 +128,7 @@ static weft_pool_t *pool;
 static void pool_hammer(void)
 {
 	struct weft_pool_stats st;
-	(void)weft_pool_stats(pool, &st);
+	(void)!weft_pool_stats(pool, &st);
 	weft_pool_t *mine = weft_pool_create(32, 8, 0);
 	if (mine) {
 		void *o = weft_pool_get(mine); /* makes this thread's cache: the lock */
@@ -182,7 +182,7 @@ static void wait_child(void)
 	if (weft_sem_init(&sem, 0, 0) != WEFT_OK)
 		_exit(3);
 	struct timespec d = weft_deadline_after_ns(1000);
-	(void)weft_sem_timedwait(&sem, &d);
+	(void)!weft_sem_timedwait(&sem, &d);
 }
 
 static void test_fork_wait(void)

@@ -22,7 +22,7 @@ static void use_uninitialized(void)
 {
 	memset(zeroed, 0, sizeof(zeroed));
 	weft_mpmc_t *q = (weft_mpmc_t *)(void *)zeroed;
-	(void)weft_mpmc_try_push(q, NULL);
+	(void)!weft_mpmc_try_push(q, NULL);
 }
 
 static void use_after_destroy(void)
@@ -30,13 +30,13 @@ static void use_after_destroy(void)
 	weft_mpmc_t *q = weft_mpmc_init_at(zeroed, 8, 0);
 	weft_mpmc_destroy(q); /* placed: memory stays valid */
 	void *out;
-	(void)weft_mpmc_try_pop(q, &out);
+	(void)!weft_mpmc_try_pop(q, &out);
 }
 
 static void *sleep_in_pop(void *arg)
 {
 	void *out;
-	(void)weft_mpmc_pop((weft_mpmc_t *)arg, &out);
+	(void)!weft_mpmc_pop((weft_mpmc_t *)arg, &out);
 	return NULL;
 }
 

@@ -113,7 +113,7 @@ static void test_foreign_pointer(void)
 static void get_after_destroy(void)
 {
 	weft_pool_destroy(g_pool);
-	(void)weft_pool_get(g_pool);
+	(void)!weft_pool_get(g_pool);
 }
 
 static void put_after_destroy(void)
@@ -175,7 +175,7 @@ static void add_uninitialized(void)
 
 static void add_after_destroy(void)
 {
-	weft_scounter_init(&g_sc);
+	(void)!weft_scounter_init(&g_sc);
 	weft_scounter_add(&g_sc, 1);
 	weft_scounter_destroy(&g_sc);
 	weft_scounter_add(&g_sc, 1);
@@ -183,7 +183,7 @@ static void add_after_destroy(void)
 
 static void read_after_destroy(void)
 {
-	weft_scounter_init(&g_sc);
+	(void)!weft_scounter_init(&g_sc);
 	weft_scounter_destroy(&g_sc);
 	(void)weft_scounter_read(&g_sc);
 }

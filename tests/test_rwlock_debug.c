@@ -49,7 +49,7 @@ static void on_other_thread(void (*fn)(void))
 
 static void rw_correct_use(void)
 {
-	weft_rwlock_init(&rw, 0);
+	(void)!weft_rwlock_init(&rw, 0);
 	weft_rwlock_rdlock(&rw);
 	weft_rwlock_rdlock(&rw);
 	weft_rwlock_rdunlock(&rw);
@@ -76,7 +76,7 @@ static void rw_timedwrlock_by_writer(void)
 {
 	struct timespec far = weft_deadline_after_ns(1000000000ull);
 	weft_rwlock_wrlock(&rw);
-	(void)weft_rwlock_timedwrlock(&rw, &far);
+	(void)!weft_rwlock_timedwrlock(&rw, &far);
 }
 static void rw_destroy_read_held(void) { weft_rwlock_rdlock(&rw); weft_rwlock_destroy(&rw); }
 static void rw_destroy_write_held(void) { weft_rwlock_wrlock(&rw); weft_rwlock_destroy(&rw); }
@@ -97,7 +97,7 @@ static void test_rw_correct_use_passes(void)
  * reaches it; the child then fails to abort with the expected message). */
 static void rw_bias_on(void)
 {
-	weft_rwlock_init(&rw, 0);
+	(void)!weft_rwlock_init(&rw, 0);
 	for (int i = 0; i < 100000 && !(__atomic_load_n(&rw.state, __ATOMIC_RELAXED) & WEFT_RWLOCK_BIASED); i++) {
 		weft_rwlock_rdlock(&rw);
 		weft_rwlock_rdunlock(&rw);
@@ -147,7 +147,7 @@ static void test_rw_misuse(void)
 
 static void br_correct_use(void)
 {
-	weft_brlock_init(&br, 0);
+	(void)!weft_brlock_init(&br, 0);
 	weft_brlock_rdlock(&br);
 	weft_brlock_rdlock(&br);
 	weft_brlock_rdunlock(&br);

@@ -294,7 +294,7 @@ static void *pc_post(void *arg)
 {
 	struct pc *p = arg;
 	for (int i = 0; i < PC_UNITS; i++)
-		weft_sem_post(&p->s);
+		(void)!weft_sem_post(&p->s);
 	return NULL;
 }
 
@@ -367,7 +367,7 @@ static void test_pshared_fork(void)
 			if (p->data != 2 * i)
 				_exit(3);
 			p->data = 2 * i + 1;
-			weft_sem_post(&p->to_parent);
+			(void)!weft_sem_post(&p->to_parent);
 		}
 		_exit(0);
 	}
@@ -376,7 +376,7 @@ static void test_pshared_fork(void)
 	int bad = 0;
 	for (int i = 0; i < 100; i++) {
 		p->data = 2 * i;
-		weft_sem_post(&p->to_child);
+		(void)!weft_sem_post(&p->to_child);
 		struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
 		if (weft_sem_timedwait(&p->to_parent, &d) != WEFT_OK || p->data != 2 * i + 1)
 			bad++;

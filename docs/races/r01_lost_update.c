@@ -91,9 +91,9 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	static struct shared s;
 	memset(&s, 0, sizeof(s));
 	s.iters = o->iters;
-	weft_mutex_init(&s.mutex, 0);
+	(void)!weft_mutex_init(&s.mutex, 0);
 	weft_spin_init(&s.spin);
-	weft_counter_init(&s.atomic, 0);
+	(void)!weft_counter_init(&s.atomic, 0);
 	if (weft_scounter_init(&s.sharded) != WEFT_OK)
 		lab__die("weft_scounter_init", ENOMEM);
 

@@ -69,8 +69,8 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 {
 	struct shared *s = lab_shared_alloc(sizeof(*s));
 	s->iters = o->iters;
-	weft_mutex_init(&s->mutex, WEFT_PSHARED);
-	weft_counter_init(&s->atomic, WEFT_PSHARED);
+	(void)!weft_mutex_init(&s->mutex, WEFT_PSHARED);
+	(void)!weft_counter_init(&s->atomic, WEFT_PSHARED);
 
 	bool procs = strncmp(mode->name, "proc-", 5) == 0;
 	const char *fix = mode->name + (procs ? 5 : 7); /* after "proc-" or "thread-" */

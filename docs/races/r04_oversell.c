@@ -132,8 +132,8 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	struct shared *s = lab_shared_alloc(sizeof(*s));
 	s->stock = INITIAL_STOCK;
 	s->iters = o->iters;
-	weft_mutex_init(&s->mutex, WEFT_PSHARED);
-	weft_sem_init(&s->permits, INITIAL_STOCK, WEFT_PSHARED);
+	(void)!weft_mutex_init(&s->mutex, WEFT_PSHARED);
+	(void)!weft_sem_init(&s->permits, INITIAL_STOCK, WEFT_PSHARED);
 
 	bool procs = strncmp(mode->name, "proc-", 5) == 0;
 	const char *how = mode->name + (procs ? 5 : 7); /* after "proc-" or "thread-" */

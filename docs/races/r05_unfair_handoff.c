@@ -114,7 +114,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	static struct shared s;
 	memset(&s, 0, sizeof(s));
 	weft_spin_init(&s.spin);
-	weft_mutex_init(&s.mutex, 0);
+	(void)!weft_mutex_init(&s.mutex, 0);
 	pthread_mutex_init(&s.pmutex, NULL);
 	weft_ticket_init(&s.ticket);
 	weft_mcs_init(&s.mcs);

@@ -165,7 +165,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *o, struct la
 	static struct shared s;
 	memset(&s, 0, sizeof(s));
 	s.iters = o->iters;
-	weft_mutex_init(&s.mutex, 0);
+	(void)!weft_mutex_init(&s.mutex, 0);
 	for (int i = 0; i < POOL_CAPACITY; i++)
 		s.naive.items[i] = &s.objects[i];
 	s.naive.count = POOL_CAPACITY;

@@ -59,7 +59,7 @@ static void *worker(void *arg)
 	job.result[i] = (long)i * i + 1; /* never 0: 0 means "not written" */
 	job.done_at[i] = lab_now_ns();
 	if (job.mode == LATCH)
-		weft_latch_count_down(&job.latch, 1); /* release: publishes result[i] */
+		(void)!weft_latch_count_down(&job.latch, 1); /* release: publishes result[i] */
 	else if (job.mode == BARRIER)
 		weft_barrier_wait(&job.barrier);
 	return NULL;
@@ -79,8 +79,8 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	pthread_t tid[MAX_WORKERS];
 
 	job.mode = (enum mode_id)(mode - modes);
-	weft_latch_init(&job.latch, (unsigned)n);
-	weft_barrier_init(&job.barrier, (unsigned)n + 1);
+	(void)!weft_latch_init(&job.latch, (unsigned)n);
+	(void)!weft_barrier_init(&job.barrier, (unsigned)n + 1);
 	uint64_t slowest = 0;
 	for (int i = 0; i < n; i++) {
 		long pct = 50 + (opt_slowest_pct > 50 ? rand_r(&seed) % (opt_slowest_pct - 50 + 1) : 0);

@@ -209,7 +209,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 {
 	memset(&q, 0, sizeof(q));
 	q.mode = (enum mode_id)(mode - modes);
-	weft_mutex_init(&q.mutex, 0);
+	(void)!weft_mutex_init(&q.mutex, 0);
 	for (int i = 0; i < QUEUE_SLOTS; i++)
 		q.slot[i] = EMPTY;
 	struct run_args a = {

@@ -251,7 +251,7 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	long per_round = opt_stock < n ? opt_stock : n;
 
 	sched_setup(n);
-	weft_mutex_init(&shop.lock, 0);
+	(void)!weft_mutex_init(&shop.lock, 0);
 	__atomic_store_n(&sched.switches, 0, __ATOMIC_RELAXED);
 	uint64_t begin = lab_now_ns();
 	for (long r = 0; r < rounds; r++) {

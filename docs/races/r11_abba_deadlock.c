@@ -192,7 +192,7 @@ static void teller(void *ctx, int self)
 	for (long i = 0; i < bank->iters; i++) {
 		transfer(bank, self, from, to, &seed);
 		if (i == 0 && self < 2)
-			weft_latch_count_down(&bank->first_done[self], 1);
+			(void)!weft_latch_count_down(&bank->first_done[self], 1);
 		if (i == 0 && self == 0 && alone)
 			weft_latch_wait(&bank->first_done[1]);
 	}
@@ -209,10 +209,10 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 {
 	int n = opts->threads < MAX_THREADS ? opts->threads : MAX_THREADS;
 	struct bank *bank = lab_shared_alloc(sizeof(*bank));
-	weft_mutex_init(&bank->lock[0], 0);
-	weft_mutex_init(&bank->lock[1], 0);
-	weft_latch_init(&bank->first_done[0], 1);
-	weft_latch_init(&bank->first_done[1], n > 1 ? 1 : 0);
+	(void)!weft_mutex_init(&bank->lock[0], 0);
+	(void)!weft_mutex_init(&bank->lock[1], 0);
+	(void)!weft_latch_init(&bank->first_done[0], 1);
+	(void)!weft_latch_init(&bank->first_done[1], n > 1 ? 1 : 0);
 	bank->balance[0] = bank->balance[1] = 1000000;
 	bank->iters = opts->iters;
 	bank->mode = (enum mode_id)(mode - modes);

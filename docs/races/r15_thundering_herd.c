@@ -103,7 +103,7 @@ static void worker(void)
 			break; /* done */
 		herd.queued--;
 		herd.consumed++;
-		weft_sem_post(&herd.taken);
+		(void)!weft_sem_post(&herd.taken);
 	}
 	unlock();
 }
@@ -160,8 +160,8 @@ static void run(const struct lab_mode *mode, const struct lab_opts *opts, struct
 	herd.done = false;
 	pthread_mutex_init(&herd.pmutex, NULL);
 	pthread_cond_init(&herd.pcond, NULL);
-	weft_mutex_init(&herd.wmutex, 0);
-	weft_sem_init(&herd.taken, 0, 0);
+	(void)!weft_mutex_init(&herd.wmutex, 0);
+	(void)!weft_sem_init(&herd.taken, 0, 0);
 
 	long switches = context_switches();
 	uint64_t elapsed = lab_run_threads(1 + waiters, producer_or_worker, NULL);

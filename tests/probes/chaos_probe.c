@@ -17,8 +17,8 @@ void probe_locks(weft_mutex_t *m, weft_spin_t *s, weft_ticket_t *t, weft_mcs_t *
 void probe_others(weft_sem_t *sem, weft_mpmc_t *q, weft_rwlock_t *rw, weft_counter_t *c)
 {
 	void *v = 0;
-	(void)weft_sem_post(sem); (void)weft_sem_trywait(sem);
-	if (weft_mpmc_try_push(q, v)) (void)weft_mpmc_try_pop(q, &v);
+	(void)!weft_sem_post(sem); (void)!weft_sem_trywait(sem);
+	if (weft_mpmc_try_push(q, v)) (void)!weft_mpmc_try_pop(q, &v);
 	weft_rwlock_wrlock(rw); weft_rwlock_wrunlock(rw);
 	(void)weft_counter_exchange(c, 1);
 }

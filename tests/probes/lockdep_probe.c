@@ -38,5 +38,5 @@ void probe_br(weft_brlock_t *br, const struct timespec *d)
 }
 void probe_cond(weft_cond_t *c, weft_mutex_t *m, const struct timespec *d)
 {
-	weft_mutex_lock(m); weft_cond_wait(c, m); (void)weft_cond_timedwait(c, m, d); weft_mutex_unlock(m);
+	weft_mutex_lock(m); weft_cond_wait(c, m); (void)!weft_cond_timedwait(c, m, d); weft_mutex_unlock(m);
 }

@@ -577,13 +577,13 @@ static void *sem_wait_setter(void *arg)
 	(void)arg;
 	nap();
 	sem_wait_ready = 1;
-	(void)weft_sem_post(&sem);
+	(void)!weft_sem_post(&sem);
 	return NULL;
 }
 
 static void case_sem_wait(void)
 {
-	(void)weft_sem_init(&sem, 0, 0);
+	(void)!weft_sem_init(&sem, 0, 0);
 	pthread_t t = start(sem_wait_setter);
 	while (!sem_wait_ready)
 		u_sem_wait();
@@ -595,13 +595,13 @@ static void *sem_timedwait_setter(void *arg)
 	(void)arg;
 	nap();
 	sem_timedwait_ready = 1;
-	(void)weft_sem_post(&sem);
+	(void)!weft_sem_post(&sem);
 	return NULL;
 }
 
 static void case_sem_timedwait(void)
 {
-	(void)weft_sem_init(&sem, 0, 0);
+	(void)!weft_sem_init(&sem, 0, 0);
 	pthread_t t = start(sem_timedwait_setter);
 	while (!sem_timedwait_ready)
 		(void)u_sem_timedwait();
@@ -613,13 +613,13 @@ static void *latch_wait_setter(void *arg)
 	(void)arg;
 	nap();
 	latch_wait_ready = 1;
-	(void)weft_latch_count_down(&latch, 1);
+	(void)!weft_latch_count_down(&latch, 1);
 	return NULL;
 }
 
 static void case_latch_wait(void)
 {
-	(void)weft_latch_init(&latch, 1);
+	(void)!weft_latch_init(&latch, 1);
 	pthread_t t = start(latch_wait_setter);
 	while (!latch_wait_ready)
 		u_latch_wait();
@@ -631,13 +631,13 @@ static void *latch_timedwait_setter(void *arg)
 	(void)arg;
 	nap();
 	latch_timedwait_ready = 1;
-	(void)weft_latch_count_down(&latch, 1);
+	(void)!weft_latch_count_down(&latch, 1);
 	return NULL;
 }
 
 static void case_latch_timedwait(void)
 {
-	(void)weft_latch_init(&latch, 1);
+	(void)!weft_latch_init(&latch, 1);
 	pthread_t t = start(latch_timedwait_setter);
 	while (!latch_timedwait_ready)
 		(void)u_latch_timedwait();
@@ -655,7 +655,7 @@ static void *barrier_wait_setter(void *arg)
 
 static void case_barrier_wait(void)
 {
-	(void)weft_barrier_init(&barrier, 2);
+	(void)!weft_barrier_init(&barrier, 2);
 	pthread_t t = start(barrier_wait_setter);
 	while (!barrier_wait_ready)
 		(void)u_barrier_wait(); /* a second round would never open */
@@ -718,7 +718,7 @@ static void *mpmc_pop_setter(void *arg)
 	(void)arg;
 	nap();
 	mpmc_pop_ready = 1;
-	(void)weft_mpmc_push(queue, &token);
+	(void)!weft_mpmc_push(queue, &token);
 	return NULL;
 }
 
@@ -737,7 +737,7 @@ static void *mpmc_timedpop_setter(void *arg)
 	(void)arg;
 	nap();
 	mpmc_timedpop_ready = 1;
-	(void)weft_mpmc_push(queue, &token);
+	(void)!weft_mpmc_push(queue, &token);
 	return NULL;
 }
 
@@ -757,7 +757,7 @@ static void *mpmc_push_setter(void *arg)
 	void *v;
 	nap();
 	mpmc_push_ready = 1;
-	(void)weft_mpmc_pop(queue, &v);
+	(void)!weft_mpmc_pop(queue, &v);
 	return NULL;
 }
 
@@ -776,7 +776,7 @@ static void *mpmc_timedpush_setter(void *arg)
 	void *v;
 	nap();
 	mpmc_timedpush_ready = 1;
-	(void)weft_mpmc_pop(queue, &v);
+	(void)!weft_mpmc_pop(queue, &v);
 	return NULL;
 }
 

@@ -297,7 +297,7 @@ static void *cv_producer(void *arg)
 				weft_cond_wait(&cv, &cv_mx);
 			else {
 				struct timespec d = soon();
-				(void)weft_cond_timedwait(&cv, &cv_mx, &d);
+				(void)!weft_cond_timedwait(&cv, &cv_mx, &d);
 			}
 		}
 		cv_slot = i;
@@ -321,7 +321,7 @@ static void *cv_consumer(void *arg)
 				weft_cond_wait(&cv, &cv_mx);
 			else {
 				struct timespec d = soon();
-				(void)weft_cond_timedwait(&cv, &cv_mx, &d);
+				(void)!weft_cond_timedwait(&cv, &cv_mx, &d);
 			}
 		}
 		cv_sum += cv_slot;
