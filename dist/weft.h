@@ -108,6 +108,90 @@
 #endif
 #define WEFT_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
 
+/*
+ * Compiler checks of the caller's code (issue 17).
+ *
+ * WEFT_NODISCARD marks every call whose result reports a failure (try, timed,
+ * push/pop, create, init with flags, post): ignoring it is a warning
+ * (-Wunused-result, on by default).  C++17 and C23 spell it [[nodiscard]],
+ * which a (void) cast silences; in C11 it is warn_unused_result, which gcc
+ * reports even through a (void) cast (gcc bug 66425; clang accepts the cast):
+ * to drop a result on purpose, write `(void)!weft_sem_post(&s);`, which both
+ * compilers and both languages accept.
+ */
+#if defined(__cplusplus) && __cplusplus >= 201703L
+#define WEFT_NODISCARD [[nodiscard]]
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L
+#define WEFT_NODISCARD [[nodiscard]]
+#else
+#define WEFT_NODISCARD __attribute__((__warn_unused_result__))
+#endif
+
+/*
+ * clang's thread-safety analysis (-Wthread-safety), in C and C++: the lock
+ * types are capabilities, and lock, trylock and unlock say what they acquire
+ * and release, so clang reports an unlock of a lock not held, a lock taken
+ * twice, or a function returning with a lock still held.  See
+ * https://clang.llvm.org/docs/ThreadSafetyAnalysis.html.  Empty for gcc.
+ *
+ *   WEFT_CAPABILITY(name)          on a lock type
+ *   WEFT_ACQUIRES(lock), WEFT_RELEASES(lock), WEFT_TRY_ACQUIRES(ok, lock)
+ *   WEFT_ACQUIRES_SHARED, WEFT_RELEASES_SHARED, WEFT_TRY_ACQUIRES_SHARED: the read side
+ *   WEFT_REQUIRES(lock), WEFT_REQUIRES_SHARED(lock): the caller must hold it
+ *   WEFT_GUARDED_BY(lock)          on data (for the caller's own structs)
+ *   WEFT_NO_THREAD_SAFETY_ANALYSIS on a function the analysis cannot follow
+ *
+ * A timed lock call is a try-acquire that succeeds when it returns WEFT_OK
+ * (0): `if (weft_mutex_timedlock(&m, &d) == WEFT_OK) ... weft_mutex_unlock(&m);`
+ * checks clean, and so does a status kept in a variable and tested later.
+ * A condition variable's wait requires its mutex.
+ */
+#if defined(__clang__) && defined(__has_attribute)
+#if __has_attribute(capability)
+#define WEFT__TSA(x) __attribute__((x))
+#endif
+#endif
+#ifdef WEFT__TSA
+#define WEFT_CAPABILITY(name) WEFT__TSA(capability(name))
+#define WEFT_ACQUIRES(...) WEFT__TSA(acquire_capability(__VA_ARGS__))
+#define WEFT_ACQUIRES_SHARED(...) WEFT__TSA(acquire_shared_capability(__VA_ARGS__))
+#define WEFT_RELEASES(...) WEFT__TSA(release_capability(__VA_ARGS__))
+#define WEFT_RELEASES_SHARED(...) WEFT__TSA(release_shared_capability(__VA_ARGS__))
+#define WEFT_TRY_ACQUIRES(...) WEFT__TSA(try_acquire_capability(__VA_ARGS__))
+#define WEFT_TRY_ACQUIRES_SHARED(...) WEFT__TSA(try_acquire_shared_capability(__VA_ARGS__))
+#define WEFT_REQUIRES(...) WEFT__TSA(requires_capability(__VA_ARGS__))
+#define WEFT_REQUIRES_SHARED(...) WEFT__TSA(requires_shared_capability(__VA_ARGS__))
+#define WEFT_GUARDED_BY(x) WEFT__TSA(guarded_by(x))
+#define WEFT_NO_THREAD_SAFETY_ANALYSIS WEFT__TSA(no_thread_safety_analysis)
+/* weft's own lock calls: the annotation for callers, and no analysis of the
+ * body (which takes the lock through atomics the analysis cannot see). */
+#define WEFT__ACQ(...) WEFT__TSA(acquire_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__ACQ_SHARED(...) WEFT__TSA(acquire_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__REL(...) WEFT__TSA(release_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__REL_SHARED(...) WEFT__TSA(release_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__TRY(...) WEFT__TSA(try_acquire_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#define WEFT__TRY_SHARED(...)                                                                     \
+	WEFT__TSA(try_acquire_shared_capability(__VA_ARGS__)) WEFT__TSA(no_thread_safety_analysis)
+#else
+#define WEFT_CAPABILITY(name)
+#define WEFT_ACQUIRES(...)
+#define WEFT_ACQUIRES_SHARED(...)
+#define WEFT_RELEASES(...)
+#define WEFT_RELEASES_SHARED(...)
+#define WEFT_TRY_ACQUIRES(...)
+#define WEFT_TRY_ACQUIRES_SHARED(...)
+#define WEFT_REQUIRES(...)
+#define WEFT_REQUIRES_SHARED(...)
+#define WEFT_GUARDED_BY(x)
+#define WEFT_NO_THREAD_SAFETY_ANALYSIS
+#define WEFT__ACQ(...)
+#define WEFT__ACQ_SHARED(...)
+#define WEFT__REL(...)
+#define WEFT__REL_SHARED(...)
+#define WEFT__TRY(...)
+#define WEFT__TRY_SHARED(...)
+#endif
+
 /* C and C++ both read these headers; C++ needs the C linkage block. */
 #ifdef __cplusplus
 #define WEFT_EXTERN_C_BEGIN extern "C" {
@@ -421,7 +505,7 @@ void weft_barrier_release_slow(weft_barrier_t *barrier);
  * Context: any thread; the barrier must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 (@barrier is untouched).
  */
-static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
+WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
 {
 	if (count == 0)
 		return WEFT_EINVAL;
@@ -969,7 +1053,7 @@ struct weft__brlock_slot {
 	uint32_t readers; /* count | SLOT_WAITER */
 } WEFT_ALIGNED(WEFT_CACHE_LINE);
 
-typedef struct weft_brlock {
+typedef struct WEFT_CAPABILITY("rwlock") weft_brlock {
 	uint32_t writer; /* ACTIVE | PARKED | PSHARED; read by every reader, written by writers */
 	uint32_t wlock;  /* three-state futex mutex of the writers: 0, 1, 2 */
 #ifdef WEFT_DEBUG
@@ -1031,7 +1115,7 @@ static inline uint32_t *weft__brlock_my_slot(weft_brlock_t *br)
  * Context: any thread; the lock must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
  */
-static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
+WEFT_NODISCARD static inline int weft_brlock_init(weft_brlock_t *br, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -1113,7 +1197,7 @@ static inline void weft__brlock_leave(weft_brlock_t *br, uint32_t *slot)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds a read lock.
  */
-static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
+WEFT_NODISCARD static inline bool weft_brlock_tryrdlock(weft_brlock_t *br) WEFT__TRY_SHARED(true, br)
 {
 	weft__lock_pre_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
@@ -1132,7 +1216,7 @@ static inline bool weft_brlock_tryrdlock(weft_brlock_t *br)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_brlock_wrunlock().
  */
-static inline void weft_brlock_rdlock(weft_brlock_t *br)
+static inline void weft_brlock_rdlock(weft_brlock_t *br) WEFT__ACQ_SHARED(br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t *slot = weft__brlock_my_slot(br);
@@ -1153,7 +1237,7 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedrdlock_slow(br, deadline);
@@ -1169,7 +1253,7 @@ static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timesp
  * never blocks (one futex wake when it is the last reader a writer sleeps on).
  * Ordering: release; the read section happens before the next writer's.
  */
-static inline void weft_brlock_rdunlock(weft_brlock_t *br)
+static inline void weft_brlock_rdunlock(weft_brlock_t *br) WEFT__REL_SHARED(br)
 {
 	WEFT__BRLOCK_CHECK_RDUNLOCK(br);
 	weft__lock_pre_release(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ);
@@ -1190,7 +1274,7 @@ static inline void weft_brlock_rdunlock(weft_brlock_t *br)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
  */
-static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
+WEFT_NODISCARD static inline bool weft_brlock_trywrlock(weft_brlock_t *br) WEFT__TRY(true, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	bool ok = weft_brlock_trywrlock_slow(br);
@@ -1206,7 +1290,7 @@ static inline bool weft_brlock_trywrlock(weft_brlock_t *br)
  * Context: may block; not async-signal-safe.  Costs a sweep of the slots.
  * Ordering: acquire; pairs with the release of every earlier unlock.
  */
-static inline void weft_brlock_wrlock(weft_brlock_t *br)
+static inline void weft_brlock_wrlock(weft_brlock_t *br) WEFT__ACQ(br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	weft_brlock_wrlock_slow(br);
@@ -1225,7 +1309,7 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(WEFT_OK, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
@@ -1240,7 +1324,7 @@ static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timesp
  * Context: the thread that holds the write lock; never blocks.
  * Ordering: release; publishes the write section to every later holder.
  */
-static inline void weft_brlock_wrunlock(weft_brlock_t *br)
+static inline void weft_brlock_wrunlock(weft_brlock_t *br) WEFT__REL(br)
 {
 	WEFT__BRLOCK_CHECK_WRUNLOCK(br);
 	weft__lock_pre_release(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE);
@@ -1414,7 +1498,7 @@ WEFT_EXTERN_C_BEGIN
  * sweep in docs/mutex.md. */
 #define WEFT_MUTEX_SPIN_DEFAULT 400u
 
-typedef struct weft_mutex {
+typedef struct WEFT_CAPABILITY("mutex") weft_mutex {
 	uint32_t state; /* state | WEFT_MUTEX_PSHARED_BIT */
 #ifdef WEFT_DEBUG
 	uint32_t owner; /* weft_debug_self() of the holder, 0 when free */
@@ -1456,7 +1540,7 @@ unsigned weft_mutex_set_spin(unsigned pauses);
  * Context: any thread; the mutex must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the mutex is untouched).
  */
-static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
+WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -1499,7 +1583,7 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the mutex.
  */
-static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
+WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__TRY(true, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
@@ -1519,7 +1603,7 @@ static inline bool weft_mutex_trylock(weft_mutex_t *mutex)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_mutex_unlock().
  */
-static inline void weft_mutex_lock(weft_mutex_t *mutex)
+static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
@@ -1540,7 +1624,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex)
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline (the mutex is then not touched).
  */
-static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(WEFT_OK, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
@@ -1557,7 +1641,7 @@ static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespe
  * Context: any thread that holds the mutex; never blocks.
  * Ordering: release; publishes the critical section to the next holder.
  */
-static inline void weft_mutex_unlock(weft_mutex_t *mutex)
+static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
 {
 	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);
@@ -1786,7 +1870,7 @@ unsigned weft_cond_set_spin(unsigned pauses);
  * Context: any thread; the condition variable must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (@cond is untouched).
  */
-static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
+WEFT_NODISCARD static inline int weft_cond_init(weft_cond_t *cond, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -1855,7 +1939,7 @@ static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const 
  * Context: may block; not async-signal-safe.
  * Ordering: the mutex's release, then its acquire on return.
  */
-static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
+static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex) WEFT_REQUIRES(mutex)
 {
 	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
 }
@@ -1876,7 +1960,7 @@ static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex)
  * WEFT_EINVAL for a malformed or NULL @deadline (nothing is done; the mutex
  * stays held).
  */
-static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline) WEFT_REQUIRES(mutex)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -2038,7 +2122,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_counter_t) == 8, "weft_counter_t is one 64-bit wo
  * Context: any thread; the counter must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the counter is untouched).
  */
-static inline int weft_counter_init(weft_counter_t *counter, unsigned flags)
+WEFT_NODISCARD static inline int weft_counter_init(weft_counter_t *counter, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -2301,7 +2385,7 @@ static inline uint64_t weft_counter_exchange_acq_rel(weft_counter_t *counter, ui
  * Ordering: relaxed, on success and on failure.
  * Return: true if the counter held *@expected and now holds @desired.
  */
-static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
+WEFT_NODISCARD static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
 {
 	/* relaxed: counting only (e.g. decrement-if-positive) */
 	return weft_atomic_cas(&counter->value, expected, desired, WEFT_RELAXED, WEFT_RELAXED);
@@ -2317,7 +2401,7 @@ static inline bool weft_counter_cas(weft_counter_t *counter, uint64_t *expected,
  * Ordering: acquire and release on success; acquire on failure.
  * Return: true if the counter held *@expected and now holds @desired.
  */
-static inline bool weft_counter_cas_acq_rel(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
+WEFT_NODISCARD static inline bool weft_counter_cas_acq_rel(weft_counter_t *counter, uint64_t *expected, uint64_t desired)
 {
 	/* acq_rel on success: publishes our writes, observes the previous writer's;
 	 * acquire on failure: the value found may be acted upon */
@@ -2384,7 +2468,7 @@ size_t weft_scounter_bytes(unsigned nslots);
  * Return: WEFT_OK; WEFT_EINVAL for @nslots out of range; WEFT_ENOMEM if the
  * slots cannot be allocated.  On failure @sc is left uninitialized (id 0).
  */
-int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
+WEFT_NODISCARD int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
 
 /**
  * weft_scounter_init() - initialize a sharded counter at zero with
@@ -2394,7 +2478,7 @@ int weft_scounter_init_n(weft_scounter_t *sc, unsigned nslots);
  * Context: may allocate; not async-signal-safe.
  * Return: WEFT_OK or WEFT_ENOMEM.
  */
-int weft_scounter_init(weft_scounter_t *sc);
+WEFT_NODISCARD int weft_scounter_init(weft_scounter_t *sc);
 
 /**
  * weft_scounter_add() - add @n (which may be negative) to the counter.
@@ -2589,7 +2673,7 @@ WEFT_NOINLINE WEFT_COLD int weft_latch_wait_slow(weft_latch_t *latch, const stru
  * Return: WEFT_OK, or WEFT_EINVAL if @count is above WEFT_LATCH_MAX (@latch is
  * untouched).
  */
-static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
+WEFT_NODISCARD static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
 {
 	if (count > WEFT_LATCH_MAX)
 		return WEFT_EINVAL;
@@ -2610,7 +2694,7 @@ static inline int weft_latch_init(weft_latch_t *latch, unsigned count)
  * (nothing changes).
  */
 int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n);
-static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
+WEFT_NODISCARD static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
 {
 	/* TSan: a count-down publishes the caller's writes to every thread whose
 	 * wait sees zero; the library's release RMW is invisible to TSan when the
@@ -2628,7 +2712,7 @@ static inline int weft_latch_count_down(weft_latch_t *latch, unsigned n)
  * Ordering: acquire when it returns true.
  * Return: true if the count is zero.
  */
-static inline bool weft_latch_try_wait(weft_latch_t *latch)
+WEFT_NODISCARD static inline bool weft_latch_try_wait(weft_latch_t *latch)
 {
 	/* acquire: pairs with the release of the count_down that reached zero */
 	bool open = (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0;
@@ -2667,7 +2751,7 @@ static inline void weft_latch_wait(weft_latch_t *latch)
  * Return: WEFT_OK (open), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline.
  */
-static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_latch_timedwait(weft_latch_t *latch, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -2940,7 +3024,7 @@ static inline weft_mpmc_slot_t *weft__mpmc_slot(weft_mpmc_t *q, uint64_t pos)
  * Context: any; never blocks.
  * Return: WEFT_OK, or WEFT_EINVAL for a bad capacity or an unknown flag.
  */
-int weft_mpmc_validate(size_t capacity, unsigned flags);
+WEFT_NODISCARD int weft_mpmc_validate(size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_bytes() - the memory a queue of @capacity slots needs.
@@ -2968,7 +3052,7 @@ size_t weft_mpmc_bytes(size_t capacity);
  * Return: @mem as a queue, or NULL (WEFT_EINVAL) if @mem is NULL or misaligned,
  * @capacity is not valid, or @flags has an unknown bit.
  */
-weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_create() - allocate and initialize an empty queue.
@@ -2980,7 +3064,7 @@ weft_mpmc_t *weft_mpmc_init_at(void *mem, size_t capacity, unsigned flags);
  * Return: the queue, or NULL: weft_mpmc_validate() says WEFT_EINVAL for bad
  * input, otherwise the allocation failed (WEFT_ENOMEM).
  */
-weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_mpmc_t *weft_mpmc_create(size_t capacity, unsigned flags);
 
 /**
  * weft_mpmc_destroy() - end the queue's life; free it if weft_mpmc_create()
@@ -3079,7 +3163,7 @@ static inline int weft__mpmc_pop_fast(weft_mpmc_t *q, void **out)
  * Return: true if @value is in the queue; false if it is full or closed
  * (weft_mpmc_is_closed() tells which).
  */
-static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
+WEFT_NODISCARD static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
@@ -3098,7 +3182,7 @@ static inline bool weft_mpmc_try_push(weft_mpmc_t *q, void *value)
  * Return: true if a value was stored in *@out; false if the queue is empty
  * (closed or not), or its oldest slot is claimed by a push still in progress.
  */
-static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
+WEFT_NODISCARD static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
@@ -3118,7 +3202,7 @@ static inline bool weft_mpmc_try_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, or WEFT_ECLOSED if the queue is (or becomes, while this
  * call waits) closed; @value was then not pushed.
  */
-static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
+WEFT_NODISCARD static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 {
 	WEFT__MPMC_CHECK(q);
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
@@ -3140,7 +3224,7 @@ static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
  * Return: WEFT_OK, or WEFT_ECLOSED once the queue is closed and every value
  * pushed before the close has been popped.
  */
-static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
+WEFT_NODISCARD static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 {
 	WEFT__MPMC_CHECK(q);
 	int first = weft__mpmc_pop_fast(q, out);
@@ -3167,7 +3251,7 @@ static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED, or WEFT_EINVAL for a NULL or
  * malformed @deadline (the queue is then not touched).
  */
-static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct timespec *deadline)
 {
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return weft_mpmc_timedpush_slow(q, value, deadline);
@@ -3186,7 +3270,7 @@ static inline int weft_mpmc_timedpush(weft_mpmc_t *q, void *value, const struct 
  * Return: WEFT_OK, WEFT_ETIMEDOUT, WEFT_ECLOSED (closed and drained), or
  * WEFT_EINVAL for a NULL or malformed @deadline (the queue is then not touched).
  */
-static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct timespec *deadline)
 {
 	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
 	if (rc == WEFT_OK)
@@ -3209,7 +3293,7 @@ static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, const struct ti
  * Return: how many values were pushed (0 if the queue is full or closed, or
  * @values is NULL).
  */
-static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
+WEFT_NODISCARD static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_t n)
 {
 	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return weft_mpmc_push_n_slow(q, values, n);
@@ -3226,7 +3310,7 @@ static inline size_t weft_mpmc_push_n(weft_mpmc_t *q, void *const *values, size_
  * Ordering: acquire, for each value popped.
  * Return: how many values were popped (0 if the queue is empty, or @out is NULL).
  */
-static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
+WEFT_NODISCARD static inline size_t weft_mpmc_pop_n(weft_mpmc_t *q, void **out, size_t n)
 {
 	size_t got = weft_mpmc_pop_n_slow(q, out, n);
 	if (got != 0)
@@ -3661,7 +3745,7 @@ size_t weft_pool_bytes(size_t obj_size, size_t capacity);
  * Return: the pool (== @mem), or NULL for a NULL or misaligned @mem or an
  * argument out of range (@mem is then untouched).
  */
-weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align, size_t capacity,
+WEFT_NODISCARD weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align, size_t capacity,
 				       unsigned flags);
 
 /**
@@ -3674,7 +3758,7 @@ weft_pool_t *weft_pool_init_at_aligned(void *mem, size_t obj_size, size_t align,
  * Context: any thread; not async-signal-safe.
  * Return: as weft_pool_init_at_aligned().
  */
-weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_create_aligned() - allocate and build a pool.
@@ -3687,7 +3771,7 @@ weft_pool_t *weft_pool_init_at(void *mem, size_t obj_size, size_t capacity, unsi
  * Context: allocates; not async-signal-safe.
  * Return: the pool, or NULL for an argument out of range or no memory.
  */
-weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_create() - allocate and build a pool of default alignment.
@@ -3698,7 +3782,7 @@ weft_pool_t *weft_pool_create_aligned(size_t obj_size, size_t align, size_t capa
  * Context: allocates; not async-signal-safe.
  * Return: the pool, or NULL for an argument out of range or no memory.
  */
-weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
+WEFT_NODISCARD weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
 
 /**
  * weft_pool_get() - take a free object.
@@ -3716,7 +3800,7 @@ weft_pool_t *weft_pool_create(size_t obj_size, size_t capacity, unsigned flags);
  * Return: an object aligned as asked, or NULL if the pool is exhausted (see
  * the overview: objects cached by other threads are not taken).
  */
-static inline void *weft_pool_get(weft_pool_t *pool)
+WEFT_NODISCARD static inline void *weft_pool_get(weft_pool_t *pool)
 {
 	/* plain read: fixed at init, before the pool was published */
 	uint64_t id = pool->id;
@@ -3812,7 +3896,7 @@ struct weft_pool_stats {
  * Context: takes the process-wide pool lock; not async-signal-safe.
  * Return: WEFT_OK, or WEFT_EINVAL if @pool or @out is NULL.
  */
-int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out);
+WEFT_NODISCARD int weft_pool_stats(weft_pool_t *pool, struct weft_pool_stats *out);
 
 /**
  * weft_pool_destroy() - end the pool's life; free it if weft_pool_create() made it.
@@ -4513,7 +4597,7 @@ WEFT_EXTERN_C_BEGIN
  * budget as weft_mutex_t's, see docs/rwlock.md). */
 #define WEFT_RWLOCK_SPIN_DEFAULT 100u
 
-typedef struct weft_rwlock {
+typedef struct WEFT_CAPABILITY("rwlock") weft_rwlock {
 	uint32_t state; /* R | REVOKING | BIASED | PARKED | WAITING | WRITER | PSHARED */
 	uint32_t queue; /* three-state futex mutex of the waiters: 0, 1, 2 */
 #ifdef WEFT_DEBUG
@@ -4574,7 +4658,7 @@ unsigned weft_rwlock_set_bias(unsigned n);
  * Context: any thread; the lock must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the lock is untouched).
  */
-static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
+WEFT_NODISCARD static inline int weft_rwlock_init(weft_rwlock_t *rw, unsigned flags)
 {
 	if (flags & ~WEFT_PSHARED)
 		return WEFT_EINVAL;
@@ -4661,7 +4745,7 @@ static inline void weft__rwlock_check_wrunlock(weft_rwlock_t *rw)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds a read lock.
  */
-static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
+WEFT_NODISCARD static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw) WEFT__TRY_SHARED(true, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
@@ -4687,7 +4771,7 @@ static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release in weft_rwlock_wrunlock().
  */
-static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_rdlock(weft_rwlock_t *rw) WEFT__ACQ_SHARED(rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	/* relaxed: a hint; weft__rwlock_bias_enter() checks BIASED again */
@@ -4719,7 +4803,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw)
  * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed
  * or NULL @deadline (the lock is then not touched).
  */
-static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
@@ -4735,7 +4819,7 @@ static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timesp
  * futex wake call, when it is the last reader and a writer sleeps).
  * Ordering: release; the read section happens before the next writer's.
  */
-static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw) WEFT__REL_SHARED(rw)
 {
 	unsigned i = weft__rwlock_slot(rw);
 	bool biased = weft__rwlock_bias_held(rw, i);
@@ -4766,7 +4850,7 @@ static inline void weft_rwlock_rdunlock(weft_rwlock_t *rw)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the write lock.
  */
-static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
+WEFT_NODISCARD static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw) WEFT__TRY(true, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, (const struct timespec *)0);
 	/* relaxed: a first guess for the CAS, which checks it */
@@ -4799,7 +4883,7 @@ static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw)
  * Context: may block; not async-signal-safe.
  * Ordering: acquire; pairs with the release of every earlier unlock.
  */
-static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_wrlock(weft_rwlock_t *rw) WEFT__ACQ(rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_BLOCK, (const struct timespec *)0);
 	uint32_t expected = 0;
@@ -4824,7 +4908,7 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw)
  * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the lock is then not touched).
  */
-static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(WEFT_OK, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
@@ -4840,7 +4924,7 @@ static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timesp
  * futex wake call, when the queue head sleeps).
  * Ordering: release; publishes the write section to every later holder.
  */
-static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw)
+static inline void weft_rwlock_wrunlock(weft_rwlock_t *rw) WEFT__REL(rw)
 {
 	WEFT__RWLOCK_CHECK_WRUNLOCK(rw);
 	weft__lock_pre_release(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE);
@@ -4979,7 +5063,7 @@ unsigned weft_sem_set_spin(unsigned pauses);
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag or @value above
  * WEFT_SEM_VALUE_MAX (@sem is then untouched).
  */
-static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
+WEFT_NODISCARD static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
 {
 	if ((flags & ~WEFT_PSHARED) || value > WEFT_SEM_VALUE_MAX)
 		return WEFT_EINVAL;
@@ -4997,7 +5081,7 @@ static inline int weft_sem_init(weft_sem_t *sem, unsigned value, unsigned flags)
  * Ordering: acquire on success, none on failure.
  * Return: true if a unit was taken.
  */
-static inline bool weft_sem_trywait(weft_sem_t *sem)
+WEFT_NODISCARD static inline bool weft_sem_trywait(weft_sem_t *sem)
 {
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
@@ -5043,7 +5127,7 @@ static inline void weft_sem_wait(weft_sem_t *sem)
  * Return: WEFT_OK (a unit taken), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (nothing taken).
  */
-static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
@@ -5067,7 +5151,7 @@ static inline int weft_sem_timedwait(weft_sem_t *sem, const struct timespec *dea
  * Return: WEFT_OK, or WEFT_EOVERFLOW if the count would pass
  * WEFT_SEM_VALUE_MAX (nothing is added).
  */
-static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
+WEFT_NODISCARD static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
 {
 	/* TSan: a post publishes the caller's writes to whoever takes a unit;
 	 * the inline takers see that through the CAS below, a taker in the
@@ -5102,7 +5186,7 @@ static inline int weft_sem_post_n(weft_sem_t *sem, unsigned n)
  * Return: WEFT_OK, or WEFT_EOVERFLOW if the count is WEFT_SEM_VALUE_MAX
  * already (nothing is added).
  */
-static inline int weft_sem_post(weft_sem_t *sem)
+WEFT_NODISCARD static inline int weft_sem_post(weft_sem_t *sem)
 {
 	return weft_sem_post_n(sem, 1u);
 }
@@ -5191,7 +5275,7 @@ WEFT_EXTERN_C_BEGIN
 
 /* ---- weft_spin_t ------------------------------------------------------- */
 
-typedef struct weft_spin {
+typedef struct WEFT_CAPABILITY("mutex") weft_spin {
 	uint32_t locked; /* 0 free, 1 held */
 } weft_spin_t;
 WEFT_STATIC_ASSERT(sizeof(weft_spin_t) == 4, "weft_spin_t is one 32-bit word");
@@ -5214,7 +5298,7 @@ static inline void weft_spin_init(weft_spin_t *lock)
  * Ordering: acquire on success, none on failure.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_spin_trylock(weft_spin_t *lock)
+WEFT_NODISCARD static inline bool weft_spin_trylock(weft_spin_t *lock) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	/* relaxed test first: a held lock is not written, so its line stays shared */
@@ -5232,7 +5316,7 @@ static inline bool weft_spin_trylock(weft_spin_t *lock)
  * Context: any thread; spins and yields, never sleeps in the kernel.
  * Ordering: acquire; pairs with the release in weft_spin_unlock().
  */
-static inline void weft_spin_lock(weft_spin_t *lock)
+static inline void weft_spin_lock(weft_spin_t *lock) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* acquire: pairs with the release store in weft_spin_unlock() */
@@ -5247,7 +5331,7 @@ static inline void weft_spin_lock(weft_spin_t *lock)
  *
  * Ordering: release; publishes the critical section to the next acquirer.
  */
-static inline void weft_spin_unlock(weft_spin_t *lock)
+static inline void weft_spin_unlock(weft_spin_t *lock) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* release: publishes the critical section; pairs with the acquire exchange */
@@ -5263,7 +5347,7 @@ static inline void weft_spin_destroy(weft_spin_t *lock)
 
 /* ---- weft_ticket_t ----------------------------------------------------- */
 
-typedef struct weft_ticket {
+typedef struct WEFT_CAPABILITY("mutex") weft_ticket {
 	uint32_t next;    /* the next ticket to hand out */
 	uint32_t serving; /* the ticket that holds the lock; written only by the holder */
 } weft_ticket_t;
@@ -5287,7 +5371,7 @@ static inline void weft_ticket_init(weft_ticket_t *lock)
  * Context: any thread; never blocks.  Ordering: acquire on success.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_ticket_trylock(weft_ticket_t *lock)
+WEFT_NODISCARD static inline bool weft_ticket_trylock(weft_ticket_t *lock) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	/* acquire: pairs with the release store of serving in weft_ticket_unlock() */
@@ -5308,7 +5392,7 @@ static inline bool weft_ticket_trylock(weft_ticket_t *lock)
  * Context: any thread; spins and yields, never sleeps in the kernel.
  * Ordering: acquire; pairs with the release in weft_ticket_unlock().
  */
-static inline void weft_ticket_lock(weft_ticket_t *lock)
+static inline void weft_ticket_lock(weft_ticket_t *lock) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* relaxed: taking a ticket publishes nothing; the acquire load below orders us */
@@ -5325,7 +5409,7 @@ static inline void weft_ticket_lock(weft_ticket_t *lock)
  *
  * Ordering: release; publishes the critical section to the next ticket holder.
  */
-static inline void weft_ticket_unlock(weft_ticket_t *lock)
+static inline void weft_ticket_unlock(weft_ticket_t *lock) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* relaxed: only the holder writes serving, so it reads its own value */
@@ -5355,7 +5439,7 @@ typedef struct weft_mcs_node {
 } WEFT_ALIGNED(WEFT_CACHE_LINE) weft_mcs_node_t;
 WEFT_STATIC_ASSERT(sizeof(weft_mcs_node_t) == WEFT_CACHE_LINE, "one MCS node per cache line");
 
-typedef struct weft_mcs {
+typedef struct WEFT_CAPABILITY("mutex") weft_mcs {
 	weft_mcs_node_t *tail; /* the last waiter, or NULL when free */
 } weft_mcs_t;
 
@@ -5378,7 +5462,7 @@ static inline void weft_mcs_init(weft_mcs_t *lock)
  * Context: any thread; never blocks.  Ordering: acquire on success.
  * Return: true if the caller now holds the lock.
  */
-static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node)
+WEFT_NODISCARD static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__TRY(true, lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, WEFT_TSAN_TRY_LOCK);
 	weft_atomic_store(&node->next, (weft_mcs_node_t *)0, WEFT_RELAXED); /* published by the CAS */
@@ -5398,7 +5482,7 @@ static inline bool weft_mcs_trylock(weft_mcs_t *lock, weft_mcs_node_t *node)
  * Context: any thread; spins on @node, then yields; never sleeps in the kernel.
  * Ordering: acquire; pairs with the release handoff in weft_mcs_unlock().
  */
-static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
+static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__ACQ(lock)
 {
 	WEFT_TSAN_PRE_LOCK(lock, 0);
 	/* relaxed: both are published by the acq_rel exchange below */
@@ -5424,7 +5508,7 @@ static inline void weft_mcs_lock(weft_mcs_t *lock, weft_mcs_node_t *node)
  *
  * Ordering: release; publishes the critical section to the next holder.
  */
-static inline void weft_mcs_unlock(weft_mcs_t *lock, weft_mcs_node_t *node)
+static inline void weft_mcs_unlock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT__REL(lock)
 {
 	WEFT_TSAN_PRE_UNLOCK(lock, 0);
 	/* acquire: pairs with the successor's release store of node->next */
