@@ -663,6 +663,61 @@ static void test_pshared_blocks_across_processes(void)
 	}
 }
 
+/*
+ * A process killed inside weft_mutex_unlock(), after its exchange made the
+ * word free and before its wake-up call: the sleeper must not sleep for ever
+ * while others lock and unlock without contention (make crashtest found it).
+ * The dead unlocker is simulated: the word is set free with no wake-up.
+ */
+struct dead_unlock {
+	weft_mutex_t *m;
+	pid_t tid;
+	int got;
+};
+
+static void *dead_unlock_sleeper(void *arg)
+{
+	struct dead_unlock *d = arg;
+	__atomic_store_n(&d->tid, check_gettid(), __ATOMIC_RELEASE);
+	weft_mutex_lock(d->m);
+	__atomic_store_n(&d->got, 1, __ATOMIC_RELEASE);
+	weft_mutex_unlock(d->m);
+	return NULL;
+}
+
+static void test_pshared_dead_unlocker(void)
+{
+	weft_mutex_t m;
+	weft_mutex_init(&m, WEFT_PSHARED);
+	weft_mutex_lock(&m); /* "the process that will die" holds it */
+	struct dead_unlock d = {&m, 0, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, dead_unlock_sleeper, &d);
+	while (__atomic_load_n(&d.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	(void)check_wait_until_sleeping(getpid(), d.tid);
+	/* the dead unlocker's exchange, and no wake-up call */
+	__atomic_store_n(&m.state, WEFT_MUTEX_PSHARED_BIT, __ATOMIC_RELEASE);
+#ifdef WEFT_DEBUG
+	m.owner = 0;
+#endif
+	/* others lock and unlock without contention; the sleeper must get in */
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!__atomic_load_n(&d.got, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang)) {
+		if (weft_mutex_trylock(&m))
+			weft_mutex_unlock(&m);
+		usleep(1000);
+	}
+	CHECK_EQ(__atomic_load_n(&d.got, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&d.got, __ATOMIC_ACQUIRE)) {
+		/* free the stuck sleeper so the program can end */
+		weft_mutex_lock(&m);
+		__atomic_store_n(&m.state, WEFT_MUTEX_PSHARED_BIT | WEFT_MUTEX_CONTENDED, __ATOMIC_RELEASE);
+		weft_mutex_unlock(&m);
+	}
+	pthread_join(t, NULL);
+}
+
 /* The parent holds the mutex; a child's timedlock times out, its lock()
  * sleeps until the parent unlocks. */
 static void test_pshared_parent_holds(void)
@@ -721,5 +776,6 @@ int main(void)
 	RUN_TEST(test_pshared_counter);
 	RUN_TEST(test_pshared_blocks_across_processes);
 	RUN_TEST(test_pshared_parent_holds);
+	RUN_TEST(test_pshared_dead_unlocker);
 	return check_summary();
 }
