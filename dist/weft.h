@@ -10978,13 +10978,42 @@ static bool mark_contended(uint32_t *word, uint32_t tag)
 	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
 }
 
+/*
+ * A sleeper on a process-shared word wakes at least this often to look again.
+ * An unlock is an exchange to UNLOCKED followed by a wake-up call; a process
+ * killed between the two leaves the word free and its sleeper asleep, and the
+ * next unlocks (uncontended: LOCKED, not CONTENDED) make no call.  Within one
+ * process that cannot happen (a thread is not killed alone), so private words
+ * sleep without a bound.  `make crashtest` found it (the mutex: a survivor
+ * asleep on a free mutex for ever); docs/processes.md.
+ */
+#define WEFT__WORDLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
+
+/* The deadline of one sleep: @deadline, or the nap's end if sooner (pshared). */
+static const struct timespec *nap_deadline(const struct timespec *deadline, unsigned wflags, struct timespec *nap,
+					   bool *is_nap)
+{
+	*is_nap = false;
+	if (!(wflags & WEFT_PSHARED))
+		return deadline;
+	*nap = weft_deadline_after_ns(WEFT__WORDLOCK_PSHARED_NAP_NS);
+	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
+				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
+		return deadline;
+	*is_nap = true;
+	return nap;
+}
+
 /* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
 static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
 {
 	while (!mark_contended(word, tag)) {
-		int rc = weft__wait(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
+		struct timespec nap;
+		bool is_nap;
+		const struct timespec *until = nap_deadline(deadline, wflags, &nap, &is_nap);
+		int rc = weft__wait(word, tag | WEFT__WORD_CONTENDED, until, wflags);
 		/* A wake-up may race with the timeout: one last exchange decides. */
-		if (rc == WEFT_ETIMEDOUT)
+		if (rc == WEFT_ETIMEDOUT && !is_nap)
 			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
 	}
 	return WEFT_OK;
