@@ -10776,6 +10776,18 @@ typedef int weft__wait_futex_unused;
  * thread whose word did not change returns as a spurious wake-up, which the
  * contract allows.  Per-process tables cannot see other processes, so
  * WEFT_PSHARED waits poll with growing sleeps instead.
+ *
+ * Cancellation: pthread_cond_wait(), pthread_cond_timedwait() and nanosleep()
+ * are thread-cancellation points, and no weft call may be one (docs/errors.md).
+ * A waiter cancelled inside pthread_cond_wait() would also die holding its
+ * bucket's mutex (the condvar retakes it before the thread unwinds), and every
+ * object hashing to that bucket would hang.  So weft__wait() turns
+ * cancellation off around its sleep and restores the caller's state after:
+ * a cancel request that arrives meanwhile stays pending and acts at the
+ * caller's next cancellation point, as on the futex backend, whose syscall()
+ * is not one.  (A cleanup handler would instead make every blocking call a
+ * cancellation point on this backend only, with each primitive's state to
+ * unwind; that is not a contract weft can keep.)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* syscall(), sched_yield() under -std=c11 */
@@ -10863,8 +10875,11 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	int saved_errno = weft__errno_save();
 	int status = WEFT_OK;
+	int cancel_state, ignored; /* POSIX wants a place for the old state even when unused */
+	(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state); /* see the top of the file */
 	if (flags & WEFT_PSHARED) {
 		status = poll_wait(addr, expected, deadline);
+		(void)pthread_setcancelstate(cancel_state, &ignored);
 		weft__errno_restore(saved_errno);
 		return status;
 	}
@@ -10881,6 +10896,7 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 			status = WEFT_ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&b->lock);
+	(void)pthread_setcancelstate(cancel_state, &ignored);
 	weft__errno_restore(saved_errno);
 	return status;
 }
