@@ -53,13 +53,18 @@ static struct {
 	long arrived;        /* the counter barrier: 2 * i + (arrivals in trial i) */
 } sb;
 
-/* Both threads count themselves in, then spin until both are in trial i. */
+/* Both threads count themselves in, then spin until both are in trial i.
+ * After a while (the other thread is not running: a busy machine) the spin
+ * yields the core, so that a trial costs microseconds, not a time slice. */
 static void barrier(long i)
 {
 	/* acq_rel: the barrier orders the previous trial's reads before this one */
 	weft_atomic_fetch_add(&sb.arrived, 1, WEFT_ACQ_REL);
-	while (weft_atomic_load(&sb.arrived, WEFT_ACQUIRE) < 2 * (i + 1)) /* acquire: pairs with the add */
-		weft_cpu_relax();
+	for (int k = 0; weft_atomic_load(&sb.arrived, WEFT_ACQUIRE) < 2 * (i + 1); k++) /* acquire: pairs with the add */
+		if (k < 2000)
+			weft_cpu_relax();
+		else
+			sched_yield();
 }
 
 /* One side of the entry protocol: raise mine, look at theirs. */
