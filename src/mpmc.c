@@ -488,6 +488,32 @@ static void mpmc_deregister(uint32_t *sleepers, bool *handover)
  * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed while asleep),
  * or WEFT_ECLOSED (push: closed; pop: closed and drained).
  */
+/*
+ * The sleep of a process-shared queue: naps of WEFT__MPMC_PSHARED_NAP_NS.  A
+ * peer process killed while it held SPINNING leaves the bit set for ever, and
+ * the other side's wakers skip their call on its strength (WAKING heals: the
+ * next sleeper to deregister clears it).  So a sleeper naps, and one whose
+ * nap ended with a value (room) that nobody woke it for clears SPINNING: a
+ * live poller takes a value within its spin bound, microseconds, not a nap
+ * (clearing a live one's bit costs only wake-up calls).  make crashtest and
+ * test_dead_peer.c's test_mpmc_dead_poller found it (docs/processes.md).
+ */
+#define WEFT__MPMC_PSHARED_NAP_NS 50000000ull /* 50 ms */
+
+static int mpmc_sleep_shared(weft_mpmc_t *q, enum mpmc_side side, uint32_t *epoch, uint32_t seen,
+			     const struct timespec *deadline)
+{
+	struct timespec nap = weft_deadline_after_ns(WEFT__MPMC_PSHARED_NAP_NS);
+	int rc = weft__wait(epoch, seen, mpmc_earlier(&nap, deadline), WEFT_PSHARED);
+	if (rc != WEFT_ETIMEDOUT || (deadline != NULL && weft_deadline_passed(deadline)))
+		return rc;
+	/* relaxed load: a hint; seq_cst fetch_and: ordered like mpmc_spin_stop()'s clear */
+	if (mpmc_counters(q, side, WEFT_SEQ_CST) == MPMC_DONE &&
+	    (weft_atomic_load(mpmc_sleepers(q, side), WEFT_RELAXED) & WEFT_MPMC_SPINNING))
+		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_SEQ_CST);
+	return WEFT_OK; /* only a nap ended: look again */
+}
+
 static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, bool *handover)
 {
 	uint32_t *sleepers = mpmc_sleepers(q, side);
@@ -522,8 +548,10 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 	int rc = WEFT_OK;
 	if (now == MPMC_CLOSED)
 		rc = WEFT_ECLOSED;
-	else if (now == MPMC_BLOCKED)
+	else if (now == MPMC_BLOCKED && !(q->flags & WEFT_PSHARED))
 		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
+	else if (now == MPMC_BLOCKED)
+		rc = mpmc_sleep_shared(q, side, epoch, seen, deadline);
 	/* Deregister and clear WAKING (whoever set it meant to wake someone,
 	 * and someone is now awake).  seq_cst: wakers that skipped their call
 	 * because of the bit read it before this, so our later re-check or

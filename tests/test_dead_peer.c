@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_dead_peer.c - process-shared objects and a peer that died holding
+ * nothing (issue 14; make crashtest finds these at random, each test here
+ * sets up the one state a death left, deterministically).  Each failed before
+ * its fix by hanging; the 60 s deadlines only detect that.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "weft/weft.h"
+
+#define HANG_GUARD_S 300
+#define GENEROUS_NS (60ull * 1000 * 1000 * 1000)
+
+/* ---- mpmc: a polling consumer killed with WEFT_MPMC_SPINNING set ---------- */
+
+struct popper {
+	weft_mpmc_t *q;
+	pid_t tid;
+	int done;
+	void *got;
+};
+
+static void *popper_main(void *arg)
+{
+	struct popper *p = arg;
+	__atomic_store_n(&p->tid, check_gettid(), __ATOMIC_RELEASE);
+	if (weft_mpmc_pop(p->q, &p->got) == WEFT_OK)
+		__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_mpmc_dead_poller(void)
+{
+	size_t bytes = weft_mpmc_bytes(8);
+	void *mem = check_shared_alloc(bytes);
+	weft_mpmc_t *q = weft_mpmc_init_at(mem, 8, WEFT_PSHARED);
+	CHECK(q != NULL);
+	if (q == NULL)
+		return;
+	weft_mpmc_set_spin(0); /* the live popper below sleeps at once */
+	struct popper p = {q, 0, 0, NULL};
+	pthread_t t;
+	pthread_create(&t, NULL, popper_main, &p);
+	while (__atomic_load_n(&p.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	(void)check_wait_until_sleeping(getpid(), p.tid);
+	/* a consumer in another process started polling, then was killed */
+	__atomic_fetch_or(&q->pop_sleepers, WEFT_MPMC_SPINNING, __ATOMIC_SEQ_CST);
+	CHECK(weft_mpmc_try_push(q, (void *)(uintptr_t)42));
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+		usleep(1000);
+	CHECK_EQ(__atomic_load_n(&p.done, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE))
+		weft_mpmc_close(q); /* frees a stuck popper */
+	pthread_join(t, NULL);
+	CHECK_EQ((uintptr_t)p.got, 42);
+	weft_mpmc_set_spin(WEFT_MPMC_SPIN_DEFAULT);
+	weft_mpmc_destroy(q);
+	check_shared_free(mem, bytes);
+}
+
+int main(void)
+{
+	alarm(HANG_GUARD_S);
+	RUN_TEST(test_mpmc_dead_poller);
+	return check_summary();
+}
