@@ -688,7 +688,7 @@ static void *dead_unlock_sleeper(void *arg)
 static void test_pshared_dead_unlocker(void)
 {
 	weft_mutex_t m;
-	weft_mutex_init(&m, WEFT_PSHARED);
+	CHECK_STATUS(weft_mutex_init(&m, WEFT_PSHARED), WEFT_OK);
 	weft_mutex_lock(&m); /* "the process that will die" holds it */
 	struct dead_unlock d = {&m, 0, 0};
 	pthread_t t;

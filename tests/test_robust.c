@@ -232,7 +232,7 @@ static void test_sleeper_woken_by_death(void)
 {
 	for (int f = 0; f < N_FLAG_SETS; f++) {
 		weft_robust_mutex_t m;
-		weft_robust_mutex_init(&m, flag_sets[f]);
+		CHECK_STATUS(weft_robust_mutex_init(&m, flag_sets[f]), WEFT_OK);
 		struct job j = {&m, 0, -1, 0};
 		pthread_t t;
 		pthread_create(&t, NULL, hold_then_exit, &j);
@@ -451,7 +451,7 @@ static void test_glibc_coexistence(void)
 	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
 	for (unsigned trial = 0; trial < 40; trial++) {
 		for (int i = 0; i < N_MIX; i++) {
-			weft_robust_mutex_init(&x.w[i], 0);
+			CHECK_STATUS(weft_robust_mutex_init(&x.w[i], 0), WEFT_OK);
 			pthread_mutex_init(&x.p[i], &attr);
 		}
 		x.seed = 7919u * trial + 1;
@@ -468,7 +468,7 @@ static void test_glibc_coexistence(void)
 				rc = weft_robust_mutex_trylock(&x.w[i]);
 				CHECK_STATUS(rc, died ? WEFT_EOWNERDEAD : WEFT_OK);
 				if (rc == WEFT_EOWNERDEAD)
-					weft_robust_mutex_consistent(&x.w[i]);
+					CHECK_STATUS(weft_robust_mutex_consistent(&x.w[i]), WEFT_OK);
 				weft_robust_mutex_unlock(&x.w[i]);
 			} else {
 				rc = pthread_mutex_trylock(&x.p[i - N_MIX]);

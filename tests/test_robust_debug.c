@@ -19,7 +19,7 @@ static void unlock_free(void)
 static void *hold(void *arg)
 {
 	(void)arg;
-	(void)weft_robust_mutex_lock(&m);
+	(void)!weft_robust_mutex_lock(&m);
 	return NULL; /* dies holding */
 }
 
@@ -36,7 +36,7 @@ static void unlock_of_other(void)
 
 static void destroy_held(void)
 {
-	(void)weft_robust_mutex_lock(&m);
+	(void)!weft_robust_mutex_lock(&m);
 	weft_robust_mutex_destroy(&m);
 }
 

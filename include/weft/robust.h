@@ -167,7 +167,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_robust_mutex_t, next) == 32 && offsetof(weft_ro
 #define WEFT_ROBUST_MUTEX_INIT {0, 0, 0, 0, 0, 0, 0}
 
 /* Out of line (src/robust.c). */
-int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
+WEFT_NODISCARD int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
 WEFT_NOINLINE WEFT_COLD int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline,
 						   bool try_only);
 WEFT_NOINLINE WEFT_COLD int weft__robust_unlock_slow(weft_robust_mutex_t *mutex);
@@ -254,7 +254,7 @@ static inline bool weft__robust_got(weft_robust_mutex_t *mutex, int rc)
  * it: repair, then weft_robust_mutex_consistent()); WEFT_EBUSY;
  * WEFT_ENOTRECOVERABLE; WEFT_ENOTSUP (see the overview).
  */
-static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
+WEFT_NODISCARD static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
@@ -275,7 +275,7 @@ static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
  * WEFT_ENOTRECOVERABLE (not held: a holder after a death unlocked without
  * weft_robust_mutex_consistent()); WEFT_ENOTSUP.
  */
-static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
+WEFT_NODISCARD static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
@@ -303,7 +303,7 @@ static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
  * Return: as weft_robust_mutex_lock(), or WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the mutex is not touched).
  */
-static inline int weft_robust_mutex_timedlock(weft_robust_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_robust_mutex_timedlock(weft_robust_mutex_t *mutex, const struct timespec *deadline)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
@@ -362,7 +362,7 @@ static inline int weft_robust_mutex_unlock(weft_robust_mutex_t *mutex)
  * Return: WEFT_OK, or WEFT_EINVAL if the caller does not hold the mutex or it
  * is not marked inconsistent.
  */
-int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex);
+WEFT_NODISCARD int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex);
 
 /**
  * weft_robust_mutex_destroy() - end the mutex's life (nothing to free).

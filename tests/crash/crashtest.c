@@ -119,6 +119,14 @@ struct shm {
 
 static struct shm *S;
 
+static void must(int rc, const char *what)
+{
+	if (rc != WEFT_OK) {
+		fprintf(stderr, "crashtest: %s: %s\n", what, weft_strerror(rc));
+		exit(1);
+	}
+}
+
 #define FAIL(...)                                                        \
 	do {                                                             \
 		fprintf(stderr, "crashtest: worker %d: ", me);           \
@@ -172,7 +180,7 @@ struct prim {
 
 static void mutex_init(void)
 {
-	weft_mutex_init(&S->mutex, WEFT_PSHARED);
+	must(weft_mutex_init(&S->mutex, WEFT_PSHARED), "init");
 }
 
 static void cs_enter(int me)
@@ -249,7 +257,7 @@ static int counted_check(int victim, bool stuck)
 
 static void robust_init(void)
 {
-	weft_robust_mutex_init(&S->robust, WEFT_PSHARED | WEFT_ROBUST);
+	must(weft_robust_mutex_init(&S->robust, WEFT_PSHARED | WEFT_ROBUST), "init");
 }
 
 static void robust_worker(int me, uint64_t *rng)
@@ -316,7 +324,7 @@ static int robust_check(int victim, bool stuck)
 	int rc = weft_robust_mutex_trylock(&S->robust);
 	if (rc == WEFT_EOWNERDEAD) {
 		reports++;
-		weft_robust_mutex_consistent(&S->robust);
+		(void)!weft_robust_mutex_consistent(&S->robust);
 		S->b = S->a;
 		S->counted = sum_ops(); /* the dead one's count is lost with it */
 	}
@@ -341,12 +349,12 @@ static int robust_check(int victim, bool stuck)
 
 static void rw_init(void)
 {
-	weft_rwlock_init(&S->rwlock, WEFT_PSHARED);
+	must(weft_rwlock_init(&S->rwlock, WEFT_PSHARED), "init");
 }
 
 static void br_init(void)
 {
-	weft_brlock_init(&S->brlock, WEFT_PSHARED);
+	must(weft_brlock_init(&S->brlock, WEFT_PSHARED), "init");
 }
 
 static void read_section(int me)
@@ -493,8 +501,8 @@ static int rw_check(int victim, bool stuck)
 
 static void cond_init(void)
 {
-	weft_mutex_init(&S->cond_mutex, WEFT_PSHARED);
-	weft_cond_init(&S->cond, WEFT_PSHARED);
+	must(weft_mutex_init(&S->cond_mutex, WEFT_PSHARED), "init");
+	must(weft_cond_init(&S->cond, WEFT_PSHARED), "init");
 }
 
 static void cond_worker(int me, uint64_t *rng)
@@ -554,7 +562,7 @@ static int cond_check(int victim, bool stuck)
 
 static void sem_init_(void)
 {
-	weft_sem_init(&S->sem, SEM_UNITS, WEFT_PSHARED);
+	must(weft_sem_init(&S->sem, SEM_UNITS, WEFT_PSHARED), "init");
 }
 
 static void sem_worker(int me, uint64_t *rng)
@@ -836,7 +844,7 @@ static int pool_check(int victim, bool stuck)
 
 static void counter_init(void)
 {
-	weft_counter_init(&S->counter, WEFT_PSHARED);
+	must(weft_counter_init(&S->counter, WEFT_PSHARED), "init");
 }
 
 static void counter_worker(int me, uint64_t *rng)
