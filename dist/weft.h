@@ -4078,7 +4078,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_robust_mutex_t, next) == 32 && offsetof(weft_ro
 #define WEFT_ROBUST_MUTEX_INIT {0, 0, 0, 0, 0, 0, 0}
 
 /* Out of line (src/robust.c). */
-int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
+WEFT_NODISCARD int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
 WEFT_NOINLINE WEFT_COLD int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline,
 						   bool try_only);
 WEFT_NOINLINE WEFT_COLD int weft__robust_unlock_slow(weft_robust_mutex_t *mutex);
@@ -4165,7 +4165,7 @@ static inline bool weft__robust_got(weft_robust_mutex_t *mutex, int rc)
  * it: repair, then weft_robust_mutex_consistent()); WEFT_EBUSY;
  * WEFT_ENOTRECOVERABLE; WEFT_ENOTSUP (see the overview).
  */
-static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
+WEFT_NODISCARD static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
@@ -4186,7 +4186,7 @@ static inline int weft_robust_mutex_trylock(weft_robust_mutex_t *mutex)
  * WEFT_ENOTRECOVERABLE (not held: a holder after a death unlocked without
  * weft_robust_mutex_consistent()); WEFT_ENOTSUP.
  */
-static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
+WEFT_NODISCARD static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
@@ -4214,7 +4214,7 @@ static inline int weft_robust_mutex_lock(weft_robust_mutex_t *mutex)
  * Return: as weft_robust_mutex_lock(), or WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the mutex is not touched).
  */
-static inline int weft_robust_mutex_timedlock(weft_robust_mutex_t *mutex, const struct timespec *deadline)
+WEFT_NODISCARD static inline int weft_robust_mutex_timedlock(weft_robust_mutex_t *mutex, const struct timespec *deadline)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
@@ -4273,7 +4273,7 @@ static inline int weft_robust_mutex_unlock(weft_robust_mutex_t *mutex)
  * Return: WEFT_OK, or WEFT_EINVAL if the caller does not hold the mutex or it
  * is not marked inconsistent.
  */
-int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex);
+WEFT_NODISCARD int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex);
 
 /**
  * weft_robust_mutex_destroy() - end the mutex's life (nothing to free).
@@ -8259,6 +8259,32 @@ static void mpmc_deregister(uint32_t *sleepers, bool *handover)
  * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed while asleep),
  * or WEFT_ECLOSED (push: closed; pop: closed and drained).
  */
+/*
+ * The sleep of a process-shared queue: naps of WEFT__MPMC_PSHARED_NAP_NS.  A
+ * peer process killed while it held SPINNING leaves the bit set for ever, and
+ * the other side's wakers skip their call on its strength (WAKING heals: the
+ * next sleeper to deregister clears it).  So a sleeper naps, and one whose
+ * nap ended with a value (room) that nobody woke it for clears SPINNING: a
+ * live poller takes a value within its spin bound, microseconds, not a nap
+ * (clearing a live one's bit costs only wake-up calls).  make crashtest and
+ * test_dead_peer.c's test_mpmc_dead_poller found it (docs/processes.md).
+ */
+#define WEFT__MPMC_PSHARED_NAP_NS 50000000ull /* 50 ms */
+
+static int mpmc_sleep_shared(weft_mpmc_t *q, enum mpmc_side side, uint32_t *epoch, uint32_t seen,
+			     const struct timespec *deadline)
+{
+	struct timespec nap = weft_deadline_after_ns(WEFT__MPMC_PSHARED_NAP_NS);
+	int rc = weft__wait(epoch, seen, mpmc_earlier(&nap, deadline), WEFT_PSHARED);
+	if (rc != WEFT_ETIMEDOUT || (deadline != NULL && weft_deadline_passed(deadline)))
+		return rc;
+	/* relaxed load: a hint; seq_cst fetch_and: ordered like mpmc_spin_stop()'s clear */
+	if (mpmc_counters(q, side, WEFT_SEQ_CST) == MPMC_DONE &&
+	    (weft_atomic_load(mpmc_sleepers(q, side), WEFT_RELAXED) & WEFT_MPMC_SPINNING))
+		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_SEQ_CST);
+	return WEFT_OK; /* only a nap ended: look again */
+}
+
 static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, bool *handover)
 {
 	uint32_t *sleepers = mpmc_sleepers(q, side);
@@ -8293,8 +8319,10 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 	int rc = WEFT_OK;
 	if (now == MPMC_CLOSED)
 		rc = WEFT_ECLOSED;
-	else if (now == MPMC_BLOCKED)
+	else if (now == MPMC_BLOCKED && !(q->flags & WEFT_PSHARED))
 		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
+	else if (now == MPMC_BLOCKED)
+		rc = mpmc_sleep_shared(q, side, epoch, seen, deadline);
 	/* Deregister and clear WAKING (whoever set it meant to wake someone,
 	 * and someone is now awake).  seq_cst: wakers that skipped their call
 	 * because of the bit read it before this, so our later re-check or
