@@ -10,6 +10,14 @@
  * in the inline calls of weft/mutex.h (weft/lockhooks.h), so that a TSan
  * program linked against a release library sees them.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() under -std=c11 */
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "wordlock.h"
 #include "weft/deadline.h"
 #include "weft/mutex.h"
@@ -70,4 +78,46 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 	uint32_t tag = mutex_tag(mutex);
 	return weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), deadline,
 				   wait_flags(tag));
+}
+
+/*
+ * weft__debug_tid_foreign() - whether kernel thread @tid is not a thread of
+ * the calling process (tgkill with signal 0 checks without sending).  ESRCH
+ * also answers for a thread of ours that has exited, so callers re-read the
+ * owner mark before they believe it.
+ */
+bool weft__debug_tid_foreign(uint32_t tid);
+bool weft__debug_tid_foreign(uint32_t tid)
+{
+#if defined(__linux__) && defined(SYS_tgkill)
+	int saved_errno = errno;
+	bool foreign = syscall(SYS_tgkill, (long)getpid(), (long)tid, 0) != 0 && errno == ESRCH;
+	errno = saved_errno;
+	return foreign;
+#else
+	(void)tid;
+	return false;
+#endif
+}
+
+void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner)
+{
+	if (!weft__debug_tid_foreign(owner))
+		return;
+	/* relaxed: diagnostics.  Still held by the same thread?  Then it was not
+	 * one of ours that exited meanwhile.  (A release-built library called by
+	 * a WEFT_DEBUG program does not see the owner field: it re-checks the
+	 * word only.) */
+#ifdef WEFT_DEBUG
+	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != owner)
+		return;
+#endif
+	if (!(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK))
+		return;
+	char msg[200];
+	snprintf(msg, sizeof msg,
+		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
+		 "initialize it with weft_mutex_init(mutex, WEFT_PSHARED)",
+		 owner);
+	weft_debug_die("weft_mutex_t", mutex, msg);
 }

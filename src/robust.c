@@ -10,6 +10,7 @@
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -263,7 +264,25 @@ int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex)
 	return WEFT_OK;
 }
 
+bool weft__debug_tid_foreign(uint32_t tid); /* src/mutex.c */
+
+/* WEFT_DEBUG (called by robust.h's lock calls): a robust mutex initialized
+ * without WEFT_PSHARED and held by a thread of another process. */
 void weft__robust_debug_pid_check(weft_robust_mutex_t *mutex)
 {
-	(void)mutex; /* filled in by the WEFT_DEBUG process check */
+	/* relaxed: diagnostics */
+	if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED)
+		return;
+	uint32_t owner = weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK;
+	if (owner == 0 || owner == WEFT_ROBUST_NOTRECOVERABLE || owner == weft__robust_self.tid ||
+	    !weft__debug_tid_foreign(owner))
+		return;
+	if ((weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK) != owner)
+		return; /* released meanwhile: it may have been one of ours that exited */
+	char msg[220];
+	snprintf(msg, sizeof msg,
+		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
+		 "initialize it with weft_robust_mutex_init(mutex, WEFT_PSHARED | WEFT_ROBUST)",
+		 owner);
+	weft_debug_die("weft_robust_mutex_t", mutex, msg);
 }

@@ -340,6 +340,33 @@ static void test_pshared_owner_across_fork(void)
 	check_shared_free(child_waiting, sizeof(*child_waiting));
 }
 
+/* A private mutex in shared memory (zero-filled mmap, the README's all-zero
+ * promise) held by the parent: the child's lock must abort naming the fix,
+ * not sleep for ever on a private futex nobody in its process wakes. */
+static weft_mutex_t *g_zero_shared;
+
+static void lock_private_held_by_other_process(void)
+{
+	weft_mutex_lock(g_zero_shared);
+}
+
+static void timedlock_private_held_by_other_process(void)
+{
+	struct timespec d = weft_deadline_after_ns(60ull * 1000 * 1000 * 1000);
+	(void)!weft_mutex_timedlock(g_zero_shared, &d);
+}
+
+static void test_private_used_by_two_processes(void)
+{
+	g_zero_shared = check_shared_alloc(sizeof(*g_zero_shared));
+	weft_mutex_lock(g_zero_shared);
+	CHECK(check_child_aborts(lock_private_held_by_other_process, "initialized without WEFT_PSHARED"));
+	CHECK(check_child_aborts(lock_private_held_by_other_process, "weft_mutex_init(mutex, WEFT_PSHARED)"));
+	CHECK(check_child_aborts(timedlock_private_held_by_other_process, "initialized without WEFT_PSHARED"));
+	weft_mutex_unlock(g_zero_shared);
+	check_shared_free(g_zero_shared, sizeof(*g_zero_shared));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S); /* a lost wake-up or deadlock kills the program: a failure, not a stall */
@@ -355,6 +382,7 @@ int main(void)
 	RUN_TEST(test_destroy_while_held);
 	RUN_TEST(test_correct_uses);
 	RUN_TEST(test_pshared_owner_across_fork);
+	RUN_TEST(test_private_used_by_two_processes);
 	check_shared_free(shared_mutex, sizeof(*shared_mutex));
 	return check_summary();
 }

@@ -61,9 +61,31 @@ static void test_destroy_held(void)
 #endif
 }
 
+/* A private robust mutex (all-zero, in shared memory) held by the parent. */
+static weft_robust_mutex_t *g_shared;
+
+static void lock_private_of_other_process(void)
+{
+	(void)!weft_robust_mutex_lock(g_shared);
+}
+
+static void test_private_used_by_two_processes(void)
+{
+	g_shared = check_shared_alloc(sizeof(*g_shared));
+	CHECK_STATUS(weft_robust_mutex_lock(g_shared), WEFT_OK);
+#ifdef WEFT_DEBUG
+	CHECK(check_child_aborts(lock_private_of_other_process, "initialized without WEFT_PSHARED"));
+#else
+	(void)lock_private_of_other_process;
+#endif
+	CHECK_STATUS(weft_robust_mutex_unlock(g_shared), WEFT_OK);
+	check_shared_free(g_shared, sizeof(*g_shared));
+}
+
 int main(void)
 {
 	RUN_TEST(test_unlock_not_held);
 	RUN_TEST(test_destroy_held);
+	RUN_TEST(test_private_used_by_two_processes);
 	return check_summary();
 }

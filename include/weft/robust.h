@@ -69,7 +69,7 @@
  * order) that dies: both report the death.
  *
  * Footprint: 40 bytes (the size of a pthread_mutex_t): the word at offset 0,
- * the flags, a WEFT_DEBUG owner mark and creator pid, then `prev` at 24 and
+ * the flags, a WEFT_DEBUG owner mark, reserved bytes, then `prev` at 24 and
  * the list entry at 32.  The layout is the same with and without WEFT_DEBUG.
  * All-zero is an unlocked, process-private robust mutex; WEFT_ROBUST_MUTEX_INIT
  * is the same.
@@ -102,8 +102,8 @@
  * lock" once per mutex: its interface has no annotation for the repair its
  * own pthread interceptor makes on EOWNERDEAD.  A dead *process* is invisible
  * to TSan (each process has its own).
- * WEFT_DEBUG also aborts when a robust mutex initialized without WEFT_PSHARED
- * is locked by a second process.
+ * WEFT_DEBUG also aborts, naming the fix, when a robust mutex initialized
+ * without WEFT_PSHARED is locked while a thread of another process holds it.
  */
 
 #include <stdbool.h>
@@ -150,7 +150,7 @@ typedef struct weft_robust_mutex {
 	uint32_t word;	/* see the overview */
 	uint32_t flags; /* WEFT_PSHARED | WEFT_ROBUST, fixed at init */
 	uint32_t owner; /* WEFT_DEBUG: weft_debug_self() of the holder */
-	uint32_t pid;	/* WEFT_DEBUG: the process that first used a private mutex */
+	uint32_t pid;	/* reserved (0) */
 	uint64_t reserved;
 	void *prev; /* the list's back link (glibc's convention, see the overview) */
 	void *next; /* the list entry: word = &next + futex_offset */
