@@ -1471,8 +1471,9 @@ WEFT_EXTERN_C_END
  * be built either way: its out-of-line paths touch only the word.
  *
  * WEFT_DEBUG: unlocking a mutex the caller does not hold, locking it again from
- * its owner, and destroying it while held abort with a message that names the
- * mutex's address.  Under ThreadSanitizer the mutex carries the __tsan_mutex_*
+ * its owner, destroying it while held, and locking a private mutex (no
+ * WEFT_PSHARED) that a thread of another process holds abort with a message
+ * that names the mutex's address (and, for the last, the fix).  Under ThreadSanitizer the mutex carries the __tsan_mutex_*
  * annotations, so TSan checks it as it checks pthread mutexes, lock-order
  * inversions included.  The owner checks, lock-order records and TSan
  * annotations are all made by the inline hooks of lockhooks.h, in the caller's
@@ -1512,6 +1513,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 #define WEFT_MUTEX_INIT {0}
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
+WEFT_NOINLINE WEFT_COLD void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_wake_slow(weft_mutex_t *mutex);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
@@ -1548,6 +1550,27 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
+}
+
+/*
+ * weft__mutex_debug_pshared() - WEFT_DEBUG: a private mutex (no WEFT_PSHARED)
+ * held by a thread of another process is a mutex in shared memory that was
+ * not initialized for it (zero-filled mmap memory, say): its sleepers would
+ * never be woken (a private futex is keyed by the process).  Checked before
+ * a blocking or timed lock of a held mutex: the holder's id (the owner mark)
+ * is a kernel thread id, and tgkill(getpid(), owner, 0) says whether that
+ * thread is ours.  Aborts naming the mutex and the fix.
+ */
+static inline void weft__mutex_debug_pshared(weft_mutex_t *mutex)
+{
+#ifdef WEFT_DEBUG
+	/* relaxed: diagnostics; the slow path re-checks before it aborts */
+	uint32_t owner = weft_atomic_load(&mutex->owner, WEFT_RELAXED);
+	if (owner != 0 && owner != weft_debug_self() &&
+	    !(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT))
+		weft__mutex_debug_pshared_slow(mutex, owner);
+#endif
+	(void)mutex;
 }
 
 /*
@@ -1607,6 +1630,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
+	weft__mutex_debug_pshared(mutex);
 	weft__mutex_acquire(mutex);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK, true);
 }
@@ -1628,6 +1652,7 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
+	weft__mutex_debug_pshared(mutex);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
@@ -3985,7 +4010,7 @@ WEFT_EXTERN_C_END
  * order) that dies: both report the death.
  *
  * Footprint: 40 bytes (the size of a pthread_mutex_t): the word at offset 0,
- * the flags, a WEFT_DEBUG owner mark and creator pid, then `prev` at 24 and
+ * the flags, a WEFT_DEBUG owner mark, reserved bytes, then `prev` at 24 and
  * the list entry at 32.  The layout is the same with and without WEFT_DEBUG.
  * All-zero is an unlocked, process-private robust mutex; WEFT_ROBUST_MUTEX_INIT
  * is the same.
@@ -4018,8 +4043,8 @@ WEFT_EXTERN_C_END
  * lock" once per mutex: its interface has no annotation for the repair its
  * own pthread interceptor makes on EOWNERDEAD.  A dead *process* is invisible
  * to TSan (each process has its own).
- * WEFT_DEBUG also aborts when a robust mutex initialized without WEFT_PSHARED
- * is locked by a second process.
+ * WEFT_DEBUG also aborts, naming the fix, when a robust mutex initialized
+ * without WEFT_PSHARED is locked while a thread of another process holds it.
  */
 
 #include <stdbool.h>
@@ -4061,7 +4086,7 @@ typedef struct weft_robust_mutex {
 	uint32_t word;	/* see the overview */
 	uint32_t flags; /* WEFT_PSHARED | WEFT_ROBUST, fixed at init */
 	uint32_t owner; /* WEFT_DEBUG: weft_debug_self() of the holder */
-	uint32_t pid;	/* WEFT_DEBUG: the process that first used a private mutex */
+	uint32_t pid;	/* reserved (0) */
 	uint64_t reserved;
 	void *prev; /* the list's back link (glibc's convention, see the overview) */
 	void *next; /* the list entry: word = &next + futex_offset */
@@ -8667,6 +8692,14 @@ void weft_mpmc_close(weft_mpmc_t *q)
  * in the inline calls of weft/mutex.h (weft/lockhooks.h), so that a TSan
  * program linked against a release library sees them.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() under -std=c11 */
+#endif
+#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 
 WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
 			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
@@ -8723,6 +8756,48 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 	uint32_t tag = mutex_tag(mutex);
 	return weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), deadline,
 				   wait_flags(tag));
+}
+
+/*
+ * weft__debug_tid_foreign() - whether kernel thread @tid is not a thread of
+ * the calling process (tgkill with signal 0 checks without sending).  ESRCH
+ * also answers for a thread of ours that has exited, so callers re-read the
+ * owner mark before they believe it.
+ */
+bool weft__debug_tid_foreign(uint32_t tid);
+bool weft__debug_tid_foreign(uint32_t tid)
+{
+#if defined(__linux__) && defined(SYS_tgkill)
+	int saved_errno = errno;
+	bool foreign = syscall(SYS_tgkill, (long)getpid(), (long)tid, 0) != 0 && errno == ESRCH;
+	errno = saved_errno;
+	return foreign;
+#else
+	(void)tid;
+	return false;
+#endif
+}
+
+void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner)
+{
+	if (!weft__debug_tid_foreign(owner))
+		return;
+	/* relaxed: diagnostics.  Still held by the same thread?  Then it was not
+	 * one of ours that exited meanwhile.  (A release-built library called by
+	 * a WEFT_DEBUG program does not see the owner field: it re-checks the
+	 * word only.) */
+#ifdef WEFT_DEBUG
+	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != owner)
+		return;
+#endif
+	if (!(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK))
+		return;
+	char msg[200];
+	snprintf(msg, sizeof msg,
+		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
+		 "initialize it with weft_mutex_init(mutex, WEFT_PSHARED)",
+		 owner);
+	weft_debug_die("weft_mutex_t", mutex, msg);
 }
 
 /* ---- src/once.c ---- */
@@ -9570,6 +9645,7 @@ static void reg_thread_exit(void *arg)
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -9819,9 +9895,27 @@ int weft_robust_mutex_consistent(weft_robust_mutex_t *mutex)
 	return WEFT_OK;
 }
 
+bool weft__debug_tid_foreign(uint32_t tid); /* src/mutex.c */
+
+/* WEFT_DEBUG (called by robust.h's lock calls): a robust mutex initialized
+ * without WEFT_PSHARED and held by a thread of another process. */
 void weft__robust_debug_pid_check(weft_robust_mutex_t *mutex)
 {
-	(void)mutex; /* filled in by the WEFT_DEBUG process check */
+	/* relaxed: diagnostics */
+	if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED)
+		return;
+	uint32_t owner = weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK;
+	if (owner == 0 || owner == WEFT_ROBUST_NOTRECOVERABLE || owner == weft__robust_self.tid ||
+	    !weft__debug_tid_foreign(owner))
+		return;
+	if ((weft_atomic_load(&mutex->word, WEFT_RELAXED) & WEFT_ROBUST_TID_MASK) != owner)
+		return; /* released meanwhile: it may have been one of ours that exited */
+	char msg[220];
+	snprintf(msg, sizeof msg,
+		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
+		 "initialize it with weft_robust_mutex_init(mutex, WEFT_PSHARED | WEFT_ROBUST)",
+		 owner);
+	weft_debug_die("weft_robust_mutex_t", mutex, msg);
 }
 
 /* ---- src/rwlock.c ---- */
