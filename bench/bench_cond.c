@@ -12,6 +12,9 @@
  *                                   broadcasts under the mutex; wakeall_p50_ns etc.
  *                                   = time from just before the broadcast until the
  *                                   last of the 8 has re-acquired the mutex
+ *   cond/late_wake_<D>us/<impl>     the ping-pong where each side works D us (10, 100,
+ *                                   1000) under the mutex before it hands over: the
+ *                                   wake-up comes after the spin window
  *   cond/pingpong_spin<N>/weft_cond the ping-pong with weft_cond_set_spin(N): the
  *                                   sweep behind WEFT_COND_SPIN_DEFAULT (docs/cond.md)
  *
@@ -63,10 +66,11 @@ struct cv_shared {
 };
 
 struct cv_params {
-	int spin; /* >= 0: weft_cond_set_spin() for the run; -1: leave it */
+	int spin;        /* >= 0: weft_cond_set_spin() for the run; -1: leave it */
+	double delay_ns; /* ping-pong: work (under the mutex) before each hand-over */
 };
 
-static const struct cv_params cv_default = {-1};
+static const struct cv_params cv_default = {-1, 0};
 
 static void *cv_setup(wb_thread *t)
 {
@@ -160,6 +164,8 @@ static CV_ALWAYS_INLINE void cv_pingpong(wb_thread *t, cv_lock_fn lock, cv_lock_
 					 cv_notify_fn signal, void *m, void *c)
 {
 	struct cv_shared *s = (struct cv_shared *)t->shared;
+	const struct cv_params *p = t->arg ? (const struct cv_params *)t->arg : &cv_default;
+	const uint32_t delay = wb_work_loops(p->delay_ns);
 	const uint32_t me = (uint32_t)t->tid;
 	uint64_t n = 0;
 	if (t->tid > 1) { /* only two players */
@@ -172,6 +178,7 @@ static CV_ALWAYS_INLINE void cv_pingpong(wb_thread *t, cv_lock_fn lock, cv_lock_
 			wait(c, m);
 		if (s->done)
 			break;
+		wb_work(delay); /* the partner waits in the condition variable meanwhile */
 		s->turn = me ^ 1u;
 		signal(c);
 		n++;
@@ -290,6 +297,19 @@ __attribute__((constructor)) static void register_cond(void)
 	cv_register("cond/pingpong/pthread", pp_pthread, WB_T2, WB_CPU, NULL, NULL);
 	cv_register("cond/broadcast8/weft_cond", b8_weft, WB_T(CV_WAITERS + 1), WB_LATENCY, "wakeall", NULL);
 	cv_register("cond/broadcast8/pthread", b8_pthread, WB_T(CV_WAITERS + 1), WB_LATENCY, "wakeall", NULL);
+
+	/* wake-ups after the spin window: each side works D us before it hands over */
+	static const unsigned delays_us[] = {10, 100, 1000};
+	for (size_t k = 0; k < sizeof delays_us / sizeof delays_us[0]; k++) {
+		struct cv_params *p = (struct cv_params *)calloc(1, sizeof *p);
+		p->spin = -1;
+		p->delay_ns = delays_us[k] * 1000.0;
+		char name[96];
+		snprintf(name, sizeof name, "cond/late_wake_%uus/weft_cond", delays_us[k]);
+		cv_register(name, pp_weft, WB_T2, WB_CPU, NULL, p);
+		snprintf(name, sizeof name, "cond/late_wake_%uus/pthread", delays_us[k]);
+		cv_register(name, pp_pthread, WB_T2, WB_CPU, NULL, p);
+	}
 
 	/* the spin sweep (pause instructions; ~50 ns each on the reference VM) */
 	static const unsigned sweep[] = {0, 50, 100, 200, 400, 1000, 2000, 8000};

@@ -2,7 +2,9 @@
 /*
  * bench_mutex.c - family "mutex": weft_mutex against pthread_mutex (normal and
  * adaptive; absl::Mutex is in locks_cxx.cc) on the workloads of lockbench.h;
- * the `limit` row (one CAS to lock, one exchange to unlock, on a plain word:
+ * the A/A row (weft_mutex_aa: weft_mutex under a second name, the noise floor);
+ * the process-shared flavours (weft_mutex_pshared: WEFT_PSHARED, against
+ * pthread_pshared: PTHREAD_PROCESS_SHARED); the `limit` row (one CAS to lock, one exchange to unlock, on a plain word:
  * what a futex mutex cannot avoid); and the spin sweep that chose
  * WEFT_MUTEX_SPIN_DEFAULT:
  *
@@ -24,6 +26,10 @@
 static void wmutex_init(void *l)
 {
 	(void)!weft_mutex_init((weft_mutex_t *)l, 0);
+}
+static void wmutex_pshared_init(void *l)
+{
+	weft_mutex_init((weft_mutex_t *)l, WEFT_PSHARED);
 }
 static void wmutex_destroy(void *l)
 {
@@ -67,6 +73,14 @@ static void padaptive_init(void *l)
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init((pthread_mutex_t *)l, &a);
+	pthread_mutexattr_destroy(&a);
+}
+static void ppshared_init(void *l)
+{
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
 	pthread_mutex_init((pthread_mutex_t *)l, &a);
 	pthread_mutexattr_destroy(&a);
 }
@@ -134,6 +148,12 @@ static const struct lb_impl mutex_impls[] = {
 	 * weft_mutex is the noise floor the report prints first */
 	{"mutex", "weft_mutex_aa", wmutex_init, wmutex_destroy, NULL, NULL, wmutex_uncontended, wmutex_contended,
 	 wmutex_handoff},
+	/* process-shared flavours (the lock in ordinary memory here: the cost of the
+	 * shared futex and the flags, compared with each other only) */
+	{"mutex", "weft_mutex_pshared", wmutex_pshared_init, wmutex_destroy, NULL, NULL, wmutex_uncontended,
+	 wmutex_contended, wmutex_handoff},
+	{"mutex", "pthread_pshared", ppshared_init, pmutex_destroy, NULL, NULL, pmutex_uncontended,
+	 pmutex_contended, pmutex_handoff},
 };
 
 /* The spin bounds of the sweep, in pauses (weft_mutex_set_spin()). */

@@ -14,6 +14,9 @@
  *   rwlock/reads100/<impl>            every thread: read sections only
  *   rwlock/reads99/<impl>             99 reads : 1 write per 100 operations per thread
  *   rwlock/reads90/<impl>             90 : 10
+ *   rwlock/reads50, reads95, reads99_9  50 : 50, 95 : 5, 999 : 1 per 1000
+ *   rwlock/reads99_rd200/<impl>,      reads99 with 200 ns (2 us) of work inside
+ *       reads99_rd2000/<impl>         every read section; 2, 4, 8 threads
  *   rwlock/writes100/<impl>           write sections only
  *       (1, 2, 4, 8 threads, timed loop; a read section reads two words that
  *       a write section updates together, and a torn pair fails the run; the
@@ -71,7 +74,8 @@ struct rb_impl {
 
 struct rb_params {
 	const struct rb_impl *impl;
-	unsigned writes_per_100;
+	unsigned writes_per_1000;
+	double read_ns; /* busy work inside every read section */
 	int spin; /* >= 0: weft_rwlock_set_spin() for the run; -1: leave it */
 };
 
@@ -171,13 +175,14 @@ static RB_ALWAYS_INLINE void rb_mixed(wb_thread *t, rb_fn rdlock, rb_fn rdunlock
 {
 	const struct rb_params *p = (const struct rb_params *)t->arg;
 	struct rb_shared *s = (struct rb_shared *)t->shared;
-	const unsigned wmod = p->writes_per_100;
-	unsigned k = (unsigned)t->tid * 37u % 100u; /* threads write at different moments */
+	const unsigned wmod = p->writes_per_1000;
+	const uint32_t rd = wb_work_loops(p->read_ns);
+	unsigned k = (unsigned)t->tid * 379u % 1000u; /* threads write at different moments */
 	uint64_t torn = 0, writes = 0, i;
 	struct rb_node node;
 	rb_node_begin(t, &node);
 	for (i = 0; wb_running(t, i); i++) {
-		if (++k == 100)
+		if (++k == 1000)
 			k = 0;
 		if (k < wmod) {
 			wrlock(s->lock, node.b);
@@ -187,6 +192,7 @@ static RB_ALWAYS_INLINE void rb_mixed(wb_thread *t, rb_fn rdlock, rb_fn rdunlock
 		} else {
 			rdlock(s->lock, node.b);
 			torn += rb_read(s);
+			wb_work(rd);
 			rdunlock(s->lock, node.b);
 		}
 	}
@@ -379,12 +385,13 @@ static const struct rb_impl rb_impls[] = {
 };
 
 static void rb_register(const struct rb_impl *impl, const char *workload, wb_body_fn body, uint64_t threads,
-			unsigned writes_per_100, unsigned flags, const char *lat_name, int spin)
+			unsigned writes_per_1000, double read_ns, unsigned flags, const char *lat_name, int spin)
 {
 	char name[160];
 	struct rb_params *p = (struct rb_params *)calloc(1, sizeof *p);
 	p->impl = impl;
-	p->writes_per_100 = writes_per_100;
+	p->writes_per_1000 = writes_per_1000;
+	p->read_ns = read_ns;
 	p->spin = spin;
 	wb_def def;
 	memset(&def, 0, sizeof def);
@@ -406,19 +413,25 @@ __attribute__((constructor)) static void register_rwlock(void)
 {
 	static const struct {
 		const char *name;
-		unsigned writes_per_100;
-	} mixes[] = {{"reads100", 0}, {"reads99", 1}, {"reads90", 10}, {"writes100", 100}};
+		unsigned writes_per_1000;
+		double read_ns;
+		uint64_t threads;
+	} mixes[] = {{"reads100", 0, 0, WB_T1248},        {"reads99_9", 1, 0, WB_T1248},
+		     {"reads99", 10, 0, WB_T1248},        {"reads95", 50, 0, WB_T1248},
+		     {"reads90", 100, 0, WB_T1248},       {"reads50", 500, 0, WB_T1248},
+		     {"writes100", 1000, 0, WB_T1248},    {"reads99_rd200", 10, 200, WB_T2 | WB_T4 | WB_T8},
+		     {"reads99_rd2000", 10, 2000, WB_T2 | WB_T4 | WB_T8}};
 	for (size_t i = 0; i < sizeof rb_impls / sizeof rb_impls[0]; i++) {
 		const struct rb_impl *impl = &rb_impls[i];
-		rb_register(impl, "uncontended_read", impl->read_pair, WB_T1, 0, 0, NULL, -1);
+		rb_register(impl, "uncontended_read", impl->read_pair, WB_T1, 0, 0, 0, NULL, -1);
 		if (impl->write_pair)
-			rb_register(impl, "uncontended_write", impl->write_pair, WB_T1, 0, 0, NULL, -1);
+			rb_register(impl, "uncontended_write", impl->write_pair, WB_T1, 0, 0, 0, NULL, -1);
 		for (size_t m = 0; m < sizeof mixes / sizeof mixes[0]; m++)
-			if (!impl->read_only || mixes[m].writes_per_100 == 0)
-				rb_register(impl, mixes[m].name, impl->mixed, WB_T1248, mixes[m].writes_per_100,
-					    WB_FAIRNESS | WB_CPU, NULL, -1);
+			if (!impl->read_only || mixes[m].writes_per_1000 == 0)
+				rb_register(impl, mixes[m].name, impl->mixed, mixes[m].threads, mixes[m].writes_per_1000,
+					    mixes[m].read_ns, WB_FAIRNESS | WB_CPU, NULL, -1);
 		if (impl->writer_wait)
-			rb_register(impl, "writer_wait", impl->writer_wait, WB_T2 | WB_T4 | WB_T8, 0, WB_LATENCY,
+			rb_register(impl, "writer_wait", impl->writer_wait, WB_T2 | WB_T4 | WB_T8, 0, 0, WB_LATENCY,
 				    "writer_wait", -1);
 	}
 	/* the sweep that chooses WEFT_RWLOCK_SPIN_DEFAULT: reads90 with the
@@ -427,9 +440,9 @@ __attribute__((constructor)) static void register_rwlock(void)
 	for (size_t k = 0; k < sizeof sweep / sizeof sweep[0]; k++) {
 		char workload[48];
 		snprintf(workload, sizeof workload, "spin_sweep_%u", sweep[k]);
-		rb_register(&rb_impls[0], workload, rb_impls[0].mixed, WB_T2 | WB_T4, 10, WB_FAIRNESS | WB_CPU, NULL,
-			    (int)sweep[k]);
-		rb_register(&rb_impls[1], workload, rb_impls[1].mixed, WB_T2 | WB_T4, 10, WB_FAIRNESS | WB_CPU, NULL,
-			    (int)sweep[k]);
+		rb_register(&rb_impls[0], workload, rb_impls[0].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU,
+			    NULL, (int)sweep[k]);
+		rb_register(&rb_impls[1], workload, rb_impls[1].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU,
+			    NULL, (int)sweep[k]);
 	}
 }

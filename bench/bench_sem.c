@@ -6,6 +6,10 @@
  *   sem/post_wait/<impl>          post then wait on one thread: the uncontended pair
  *   sem/pingpong/<impl>           two threads, two semaphores: post(a) wait(b) /
  *                                 wait(a) post(b); items = round trips
+ *   sem/late_wake_<D>us/<impl>    the ping-pong where each side works D us (10, 100,
+ *                                 1000) before it posts: the wake-up comes after the
+ *                                 spin window, so a waiter that spins pays for it in
+ *                                 CPU (cpu_ns_per_op) and gains nothing
  *   sem/pingpong_spin<N>/weft_sem the ping-pong with weft_sem_set_spin(N): the sweep
  *                                 behind WEFT_SEM_SPIN_DEFAULT (docs/sem.md)
  *
@@ -43,9 +47,10 @@ struct sm_shared {
 };
 
 struct sm_params {
-	int spin; /* >= 0: weft_sem_set_spin() for the run; -1: leave it */
+	int spin;        /* >= 0: weft_sem_set_spin() for the run; -1: leave it */
+	double delay_ns; /* ping-pong: work before each post */
 };
-static const struct sm_params sm_default = {-1};
+static const struct sm_params sm_default = {-1, 0};
 
 static void *sm_setup(wb_thread *t)
 {
@@ -149,9 +154,12 @@ static void pw_limit(wb_thread *t)
 static SM_ALWAYS_INLINE void sm_pingpong(wb_thread *t, sm_fn post, sm_fn wait, void *a, void *b)
 {
 	struct sm_shared *s = (struct sm_shared *)t->shared;
+	const struct sm_params *p = t->arg ? (const struct sm_params *)t->arg : &sm_default;
+	const uint32_t delay = wb_work_loops(p->delay_ns);
 	uint64_t n = 0;
 	if (t->tid == 0) {
 		while (wb_running(t, n)) {
+			wb_work(delay);
 			post(a);
 			wait(b);
 			n++;
@@ -167,6 +175,7 @@ static SM_ALWAYS_INLINE void sm_pingpong(wb_thread *t, sm_fn post, sm_fn wait, v
 			wait(a);
 			if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE))
 				break;
+			wb_work(delay);
 			post(b);
 		}
 	}
@@ -211,6 +220,19 @@ __attribute__((constructor)) static void register_sem(void)
 	sm_register("sem/post_wait/limit", pw_limit, WB_T1, 0, NULL);
 	sm_register("sem/pingpong/weft_sem", pp_weft, WB_T2, WB_CPU, NULL);
 	sm_register("sem/pingpong/sem_t", pp_semt, WB_T2, WB_CPU, NULL);
+
+	/* wake-ups after the spin window */
+	static const unsigned delays_us[] = {10, 100, 1000};
+	for (size_t k = 0; k < sizeof delays_us / sizeof delays_us[0]; k++) {
+		struct sm_params *p = (struct sm_params *)calloc(1, sizeof *p);
+		p->spin = -1;
+		p->delay_ns = delays_us[k] * 1000.0;
+		char name[96];
+		snprintf(name, sizeof name, "sem/late_wake_%uus/weft_sem", delays_us[k]);
+		sm_register(name, pp_weft, WB_T2, WB_CPU, p);
+		snprintf(name, sizeof name, "sem/late_wake_%uus/sem_t", delays_us[k]);
+		sm_register(name, pp_semt, WB_T2, WB_CPU, p);
+	}
 
 	/* the spin sweep (pause instructions; ~50 ns each on the reference VM) */
 	static const unsigned sweep[] = {0, 50, 100, 200, 400, 1000, 2000, 8000};
