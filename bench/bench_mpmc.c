@@ -12,8 +12,12 @@
  * ck_fifo_mpmc      Concurrency Kit ck_fifo_mpmc (Michael-  try + mq_relax; unbounded: pair and
  *                   Scott with generation counters)         pingpong rows only (nodes are reused
  *                                                           per thread, never freed mid-run)
- * urcu_wfcq         liburcu wait-free concurrent queue      enqueue wait-free; dequeue_blocking
- *                   (cds_wfcq, inline static API)           takes an internal mutex; unbounded
+ * urcu_wfcq         liburcu wait-free concurrent queue      enqueue wait-free; dequeue: the non-blocking
+ *                   (cds_wfcq, inline static API)           __cds_wfcq_dequeue_nonblocking under the
+ *                                                           queue's dequeue lock (the mutual exclusion
+ *                                                           its synchronization table asks for), and
+ *                                                           CDS_WFCQ_WOULDBLOCK (an enqueue in flight)
+ *                                                           retried outside the lock; unbounded
  * urcu_lfq          liburcu RCU lock-free queue (cds_lfq)   try + mq_relax; nodes malloc'd per
  *                   through the library, urcu-memb flavour  push, freed with call_rcu; unbounded
  * c2_weft           scenario C2 queue (bench/c2_queue.h):   sem + mutex + condvar, blocking
@@ -324,10 +328,26 @@ static inline void wfq_recycle(struct wfq_tls *c, struct wfq_node *n)
 	c->n++;
 }
 
+/*
+ * The non-blocking dequeue under the dequeue lock (urcu/wfcqueue.h: dequeue
+ * needs mutual exclusion, "ensured by holding cds_wfcq_dequeue_lock()").
+ * dequeue_blocking would, with an enqueue in flight, wait for it while
+ * holding the lock (and sleep 10 ms at a time after a bounded spin); the
+ * non-blocking form returns CDS_WFCQ_WOULDBLOCK instead and the caller
+ * retries outside the lock.
+ */
+static MQ_ALWAYS_INLINE struct cds_wfcq_node *wfq_dequeue(struct wfq *w)
+{
+	_cds_wfcq_dequeue_lock(&w->head, &w->tail);
+	struct cds_wfcq_node *node = ___cds_wfcq_dequeue_nonblocking(&w->head, &w->tail);
+	_cds_wfcq_dequeue_unlock(&w->head, &w->tail);
+	return node == CDS_WFCQ_WOULDBLOCK ? NULL : node;
+}
+
 static MQ_ALWAYS_INLINE int wfq_try_pop(void *q, void *tls, void **v)
 {
 	struct wfq *w = (struct wfq *)q;
-	struct cds_wfcq_node *node = _cds_wfcq_dequeue_blocking(&w->head, &w->tail);
+	struct cds_wfcq_node *node = wfq_dequeue(w);
 	if (!node)
 		return 0;
 	struct wfq_node *n = caa_container_of(node, struct wfq_node, node);
@@ -359,7 +379,7 @@ static MQ_ALWAYS_INLINE void *wfq_pop(void *q, void *tls)
 	struct wfq *w = (struct wfq *)q;
 	struct cds_wfcq_node *node;
 	unsigned fails = 0;
-	while (!(node = _cds_wfcq_dequeue_blocking(&w->head, &w->tail)))
+	while (!(node = wfq_dequeue(w)))
 		mq_relax(&fails);
 	struct wfq_node *n = caa_container_of(node, struct wfq_node, node);
 	void *v = n->value;

@@ -19,6 +19,14 @@ namespace {
 
 // ---- absl::Mutex ------------------------------------------------------------
 
+// As Abseil's authors set it up for speed: deadlock detection off
+// (absl/synchronization/mutex.h: "When set to 'kIgnore', tracking of lock
+// ordering is disabled"; Debian's build otherwise tracks it on every Lock).
+__attribute__((constructor)) void absl_setup()
+{
+	absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 static_assert(sizeof(absl::Mutex) <= LB_LOCK_BYTES, "absl::Mutex fits the lock buffer");
 
 void absl_init(void *l)
