@@ -219,11 +219,8 @@ help:
 	@echo "make deps       install the Debian packages the targets need"
 	@for line in $(HELP_LINES); do echo "$$line"; done
 
-# The benchmark suite: `bench`, `bench-smoke` and `report` live beside it.
-include bench/bench.mk
-
-# Further targets, one file per concern (race lab, chaos and soak, models,
-# portability).  Each may append a target to CHECK_STEPS (run by `make check`
+# Further targets, one file per concern (the benchmark suite in mk/bench.mk,
+# race lab, chaos and soak, models, portability).  Each may append a target to CHECK_STEPS (run by `make check`
 # after the steps above) and a quoted line to HELP_LINES.
 CHECK_STEPS :=
 HELP_LINES  :=

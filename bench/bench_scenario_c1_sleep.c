@@ -18,7 +18,7 @@
  * article's program, from the moment all threads start to the moment the
  * tenth item is done (queue.join()); round_s is that time, the mean over the
  * run's rounds.  docs/claims.md sets it against the time the article's
- * parameters predict (scripts/claims.py simulates the schedule).
+ * parameters predict (bench/report/claims.py simulates the schedule).
  *
  * A round lasts about a second, so `make bench` runs one round per
  * repetition.  The smoke run (`--wb_iterations`, part of make check) would

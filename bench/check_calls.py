@@ -9,7 +9,7 @@ are fine.  A function whose name contains "unmeasured" is skipped: teardown
 code that runs a library's own loops (a C++ destructor calling virtual
 destructors) and is never timed says so in its name.
 
-usage: scripts/bench_check_calls.py OBJ...      exit 1 if any loop calls through a pointer
+usage: bench/check_calls.py OBJ...      exit 1 if any loop calls through a pointer
 """
 import re
 import subprocess

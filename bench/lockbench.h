@@ -15,7 +15,7 @@
  *
  * After inlining, the pointers are constants, so the compiler calls (or
  * inlines) my_lock directly: no indirect call in the measured loop
- * (scripts/bench_check_calls.sh checks the binary).
+ * (bench/check_calls.py checks the objects).
  *
  * @node is a per-thread, cache-line-aligned buffer of LB_NODE_BYTES, for
  * queue locks (an MCS node, a TBB scoped_lock); other locks ignore it.

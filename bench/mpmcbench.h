@@ -15,7 +15,7 @@
  *
  * and calls the generic bodies from tiny wrappers with constant arguments, so
  * the measured loops call the queue directly (no indirect call; see
- * scripts/bench_check_calls.py).  @tls is a per-thread pointer from the
+ * bench/check_calls.py).  @tls is a per-thread pointer from the
  * implementation's thread_begin hook (an RCU registration, a node cache).
  *
  * Workloads (rows "mpmc/<workload>/<impl>"):

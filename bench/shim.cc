@@ -474,7 +474,7 @@ void finish(benchmark::State &st, wb_run *run)
 	const uint64_t stop = __atomic_load_n(&run->stop_tick, __ATOMIC_RELAXED); // after the barrier
 	for (int i = 0; i < n; i++) {
 		const wb_thread *t = &run->slots[i].t;
-		ops[i] = t->ops > 0 && t->late ? t->ops - 1 : t->ops;
+		ops[i] = t->ops > 0 && t->late && !(row->def.flags & WB_EXACT_OPS) ? t->ops - 1 : t->ops;
 		late += t->late;
 		if (stop && t->seen_stop > stop)
 			lag = std::max(lag, t->seen_stop - stop);

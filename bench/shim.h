@@ -89,6 +89,9 @@ extern "C" {
  * is blocked (a starved thread 0 cannot stretch the window).  Only for bodies
  * where no thread can wait for ever on another that stopped: locks, not queues. */
 #define WB_STOP_TIMER 0x8u
+/* The body counts only operations that completed before the stop (it tests
+ * wb_stopped() after each one), so the runner drops nothing for a late thread. */
+#define WB_EXACT_OPS 0x10u
 
 typedef struct wb_thread wb_thread;
 

@@ -9,7 +9,7 @@
  * As in lockbench.h, each workload is a static inline always_inline body
  * taking its operations as function pointers; an implementation calls it from
  * a tiny wrapper with constant arguments, so the measured loop makes direct
- * calls only (scripts/bench_check_calls.py checks the binary).  The object's
+ * calls only (bench/check_calls.py checks the binary).  The object's
  * init/destroy go through a struct sb_impl (t->arg) in setup and teardown,
  * which are not measured.
  *

@@ -3,7 +3,7 @@
 #
 #   make claims          docs/claims.md from $(BUILD)/bench/results.json (the run `make report`
 #                        reads): every numeric claim of SCENARIOS.md C1, C3-C7 against the
-#                        scenario/* rows (scripts/claims.py).  Run `make bench` first; rows
+#                        scenario/* rows (bench/report/claims.py).  Run `make bench` first; rows
 #                        missing from the run are shown as "not measured".
 #   make check-coswitch  (part of make check) bench/coswitch_test.c: the hand-written
 #                        coroutine switch keeps callee-saved registers, natively and, when
@@ -21,7 +21,7 @@ CLAIMS_RESULTS   ?= $(BUILD)/bench/results.json
 .PHONY: claims check-coswitch
 
 claims:
-	$(Q)python3 scripts/claims.py --results $(CLAIMS_RESULTS) --out docs/claims.md
+	$(Q)python3 bench/report/claims.py --results $(CLAIMS_RESULTS) --out docs/claims.md
 
 $(COSWITCH_BUILD)/coswitch_test: bench/coswitch_test.c bench/coswitch.h
 	@mkdir -p $(@D)

@@ -5,6 +5,8 @@
 #   scripts/deps.sh --check-or-install  the same, silent when nothing is missing
 #                                       (make check and make bench call this)
 #   scripts/deps.sh --list              print the package list
+#   DEPS_PACKAGES="p1 p2" scripts/deps.sh ...   only these packages (a target's own list:
+#                                       mk/bench.mk passes the benchmark's, per family)
 #
 # The core library needs only a C11 compiler and pthreads; these packages are for
 # the tests (clang + its ThreadSanitizer runtime), the benchmark peers, the
@@ -27,6 +29,10 @@ packages=(
 	spin                              # make models: Promela models of the wait/wake protocols
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # the aarch64 cross build and its tests
 )
+
+if [ -n "${DEPS_PACKAGES:-}" ]; then
+	read -r -a packages <<<"$DEPS_PACKAGES"
+fi
 
 if [ "${1:-}" = "--list" ]; then
 	printf '%s\n' "${packages[@]}"

@@ -4,7 +4,7 @@
 CPU model, cores, caches, kernel, compilers, glibc, the peer libraries'
 package versions, the load average when the run started, and the date.
 
-usage: scripts/bench_machine.py [--cc CC] [--cxx CXX] [--reps N] [--min-time S] [--filter RE] [-o FILE]
+usage: bench/report/machine.py [--cc CC] [--cxx CXX] [--reps N] [--min-time S] [--filter RE] [-o FILE]
 """
 import argparse
 import datetime

@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """report.py - docs/benchmarks.md from a Google Benchmark JSON run (stdlib only).
 
-usage: scripts/report.py [--results build/bench/results.json] [--machine build/bench/machine.json]
-                         [--out docs/benchmarks.md] [--img docs/img] [--no-charts]
+usage: bench/report/report.py [--results build/bench/results.json] [--machine build/bench/machine.json]
+                              [--out docs/benchmarks.md] [--img docs/img] [--no-charts]
 
-Reads the per-repetition rows of one `make bench` run, takes the median of
-every counter over the repetitions, and writes: the machine fingerprint; the
-targets of the issues (scripts/bench_targets.py) with the measured value and
-met/missed; a summary with one row per weft primitive (its best and worst
-ratio against each peer, and its targets met); per family and workload, tables of medians (throughput, or cost per
-operation for one-thread workloads), ratios of every weft_* row against every
-other implementation at the same thread count, fairness and wait percentiles
-where the rows have them, the other counters; charts of throughput against
-threads drawn by gnuplot into docs/img/*.png.
+Reads the paired rounds of one `make bench` run (bench/report/results.py, the
+loader shared with claims.py, fill_numbers.py and verdict.py) and writes: the
+machine fingerprint; the noise floor (A/A row) and the class verdicts with
+their bootstrap intervals, every row weft loses, collapse flags, starvation
+and the workloads measured in their own units (verdict.py); the peers'
+configuration and its sources; the targets of the issues (targets.py); per
+family and workload, tables of medians, ratios of every weft_* row against
+every other implementation at the same thread count, fairness and wait
+percentiles, the other counters; charts drawn by gnuplot into docs/img/*.png
+(weft's lines thick, one colour per line, min-max error bars over the
+rounds, the machine in the title).
 
 Row names: <family>/<workload>/<impl>/real_time/threads:N.  Workloads named
 <prefix>_sweep_<N> or <prefix>_spin<N> are shown together as one sweep.
@@ -28,14 +30,14 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_targets import TARGETS  # noqa: E402
+from targets import TARGETS  # noqa: E402
+import peers  # noqa: E402
+import results as resultslib  # noqa: E402
+import verdict  # noqa: E402
 
 FAMILY_ORDER = ['spin', 'mutex', 'rwlock', 'cond', 'sem', 'once', 'barrier', 'counter', 'mpmc', 'pool', 'scenario']
 # Columns shown in their own tables; every other counter goes to "other counters".
 KNOWN = {'items_per_second', 'ns_per_op', 'fair_max_min', 'fair_cv', 'cpu_ns_per_op'}
-SKIP_KEYS = {'name', 'family_index', 'per_family_instance_index', 'run_name', 'run_type', 'repetitions',
-             'repetition_index', 'threads', 'iterations', 'real_time', 'cpu_time', 'time_unit',
-             'aggregate_name', 'aggregate_unit', 'error_occurred', 'error_message', 'label'}
 # Workloads that also get fairness and wait-percentile charts.
 DETAIL_CHARTS = re.compile(r'^(contended_cs50_out50|contended_cs500_out50|reads99|writer_wait|pair|pingpong|'
                            r'broadcast8|c3_slow_io|inc|prodcons)$')
@@ -44,50 +46,13 @@ SWEEP = re.compile(r'^(.+?_(?:sweep|spin))_?(\d+)$')
 
 # ---- loading ----------------------------------------------------------------
 
-def parse_name(run_name):
-    # drop what Google Benchmark appends: real_time, threads:N, iterations:N, ...
-    parts = [p for p in run_name.split('/') if p not in ('real_time', 'manual_time') and ':' not in p]
-    m = re.search(r'/threads:(\d+)', run_name)
-    threads = int(m.group(1)) if m else 1
-    if len(parts) < 3:
-        return None
-    return parts[0], '/'.join(parts[1:-1]), parts[-1], threads
+parse_name = resultslib.parse_name
 
 
 def load(path):
-    with open(path) as f:
-        data = json.load(f)
-    samples = {}   # (family, workload, impl, threads) -> metric -> [values]
-    aggs = {}
-    reps = 1
-    for b in data.get('benchmarks', []):
-        if b.get('error_occurred'):
-            continue
-        key = parse_name(b.get('run_name', b['name']))
-        if not key:
-            continue
-        target = samples if b.get('run_type', 'iteration') == 'iteration' else None
-        if b.get('run_type') == 'aggregate':
-            if b.get('aggregate_name') != 'median':
-                continue
-            target = aggs
-        reps = max(reps, int(b.get('repetitions', 1)))
-        d = target.setdefault(key, {})
-        for k, v in b.items():
-            if k in SKIP_KEYS or not isinstance(v, (int, float)):
-                continue
-            d.setdefault(k, []).append(float(v))
-        if b.get('items_per_second'):
-            d.setdefault('ns_per_op', []).append(1e9 / float(b['items_per_second']))
-    # medians of the repetitions; the aggregate only if no repetition survived
-    med, spread = {}, {}
-    for key in set(samples) | set(aggs):
-        src = samples.get(key) or aggs.get(key)
-        med[key] = {k: statistics.median(v) for k, v in src.items()}
-        vals = samples.get(key, {}).get('items_per_second', [])
-        if len(vals) > 1 and statistics.mean(vals) > 0:
-            spread[key] = statistics.pstdev(vals) / statistics.mean(vals)
-    return data.get('context', {}), med, spread, reps
+    """(context, medians, spread, repetitions) through the shared loader."""
+    r = resultslib.load(path)
+    return r.context, r.med, r.spread, r.reps
 
 
 # ---- formatting -------------------------------------------------------------
@@ -178,7 +143,7 @@ def targets_section(med):
         rows.append([str(t['issue']), t['text'], shown, '%s %g' % (t['op'], t['bound']),
                      '**met**' if ok else '**missed**'])
     out = ['## Targets\n',
-           'Each target of the issues (listed in `scripts/bench_targets.py`), evaluated on the medians of '
+           'Each target of the issues (listed in `bench/report/targets.py`), evaluated on the medians of '
            'this run: %d met, %d missed, %d without data. Costs compare `ns_per_op` (lower is better), '
            'throughputs `items_per_second` (higher is better).\n' % (met, missed, nodata),
            table(['issue', 'target', 'measured', 'required', ''], rows)]
@@ -201,75 +166,6 @@ def target_impl(t):
     return primitive_name('', m.group(1)) if m else None
 
 
-def summary_section(med):
-    """One row per weft primitive: its best and worst throughput ratio against
-    every peer it was measured with (same workload, same thread count, same
-    run), and how many of the issues' targets on it were met."""
-    ips = {}   # (family, workload, threads) -> impl -> items_per_second
-    for (fam, w, impl, n), m in med.items():
-        v = m.get('items_per_second')
-        if v:
-            ips.setdefault((fam, w, n), {})[impl] = v
-    # A primitive is compared within its home family (where it has most rows)
-    # and in the scenarios; elsewhere it is only a baseline for another
-    # primitive (weft_mutex in the rwlock family), and a ratio against, say,
-    # an RCU reader would say nothing about a mutex.
-    nrows = {}
-    for (fam, w, n), row in ips.items():
-        for impl in row:
-            prim = primitive_name(fam, impl)
-            if prim:
-                nrows.setdefault(prim, {})[fam] = nrows.setdefault(prim, {}).get(fam, 0) + 1
-    home = {p: max(c, key=lambda f: (f != 'scenario', c[f])) for p, c in nrows.items()}
-    pairs = {}  # primitive -> peer -> [(ratio, where)]
-    for (fam, w, n), row in ips.items():
-        for impl, v in row.items():
-            prim = primitive_name(fam, impl)
-            if not prim or fam not in (home[prim], 'scenario'):
-                continue
-            for peer, pv in row.items():
-                if peer == 'limit' or primitive_name(fam, peer):
-                    continue
-                pairs.setdefault(prim, {}).setdefault(peer, []).append(
-                    (v / pv, '%s/%s@%d' % (fam, w, n)))
-    tmet, ttotal = {}, {}
-    for t in TARGETS:
-        prim = target_impl(t)
-        num = lookup(med, t['num'])
-        den = lookup(med, t['den']) if t['den'] else 1.0
-        if not prim or num is None or den is None or den == 0:
-            continue
-        v = num / den
-        ok = v <= t['bound'] if t['op'] == '<=' else v >= t['bound']
-        ttotal[prim] = ttotal.get(prim, 0) + 1
-        tmet[prim] = tmet.get(prim, 0) + ok
-    prims = sorted(set(pairs) | set(ttotal))
-    rows, detail = [], []
-    for prim in prims:
-        cells = []
-        for peer in impl_order(pairs.get(prim, {})):
-            rs = pairs[prim][peer]
-            best = max(rs)
-            worst = min(rs)
-            cells.append('%s %s' % (peer, fmt_ratio(best[0])))
-            detail.append([prim, peer, str(len(rs)), fmt_ratio(best[0]), best[1],
-                           fmt_ratio(worst[0]), worst[1]])
-        tg = '%d of %d' % (tmet.get(prim, 0), ttotal[prim]) if prim in ttotal else '-'
-        rows.append([prim, ', '.join(cells) or '-', tg])
-    out = ['## Summary\n',
-           'One row per weft primitive: its **best** throughput ratio against each peer measured with it '
-           '(weft items/s divided by the peer\'s, same workload, same thread count, same run; above 1 weft '
-           'is faster) in the primitive\'s own family and in the scenarios, and how many of the issues\' targets on it were met in this run. A best ratio alone '
-           'flatters: the second table gives, for each pair, the number of shared rows and the worst ratio '
-           'too, and where each was measured.\n',
-           table(['primitive', 'best ratio against each peer', 'targets met'], rows),
-           'Best and worst ratio of each pair, and where (`family/workload@threads`):\n',
-           table(['primitive', 'peer', 'shared rows', 'best', 'where', 'worst', 'where'], detail)]
-    return '\n'.join(out)
-
-
-# ---- charts -----------------------------------------------------------------
-
 class Charts:
     def __init__(self, img_dir, enabled):
         self.img_dir = img_dir
@@ -284,12 +180,29 @@ class Charts:
                     break
             self.enabled = self.terminal is not None
 
-    def add(self, name, title, xlabel, ylabel, series, logx=False):
+    # One colour per line, never repeated within a chart (16 > the most
+    # implementations of any family); weft's lines are thicker, with filled points.
+    PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f',
+               '#bcbd22', '#17becf', '#000000', '#aec7e8', '#ffbb78', '#98df8a', '#c5b0d5', '#c49c94']
+    machine = ''   # "cpu model, N CPUs, date": on every chart
+    samples = {}   # results.Results.samples: the rounds behind each point (error bars)
+
+    def add(self, name, title, xlabel, ylabel, series, logx=False, bars=None, lower_is_better=False):
+        """bars=(family, workload, metric): min-max over the rounds at each point."""
         if not self.enabled or not series:
             return None
         fname = re.sub(r'[^A-Za-z0-9_.-]+', '_', name) + '.png'
+        if bars:
+            fam, w, metric = bars
+            series = [(label, [(x, y) + self.minmax(fam, w, label, x, metric, y) for x, y in pts])
+                      for label, pts in series]
+        ylabel += ' (lower is better)' if lower_is_better else ''
         self.jobs.append((fname, title, xlabel, ylabel, logx, series))
         return fname
+
+    def minmax(self, fam, w, impl, n, metric, y):
+        vals = self.samples.get((fam, w, impl, n), {}).get(metric, [])
+        return (min(vals), max(vals)) if len(vals) > 1 else (y, y)
 
     def render(self):
         if not self.enabled or not self.jobs:
@@ -299,17 +212,27 @@ class Charts:
                   'set logscale y', 'set format y "%.0s%c"']
         for n, (fname, title, xlabel, ylabel, logx, series) in enumerate(self.jobs):
             blocks, plots = [], []
+            if len(series) > len(self.PALETTE):
+                sys.stderr.write('report: %s has %d lines, more than %d colours\n' % (fname, len(series),
+                                                                                     len(self.PALETTE)))
             for i, (label, pts) in enumerate(series):
                 blocks.append('$d%d_%d << EOD' % (n, i))
-                blocks += ['%g %g' % (x, y) for x, y in pts if y and y > 0]
+                blocks += [' '.join('%g' % v for v in p) for p in pts if p[1] and p[1] > 0]
                 blocks.append('EOD')
-                plots.append('$d%d_%d using 1:2 with linespoints lw 2 title "%s"' % (n, i, label))
+                weft = str(label).startswith('weft')
+                style = 'lw 4 pt 7 ps 1.2' if weft else 'lw 1.5 pt %d ps 0.8 dt 2' % (1 + i % 6)
+                colour = self.PALETTE[i % len(self.PALETTE)]
+                kind = 'yerrorlines' if pts and len(pts[0]) == 4 else 'linespoints'
+                cols = '1:2:3:4' if kind == 'yerrorlines' else '1:2'
+                plots.append('$d%d_%d using %s with %s lc rgb "%s" %s title "%s"'
+                             % (n, i, cols, kind, colour, style, label))
             script += blocks
             script.append('set output "%s"' % os.path.join(self.img_dir, fname).replace('"', ''))
-            script.append('set title "%s"' % title.replace('"', "'"))
+            script.append('set title "%s%s"' % (title.replace('"', "'"),
+                                                ('\\n' + self.machine.replace('"', "'")) if self.machine else ''))
             script.append('set xlabel "%s"; set ylabel "%s"' % (xlabel, ylabel))
             script.append('set logscale x 2' if logx else 'unset logscale x')
-            xs = sorted({x for _, pts in series for x, _ in pts})
+            xs = sorted({p[0] for _, pts in series for p in pts})
             if xs and not logx:
                 script.append('set xtics (%s)' % ', '.join('"%g" %g' % (x, x) for x in xs))
             elif xs:
@@ -431,7 +354,7 @@ def workload_section(family, w, med, spread, charts, img_rel):
             series = [(i, [(n, get(i, n, 'items_per_second')) for n in threads
                            if get(i, n, 'items_per_second')]) for i in impls]
             f = charts.add('%s_%s' % (family, w), '%s/%s: throughput' % (family, w), 'threads',
-                           'operations per second', series)
+                           'operations per second', series, bars=(family, w, 'items_per_second'))
             if f:
                 out.append('![%s/%s throughput against threads](%s/%s)\n' % (family, w, img_rel, f))
             # Fairness and wait percentiles for the headline workloads (every
@@ -441,7 +364,8 @@ def workload_section(family, w, med, spread, charts, img_rel):
                                if n > 1 and get(i, n, 'fair_max_min')]) for i in impls]
                 series = [x for x in series if x[1]]
                 f = charts.add('%s_%s_fairness' % (family, w), '%s/%s: fairness' % (family, w), 'threads',
-                               'per-thread operations, max/min', series) if series else None
+                               'per-thread operations, max/min', series, bars=(family, w, 'fair_max_min'),
+                               lower_is_better=True) if series else None
                 if f:
                     out.append('![%s/%s fairness against threads](%s/%s)\n' % (family, w, img_rel, f))
                 for l in lat:
@@ -450,7 +374,8 @@ def workload_section(family, w, med, spread, charts, img_rel):
                     series = [x for x in series if x[1]]
                     f = charts.add('%s_%s_%s_p99' % (family, w, l),
                                    '%s/%s: p99 of the sampled %s time' % (family, w, l), 'threads',
-                                   'nanoseconds', series) if series else None
+                                   'nanoseconds', series, bars=(family, w, '%s_p99_ns' % l),
+                                   lower_is_better=True) if series else None
                     if f:
                         out.append('![%s/%s %s percentiles against threads](%s/%s)\n'
                                    % (family, w, l, img_rel, f))
@@ -538,7 +463,7 @@ def machine_section(machine, context, reps, nrows):
         rows.append(['google benchmark', 'date %s, %s CPUs at %s MHz, load %s' % (
             context.get('date', '?'), context.get('num_cpus', '?'), context.get('mhz_per_cpu', '?'),
             ' '.join('%.2f' % x for x in context.get('load_avg', [])))])
-    rows.append(['run', '%d rows, %d repetitions each, randomly interleaved' % (nrows, reps)])
+    rows.append(['run', '%d rows, %d paired rounds each (compared rows run one after the other, fresh random order per round)' % (nrows, reps)])
     text = '## Machine\n\n' + table(['', ''], rows)
     try:
         load1 = float(str((machine or {}).get('loadavg_at_start', '')).split()[0])
@@ -552,6 +477,15 @@ def machine_section(machine, context, reps, nrows):
     return text
 
 
+def peers_section():
+    rows = [[('`%s`' % impl), fam, kind, setup, src] for (fam, impl), (kind, setup, src) in sorted(peers.CONFIG.items())]
+    return ('## How the peers are built and set up\n\n'
+            'Each peer as its authors recommend, with the source of the recommendation.  Peers are built with '
+            '`-DNDEBUG` (the bench C++ files; the C libraries are Debian\'s release builds).  Baselines are '
+            'written for the bench, not somebody\'s library.\n\n'
+            + table(['impl', 'family', 'kind', 'configuration', 'source'], rows))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--results', default='build/bench/results.json')
@@ -559,28 +493,39 @@ def main():
     ap.add_argument('--out', default='docs/benchmarks.md')
     ap.add_argument('--img', default='docs/img')
     ap.add_argument('--no-charts', action='store_true')
+    ap.add_argument('--B', type=int, default=verdict.stats.B_DEFAULT)
     a = ap.parse_args()
     if not os.path.exists(a.results):
         sys.exit('report: %s not found; run `make bench` first' % a.results)
-    context, med, spread, reps = load(a.results)
+    res = resultslib.load(a.results)
+    context, med, spread, reps = res.context, res.med, res.spread, res.reps
     mpath = a.machine or os.path.join(os.path.dirname(a.results), 'machine.json')
     machine = json.load(open(mpath)) if os.path.exists(mpath) else None
 
     out_dir = os.path.dirname(os.path.abspath(a.out))
     img_rel = os.path.relpath(os.path.abspath(a.img), out_dir)
     charts = Charts(a.img, not a.no_charts)
+    charts.samples = res.samples
+    if machine:
+        charts.machine = '%s, %s CPUs, %s' % (machine.get('cpu_model', '?'), machine.get('cpus_online', '?'),
+                                              str(machine.get('date', '?'))[:10])
 
     families = sorted({k[0] for k in med}, key=lambda f: (FAMILY_ORDER.index(f) if f in FAMILY_ORDER else 99, f))
-    parts = ['# Benchmarks\n',
+    parts = ['<!-- Generated by bench/report/report.py from %s: do not edit; run `make bench` and '
+             '`make report`. -->\n' % os.path.basename(a.results),
+             '# Benchmarks\n',
              'Generated by `make bench` (Google Benchmark through weft\'s C shim, `bench/`) and `make report` '
-             '(`scripts/report.py`). Every number is the median of the repetitions of one run, with the '
-             'repetitions of all rows randomly interleaved; ratios compare rows of the same run. Row names: '
-             '`<family>/<workload>/<impl>`, at 1, 2, 4 and 8 threads on the machine below; with 2 cores, 4 and '
-             '8 threads are oversubscribed. Timed workloads run until thread 0 has done its share, so the '
-             'per-thread counts show fairness. `limit` rows are the bare atomic operations the primitive '
-             'cannot avoid. Waits are sampled on one acquisition in 64 (rdtsc, less the cost of reading it).\n',
+             '(`bench/report/report.py`). The rows that are compared (one workload at one thread count, every '
+             'implementation) run one after the other in each of %d rounds, in a fresh random order per round; '
+             'ratios are paired by round and carry a 95%% bootstrap interval. Every thread measures the same '
+             'window from one start stamp to one stop stamp; an operation in flight at the stop is not '
+             'counted. Row names: `<family>/<workload>/<impl>`, at 1, 2, 4 and 8 threads on the machine below; '
+             'with 2 cores, 4 and 8 threads are oversubscribed (their windows are longer). `limit` rows are the '
+             'bare atomic operations the primitive cannot avoid. Waits are sampled on one operation in 64 '
+             '(rdtsc, less the cost of reading it), percentiles kept per thread.\n' % reps,
              machine_section(machine, context, reps, len({k for k in med})),
-             summary_section(med),
+             verdict.sections(res, a.B),
+             peers_section(),
              targets_section(med)]
     for f in families:
         parts.append(section_for(f, med, spread, charts, img_rel))

@@ -1,6 +1,6 @@
 """bench_targets.py - the benchmark targets of the issues, as data.
 
-scripts/report.py evaluates every entry against the medians of one run and
+bench/report/report.py evaluates every entry against the medians of one run and
 shows the measured value and met/missed.  Add your issue's targets here.
 
 An entry:

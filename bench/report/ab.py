@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""ab.py - per-row ratios of two builds run alternately (`make bench-ab`, ab.sh).
+
+usage: bench/report/ab.py [--base-label L] [--out F] DIR
+
+DIR holds base.<r>.json and new.<r>.json, one Google Benchmark run of every
+row per build and round.  Each build's rounds are merged into one results set
+(round r = repetition r) and verdict.ab_table() pairs them by round.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results as resultslib  # noqa: E402
+import verdict  # noqa: E402
+
+
+def merge(paths):
+    out = {'context': {}, 'benchmarks': []}
+    for p in paths:
+        r = int(re.search(r'\.(\d+)\.json$', p).group(1))
+        with open(p) as f:
+            data = json.load(f)
+        out['context'] = out['context'] or data.get('context', {})
+        for b in data.get('benchmarks', []):
+            if b.get('run_type', 'iteration') != 'iteration':
+                continue
+            b = dict(b)
+            b['repetition_index'] = r
+            b['repetitions'] = len(paths)
+            out['benchmarks'].append(b)
+    return resultslib.Results(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--base-label', default='base')
+    ap.add_argument('--out', default=None)
+    ap.add_argument('dir')
+    a = ap.parse_args()
+    base = merge(sorted(glob.glob(os.path.join(a.dir, 'base.*.json'))))
+    new = merge(sorted(glob.glob(os.path.join(a.dir, 'new.*.json'))))
+    text = 'Base: %s; new: the working tree; %d rounds, alternating which build runs first.\n\n' % (
+        a.base_label, new.reps)
+    w = verdict.load_warning(new)
+    if w:
+        text += w.replace('Verdicts withheld', 'Load warning') + '\n\n'
+    text += verdict.ab_table(base, new, verdict.stats.B_DEFAULT)
+    sys.stdout.write(text)
+    if a.out:
+        with open(a.out, 'w') as f:
+            f.write(text)
+        print('bench-ab: wrote %s' % a.out, file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
