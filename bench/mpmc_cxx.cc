@@ -206,7 +206,9 @@ __attribute__((constructor)) void mpmc_cxx_register()
 			   bl_drain, bl_capacity, bl_pair, bl_pc, bl_pingpong};
 	impls[2] = mq_impl{"tbb_bounded", MQ_BOUNDED | MQ_BLOCKING | MQ_PC | MQ_PINGPONG, tb_create, tb_destroy,
 			   nullptr, nullptr, tb_drain, nullptr, tb_pair, tb_pc, tb_pingpong};
-	impls[3] = mq_impl{"moodycamel_tokens", MQ_PC | MQ_PINGPONG, mc_create, mc_destroy_unmeasured, mct_thread_begin,
+	// no pingpong rows: they use two queues with one per-thread context, and a
+	// token belongs to one queue
+	impls[3] = mq_impl{"moodycamel_tokens", MQ_PC, mc_create, mc_destroy_unmeasured, mct_thread_begin,
 			   mct_thread_end_unmeasured, mct_drain, nullptr, mct_pair, mct_pc, mct_pingpong};
 	for (const mq_impl &impl : impls)
 		mq_register_impl(&impl);
