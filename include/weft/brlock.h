@@ -282,7 +282,7 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br) WEFT__ACQ_SHARED(br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, br)
+WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(0, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedrdlock_slow(br, deadline);
@@ -354,7 +354,7 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br) WEFT__ACQ(br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(WEFT_OK, br)
+WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(0, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);

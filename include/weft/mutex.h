@@ -238,7 +238,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline (the mutex is then not touched).
  */
-WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(WEFT_OK, mutex)
+WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(0, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);

@@ -376,7 +376,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw) WEFT__ACQ_SHARED(rw)
  * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed
  * or NULL @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, rw)
+WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(0, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
@@ -481,7 +481,7 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw) WEFT__ACQ(rw)
  * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(WEFT_OK, rw)
+WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(0, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);

@@ -23,6 +23,10 @@ enum weft_status {
 	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
 	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
 };
+/* WEFT_OK is also a literal 0: clang's thread-safety analysis reads "rc == 0"
+ * but not an enumerator, and the timed locks acquire when they return WEFT_OK
+ * (config.h). */
+#define WEFT_OK 0
 
 /**
  * weft_strerror() - a short English description of a status code.
