@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// right.cpp - weft.hpp used right: no warning under -Wall -Wextra -Werror
+// (clang: and -Wthread-safety).
+#include <weft/weft.hpp>
+
+#include <mutex>
+#include <shared_mutex>
+
+static weft::mutex m;
+static weft::shared_mutex rw;
+static int value WEFT_GUARDED_BY(m);
+
+int guarded();
+int guarded()
+{
+	m.lock();
+	int v = ++value;
+	m.unlock();
+	if (m.try_lock()) {
+		v = ++value;
+		m.unlock();
+	}
+	return v;
+}
+
+void adapters();
+void adapters()
+{
+	{
+		std::scoped_lock lock(m);
+	}
+	{
+		std::shared_lock<weft::shared_mutex> r(rw);
+	}
+	rw.lock_shared();
+	rw.unlock_shared();
+	if (m.try_lock_for(std::chrono::milliseconds(1)))
+		m.unlock();
+}
