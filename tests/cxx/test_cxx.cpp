@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+//
+// test_cxx.cpp - weft.hpp driven by the standard library's generic code.
+//
+// The locks are used only through std::scoped_lock, std::unique_lock,
+// std::shared_lock, std::lock and std::condition_variable_any; the
+// semaphore, latch and barrier through templates written against the C++20
+// <semaphore>/<latch>/<barrier> interfaces, which (built as C++20) run the
+// std types through the same templates.  Every multi-thread case checks an
+// invariant a broken wrapper would violate (mutual exclusion with an owner
+// check, conservation through the queue, a semaphore's bound); waits are
+// bounded by deadlines only to catch a hang.  Built plain and under TSan by
+// `make check-cxx` (mk/cxx.mk).
+#include <weft/weft.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+#if __cplusplus >= 202002L
+#include <barrier>
+#include <latch>
+#include <semaphore>
+#endif
+
+using namespace std::chrono_literals;
+
+static std::atomic<int> passed{0}, failed{0}; // CHECKs run on several threads
+#define CHECK(cond)                                                                                        \
+	do {                                                                                               \
+		if (cond) {                                                                                \
+			passed++;                                                                          \
+		} else {                                                                                   \
+			failed++;                                                                          \
+			std::printf("%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);                  \
+		}                                                                                          \
+	} while (0)
+#define CHECK_EQ(a, b)                                                                                     \
+	do {                                                                                               \
+		long long va_ = (long long)(a), vb_ = (long long)(b);                                      \
+		if (va_ == vb_) {                                                                          \
+			passed++;                                                                          \
+		} else {                                                                                   \
+			failed++;                                                                          \
+			std::printf("%s:%d: %s == %s: %lld != %lld\n", __FILE__, __LINE__, #a, #b, va_, vb_); \
+		}                                                                                          \
+	} while (0)
+
+static constexpr int kThreads = 4;
+static constexpr int kIters = 20000;
+
+template <class F>
+static void run_threads(int n, F f)
+{
+	std::vector<std::thread> ts;
+	for (int i = 0; i < n; i++)
+		ts.emplace_back(f, i);
+	for (auto &t : ts)
+		t.join();
+}
+
+// ---- layout and traits: zero overhead, pinned objects ---------------------
+
+static_assert(sizeof(weft::mutex) == sizeof(weft_mutex_t), "weft::mutex is the C object");
+static_assert(sizeof(weft::spin_mutex) == sizeof(weft_spin_t), "no extra state");
+static_assert(sizeof(weft::shared_mutex) == sizeof(weft_rwlock_t), "no extra state");
+static_assert(sizeof(weft::condition_variable) == sizeof(weft_cond_t), "no extra state");
+static_assert(sizeof(weft::counting_semaphore<>) == sizeof(weft_sem_t), "no extra state");
+static_assert(sizeof(weft::mpmc_queue<int *>) == sizeof(void *), "a pointer to the C queue");
+static_assert(!std::is_copy_constructible_v<weft::mutex> && !std::is_move_constructible_v<weft::mutex>,
+	      "a mutex must not move");
+static_assert(!std::is_move_assignable_v<weft::shared_mutex> && !std::is_move_constructible_v<weft::latch>,
+	      "pinned");
+static_assert(std::is_move_constructible_v<weft::mpmc_queue<int *>> &&
+		      !std::is_copy_constructible_v<weft::mpmc_queue<int *>>,
+	      "the queue owns its heap object");
+static_assert(weft::counting_semaphore<5>::max() == 5, "C++20 shape");
+
+// ---- Lockable through std::scoped_lock / std::unique_lock / std::lock ----
+
+template <class M>
+static void lockable(const char *name)
+{
+	M m;
+	long counter = 0;
+	std::atomic<int> inside{0};
+	int overlaps = 0;
+	run_threads(kThreads, [&](int) {
+		for (int i = 0; i < kIters; i++) {
+			std::scoped_lock lock(m);
+			if (inside.fetch_add(1, std::memory_order_relaxed) != 0)
+				overlaps++;
+			counter++;
+			inside.fetch_sub(1, std::memory_order_relaxed);
+		}
+	});
+	CHECK_EQ(counter, (long)kThreads * kIters);
+	CHECK_EQ(overlaps, 0);
+
+	{
+		std::unique_lock<M> held(m);
+		std::thread([&] {
+			std::unique_lock<M> other(m, std::try_to_lock);
+			CHECK(!other.owns_lock());
+		}).join();
+	}
+	std::unique_lock<M> again(m, std::try_to_lock);
+	CHECK(again.owns_lock());
+	again.unlock();
+
+	// std::lock / std::scoped_lock of two: opposite orders, no deadlock
+	M a, b;
+	long both = 0;
+	run_threads(2, [&](int id) {
+		for (int i = 0; i < kIters / 4; i++) {
+			if (id == 0) {
+				std::scoped_lock lock(a, b);
+				both++;
+			} else {
+				std::unique_lock<M> lb(b, std::defer_lock), la(a, std::defer_lock);
+				std::lock(lb, la);
+				both++;
+			}
+		}
+	});
+	CHECK_EQ(both, 2L * (kIters / 4));
+	std::printf("  %s: Lockable ok\n", name);
+}
+
+// ---- TimedLockable ------------------------------------------------------
+
+template <class M>
+static void timed_lockable(const char *name)
+{
+	M m;
+	{
+		std::unique_lock<M> held(m);
+		std::thread([&] {
+			std::unique_lock<M> l1(m, 2ms);
+			CHECK(!l1.owns_lock());
+			std::unique_lock<M> l2(m, std::chrono::steady_clock::now() + 2ms);
+			CHECK(!l2.owns_lock());
+			std::unique_lock<M> l3(m, std::chrono::system_clock::now() + 2ms);
+			CHECK(!l3.owns_lock());
+			std::unique_lock<M> l4(m, -5s); // a past deadline: a trylock
+			CHECK(!l4.owns_lock());
+		}).join();
+	}
+	std::unique_lock<M> l(m, 10s);
+	CHECK(l.owns_lock());
+	l.unlock();
+	CHECK(l.try_lock_until(std::chrono::system_clock::now() + 10s));
+	std::printf("  %s: TimedLockable ok\n", name);
+}
+
+// ---- SharedTimedLockable through std::shared_lock -----------------------
+
+template <class M>
+static void shared_lockable(const char *name)
+{
+	M m;
+	long a = 0, b = 0; // equal whenever no writer holds m
+	long torn = 0;
+	std::atomic<long> torn_seen{0};
+	run_threads(kThreads, [&](int id) {
+		for (int i = 0; i < kIters / 2; i++) {
+			if (id == 0 && i % 8 == 0) {
+				std::unique_lock<M> w(m);
+				a++;
+				b++;
+			} else {
+				std::shared_lock<M> r(m);
+				if (a != b)
+					torn_seen.fetch_add(1, std::memory_order_relaxed);
+			}
+		}
+	});
+	torn = torn_seen.load();
+	CHECK_EQ(torn, 0);
+	CHECK_EQ(a, (kIters / 2 + 7) / 8);
+	{
+		std::shared_lock<M> r1(m);
+		std::thread([&] {
+			std::shared_lock<M> r2(m, std::try_to_lock); // readers share
+			CHECK(r2.owns_lock());
+			std::unique_lock<M> w(m, 2ms); // a writer waits
+			CHECK(!w.owns_lock());
+		}).join();
+	}
+	{
+		std::unique_lock<M> w(m);
+		std::thread([&] {
+			std::shared_lock<M> r(m, 2ms);
+			CHECK(!r.owns_lock());
+			std::shared_lock<M> r2(m, std::chrono::system_clock::now() + 2ms);
+			CHECK(!r2.owns_lock());
+		}).join();
+	}
+	std::shared_lock<M> r(m, 10s);
+	CHECK(r.owns_lock());
+	std::printf("  %s: SharedTimedLockable ok\n", name);
+}
+
+// ---- condition variables ------------------------------------------------
+
+template <class CV, class M>
+static void condvar(const char *name)
+{
+	M m;
+	CV cv;
+	int ready = 0, consumed = 0;
+	std::thread consumer([&] {
+		for (int i = 1; i <= 200; i++) {
+			std::unique_lock<M> l(m);
+			cv.wait(l, [&] { return ready >= i; });
+			consumed = i;
+			cv.notify_all();
+		}
+	});
+	for (int i = 1; i <= 200; i++) {
+		std::unique_lock<M> l(m);
+		ready = i;
+		cv.notify_one();
+		bool ok = cv.wait_for(l, 10s, [&] { return consumed >= i; });
+		CHECK(ok);
+	}
+	consumer.join();
+	std::unique_lock<M> l(m);
+	(void)cv.wait_for(l, 1ms); // timeout or a spurious wake-up: either is allowed
+	CHECK(!cv.wait_for(l, 1ms, [] { return false; }));
+	CHECK(!cv.wait_until(l, std::chrono::system_clock::now() + 1ms, [] { return false; }));
+	CHECK(cv.wait_until(l, std::chrono::steady_clock::now() + 1s, [] { return true; }));
+	std::printf("  %s: condition variable ok\n", name);
+}
+
+// ---- the C++20 shapes -----------------------------------------------------
+
+template <class Sem>
+static void semaphore_shape(const char *name)
+{
+	constexpr int kBound = 2;
+	Sem sem(kBound);
+	std::atomic<int> inside{0};
+	std::atomic<int> worst{0};
+	run_threads(kThreads, [&](int) {
+		for (int i = 0; i < kIters / 10; i++) {
+			if (i % 2)
+				sem.acquire();
+			else if (!sem.try_acquire_for(10s))
+				continue;
+			int now = inside.fetch_add(1) + 1;
+			int w = worst.load();
+			while (now > w && !worst.compare_exchange_weak(w, now)) {
+			}
+			inside.fetch_sub(1);
+			sem.release();
+		}
+	});
+	CHECK(worst.load() <= kBound);
+	CHECK(sem.try_acquire());
+	CHECK(sem.try_acquire());
+	CHECK(!sem.try_acquire());
+	CHECK(!sem.try_acquire_for(1ms));
+	CHECK(!sem.try_acquire_until(std::chrono::steady_clock::now() + 1ms));
+	CHECK(!sem.try_acquire_until(std::chrono::system_clock::now() + 1ms));
+	sem.release(2);
+	CHECK(sem.try_acquire_until(std::chrono::steady_clock::now() + 1s));
+	CHECK(Sem::max() >= kBound);
+	std::printf("  %s: counting_semaphore shape ok\n", name);
+}
+
+template <class Latch>
+static void latch_shape(const char *name)
+{
+	Latch done(kThreads);
+	std::vector<int> out(kThreads, 0);
+	CHECK(!done.try_wait());
+	std::thread waiter([&] {
+		done.wait();
+		for (int i = 0; i < kThreads; i++)
+			CHECK_EQ(out[i], i + 1); // published by count_down
+	});
+	run_threads(kThreads, [&](int id) {
+		out[id] = id + 1;
+		if (id == 0)
+			done.arrive_and_wait();
+		else
+			done.count_down();
+	});
+	waiter.join();
+	CHECK(done.try_wait());
+	CHECK(Latch::max() >= kThreads);
+	std::printf("  %s: latch shape ok\n", name);
+}
+
+template <class Barrier>
+static void barrier_shape(const char *name)
+{
+	Barrier bar(kThreads);
+	constexpr int kPhases = 50;
+	std::vector<int> slot(kThreads, 0);
+	std::atomic<int> bad{0};
+	run_threads(kThreads, [&](int id) {
+		for (int p = 1; p <= kPhases; p++) {
+			slot[id] = p;
+			bar.arrive_and_wait();
+			for (int j = 0; j < kThreads; j++)
+				if (slot[j] != p)
+					bad.fetch_add(1);
+			bar.arrive_and_wait();
+		}
+	});
+	CHECK_EQ(bad.load(), 0);
+	std::printf("  %s: barrier shape ok\n", name);
+}
+
+// ---- the rest -------------------------------------------------------------
+
+static void once()
+{
+	weft::once_flag flag;
+	std::atomic<int> calls{0};
+	int value = 0;
+	run_threads(kThreads, [&](int) {
+		weft::call_once(
+			flag,
+			[&](int v) {
+				calls.fetch_add(1);
+				std::this_thread::sleep_for(1ms);
+				value = v;
+			},
+			42);
+		CHECK_EQ(value, 42); // visible to every caller that returns
+	});
+	CHECK_EQ(calls.load(), 1);
+	CHECK(flag.done());
+	// nested: a callable may run call_once on another flag
+	weft::once_flag outer, inner;
+	int n = 0;
+	weft::call_once(outer, [&] { weft::call_once(inner, [&] { n += 10; }); n += 1; });
+	CHECK_EQ(n, 11);
+	std::printf("  once_flag: ok\n");
+}
+
+static void counters()
+{
+	weft::counter c;
+	weft::sharded_counter s;
+	run_threads(kThreads, [&](int) {
+		for (int i = 0; i < kIters; i++) {
+			++c;
+			s += 2;
+			--s;
+		}
+	});
+	CHECK_EQ(c.load(), (long long)kThreads * kIters);
+	CHECK_EQ(s.read(), (long long)kThreads * kIters);
+	CHECK_EQ(c.fetch_add(5), (long long)kThreads * kIters);
+	std::printf("  counter, sharded_counter: ok\n");
+}
+
+static void queue()
+{
+	// conservation through the queue, with close() for shutdown
+	weft::mpmc_queue<std::uint32_t> q(64);
+	constexpr std::uint32_t kPer = 5000;
+	std::atomic<std::uint64_t> sum{0};
+	std::atomic<std::uint64_t> count{0};
+	std::atomic<int> producers_left{2};
+	run_threads(kThreads, [&](int id) {
+		if (id < 2) {
+			for (std::uint32_t i = 1; i <= kPer; i++) {
+				std::uint32_t v = i * 2 + (std::uint32_t)id;
+				if (i % 3 == 0) {
+					std::uint32_t batch[1] = {v};
+					while (q.try_push_n(batch, 1) != 1)
+						std::this_thread::yield();
+				} else if (q.push(v) != weft::queue_op_status::success) {
+					CHECK(false);
+				}
+			}
+			if (producers_left.fetch_sub(1) == 1)
+				q.close();
+		} else {
+			std::uint32_t buf[8];
+			for (;;) {
+				std::size_t n = q.try_pop_n(buf, 8);
+				for (std::size_t i = 0; i < n; i++)
+					sum += buf[i];
+				count += n;
+				if (n)
+					continue;
+				auto v = q.pop(); // blocks; nullopt once closed and drained
+				if (!v)
+					break;
+				sum += *v;
+				count++;
+			}
+		}
+	});
+	std::uint64_t want = 0;
+	for (std::uint32_t id = 0; id < 2; id++)
+		for (std::uint32_t i = 1; i <= kPer; i++)
+			want += i * 2 + id;
+	CHECK_EQ(count.load(), 2 * kPer);
+	CHECK_EQ(sum.load(), want);
+	CHECK(q.push(1) == weft::queue_op_status::closed);
+	CHECK(q.try_push(1) == weft::queue_op_status::closed);
+
+	weft::mpmc_queue<int *> p(2);
+	int x = 7;
+	CHECK(p.try_push(&x) == weft::queue_op_status::success);
+	CHECK(p.try_push(&x) == weft::queue_op_status::success);
+	CHECK(p.try_push(&x) == weft::queue_op_status::full);
+	CHECK(p.push_for(&x, 1ms) == weft::queue_op_status::timeout);
+	int *out = nullptr;
+	CHECK(p.pop_for(out, 1s) == weft::queue_op_status::success && out == &x);
+	CHECK(p.pop_until(out, std::chrono::system_clock::now() + 1s) == weft::queue_op_status::success);
+	CHECK(p.try_pop(out) == weft::queue_op_status::empty);
+	CHECK(p.pop_for(out, 1ms) == weft::queue_op_status::timeout);
+	CHECK(p.pop_until(out, std::chrono::steady_clock::now() + 1ms) == weft::queue_op_status::timeout);
+	weft::mpmc_queue<int *> moved(std::move(p));
+	CHECK(moved.capacity() == 2);
+#if defined(__cpp_exceptions)
+	bool threw = false;
+	try {
+		weft::mpmc_queue<int *> bad(3); // not a power of two
+	} catch (const weft::error &e) {
+		threw = e.code() == WEFT_EINVAL;
+	}
+	CHECK(threw);
+#endif
+	std::printf("  mpmc_queue: ok\n");
+}
+
+static std::atomic<int> live_objects{0};
+struct Widget {
+	explicit Widget(int v) : value(v) { live_objects++; }
+	~Widget() { live_objects--; }
+	int value;
+	char pad[40];
+};
+
+static void pool()
+{
+	weft::object_pool<Widget> pool(8);
+	{
+		std::vector<weft::object_pool<Widget>::handle> hs;
+		for (int i = 0; i < 8; i++) {
+			auto h = pool.make(i);
+			CHECK(h != nullptr);
+			hs.push_back(std::move(h));
+		}
+		CHECK(pool.make(99) == nullptr); // exhausted: an empty handle
+		CHECK_EQ(live_objects.load(), 8);
+		CHECK_EQ(hs[3]->value, 3);
+		// handles die on another thread
+		std::thread([&] { hs.clear(); }).join();
+	}
+	CHECK_EQ(live_objects.load(), 0);
+	run_threads(kThreads, [&](int id) {
+		for (int i = 0; i < 1000; i++) {
+			auto h = pool.make(id);
+			if (h)
+				CHECK_EQ(h->value, id);
+		}
+		pool.flush();
+	});
+	CHECK_EQ(live_objects.load(), 0);
+	CHECK_EQ(pool.stats().in_use, 0);
+	std::printf("  object_pool: ok\n");
+}
+
+int main()
+{
+	std::printf("test_cxx (C++%ld)\n", (long)(__cplusplus / 100 % 100));
+	lockable<weft::mutex>("weft::mutex");
+	lockable<weft::spin_mutex>("weft::spin_mutex");
+	lockable<weft::ticket_mutex>("weft::ticket_mutex");
+	lockable<weft::shared_mutex>("weft::shared_mutex");
+	lockable<weft::br_shared_mutex>("weft::br_shared_mutex");
+	timed_lockable<weft::mutex>("weft::mutex");
+	timed_lockable<weft::shared_mutex>("weft::shared_mutex");
+	timed_lockable<weft::br_shared_mutex>("weft::br_shared_mutex");
+	shared_lockable<weft::shared_mutex>("weft::shared_mutex");
+	shared_lockable<weft::br_shared_mutex>("weft::br_shared_mutex");
+	condvar<weft::condition_variable, weft::mutex>("weft::condition_variable + weft::mutex");
+	condvar<std::condition_variable_any, weft::mutex>("std::condition_variable_any + weft::mutex");
+	condvar<std::condition_variable_any, weft::spin_mutex>("std::condition_variable_any + weft::spin_mutex");
+	semaphore_shape<weft::counting_semaphore<2>>("weft::counting_semaphore");
+	latch_shape<weft::latch>("weft::latch");
+	barrier_shape<weft::barrier>("weft::barrier");
+#if __cplusplus >= 202002L
+	// the same templates over the standard's types: the shapes match
+	semaphore_shape<std::counting_semaphore<2>>("std::counting_semaphore");
+	latch_shape<std::latch>("std::latch");
+	barrier_shape<std::barrier<>>("std::barrier");
+#endif
+	once();
+	counters();
+	queue();
+	pool();
+	std::printf("test_cxx: %d passed, %d failed\n", passed.load(), failed.load());
+	return failed ? 1 : 0;
+}
