@@ -85,7 +85,7 @@ static void sem_hold(void)
 }
 static void sem_release(void)
 {
-	(void)weft_sem_post(&sem);
+	(void)!weft_sem_post(&sem);
 }
 
 static void latch_block(void)
@@ -94,11 +94,11 @@ static void latch_block(void)
 }
 static void latch_hold(void)
 {
-	(void)weft_latch_init(&latch, 1);
+	(void)!weft_latch_init(&latch, 1);
 }
 static void latch_release(void)
 {
-	(void)weft_latch_count_down(&latch, 1);
+	(void)!weft_latch_count_down(&latch, 1);
 }
 
 static void barrier_block(void)
@@ -143,14 +143,14 @@ static void rw_release_read(void)
 static void pop_block(void)
 {
 	void *v;
-	(void)weft_mpmc_pop(queue, &v);
+	(void)!weft_mpmc_pop(queue, &v);
 }
 static void pop_hold(void)
 {
 }
 static void pop_release(void)
 {
-	(void)weft_mpmc_push(queue, &token);
+	(void)!weft_mpmc_push(queue, &token);
 }
 
 struct cancel_case {
@@ -223,11 +223,11 @@ static int one_round(int cancel)
 
 static void run_case(void)
 {
-	(void)weft_mutex_init(&mx, 0);
-	(void)weft_cond_init(&cv, 0);
-	(void)weft_sem_init(&sem, 0, 0);
-	(void)weft_barrier_init(&barrier, 2);
-	(void)weft_rwlock_init(&rw, 0);
+	(void)!weft_mutex_init(&mx, 0);
+	(void)!weft_cond_init(&cv, 0);
+	(void)!weft_sem_init(&sem, 0, 0);
+	(void)!weft_barrier_init(&barrier, 2);
+	(void)!weft_rwlock_init(&rw, 0);
 	queue = weft_mpmc_create(2, 0);
 	if (queue == NULL)
 		_exit(7);
