@@ -32,7 +32,7 @@ WEFT_CMAKE_SED = -e 's|@WEFT_VERSION@|$(VERSION)|g' -e 's|@WEFT_SOVERSION@|$(SOV
 install: install-cmake
 uninstall: uninstall-cmake
 
-install-cmake: dist/weft.h
+install-cmake:
 	install -d $(WEFT_CMAKE_DIR) $(DESTDIR)$(INCLUDEDIR)/weft/single
 	sed $(WEFT_CMAKE_SED) cmake/weftConfig.cmake.in > $(WEFT_CMAKE_DIR)/weftConfig.cmake
 	sed $(WEFT_CMAKE_SED) cmake/weftConfigVersion.cmake.in > $(WEFT_CMAKE_DIR)/weftConfigVersion.cmake
