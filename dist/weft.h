@@ -342,6 +342,10 @@ enum weft_status {
 	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
 	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
 };
+/* WEFT_OK is also a literal 0: clang's thread-safety analysis reads "rc == 0"
+ * but not an enumerator, and the timed locks acquire when they return WEFT_OK
+ * (config.h). */
+#define WEFT_OK 0
 
 /**
  * weft_strerror() - a short English description of a status code.
@@ -1237,7 +1241,7 @@ static inline void weft_brlock_rdlock(weft_brlock_t *br) WEFT__ACQ_SHARED(br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, br)
+WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY_SHARED(0, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedrdlock_slow(br, deadline);
@@ -1309,7 +1313,7 @@ static inline void weft_brlock_wrlock(weft_brlock_t *br) WEFT__ACQ(br)
  * Return: WEFT_OK, WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or NULL
  * @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(WEFT_OK, br)
+WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, const struct timespec *deadline) WEFT__TRY(0, br)
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
@@ -1648,7 +1652,7 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed or
  * NULL @deadline (the mutex is then not touched).
  */
-WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(WEFT_OK, mutex)
+WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const struct timespec *deadline) WEFT__TRY(0, mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
@@ -4828,7 +4832,7 @@ static inline void weft_rwlock_rdlock(weft_rwlock_t *rw) WEFT__ACQ_SHARED(rw)
  * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a malformed
  * or NULL @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(WEFT_OK, rw)
+WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY_SHARED(0, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedrdlock_slow(rw, deadline);
@@ -4933,7 +4937,7 @@ static inline void weft_rwlock_wrlock(weft_rwlock_t *rw) WEFT__ACQ(rw)
  * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, or WEFT_EINVAL for a
  * malformed or NULL @deadline (the lock is then not touched).
  */
-WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(WEFT_OK, rw)
+WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, const struct timespec *deadline) WEFT__TRY(0, rw)
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
