@@ -103,14 +103,14 @@ static void latch_release(void)
 
 static void barrier_block(void)
 {
-	(void)weft_barrier_wait(&barrier);
+	(void)!weft_barrier_wait(&barrier);
 }
 static void barrier_hold(void)
 {
 }
 static void barrier_release(void)
 {
-	(void)weft_barrier_wait(&barrier);
+	(void)!weft_barrier_wait(&barrier);
 }
 
 static void rdlock_block(void)

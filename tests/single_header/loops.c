@@ -649,7 +649,7 @@ static void *barrier_wait_setter(void *arg)
 	(void)arg;
 	nap();
 	barrier_wait_ready = 1;
-	(void)weft_barrier_wait(&barrier);
+	(void)!weft_barrier_wait(&barrier);
 	return NULL;
 }
 
