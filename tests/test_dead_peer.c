@@ -65,9 +65,65 @@ static void test_mpmc_dead_poller(void)
 	check_shared_free(mem, bytes);
 }
 
+/* ---- robust mutex: a woken waiter killed before it took the word --------- */
+
+struct rsleeper {
+	weft_robust_mutex_t *m;
+	pid_t tid;
+	int done;
+};
+
+static void *rsleeper_main(void *arg)
+{
+	struct rsleeper *r = arg;
+	__atomic_store_n(&r->tid, check_gettid(), __ATOMIC_RELEASE);
+	if (weft_robust_mutex_lock(r->m) == WEFT_OK) {
+		__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+		(void)weft_robust_mutex_unlock(r->m);
+	}
+	return NULL;
+}
+
+/*
+ * An unlock wakes one sleeper; if that one's process dies before it takes the
+ * word, and another locker took the word meanwhile (so the kernel's re-wake
+ * for a dying pending locker does not fire), the other sleepers sleep on.
+ * Simulated: WAITERS is cleared (the wake was spent on the dead one), then the
+ * holder unlocks without a wake and locks and unlocks again.
+ */
+static void test_robust_dead_wakee(void)
+{
+	weft_robust_mutex_t *m = check_shared_alloc(sizeof(*m));
+	CHECK_STATUS(weft_robust_mutex_init(m, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_robust_mutex_lock(m), WEFT_OK);
+	struct rsleeper r = {m, 0, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, rsleeper_main, &r);
+	while (__atomic_load_n(&r.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	(void)check_wait_until_sleeping(getpid(), r.tid);
+	__atomic_fetch_and(&m->word, ~WEFT_ROBUST_WAITERS, __ATOMIC_SEQ_CST);
+	CHECK_STATUS(weft_robust_mutex_unlock(m), WEFT_OK);
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang)) {
+		if (weft_robust_mutex_trylock(m) == WEFT_OK)
+			(void)weft_robust_mutex_unlock(m);
+		usleep(1000);
+	}
+	CHECK_EQ(__atomic_load_n(&r.done, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
+		CHECK_STATUS(weft_robust_mutex_lock(m), WEFT_OK); /* free the sleeper */
+		__atomic_fetch_or(&m->word, WEFT_ROBUST_WAITERS, __ATOMIC_SEQ_CST);
+		(void)weft_robust_mutex_unlock(m);
+	}
+	pthread_join(t, NULL);
+	check_shared_free(m, sizeof(*m));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S);
 	RUN_TEST(test_mpmc_dead_poller);
+	RUN_TEST(test_robust_dead_wakee);
 	return check_summary();
 }
