@@ -27,3 +27,12 @@ crashtest-quick: $(CRASHTEST_BIN)
 # CHECK_STEPS += crashtest-quick: added once the rwlock waiter-queue fix lands (a dead waiting writer hangs it today)
 HELP_LINES  += "make crashtest       kill a worker process of every process-shared primitive CRASHTEST_KILLS (1000) times: 0 hangs, 0 violations"
 HELP_LINES  += "make crashtest-quick the same, 25 kills per primitive (part of make check)"
+
+# Uncontended cost of a robust lock+unlock against a robust pthread_mutex_t and
+# a plain weft_mutex_t, interleaved in one run (tests/crash/robust_cost.c).
+ROBUST_COST_BIN := $(BUILD)/crash/robust_cost
+$(eval $(call weft_programs,main,tests/crash,$(BUILD)/crash,$(ROBUST_COST_BIN)))
+.PHONY: robust-cost
+robust-cost: $(ROBUST_COST_BIN)
+	$(Q)$(ROBUST_COST_BIN)
+HELP_LINES  += "make robust-cost     uncontended robust lock+unlock vs a robust pthread_mutex_t and a plain weft_mutex_t"

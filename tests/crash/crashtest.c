@@ -31,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -205,7 +206,7 @@ static void mutex_worker(int me, uint64_t *rng)
 		unsigned how = (unsigned)(xorshift(rng) % 3);
 		if (how == 0) {
 			while (!weft_mutex_trylock(&S->mutex))
-				weft_cpu_relax();
+				sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 		} else if (how == 1) {
 			weft_mutex_lock(&S->mutex);
 		} else {
@@ -269,7 +270,7 @@ static void robust_worker(int me, uint64_t *rng)
 		int rc;
 		if (how == 0) {
 			while ((rc = weft_robust_mutex_trylock(&S->robust)) == WEFT_EBUSY)
-				weft_cpu_relax();
+				sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 		} else if (how == 1) {
 			rc = weft_robust_mutex_lock(&S->robust);
 		} else {
@@ -391,7 +392,7 @@ static void rw_worker(int me, uint64_t *rng)
 		if (write) {
 			if (how == 0) {
 				while (!weft_rwlock_trywrlock(l))
-					weft_cpu_relax();
+					sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 			} else if (how == 1) {
 				weft_rwlock_wrlock(l);
 			} else {
@@ -406,7 +407,7 @@ static void rw_worker(int me, uint64_t *rng)
 		} else {
 			if (how == 0) {
 				while (!weft_rwlock_tryrdlock(l))
-					weft_cpu_relax();
+					sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 			} else if (how == 1) {
 				weft_rwlock_rdlock(l);
 			} else {
@@ -443,7 +444,7 @@ static void br_worker(int me, uint64_t *rng)
 		if (r < 3) {
 			if (how == 0) {
 				while (!weft_brlock_trywrlock(l))
-					weft_cpu_relax();
+					sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 			} else if (how == 1) {
 				weft_brlock_wrlock(l);
 			} else {
@@ -458,7 +459,7 @@ static void br_worker(int me, uint64_t *rng)
 		} else {
 			if (how == 0) {
 				while (!weft_brlock_tryrdlock(l))
-					weft_cpu_relax();
+					sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 			} else if (how == 1) {
 				weft_brlock_rdlock(l);
 			} else {
@@ -573,7 +574,7 @@ static void sem_worker(int me, uint64_t *rng)
 		unsigned how = (unsigned)(xorshift(rng) % 3);
 		if (how == 0) {
 			while (!weft_sem_trywait(&S->sem))
-				weft_cpu_relax();
+				sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 		} else if (how == 1) {
 			weft_sem_wait(&S->sem);
 		} else {
@@ -662,7 +663,7 @@ static void mpmc_worker(int me, uint64_t *rng)
 			mark(&w->inside, 1);
 			if (how == 0) {
 				while (!weft_mpmc_try_push(q, value_of(me, w->produced)))
-					weft_cpu_relax();
+					sched_yield(); /* 4 workers on 2 CPUs: let the holder (or the dying victim) run */
 				w->produced++;
 			} else if (how == 1) {
 				if (weft_mpmc_push(q, value_of(me, w->produced)) != WEFT_OK)
@@ -997,6 +998,14 @@ static void run_trial(const struct prim *p, struct tally *t, uint64_t seed, unsi
 			t->hangs++;
 			fprintf(stderr, "crashtest: %s: HANG: seed %#" PRIx64 ", victim %u, %u survivors stuck\n", p->name,
 				seed, victim, left);
+			fprintf(stderr, "  words: mutex %#x robust %#x rwlock %#x/%#x brlock %#x/%#x sem %#x cond-mutex %#x\n",
+				S->mutex.state, S->robust.word, S->rwlock.state, S->rwlock.queue, S->brlock.writer,
+				S->brlock.wlock, S->sem.value, S->cond_mutex.state);
+			for (unsigned i = 0; i < nworkers; i++)
+				fprintf(stderr, "  worker %u: pid %d ops %" PRIu64 " inside %u held %u%s\n", i, (int)pids[i],
+					S->w[i].ops, S->w[i].inside, S->w[i].held, i == victim ? " (victim)" : "");
+			if (getenv("CRASHTEST_HOLD"))
+				sleep(600); /* leave the stuck survivors for a debugger */
 		}
 		for (unsigned i = 0; i < nworkers; i++)
 			if (pids[i] != 0) {
