@@ -5,9 +5,9 @@
  * a busy loop pinned to the same CPU.  A probe, not a test: it measures time,
  * so it is not part of `make test` and asserts nothing.
  *
- *   make && cc -O2 -std=c11 -Iinclude -Isrc tests/probe_deadline.c build/libweft.a -pthread -o build/probe_deadline
+ *   make probe-deadline [PROBE_CALLS=n]   (mk/probes.mk), which does:
  *   taskset -c 0 sh -c 'while :; do :; done' &  HOG=$!
- *   taskset -c 0 build/probe_deadline [calls]
+ *   taskset -c 0 build/probes/probe_deadline [calls]
  *   kill $HOG
  *
  * Prints, per call, p50 / p99 / max in microseconds over @calls calls

@@ -1,0 +1,20 @@
+# Probes run by hand (tests/probes/): they measure time, so they assert nothing
+# and are not part of `make check`.  (The other probes of tests/probes/ are
+# compiled by check-chaos-free, check-lockdep and lockdep-cost.)
+#
+#   make probe-deadline   how long every timed call takes with a passed deadline,
+#                         with a busy loop pinned to the same CPU (PROBE_CALLS
+#                         calls each, default 1000; docs/errors.md: under 50 us)
+
+PROBES_BUILD   := $(BUILD)/probes
+PROBE_DEADLINE := $(PROBES_BUILD)/probe_deadline
+PROBE_CALLS    ?= 1000
+
+$(eval $(call weft_programs,main,tests/probes,$(PROBES_BUILD),$(PROBE_DEADLINE)))
+
+.PHONY: probe-deadline
+probe-deadline: $(PROBE_DEADLINE)
+	$(Q)taskset -c 0 sh -c 'while :; do :; done' & hog=$$!; \
+	taskset -c 0 $(PROBE_DEADLINE) $(PROBE_CALLS); rc=$$?; kill $$hog; exit $$rc
+
+HELP_LINES += "make probe-deadline  past-deadline latency of every timed call, CPU hog on the same CPU"
