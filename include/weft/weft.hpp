@@ -7,8 +7,8 @@
  *
  * Each type holds the C object itself (or, for the queue and the pool, the
  * pointer to it) and forwards to the static inline C calls: no virtual call,
- * no extra state, nothing a compiler does not inline away (docs/cxx.md shows
- * the object code of a lock/unlock loop, the same as the C one).  They meet
+ * no extra state, nothing a compiler does not inline away (`make check-cxx-cost`
+ * compares the object code of a C and a C++ lock/unlock loop).  They meet
  * the standard library's named requirements, so the standard's generic code
  * drives them:
  *
