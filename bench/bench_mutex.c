@@ -29,7 +29,7 @@ static void wmutex_init(void *l)
 }
 static void wmutex_pshared_init(void *l)
 {
-	weft_mutex_init((weft_mutex_t *)l, WEFT_PSHARED);
+	(void)!weft_mutex_init((weft_mutex_t *)l, WEFT_PSHARED);
 }
 static void wmutex_destroy(void *l)
 {
