@@ -125,28 +125,51 @@ def lookup(med, spec):
     return med.get(key, {}).get(m.group(3))
 
 
-def targets_section(med):
+def targets_section(med, res=None):
+    """Each target on the paired rounds: geometric-mean ratio, 95% interval, met/undecided/missed."""
+    import stats
     rows = []
-    met = missed = nodata = 0
+    counts = {'met': 0, 'undecided': 0, 'missed': 0, 'no data': 0}
     for t in TARGETS:
         num = lookup(med, t['num'])
         den = lookup(med, t['den']) if t['den'] else 1.0
         if num is None or den is None or den == 0:
-            rows.append([str(t['issue']), t['text'], '-', '%s %g' % (t['op'], t['bound']), 'no data'])
-            nodata += 1
+            rows.append([str(t['issue']), t['text'], '-', '-', '%s %g' % (t['op'], t['bound']), 'no data'])
+            counts['no data'] += 1
             continue
-        v = num / den
-        ok = v <= t['bound'] if t['op'] == '<=' else v >= t['bound']
-        met += ok
-        missed += not ok
-        shown = fmt_ratio(v) if t['den'] else '%.3g' % v
-        rows.append([str(t['issue']), t['text'], shown, '%s %g' % (t['op'], t['bound']),
-                     '**met**' if ok else '**missed**'])
+        lo = hi = None
+        if res is not None:
+            def rounds(spec):
+                m = re.match(r'^(.+)@(\d+):(\w+)$', spec)
+                return res.rounds.get(parse_name(m.group(1) + '/threads:' + m.group(2)), {}).get(m.group(3), {})
+            a = rounds(t['num'])
+            b = rounds(t['den']) if t['den'] else {r: 1.0 for r in a}
+            est = stats.row_estimate(stats.paired_logs(a, b), 'target|%s|%s' % (t['num'], t['den']))
+            if est and est.n >= 2:
+                v, lo, hi = est.ratio, est.lo, est.hi
+            else:
+                v = num / den
+        else:
+            v = num / den
+        if lo is None:
+            ok = v <= t['bound'] if t['op'] == '<=' else v >= t['bound']
+            verdict = 'met' if ok else 'missed'
+        elif t['op'] == '<=':
+            verdict = 'met' if hi <= t['bound'] else 'missed' if lo > t['bound'] else 'undecided'
+        else:
+            verdict = 'met' if lo >= t['bound'] else 'missed' if hi < t['bound'] else 'undecided'
+        counts[verdict] += 1
+        fmt = fmt_ratio if t['den'] else (lambda x: '%.3g' % x)
+        rows.append([str(t['issue']), t['text'], fmt(v), '[%s, %s]' % (fmt(lo), fmt(hi)) if lo is not None else '-',
+                     '%s %g' % (t['op'], t['bound']), '**%s**' % verdict])
     out = ['## Targets\n',
-           'Each target of the issues (listed in `bench/report/targets.py`), evaluated on the medians of '
-           'this run: %d met, %d missed, %d without data. Costs compare `ns_per_op` (lower is better), '
-           'throughputs `items_per_second` (higher is better).\n' % (met, missed, nodata),
-           table(['issue', 'target', 'measured', 'required', ''], rows)]
+           'Each target of the issues (listed in `bench/report/targets.py`), read on the paired rounds of this '
+           'run: the geometric mean of the ratio over the rounds and its 95%% bootstrap interval; **met** only '
+           'when the whole interval satisfies the bound, **missed** when none of it does, **undecided** '
+           'otherwise: %d met, %d undecided, %d missed, %d without data. Costs compare `ns_per_op` (lower is '
+           'better), throughputs `items_per_second` (higher is better).\n'
+           % (counts['met'], counts['undecided'], counts['missed'], counts['no data']),
+           table(['issue', 'target', 'measured', '95% interval', 'required', ''], rows)]
     return '\n'.join(out)
 
 
@@ -526,7 +549,7 @@ def main():
              machine_section(machine, context, reps, len({k for k in med})),
              verdict.sections(res, a.B),
              peers_section(),
-             targets_section(med)]
+             targets_section(med, res)]
     for f in families:
         parts.append(section_for(f, med, spread, charts, img_rel))
     charts.render()
