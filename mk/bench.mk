@@ -20,7 +20,8 @@
 # Knobs: BENCH_FILTER (regex), BENCH_ROUNDS (paired rounds, >= 10 for a verdict),
 # BENCH_MIN_TIME (seconds: the measured window of a timed row; x BENCH_OVERSUB when the row
 # has more threads than CPUs), BENCH_ARGS (more flags for the program), BENCH_OPT,
-# NOISY_OK=1 (print verdicts even when the load at start was above half the CPUs).
+# NOISY_OK=1 (print verdicts even when the load at start was above half the CPUs),
+# REPORT_PREVIOUS=FILE (make report: an earlier full run; the page shows the verdicts' agreement).
 #
 # Sources by wildcard, so a new family adds a file and edits nothing here:
 # bench/bench_*.c (C bodies, each registering its own rows), bench/*_cxx.cc (C++
@@ -187,7 +188,7 @@ report:
 		exit 0; \
 	fi; \
 	python3 bench/report/report.py --results $(REPORT_RESULTS) --machine $(BENCH_BUILD)/machine.json \
-		--out docs/benchmarks.md --img docs/img && \
+		$(if $(REPORT_PREVIOUS),--previous $(REPORT_PREVIOUS)) --out docs/benchmarks.md --img docs/img && \
 	python3 bench/report/claims.py --results $(REPORT_RESULTS) --out docs/claims.md && \
 	for page in $(REPORT_PAGES); do \
 		python3 bench/report/fill_numbers.py --results $(REPORT_RESULTS) $$page.in $$page || exit 1; \

@@ -517,6 +517,8 @@ def main():
     ap.add_argument('--img', default='docs/img')
     ap.add_argument('--no-charts', action='store_true')
     ap.add_argument('--B', type=int, default=verdict.stats.B_DEFAULT)
+    ap.add_argument('--previous', default=None,
+                    help='an earlier full run on the same machine: the page shows how many verdicts agree')
     a = ap.parse_args()
     if not os.path.exists(a.results):
         sys.exit('report: %s not found; run `make bench` first' % a.results)
@@ -548,6 +550,8 @@ def main():
              '(rdtsc, less the cost of reading it), percentiles kept per thread.\n' % reps,
              machine_section(machine, context, reps, len({k for k in med})),
              verdict.sections(res, a.B),
+             ('## Agreement with the previous run\n\n' + verdict.agreement(resultslib.load(a.previous), res, a.B)
+              .replace('\n  ', '\n- ') + '\n') if a.previous else '',
              peers_section(),
              targets_section(med, res)]
     for f in families:
