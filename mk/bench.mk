@@ -81,10 +81,12 @@ bench_pc = $(shell for p in $(1); do pkg-config --exists $$p 2>/dev/null && pkg-
 BENCH_PKG_CFLAGS = $(eval BENCH_PKG_CFLAGS := $(call bench_pc,$(BENCH_PKGS),--cflags))$(BENCH_PKG_CFLAGS)
 BENCH_PKG_LIBS   = $(eval BENCH_PKG_LIBS := $(call bench_pc,$(BENCH_PKGS),--libs))$(BENCH_PKG_LIBS)
 
-BENCH_CFLAGS   = -std=gnu11 -Iinclude -Isrc -Ibench $(WARNINGS) $(BENCH_OPT) -MMD -MP
-# The C-only warnings do not apply to C++.  The C++ files hold the header-only
-# peers (moodycamel, Boost, oneTBB, Abseil's inline parts): built with -DNDEBUG
-# as their authors ship them for release, so no assert of theirs is live.
+# Peers are compiled into the bench's own files (the header-inline parts of ck,
+# liburcu, moodycamel, Boost, oneTBB, Abseil): everything is built with -DNDEBUG,
+# as their authors ship them for release, so no assert of theirs is live (the
+# bodies check their invariants with wb_fail(), never assert()).
+BENCH_CFLAGS   = -std=gnu11 -DNDEBUG -Iinclude -Isrc -Ibench $(WARNINGS) $(BENCH_OPT) -MMD -MP
+# The C-only warnings do not apply to C++.
 BENCH_CXXFLAGS = -std=gnu++17 -DNDEBUG -Iinclude -Isrc -Ibench \
                  $(filter-out -Wstrict-prototypes -Wmissing-prototypes,$(WARNINGS)) \
                  $(BENCH_OPT) $(BENCH_PKG_CFLAGS) -MMD -MP
