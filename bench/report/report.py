@@ -503,8 +503,9 @@ def machine_section(machine, context, reps, nrows):
 def peers_section():
     rows = [[('`%s`' % impl), fam, kind, setup, src] for (fam, impl), (kind, setup, src) in sorted(peers.CONFIG.items())]
     return ('## How the peers are built and set up\n\n'
-            'Each peer as its authors recommend, with the source of the recommendation.  Peers are built with '
-            '`-DNDEBUG` (the bench C++ files; the C libraries are Debian\'s release builds).  Baselines are '
+            'Each peer as its authors recommend, with the source of the recommendation.  The bench files, where '
+            'the header-inline parts of the peers are compiled, are built with `-DNDEBUG`; the libraries are '
+            'Debian\'s release builds.  Baselines are '
             'written for the bench, not somebody\'s library.\n\n'
             + table(['impl', 'family', 'kind', 'configuration', 'source'], rows))
 
@@ -554,6 +555,7 @@ def main():
               .replace('\n  ', '\n- ') + '\n') if a.previous else '',
              peers_section(),
              targets_section(med, res)]
+    parts = [p for p in parts if p]
     for f in families:
         parts.append(section_for(f, med, spread, charts, img_rel))
     charts.render()
