@@ -208,6 +208,38 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 	weft_debug_die("weft_rwlock_t", rw, "more than WEFT_RWLOCK_READERS_MAX concurrent read locks");
 }
 
+/*
+ * The waiters' queue.  A process-shared rwlock queues with the owned word
+ * lock (src/wordlock.h), which names the queue head: the head sets WAITING
+ * (a writer) and PARKED while it waits, and a head killed there (it held
+ * nothing but its place in line) left WAITING|PARKED set and the queue taken
+ * for ever, so that every reader and writer hung (issue 14; make crashtest).
+ * The next waiter takes the queue over once it sees the head is gone, and
+ * undoes the head's marks: only the head sets them, and it is now the head.
+ * A head that died after it took the lock still holds it (WRITER, or its
+ * count in R): that is a dead holder, which the take-over cannot undo.
+ */
+static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+{
+	if (!(wflags & WEFT_PSHARED))
+		return weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+	bool stolen;
+	int rc = weft__wordlock_lock_owned(&rw->queue, weft__rwlock_spin_budget(), deadline, &stolen);
+	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
+	 * head's own RMWs of these bits) */
+	if (rc == WEFT_OK && stolen)
+		weft_atomic_fetch_and(&rw->state, ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED), WEFT_RELAXED);
+	return rc;
+}
+
+static void rwl_queue_unlock(weft_rwlock_t *rw, unsigned wflags)
+{
+	if (wflags & WEFT_PSHARED)
+		weft__wordlock_unlock_owned(&rw->queue);
+	else
+		weft__wordlock_unlock(&rw->queue, 0u, wflags);
+}
+
 /* A reader that lost its CAS to another reader retries while the lock stays
  * readable.  Return: true once in. */
 static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
@@ -283,10 +315,10 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
+	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_read_as_head(rw, deadline, wflags);
-	weft__wordlock_unlock(&rw->queue, 0u, wflags);
+	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
@@ -386,10 +418,10 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
+	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_write_as_head(rw, deadline, wflags);
-	weft__wordlock_unlock(&rw->queue, 0u, wflags);
+	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 

@@ -4,10 +4,18 @@
  * algorithm, its states, its transitions and its ordering are at the top of
  * src/wordlock.h.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* kill() under -std=c11 */
+#endif
 #include "wordlock.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/types.h>
 
 #include "backoff.h"
 #include "wait.h"
+#include "weft/debug.h"
 #include "weft/deadline.h"
 #include "weft/status.h"
 
@@ -104,4 +112,80 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
 void weft__wordlock_wake(uint32_t *word, unsigned wflags)
 {
 	weft__wake(word, 1, wflags);
+}
+
+/* ---- the owned word lock (see wordlock.h) --------------------------------- */
+
+/* Whether kernel thread (or process) @id no longer exists. */
+static bool holder_gone(uint32_t id)
+{
+	int saved_errno = errno;
+	bool gone = kill((pid_t)id, 0) != 0 && errno == ESRCH;
+	errno = saved_errno;
+	return gone;
+}
+
+int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen)
+{
+	const uint32_t me = weft_debug_self() << 2;
+	*stolen = false;
+	uint32_t v = 0;
+	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
+	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return WEFT_OK;
+	if (deadline != NULL && weft_deadline_passed(deadline))
+		return WEFT_ETIMEDOUT;
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
+		/* relaxed: a hint; the CAS is the acquire */
+		if (weft_atomic_load(word, WEFT_RELAXED) == 0) {
+			v = 0;
+			/* acquire: as above */
+			if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		}
+	} while (weft__backoff_spin(&backoff, spin));
+	for (;;) {
+		v = weft_atomic_load(word, WEFT_RELAXED); /* relaxed: the CASes below decide */
+		if (v == 0) {
+			/* CONTENDED: we slept, others may sleep (see the overview).
+			 * acquire: as above */
+			if (weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+			continue;
+		}
+		uint32_t want = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+		/* relaxed: only tells the holder to wake someone */
+		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		struct timespec nap;
+		bool is_nap;
+		const struct timespec *until = nap_deadline(deadline, WEFT_PSHARED, &nap, &is_nap);
+		if (weft__wait(word, want, until, WEFT_PSHARED) != WEFT_ETIMEDOUT)
+			continue;
+		if (!is_nap) {
+			/* the caller's deadline: one last look */
+			v = 0;
+			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)
+				       ? WEFT_OK
+				       : WEFT_ETIMEDOUT;
+		}
+		/* A nap ended with no wake-up: is the holder still there?  acquire
+		 * on the take-over: we read what the dead holder wrote */
+		v = weft_atomic_load(word, WEFT_RELAXED);
+		if (v == want && holder_gone(v >> 2) &&
+		    weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			*stolen = true;
+			return WEFT_OK;
+		}
+	}
+}
+
+void weft__wordlock_unlock_owned(uint32_t *word)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS of
+	 * the next holder */
+	uint32_t old = weft_atomic_exchange(word, 0u, WEFT_RELEASE);
+	if ((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+		weft__wake(word, 1, WEFT_PSHARED);
 }

@@ -100,4 +100,22 @@ int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struc
  */
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
 
+/*
+ * The owned word lock: a process-shared word that also names its holder, for
+ * locks held only while a thread *waits* (the rwlock's queue), so that the
+ * death of a process that held nothing but its place in line cannot stop the
+ * others for ever.  The word is 0 when free, else (holder << 2) | state, the
+ * holder being the kernel thread id (weft_debug_self(); ids fit in 30 bits,
+ * pid_max <= 2^22) and the state LOCKED or CONTENDED as above.  A sleeper
+ * naps (WEFT__WORDLOCK_PSHARED_NAP_NS) and, when a nap ends with the word
+ * unchanged, asks the kernel whether the holder still exists (kill(id, 0),
+ * ESRCH: gone); if not, it takes the word over with a CAS and is told so
+ * (*@stolen = true), to repair what the dead holder's role left behind.
+ * Limits: a recycled thread id looks alive (the sleepers then wait as
+ * before); processes in different pid namespaces see different ids.
+ * Always the shared futex flavour.
+ */
+int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
+void weft__wordlock_unlock_owned(uint32_t *word);
+
 #endif /* WEFT_SRC_WORDLOCK_H */

@@ -120,10 +120,79 @@ static void test_robust_dead_wakee(void)
 	check_shared_free(m, sizeof(*m));
 }
 
+/* ---- rwlock: the queue head killed while it waited ------------------------ */
+
+/* A thread id that existed and is gone: a child process that exited. */
+static pid_t dead_id(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	(void)check_wait_child(pid);
+	return pid;
+}
+
+struct rwjob {
+	weft_rwlock_t *rw;
+	int write;
+	int done;
+};
+
+static void *rwjob_main(void *arg)
+{
+	struct rwjob *j = arg;
+	if (j->write) {
+		weft_rwlock_wrlock(j->rw);
+		weft_rwlock_wrunlock(j->rw);
+	} else {
+		weft_rwlock_rdlock(j->rw);
+		weft_rwlock_rdunlock(j->rw);
+	}
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A writer queued behind a reader, became the head, set WAITING and PARKED,
+ * and its process was killed; the reader left.  State: R = 0, WAITING,
+ * PARKED, the queue held by the dead head.  Readers and writers must get in.
+ */
+static void test_rwlock_dead_head(void)
+{
+	weft_rwlock_t *rw = check_shared_alloc(sizeof(*rw));
+	CHECK_STATUS(weft_rwlock_init(rw, WEFT_PSHARED), WEFT_OK);
+	for (int write = 0; write < 2; write++) {
+		uint32_t dead = (uint32_t)dead_id();
+		__atomic_store_n(&rw->queue, (dead << 2) | 2u, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED, __ATOMIC_RELAXED);
+		CHECK(!weft_rwlock_tryrdlock(rw)); /* the stuck state, as the issue saw it */
+		struct rwjob j = {rw, write, 0};
+		pthread_t t;
+		pthread_create(&t, NULL, rwjob_main, &j);
+		struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+		while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+			usleep(1000);
+		CHECK_EQ(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE), 1);
+		if (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE)) {
+			/* free the stuck thread so the program can end */
+			__atomic_fetch_and(&rw->state, ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED), __ATOMIC_RELAXED);
+			__atomic_store_n(&rw->queue, 0u, __ATOMIC_RELEASE);
+			weft_rwlock_wrlock(rw);
+			weft_rwlock_wrunlock(rw);
+		}
+		pthread_join(t, NULL);
+		CHECK(weft_rwlock_tryrdlock(rw));
+		weft_rwlock_rdunlock(rw);
+	}
+	check_shared_free(rw, sizeof(*rw));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S);
 	RUN_TEST(test_mpmc_dead_poller);
 	RUN_TEST(test_robust_dead_wakee);
+	RUN_TEST(test_rwlock_dead_head);
 	return check_summary();
 }

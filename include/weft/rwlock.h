@@ -31,7 +31,8 @@
  *
  * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
  * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3; the word lock
- * of src/wordlock.h).  Every thread that cannot take the lock at once queues
+ * of src/wordlock.h; a WEFT_PSHARED lock's also names its holder, so that a
+ * head killed while it waits is replaced: src/rwlock.c, docs/processes.md).  Every thread that cannot take the lock at once queues
  * on it; the one thread that holds it, the head, is the only one that waits
  * on `state`, sets WAITING or PARKED, and it lets the queue go as soon as it
  * has the rwlock.  This is the
