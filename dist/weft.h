@@ -4493,7 +4493,8 @@ WEFT_EXTERN_C_END
  *
  * `queue` is a three-state futex mutex (0 free, 1 held, 2 held and maybe
  * slept on; U. Drepper, "Futexes Are Tricky", 2011, mutex #3; the word lock
- * of src/wordlock.h).  Every thread that cannot take the lock at once queues
+ * of src/wordlock.h; a WEFT_PSHARED lock's also names its holder, so that a
+ * head killed while it waits is replaced: src/rwlock.c, docs/processes.md).  Every thread that cannot take the lock at once queues
  * on it; the one thread that holds it, the head, is the only one that waits
  * on `state`, sets WAITING or PARKED, and it lets the queue go as soon as it
  * has the rwlock.  This is the
@@ -6214,6 +6215,24 @@ int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struc
  * thread that may have been requeued onto it (see the overview).
  */
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
+
+/*
+ * The owned word lock: a process-shared word that also names its holder, for
+ * locks held only while a thread *waits* (the rwlock's queue), so that the
+ * death of a process that held nothing but its place in line cannot stop the
+ * others for ever.  The word is 0 when free, else (holder << 2) | state, the
+ * holder being the kernel thread id (weft_debug_self(); ids fit in 30 bits,
+ * pid_max <= 2^22) and the state LOCKED or CONTENDED as above.  A sleeper
+ * naps (WEFT__WORDLOCK_PSHARED_NAP_NS) and, when a nap ends with the word
+ * unchanged, asks the kernel whether the holder still exists (kill(id, 0),
+ * ESRCH: gone); if not, it takes the word over with a CAS and is told so
+ * (*@stolen = true), to repair what the dead holder's role left behind.
+ * Limits: a recycled thread id looks alive (the sleepers then wait as
+ * before); processes in different pid namespaces see different ids.
+ * Always the shared futex flavour.
+ */
+int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
+void weft__wordlock_unlock_owned(uint32_t *word);
 
 #endif /* WEFT_SRC_WORDLOCK_H */
 
@@ -10144,6 +10163,38 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 	weft_debug_die("weft_rwlock_t", rw, "more than WEFT_RWLOCK_READERS_MAX concurrent read locks");
 }
 
+/*
+ * The waiters' queue.  A process-shared rwlock queues with the owned word
+ * lock (src/wordlock.h), which names the queue head: the head sets WAITING
+ * (a writer) and PARKED while it waits, and a head killed there (it held
+ * nothing but its place in line) left WAITING|PARKED set and the queue taken
+ * for ever, so that every reader and writer hung (issue 14; make crashtest).
+ * The next waiter takes the queue over once it sees the head is gone, and
+ * undoes the head's marks: only the head sets them, and it is now the head.
+ * A head that died after it took the lock still holds it (WRITER, or its
+ * count in R): that is a dead holder, which the take-over cannot undo.
+ */
+static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+{
+	if (!(wflags & WEFT_PSHARED))
+		return weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+	bool stolen;
+	int rc = weft__wordlock_lock_owned(&rw->queue, weft__rwlock_spin_budget(), deadline, &stolen);
+	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
+	 * head's own RMWs of these bits) */
+	if (rc == WEFT_OK && stolen)
+		weft_atomic_fetch_and(&rw->state, ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED), WEFT_RELAXED);
+	return rc;
+}
+
+static void rwl_queue_unlock(weft_rwlock_t *rw, unsigned wflags)
+{
+	if (wflags & WEFT_PSHARED)
+		weft__wordlock_unlock_owned(&rw->queue);
+	else
+		weft__wordlock_unlock(&rw->queue, 0u, wflags);
+}
+
 /* A reader that lost its CAS to another reader retries while the lock stays
  * readable.  Return: true once in. */
 static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
@@ -10219,10 +10270,10 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
+	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_read_as_head(rw, deadline, wflags);
-	weft__wordlock_unlock(&rw->queue, 0u, wflags);
+	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
@@ -10322,10 +10373,10 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK)
+	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
 		return WEFT_ETIMEDOUT;
 	int rc = rwl_write_as_head(rw, deadline, wflags);
-	weft__wordlock_unlock(&rw->queue, 0u, wflags);
+	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
@@ -11106,6 +11157,13 @@ typedef int weft__wait_portable_unused;
  * algorithm, its states, its transitions and its ordering are at the top of
  * src/wordlock.h.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* kill() under -std=c11 */
+#endif
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/types.h>
 
 
 /*
@@ -11201,6 +11259,82 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
 void weft__wordlock_wake(uint32_t *word, unsigned wflags)
 {
 	weft__wake(word, 1, wflags);
+}
+
+/* ---- the owned word lock (see wordlock.h) --------------------------------- */
+
+/* Whether kernel thread (or process) @id no longer exists. */
+static bool holder_gone(uint32_t id)
+{
+	int saved_errno = errno;
+	bool gone = kill((pid_t)id, 0) != 0 && errno == ESRCH;
+	errno = saved_errno;
+	return gone;
+}
+
+int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen)
+{
+	const uint32_t me = weft_debug_self() << 2;
+	*stolen = false;
+	uint32_t v = 0;
+	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
+	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return WEFT_OK;
+	if (deadline != NULL && weft_deadline_passed(deadline))
+		return WEFT_ETIMEDOUT;
+	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	do {
+		/* relaxed: a hint; the CAS is the acquire */
+		if (weft_atomic_load(word, WEFT_RELAXED) == 0) {
+			v = 0;
+			/* acquire: as above */
+			if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		}
+	} while (weft__backoff_spin(&backoff, spin));
+	for (;;) {
+		v = weft_atomic_load(word, WEFT_RELAXED); /* relaxed: the CASes below decide */
+		if (v == 0) {
+			/* CONTENDED: we slept, others may sleep (see the overview).
+			 * acquire: as above */
+			if (weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+			continue;
+		}
+		uint32_t want = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+		/* relaxed: only tells the holder to wake someone */
+		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
+			continue;
+		struct timespec nap;
+		bool is_nap;
+		const struct timespec *until = nap_deadline(deadline, WEFT_PSHARED, &nap, &is_nap);
+		if (weft__wait(word, want, until, WEFT_PSHARED) != WEFT_ETIMEDOUT)
+			continue;
+		if (!is_nap) {
+			/* the caller's deadline: one last look */
+			v = 0;
+			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)
+				       ? WEFT_OK
+				       : WEFT_ETIMEDOUT;
+		}
+		/* A nap ended with no wake-up: is the holder still there?  acquire
+		 * on the take-over: we read what the dead holder wrote */
+		v = weft_atomic_load(word, WEFT_RELAXED);
+		if (v == want && holder_gone(v >> 2) &&
+		    weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			*stolen = true;
+			return WEFT_OK;
+		}
+	}
+}
+
+void weft__wordlock_unlock_owned(uint32_t *word)
+{
+	/* release: publishes what the holder did; pairs with the acquire CAS of
+	 * the next holder */
+	uint32_t old = weft_atomic_exchange(word, 0u, WEFT_RELEASE);
+	if ((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+		weft__wake(word, 1, WEFT_PSHARED);
 }
 
 #endif /* WEFT_IMPLEMENTATION */
