@@ -524,10 +524,9 @@ void finish(benchmark::State &st, wb_run *run)
 		st.counters["fair_cv"] = mean > 0 ? std::sqrt(var) / mean : 0.0;
 		st.counters["idle_threads"] = (double)idle;
 	}
-	if (flags & WB_CPU) {
-		st.counters["cpu_ns_per_op"] = (double)cpu / (double)std::max<uint64_t>(total, 1);
-		st.counters["runq_ns_per_op"] = (double)runq / (double)std::max<uint64_t>(total, 1);
-	}
+	// CPU time and run-queue delay per operation: on every row, beside its throughput
+	st.counters["cpu_ns_per_op"] = (double)cpu / (double)std::max<uint64_t>(total, 1);
+	st.counters["runq_ns_per_op"] = (double)runq / (double)std::max<uint64_t>(total, 1);
 	std::vector<double> p50s(n, 0), p99s(n, 0), maxs(n, 0);
 	if (flags & WB_LATENCY) {
 		// percentiles per thread (a reservoir of samples each), then pooled;

@@ -84,7 +84,8 @@ extern "C" {
 /* wb_def.flags: which derived counters thread 0 emits after a run. */
 #define WB_FAIRNESS 0x1u /* fair_max_min, fair_cv over the per-thread wb_done() counts */
 #define WB_LATENCY 0x2u  /* <lat_name>_p50_ns, _p99_ns, _max_ns over wb_sample_*() samples */
-#define WB_CPU 0x4u      /* cpu_ns_per_op: summed thread CPU time / summed operations */
+#define WB_CPU 0x4u      /* kept for the rows that set it: cpu_ns_per_op and runq_ns_per_op
+			  * (CPU time and run-queue delay per operation) are now on every row */
 /* The runner's timer closes the window at start + window, even while thread 0
  * is blocked (a starved thread 0 cannot stretch the window).  Only for bodies
  * where no thread can wait for ever on another that stopped: locks, not queues. */
