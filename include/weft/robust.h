@@ -166,6 +166,20 @@ WEFT_STATIC_ASSERT(offsetof(weft_robust_mutex_t, next) == 32 && offsetof(weft_ro
 
 #define WEFT_ROBUST_MUTEX_INIT {0, 0, 0, 0, 0, 0, 0}
 
+/**
+ * weft_robust_mutex_init() - initialize an unlocked robust mutex.
+ * @mutex: the mutex.
+ * @flags: 0, or WEFT_PSHARED for a mutex in memory shared between processes;
+ *         WEFT_ROBUST is accepted (and implied).
+ *
+ * Also registers the calling thread with the kernel's robust list if it is
+ * not yet (see the overview).  A private robust mutex may instead be set to
+ * WEFT_ROBUST_MUTEX_INIT or zero-filled.
+ *
+ * Context: any thread; the mutex must not be in use.
+ * Return: WEFT_OK, WEFT_EINVAL for an unknown flag (the mutex is untouched),
+ * or WEFT_ENOTSUP where robust mutexes are not supported (see the overview).
+ */
 /* Out of line (src/robust.c). */
 WEFT_NODISCARD int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
 WEFT_NOINLINE WEFT_COLD int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline,
