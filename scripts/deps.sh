@@ -16,6 +16,7 @@ set -eu
 packages=(
 	build-essential pkg-config python3
 	cmake                             # make check-cmake: the CMake build and its consumers
+	groff-base                        # make check-man: groff renders every manual page
 	clang libclang-rt-14-dev          # make stress: clang -fsanitize=thread and its runtime
 	libbenchmark-dev                  # Google Benchmark
 	libck-dev                         # Concurrency Kit peers
