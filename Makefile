@@ -193,6 +193,7 @@ install: all
 	ln -sf libweft.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libweft.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' weft.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/weft.pc
+	@scripts/install_hint.sh "$(DESTDIR)" "$(LIBDIR)"
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/weft

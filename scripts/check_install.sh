@@ -33,6 +33,14 @@ cc -std=c11 -Wall -Werror $cflags "$tmp/consumer.c" -o "$tmp/consumer-static" \
 	"$tmp/root/usr/local/lib/libweft.a" -pthread
 "$tmp/consumer-static"
 make --no-print-directory uninstall DESTDIR="$tmp/root" PREFIX=/usr/local >/dev/null
-left=$(find "$tmp/root" -type f | wc -l)
-[ "$left" -eq 0 ] || { echo "check-install: uninstall left $left files" >&2; exit 1; }
-echo "check-install: installed, found by pkg-config, linked (static and shared), ran, uninstalled"
+# nothing left: no file, no link, no folder of weft's own
+left=$(find "$tmp/root" \( -type f -o -type l -o -name '*weft*' \) -print | tee "$tmp/left" | wc -l)
+[ "$left" -eq 0 ] || { echo "check-install: uninstall left $left entries:" >&2; cat "$tmp/left" >&2; exit 1; }
+# outside the loader's path, install says how to run the programs
+make --no-print-directory install DESTDIR="$tmp/opt" PREFIX=/opt/hint-check >"$tmp/opt.log"
+grep -q "LD_LIBRARY_PATH=/opt/hint-check/lib" "$tmp/opt.log" ||
+	{ echo "check-install: no LD_LIBRARY_PATH/ldconfig hint for a PREFIX outside the loader's path" >&2; exit 1; }
+make --no-print-directory uninstall DESTDIR="$tmp/opt" PREFIX=/opt/hint-check >/dev/null
+left=$(find "$tmp/opt" \( -type f -o -type l -o -name '*weft*' \) -print | wc -l)
+[ "$left" -eq 0 ] || { echo "check-install: uninstall from /opt/hint-check left $left entries" >&2; exit 1; }
+echo "check-install: installed, found by pkg-config, linked (static and shared), ran, uninstalled without a trace; the loader hint shown outside its path"
