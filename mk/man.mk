@@ -24,9 +24,15 @@ man: $(MAN_STAMP)
 install: install-man
 uninstall: uninstall-man
 
+# The library needs only a C compiler: without python3, install skips the pages.
+ifneq ($(shell command -v python3 2>/dev/null),)
 install-man: $(MAN_STAMP)
 	install -d $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(MAN_BUILD)/*.3 $(DESTDIR)$(MANDIR)/man3/
+else
+install-man:
+	@echo "make install: no python3, so no manual pages (man/mkman.py makes them)"
+endif
 
 uninstall-man:
 	rm -f $(DESTDIR)$(MANDIR)/man3/weft_*.3
