@@ -4106,6 +4106,20 @@ WEFT_STATIC_ASSERT(offsetof(weft_robust_mutex_t, next) == 32 && offsetof(weft_ro
 
 #define WEFT_ROBUST_MUTEX_INIT {0, 0, 0, 0, 0, 0, 0}
 
+/**
+ * weft_robust_mutex_init() - initialize an unlocked robust mutex.
+ * @mutex: the mutex.
+ * @flags: 0, or WEFT_PSHARED for a mutex in memory shared between processes;
+ *         WEFT_ROBUST is accepted (and implied).
+ *
+ * Also registers the calling thread with the kernel's robust list if it is
+ * not yet (see the overview).  A private robust mutex may instead be set to
+ * WEFT_ROBUST_MUTEX_INIT or zero-filled.
+ *
+ * Context: any thread; the mutex must not be in use.
+ * Return: WEFT_OK, WEFT_EINVAL for an unknown flag (the mutex is untouched),
+ * or WEFT_ENOTSUP where robust mutexes are not supported (see the overview).
+ */
 /* Out of line (src/robust.c). */
 WEFT_NODISCARD int weft_robust_mutex_init(weft_robust_mutex_t *mutex, unsigned flags);
 WEFT_NOINLINE WEFT_COLD int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *deadline,
@@ -5314,6 +5328,14 @@ WEFT_STATIC_ASSERT(sizeof(weft_spin_t) == 4, "weft_spin_t is one 32-bit word");
 
 WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_spin_lock_slow(weft_spin_t *lock);
 
+/**
+ * weft_spin_init() - initialize an unlocked weft_spin_t.
+ * @lock: the lock.
+ *
+ * The same as WEFT_SPIN_INIT or zero-filling it.
+ *
+ * Context: any thread; the lock must not be in use.
+ */
 static inline void weft_spin_init(weft_spin_t *lock)
 {
 	weft_atomic_store(&lock->locked, 0, WEFT_RELAXED); /* relaxed: not shared yet */
@@ -5369,6 +5391,12 @@ static inline void weft_spin_unlock(weft_spin_t *lock) WEFT__REL(lock)
 	WEFT_TSAN_POST_UNLOCK(lock, 0);
 }
 
+/**
+ * weft_spin_destroy() - end the lock's life (nothing to free).
+ * @lock: an unlocked lock that no thread will use again.
+ *
+ * Context: any thread.
+ */
 static inline void weft_spin_destroy(weft_spin_t *lock)
 {
 	WEFT_TSAN_DESTROY(lock, 0);
@@ -5387,6 +5415,14 @@ WEFT_STATIC_ASSERT(sizeof(weft_ticket_t) == 8, "weft_ticket_t is two 32-bit word
 
 WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_ticket_lock_slow(weft_ticket_t *lock, uint32_t ticket);
 
+/**
+ * weft_ticket_init() - initialize an unlocked weft_ticket_t.
+ * @lock: the lock.
+ *
+ * The same as WEFT_TICKET_INIT or zero-filling it.
+ *
+ * Context: any thread; the lock must not be in use.
+ */
 static inline void weft_ticket_init(weft_ticket_t *lock)
 {
 	weft_atomic_store(&lock->next, 0, WEFT_RELAXED); /* relaxed: not shared yet */
@@ -5449,6 +5485,12 @@ static inline void weft_ticket_unlock(weft_ticket_t *lock) WEFT__REL(lock)
 	WEFT_TSAN_POST_UNLOCK(lock, 0);
 }
 
+/**
+ * weft_ticket_destroy() - end the lock's life (nothing to free).
+ * @lock: an unlocked lock that no thread will use again.
+ *
+ * Context: any thread.
+ */
 static inline void weft_ticket_destroy(weft_ticket_t *lock)
 {
 	WEFT_TSAN_DESTROY(lock, 0);
@@ -5478,6 +5520,14 @@ typedef struct WEFT_CAPABILITY("mutex") weft_mcs {
 WEFT_NOINLINE WEFT_COLD WEFT_NOIPA void weft_mcs_lock_slow(weft_mcs_node_t *node);
 WEFT_NOINLINE WEFT_COLD void weft_mcs_unlock_slow(weft_mcs_t *lock, weft_mcs_node_t *node);
 
+/**
+ * weft_mcs_init() - initialize an unlocked weft_mcs_t.
+ * @lock: the lock.
+ *
+ * The same as WEFT_MCS_INIT or zero-filling it.
+ *
+ * Context: any thread; the lock must not be in use.
+ */
 static inline void weft_mcs_init(weft_mcs_t *lock)
 {
 	weft_atomic_store(&lock->tail, (weft_mcs_node_t *)0, WEFT_RELAXED); /* relaxed: not shared yet */
@@ -5554,6 +5604,12 @@ static inline void weft_mcs_unlock(weft_mcs_t *lock, weft_mcs_node_t *node) WEFT
 	WEFT_TSAN_POST_UNLOCK(lock, 0);
 }
 
+/**
+ * weft_mcs_destroy() - end the lock's life (nothing to free).
+ * @lock: an unlocked lock that no thread will use again.
+ *
+ * Context: any thread.
+ */
 static inline void weft_mcs_destroy(weft_mcs_t *lock)
 {
 	WEFT_TSAN_DESTROY(lock, 0);
