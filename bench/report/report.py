@@ -80,10 +80,13 @@ def fmt_ns(v):
 
 
 def fmt_ratio(v):
+    """A raw ratio (targets, templates), capped in display at 100x either way."""
     if v is None:
         return '-'
-    if v >= 100:
-        return '%.0fx' % v
+    if v >= verdict.CAP:
+        return '>= %.0fx' % verdict.CAP
+    if v <= 1.0 / verdict.CAP:
+        return '<= %.2gx' % (1.0 / verdict.CAP)
     if v >= 10:
         return '%.1fx' % v
     return '%.2fx' % v
@@ -314,12 +317,12 @@ def workload_section(family, w, med, spread, charts, img_rel):
         rows = []
         for i in impls:
             rows.append(['`%s`' % i, fmt_ns(get(i, 1, 'ns_per_op')), fmt_num(get(i, 1, 'items_per_second'), '/s')]
-                        + ['%s' % fmt_ratio(get(p, 1, 'ns_per_op') / get(i, 1, 'ns_per_op'))
+                        + ['%s' % verdict.fmt_x(get(i, 1, 'ns_per_op') / get(p, 1, 'ns_per_op'))
                            if get(i, 1, 'ns_per_op') and get(p, 1, 'ns_per_op') and p != i else '-'
                            for p in weft])
-        out.append('Cost of one operation (median), and the cost ratio of each weft row to this row '
-                   '(below 1 = the weft row is cheaper):\n')
-        out.append(table(['impl', 'time/op', 'ops/s'] + ['`%s` / row' % p for p in weft], rows))
+        out.append('Cost of one operation (median over the rounds), and how each weft row compares with '
+                   'this row (medians; the paired intervals are in the verdict tables above):\n')
+        out.append(table(['impl', 'time/op', 'ops/s'] + ['`%s` vs row' % p for p in weft], rows))
     else:
         rows = []
         for i in impls:
@@ -330,7 +333,7 @@ def workload_section(family, w, med, spread, charts, img_rel):
                 cells.append(fmt_num(v) + (' (±%.0f%%)' % (100 * s) if v is not None and s is not None else ''))
             rows.append(['`%s`' % i] + cells)
         out.append('Throughput, operations per second summed over threads (median; ± the coefficient of '
-                   'variation over repetitions):\n')
+                   'variation over the rounds):\n')
         out.append(table(['impl'] + ['%d thr' % n for n in threads], rows))
         # ratios: every weft row against every other impl
         peers = [i for i in impls if not i.startswith('weft_')]
@@ -340,11 +343,12 @@ def workload_section(family, w, med, spread, charts, img_rel):
                 cells = []
                 for n in threads:
                     x, y = get(a, n, 'items_per_second'), get(b, n, 'items_per_second')
-                    cells.append(fmt_ratio(x / y) if x and y else '-')
+                    cells.append(verdict.fmt_x(x / y) if x and y else '-')
                 if any(c != '-' for c in cells):
                     rrows.append(['`%s` / `%s`' % (a, b)] + cells)
         if rrows:
-            out.append('Throughput ratios (above 1 = the weft row is faster):\n')
+            out.append('Throughput of each weft row against each other row (medians; losses shown as '
+                       '"N x slower", ratios capped at 100x; the paired intervals are in the verdict tables):\n')
             out.append(table(['ratio'] + ['%d thr' % n for n in threads], rrows))
         # fairness, waits and CPU
         has = lambda m: any(get(i, n, m) is not None for i in impls for n in threads)  # noqa: E731
