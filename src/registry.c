@@ -21,7 +21,6 @@
 #include "wordlock.h"
 #include "weft/atomic.h"
 #include "weft/chaos.h"
-#include "weft/status.h"
 
 struct reg_node {
 	struct reg_node *next; /* this thread's list, newest first */
