@@ -16,7 +16,8 @@
  * ordinary way.  The victim must come out of the call (it sets `returned`),
  * reach pthread_testcancel() and end there (join gives PTHREAD_CANCELED);
  * then a second thread blocks in the same call on the same object and is
- * released normally.  Each case runs in a forked child under alarm(): a
+ * released normally, and a wake on thousands of other words reaches every
+ * wait bucket.  Each case runs in a forked child under alarm(): a
  * cancellation inside the wait layer that leaves its lock held hangs the
  * release, and the watchdog turns that into a failure.  Run on both wait
  * backends (make test; make test EXTRA_CFLAGS=-DWEFT_WAIT_PORTABLE).  No timing
@@ -236,6 +237,12 @@ static void run_case(void)
 		rc = one_round(0); /* the object (and its wait bucket) still works */
 	if (rc)
 		_exit(rc);
+	/* Every other object too: a wake on 4096 words reaches every bucket of
+	 * the portable backend's table (a bucket lock kept by the dead waiter
+	 * would hang here); on the futex backend these are 4096 cheap syscalls. */
+	static uint32_t words[4096];
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		weft__wake(&words[i], 1, 0);
 }
 
 static const char *step_name(int rc)
