@@ -6811,8 +6811,10 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
 			rc = WEFT_OK;
 	}
-	/* relaxed: a count; the last access to *cond in this call */
-	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELAXED);
+	/* release: the last access to *cond in this call; one who sees the count
+	 * drop (acquire) may destroy and reuse the memory (libweft-preload's
+	 * pthread_cond_destroy() waits for this, as POSIX requires) */
+	weft_atomic_fetch_sub(&cond->waiters, 1u, WEFT_RELEASE);
 	return rc;
 }
 
