@@ -12,8 +12,8 @@
 #                      install must hold the same files as `make install`'s
 #                      (and the same text in each text file); then a consumer
 #                      (tests/cmake/consumer/) is built with find_package()
-#                      against the `make install` tree and with
-#                      add_subdirectory() of this source tree, and run.
+#                      against the `make install` tree, with add_subdirectory()
+#                      of this source tree and with FetchContent, and run.
 
 CMAKE ?= cmake
 WEFT_CMAKE_DIR = $(DESTDIR)$(LIBDIR)/cmake/weft
@@ -49,4 +49,4 @@ check-cmake: all
 	$(Q)CMAKE="$(CMAKE)" CC="$(CC)" CXX="$(CXX)" tests/cmake/run.sh $(BUILD)/cmake
 
 CHECK_STEPS += check-cmake
-HELP_LINES  += "make check-cmake  CMakeLists.txt builds/installs what make install does; a consumer via find_package() and add_subdirectory()"
+HELP_LINES  += "make check-cmake  CMakeLists.txt builds/installs what make install does; a consumer via find_package(), add_subdirectory(), FetchContent"

@@ -7,7 +7,8 @@
 #  2. `make install` installs into OUT/root-make the same way;
 #  3. both trees hold the same files, and every text file the same text;
 #  4. tests/cmake/consumer builds with find_package(weft CONFIG REQUIRED)
-#     against OUT/root-make, and with add_subdirectory() of this tree; each
+#     against OUT/root-make, with add_subdirectory() of this tree, and with
+#     FetchContent (pointed at this tree by FETCHCONTENT_SOURCE_DIR_WEFT); each
 #     build's programs (libweft.a, libweft.so, the single header, C++) run.
 #
 # Usage: tests/cmake/run.sh OUT       (CMAKE, CC, CXX from the environment)
@@ -73,4 +74,5 @@ consume() { # mode, extra cmake args...
 }
 consume find_package -DCMAKE_PREFIX_PATH="$out/root-make/usr/local"
 consume add_subdirectory -DWEFT_SOURCE_DIR="$root"
+consume fetchcontent -DFETCHCONTENT_SOURCE_DIR_WEFT="$root"
 echo "check-cmake: passed"
