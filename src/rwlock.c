@@ -451,3 +451,22 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
 	weft__wake(&rw->state, 1, rwl_flags(weft_atomic_load(&rw->state, WEFT_RELAXED)));
 }
 
+
+/*
+ * A try that failed on a process-shared lock because a queue head announced
+ * itself (WAITING): a try loop never queues, so it would never take a dead
+ * head's place, and would fail for ever on a lock nobody holds.  If the head
+ * is gone, take the queue over, undo its marks, hand the queue on, and try
+ * once more.  Costs a kill(id, 0) per such failed try.
+ */
+bool weft_rwlock_try_dead_head_slow(weft_rwlock_t *rw, bool write)
+{
+	if (!weft__wordlock_take_from_dead(&rw->queue))
+		return false;
+	/* (r, w, ww, pk) -> (r, w, 0, 0), as in rwl_queue_lock().  relaxed: as there */
+	weft_atomic_fetch_and(&rw->state, ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED), WEFT_RELAXED);
+	weft__wordlock_unlock_owned(&rw->queue);
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	return write ? rwl_write_try(rw, &s) : rwl_read_retry(rw, &s);
+}

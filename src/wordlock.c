@@ -189,3 +189,14 @@ void weft__wordlock_unlock_owned(uint32_t *word)
 	if ((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
 		weft__wake(word, 1, WEFT_PSHARED);
 }
+
+bool weft__wordlock_take_from_dead(uint32_t *word)
+{
+	/* relaxed: the CAS below decides */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	if (v == 0 || !holder_gone(v >> 2))
+		return false;
+	/* acquire: we read what the dead holder wrote */
+	return weft_atomic_cas(word, &v, (weft_debug_self() << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_ACQUIRE,
+			       WEFT_RELAXED);
+}

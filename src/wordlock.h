@@ -117,5 +117,10 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  */
 int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
+/* Take an owned word over from a holder that is gone (as a sleeper's nap
+ * does), for a caller that polls instead of sleeping.  Return: whether the
+ * caller now holds the word (the state bits are kept: unlock wakes a sleeper
+ * if there may be one). */
+bool weft__wordlock_take_from_dead(uint32_t *word);
 
 #endif /* WEFT_SRC_WORDLOCK_H */

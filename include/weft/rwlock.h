@@ -194,6 +194,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rebias_slow(weft_rwlock_t *rw);
 bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw);
+WEFT_NOINLINE WEFT_COLD bool weft_rwlock_try_dead_head_slow(weft_rwlock_t *rw, bool write);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
@@ -333,6 +334,10 @@ WEFT_NODISCARD static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw) WEFT_
 			break;
 		}
 	}
+	/* a process-shared lock whose queue head announced itself: is it alive? */
+	if (WEFT_UNLIKELY(!ok && (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) ==
+					 (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING)))
+		ok = weft_rwlock_try_dead_head_slow(rw, false);
 	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
@@ -444,6 +449,10 @@ WEFT_NODISCARD static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw) WEFT_
 			break;
 		}
 	}
+	/* a process-shared lock whose queue head announced itself: is it alive? */
+	if (WEFT_UNLIKELY(!ok && (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_READERS |
+				       WEFT_RWLOCK_WRITER)) == (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING)))
+		ok = weft_rwlock_try_dead_head_slow(rw, true);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, ok);
 	return ok;
 }
