@@ -485,6 +485,11 @@ static bool br_dead_holds(int victim, const char **what)
 		return true;
 	if (weft_atomic_load(&S->brlock.wlock, WEFT_RELAXED) & 3u)
 		return true;
+	/* a reader count nobody stuck owns: the dead one's (killed between its
+	 * slot increment and its mark, or in rdunlock before the decrement) */
+	for (unsigned i = 0; i < WEFT_BRLOCK_SLOTS; i++)
+		if (weft_atomic_load(&S->brlock.slots[i].readers, WEFT_RELAXED) & WEFT_BRLOCK_SLOT_READERS)
+			return true;
 	return S->w[victim].held != 0;
 }
 
