@@ -4664,6 +4664,7 @@ WEFT_STATIC_ASSERT(offsetof(weft_rwlock_t, queue) == 4, "the library's slow path
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rdlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_rebias_slow(weft_rwlock_t *rw);
 bool weft_rwlock_trywrlock_slow(weft_rwlock_t *rw);
+WEFT_NOINLINE WEFT_COLD bool weft_rwlock_try_dead_head_slow(weft_rwlock_t *rw, bool write);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
@@ -4803,6 +4804,10 @@ WEFT_NODISCARD static inline bool weft_rwlock_tryrdlock(weft_rwlock_t *rw) WEFT_
 			break;
 		}
 	}
+	/* a process-shared lock whose queue head announced itself: is it alive? */
+	if (WEFT_UNLIKELY(!ok && (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_WRITER)) ==
+					 (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING)))
+		ok = weft_rwlock_try_dead_head_slow(rw, false);
 	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
@@ -4914,6 +4919,10 @@ WEFT_NODISCARD static inline bool weft_rwlock_trywrlock(weft_rwlock_t *rw) WEFT_
 			break;
 		}
 	}
+	/* a process-shared lock whose queue head announced itself: is it alive? */
+	if (WEFT_UNLIKELY(!ok && (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING | WEFT_RWLOCK_READERS |
+				       WEFT_RWLOCK_WRITER)) == (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_WAITING)))
+		ok = weft_rwlock_try_dead_head_slow(rw, true);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TRY, ok);
 	return ok;
 }
@@ -6289,6 +6298,11 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  */
 int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
+/* Take an owned word over from a holder that is gone (as a sleeper's nap
+ * does), for a caller that polls instead of sleeping.  Return: whether the
+ * caller now holds the word (the state bits are kept: unlock wakes a sleeper
+ * if there may be one). */
+bool weft__wordlock_take_from_dead(uint32_t *word);
 
 #endif /* WEFT_SRC_WORDLOCK_H */
 
@@ -10465,6 +10479,25 @@ void weft_rwlock_wake_slow(weft_rwlock_t *rw)
 }
 
 
+/*
+ * A try that failed on a process-shared lock because a queue head announced
+ * itself (WAITING): a try loop never queues, so it would never take a dead
+ * head's place, and would fail for ever on a lock nobody holds.  If the head
+ * is gone, take the queue over, undo its marks, hand the queue on, and try
+ * once more.  Costs a kill(id, 0) per such failed try.
+ */
+bool weft_rwlock_try_dead_head_slow(weft_rwlock_t *rw, bool write)
+{
+	if (!weft__wordlock_take_from_dead(&rw->queue))
+		return false;
+	/* (r, w, ww, pk) -> (r, w, 0, 0), as in rwl_queue_lock().  relaxed: as there */
+	weft_atomic_fetch_and(&rw->state, ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED), WEFT_RELAXED);
+	weft__wordlock_unlock_owned(&rw->queue);
+	/* relaxed: a first guess for the CAS */
+	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	return write ? rwl_write_try(rw, &s) : rwl_read_retry(rw, &s);
+}
+
 /* ---- src/rwlock_bias.c ---- */
 /* SPDX-License-Identifier: MIT */
 /*
@@ -11393,6 +11426,17 @@ void weft__wordlock_unlock_owned(uint32_t *word)
 	uint32_t old = weft_atomic_exchange(word, 0u, WEFT_RELEASE);
 	if ((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
 		weft__wake(word, 1, WEFT_PSHARED);
+}
+
+bool weft__wordlock_take_from_dead(uint32_t *word)
+{
+	/* relaxed: the CAS below decides */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	if (v == 0 || !holder_gone(v >> 2))
+		return false;
+	/* acquire: we read what the dead holder wrote */
+	return weft_atomic_cas(word, &v, (weft_debug_self() << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_ACQUIRE,
+			       WEFT_RELAXED);
 }
 
 #endif /* WEFT_IMPLEMENTATION */
