@@ -13,7 +13,7 @@
 #                           expected -Wthread-safety and unused-result warnings from gcc
 #                           and clang, the correct programs compile clean with -Werror
 #   make check-cxx-cost     tests/cxx/cost.sh: a C and a C++ lock/unlock loop compile to
-#                           the same instructions (g++: identical; clang++: printed)
+#                           the same instructions, with g++ and with clang++
 #   make cxx-cost-bench     the two loops timed in turn, A B A B (a measurement, not a check)
 #
 # `make install` installs weft.hpp beside the C headers (uninstall removes the folder).
