@@ -62,7 +62,13 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#ifdef __cplusplus
+/* nothrow: weft's C code never throws, so a C++ caller (weft.hpp's noexcept
+ * lock and unlock) needs no std::terminate landing pad around a slow path */
+#define WEFT_NOINLINE __attribute__((noinline, nothrow))
+#else
 #define WEFT_NOINLINE __attribute__((noinline))
+#endif
 #define WEFT_COLD __attribute__((cold))
 #define WEFT_ALIGNED(n) __attribute__((aligned(n)))
 #define WEFT_NORETURN __attribute__((noreturn))
