@@ -2,7 +2,8 @@
 #
 #   make examples         build them (C: $(CC) with the project's warnings and -Werror;
 #                         C++: $(CXX) -std=c++17 -Wall -Wextra -Werror)
-#   make check-examples   build and run each; every one must exit 0
+#   make check-examples   build and run each; every one must exit 0; and each compiles
+#                         clean under clang -Wthread-safety -Werror
 #
 # docs/getting-started.md walks through worker_pool.c and stock_processes.c.
 
@@ -24,6 +25,9 @@ $(EXAMPLES_CXX_BINS): $(EXAMPLES_BUILD)/%_cxx: examples/%.cpp include/weft/weft.
 examples: $(EXAMPLES_C_BINS) $(EXAMPLES_CXX_BINS)
 
 check-examples: examples
+	$(Q)for f in $(EXAMPLES_C); do clang -std=gnu11 -Iinclude $(WARNINGS) -Werror -Wthread-safety -fsyntax-only $$f || exit 1; done
+	$(Q)for f in $(EXAMPLES_CXX); do $(CLANGXX) -std=c++17 -Iinclude -Wall -Wextra -Werror -Wthread-safety -fsyntax-only $$f || exit 1; done
+	@echo "check-examples: clang -Wthread-safety -Werror: clean"
 	$(Q)for p in $(EXAMPLES_C_BINS) $(EXAMPLES_CXX_BINS); do \
 		timeout 60 $$p >$$p.log 2>&1 || { cat $$p.log; echo "check-examples: $$p failed"; exit 1; }; \
 		echo "check-examples: $$(basename $$p): $$(tail -n 1 $$p.log)"; \
