@@ -69,6 +69,7 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -76,10 +77,14 @@ namespace weft {
 
 /* ---- errors ------------------------------------------------------------ */
 
-/** A weft status code (WEFT_EINVAL, WEFT_ENOMEM, ...) as an exception. */
+/** A weft status code (WEFT_EINVAL, WEFT_ENOMEM, ...) as an exception;
+ * what() is "<where>: <weft_strerror(code)>". */
 class error : public std::runtime_error {
 public:
-	explicit error(int code, const char *what) : std::runtime_error(what), code_(code) {}
+	error(int code, const char *where)
+		: std::runtime_error(std::string(where) + ": " + weft_strerror(code)), code_(code)
+	{
+	}
 	/** The WEFT_* status code. */
 	int code() const noexcept { return code_; }
 
@@ -92,7 +97,6 @@ namespace detail {
 [[noreturn]] inline void fail(int code, const char *where)
 {
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
-	(void)weft_strerror(code);
 	throw error(code, where);
 #else
 	(void)code, (void)where;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+#include <string>
 #include <type_traits>
 #include <vector>
 #if __cplusplus >= 202002L
@@ -431,7 +432,7 @@ static void queue()
 	try {
 		weft::mpmc_queue<int *> bad(3); // not a power of two
 	} catch (const weft::error &e) {
-		threw = e.code() == WEFT_EINVAL;
+		threw = e.code() == WEFT_EINVAL && std::string(e.what()).find("weft::mpmc_queue") == 0;
 	}
 	CHECK(threw);
 #endif
