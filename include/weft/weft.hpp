@@ -49,6 +49,8 @@
  * says the deadline has not come yet (as std::timed_mutex does).
  *
  * Ordering: each call orders memory as the C call it wraps (see its header).
+ *
+ * docs/cxx.md: the types, their departures from the standard ones, the cost.
  */
 
 #if !defined(__cplusplus) || __cplusplus < 201703L
