@@ -7,7 +7,7 @@
 #                           also -Wthread-safety), with $(CXX) as C++20 (which runs
 #                           std::counting_semaphore, std::latch and std::barrier through
 #                           the same templates), and with clang++ -fsanitize=thread as
-#                           C++20 against the TSan library; each run must pass, TSan
+#                           C++17 against the TSan library; each run must pass, TSan
 #                           silent
 #   make check-diagnostics  tests/diag/run.py: deliberate mistakes in C and C++ draw the
 #                           expected -Wthread-safety and unused-result warnings from gcc
@@ -23,7 +23,7 @@ CLANGXX     ?= clang++
 CXX_WARN    := -Wall -Wextra -Werror
 CXX_TEST    := tests/cxx/test_cxx.cpp
 CXX_TESTS   := $(CXX_BUILD)/test_cxx-gcc17 $(CXX_BUILD)/test_cxx-clang17 $(CXX_BUILD)/test_cxx-gcc20 \
-               $(CXX_BUILD)/test_cxx-tsan20
+               $(CXX_BUILD)/test_cxx-tsan17
 
 .PHONY: check-cxx check-diagnostics check-cxx-cost cxx-cost-bench install-cxx
 
@@ -41,9 +41,9 @@ $(CXX_BUILD)/test_cxx-clang17: $(CXX_TEST) include/weft/weft.hpp $(HEADERS) $(ma
 $(CXX_BUILD)/test_cxx-gcc20: $(CXX_TEST) include/weft/weft.hpp $(HEADERS) $(main_LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CXX) -std=c++20 -O2 -g -Iinclude $(CXX_WARN) -o $@ $< $(main_LIB) $(LDLIBS)
-$(CXX_BUILD)/test_cxx-tsan20: $(CXX_TEST) include/weft/weft.hpp $(HEADERS) $(tsan_LIB)
+$(CXX_BUILD)/test_cxx-tsan17: $(CXX_TEST) include/weft/weft.hpp $(HEADERS) $(tsan_LIB)
 	@mkdir -p $(@D)
-	$(Q)$(CLANGXX) -std=c++20 $(TSAN_FLAGS) -Iinclude $(CXX_WARN) -Wthread-safety -o $@ $< $(tsan_LIB) $(LDLIBS)
+	$(Q)$(CLANGXX) -std=c++17 $(TSAN_FLAGS) -Iinclude $(CXX_WARN) -Wthread-safety -o $@ $< $(tsan_LIB) $(LDLIBS)
 
 check-cxx: $(CXX_TESTS)
 	$(Q)for t in $(CXX_TESTS); do \
