@@ -92,6 +92,7 @@ struct shm {
 	uint32_t stop;
 	uint32_t nworkers;
 	uint64_t kill_ns;	/* when the victim was killed (0: not yet) */
+	uint64_t reaped_ns;	/* when waitpid() returned it: its exit, robust list included, is done */
 	uint32_t victim;
 	uint32_t pad;
 	struct worker_state w[MAX_WORKERS];
@@ -892,7 +893,8 @@ static const struct prim prims[] = {
 struct tally {
 	unsigned trials, kills, hangs, violations, stalls;
 	const char *stall_what;
-	uint64_t lat_ns[100000];
+	uint64_t lat_ns[100000];      /* kill() to the report */
+	uint64_t exit_lat_ns[100000]; /* the victim reaped (its exit done) to the report; 0 if before */
 	unsigned n_lat;
 };
 
@@ -960,6 +962,7 @@ static void run_trial(const struct prim *p, struct tally *t, uint64_t seed, unsi
 	t->kills++;
 	int vst;
 	waitpid(pids[victim], &vst, 0);
+	S->reaped_ns = now_ns();
 	pids[victim] = 0;
 	usleep(RUN_AFTER_KILL_US);
 	weft_atomic_store(&S->stop, 1u, WEFT_RELAXED); /* relaxed: a request */
@@ -1033,8 +1036,10 @@ static void run_trial(const struct prim *p, struct tally *t, uint64_t seed, unsi
 		fprintf(stderr, "crashtest: %s: VIOLATION: seed %#" PRIx64 ", victim %u\n", p->name, seed, victim);
 	}
 	for (unsigned i = 0; i < nworkers; i++)
-		if (S->w[i].reports && t->n_lat < sizeof t->lat_ns / sizeof t->lat_ns[0])
+		if (S->w[i].reports && t->n_lat < sizeof t->lat_ns / sizeof t->lat_ns[0]) {
+			t->exit_lat_ns[t->n_lat] = S->w[i].report_ns > S->reaped_ns ? S->w[i].report_ns - S->reaped_ns : 0;
 			t->lat_ns[t->n_lat++] = S->w[i].report_ns - S->kill_ns;
+		}
 	if (verbose)
 		printf("  %s trial %u: victim %u, ops %" PRIu64 "%s\n", p->name, t->trials, victim, sum_ops(),
 		       stuck ? " (stuck)" : "");
@@ -1092,9 +1097,12 @@ int main(int argc, char **argv)
 		       t.stalls ? ", documented)" : "");
 		if (t.n_lat) {
 			qsort(t.lat_ns, t.n_lat, sizeof t.lat_ns[0], cmp_u64);
-			printf("  death reports %u, kill-to-EOWNERDEAD p50 %.0f us p99 %.0f us max %.0f us", t.n_lat,
-			       t.lat_ns[t.n_lat / 2] / 1e3, t.lat_ns[(t.n_lat * 99) / 100] / 1e3,
-			       t.lat_ns[t.n_lat - 1] / 1e3);
+			qsort(t.exit_lat_ns, t.n_lat, sizeof t.exit_lat_ns[0], cmp_u64);
+			printf("  death reports %u, kill-to-EOWNERDEAD p50 %.0f us p99 %.0f us max %.0f us;"
+			       " exit-to-EOWNERDEAD p50 %.0f us p99 %.0f us max %.0f us",
+			       t.n_lat, t.lat_ns[t.n_lat / 2] / 1e3, t.lat_ns[(t.n_lat * 99) / 100] / 1e3,
+			       t.lat_ns[t.n_lat - 1] / 1e3, t.exit_lat_ns[t.n_lat / 2] / 1e3,
+			       t.exit_lat_ns[(t.n_lat * 99) / 100] / 1e3, t.exit_lat_ns[t.n_lat - 1] / 1e3);
 		}
 		printf("\n");
 		fflush(stdout);
