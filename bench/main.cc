@@ -227,6 +227,10 @@ int run_paired(const std::vector<std::string> &all, const std::string &filter, i
 	std::vector<std::string> loads;
 	std::string started = utc_now(), load0 = loadavg1();
 	const uint64_t t0 = wb_clock_ns();
+	if (std::atof(load0.c_str()) > wb_cpus() / 2.0)
+		std::fprintf(stderr, "weft_bench: WARNING: load average %s on %d CPUs (more than half busy): the report "
+			     "will withhold its verdicts; for reference numbers run on a quiet machine\n",
+			     load0.c_str(), wb_cpus());
 	std::fprintf(stderr, "weft_bench: paired: %zu rows in %zu groups x %d rounds, seed %lu, window %.3gs (x%.3g when threads > %d CPUs)\n",
 		     names.size(), keys.size(), rounds, seed, window, oversub, wb_cpus());
 	for (int r = 0; r < rounds; r++) {
