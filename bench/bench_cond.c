@@ -243,7 +243,9 @@ static CV_ALWAYS_INLINE void cv_broadcast8(wb_thread *t, cv_lock_fn lock, cv_loc
 	unsigned seen = s->gen;
 	for (;;) {
 		__atomic_fetch_add(&s->registered, 1u, __ATOMIC_RELEASE);
-		while (s->gen == seen)
+		/* stop is set under the mutex: a waiter that arrives after thread 0
+		 * has stopped (and broadcast for the last time) must not wait */
+		while (s->gen == seen && !s->stop)
 			wait(c, m);
 		if (s->stop)
 			break;

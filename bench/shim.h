@@ -197,8 +197,8 @@ static inline bool wb_stopped(const wb_thread *t)
 
 /*
  * wb_running() - the condition of a timed loop, @done operations so far.
- * Thread 0: true until the window is over (checked every 16 operations);
- * then it raises the stop flag.  Others (and thread 0 under WB_STOP_TIMER):
+ * Thread 0: true until the window is over (checked every 16 operations, and
+ * never before its first operation); then it raises the stop flag.  Others (and thread 0 under WB_STOP_TIMER):
  * true until the flag is up.
  */
 static inline bool wb_running(wb_thread *t, uint64_t done)
@@ -213,7 +213,10 @@ static inline bool wb_running(wb_thread *t, uint64_t done)
 		wb_saw_stop(t);
 		return false;
 	}
-	if ((done & 15u) != 0 || !wb_over_time(t))
+	/* at least one operation: a thread 0 scheduled after the window closed
+	 * still does one, as the bodies' hand-shakes expect (a waiter that starts
+	 * after thread 0 has stopped would otherwise wait for ever) */
+	if (done == 0 || (done & 15u) != 0 || !wb_over_time(t))
 		return true;
 	wb_stop(t);
 	return false;
