@@ -119,6 +119,8 @@ void weft__wordlock_wake(uint32_t *word, unsigned wflags)
 /* Whether kernel thread (or process) @id no longer exists. */
 static bool holder_gone(uint32_t id)
 {
+	if (id == WEFT__WORDLOCK_SEALED)
+		return false;
 	int saved_errno = errno;
 	bool gone = kill((pid_t)id, 0) != 0 && errno == ESRCH;
 	errno = saved_errno;
@@ -199,4 +201,25 @@ bool weft__wordlock_take_from_dead(uint32_t *word)
 	/* acquire: we read what the dead holder wrote */
 	return weft_atomic_cas(word, &v, (weft_debug_self() << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_ACQUIRE,
 			       WEFT_RELAXED);
+}
+
+void weft__wordlock_owned_seal(uint32_t *word, bool sealed)
+{
+	uint32_t id = sealed ? WEFT__WORDLOCK_SEALED : weft_debug_self();
+	/* relaxed: only the holder changes the id bits; waiters only add
+	 * CONTENDED, which the CAS keeps */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	while (!weft_atomic_cas_weak(word, &v, (id << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_RELAXED, WEFT_RELAXED))
+		;
+}
+
+bool weft__wordlock_trylock_owned(uint32_t *word, bool *stolen)
+{
+	*stolen = false;
+	uint32_t v = 0;
+	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
+	if (weft_atomic_cas(word, &v, (weft_debug_self() << 2) | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return true;
+	*stolen = weft__wordlock_take_from_dead(word);
+	return *stolen;
 }

@@ -117,6 +117,17 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  */
 int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
+/* An owned word whose holder has sealed it is never taken over: its holder
+ * got what the word guards (the brlock's write lock), and a dead holder of
+ * that keeps it.  weft__wordlock_owned_seal(word, true) replaces the holder's
+ * id with WEFT__WORDLOCK_SEALED, (word, false) puts it back (before a
+ * release, so that a holder killed while releasing can be replaced). */
+#define WEFT__WORDLOCK_SEALED 0x3fffffffu
+void weft__wordlock_owned_seal(uint32_t *word, bool sealed);
+/* trylock of an owned word: free, or held by a holder that is gone (taken
+ * over: *@stolen).  Return: whether the caller holds it. */
+bool weft__wordlock_trylock_owned(uint32_t *word, bool *stolen);
+
 /* Take an owned word over from a holder that is gone (as a sleeper's nap
  * does), for a caller that polls instead of sleeping.  Return: whether the
  * caller now holds the word (the state bits are kept: unlock wakes a sleeper

@@ -204,11 +204,91 @@ static void test_rwlock_dead_head(void)
 	check_shared_free(rw, sizeof(*rw));
 }
 
+/* ---- brlock: a writer killed while it swept the reader slots -------------- */
+
+struct brjob {
+	weft_brlock_t *br;
+	int write;
+	int done;
+	int holding; /* the writer holds the lock (main then checks exclusion) */
+	int release; /* main says: let it go */
+};
+
+static void *brjob_main(void *arg)
+{
+	struct brjob *j = arg;
+	if (j->write) {
+		weft_brlock_wrlock(j->br);
+		__atomic_store_n(&j->holding, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&j->release, __ATOMIC_ACQUIRE))
+			usleep(1000);
+		weft_brlock_wrunlock(j->br);
+	} else {
+		weft_brlock_rdlock(j->br);
+		weft_brlock_rdunlock(j->br);
+	}
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A writer took the writers' mutex, set ACTIVE (with TRY and a reader's VETO,
+ * for a trywrlock) and was killed while it swept: readers wait on ACTIVE and
+ * writers on the mutex, though nobody holds the lock.  A reader (blocking or
+ * trying) or a writer must take its place.  A writer that had finished its
+ * sweep (the mutex sealed) keeps the lock: nobody takes it over.
+ */
+static void test_brlock_dead_sweeper(void)
+{
+	weft_brlock_t *br = check_shared_alloc(sizeof(*br));
+	CHECK_STATUS(weft_brlock_init(br, WEFT_PSHARED), WEFT_OK);
+	for (int how = 0; how < 4; how++) { /* 0 rdlock, 1 wrlock, 2 tryrdlock, 3 sealed */
+		uint32_t dead = how == 3 ? 0x3fffffffu : (uint32_t)dead_id();
+		__atomic_store_n(&br->wlock, (dead << 2) | 1u, __ATOMIC_RELAXED);
+		__atomic_fetch_or(&br->writer, WEFT_BRLOCK_ACTIVE | (how == 1 ? WEFT_BRLOCK_TRY | WEFT_BRLOCK_VETO : 0u),
+				  __ATOMIC_SEQ_CST);
+		if (how >= 2) {
+			bool got = weft_brlock_tryrdlock(br);
+			CHECK_EQ(got, how == 2);
+			if (got)
+				weft_brlock_rdunlock(br);
+			if (how == 3) { /* the sealed holder keeps it; clean up by hand */
+				CHECK_EQ(__atomic_load_n(&br->wlock, __ATOMIC_RELAXED), (dead << 2) | 1u);
+				__atomic_store_n(&br->writer, WEFT_BRLOCK_PSHARED_BIT, __ATOMIC_RELEASE);
+				__atomic_store_n(&br->wlock, 0u, __ATOMIC_RELEASE);
+			}
+			continue;
+		}
+		struct brjob j = {br, how, 0, 0, 0};
+		pthread_t t;
+		pthread_create(&t, NULL, brjob_main, &j);
+		struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+		while (!__atomic_load_n(how ? &j.holding : &j.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+			usleep(1000);
+		CHECK_EQ(__atomic_load_n(how ? &j.holding : &j.done, __ATOMIC_ACQUIRE), 1);
+		if (how == 1 && __atomic_load_n(&j.holding, __ATOMIC_ACQUIRE))
+			CHECK(!weft_brlock_tryrdlock(br)); /* the dead one's TRY is gone: no veto, exclusion holds */
+		if (!__atomic_load_n(how ? &j.holding : &j.done, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&br->writer, WEFT_BRLOCK_PSHARED_BIT, __ATOMIC_RELEASE);
+			__atomic_store_n(&br->wlock, 0u, __ATOMIC_RELEASE);
+		}
+		__atomic_store_n(&j.release, 1, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+	}
+	CHECK(weft_brlock_tryrdlock(br));
+	weft_brlock_rdunlock(br);
+	CHECK(weft_brlock_trywrlock(br));
+	weft_brlock_wrunlock(br);
+	CHECK_EQ(__atomic_load_n(&br->wlock, __ATOMIC_RELAXED), 0);
+	check_shared_free(br, sizeof(*br));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S);
 	RUN_TEST(test_mpmc_dead_poller);
 	RUN_TEST(test_robust_dead_wakee);
 	RUN_TEST(test_rwlock_dead_head);
+	RUN_TEST(test_brlock_dead_sweeper);
 	return check_summary();
 }

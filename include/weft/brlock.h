@@ -135,6 +135,7 @@ WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
 WEFT_NOINLINE WEFT_COLD bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
+WEFT_NOINLINE WEFT_COLD bool weft_brlock_try_dead_writer_slow(weft_brlock_t *br, uint32_t *slot);
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
 void weft_brlock_wrlock_slow(weft_brlock_t *br);
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
@@ -249,6 +250,10 @@ WEFT_NODISCARD static inline bool weft_brlock_tryrdlock(weft_brlock_t *br) WEFT_
 	bool ok = weft__brlock_enter(br, slot);
 	if (!ok)
 		weft__brlock_leave(br, slot);
+	/* process-shared: a writer killed while it swept leaves ACTIVE for ever
+	 * unless someone takes its place (src/brlock.c) */
+	if (WEFT_UNLIKELY(!ok && (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT)))
+		ok = weft_brlock_try_dead_writer_slow(br, slot);
 	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
