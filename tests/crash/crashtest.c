@@ -484,7 +484,10 @@ static bool br_dead_holds(int victim, const char **what)
 	/* relaxed: the survivors are stuck */
 	if (weft_atomic_load(&S->brlock.writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE)
 		return true;
-	if (weft_atomic_load(&S->brlock.wlock, WEFT_RELAXED) & 3u)
+	/* the writers' mutex sealed by its holder: the dead held the write lock
+	 * (an unsealed one held by the dead is a sweeper, which survivors replace) */
+	uint32_t wl = weft_atomic_load(&S->brlock.wlock, WEFT_RELAXED);
+	if ((wl & 3u) && (wl >> 2) == 0x3fffffffu)
 		return true;
 	/* a reader count nobody stuck owns: the dead one's (killed between its
 	 * slot increment and its mark, or in rdunlock before the decrement) */
