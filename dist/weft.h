@@ -1100,6 +1100,7 @@ WEFT_NOINLINE WEFT_COLD unsigned weft__brlock_slot_assign(void);
 WEFT_NOINLINE WEFT_COLD bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot);
 WEFT_NOINLINE WEFT_COLD void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot);
+WEFT_NOINLINE WEFT_COLD bool weft_brlock_try_dead_writer_slow(weft_brlock_t *br, uint32_t *slot);
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline);
 void weft_brlock_wrlock_slow(weft_brlock_t *br);
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
@@ -1214,6 +1215,10 @@ WEFT_NODISCARD static inline bool weft_brlock_tryrdlock(weft_brlock_t *br) WEFT_
 	bool ok = weft__brlock_enter(br, slot);
 	if (!ok)
 		weft__brlock_leave(br, slot);
+	/* process-shared: a writer killed while it swept leaves ACTIVE for ever
+	 * unless someone takes its place (src/brlock.c) */
+	if (WEFT_UNLIKELY(!ok && (weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_PSHARED_BIT)))
+		ok = weft_brlock_try_dead_writer_slow(br, slot);
 	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TRY, ok);
 	return ok;
 }
@@ -6304,6 +6309,17 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  */
 int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
+/* An owned word whose holder has sealed it is never taken over: its holder
+ * got what the word guards (the brlock's write lock), and a dead holder of
+ * that keeps it.  weft__wordlock_owned_seal(word, true) replaces the holder's
+ * id with WEFT__WORDLOCK_SEALED, (word, false) puts it back (before a
+ * release, so that a holder killed while releasing can be replaced). */
+#define WEFT__WORDLOCK_SEALED 0x3fffffffu
+void weft__wordlock_owned_seal(uint32_t *word, bool sealed);
+/* trylock of an owned word: free, or held by a holder that is gone (taken
+ * over: *@stolen).  Return: whether the caller holds it. */
+bool weft__wordlock_trylock_owned(uint32_t *word, bool *stolen);
+
 /* Take an owned word over from a holder that is gone (as a sleeper's nap
  * does), for a caller that polls instead of sleeping.  Return: whether the
  * caller now holds the word (the state bits are kept: unlock wakes a sleeper
@@ -6410,6 +6426,75 @@ void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
 	weft__wake(slot, 1, brl_flags(br));
 }
 
+/*
+ * Process-shared brlocks and dead processes (issue 14, docs/processes.md).
+ * The writers' mutex of a WEFT_PSHARED brlock is the owned word lock of
+ * src/wordlock.h: it names its holder.  A writer that sweeps the slots holds
+ * it and has set ACTIVE (readers wait) but has not got the lock; once the
+ * sweep is done it seals the word (weft__wordlock_owned_seal()): a dead
+ * holder of the write lock keeps it, and nobody takes a sealed word over.  It
+ * unseals before it releases.  So a writer killed while it swept (or while
+ * it released) is replaced: by the next writer, whose wait on the mutex
+ * takes it over, or by a reader, whose nap on ACTIVE ends with a look at the
+ * mutex (brl_reclaim_dead_writer()), or by a tryrdlock that failed on ACTIVE.
+ * The taker undoes the dead writer's TRY and VETO (a writer) or releases the
+ * lock as the dead one would have (a reader).
+ */
+#define WEFT__BRLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
+
+static void brl_release(weft_brlock_t *br);
+
+/* The deadline of a reader's sleep: @deadline, or a nap's end if sooner (pshared). */
+static const struct timespec *brl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+{
+	if (!wflags)
+		return deadline;
+	*nap = weft_deadline_after_ns(WEFT__BRLOCK_PSHARED_NAP_NS);
+	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
+				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
+		return deadline;
+	return nap;
+}
+
+/* If the writers' mutex is held by a writer that is gone (and had not sealed
+ * it), take it and release the brlock as that writer would have. */
+static void brl_reclaim_dead_writer(weft_brlock_t *br)
+{
+	if (weft__wordlock_take_from_dead(&br->wlock))
+		brl_release(br);
+}
+
+bool weft_brlock_try_dead_writer_slow(weft_brlock_t *br, uint32_t *slot)
+{
+	/* relaxed: a hint; the take-over decides */
+	if (!(weft_atomic_load(&br->writer, WEFT_RELAXED) & WEFT_BRLOCK_ACTIVE) ||
+	    !weft__wordlock_take_from_dead(&br->wlock))
+		return false;
+	brl_release(br);
+	if (weft__brlock_enter(br, slot))
+		return true;
+	weft__brlock_leave(br, slot);
+	return false;
+}
+
+/* The writers' mutex: a word lock, owned if process-shared (see above). */
+static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *deadline, unsigned wflags)
+{
+	if (!wflags) {
+		if (try_only)
+			return weft__wordlock_trylock(&br->wlock, 0u) ? WEFT_OK : WEFT_EBUSY;
+		return weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+	}
+	bool stolen;
+	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
+			  : weft__wordlock_lock_owned(&br->wlock, weft__rwlock_spin_budget(), deadline, &stolen);
+	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
+	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
+	if (rc == WEFT_OK && stolen)
+		weft_atomic_fetch_and(&br->writer, ~(WEFT_BRLOCK_TRY | WEFT_BRLOCK_VETO), WEFT_RELAXED);
+	return rc;
+}
+
 /* A reader that saw ACTIVE (and took its count back): wait until the writer
  * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
 static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
@@ -6430,9 +6515,16 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		    !weft_atomic_cas(&br->writer, &w, w | WEFT_BRLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		/* On a timeout PARKED stays set: the writer's unlock then makes
-		 * one wake call that may find nobody. */
-		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags) == WEFT_ETIMEDOUT)
-			return WEFT_ETIMEDOUT;
+		 * one wake call that may find nobody.  Process-shared: nap (a
+		 * writer killed between its clear of ACTIVE and its wake-up call
+		 * leaves us asleep), and after a nap look for a dead writer. */
+		struct timespec nap;
+		const struct timespec *until = brl_nap(deadline, wflags, &nap);
+		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, until, wflags) == WEFT_ETIMEDOUT) {
+			if (until != &nap)
+				return WEFT_ETIMEDOUT;
+			brl_reclaim_dead_writer(br);
+		}
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	}
 	return WEFT_OK;
@@ -6516,7 +6608,11 @@ static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsig
 		    !weft_atomic_cas(slot, &c, c | WEFT_BRLOCK_SLOT_WAITER, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		c |= WEFT_BRLOCK_SLOT_WAITER;
-		if (weft__wait(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
+		/* process-shared: nap (a reader killed between its decrement and
+		 * its wake-up call would leave us asleep on a drained slot) */
+		struct timespec nap;
+		const struct timespec *until = brl_nap(deadline, wflags, &nap);
+		if (weft__wait(slot, c, until, wflags) == WEFT_ETIMEDOUT && until != &nap) {
 			rc = WEFT_ETIMEDOUT;
 			break;
 		}
@@ -6537,12 +6633,17 @@ static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsig
 static void brl_release(weft_brlock_t *br)
 {
 	unsigned wflags = brl_flags(br);
+	if (wflags)
+		weft__wordlock_owned_seal(&br->wlock, false); /* killed from here on: replaceable */
 	/* release: publishes the write section; pairs with the seq_cst (acquire)
 	 * load of the writer word in weft__brlock_enter() */
 	uint32_t old = weft_atomic_exchange(&br->writer, wflags ? WEFT_BRLOCK_PSHARED_BIT : 0u, WEFT_RELEASE);
 	if (old & WEFT_BRLOCK_PARKED)
 		weft__wake(&br->writer, INT32_MAX, wflags);
-	weft__wordlock_unlock(&br->wlock, 0u, wflags);
+	if (wflags)
+		weft__wordlock_unlock_owned(&br->wlock);
+	else
+		weft__wordlock_unlock(&br->wlock, 0u, wflags);
 }
 
 enum brl_mode { BRL_BLOCK, BRL_TRY, BRL_TIMED };
@@ -6569,9 +6670,9 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 {
 	unsigned wflags = brl_flags(br);
 	if (mode == BRL_TRY) {
-		if (brl_any_reader(br) || !weft__wordlock_trylock(&br->wlock, 0u))
+		if (brl_any_reader(br) || brl_wlock(br, true, NULL, wflags) != WEFT_OK)
 			return WEFT_EBUSY;
-	} else if (weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags) != WEFT_OK) {
+	} else if (brl_wlock(br, false, deadline, wflags) != WEFT_OK) {
 		return WEFT_ETIMEDOUT;
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
@@ -6603,6 +6704,8 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 			}
 		} while (!weft_atomic_cas(&br->writer, &w, w & ~WEFT_BRLOCK_TRY, WEFT_SEQ_CST, WEFT_RELAXED));
 	}
+	if (wflags)
+		weft__wordlock_owned_seal(&br->wlock, true); /* held: a dead holder keeps it */
 	return WEFT_OK;
 }
 
@@ -11363,6 +11466,8 @@ void weft__wordlock_wake(uint32_t *word, unsigned wflags)
 /* Whether kernel thread (or process) @id no longer exists. */
 static bool holder_gone(uint32_t id)
 {
+	if (id == WEFT__WORDLOCK_SEALED)
+		return false;
 	int saved_errno = errno;
 	bool gone = kill((pid_t)id, 0) != 0 && errno == ESRCH;
 	errno = saved_errno;
@@ -11443,6 +11548,27 @@ bool weft__wordlock_take_from_dead(uint32_t *word)
 	/* acquire: we read what the dead holder wrote */
 	return weft_atomic_cas(word, &v, (weft_debug_self() << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_ACQUIRE,
 			       WEFT_RELAXED);
+}
+
+void weft__wordlock_owned_seal(uint32_t *word, bool sealed)
+{
+	uint32_t id = sealed ? WEFT__WORDLOCK_SEALED : weft_debug_self();
+	/* relaxed: only the holder changes the id bits; waiters only add
+	 * CONTENDED, which the CAS keeps */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	while (!weft_atomic_cas_weak(word, &v, (id << 2) | (v & WEFT__WORD_STATE_MASK), WEFT_RELAXED, WEFT_RELAXED))
+		;
+}
+
+bool weft__wordlock_trylock_owned(uint32_t *word, bool *stolen)
+{
+	*stolen = false;
+	uint32_t v = 0;
+	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
+	if (weft_atomic_cas(word, &v, (weft_debug_self() << 2) | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return true;
+	*stolen = weft__wordlock_take_from_dead(word);
+	return *stolen;
 }
 
 #endif /* WEFT_IMPLEMENTATION */
