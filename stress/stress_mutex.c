@@ -99,7 +99,10 @@ static void proc_main(const struct stress_opts *phase, struct proc_area *a, unsi
 	unsigned me = (unsigned)getpid();
 	uint64_t rng = seed;
 	unsigned long long ops = 0, try_failed = 0;
-	while (!stress_phase_over()) {
+	/* do-while: every thread makes one batch of attempts however late the
+	 * scheduler starts it, so "nobody ever got the lock" means a broken
+	 * lock (or a hang the watchdog ends), never a slow start on a loaded machine */
+	do {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&rng);
 			if (!take_mixed(phase, &a->g.m, r, &try_failed))
@@ -108,7 +111,7 @@ static void proc_main(const struct stress_opts *phase, struct proc_area *a, unsi
 			weft_mutex_unlock(&a->g.m);
 			ops++;
 		}
-	}
+	} while (!stress_phase_over());
 	a->ops[idx] = ops;
 	a->try_failed[idx] = try_failed;
 }
@@ -175,7 +178,10 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	while (!stress_phase_over()) {
+	/* do-while: every thread makes one batch of attempts however late the
+	 * scheduler starts it, so "nobody ever got the lock" means a broken
+	 * lock (or a hang the watchdog ends), never a slow start on a loaded machine */
+	do {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&w->rng);
 			if (w->timed_only) {
@@ -199,7 +205,7 @@ static void *worker_main(void *arg)
 			weft_mutex_unlock(&g.m);
 			w->ops++;
 		}
-	}
+	} while (!stress_phase_over());
 	return NULL;
 }
 

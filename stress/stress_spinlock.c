@@ -82,7 +82,10 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	weft_mcs_node_t node; /* one per thread, reused for every acquisition */
-	while (!stress_phase_over()) {
+	/* do-while: every thread makes one batch of attempts however late the
+	 * scheduler starts it, so "nobody ever got the lock" means a broken
+	 * lock (or a hang the watchdog ends), never a slow start on a loaded machine */
+	do {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&w->rng);
 			bool try = r % 4 == 0;
@@ -110,7 +113,7 @@ static void *worker_main(void *arg)
 			w->ops++;
 			w->try_ok += try;
 		}
-	}
+	} while (!stress_phase_over());
 	return NULL;
 }
 
