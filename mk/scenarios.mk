@@ -10,7 +10,7 @@
 #                        gcc-aarch64-linux-gnu and qemu-aarch64 are installed, for aarch64
 #                        under qemu-user
 #
-# The scenario rows themselves are bench/bench_scenario_*.c (picked up by bench/bench.mk).
+# The scenario rows themselves are bench/bench_scenario_*.c (picked up by mk/bench.mk).
 
 COSWITCH_BUILD   := $(BUILD)/scenarios
 COSWITCH_CFLAGS  := -std=gnu11 -Ibench $(WARNINGS) -O2
