@@ -209,6 +209,23 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 }
 
 /*
+ * The queue head's sleep on the state word: @deadline, or, for a
+ * process-shared lock, a 50 ms nap if that ends sooner: an unlocker killed
+ * between its change of the state and its wake-up call would leave the head
+ * asleep for ever (issue 14).
+ */
+static const struct timespec *rwl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+{
+	if (!(wflags & WEFT_PSHARED))
+		return deadline;
+	*nap = weft_deadline_after_ns(50000000ull);
+	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
+				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
+		return deadline;
+	return nap;
+}
+
+/*
  * The waiters' queue.  A process-shared rwlock queues with the owned word
  * lock (src/wordlock.h), which names the queue head: the head sets WAITING
  * (a writer) and PARKED while it waits, and a head killed there (it held
@@ -282,7 +299,13 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
-		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+		struct timespec nap;
+		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
+			continue;
+		}
+		if (until != &nap && rwl_expired(deadline)) {
 			/* a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			for (;;) {
@@ -386,7 +409,13 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
-		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+		struct timespec nap;
+		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
+			continue;
+		}
+		if (until != &nap && rwl_expired(deadline)) {
 			/* a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
 			 * come in again; those queued behind us follow when we
 			 * release the queue */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "wait.h" /* weft__wake(): frees a stuck sleeper when a test fails */
 #include "weft/weft.h"
 
 #define HANG_GUARD_S 300
@@ -283,6 +284,114 @@ static void test_brlock_dead_sweeper(void)
 	check_shared_free(br, sizeof(*br));
 }
 
+/* ---- sem: a poster killed between its increment and its wake-up call ----- */
+
+struct semjob {
+	weft_sem_t *sem;
+	pid_t tid;
+	int done;
+};
+
+static void *semjob_main(void *arg)
+{
+	struct semjob *j = arg;
+	__atomic_store_n(&j->tid, check_gettid(), __ATOMIC_RELEASE);
+	weft_sem_wait(j->sem);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_sem_dead_poster(void)
+{
+	weft_sem_t *sem = check_shared_alloc(sizeof(*sem));
+	CHECK_STATUS(weft_sem_init(sem, 0, WEFT_PSHARED), WEFT_OK);
+	unsigned old_spin = weft_sem_set_spin(0);
+	struct semjob j = {sem, 0, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, semjob_main, &j);
+	while (__atomic_load_n(&j.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	(void)check_wait_until_sleeping(getpid(), j.tid);
+	/* the dead poster's increment, and no wake-up call */
+	__atomic_fetch_add(&sem->value, 1u, __ATOMIC_SEQ_CST);
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+		usleep(1000);
+	CHECK_EQ(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+		(void)!weft_sem_post(sem); /* wakes the stuck waiter */
+	pthread_join(t, NULL);
+	weft_sem_set_spin(old_spin);
+	check_shared_free(sem, sizeof(*sem));
+}
+
+/* ---- rwlock: the last reader killed between its decrement and its wake ---- */
+
+struct rdhold {
+	weft_rwlock_t *rw;
+	int go;
+};
+
+static void *reader_dies_in_unlock(void *arg)
+{
+	struct rdhold *h = arg;
+	weft_rwlock_rdlock(h->rw);
+	__atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&h->go, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	/* rdunlock's decrement without its wake-up call: the reader's process
+	 * died between the two */
+	__atomic_fetch_sub(&h->rw->state, 1u, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct wrjob {
+	weft_rwlock_t *rw;
+	pid_t tid;
+	int done;
+};
+
+static void *writer_head(void *arg)
+{
+	struct wrjob *j = arg;
+	__atomic_store_n(&j->tid, check_gettid(), __ATOMIC_RELEASE);
+	weft_rwlock_wrlock(j->rw);
+	weft_rwlock_wrunlock(j->rw);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_rwlock_dead_reader_wake(void)
+{
+	weft_rwlock_t *rw = check_shared_alloc(sizeof(*rw));
+	CHECK_STATUS(weft_rwlock_init(rw, WEFT_PSHARED), WEFT_OK);
+	unsigned old_spin = weft_rwlock_set_spin(0);
+	struct rdhold h = {rw, 0};
+	pthread_t r, w;
+	pthread_create(&r, NULL, reader_dies_in_unlock, &h);
+	while (__atomic_load_n(&h.go, __ATOMIC_ACQUIRE) != 1)
+		usleep(100);
+	struct wrjob j = {rw, 0, 0};
+	pthread_create(&w, NULL, writer_head, &j);
+	while (__atomic_load_n(&j.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	/* the writer parks on the state word (PARKED) once it heads the queue */
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!(__atomic_load_n(&rw->state, __ATOMIC_RELAXED) & WEFT_RWLOCK_PARKED) && !weft_deadline_passed(&hang))
+		usleep(100);
+	(void)check_wait_until_sleeping(getpid(), j.tid);
+	__atomic_store_n(&h.go, 2, __ATOMIC_RELEASE);
+	pthread_join(r, NULL);
+	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+		usleep(1000);
+	CHECK_EQ(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+		weft__wake(&rw->state, 1, WEFT_PSHARED); /* the missing wake-up call */
+	pthread_join(w, NULL);
+	weft_rwlock_set_spin(old_spin);
+	check_shared_free(rw, sizeof(*rw));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S);
@@ -290,5 +399,7 @@ int main(void)
 	RUN_TEST(test_robust_dead_wakee);
 	RUN_TEST(test_rwlock_dead_head);
 	RUN_TEST(test_brlock_dead_sweeper);
+	RUN_TEST(test_sem_dead_poster);
+	RUN_TEST(test_rwlock_dead_reader_wake);
 	return check_summary();
 }
