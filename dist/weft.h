@@ -10345,6 +10345,23 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 }
 
 /*
+ * The queue head's sleep on the state word: @deadline, or, for a
+ * process-shared lock, a 50 ms nap if that ends sooner: an unlocker killed
+ * between its change of the state and its wake-up call would leave the head
+ * asleep for ever (issue 14).
+ */
+static const struct timespec *rwl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+{
+	if (!(wflags & WEFT_PSHARED))
+		return deadline;
+	*nap = weft_deadline_after_ns(50000000ull);
+	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
+				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
+		return deadline;
+	return nap;
+}
+
+/*
  * The waiters' queue.  A process-shared rwlock queues with the owned word
  * lock (src/wordlock.h), which names the queue head: the head sets WAITING
  * (a writer) and PARKED while it waits, and a head killed there (it held
@@ -10418,7 +10435,13 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
-		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+		struct timespec nap;
+		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
+			continue;
+		}
+		if (until != &nap && rwl_expired(deadline)) {
 			/* a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			for (;;) {
@@ -10522,7 +10545,13 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
-		if (weft__wait(&rw->state, s, deadline, wflags) == WEFT_ETIMEDOUT) {
+		struct timespec nap;
+		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
+			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
+			continue;
+		}
+		if (until != &nap && rwl_expired(deadline)) {
 			/* a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
 			 * come in again; those queued behind us follow when we
 			 * release the queue */
@@ -10775,6 +10804,8 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  *   leave:    waiters--
  */
 
+#define WEFT__SEM_PSHARED_NAP_NS 50000000ull /* 50 ms: see weft_sem_wait_slow() */
+
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
 {
@@ -10828,8 +10859,20 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 			rc = WEFT_OK;
 			break;
 		}
-		/* seen has count 0: sleep until a post changes the word */
-		if (weft__wait(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
+		/* seen has count 0: sleep until a post changes the word.  A
+		 * process-shared semaphore naps 50 ms at most: a poster killed
+		 * between its increment and its wake-up call, or a woken waiter
+		 * killed before it took the unit, would leave us asleep beside a
+		 * unit (issue 14, docs/processes.md) */
+		const struct timespec *until = deadline;
+		struct timespec nap;
+		if (flags & WEFT_PSHARED) {
+			nap = weft_deadline_after_ns(WEFT__SEM_PSHARED_NAP_NS);
+			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
+			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
+				until = &nap;
+		}
+		if (weft__wait(&sem->value, seen, until, flags) == WEFT_ETIMEDOUT && until != &nap) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
