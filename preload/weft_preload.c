@@ -410,8 +410,28 @@ static inline void wp_count(uint64_t *c)
 	/* relaxed: one writer; readers want an approximate running total */
 	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
-#define SERVED(op) wp_count(&wp_me()->served[op])
-#define PASSED(op) wp_count(&wp_me()->passed[op])
+/* Counting is on only when WEFT_PRELOAD_STATS names a file (weft-run --stats):
+ * without it a call pays one load of this flag, not the per-thread record. */
+static int wp_counting = -1; /* -1 unknown, 0 off, 1 on */
+
+static __attribute__((noinline, cold)) int wp_counting_init(void)
+{
+	const char *e = getenv("WEFT_PRELOAD_STATS");
+	int on = e && *e;
+	/* relaxed: every thread computes the same value from the same environment */
+	__atomic_store_n(&wp_counting, on, __ATOMIC_RELAXED);
+	return on;
+}
+
+static inline bool wp_counting_on(void)
+{
+	/* relaxed: see wp_counting_init() */
+	int c = __atomic_load_n(&wp_counting, __ATOMIC_RELAXED);
+	return WP_UNLIKELY(c != 0) && (c > 0 || wp_counting_init());
+}
+
+#define SERVED(op) (wp_counting_on() ? wp_count(&wp_me()->served[op]) : (void)0)
+#define PASSED(op) (wp_counting_on() ? wp_count(&wp_me()->passed[op]) : (void)0)
 
 static const char *const wp_op_names[WP_OP_COUNT] = {
 #define X(op, name) [op] = name,
@@ -457,6 +477,7 @@ __attribute__((constructor)) static void wp_ctor(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &wp_start);
 	wp_kind_get();
+	wp_counting_init();
 	if (!__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE)) /* acquire: as in REAL() */
 		wp_resolve();
 }
@@ -556,10 +577,17 @@ static void wp_mcs_node_put(struct wp_thread *t, weft_mcs_node_t *n)
 		free(n);
 }
 
-/* The weft lock operations by kind (the object is weft's). */
-static inline void wp_lock(struct wp_mutex *m)
+/* The weft lock operations by kind (the object is weft's); the default kind
+ * first, inline, so that the interposed call is the weft fast path plus a
+ * tag check and a counter. */
+static inline __attribute__((always_inline)) void wp_lock(struct wp_mutex *m)
 {
-	switch (wp_kind_get()) {
+	int kind = wp_kind_get();
+	if (WP_LIKELY(kind == WP_KIND_MUTEX)) {
+		weft_mutex_lock(&m->lock.mutex);
+		return;
+	}
+	switch (kind) {
 	case WP_KIND_SPIN:
 		weft_spin_lock(&m->lock.spin);
 		break;
@@ -577,9 +605,13 @@ static inline void wp_lock(struct wp_mutex *m)
 	}
 }
 
-static inline bool wp_trylock(struct wp_mutex *m)
+static inline __attribute__((always_inline)) bool wp_trylock(struct wp_mutex *m)
 {
-	switch (wp_kind_get()) {
+	int kind = wp_kind_get();
+	if (WP_LIKELY(kind == WP_KIND_MUTEX)) {
+		return weft_mutex_trylock(&m->lock.mutex);
+	}
+	switch (kind) {
 	case WP_KIND_SPIN:
 		return weft_spin_trylock(&m->lock.spin);
 	case WP_KIND_TICKET:
@@ -599,9 +631,14 @@ static inline bool wp_trylock(struct wp_mutex *m)
 	}
 }
 
-static inline void wp_unlock(struct wp_mutex *m)
+static inline __attribute__((always_inline)) void wp_unlock(struct wp_mutex *m)
 {
-	switch (wp_kind_get()) {
+	int kind = wp_kind_get();
+	if (WP_LIKELY(kind == WP_KIND_MUTEX)) {
+		weft_mutex_unlock(&m->lock.mutex);
+		return;
+	}
+	switch (kind) {
 	case WP_KIND_SPIN:
 		weft_spin_unlock(&m->lock.spin);
 		break;
