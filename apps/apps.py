@@ -73,10 +73,24 @@ APPS = {
         "why": "xz -T splits the input into blocks for worker threads that report progress under a mutex "
                "and wait on condvars: coarse locking with longer critical sections than pigz's.",
     },
+    "redis": {
+        "server": "redis-server --port {port} --bind 127.0.0.1 --io-threads 2 --io-threads-do-reads yes "
+                  "--save '' --appendonly no --daemonize no --logfile {tmp}/redis.log --dir {tmp}",
+        "ready": "redis-cli -p {port} ping",
+        "client": "redis-benchmark -h 127.0.0.1 -p {port} -n {redis_n} -c 32 -P 4 -t set,get,incr,lpush,lpop -q",
+        "after": ["redis-cli -p {port} get counter:__rand_int__", "redis-cli -p {port} llen mylist:__rand_int__",
+                  "redis-cli -p {port} dbsize"],
+        "stop": "redis-cli -p {port} shutdown nosave",
+        "check": "server",
+        "why": "redis-server with 2 I/O threads on loopback, driven by redis-benchmark (not interposed, the "
+               "same client for both): the server's I/O threads, its background threads and jemalloc's arena "
+               "mutexes take pthread locks; the INCR counter and the list length afterwards check the server's "
+               "answers.",
+    },
 }
 
-FULL_PARAMS = {"mutex_locks": 150000, "yields": 50, "events": 1500, "input_mb": 6}
-SMOKE_PARAMS = {"mutex_locks": 2000, "yields": 10, "events": 300, "input_mb": 1}
+FULL_PARAMS = {"mutex_locks": 3000000, "yields": 50, "events": 1500, "input_mb": 6, "redis_n": 60000}
+SMOKE_PARAMS = {"mutex_locks": 2000, "yields": 10, "events": 300, "input_mb": 1, "redis_n": 2000}
 
 
 def make_input(path, mb):
@@ -121,11 +135,75 @@ def parse_stats(path):
                 ops[p[1]] = ops.get(p[1], 0) + int(p[3])
                 if "init" not in p[1] and "destroy" not in p[1]:
                     served += int(p[3])
-    return {"served": served, "ops": ops}
+    return {"served": served, "ops": ops, "seconds": seconds}
+
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def run_server(spec, variant, params, weft_run, tmp):
+    """A server under the variant, a plain client against it on loopback."""
+    port = free_port()
+    fmt = dict(params, port=port, tmp=tmp)
+    stats_file = os.path.join(tmp, "stats")
+    argv = ["sh", "-c", "exec " + spec["server"].format(**fmt)]
+    if variant != "glibc":
+        argv = [weft_run, "--mutex=" + variant, "--stats-file=" + stats_file, "--"] + argv
+    srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    res = {"rc": 0}
+    try:
+        deadline = time.time() + 20
+        while subprocess.run(spec["ready"].format(**fmt), shell=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True).stdout.strip() != "PONG":
+            if time.time() > deadline or srv.poll() is not None:
+                res["rc"] = 97
+                res["stderr"] = "server did not start"
+                return res, stats_file
+            time.sleep(0.05)
+        t0 = time.perf_counter()
+        p = subprocess.run(spec["client"].format(**fmt), shell=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        res["wall"] = time.perf_counter() - t0
+        res["rc"] = p.returncode
+        if p.returncode != 0:
+            res["stderr"] = p.stderr[-2000:]
+        res["signature"] = [subprocess.run(c.format(**fmt), shell=True, stdout=subprocess.PIPE,
+                                           text=True).stdout.strip() for c in spec["after"]]
+    finally:
+        subprocess.run(spec["stop"].format(**fmt), shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            rc = srv.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            rc = srv.wait()
+            res["rc"] = 98
+            res["stderr"] = "server did not stop"
+        if rc not in (0,) and res["rc"] == 0:
+            res["rc"] = rc
+            res["stderr"] = "server exit %d" % rc
+    return res, stats_file
 
 
 def run_once(app, variant, params, weft_run, input_path):
     spec = APPS[app]
+    if spec["check"] == "server":
+        tmp = tempfile.mkdtemp(prefix="weft-apps-")
+        try:
+            res, stats_file = run_server(spec, variant, params, weft_run, tmp)
+            res.setdefault("wall", float("nan"))
+            res.setdefault("signature", ["no output"])
+            if variant != "glibc":
+                st = parse_stats(stats_file)
+                res["served"] = st["served"] if st else None
+                res["ops"] = st["ops"] if st else {}
+                res["served_seconds"] = st["seconds"] if st else None
+            return res
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     tmp = tempfile.mkdtemp(prefix="weft-apps-")
     try:
         cmd = spec["cmd"].format(input=input_path, tmp=tmp, **params)
@@ -194,7 +272,7 @@ def machine():
 
 
 def tool_version(app):
-    exe = {"sysbench-mutex": "sysbench", "sysbench-threads": "sysbench"}.get(app, app)
+    exe = {"sysbench-mutex": "sysbench", "sysbench-threads": "sysbench", "redis": "redis-server"}.get(app, app)
     flag = "--version"
     try:
         out = subprocess.run([exe, flag], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
@@ -237,7 +315,9 @@ def cmd_run(args, smoke=False):
                     failures.append("%s on %s (rep %d): output %s differs from glibc's %s" % (app, v, i, r["signature"], ref))
     results = {"machine": machine(), "reps": reps, "params": params, "apps": {}}
     for app in apps:
-        a = {"why": APPS[app]["why"], "cmd": APPS[app]["cmd"].format(input="INPUT", tmp="TMP", **params),
+        spec = APPS[app]
+        shown = spec["cmd"] if "cmd" in spec else spec["server"] + "  +  " + spec["client"]
+        a = {"why": spec["why"], "cmd": shown.format(input="INPUT", tmp="TMP", port="PORT", **params),
              "version": tool_version(app), "check": APPS[app]["check"],
              "signature": runs[app]["glibc"][0]["signature"], "variants": {}}
         base = [r["wall"] for r in runs[app]["glibc"]]
@@ -246,7 +326,9 @@ def cmd_run(args, smoke=False):
             e = {"wall": walls, "median_s": median(walls)}
             if v != "glibc":
                 e["ci"] = geomean_ci([w / b for w, b in zip(walls, base)])
-                rates = [r["served"] / r["wall"] for r in runs[app][v] if r.get("served") is not None]
+                # calls over the interposed process's life (a server's includes its start and stop)
+                rates = [r["served"] / r.get("served_seconds", r["wall"]) for r in runs[app][v]
+                         if r.get("served") is not None and r.get("served_seconds", r["wall"])]
                 e["lock_calls_per_s"] = median(rates)
                 e["ops"] = runs[app][v][0].get("ops", {})
             a["variants"][v] = e

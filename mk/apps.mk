@@ -9,7 +9,7 @@
 #   make lockcost       interposed uncontended pthread_mutex_lock+unlock vs a direct
 #                       weft_mutex_lock+unlock, interleaved in one run
 
-APPS_PACKAGES := sysbench pigz zstd xz-utils python3
+APPS_PACKAGES := sysbench pigz zstd xz-utils redis-server redis-tools python3
 APPS_REPS     ?= 6
 APPS_KINDS    ?= mutex,spin,ticket,mcs
 APPS          ?=
@@ -42,4 +42,4 @@ lockcost: $(BUILD)/apps/lockcost $(PRELOAD_RUN)
 
 .PHONY: apps apps-deps apps-doc check-apps lockcost
 CHECK_STEPS += check-apps
-HELP_LINES  += "make apps            real programs (sysbench, pigz, zstd, xz) on glibc vs weft's locks; docs/apps.md"
+HELP_LINES  += "make apps            real programs (sysbench, pigz, zstd, xz, redis) on glibc vs weft's locks; docs/apps.md"

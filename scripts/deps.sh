@@ -28,7 +28,7 @@ packages=(
 	libmimalloc-dev libjemalloc-dev   # allocator peers of the pool
 	gnuplot-nox                       # charts of the benchmark report
 	spin                              # make models: Promela models of the wait/wake protocols
-	sysbench pigz zstd xz-utils       # make apps / check-apps: real programs on weft's locks (mk/apps.mk)
+	sysbench pigz zstd xz-utils redis-server redis-tools  # make apps / check-apps: real programs on weft's locks (mk/apps.mk)
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user  # the aarch64 cross build and its tests
 )
 
