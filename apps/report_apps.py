@@ -30,6 +30,22 @@ def rate(x):
     return "%.0f" % x
 
 
+# What each program does with its locks, to explain a move (used with the data).
+MECHANISM = {
+    "sysbench-mutex": "4 threads on 2 cores take and release 64 mutexes in a tight loop: short critical "
+                      "sections, frequent contention",
+    "sysbench-threads": "each event takes a mutex and calls sched_yield() while holding it, so the holder is "
+                        "often descheduled: a waiter that spins before sleeping (weft's mutex spins up to 400 "
+                        "pauses) burns the CPU the holder needs, where glibc's waiter sleeps in the kernel at once",
+    "pigz": "a few mutex/condvar handoffs per 128 KiB block between the reader, the compressing threads "
+            "and the writer",
+    "zstd": "a thread pool's queue: a mutex and condvars per job",
+    "xz": "worker threads report progress under a mutex and wait on condvars between blocks",
+    "redis": "the server's I/O threads are started and stopped with a mutex, background jobs wait on condvars, "
+             "and jemalloc's arena mutexes are pthread mutexes",
+}
+
+
 def why_sentence(app, a):
     """A sentence on why the default kind moved or did not, from the data."""
     e = a["variants"].get("mutex")
@@ -51,9 +67,10 @@ def why_sentence(app, a):
         return ("weft's mutex is faster here (%s lock calls/s, %s): it spins briefly before sleeping and lets "
                 "a running thread re-take a just-released lock (barging), where glibc's default mutex parks at once; "
                 "fewer futex sleeps and wake-ups on 2 cores." % (rate(calls), shape))
-    return ("weft's mutex is slower here (%s lock calls/s, %s): with more runnable threads than cores a waiter's "
-            "spin before sleeping burns the holder's CPU time, and condvar broadcasts under the interposer wake "
-            "every waiter (no requeue: see docs/preload.md)." % (rate(calls), shape))
+    return ("weft's mutex is slower here (%s lock calls/s, %s). Why: %s. With more runnable threads than cores "
+            "a waiter's spin before sleeping takes CPU time from the holder; under the interposer a condvar "
+            "broadcast also wakes every waiter instead of requeueing them (docs/preload.md)."
+            % (rate(calls), shape, MECHANISM.get(app, "see the command")))
 
 
 def main():
@@ -118,6 +135,8 @@ def main():
             e = a["variants"][k]
             line.append("%s %s (%s; %s lock calls/s)" % (k, fmt_ci(e["ci"]), verdict(e["ci"]), rate(e.get("lock_calls_per_s"))))
         L.append("Ratios against glibc: " + "; ".join(line) + ".")
+        L.append("")
+        L.append("How it locks: %s." % MECHANISM.get(app, "see the command"))
         L.append("")
         L.append(why_sentence(app, a))
         L.append("")
