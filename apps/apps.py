@@ -89,7 +89,7 @@ APPS = {
     },
 }
 
-FULL_PARAMS = {"mutex_locks": 3000000, "yields": 50, "events": 1500, "input_mb": 6, "redis_n": 60000}
+FULL_PARAMS = {"mutex_locks": 3000000, "yields": 50, "events": 1500, "input_mb": 6, "redis_n": 20000}
 SMOKE_PARAMS = {"mutex_locks": 2000, "yields": 10, "events": 300, "input_mb": 1, "redis_n": 2000}
 
 

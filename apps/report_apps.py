@@ -42,7 +42,8 @@ MECHANISM = {
     "zstd": "a thread pool's queue: a mutex and condvars per job",
     "xz": "worker threads report progress under a mutex and wait on condvars between blocks",
     "redis": "the server's I/O threads are started and stopped with a mutex, background jobs wait on condvars, "
-             "and jemalloc's arena mutexes are pthread mutexes",
+             "and jemalloc's arena mutexes are pthread mutexes; its I/O threads busy-poll, which on a loaded 2-CPU "
+             "machine makes every run slow and its time noisy",
 }
 
 
@@ -67,10 +68,10 @@ def why_sentence(app, a):
         return ("weft's mutex is faster here (%s lock calls/s, %s): it spins briefly before sleeping and lets "
                 "a running thread re-take a just-released lock (barging), where glibc's default mutex parks at once; "
                 "fewer futex sleeps and wake-ups on 2 cores." % (rate(calls), shape))
-    return ("weft's mutex is slower here (%s lock calls/s, %s). Why: %s. With more runnable threads than cores "
-            "a waiter's spin before sleeping takes CPU time from the holder; under the interposer a condvar "
-            "broadcast also wakes every waiter instead of requeueing them (docs/preload.md)."
-            % (rate(calls), shape, MECHANISM.get(app, "see the command")))
+    return ("weft's mutex is slower here beyond the interval (%s lock calls/s, %s): with more runnable threads "
+            "than cores, a waiter's spin before sleeping takes CPU time from the holder (how it locks, above); "
+            "under the interposer a condvar broadcast also wakes every waiter instead of requeueing them "
+            "(docs/preload.md)." % (rate(calls), shape))
 
 
 def main():
