@@ -10350,7 +10350,7 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
  * between its change of the state and its wake-up call would leave the head
  * asleep for ever (issue 14).
  */
-static const struct timespec *rwl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
 {
 	if (!(wflags & WEFT_PSHARED))
 		return deadline;
@@ -10436,7 +10436,7 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
 		struct timespec nap;
-		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
 		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
 			continue;
@@ -10546,7 +10546,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 			continue;
 		s |= WEFT_RWLOCK_PARKED;
 		struct timespec nap;
-		const struct timespec *until = rwl_nap(deadline, wflags, &nap);
+		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
 		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
 			continue;
