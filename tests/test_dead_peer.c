@@ -392,6 +392,60 @@ static void test_rwlock_dead_reader_wake(void)
 	check_shared_free(rw, sizeof(*rw));
 }
 
+/* ---- cond: a notifier killed between its increment and its wake-up call --- */
+
+struct condjob {
+	weft_mutex_t *m;
+	weft_cond_t *c;
+	int *ready;
+	pid_t tid;
+	int done;
+};
+
+static void *condjob_main(void *arg)
+{
+	struct condjob *j = arg;
+	__atomic_store_n(&j->tid, check_gettid(), __ATOMIC_RELEASE);
+	weft_mutex_lock(j->m);
+	while (!*j->ready)
+		weft_cond_wait(j->c, j->m);
+	weft_mutex_unlock(j->m);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_cond_dead_notifier(void)
+{
+	struct shm {
+		weft_mutex_t m;
+		weft_cond_t c;
+		int ready;
+	} *sh = check_shared_alloc(sizeof(*sh));
+	CHECK_STATUS(weft_mutex_init(&sh->m, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_cond_init(&sh->c, WEFT_PSHARED), WEFT_OK);
+	unsigned old_spin = weft_cond_set_spin(0);
+	struct condjob j = {&sh->m, &sh->c, &sh->ready, 0, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, condjob_main, &j);
+	while (__atomic_load_n(&j.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	(void)check_wait_until_sleeping(getpid(), j.tid);
+	weft_mutex_lock(&sh->m);
+	sh->ready = 1;
+	weft_mutex_unlock(&sh->m);
+	/* the dead notifier's increment of seq, and no wake-up call */
+	__atomic_fetch_add(&sh->c.seq, 1u, __ATOMIC_SEQ_CST);
+	struct timespec hang = weft_deadline_after_ns(GENEROUS_NS);
+	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) && !weft_deadline_passed(&hang))
+		usleep(1000);
+	CHECK_EQ(__atomic_load_n(&j.done, __ATOMIC_ACQUIRE), 1);
+	if (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+		weft_cond_broadcast(&sh->c);
+	pthread_join(t, NULL);
+	weft_cond_set_spin(old_spin);
+	check_shared_free(sh, sizeof(*sh));
+}
+
 int main(void)
 {
 	alarm(HANG_GUARD_S);
@@ -401,5 +455,6 @@ int main(void)
 	RUN_TEST(test_brlock_dead_sweeper);
 	RUN_TEST(test_sem_dead_poster);
 	RUN_TEST(test_rwlock_dead_reader_wake);
+	RUN_TEST(test_cond_dead_notifier);
 	return check_summary();
 }
