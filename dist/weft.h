@@ -6889,6 +6889,34 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
 	WEFT__CHAOS_POINT(); /* registered and seq read, mutex still held */
 }
 
+/*
+ * Sleep on seq while it holds @seen.  A process-shared condition variable
+ * naps 50 ms at most: a notifier killed between its increment of seq and its
+ * wake-up call (it held nothing: it may notify after its unlock) would leave
+ * us asleep though the predicate changed.  A nap that ends with seq changed
+ * reports a notification; one that ends with seq unchanged sleeps on (no
+ * spurious return).  Issue 14, docs/processes.md.
+ */
+static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags)
+{
+	for (;;) {
+		const struct timespec *until = deadline;
+		struct timespec nap;
+		if (flags & WEFT_PSHARED) {
+			nap = weft_deadline_after_ns(50000000ull);
+			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
+			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
+				until = &nap;
+		}
+		int rc = weft__wait(&cond->seq, seen, until, flags);
+		if (rc != WEFT_ETIMEDOUT || until != &nap)
+			return rc;
+		/* relaxed: a look; the caller re-checks its predicate under the mutex */
+		if (weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
+			return WEFT_OK;
+	}
+}
+
 int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline)
 {
 	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
@@ -6919,7 +6947,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
 		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
-		rc = weft__wait(&cond->seq, seen, deadline, flags);
+		rc = cond_sleep(cond, seen, deadline, flags);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
 		/* A thread that slept may have been moved onto the mutex word by
