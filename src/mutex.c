@@ -14,14 +14,23 @@
 #define _GNU_SOURCE /* syscall() under -std=c11 */
 #endif
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "wordlock.h"
 #include "weft/deadline.h"
 #include "weft/mutex.h"
+#include "weft/brlock.h"
+#include "weft/rwlock.h"
 #include "weft/status.h"
+
+WEFT_STATIC_ASSERT(WEFT_MUTEX_PSHARED_BIT == 0x80000000u && offsetof(weft_mutex_t, state) == 0 &&
+			   WEFT_RWLOCK_PSHARED_BIT == 0x80000000u && offsetof(weft_rwlock_t, state) == 0 &&
+			   WEFT_BRLOCK_PSHARED_BIT == 0x80000000u && offsetof(weft_brlock_t, writer) == 0,
+		   "weft__debug_pshared_holder() reads the pshared bit in bit 31 of the first word");
 
 WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
 			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
@@ -100,24 +109,29 @@ bool weft__debug_tid_foreign(uint32_t tid)
 #endif
 }
 
-void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner)
+void weft__debug_pshared_holder(const char *type, const void *lock, const uint32_t *owner, uint32_t holder)
 {
-	if (!weft__debug_tid_foreign(owner))
+	/* relaxed: diagnostics.  The first word of a weft_mutex_t, weft_rwlock_t
+	 * and weft_brlock_t carries the process-shared bit in bit 31.  A
+	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but its first word
+	 * holds a thread id (never a plain mutex's state 0..2) and it has a check
+	 * of its own (src/robust.c), which knows a dead holder from a foreign one. */
+	uint32_t first = weft_atomic_load((const uint32_t *)lock, WEFT_RELAXED);
+	if (strcmp(type, "weft_mutex_t") == 0 && (first & ~(WEFT_MUTEX_PSHARED_BIT | WEFT_MUTEX_STATE_MASK)) != 0)
 		return;
-	/* relaxed: diagnostics.  Still held by the same thread?  Then it was not
-	 * one of ours that exited meanwhile.  (A release-built library called by
-	 * a WEFT_DEBUG program does not see the owner field: it re-checks the
-	 * word only.) */
-#ifdef WEFT_DEBUG
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != owner)
+	if ((first & 0x80000000u) || !weft__debug_tid_foreign(holder))
 		return;
-#endif
-	if (!(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK))
+	/* Still held by the same thread?  Then it was not one of ours that
+	 * exited meanwhile. */
+	if (weft_atomic_load(owner, WEFT_RELAXED) != holder)
 		return;
+	const char *init = strcmp(type, "weft_mutex_t") == 0    ? "weft_mutex_init(mutex, WEFT_PSHARED)"
+			   : strcmp(type, "weft_rwlock_t") == 0 ? "weft_rwlock_init(rwlock, WEFT_PSHARED)"
+								  : "weft_brlock_init(brlock, WEFT_PSHARED)";
 	char msg[200];
 	snprintf(msg, sizeof msg,
 		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
-		 "initialize it with weft_mutex_init(mutex, WEFT_PSHARED)",
-		 owner);
-	weft_debug_die("weft_mutex_t", mutex, msg);
+		 "initialize it with %s",
+		 holder, init);
+	weft_debug_die(type, lock, msg);
 }

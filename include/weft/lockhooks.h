@@ -60,7 +60,9 @@
  *
  *   pre-acquire:   1. WEFT_DEBUG: the caller must not hold @owner already
  *                     ("locked again ... (self-deadlock)"); BLOCK and TIMED only
- *                     (a try by the holder just fails);
+ *                     (a try by the holder just fails); nor may a thread of
+ *                     another process hold a lock without WEFT_PSHARED
+ *                     (weft__debug_pshared_holder());
  *                  2. lock order: BLOCK checks the order and counts the lock as
  *                     held from now (weft__lockdep_lock(): a run that really
  *                     deadlocks prints its report before it blocks); TIMED
@@ -148,6 +150,18 @@ static inline const char *weft__hook_msg_not_held(unsigned kind)
 }
 #endif
 
+/*
+ * weft__debug_pshared_holder() - WEFT_DEBUG (src/mutex.c; always in the
+ * library, so that WEFT_DEBUG code links against a release libweft): @lock (a
+ * weft_mutex_t, weft_rwlock_t or weft_brlock_t of type @type) is held by
+ * thread @holder (its owner mark, at @owner).  If that thread belongs to
+ * another process and the lock was initialized without WEFT_PSHARED (bit 31
+ * of its first word, in all three types), abort naming the lock and the fix:
+ * a private lock in shared memory sleeps on a futex keyed by one process, so
+ * the other process's wake-up calls never reach it.
+ */
+void weft__debug_pshared_holder(const char *type, const void *lock, const uint32_t *owner, uint32_t holder);
+
 #ifdef WEFT_TSAN
 /* The TSan flags of an acquisition or release of @kind by @how. */
 static inline unsigned weft__hook_tsan_flags(unsigned kind, unsigned how)
@@ -169,10 +183,15 @@ static inline void weft__lock_pre_acquire(void *lock, uint32_t *owner, unsigned 
 					  const struct timespec *deadline)
 {
 #ifdef WEFT_DEBUG
-	/* relaxed: compared only against our own id, which only we store */
-	if (owner != 0 && (how == WEFT__HOOK_BLOCK || how == WEFT__HOOK_TIMED) &&
-	    weft_atomic_load(owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_relock(kind));
+	if (owner != 0 && (how == WEFT__HOOK_BLOCK || how == WEFT__HOOK_TIMED)) {
+		/* relaxed: compared only against our own id, which only we store */
+		uint32_t holder = weft_atomic_load(owner, WEFT_RELAXED);
+		if (holder == weft_debug_self())
+			weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_relock(kind));
+		/* held by a thread of another process, but not WEFT_PSHARED? */
+		if (holder != 0)
+			weft__debug_pshared_holder(weft__hook_type(kind), lock, owner, holder);
+	}
 	if (how == WEFT__HOOK_BLOCK)
 		weft__lockdep_lock(lock, kind);
 	else if (how == WEFT__HOOK_TIMED)

@@ -103,7 +103,6 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 #define WEFT_MUTEX_INIT {0}
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
-WEFT_NOINLINE WEFT_COLD void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_wake_slow(weft_mutex_t *mutex);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
@@ -140,27 +139,6 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
-}
-
-/*
- * weft__mutex_debug_pshared() - WEFT_DEBUG: a private mutex (no WEFT_PSHARED)
- * held by a thread of another process is a mutex in shared memory that was
- * not initialized for it (zero-filled mmap memory, say): its sleepers would
- * never be woken (a private futex is keyed by the process).  Checked before
- * a blocking or timed lock of a held mutex: the holder's id (the owner mark)
- * is a kernel thread id, and tgkill(getpid(), owner, 0) says whether that
- * thread is ours.  Aborts naming the mutex and the fix.
- */
-static inline void weft__mutex_debug_pshared(weft_mutex_t *mutex)
-{
-#ifdef WEFT_DEBUG
-	/* relaxed: diagnostics; the slow path re-checks before it aborts */
-	uint32_t owner = weft_atomic_load(&mutex->owner, WEFT_RELAXED);
-	if (owner != 0 && owner != weft_debug_self() &&
-	    !(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT))
-		weft__mutex_debug_pshared_slow(mutex, owner);
-#endif
-	(void)mutex;
 }
 
 /*
@@ -220,7 +198,6 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
-	weft__mutex_debug_pshared(mutex);
 	weft__mutex_acquire(mutex);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK, true);
 }
@@ -242,7 +219,6 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
-	weft__mutex_debug_pshared(mutex);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
