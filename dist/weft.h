@@ -754,7 +754,9 @@ WEFT_EXTERN_C_END
  *
  *   pre-acquire:   1. WEFT_DEBUG: the caller must not hold @owner already
  *                     ("locked again ... (self-deadlock)"); BLOCK and TIMED only
- *                     (a try by the holder just fails);
+ *                     (a try by the holder just fails); nor may a thread of
+ *                     another process hold a lock without WEFT_PSHARED
+ *                     (weft__debug_pshared_holder());
  *                  2. lock order: BLOCK checks the order and counts the lock as
  *                     held from now (weft__lockdep_lock(): a run that really
  *                     deadlocks prints its report before it blocks); TIMED
@@ -838,6 +840,18 @@ static inline const char *weft__hook_msg_not_held(unsigned kind)
 }
 #endif
 
+/*
+ * weft__debug_pshared_holder() - WEFT_DEBUG (src/mutex.c; always in the
+ * library, so that WEFT_DEBUG code links against a release libweft): @lock (a
+ * weft_mutex_t, weft_rwlock_t or weft_brlock_t of type @type) is held by
+ * thread @holder (its owner mark, at @owner).  If that thread belongs to
+ * another process and the lock was initialized without WEFT_PSHARED (bit 31
+ * of its first word, in all three types), abort naming the lock and the fix:
+ * a private lock in shared memory sleeps on a futex keyed by one process, so
+ * the other process's wake-up calls never reach it.
+ */
+void weft__debug_pshared_holder(const char *type, const void *lock, const uint32_t *owner, uint32_t holder);
+
 #ifdef WEFT_TSAN
 /* The TSan flags of an acquisition or release of @kind by @how. */
 static inline unsigned weft__hook_tsan_flags(unsigned kind, unsigned how)
@@ -859,10 +873,15 @@ static inline void weft__lock_pre_acquire(void *lock, uint32_t *owner, unsigned 
 					  const struct timespec *deadline)
 {
 #ifdef WEFT_DEBUG
-	/* relaxed: compared only against our own id, which only we store */
-	if (owner != 0 && (how == WEFT__HOOK_BLOCK || how == WEFT__HOOK_TIMED) &&
-	    weft_atomic_load(owner, WEFT_RELAXED) == weft_debug_self())
-		weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_relock(kind));
+	if (owner != 0 && (how == WEFT__HOOK_BLOCK || how == WEFT__HOOK_TIMED)) {
+		/* relaxed: compared only against our own id, which only we store */
+		uint32_t holder = weft_atomic_load(owner, WEFT_RELAXED);
+		if (holder == weft_debug_self())
+			weft_debug_die(weft__hook_type(kind), lock, weft__hook_msg_relock(kind));
+		/* held by a thread of another process, but not WEFT_PSHARED? */
+		if (holder != 0)
+			weft__debug_pshared_holder(weft__hook_type(kind), lock, owner, holder);
+	}
 	if (how == WEFT__HOOK_BLOCK)
 		weft__lockdep_lock(lock, kind);
 	else if (how == WEFT__HOOK_TIMED)
@@ -1528,7 +1547,6 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 #define WEFT_MUTEX_INIT {0}
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
-WEFT_NOINLINE WEFT_COLD void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_wake_slow(weft_mutex_t *mutex);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
@@ -1565,27 +1583,6 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
 	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
-}
-
-/*
- * weft__mutex_debug_pshared() - WEFT_DEBUG: a private mutex (no WEFT_PSHARED)
- * held by a thread of another process is a mutex in shared memory that was
- * not initialized for it (zero-filled mmap memory, say): its sleepers would
- * never be woken (a private futex is keyed by the process).  Checked before
- * a blocking or timed lock of a held mutex: the holder's id (the owner mark)
- * is a kernel thread id, and tgkill(getpid(), owner, 0) says whether that
- * thread is ours.  Aborts naming the mutex and the fix.
- */
-static inline void weft__mutex_debug_pshared(weft_mutex_t *mutex)
-{
-#ifdef WEFT_DEBUG
-	/* relaxed: diagnostics; the slow path re-checks before it aborts */
-	uint32_t owner = weft_atomic_load(&mutex->owner, WEFT_RELAXED);
-	if (owner != 0 && owner != weft_debug_self() &&
-	    !(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT))
-		weft__mutex_debug_pshared_slow(mutex, owner);
-#endif
-	(void)mutex;
 }
 
 /*
@@ -1645,7 +1642,6 @@ static inline void weft_mutex_lock(weft_mutex_t *mutex) WEFT__ACQ(mutex)
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK,
 			       (const struct timespec *)0);
-	weft__mutex_debug_pshared(mutex);
 	weft__mutex_acquire(mutex);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_BLOCK, true);
 }
@@ -1667,7 +1663,6 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
 {
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
-	weft__mutex_debug_pshared(mutex);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
@@ -8928,10 +8923,17 @@ void weft_mpmc_close(weft_mpmc_t *q)
 #define _GNU_SOURCE /* syscall() under -std=c11 */
 #endif
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+
+WEFT_STATIC_ASSERT(WEFT_MUTEX_PSHARED_BIT == 0x80000000u && offsetof(weft_mutex_t, state) == 0 &&
+			   WEFT_RWLOCK_PSHARED_BIT == 0x80000000u && offsetof(weft_rwlock_t, state) == 0 &&
+			   WEFT_BRLOCK_PSHARED_BIT == 0x80000000u && offsetof(weft_brlock_t, writer) == 0,
+		   "weft__debug_pshared_holder() reads the pshared bit in bit 31 of the first word");
 
 WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
 			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
@@ -9010,26 +9012,31 @@ bool weft__debug_tid_foreign(uint32_t tid)
 #endif
 }
 
-void weft__mutex_debug_pshared_slow(weft_mutex_t *mutex, uint32_t owner)
+void weft__debug_pshared_holder(const char *type, const void *lock, const uint32_t *owner, uint32_t holder)
 {
-	if (!weft__debug_tid_foreign(owner))
+	/* relaxed: diagnostics.  The first word of a weft_mutex_t, weft_rwlock_t
+	 * and weft_brlock_t carries the process-shared bit in bit 31.  A
+	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but its first word
+	 * holds a thread id (never a plain mutex's state 0..2) and it has a check
+	 * of its own (src/robust.c), which knows a dead holder from a foreign one. */
+	uint32_t first = weft_atomic_load((const uint32_t *)lock, WEFT_RELAXED);
+	if (strcmp(type, "weft_mutex_t") == 0 && (first & ~(WEFT_MUTEX_PSHARED_BIT | WEFT_MUTEX_STATE_MASK)) != 0)
 		return;
-	/* relaxed: diagnostics.  Still held by the same thread?  Then it was not
-	 * one of ours that exited meanwhile.  (A release-built library called by
-	 * a WEFT_DEBUG program does not see the owner field: it re-checks the
-	 * word only.) */
-#ifdef WEFT_DEBUG
-	if (weft_atomic_load(&mutex->owner, WEFT_RELAXED) != owner)
+	if ((first & 0x80000000u) || !weft__debug_tid_foreign(holder))
 		return;
-#endif
-	if (!(weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_STATE_MASK))
+	/* Still held by the same thread?  Then it was not one of ours that
+	 * exited meanwhile. */
+	if (weft_atomic_load(owner, WEFT_RELAXED) != holder)
 		return;
+	const char *init = strcmp(type, "weft_mutex_t") == 0    ? "weft_mutex_init(mutex, WEFT_PSHARED)"
+			   : strcmp(type, "weft_rwlock_t") == 0 ? "weft_rwlock_init(rwlock, WEFT_PSHARED)"
+								  : "weft_brlock_init(brlock, WEFT_PSHARED)";
 	char msg[200];
 	snprintf(msg, sizeof msg,
 		 "used by two processes (held by thread %u of another one) but initialized without WEFT_PSHARED: "
-		 "initialize it with weft_mutex_init(mutex, WEFT_PSHARED)",
-		 owner);
-	weft_debug_die("weft_mutex_t", mutex, msg);
+		 "initialize it with %s",
+		 holder, init);
+	weft_debug_die(type, lock, msg);
 }
 
 /* ---- src/once.c ---- */
