@@ -3997,6 +3997,9 @@ WEFT_EXTERN_C_END
  * Sleeps and wakes always use the shared futex flavour, with or without
  * WEFT_PSHARED: the kernel's wake-up at a death is a shared-flavour wake.
  * There is no spinning before the sleep (as with glibc's robust mutexes).
+ * A WEFT_PSHARED robust mutex's sleepers nap 50 ms at most: an unlock wakes
+ * one sleeper, and one killed after that wake, before it took the word,
+ * passes it to nobody (docs/processes.md, rule 1).
  *
  * Coexisting with glibc.  A thread has exactly one registered list head, and
  * glibc registers its own at every thread's start for its robust
