@@ -15,8 +15,7 @@
  *    compares the word's current value, so no stale guess can make a thread
  *    sleep through the change it waits for.
  */
-#include "backoff.h"
-#include "rwlock_internal.h"
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/brlock.h"
 #include "weft/deadline.h"
@@ -118,11 +117,11 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 	if (!wflags) {
 		if (try_only)
 			return weft__wordlock_trylock(&br->wlock, 0u) ? WEFT_OK : WEFT_EBUSY;
-		return weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+		return weft__wordlock_lock(&br->wlock, 0u, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, wflags);
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, weft__rwlock_spin_budget(), deadline, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)
@@ -134,14 +133,14 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
  * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
 static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	unsigned wflags = brl_flags(br);
 	/* relaxed: a hint; weft__brlock_enter() makes the real check.  A
 	 * trywrlock sweeping (TRY) is not waited for: the entry vetoes it */
 	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == WEFT_BRLOCK_ACTIVE) {
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 			continue;
 		}
@@ -228,13 +227,13 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
  */
 static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
 	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
 	int rc = WEFT_OK;
 	while (c & WEFT_BRLOCK_SLOT_READERS) {
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
 			continue;
 		}

@@ -21,26 +21,20 @@
  *    every slot); see weft__rwlock_bias_enter(), rwl_revoke() and
  *    weft_rwlock_trywrlock_slow() (where the clear is the BIASED -> REVOKING CAS).
  */
-#include "backoff.h"
 #include "rwlock_bias.h"
-#include "rwlock_internal.h"
+#include "spinwait.h"
 #include "wait.h"
 #include "wordlock.h"
 #include "weft/deadline.h"
 #include "weft/rwlock.h"
 #include "weft/status.h"
 
-/* relaxed everywhere: a tuning value, read once per contended wait */
-static unsigned rwl_spin = WEFT_RWLOCK_SPIN_DEFAULT;
-
+/* The spin budget of every rwlock and brlock waiter: the WEFT__SPIN_RWLOCK
+ * preset, and the pauses of WEFT__SPIN_RWLOCK_DRAIN (src/spinwait.c). */
 unsigned weft_rwlock_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&rwl_spin, pauses, WEFT_RELAXED);
-}
-
-unsigned weft__rwlock_spin_budget(void)
-{
-	return weft_atomic_load(&rwl_spin, WEFT_RELAXED);
+	(void)weft__spin_set_pauses(WEFT__SPIN_RWLOCK_DRAIN, pauses);
+	return weft__spin_set_pauses(WEFT__SPIN_RWLOCK, pauses);
 }
 
 /* Whether a caller's deadline has already passed (NULL: never). */
@@ -239,9 +233,9 @@ static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsi
 static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	if (!(wflags & WEFT_PSHARED))
-		return weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+		return weft__wordlock_lock(&rw->queue, 0u, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, wflags);
 	bool stolen;
-	int rc = weft__wordlock_lock_owned(&rw->queue, weft__rwlock_spin_budget(), deadline, &stolen);
+	int rc = weft__wordlock_lock_owned(&rw->queue, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, &stolen);
 	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
 	 * head's own RMWs of these bits) */
 	if (rc == WEFT_OK && stolen)
@@ -276,8 +270,8 @@ static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
  */
 static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
@@ -290,7 +284,7 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			continue;
 		}
@@ -384,8 +378,8 @@ static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
  */
 static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
@@ -399,7 +393,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			continue;
 		}

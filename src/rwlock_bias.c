@@ -20,9 +20,8 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "backoff.h"
 #include "rwlock_bias.h"
-#include "rwlock_internal.h"
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/deadline.h"
 #include "weft/rwlock.h"
@@ -113,25 +112,20 @@ static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
  */
 static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw; /* spin, then 16 yields: WEFT__SPIN_RWLOCK_DRAIN */
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK_DRAIN, deadline);
 	uint64_t sleep_ns = 1000;
-	unsigned yields = 0;
 	int cancel_state = -1; /* -1: not changed yet */
 	int rc = WEFT_OK;
 	/* acquire: pairs with the release store of NULL in weft__rwlock_bias_leave() */
 	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
-		if (weft__backoff_spin(&backoff, budget))
+		enum weft__spin_result spun = weft__spinwait_spin(&sw);
+		if (spun == WEFT__SPIN_AGAIN)
 			continue;
-		if (deadline != NULL && weft_deadline_passed(deadline)) {
+		if (spun == WEFT__SPIN_TIMEDOUT) {
 			/* acquire: as above */
 			rc = weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
 			break;
-		}
-		if (yields < 16) {
-			yields++;
-			sched_yield();
-			continue;
 		}
 		if (cancel_state == -1)
 			(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);

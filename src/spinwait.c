@@ -78,6 +78,12 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	 * park.  docs/rwlock.md, "The spin budget": the sweep of the rows
 	 * rwlock/spin_sweep_<N>/weft_rwlock and .../weft_brlock, N = 0 ... 1600. */
 	{WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	/* weft_rwlock_t, a writer waiting for a biased reader to leave its
+	 * slot (a pointer, not a futex word: nobody wakes it): the rwlock's
+	 * budget (weft_rwlock_set_spin() sets both), then 16 yields, then naps
+	 * of 1 to 256 us (src/rwlock_bias.c).  The 16 yields and the naps were
+	 * not swept (docs/rwlock.md, "Reader bias (BRAVO)", describes them). */
+	{WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 16u, 0u},
 	/* weft_mpmc_t, a blocking push (pop) on a full (empty) queue: 256
 	 * pauses (the first 64 quiet, src/mpmc.c), polling every 4 pauses, a
 	 * yield in place of every 32nd pause, then park.  docs/mpmc.md, "The

@@ -61,6 +61,7 @@ enum weft__spin_use {
 	WEFT__SPIN_TICKET,        /* weft_ticket_t: the waiter next in line */
 	WEFT__SPIN_MCS,           /* weft_mcs_t: a queued waiter on its own node */
 	WEFT__SPIN_RWLOCK,        /* weft_rwlock_t and weft_brlock_t waiters */
+	WEFT__SPIN_RWLOCK_DRAIN,  /* weft_rwlock_t: a writer waiting for a biased reader's slot to empty */
 	WEFT__SPIN_MPMC_WAIT,     /* weft_mpmc_t: a blocking push (pop) polling a full (empty) queue */
 	WEFT__SPIN_MPMC_BACKOFF,  /* weft_mpmc_t: the wait after a lost race for a position */
 	WEFT__SPIN_MPMC_STALL,    /* weft_mpmc_t: waiting out a peer inside its claim window */
