@@ -117,11 +117,11 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 	if (!wflags) {
 		if (try_only)
 			return weft__wordlock_trylock(&br->wlock, 0u) ? WEFT_OK : WEFT_EBUSY;
-		return weft__wordlock_lock(&br->wlock, 0u, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, wflags);
+		return weft__wordlock_lock(&br->wlock, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)

@@ -37,12 +37,10 @@ WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCK
 			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK,
 		   "the mutex word is a word lock (src/wordlock.h)");
 
-/* relaxed everywhere: a tuning value, read once per contended lock */
-static unsigned mutex_spin = WEFT_MUTEX_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_MUTEX preset (src/spinwait.c). */
 unsigned weft_mutex_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&mutex_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_MUTEX, pauses);
 }
 
 /* The word lock's tag: the pshared bit.  relaxed: fixed at init. */
@@ -64,14 +62,14 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
 void weft_mutex_lock_slow(weft_mutex_t *mutex)
 {
 	uint32_t tag = mutex_tag(mutex);
-	(void)weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), NULL,
+	(void)weft__wordlock_lock(&mutex->state, tag, WEFT__SPIN_MUTEX, NULL,
 				  wait_flags(tag));
 }
 
 void weft__mutex_acquire_contended(weft_mutex_t *mutex)
 {
 	uint32_t tag = mutex_tag(mutex);
-	weft__wordlock_lock_contended(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED),
+	weft__wordlock_lock_contended(&mutex->state, tag, WEFT__SPIN_MUTEX,
 				      wait_flags(tag));
 }
 
@@ -85,7 +83,7 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	uint32_t tag = mutex_tag(mutex);
-	return weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), deadline,
+	return weft__wordlock_lock(&mutex->state, tag, WEFT__SPIN_MUTEX, deadline,
 				   wait_flags(tag));
 }
 

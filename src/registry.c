@@ -58,7 +58,7 @@ static struct weft__registry *const reg_all[WEFT__REGISTRY_COUNT] = {
 static void reg_lock_word(struct weft__registry *reg)
 {
 	if (!weft__wordlock_trylock(&reg->lock, 0u))
-		(void)weft__wordlock_lock(&reg->lock, 0u, 0u, NULL, 0u);
+		(void)weft__wordlock_lock(&reg->lock, 0u, WEFT__SPIN_NONE, NULL, 0u);
 }
 
 static void reg_unlock_word(struct weft__registry *reg)

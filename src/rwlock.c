@@ -233,9 +233,9 @@ static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsi
 static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	if (!(wflags & WEFT_PSHARED))
-		return weft__wordlock_lock(&rw->queue, 0u, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, wflags);
+		return weft__wordlock_lock(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
 	bool stolen;
-	int rc = weft__wordlock_lock_owned(&rw->queue, weft_atomic_load(&weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, WEFT_RELAXED), deadline, &stolen);
+	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, &stolen);
 	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
 	 * head's own RMWs of these bits) */
 	if (rc == WEFT_OK && stolen)

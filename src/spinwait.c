@@ -101,6 +101,10 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	/* weft_mpmc_t, waiting out a peer inside its claim window (see above:
 	 * no sweep). */
 	{WEFT__SPIN_MPMC_STALL_PAUSES, 16u, 256u, WEFT__SPIN_MPMC_STALL_YIELDS, 0u},
+	/* No spin at all: a lock taken rarely and held across allocations (the
+	 * per-thread registry's, src/registry.c), where spinning cannot pay.
+	 * Not measured. */
+	{0u, 1u, 1u, 0u, 0u},
 };
 
 __thread struct weft__spin_stats weft__spin_stats;

@@ -65,6 +65,7 @@ enum weft__spin_use {
 	WEFT__SPIN_MPMC_WAIT,     /* weft_mpmc_t: a blocking push (pop) polling a full (empty) queue */
 	WEFT__SPIN_MPMC_BACKOFF,  /* weft_mpmc_t: the wait after a lost race for a position */
 	WEFT__SPIN_MPMC_STALL,    /* weft_mpmc_t: waiting out a peer inside its claim window */
+	WEFT__SPIN_NONE,          /* no spin: park at once (the registry's lock) */
 	WEFT__SPIN_USES
 };
 

@@ -13,23 +13,27 @@
 #include <signal.h>
 #include <sys/types.h>
 
-#include "backoff.h"
 #include "wait.h"
 #include "weft/debug.h"
 #include "weft/deadline.h"
 #include "weft/status.h"
 
 /*
- * Watch the word for up to @budget pause instructions; take it (as @taken:
- * LOCKED, or CONTENDED for a requeued thread) if it comes free.  The watcher
- * backs off exponentially between checks (src/backoff.h): every check pulls the
- * lock's cache line away from the holder, so a watcher that looks less often
- * lets the holder run its critical sections at full speed.  This is the one
- * spin loop of every word lock.
+ * Watch the word as the spin preset @spin says (src/spinwait.c: the mutex's or
+ * the rwlock's budget) and until @deadline; take it (as @tag | @taken: LOCKED,
+ * or CONTENDED for a requeued thread; an owned word's holder id and LOCKED)
+ * if it comes free.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
+ * WEFT_ETIMEDOUT.  The watcher backs off exponentially between checks (up to
+ * 64 pauses): every check pulls the lock's cache line away from the holder,
+ * so a watcher that looks less often lets the holder run its critical
+ * sections at full speed.  This is the one spin loop of every word lock.
  */
-static bool spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, unsigned budget)
+static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft__spin_use spin,
+			const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, spin, deadline);
+	int rc;
 	do {
 		/* relaxed: only a hint; the CAS is the acquire */
 		uint32_t state = weft_atomic_load(word, WEFT_RELAXED);
@@ -37,9 +41,9 @@ static bool spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, unsigned 
 		/* acquire: pairs with the release exchange of the unlock */
 		if ((state & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED &&
 		    weft_atomic_cas(word, &expected, tag | taken, WEFT_ACQUIRE, WEFT_RELAXED))
-			return true;
-	} while (weft__backoff_spin(&backoff, budget));
-	return false;
+			return WEFT_OK;
+	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
+	return rc;
 }
 
 /* any -> CONTENDED: we own the lock iff it was UNLOCKED.  acquire: pairs with
@@ -91,21 +95,17 @@ static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, u
 	return WEFT_OK;
 }
 
-int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
-	if (weft__wordlock_trylock(word, tag))
-		return WEFT_OK;
-	if (deadline != NULL && weft_deadline_passed(deadline))
-		return WEFT_ETIMEDOUT;
-	if (spin_acquire(word, tag, WEFT__WORD_LOCKED, spin))
-		return WEFT_OK;
-	return park(word, tag, deadline, wflags);
+	/* the spin looks at the word first, and at @deadline before its first pause */
+	int rc = spin_acquire(word, tag, WEFT__WORD_LOCKED, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, tag, deadline, wflags) : rc;
 }
 
-void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags)
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
-	if (!spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin))
+	if (spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin, NULL) != WEFT_OK)
 		(void)park(word, tag, NULL, wflags);
 }
 
@@ -127,7 +127,7 @@ static bool holder_gone(uint32_t id)
 	return gone;
 }
 
-int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen)
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen)
 {
 	const uint32_t me = weft_debug_self() << 2;
 	*stolen = false;
@@ -135,18 +135,11 @@ int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timesp
 	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
 	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		return WEFT_OK;
-	if (deadline != NULL && weft_deadline_passed(deadline))
-		return WEFT_ETIMEDOUT;
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	do {
-		/* relaxed: a hint; the CAS is the acquire */
-		if (weft_atomic_load(word, WEFT_RELAXED) == 0) {
-			v = 0;
-			/* acquire: as above */
-			if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
-				return WEFT_OK;
-		}
-	} while (weft__backoff_spin(&backoff, spin));
+	/* An owned word is free only as 0 (its unlock stores 0), so the word
+	 * lock's spin with tag 0 takes it as me | LOCKED. */
+	int rc = spin_acquire(word, 0u, me | WEFT__WORD_LOCKED, spin, deadline);
+	if (rc != WEFT_EBUSY)
+		return rc;
 	for (;;) {
 		v = weft_atomic_load(word, WEFT_RELAXED); /* relaxed: the CASes below decide */
 		if (v == 0) {

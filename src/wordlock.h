@@ -21,8 +21,8 @@
  * Transitions, as (old state -> new state):
  *   trylock:  UNLOCKED -> LOCKED     by CAS
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
- *                                    exponential backoff for at most @spin
- *                                    pause instructions (src/backoff.h)
+ *                                    exponential backoff as the spin preset
+ *                                    @spin says (src/spinwait.h)
  *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
  *                                    the old state was UNLOCKED, else it sleeps
  *                                    on the word while it says CONTENDED
@@ -55,6 +55,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "spinwait.h"
 #include "weft/atomic.h"
 #include "weft/config.h"
 
@@ -86,19 +87,20 @@ static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned 
 }
 
 /*
- * weft__wordlock_lock() - take the word: one try; then, unless @deadline has
- * passed, watch it for @spin pause instructions; then park.
+ * weft__wordlock_lock() - take the word: watch it as the spin preset @spin
+ * says (src/spinwait.c; a first look, then pauses, none once @deadline has
+ * passed); then park.
  * @deadline: absolute CLOCK_MONOTONIC time, valid, or NULL for none.
  * Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
  */
-int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags);
 
 /*
  * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a
  * thread that may have been requeued onto it (see the overview).
  */
-void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags);
 
 /*
  * The owned word lock: a process-shared word that also names its holder, for
@@ -115,7 +117,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  * before); processes in different pid namespaces see different ids.
  * Always the shared futex flavour.
  */
-int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
 /* An owned word whose holder has sealed it is never taken over: its holder
  * got what the word guards (the brlock's write lock), and a dead holder of
