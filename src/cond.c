@@ -22,16 +22,15 @@
  * here, so that its TSan annotations, owner mark and lock-order records are
  * made in the caller's translation unit.
  */
+#include "spinwait.h"
 #include "wait.h"
 #include "weft/cond.h"
 #include "weft/deadline.h"
 
-/* relaxed everywhere: a tuning value, read once per wait */
-static unsigned cond_spin = WEFT_COND_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_COND preset (src/spinwait.c). */
 unsigned weft_cond_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&cond_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_COND, pauses);
 }
 
 static unsigned cond_wait_flags(const weft_cond_t *cond)
@@ -95,25 +94,28 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
-	 * notifier nothing; a late look would only add latency). */
+	 * notifier nothing; a late look would only add latency).  A deadline
+	 * that has passed ends the spin before its first pause, and the wait
+	 * then returns without sleeping. */
 	int rc = WEFT_OK;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_COND, deadline);
 	/* Spin only with at most one other waiter (a handoff between two
 	 * threads, whose partner may still be on its way out of its own wait).
 	 * With more, a notification is likely for one of the others, and
 	 * spinners would take the CPUs that the notifier and the woken threads
 	 * need: a broadcast's wake-up chain, a queue with more threads than
 	 * cores (docs/cond.md has the measurements). */
-	unsigned budget =
-		(w->flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
-	bool changed = false;
-	for (unsigned i = 0; i < budget; i++) {
-		/* relaxed: see the group comment */
-		if ((changed = weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen))
-			break;
-		weft_cpu_relax();
-	}
+	if ((w->flags_word & WEFT_COND_COUNT_MASK) > 1)
+		weft__spinwait_no_pauses(&sw);
+	enum weft__spin_result spun = WEFT__SPIN_AGAIN;
+	/* relaxed: see the group comment */
+	while (weft_atomic_load(&cond->seq, WEFT_RELAXED) == seen && (spun = weft__spinwait_spin(&sw)) == WEFT__SPIN_AGAIN)
+		;
 
-	if (!changed) {
+	if (spun == WEFT__SPIN_TIMEDOUT) {
+		rc = WEFT_ETIMEDOUT; /* seq was unchanged just now */
+	} else if (spun == WEFT__SPIN_PARK) {
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
 		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
