@@ -63,7 +63,7 @@
  * An uncontended read lock is one CAS and its unlock one fetch_sub; an
  * uncontended write lock is one CAS and its unlock one fetch_sub.  A reader
  * that loses its CAS to another reader retries at once (no queueing: the lock
- * is still readable).  Queued threads spin briefly (src/backoff.h, the budget
+ * is still readable).  Queued threads spin briefly (src/spinwait.h, the budget
  * of weft_rwlock_set_spin()) on the queue word and, once head, on `state`,
  * before they sleep.
  *
@@ -203,7 +203,7 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 /**
  * weft_rwlock_set_spin() - set how long a waiter of any weft_rwlock_t or
  * weft_brlock_t in the process spins before it sleeps.
- * @pauses: the budget in pause instructions (src/backoff.h); 0 sleeps at once.
+ * @pauses: the budget in pause instructions (src/spinwait.h); 0 sleeps at once.
  *
  * Context: any thread, at any time.
  * Return: the previous budget.
