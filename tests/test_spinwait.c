@@ -8,6 +8,7 @@
  * and a deadline that has passed ends a spin before any pause or yield.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -85,7 +86,7 @@ static void test_spinlock_preset(void)
 }
 
 /* Mutex and rwlock: backoff steps up to 64 until the budget is spent, then
- * park, never a yield. */
+ * park, never a yield (the rwlock's slot drain yields 16 times first). */
 static void test_lock_presets(void)
 {
 	struct tally t = run(WEFT__SPIN_MUTEX, NULL, 1000);
@@ -95,6 +96,10 @@ static void test_lock_presets(void)
 	t = run(WEFT__SPIN_RWLOCK, NULL, 1000);
 	CHECK_EQ(t.yields, 0);
 	CHECK_EQ(t.spent, 127); /* the first total >= 100 */
+	CHECK_EQ(t.last, WEFT__SPIN_PARK);
+	t = run(WEFT__SPIN_RWLOCK_DRAIN, NULL, 1000); /* the same, then 16 yields */
+	CHECK_EQ(t.spent, 127);
+	CHECK_EQ(t.yields, 16);
 	CHECK_EQ(t.last, WEFT__SPIN_PARK);
 }
 
@@ -140,6 +145,76 @@ static void test_deadline_checked_before_each_yield(void)
 	CHECK_LE(t.pause_steps, 16);
 }
 
+static weft_mutex_t held_mutex = WEFT_MUTEX_INIT;
+static weft_rwlock_t held_wr = WEFT_RWLOCK_INIT;
+static weft_rwlock_t held_rd = WEFT_RWLOCK_INIT;
+static weft_brlock_t held_brw = WEFT_BRLOCK_INIT;
+static weft_brlock_t held_brr = WEFT_BRLOCK_INIT;
+static weft_sem_t hold_go, hold_done;
+
+/* Another thread holds the mutex, one rwlock and one brlock for writing, and
+ * one of each for reading, until told to let go. */
+static void *holder(void *arg)
+{
+	(void)arg;
+	weft_mutex_lock(&held_mutex);
+	weft_rwlock_wrlock(&held_wr);
+	weft_rwlock_rdlock(&held_rd);
+	weft_brlock_wrlock(&held_brw);
+	weft_brlock_rdlock(&held_brr);
+	weft_sem_post(&hold_go);
+	weft_sem_wait(&hold_done);
+	weft_brlock_rdunlock(&held_brr);
+	weft_brlock_wrunlock(&held_brw);
+	weft_rwlock_rdunlock(&held_rd);
+	weft_rwlock_wrunlock(&held_wr);
+	weft_mutex_unlock(&held_mutex);
+	return NULL;
+}
+
+/* Issue 12 (docs/errors.md: a past deadline returns at once, without
+ * sleeping): every timed call that would have to wait returns
+ * WEFT_ETIMEDOUT without a yield and without the policy sending it to park. */
+static void test_every_timed_call_past_deadline(void)
+{
+	CHECK_STATUS(weft_sem_init(&hold_go, 0, 0), WEFT_OK);
+	CHECK_STATUS(weft_sem_init(&hold_done, 0, 0), WEFT_OK);
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, holder, NULL), 0);
+	weft_sem_wait(&hold_go);
+	unsigned long yields = weft__spin_stats.yields, parks = weft__spin_stats.parks;
+
+	weft_sem_t sem;
+	CHECK_STATUS(weft_sem_init(&sem, 0, 0), WEFT_OK);
+	CHECK_STATUS(weft_sem_timedwait(&sem, &past), WEFT_ETIMEDOUT);
+	weft_latch_t latch = WEFT_LATCH_INIT(1);
+	CHECK_STATUS(weft_latch_timedwait(&latch, &past), WEFT_ETIMEDOUT);
+	weft_mpmc_t *q = weft_mpmc_create(2, 0);
+	void *out = NULL;
+	CHECK_STATUS(weft_mpmc_timedpop(q, &out, &past), WEFT_ETIMEDOUT);
+	CHECK(weft_mpmc_try_push(q, q));
+	CHECK(weft_mpmc_try_push(q, q));
+	CHECK_STATUS(weft_mpmc_timedpush(q, q, &past), WEFT_ETIMEDOUT);
+	weft_mpmc_destroy(q);
+	CHECK_STATUS(weft_mutex_timedlock(&held_mutex, &past), WEFT_ETIMEDOUT);
+	weft_mutex_t m = WEFT_MUTEX_INIT;
+	weft_cond_t cv = WEFT_COND_INIT;
+	weft_mutex_lock(&m);
+	CHECK_STATUS(weft_cond_timedwait(&cv, &m, &past), WEFT_ETIMEDOUT);
+	weft_mutex_unlock(&m);
+	CHECK_STATUS(weft_rwlock_timedrdlock(&held_wr, &past), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft_rwlock_timedwrlock(&held_wr, &past), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft_rwlock_timedwrlock(&held_rd, &past), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft_brlock_timedrdlock(&held_brw, &past), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft_brlock_timedwrlock(&held_brw, &past), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft_brlock_timedwrlock(&held_brr, &past), WEFT_ETIMEDOUT);
+
+	CHECK_EQ(weft__spin_stats.yields, yields);
+	CHECK_EQ(weft__spin_stats.parks, parks);
+	weft_sem_post(&hold_done);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+}
+
 /* The public setters write the presets and return the previous value. */
 static void test_setters_write_presets(void)
 {
@@ -148,6 +223,20 @@ static void test_setters_write_presets(void)
 	CHECK_EQ(run(WEFT__SPIN_SEM, NULL, 1000).pause_steps, 7);
 	CHECK_EQ(run(WEFT__SPIN_ONCE, NULL, 1000).pause_steps, 400); /* once keeps its own */
 	CHECK_EQ(weft_sem_set_spin(old), 7);
+
+	old = weft_mutex_set_spin(9);
+	CHECK_EQ(old, WEFT_MUTEX_SPIN_DEFAULT);
+	CHECK_EQ(weft__spin_presets[WEFT__SPIN_MUTEX].pauses, 9);
+	CHECK_EQ(weft_mutex_set_spin(old), 9);
+	old = weft_cond_set_spin(0);
+	CHECK_EQ(old, WEFT_COND_SPIN_DEFAULT);
+	CHECK_EQ(run(WEFT__SPIN_COND, NULL, 1000).pause_steps, 0);
+	CHECK_EQ(weft_cond_set_spin(old), 0);
+	old = weft_rwlock_set_spin(3);
+	CHECK_EQ(old, WEFT_RWLOCK_SPIN_DEFAULT);
+	CHECK_EQ(weft__spin_presets[WEFT__SPIN_RWLOCK].pauses, 3);
+	CHECK_EQ(weft__spin_presets[WEFT__SPIN_RWLOCK_DRAIN].pauses, 3);
+	CHECK_EQ(weft_rwlock_set_spin(old), 3);
 
 	old = weft_mpmc_set_spin(0);
 	CHECK_EQ(old, WEFT_MPMC_SPIN_DEFAULT);
@@ -172,5 +261,6 @@ int main(void)
 	RUN_TEST(test_past_deadline_spins_nothing);
 	RUN_TEST(test_deadline_checked_before_each_yield);
 	RUN_TEST(test_setters_write_presets);
+	RUN_TEST(test_every_timed_call_past_deadline);
 	return check_summary();
 }

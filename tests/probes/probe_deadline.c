@@ -50,18 +50,25 @@ static const struct timespec past = {0, 0};
 static weft_mutex_t held_mutex = WEFT_MUTEX_INIT;
 static weft_rwlock_t held_wr = WEFT_RWLOCK_INIT;
 static weft_rwlock_t held_rd = WEFT_RWLOCK_INIT;
+static weft_brlock_t held_brw = WEFT_BRLOCK_INIT;
+static weft_brlock_t held_brr = WEFT_BRLOCK_INIT;
 static weft_sem_t hold_go;
 static weft_sem_t hold_done;
 
-/* Holds the mutex and both rwlocks (one for writing, one for reading) until told to stop. */
+/* Holds the mutex, and an rwlock and a brlock for writing and one of each for
+ * reading, until told to stop. */
 static void *holder(void *arg)
 {
 	(void)arg;
 	weft_mutex_lock(&held_mutex);
 	weft_rwlock_wrlock(&held_wr);
 	weft_rwlock_rdlock(&held_rd);
+	weft_brlock_wrlock(&held_brw);
+	weft_brlock_rdlock(&held_brr);
 	(void)!weft_sem_post(&hold_go);
 	weft_sem_wait(&hold_done);
+	weft_brlock_rdunlock(&held_brr);
+	weft_brlock_wrunlock(&held_brw);
 	weft_rwlock_rdunlock(&held_rd);
 	weft_rwlock_wrunlock(&held_wr);
 	weft_mutex_unlock(&held_mutex);
@@ -120,6 +127,9 @@ int main(int argc, char **argv)
 	PROBE("rwlock_timedrdlock (wr)", weft_rwlock_timedrdlock(&held_wr, &past), WEFT_ETIMEDOUT);
 	PROBE("rwlock_timedwrlock (wr)", weft_rwlock_timedwrlock(&held_wr, &past), WEFT_ETIMEDOUT);
 	PROBE("rwlock_timedwrlock (rd)", weft_rwlock_timedwrlock(&held_rd, &past), WEFT_ETIMEDOUT);
+	PROBE("brlock_timedrdlock (wr)", weft_brlock_timedrdlock(&held_brw, &past), WEFT_ETIMEDOUT);
+	PROBE("brlock_timedwrlock (wr)", weft_brlock_timedwrlock(&held_brw, &past), WEFT_ETIMEDOUT);
+	PROBE("brlock_timedwrlock (rd)", weft_brlock_timedwrlock(&held_brr, &past), WEFT_ETIMEDOUT);
 
 	/* How late a 1 ms timed pop on an empty queue returns (lateness past
 	 * the deadline, not the whole wait). */
