@@ -21,16 +21,26 @@
  *   3. then says WEFT__SPIN_PARK: the caller sleeps in the kernel.
  * and returns WEFT__SPIN_TIMEDOUT instead as soon as it sees the caller's
  * deadline has passed.  The deadline is read (one vDSO clock_gettime) before
- * the first pause, before each yield and before the call that says PARK:
- * never once per pause, and never more than once per step.  So a timed call
- * whose deadline has passed spins no pause, makes no yield and no system call
- * in the policy, and a yield, which on a busy CPU can cost a time slice, is
- * never entered past the deadline.
+ * the first pause, before each yield and before the call that says PARK,
+ * never once per pause.  So a timed call whose deadline has passed spins no
+ * pause, makes no yield and no system call in the policy, and a yield, which
+ * on a busy CPU can cost a time slice, is never entered past the deadline.
  *
- * The presets, one per use, are below (weft__spin_presets[] in spinwait.c);
- * each says where its numbers were measured.  The public weft_*_set_spin()
- * calls (and weft_mpmc_set_backoff()) set fields of them; a waiter reads its
- * preset once, in weft__spinwait_init().
+ * The rest of the interface:
+ *   weft__spinwait_step()      the same answer as a status (OK, ETIMEDOUT, EBUSY = park);
+ *   weft__spinwait_wait_bit()  one round of spin-then-park on a futex word with a
+ *                              "someone sleeps" bit (barrier, latch, rwlock, brlock);
+ *   weft__spinwait_no_pauses() skip the pauses of this wait (a waiter that knows
+ *                              spinning cannot pay);
+ *   weft__spinwait_pause(), _relax(), _yield(): one step, one pause, one yield,
+ *                              for the shapes spin() does not cover (the ticket
+ *                              waiter that is not next, mpmc's quiet start and
+ *                              contention backoff).
+ *
+ * The presets, one per use (enum weft__spin_use), are weft__spin_presets[] in
+ * spinwait.c; each says where its numbers were measured.  The public
+ * weft_*_set_spin() calls (and weft_mpmc_set_backoff()) set fields of them;
+ * a waiter reads its preset once, in weft__spinwait_init().
  */
 
 #ifndef _GNU_SOURCE
