@@ -14,7 +14,7 @@
  * and the model declares W_MUTEX (the word id of the mutex in word[]).
  *
  * Bounded spinning: the C code watches the word for a budget of pause
- * instructions with exponential backoff (src/backoff.h).  The model replaces
+ * instructions with exponential backoff (src/spinwait.h).  The model replaces
  * the budget by a nondeterministic number of watch-and-CAS rounds, from 1 up
  * to SPIN_MAX: every bound the tuning knob can set is among the runs checked.
  *
@@ -92,7 +92,7 @@ inline mutex_spin(contended, ok)
 		:: ok -> break
 		:: else -> skip
 		fi;
-		/* weft__backoff_spin() (mutex.c:62 / :101): budget left or spent */
+		/* weft__spinwait_step() (wordlock.c, spin_acquire()): budget left or spent */
 		if
 		:: spins < SPIN_MAX -> spins++
 		:: break
