@@ -147,10 +147,12 @@ static inline void weft__spinwait_no_pauses(struct weft__spinwait *sw)
 /* One step of pauses, then double the next step up to the cap. */
 static inline void weft__spinwait_pause(struct weft__spinwait *sw)
 {
-	for (unsigned i = 0; i < sw->step; i++)
+	unsigned step = sw->step;
+	for (unsigned i = 0; i < step; i++)
 		weft_cpu_relax();
-	sw->spent += sw->step;
-	sw->step = sw->step * 2 > sw->cap ? sw->cap : sw->step * 2;
+	sw->spent += step;
+	if (step < sw->cap)
+		sw->step = step * 2 > sw->cap ? sw->cap : step * 2;
 }
 
 /* One pause, counted against the budget (a waiter that looks after every
