@@ -4548,7 +4548,7 @@ WEFT_EXTERN_C_END
  * An uncontended read lock is one CAS and its unlock one fetch_sub; an
  * uncontended write lock is one CAS and its unlock one fetch_sub.  A reader
  * that loses its CAS to another reader retries at once (no queueing: the lock
- * is still readable).  Queued threads spin briefly (src/backoff.h, the budget
+ * is still readable).  Queued threads spin briefly (src/spinwait.h, the budget
  * of weft_rwlock_set_spin()) on the queue word and, once head, on `state`,
  * before they sleep.
  *
@@ -4682,7 +4682,7 @@ int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadl
 /**
  * weft_rwlock_set_spin() - set how long a waiter of any weft_rwlock_t or
  * weft_brlock_t in the process spins before it sleeps.
- * @pauses: the budget in pause instructions (src/backoff.h); 0 sleeps at once.
+ * @pauses: the budget in pause instructions (src/spinwait.h); 0 sleeps at once.
  *
  * Context: any thread, at any time.
  * Return: the previous budget.
@@ -5657,63 +5657,6 @@ WEFT_EXTERN_C_END
 #error "weft.h: CLOCK_MONOTONIC is not declared; define WEFT_IMPLEMENTATION above every #include of this file (weft then defines _GNU_SOURCE), or compile it with -D_GNU_SOURCE"
 #endif
 
-/* ---- src/backoff.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_SRC_BACKOFF_H
-#define WEFT_SRC_BACKOFF_H
-
-/*
- * backoff.h - the bounded spin every weft waiter uses before it yields or sleeps.
- *
- * Exponential backoff (Anderson 1990): each failed check doubles the number of
- * pause instructions before the next, up to a cap, so that waiters stop
- * hammering the lock's cache line.  Once a waiter has paused
- * WEFT_SPIN_YIELD_AFTER times in total it is told to stop spinning: spinlocks
- * then yield the CPU between checks, blocking primitives park.
- */
-
-#include <sched.h>
-#include <stdbool.h>
-
-
-#define WEFT_BACKOFF_MAX_PAUSES 64u /* cap of one backoff step: ~64 * 40 ns on current x86 */
-
-struct weft__backoff {
-	unsigned step;  /* pauses in the next step */
-	unsigned spent; /* pauses so far */
-	unsigned cap;   /* the longest step (at most 2^16, so doubling cannot overflow) */
-};
-
-#define WEFT__BACKOFF_INIT {1, 0, WEFT_BACKOFF_MAX_PAUSES}
-
-/* Pause for one step, then double the next step up to the cap. */
-static inline void weft__backoff_pause(struct weft__backoff *b)
-{
-	for (unsigned i = 0; i < b->step; i++)
-		weft_cpu_relax();
-	b->spent += b->step;
-	b->step = b->step * 2 > b->cap ? b->cap : b->step * 2;
-}
-
-/* One backoff step.  Return: false once the spin budget is spent (the caller
- * should yield or park instead of calling again). */
-static inline bool weft__backoff_spin(struct weft__backoff *b, unsigned budget)
-{
-	if (b->spent >= budget)
-		return false;
-	weft__backoff_pause(b);
-	return true;
-}
-
-/* Spin while the budget lasts, then give the CPU away once per call. */
-static inline void weft__backoff_or_yield(struct weft__backoff *b)
-{
-	if (!weft__backoff_spin(b, WEFT_SPIN_YIELD_AFTER))
-		sched_yield();
-}
-
-#endif /* WEFT_SRC_BACKOFF_H */
-
 /* ---- src/keep_errno.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_KEEP_ERRNO_H
@@ -5879,22 +5822,6 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
 
 #endif /* WEFT_SRC_RWLOCK_BIAS_H */
 
-/* ---- src/rwlock_internal.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_SRC_RWLOCK_INTERNAL_H
-#define WEFT_SRC_RWLOCK_INTERNAL_H
-
-/*
- * rwlock_internal.h - what src/rwlock.c, src/rwlock_bias.c and src/brlock.c
- * share: the spin budget of weft_rwlock_set_spin().  (Their word locks, the
- * rwlock's queue and the brlock's writers' mutex, are src/wordlock.h.)
- */
-
-/* The spin budget of every rwlock and brlock waiter (weft_rwlock_set_spin()). */
-unsigned weft__rwlock_spin_budget(void);
-
-#endif /* WEFT_SRC_RWLOCK_INTERNAL_H */
-
 /* ---- src/wait.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_WAIT_H
@@ -5979,16 +5906,26 @@ const char *weft__wait_backend(void);
  *   3. then says WEFT__SPIN_PARK: the caller sleeps in the kernel.
  * and returns WEFT__SPIN_TIMEDOUT instead as soon as it sees the caller's
  * deadline has passed.  The deadline is read (one vDSO clock_gettime) before
- * the first pause, before each yield and before the call that says PARK:
- * never once per pause, and never more than once per step.  So a timed call
- * whose deadline has passed spins no pause, makes no yield and no system call
- * in the policy, and a yield, which on a busy CPU can cost a time slice, is
- * never entered past the deadline.
+ * the first pause, before each yield and before the call that says PARK,
+ * never once per pause.  So a timed call whose deadline has passed spins no
+ * pause, makes no yield and no system call in the policy, and a yield, which
+ * on a busy CPU can cost a time slice, is never entered past the deadline.
  *
- * The presets, one per use, are below (weft__spin_presets[] in spinwait.c);
- * each says where its numbers were measured.  The public weft_*_set_spin()
- * calls (and weft_mpmc_set_backoff()) set fields of them; a waiter reads its
- * preset once, in weft__spinwait_init().
+ * The rest of the interface:
+ *   weft__spinwait_step()      the same answer as a status (OK, ETIMEDOUT, EBUSY = park);
+ *   weft__spinwait_wait_bit()  one round of spin-then-park on a futex word with a
+ *                              "someone sleeps" bit (barrier, latch, rwlock, brlock);
+ *   weft__spinwait_no_pauses() skip the pauses of this wait (a waiter that knows
+ *                              spinning cannot pay);
+ *   weft__spinwait_pause(), _relax(), _yield(): one step, one pause, one yield,
+ *                              for the shapes spin() does not cover (the ticket
+ *                              waiter that is not next, mpmc's quiet start and
+ *                              contention backoff).
+ *
+ * The presets, one per use (enum weft__spin_use), are weft__spin_presets[] in
+ * spinwait.c; each says where its numbers were measured.  The public
+ * weft_*_set_spin() calls (and weft_mpmc_set_backoff()) set fields of them;
+ * a waiter reads its preset once, in weft__spinwait_init().
  */
 
 #ifndef _GNU_SOURCE
@@ -6015,9 +5952,11 @@ enum weft__spin_use {
 	WEFT__SPIN_TICKET,        /* weft_ticket_t: the waiter next in line */
 	WEFT__SPIN_MCS,           /* weft_mcs_t: a queued waiter on its own node */
 	WEFT__SPIN_RWLOCK,        /* weft_rwlock_t and weft_brlock_t waiters */
+	WEFT__SPIN_RWLOCK_DRAIN,  /* weft_rwlock_t: a writer waiting for a biased reader's slot to empty */
 	WEFT__SPIN_MPMC_WAIT,     /* weft_mpmc_t: a blocking push (pop) polling a full (empty) queue */
 	WEFT__SPIN_MPMC_BACKOFF,  /* weft_mpmc_t: the wait after a lost race for a position */
 	WEFT__SPIN_MPMC_STALL,    /* weft_mpmc_t: waiting out a peer inside its claim window */
+	WEFT__SPIN_NONE,          /* no spin: park at once (the registry's lock) */
 	WEFT__SPIN_USES
 };
 
@@ -6089,10 +6028,12 @@ static inline void weft__spinwait_no_pauses(struct weft__spinwait *sw)
 /* One step of pauses, then double the next step up to the cap. */
 static inline void weft__spinwait_pause(struct weft__spinwait *sw)
 {
-	for (unsigned i = 0; i < sw->step; i++)
+	unsigned step = sw->step;
+	for (unsigned i = 0; i < step; i++)
 		weft_cpu_relax();
-	sw->spent += sw->step;
-	sw->step = sw->step * 2 > sw->cap ? sw->cap : sw->step * 2;
+	sw->spent += step;
+	if (step < sw->cap)
+		sw->step = step * 2 > sw->cap ? sw->cap : step * 2;
 }
 
 /* One pause, counted against the budget (a waiter that looks after every
@@ -6213,8 +6154,8 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  * Transitions, as (old state -> new state):
  *   trylock:  UNLOCKED -> LOCKED     by CAS
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
- *                                    exponential backoff for at most @spin
- *                                    pause instructions (src/backoff.h)
+ *                                    exponential backoff as the spin preset
+ *                                    @spin says (src/spinwait.h)
  *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
  *                                    the old state was UNLOCKED, else it sleeps
  *                                    on the word while it says CONTENDED
@@ -6276,19 +6217,20 @@ static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned 
 }
 
 /*
- * weft__wordlock_lock() - take the word: one try; then, unless @deadline has
- * passed, watch it for @spin pause instructions; then park.
+ * weft__wordlock_lock() - take the word: watch it as the spin preset @spin
+ * says (src/spinwait.c; a first look, then pauses, none once @deadline has
+ * passed); then park.
  * @deadline: absolute CLOCK_MONOTONIC time, valid, or NULL for none.
  * Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
  */
-int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags);
 
 /*
  * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a
  * thread that may have been requeued onto it (see the overview).
  */
-void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags);
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags);
 
 /*
  * The owned word lock: a process-shared word that also names its holder, for
@@ -6305,7 +6247,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, 
  * before); processes in different pid namespaces see different ids.
  * Always the shared futex flavour.
  */
-int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen);
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
 /* An owned word whose holder has sealed it is never taken over: its holder
  * got what the word guards (the brlock's write lock), and a dead holder of
@@ -6481,11 +6423,11 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 	if (!wflags) {
 		if (try_only)
 			return weft__wordlock_trylock(&br->wlock, 0u) ? WEFT_OK : WEFT_EBUSY;
-		return weft__wordlock_lock(&br->wlock, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+		return weft__wordlock_lock(&br->wlock, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, weft__rwlock_spin_budget(), deadline, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)
@@ -6497,14 +6439,14 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
  * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
 static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	unsigned wflags = brl_flags(br);
 	/* relaxed: a hint; weft__brlock_enter() makes the real check.  A
 	 * trywrlock sweeping (TRY) is not waited for: the entry vetoes it */
 	uint32_t w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	while ((w & (WEFT_BRLOCK_ACTIVE | WEFT_BRLOCK_TRY)) == WEFT_BRLOCK_ACTIVE) {
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 			continue;
 		}
@@ -6591,13 +6533,13 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
  */
 static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* acquire: pairs with the release fetch_sub of the readers' rdunlock */
 	uint32_t c = weft_atomic_load(slot, WEFT_ACQUIRE);
 	int rc = WEFT_OK;
 	while (c & WEFT_BRLOCK_SLOT_READERS) {
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
 			continue;
 		}
@@ -6854,12 +6796,10 @@ typedef int weft__chaos_off;
  * made in the caller's translation unit.
  */
 
-/* relaxed everywhere: a tuning value, read once per wait */
-static unsigned cond_spin = WEFT_COND_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_COND preset (src/spinwait.c). */
 unsigned weft_cond_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&cond_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_COND, pauses);
 }
 
 static unsigned cond_wait_flags(const weft_cond_t *cond)
@@ -6923,25 +6863,28 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 
 	/* Watch seq for a bounded spin: a check per pause, no backoff (the word
 	 * changes once, and only notifiers write it, so watching costs the
-	 * notifier nothing; a late look would only add latency). */
+	 * notifier nothing; a late look would only add latency).  A deadline
+	 * that has passed ends the spin before its first pause, and the wait
+	 * then returns without sleeping. */
 	int rc = WEFT_OK;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_COND, deadline);
 	/* Spin only with at most one other waiter (a handoff between two
 	 * threads, whose partner may still be on its way out of its own wait).
 	 * With more, a notification is likely for one of the others, and
 	 * spinners would take the CPUs that the notifier and the woken threads
 	 * need: a broadcast's wake-up chain, a queue with more threads than
 	 * cores (docs/cond.md has the measurements). */
-	unsigned budget =
-		(w->flags_word & WEFT_COND_COUNT_MASK) <= 1 ? weft_atomic_load(&cond_spin, WEFT_RELAXED) : 0u;
-	bool changed = false;
-	for (unsigned i = 0; i < budget; i++) {
-		/* relaxed: see the group comment */
-		if ((changed = weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen))
-			break;
-		weft_cpu_relax();
-	}
+	if ((w->flags_word & WEFT_COND_COUNT_MASK) > 1)
+		weft__spinwait_no_pauses(&sw);
+	enum weft__spin_result spun = WEFT__SPIN_AGAIN;
+	/* relaxed: see the group comment */
+	while (weft_atomic_load(&cond->seq, WEFT_RELAXED) == seen && (spun = weft__spinwait_spin(&sw)) == WEFT__SPIN_AGAIN)
+		;
 
-	if (!changed) {
+	if (spun == WEFT__SPIN_TIMEDOUT) {
+		rc = WEFT_ETIMEDOUT; /* seq was unchanged just now */
+	} else if (spun == WEFT__SPIN_PARK) {
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
 		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
@@ -8943,12 +8886,10 @@ WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCK
 			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK,
 		   "the mutex word is a word lock (src/wordlock.h)");
 
-/* relaxed everywhere: a tuning value, read once per contended lock */
-static unsigned mutex_spin = WEFT_MUTEX_SPIN_DEFAULT;
-
+/* The spin bound is the WEFT__SPIN_MUTEX preset (src/spinwait.c). */
 unsigned weft_mutex_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&mutex_spin, pauses, WEFT_RELAXED);
+	return weft__spin_set_pauses(WEFT__SPIN_MUTEX, pauses);
 }
 
 /* The word lock's tag: the pshared bit.  relaxed: fixed at init. */
@@ -8970,14 +8911,14 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
 void weft_mutex_lock_slow(weft_mutex_t *mutex)
 {
 	uint32_t tag = mutex_tag(mutex);
-	(void)weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), NULL,
+	(void)weft__wordlock_lock(&mutex->state, tag, WEFT__SPIN_MUTEX, NULL,
 				  wait_flags(tag));
 }
 
 void weft__mutex_acquire_contended(weft_mutex_t *mutex)
 {
 	uint32_t tag = mutex_tag(mutex);
-	weft__wordlock_lock_contended(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED),
+	weft__wordlock_lock_contended(&mutex->state, tag, WEFT__SPIN_MUTEX,
 				      wait_flags(tag));
 }
 
@@ -8991,7 +8932,7 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
 	uint32_t tag = mutex_tag(mutex);
-	return weft__wordlock_lock(&mutex->state, tag, weft_atomic_load(&mutex_spin, WEFT_RELAXED), deadline,
+	return weft__wordlock_lock(&mutex->state, tag, WEFT__SPIN_MUTEX, deadline,
 				   wait_flags(tag));
 }
 
@@ -9724,7 +9665,7 @@ static struct weft__registry *const reg_all[WEFT__REGISTRY_COUNT] = {
 static void reg_lock_word(struct weft__registry *reg)
 {
 	if (!weft__wordlock_trylock(&reg->lock, 0u))
-		(void)weft__wordlock_lock(&reg->lock, 0u, 0u, NULL, 0u);
+		(void)weft__wordlock_lock(&reg->lock, 0u, WEFT__SPIN_NONE, NULL, 0u);
 }
 
 static void reg_unlock_word(struct weft__registry *reg)
@@ -10204,17 +10145,12 @@ void weft__robust_debug_pid_check(weft_robust_mutex_t *mutex)
  *    weft_rwlock_trywrlock_slow() (where the clear is the BIASED -> REVOKING CAS).
  */
 
-/* relaxed everywhere: a tuning value, read once per contended wait */
-static unsigned rwl_spin = WEFT_RWLOCK_SPIN_DEFAULT;
-
+/* The spin budget of every rwlock and brlock waiter: the WEFT__SPIN_RWLOCK
+ * preset, and the pauses of WEFT__SPIN_RWLOCK_DRAIN (src/spinwait.c). */
 unsigned weft_rwlock_set_spin(unsigned pauses)
 {
-	return weft_atomic_exchange(&rwl_spin, pauses, WEFT_RELAXED);
-}
-
-unsigned weft__rwlock_spin_budget(void)
-{
-	return weft_atomic_load(&rwl_spin, WEFT_RELAXED);
+	(void)weft__spin_set_pauses(WEFT__SPIN_RWLOCK_DRAIN, pauses);
+	return weft__spin_set_pauses(WEFT__SPIN_RWLOCK, pauses);
 }
 
 /* Whether a caller's deadline has already passed (NULL: never). */
@@ -10413,9 +10349,9 @@ static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsi
 static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
 	if (!(wflags & WEFT_PSHARED))
-		return weft__wordlock_lock(&rw->queue, 0u, weft__rwlock_spin_budget(), deadline, wflags);
+		return weft__wordlock_lock(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
 	bool stolen;
-	int rc = weft__wordlock_lock_owned(&rw->queue, weft__rwlock_spin_budget(), deadline, &stolen);
+	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, &stolen);
 	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
 	 * head's own RMWs of these bits) */
 	if (rc == WEFT_OK && stolen)
@@ -10450,8 +10386,8 @@ static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
  */
 static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
@@ -10464,7 +10400,7 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			continue;
 		}
@@ -10558,8 +10494,8 @@ static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
  */
 static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
 	 * that see it simply queue (see the file comment) */
 	uint32_t s = weft_atomic_fetch_or(&rw->state, WEFT_RWLOCK_WAITING, WEFT_RELAXED) | WEFT_RWLOCK_WAITING;
@@ -10573,7 +10509,7 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__backoff_spin(&backoff, budget)) {
+		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
 			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 			continue;
 		}
@@ -10783,25 +10719,20 @@ static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
  */
 static int rwl_wait_slot(weft_rwlock_t **slot, weft_rwlock_t *rw, const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	unsigned budget = weft__rwlock_spin_budget();
+	struct weft__spinwait sw; /* spin, then 16 yields: WEFT__SPIN_RWLOCK_DRAIN */
+	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK_DRAIN, deadline);
 	uint64_t sleep_ns = 1000;
-	unsigned yields = 0;
 	int cancel_state = -1; /* -1: not changed yet */
 	int rc = WEFT_OK;
 	/* acquire: pairs with the release store of NULL in weft__rwlock_bias_leave() */
 	while (weft_atomic_load(slot, WEFT_ACQUIRE) == rw) {
-		if (weft__backoff_spin(&backoff, budget))
+		enum weft__spin_result spun = weft__spinwait_spin(&sw);
+		if (spun == WEFT__SPIN_AGAIN)
 			continue;
-		if (deadline != NULL && weft_deadline_passed(deadline)) {
+		if (spun == WEFT__SPIN_TIMEDOUT) {
 			/* acquire: as above */
 			rc = weft_atomic_load(slot, WEFT_ACQUIRE) == rw ? WEFT_ETIMEDOUT : WEFT_OK;
 			break;
-		}
-		if (yields < 16) {
-			yields++;
-			sched_yield();
-			continue;
 		}
 		if (cancel_state == -1)
 			(void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
@@ -11086,6 +11017,12 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	 * park.  docs/rwlock.md, "The spin budget": the sweep of the rows
 	 * rwlock/spin_sweep_<N>/weft_rwlock and .../weft_brlock, N = 0 ... 1600. */
 	{WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 0u, 0u},
+	/* weft_rwlock_t, a writer waiting for a biased reader to leave its
+	 * slot (a pointer, not a futex word: nobody wakes it): the rwlock's
+	 * budget (weft_rwlock_set_spin() sets both), then 16 yields, then naps
+	 * of 1 to 256 us (src/rwlock_bias.c).  The 16 yields and the naps were
+	 * not swept (docs/rwlock.md, "Reader bias (BRAVO)", describes them). */
+	{WEFT_RWLOCK_SPIN_DEFAULT, 1u, WEFT__SPIN_LOCK_CAP, 16u, 0u},
 	/* weft_mpmc_t, a blocking push (pop) on a full (empty) queue: 256
 	 * pauses (the first 64 quiet, src/mpmc.c), polling every 4 pauses, a
 	 * yield in place of every 32nd pause, then park.  docs/mpmc.md, "The
@@ -11103,6 +11040,10 @@ struct weft__spin_preset weft__spin_presets[WEFT__SPIN_USES] = {
 	/* weft_mpmc_t, waiting out a peer inside its claim window (see above:
 	 * no sweep). */
 	{WEFT__SPIN_MPMC_STALL_PAUSES, 16u, 256u, WEFT__SPIN_MPMC_STALL_YIELDS, 0u},
+	/* No spin at all: a lock taken rarely and held across allocations (the
+	 * per-thread registry's, src/registry.c), where spinning cannot pay.
+	 * Not measured. */
+	{0u, 1u, 1u, 0u, 0u},
 };
 
 __thread struct weft__spin_stats weft__spin_stats;
@@ -11448,16 +11389,21 @@ typedef int weft__wait_portable_unused;
 
 
 /*
- * Watch the word for up to @budget pause instructions; take it (as @taken:
- * LOCKED, or CONTENDED for a requeued thread) if it comes free.  The watcher
- * backs off exponentially between checks (src/backoff.h): every check pulls the
- * lock's cache line away from the holder, so a watcher that looks less often
- * lets the holder run its critical sections at full speed.  This is the one
- * spin loop of every word lock.
+ * Watch the word as the spin preset @spin says (src/spinwait.c: the mutex's or
+ * the rwlock's budget) and until @deadline; take it (as @tag | @taken: LOCKED,
+ * or CONTENDED for a requeued thread; an owned word's holder id and LOCKED)
+ * if it comes free.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
+ * WEFT_ETIMEDOUT.  The watcher backs off exponentially between checks (up to
+ * 64 pauses): every check pulls the lock's cache line away from the holder,
+ * so a watcher that looks less often lets the holder run its critical
+ * sections at full speed.  This is the one spin loop of every word lock.
  */
-static bool spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, unsigned budget)
+static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft__spin_use spin,
+			const struct timespec *deadline)
 {
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
+	struct weft__spinwait sw;
+	weft__spinwait_init(&sw, spin, deadline);
+	int rc;
 	do {
 		/* relaxed: only a hint; the CAS is the acquire */
 		uint32_t state = weft_atomic_load(word, WEFT_RELAXED);
@@ -11465,9 +11411,9 @@ static bool spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, unsigned 
 		/* acquire: pairs with the release exchange of the unlock */
 		if ((state & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED &&
 		    weft_atomic_cas(word, &expected, tag | taken, WEFT_ACQUIRE, WEFT_RELAXED))
-			return true;
-	} while (weft__backoff_spin(&backoff, budget));
-	return false;
+			return WEFT_OK;
+	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
+	return rc;
 }
 
 /* any -> CONTENDED: we own the lock iff it was UNLOCKED.  acquire: pairs with
@@ -11519,21 +11465,17 @@ static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, u
 	return WEFT_OK;
 }
 
-int weft__wordlock_lock(uint32_t *word, uint32_t tag, unsigned spin, const struct timespec *deadline,
+int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
-	if (weft__wordlock_trylock(word, tag))
-		return WEFT_OK;
-	if (deadline != NULL && weft_deadline_passed(deadline))
-		return WEFT_ETIMEDOUT;
-	if (spin_acquire(word, tag, WEFT__WORD_LOCKED, spin))
-		return WEFT_OK;
-	return park(word, tag, deadline, wflags);
+	/* the spin looks at the word first, and at @deadline before its first pause */
+	int rc = spin_acquire(word, tag, WEFT__WORD_LOCKED, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, tag, deadline, wflags) : rc;
 }
 
-void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, unsigned spin, unsigned wflags)
+void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
-	if (!spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin))
+	if (spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin, NULL) != WEFT_OK)
 		(void)park(word, tag, NULL, wflags);
 }
 
@@ -11555,7 +11497,7 @@ static bool holder_gone(uint32_t id)
 	return gone;
 }
 
-int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timespec *deadline, bool *stolen)
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen)
 {
 	const uint32_t me = weft_debug_self() << 2;
 	*stolen = false;
@@ -11563,18 +11505,11 @@ int weft__wordlock_lock_owned(uint32_t *word, unsigned spin, const struct timesp
 	/* acquire: pairs with the release exchange of weft__wordlock_unlock_owned() */
 	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		return WEFT_OK;
-	if (deadline != NULL && weft_deadline_passed(deadline))
-		return WEFT_ETIMEDOUT;
-	struct weft__backoff backoff = WEFT__BACKOFF_INIT;
-	do {
-		/* relaxed: a hint; the CAS is the acquire */
-		if (weft_atomic_load(word, WEFT_RELAXED) == 0) {
-			v = 0;
-			/* acquire: as above */
-			if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
-				return WEFT_OK;
-		}
-	} while (weft__backoff_spin(&backoff, spin));
+	/* An owned word is free only as 0 (its unlock stores 0), so the word
+	 * lock's spin with tag 0 takes it as me | LOCKED. */
+	int rc = spin_acquire(word, 0u, me | WEFT__WORD_LOCKED, spin, deadline);
+	if (rc != WEFT_EBUSY)
+		return rc;
 	for (;;) {
 		v = weft_atomic_load(word, WEFT_RELAXED); /* relaxed: the CASes below decide */
 		if (v == 0) {
