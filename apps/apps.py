@@ -32,7 +32,16 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KINDS = ["mutex", "spin", "ticket", "mcs"]
+KINDS = ["mutex", "spin", "ticket", "mcs", "mutex-nospin"]
+# A variant is a mutex kind, or "mutex-nospin": weft_mutex_t with its spin
+# before sleeping turned off (WEFT_PRELOAD_MUTEX_SPIN=0), to show what the
+# spin does to a program.
+VARIANT_ENV = {"mutex-nospin": ("mutex", {"WEFT_PRELOAD_MUTEX_SPIN": "0"})}
+
+
+def variant_argv(weft_run, variant, stats_file):
+    kind, env = VARIANT_ENV.get(variant, (variant, {}))
+    return ["env"] + ["%s=%s" % kv for kv in env.items()] + [weft_run, "--mutex=" + kind, "--stats-file=" + stats_file, "--"]
 
 # Each app: a shell command (run with sh -c, so pipelines and redirections
 # work; under weft-run every process of it is preloaded), what is checked,
@@ -152,7 +161,7 @@ def run_server(spec, variant, params, weft_run, tmp):
     stats_file = os.path.join(tmp, "stats")
     argv = ["sh", "-c", "exec " + spec["server"].format(**fmt)]
     if variant != "glibc":
-        argv = [weft_run, "--mutex=" + variant, "--stats-file=" + stats_file, "--"] + argv
+        argv = variant_argv(weft_run, variant, stats_file) + argv
     srv = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     res = {"rc": 0}
     try:
@@ -210,7 +219,7 @@ def run_once(app, variant, params, weft_run, input_path):
         stats_file = os.path.join(tmp, "stats")
         argv = ["sh", "-c", cmd]
         if variant != "glibc":
-            argv = [weft_run, "--mutex=" + variant, "--stats-file=" + stats_file, "--"] + argv
+            argv = variant_argv(weft_run, variant, stats_file) + argv
         t0 = time.perf_counter()
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wall = time.perf_counter() - t0

@@ -64,6 +64,12 @@ def why_sentence(app, a):
                     "it beyond the machine's noise." % (rate(calls), shape))
         return ("Lock-heavy (%s lock calls/s, %s), but the difference stays inside the noise of this shared "
                 "machine." % (rate(calls), shape))
+    nospin = a["variants"].get("mutex-nospin")
+    if v == "slower" and nospin:
+        return ("weft's mutex is slower here beyond the interval (%s lock calls/s, %s). The spin before "
+                "sleeping is why: with it turned off (mutex-nospin, WEFT_PRELOAD_MUTEX_SPIN=0) the ratio is %s "
+                "(%s). With more runnable threads than cores, a waiter's spin takes CPU time from the holder "
+                "(how it locks, above)." % (rate(calls), shape, fmt_ci(nospin["ci"]), verdict(nospin["ci"])))
     if v == "faster":
         return ("weft's mutex is faster here (%s lock calls/s, %s): it spins briefly before sleeping and lets "
                 "a running thread re-take a just-released lock (barging), where glibc's default mutex parks at once; "
@@ -95,7 +101,8 @@ def main():
     L.append("")
     L.append("Each program runs on glibc's pthread locks and, through `weft-run` (libweft-preload.so, "
              "[preload.md](preload.md)), on weft's with each mutex kind: `mutex` (weft_mutex_t, the default), "
-             "`spin`, `ticket`, `mcs`. Condition variables, rwlocks, barriers and semaphores are weft's in every "
+             "`spin`, `ticket`, `mcs`, and `mutex-nospin` (weft_mutex_t with its spin before sleeping turned off, "
+             "`WEFT_PRELOAD_MUTEX_SPIN=0`, to show what the spin does). Condition variables, rwlocks, barriers and semaphores are weft's in every "
              "weft column. %d repetitions; in each, every variant runs once in a shuffled order, so each weft run "
              "is paired with the glibc run of its repetition. **Ratio** = weft time / glibc time (below 1 is "
              "faster), the geometric mean over the pairs with a 95%% percentile-bootstrap interval. **Lock calls/s**: "

@@ -2,7 +2,7 @@
 # glibc's pthread locks and on weft's (libweft-preload.so, each mutex kind),
 # interleaved and repeated, every run's output checked; then docs/apps.md.
 #
-#   make apps           APPS_REPS=6 APPS_KINDS=mutex,spin,ticket,mcs APPS=sysbench-mutex,pigz,...
+#   make apps           APPS_REPS=6 APPS_KINDS=mutex,spin,ticket,mcs,mutex-nospin APPS=sysbench-mutex,pigz,...
 #   make apps-doc       docs/apps.md from the last build/apps/results.json
 #   make check-apps     (in make check) one small run of each app on glibc and on
 #                       weft: outputs must be identical; a few seconds
@@ -11,7 +11,7 @@
 
 APPS_PACKAGES := sysbench pigz zstd xz-utils redis-server redis-tools python3
 APPS_REPS     ?= 6
-APPS_KINDS    ?= mutex,spin,ticket,mcs
+APPS_KINDS    ?= mutex,spin,ticket,mcs,mutex-nospin
 APPS          ?=
 APPS_RESULTS  := $(BUILD)/apps/results.json
 

@@ -478,6 +478,11 @@ __attribute__((constructor)) static void wp_ctor(void)
 	clock_gettime(CLOCK_MONOTONIC, &wp_start);
 	wp_kind_get();
 	wp_counting_init();
+	/* WEFT_PRELOAD_MUTEX_SPIN=N: weft_mutex_t's spin bound (pauses before a
+	 * contended locker sleeps), for measurements (docs/apps.md) */
+	const char *spin = getenv("WEFT_PRELOAD_MUTEX_SPIN");
+	if (spin && *spin)
+		(void)weft_mutex_set_spin((unsigned)strtoul(spin, 0, 10));
 	if (!__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE)) /* acquire: as in REAL() */
 		wp_resolve();
 }
@@ -1018,14 +1023,42 @@ WP_EXPORT int WP(pthread_cancel)(pthread_t thread)
 
 /* ---- rwlocks --------------------------------------------------------------------- */
 
+/* WEFT_PRELOAD_RWLOCK=glibc passes every rwlock through (for programs that
+ * take read locks recursively while a writer may wait: weft's rwlock prefers
+ * writers, glibc's default prefers readers).  Read once, before the first
+ * rwlock call; -1 unknown, 0 weft, 1 glibc. */
+static int wp_rw_glibc = -1;
+
+static __attribute__((noinline, cold)) int wp_rw_mode_init(void)
+{
+	const char *e = getenv("WEFT_PRELOAD_RWLOCK");
+	int g = e && !strcmp(e, "glibc");
+	/* relaxed: every thread computes the same value from the same environment */
+	__atomic_store_n(&wp_rw_glibc, g, __ATOMIC_RELAXED);
+	return g;
+}
+
+static inline bool wp_rw_all_glibc(void)
+{
+	/* relaxed: see wp_rw_mode_init() */
+	int g = __atomic_load_n(&wp_rw_glibc, __ATOMIC_RELAXED);
+	return WP_UNLIKELY(g != 0) && (g > 0 || wp_rw_mode_init());
+}
+
 static inline bool wp_rw_is_weft(const struct wp_rwlock *r)
 {
+	if (wp_rw_all_glibc())
+		return false;
 	/* relaxed: fixed at init */
 	return __atomic_load_n(&r->shared, __ATOMIC_RELAXED) == 0;
 }
 
 WP_EXPORT int WP(pthread_rwlock_init)(pthread_rwlock_t *rwlock, const pthread_rwlockattr_t *attr)
 {
+	if (wp_rw_all_glibc()) {
+		PASSED(WP_OP_RWLOCK_INIT);
+		return REAL(rwlock_init)(rwlock, attr);
+	}
 	if (attr) {
 		int pshared = PTHREAD_PROCESS_PRIVATE;
 		pthread_rwlockattr_getpshared(attr, &pshared);
