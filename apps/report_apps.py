@@ -70,6 +70,12 @@ def why_sentence(app, a):
                 "sleeping is why: with it turned off (mutex-nospin, WEFT_PRELOAD_MUTEX_SPIN=0) the ratio is %s "
                 "(%s). With more runnable threads than cores, a waiter's spin takes CPU time from the holder "
                 "(how it locks, above)." % (rate(calls), shape, fmt_ci(nospin["ci"]), verdict(nospin["ci"])))
+    if v == "faster" and calls < 1e5:
+        return ("weft's mutex is faster here beyond the interval (%s lock calls/s, %s), but at this rate the "
+                "lock calls themselves cannot account for a %.0f%% change: it comes from how the program's "
+                "threads are scheduled around its few blocking waits (weft's spin before sleeping keeps a waiter "
+                "on the CPU for a handoff that comes soon), and on this loaded machine it needs a quieter run "
+                "before it is believed." % (rate(calls), shape, (1 - ci["ratio"]) * 100))
     if v == "faster":
         return ("weft's mutex is faster here (%s lock calls/s, %s): it spins briefly before sleeping and lets "
                 "a running thread re-take a just-released lock (barging), where glibc's default mutex parks at once; "
