@@ -30,6 +30,8 @@ for t in $tests; do
 	for kind in mutex spin ticket mcs; do
 		one "$(basename "$t") on weft ($kind)" env WEFT_CONFORM_EXPECT=weft "$run" --mutex=$kind -- "$t"
 	done
+	one "$(basename "$t") on weft (mutex, no spin, rwlocks left to glibc)" \
+		env WEFT_CONFORM_EXPECT=weft WEFT_PRELOAD_MUTEX_SPIN=0 WEFT_PRELOAD_RWLOCK=glibc "$run" -- "$t"
 done
 for t in $tsan_tests; do
 	one "$(basename "$t") under ThreadSanitizer (interposer linked in)" \
