@@ -95,7 +95,10 @@ static void *rsleeper_main(void *arg)
 static void test_robust_dead_wakee(void)
 {
 	weft_robust_mutex_t *m = check_shared_alloc(sizeof(*m));
-	CHECK_STATUS(weft_robust_mutex_init(m, WEFT_PSHARED), WEFT_OK);
+	if (weft_robust_mutex_init(m, WEFT_PSHARED) == WEFT_ENOTSUP) {
+		check_shared_free(m, sizeof(*m));
+		return; /* no robust futex list here (qemu-user): test_robust.c checks WEFT_ENOTSUP */
+	}
 	CHECK_STATUS(weft_robust_mutex_lock(m), WEFT_OK);
 	struct rsleeper r = {m, 0, 0};
 	pthread_t t;

@@ -54,6 +54,9 @@ static void test_unlock_not_held(void)
 
 static void test_destroy_held(void)
 {
+	weft_robust_mutex_t probe;
+	if (weft_robust_mutex_init(&probe, 0) == WEFT_ENOTSUP)
+		return; /* nothing can be held here (qemu-user) */
 #ifdef WEFT_DEBUG
 	CHECK(check_child_aborts(destroy_held, "destroyed while held"));
 #else
@@ -71,6 +74,9 @@ static void lock_private_of_other_process(void)
 
 static void test_private_used_by_two_processes(void)
 {
+	weft_robust_mutex_t probe;
+	if (weft_robust_mutex_init(&probe, 0) == WEFT_ENOTSUP)
+		return; /* no robust futex list here (qemu-user): test_robust.c checks WEFT_ENOTSUP */
 	g_shared = check_shared_alloc(sizeof(*g_shared));
 	CHECK_STATUS(weft_robust_mutex_lock(g_shared), WEFT_OK);
 #ifdef WEFT_DEBUG
