@@ -74,21 +74,9 @@ void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
  * The taker undoes the dead writer's TRY and VETO (a writer) or releases the
  * lock as the dead one would have (a reader).
  */
-#define WEFT__BRLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
 
 static void brl_release(weft_brlock_t *br);
 
-/* The deadline of a reader's sleep: @deadline, or a nap's end if sooner (pshared). */
-static const struct timespec *brl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
-{
-	if (!wflags)
-		return deadline;
-	*nap = weft_deadline_after_ns(WEFT__BRLOCK_PSHARED_NAP_NS);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	return nap;
-}
 
 /* If the writers' mutex is held by a writer that is gone (and had not sealed
  * it), take it and release the brlock as that writer would have. */
@@ -152,13 +140,11 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		 * one wake call that may find nobody.  Process-shared: nap (a
 		 * writer killed between its clear of ACTIVE and its wake-up call
 		 * leaves us asleep), and after a nap look for a dead writer. */
-		struct timespec nap;
-		const struct timespec *until = brl_nap(deadline, wflags, &nap);
-		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, until, wflags) == WEFT_ETIMEDOUT) {
-			if (until != &nap)
-				return WEFT_ETIMEDOUT;
+		int rc = weft__wait_napping(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags);
+		if (rc == WEFT_ETIMEDOUT)
+			return WEFT_ETIMEDOUT;
+		if (rc == WEFT__WAIT_NAPPED)
 			brl_reclaim_dead_writer(br);
-		}
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	}
 	return WEFT_OK;
@@ -244,9 +230,7 @@ static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsig
 		c |= WEFT_BRLOCK_SLOT_WAITER;
 		/* process-shared: nap (a reader killed between its decrement and
 		 * its wake-up call would leave us asleep on a drained slot) */
-		struct timespec nap;
-		const struct timespec *until = brl_nap(deadline, wflags, &nap);
-		if (weft__wait(slot, c, until, wflags) == WEFT_ETIMEDOUT && until != &nap) {
+		if (weft__wait_napping(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
 			rc = WEFT_ETIMEDOUT;
 			break;
 		}

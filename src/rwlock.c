@@ -203,20 +203,31 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 }
 
 /*
- * The queue head's sleep on the state word: @deadline, or, for a
- * process-shared lock, a 50 ms nap if that ends sooner: an unlocker killed
- * between its change of the state and its wake-up call would leave the head
- * asleep for ever (issue 14).
+ * One round of a queue head's wait, @s its last look at the state word: spin
+ * while the policy says so, else mark PARKED (the unlock that changes what we
+ * wait for then wakes us) and sleep -- for a process-shared lock in naps
+ * (weft__wait_napping(): an unlocker killed between its change of the state
+ * and its wake-up call would leave the head asleep for ever, issue 14).
+ * Return: true to look at *s again, false once @deadline has passed (the
+ * caller then takes its last look).
  */
-static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
+			  unsigned wflags)
 {
-	if (!(wflags & WEFT_PSHARED))
-		return deadline;
-	*nap = weft_deadline_after_ns(50000000ull);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	return nap;
+	if (weft__spinwait_spin(sw) == WEFT__SPIN_AGAIN) {
+		*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+		return true;
+	}
+	/* (..., pk=0) -> (..., pk=1).  relaxed: publishes nothing; a failed CAS
+	 * leaves the new value in *s for the caller's next look */
+	if (!(*s & WEFT_RWLOCK_PARKED) &&
+	    !weft_atomic_cas(&rw->state, s, *s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+		return true;
+	*s |= WEFT_RWLOCK_PARKED;
+	if (weft__wait_napping(&rw->state, *s, deadline, wflags) != WEFT__WAIT_NAPPED && rwl_expired(deadline))
+		return false;
+	*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	return true;
 }
 
 /*
@@ -284,39 +295,24 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			continue;
-		}
 		/* (0, 1, 0, 0) -> (0, 1, 0, 1): the unlock that clears WRITER wakes us */
-		if (!(s & WEFT_RWLOCK_PARKED) &&
-		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		s |= WEFT_RWLOCK_PARKED;
-		struct timespec nap;
-		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
-		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
-			continue;
+		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+			break;
+	}
+	/* @deadline passed: a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!(s & WEFT_RWLOCK_WRITER)) {
+			if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
+				rwl_too_many_readers(rw);
+			/* acquire: as above */
+			if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
+					    WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
+					   WEFT_RELAXED)) {
+			return WEFT_ETIMEDOUT;
 		}
-		if (until != &nap && rwl_expired(deadline)) {
-			/* a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			for (;;) {
-				if (!(s & WEFT_RWLOCK_WRITER)) {
-					if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
-						rwl_too_many_readers(rw);
-					/* acquire: as above */
-					if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
-							    WEFT_ACQUIRE, WEFT_RELAXED))
-						return WEFT_OK;
-				} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
-							   WEFT_RELAXED)) {
-					return WEFT_ETIMEDOUT;
-				}
-			}
-		}
-		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	}
 }
 
@@ -393,42 +389,27 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			continue;
-		}
 		/* (r, w, 1, 0) -> (r, w, 1, 1): the last reader's rdunlock, or the
 		 * holder's wrunlock, wakes us */
-		if (!(s & WEFT_RWLOCK_PARKED) &&
-		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		s |= WEFT_RWLOCK_PARKED;
-		struct timespec nap;
-		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
-		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
-			continue;
+		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+			break;
+	}
+	/* @deadline passed: a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
+	 * come in again; those queued behind us follow when we
+	 * release the queue */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!(s & busy)) {
+			/* acquire: as above */
+			if (weft_atomic_cas(&rw->state, &s,
+					    (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
+					    WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		} else if (weft_atomic_cas(&rw->state, &s,
+					   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
+					   WEFT_RELAXED, WEFT_RELAXED)) {
+			return WEFT_ETIMEDOUT;
 		}
-		if (until != &nap && rwl_expired(deadline)) {
-			/* a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
-			 * come in again; those queued behind us follow when we
-			 * release the queue */
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			for (;;) {
-				if (!(s & busy)) {
-					/* acquire: as above */
-					if (weft_atomic_cas(&rw->state, &s,
-							    (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
-							    WEFT_ACQUIRE, WEFT_RELAXED))
-						return WEFT_OK;
-				} else if (weft_atomic_cas(&rw->state, &s,
-							   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
-							   WEFT_RELAXED, WEFT_RELAXED)) {
-					return WEFT_ETIMEDOUT;
-				}
-			}
-		}
-		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	}
 }
 

@@ -54,6 +54,25 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags);
  * backend wakes every waiter of @addr instead and returns WEFT_OK. */
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags);
 
+/*
+ * weft__wait_napping() - weft__wait() for a sleeper that must outlive a waker
+ * killed between its change of the word and its wake-up call.
+ *
+ * Within one process that cannot happen (a thread is not killed alone), so a
+ * private word (@flags without WEFT_PSHARED) sleeps exactly as weft__wait().
+ * A process-shared one sleeps in naps of at most WEFT__PSHARED_NAP_NS and
+ * returns WEFT__WAIT_NAPPED when a nap ended before @deadline: the caller
+ * looks again (and may look for a dead holder).  `make crashtest` found the
+ * sleepers this keeps from sleeping for ever (docs/processes.md).  The one
+ * home of the nap for the word lock, the rwlock's queue heads and the brlock.
+ *
+ * Return: WEFT_OK (woken, value changed, or spurious), WEFT__WAIT_NAPPED, or
+ * WEFT_ETIMEDOUT (@deadline itself passed).
+ */
+#define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
+#define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
+WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);
 

@@ -54,42 +54,16 @@ static bool mark_contended(uint32_t *word, uint32_t tag)
 	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
 }
 
-/*
- * A sleeper on a process-shared word wakes at least this often to look again.
- * An unlock is an exchange to UNLOCKED followed by a wake-up call; a process
- * killed between the two leaves the word free and its sleeper asleep, and the
- * next unlocks (uncontended: LOCKED, not CONTENDED) make no call.  Within one
- * process that cannot happen (a thread is not killed alone), so private words
- * sleep without a bound.  `make crashtest` found it (the mutex: a survivor
- * asleep on a free mutex for ever); docs/processes.md.
- */
-#define WEFT__WORDLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
-
-/* The deadline of one sleep: @deadline, or the nap's end if sooner (pshared). */
-static const struct timespec *nap_deadline(const struct timespec *deadline, unsigned wflags, struct timespec *nap,
-					   bool *is_nap)
-{
-	*is_nap = false;
-	if (!(wflags & WEFT_PSHARED))
-		return deadline;
-	*nap = weft_deadline_after_ns(WEFT__WORDLOCK_PSHARED_NAP_NS);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	*is_nap = true;
-	return nap;
-}
-
 /* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
 static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
 {
 	while (!mark_contended(word, tag)) {
-		struct timespec nap;
-		bool is_nap;
-		const struct timespec *until = nap_deadline(deadline, wflags, &nap, &is_nap);
-		int rc = weft__wait(word, tag | WEFT__WORD_CONTENDED, until, wflags);
+		/* Process-shared: in naps, since an unlock is an exchange to
+		 * UNLOCKED and then a wake-up call, and a process killed between
+		 * the two would leave us asleep on a free word (wait.h). */
+		int rc = weft__wait_napping(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
 		/* A wake-up may race with the timeout: one last exchange decides. */
-		if (rc == WEFT_ETIMEDOUT && !is_nap)
+		if (rc == WEFT_ETIMEDOUT)
 			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
 	}
 	return WEFT_OK;
@@ -153,12 +127,10 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 		/* relaxed: only tells the holder to wake someone */
 		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
-		struct timespec nap;
-		bool is_nap;
-		const struct timespec *until = nap_deadline(deadline, WEFT_PSHARED, &nap, &is_nap);
-		if (weft__wait(word, want, until, WEFT_PSHARED) != WEFT_ETIMEDOUT)
+		int wrc = weft__wait_napping(word, want, deadline, WEFT_PSHARED);
+		if (wrc == WEFT_OK)
 			continue;
-		if (!is_nap) {
+		if (wrc == WEFT_ETIMEDOUT) {
 			/* the caller's deadline: one last look */
 			v = 0;
 			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)

@@ -109,7 +109,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
  * others for ever.  The word is 0 when free, else (holder << 2) | state, the
  * holder being the kernel thread id (weft_debug_self(); ids fit in 30 bits,
  * pid_max <= 2^22) and the state LOCKED or CONTENDED as above.  A sleeper
- * naps (WEFT__WORDLOCK_PSHARED_NAP_NS) and, when a nap ends with the word
+ * naps (WEFT__PSHARED_NAP_NS, src/wait.h) and, when a nap ends with the word
  * unchanged, asks the kernel whether the holder still exists (kill(id, 0),
  * ESRCH: gone); if not, it takes the word over with a CAS and is told so
  * (*@stolen = true), to repair what the dead holder's role left behind.
