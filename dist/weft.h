@@ -5877,6 +5877,25 @@ WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags);
  * backend wakes every waiter of @addr instead and returns WEFT_OK. */
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags);
 
+/*
+ * weft__wait_napping() - weft__wait() for a sleeper that must outlive a waker
+ * killed between its change of the word and its wake-up call.
+ *
+ * Within one process that cannot happen (a thread is not killed alone), so a
+ * private word (@flags without WEFT_PSHARED) sleeps exactly as weft__wait().
+ * A process-shared one sleeps in naps of at most WEFT__PSHARED_NAP_NS and
+ * returns WEFT__WAIT_NAPPED when a nap ended before @deadline: the caller
+ * looks again (and may look for a dead holder).  `make crashtest` found the
+ * sleepers this keeps from sleeping for ever (docs/processes.md).  The one
+ * home of the nap for the word lock, the rwlock's queue heads and the brlock.
+ *
+ * Return: WEFT_OK (woken, value changed, or spurious), WEFT__WAIT_NAPPED, or
+ * WEFT_ETIMEDOUT (@deadline itself passed).
+ */
+#define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
+#define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
+WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);
 
@@ -6239,7 +6258,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
  * others for ever.  The word is 0 when free, else (holder << 2) | state, the
  * holder being the kernel thread id (weft_debug_self(); ids fit in 30 bits,
  * pid_max <= 2^22) and the state LOCKED or CONTENDED as above.  A sleeper
- * naps (WEFT__WORDLOCK_PSHARED_NAP_NS) and, when a nap ends with the word
+ * naps (WEFT__PSHARED_NAP_NS, src/wait.h) and, when a nap ends with the word
  * unchanged, asks the kernel whether the holder still exists (kill(id, 0),
  * ESRCH: gone); if not, it takes the word over with a CAS and is told so
  * (*@stolen = true), to repair what the dead holder's role left behind.
@@ -6380,21 +6399,9 @@ void weft_brlock_wake_slow(weft_brlock_t *br, uint32_t *slot)
  * The taker undoes the dead writer's TRY and VETO (a writer) or releases the
  * lock as the dead one would have (a reader).
  */
-#define WEFT__BRLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
 
 static void brl_release(weft_brlock_t *br);
 
-/* The deadline of a reader's sleep: @deadline, or a nap's end if sooner (pshared). */
-static const struct timespec *brl_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
-{
-	if (!wflags)
-		return deadline;
-	*nap = weft_deadline_after_ns(WEFT__BRLOCK_PSHARED_NAP_NS);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	return nap;
-}
 
 /* If the writers' mutex is held by a writer that is gone (and had not sealed
  * it), take it and release the brlock as that writer would have. */
@@ -6458,13 +6465,11 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		 * one wake call that may find nobody.  Process-shared: nap (a
 		 * writer killed between its clear of ACTIVE and its wake-up call
 		 * leaves us asleep), and after a nap look for a dead writer. */
-		struct timespec nap;
-		const struct timespec *until = brl_nap(deadline, wflags, &nap);
-		if (weft__wait(&br->writer, w | WEFT_BRLOCK_PARKED, until, wflags) == WEFT_ETIMEDOUT) {
-			if (until != &nap)
-				return WEFT_ETIMEDOUT;
+		int rc = weft__wait_napping(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags);
+		if (rc == WEFT_ETIMEDOUT)
+			return WEFT_ETIMEDOUT;
+		if (rc == WEFT__WAIT_NAPPED)
 			brl_reclaim_dead_writer(br);
-		}
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
 	}
 	return WEFT_OK;
@@ -6550,9 +6555,7 @@ static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsig
 		c |= WEFT_BRLOCK_SLOT_WAITER;
 		/* process-shared: nap (a reader killed between its decrement and
 		 * its wake-up call would leave us asleep on a drained slot) */
-		struct timespec nap;
-		const struct timespec *until = brl_nap(deadline, wflags, &nap);
-		if (weft__wait(slot, c, until, wflags) == WEFT_ETIMEDOUT && until != &nap) {
+		if (weft__wait_napping(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
 			rc = WEFT_ETIMEDOUT;
 			break;
 		}
@@ -10319,20 +10322,31 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
 }
 
 /*
- * The queue head's sleep on the state word: @deadline, or, for a
- * process-shared lock, a 50 ms nap if that ends sooner: an unlocker killed
- * between its change of the state and its wake-up call would leave the head
- * asleep for ever (issue 14).
+ * One round of a queue head's wait, @s its last look at the state word: spin
+ * while the policy says so, else mark PARKED (the unlock that changes what we
+ * wait for then wakes us) and sleep -- for a process-shared lock in naps
+ * (weft__wait_napping(): an unlocker killed between its change of the state
+ * and its wake-up call would leave the head asleep for ever, issue 14).
+ * Return: true to look at *s again, false once @deadline has passed (the
+ * caller then takes its last look).
  */
-static const struct timespec *rwl_head_nap(const struct timespec *deadline, unsigned wflags, struct timespec *nap)
+static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
+			  unsigned wflags)
 {
-	if (!(wflags & WEFT_PSHARED))
-		return deadline;
-	*nap = weft_deadline_after_ns(50000000ull);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	return nap;
+	if (weft__spinwait_spin(sw) == WEFT__SPIN_AGAIN) {
+		*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+		return true;
+	}
+	/* (..., pk=0) -> (..., pk=1).  relaxed: publishes nothing; a failed CAS
+	 * leaves the new value in *s for the caller's next look */
+	if (!(*s & WEFT_RWLOCK_PARKED) &&
+	    !weft_atomic_cas(&rw->state, s, *s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
+		return true;
+	*s |= WEFT_RWLOCK_PARKED;
+	if (weft__wait_napping(&rw->state, *s, deadline, wflags) != WEFT__WAIT_NAPPED && rwl_expired(deadline))
+		return false;
+	*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	return true;
 }
 
 /*
@@ -10400,39 +10414,24 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			continue;
-		}
 		/* (0, 1, 0, 0) -> (0, 1, 0, 1): the unlock that clears WRITER wakes us */
-		if (!(s & WEFT_RWLOCK_PARKED) &&
-		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		s |= WEFT_RWLOCK_PARKED;
-		struct timespec nap;
-		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
-		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
-			continue;
+		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+			break;
+	}
+	/* @deadline passed: a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!(s & WEFT_RWLOCK_WRITER)) {
+			if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
+				rwl_too_many_readers(rw);
+			/* acquire: as above */
+			if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
+					    WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
+					   WEFT_RELAXED)) {
+			return WEFT_ETIMEDOUT;
 		}
-		if (until != &nap && rwl_expired(deadline)) {
-			/* a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			for (;;) {
-				if (!(s & WEFT_RWLOCK_WRITER)) {
-					if ((s & WEFT_RWLOCK_READERS) == WEFT_RWLOCK_READERS_MAX)
-						rwl_too_many_readers(rw);
-					/* acquire: as above */
-					if (weft_atomic_cas(&rw->state, &s, (s + 1) & ~WEFT_RWLOCK_PARKED,
-							    WEFT_ACQUIRE, WEFT_RELAXED))
-						return WEFT_OK;
-				} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
-							   WEFT_RELAXED)) {
-					return WEFT_ETIMEDOUT;
-				}
-			}
-		}
-		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	}
 }
 
@@ -10509,42 +10508,27 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 				return WEFT_OK;
 			continue;
 		}
-		if (weft__spinwait_spin(&sw) == WEFT__SPIN_AGAIN) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			continue;
-		}
 		/* (r, w, 1, 0) -> (r, w, 1, 1): the last reader's rdunlock, or the
 		 * holder's wrunlock, wakes us */
-		if (!(s & WEFT_RWLOCK_PARKED) &&
-		    !weft_atomic_cas(&rw->state, &s, s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-			continue;
-		s |= WEFT_RWLOCK_PARKED;
-		struct timespec nap;
-		const struct timespec *until = rwl_head_nap(deadline, wflags, &nap);
-		if (weft__wait(&rw->state, s, until, wflags) == WEFT_ETIMEDOUT && until == &nap) {
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED); /* a nap ended: look again */
-			continue;
+		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+			break;
+	}
+	/* @deadline passed: a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
+	 * come in again; those queued behind us follow when we
+	 * release the queue */
+	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
+	for (;;) {
+		if (!(s & busy)) {
+			/* acquire: as above */
+			if (weft_atomic_cas(&rw->state, &s,
+					    (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
+					    WEFT_ACQUIRE, WEFT_RELAXED))
+				return WEFT_OK;
+		} else if (weft_atomic_cas(&rw->state, &s,
+					   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
+					   WEFT_RELAXED, WEFT_RELAXED)) {
+			return WEFT_ETIMEDOUT;
 		}
-		if (until != &nap && rwl_expired(deadline)) {
-			/* a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
-			 * come in again; those queued behind us follow when we
-			 * release the queue */
-			s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-			for (;;) {
-				if (!(s & busy)) {
-					/* acquire: as above */
-					if (weft_atomic_cas(&rw->state, &s,
-							    (s & (WEFT_RWLOCK_PSHARED_BIT | WEFT_RWLOCK_BIASED)) | WEFT_RWLOCK_WRITER,
-							    WEFT_ACQUIRE, WEFT_RELAXED))
-						return WEFT_OK;
-				} else if (weft_atomic_cas(&rw->state, &s,
-							   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
-							   WEFT_RELAXED, WEFT_RELAXED)) {
-					return WEFT_ETIMEDOUT;
-				}
-			}
-		}
-		s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	}
 }
 
@@ -11094,6 +11078,33 @@ const char *weft_strerror(int code)
 	}
 }
 
+/* ---- src/wait.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - the backend-independent part of the wait layer (src/wait.h): the
+ * napping sleep of process-shared words, over whichever backend was built.
+ */
+
+#include <stdbool.h>
+
+
+/* Whether @a is no later than @b. */
+static bool ts_not_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
+{
+	if (!(flags & WEFT_PSHARED))
+		return weft__wait(addr, expected, deadline, flags);
+	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
+	if (deadline != NULL && ts_not_after(deadline, &nap))
+		return weft__wait(addr, expected, deadline, flags); /* the deadline comes first: no nap */
+	int rc = weft__wait(addr, expected, &nap, flags);
+	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+}
+
 /* ---- src/wait_futex.c ---- */
 /* SPDX-License-Identifier: MIT */
 /*
@@ -11424,42 +11435,16 @@ static bool mark_contended(uint32_t *word, uint32_t tag)
 	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
 }
 
-/*
- * A sleeper on a process-shared word wakes at least this often to look again.
- * An unlock is an exchange to UNLOCKED followed by a wake-up call; a process
- * killed between the two leaves the word free and its sleeper asleep, and the
- * next unlocks (uncontended: LOCKED, not CONTENDED) make no call.  Within one
- * process that cannot happen (a thread is not killed alone), so private words
- * sleep without a bound.  `make crashtest` found it (the mutex: a survivor
- * asleep on a free mutex for ever); docs/processes.md.
- */
-#define WEFT__WORDLOCK_PSHARED_NAP_NS 50000000ull /* 50 ms */
-
-/* The deadline of one sleep: @deadline, or the nap's end if sooner (pshared). */
-static const struct timespec *nap_deadline(const struct timespec *deadline, unsigned wflags, struct timespec *nap,
-					   bool *is_nap)
-{
-	*is_nap = false;
-	if (!(wflags & WEFT_PSHARED))
-		return deadline;
-	*nap = weft_deadline_after_ns(WEFT__WORDLOCK_PSHARED_NAP_NS);
-	if (deadline != NULL && (deadline->tv_sec < nap->tv_sec ||
-				 (deadline->tv_sec == nap->tv_sec && deadline->tv_nsec <= nap->tv_nsec)))
-		return deadline;
-	*is_nap = true;
-	return nap;
-}
-
 /* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
 static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
 {
 	while (!mark_contended(word, tag)) {
-		struct timespec nap;
-		bool is_nap;
-		const struct timespec *until = nap_deadline(deadline, wflags, &nap, &is_nap);
-		int rc = weft__wait(word, tag | WEFT__WORD_CONTENDED, until, wflags);
+		/* Process-shared: in naps, since an unlock is an exchange to
+		 * UNLOCKED and then a wake-up call, and a process killed between
+		 * the two would leave us asleep on a free word (wait.h). */
+		int rc = weft__wait_napping(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
 		/* A wake-up may race with the timeout: one last exchange decides. */
-		if (rc == WEFT_ETIMEDOUT && !is_nap)
+		if (rc == WEFT_ETIMEDOUT)
 			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
 	}
 	return WEFT_OK;
@@ -11523,12 +11508,10 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 		/* relaxed: only tells the holder to wake someone */
 		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
-		struct timespec nap;
-		bool is_nap;
-		const struct timespec *until = nap_deadline(deadline, WEFT_PSHARED, &nap, &is_nap);
-		if (weft__wait(word, want, until, WEFT_PSHARED) != WEFT_ETIMEDOUT)
+		int wrc = weft__wait_napping(word, want, deadline, WEFT_PSHARED);
+		if (wrc == WEFT_OK)
 			continue;
-		if (!is_nap) {
+		if (wrc == WEFT_ETIMEDOUT) {
 			/* the caller's deadline: one last look */
 			v = 0;
 			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)
