@@ -710,6 +710,7 @@ static void test_robust_mutex(void)
 		CHECK_STATUS(E(weft_robust_mutex_timedlock(&m, &past)), WEFT_ETIMEDOUT);
 		holder_stop(&h);
 
+#ifndef WEFT_TSAN /* TSan cannot follow a thread that exits holding a lock (robust.h) */
 		pthread_t t;
 		pthread_create(&t, NULL, robust_die_holding, &m);
 		pthread_join(t, NULL);
@@ -717,6 +718,9 @@ static void test_robust_mutex(void)
 		CHECK_STATUS(E(weft_robust_mutex_unlock(&m)), WEFT_OK); /* not made consistent */
 		CHECK_STATUS(E(weft_robust_mutex_lock(&m)), WEFT_ENOTRECOVERABLE);
 		CHECK_STATUS(E(weft_robust_mutex_trylock(&m)), WEFT_ENOTRECOVERABLE);
+#else
+		(void)robust_die_holding;
+#endif
 		EV(weft_robust_mutex_destroy(&m));
 	}
 	CHECK_STATUS(E(weft_robust_mutex_lock(&zero)), WEFT_OK);

@@ -17,6 +17,16 @@
 #include "weft/weft.h"
 
 #define HANG_GUARD_S 300
+
+/* ThreadSanitizer cannot follow a thread that exits holding a lock (the next
+ * holder's lock is a "double lock" to it: its interface has no annotation for
+ * the repair its own pthread interceptor makes on EOWNERDEAD), nor a lock held
+ * across fork(): those tests return at once in a TSan build (robust.h). */
+#ifdef WEFT_TSAN
+#define NOT_UNDER_TSAN() return
+#else
+#define NOT_UNDER_TSAN() (void)0
+#endif
 #define SEC_NS (1000ull * 1000 * 1000)
 #define GENEROUS_NS (60 * SEC_NS)
 
@@ -150,6 +160,7 @@ static void test_unlock_not_held(void)
 /* A holder thread exits: the next locker (try, lock, timed) gets EOWNERDEAD. */
 static void test_thread_exit_holding(void)
 {
+	NOT_UNDER_TSAN();
 	for (int op = 0; op < 4; op++) {
 		if (op == 2)
 			continue; /* the past-deadline timed lock also works, but op 3 covers timed */
@@ -176,6 +187,7 @@ static void test_thread_exit_holding(void)
 /* Unlock after EOWNERDEAD without consistent(): ENOTRECOVERABLE for all. */
 static void test_not_recoverable(void)
 {
+	NOT_UNDER_TSAN();
 	weft_robust_mutex_t m = WEFT_ROBUST_MUTEX_INIT;
 	CHECK_STATUS(run_job(&m, 4), WEFT_OK);
 	CHECK_STATUS(weft_robust_mutex_lock(&m), WEFT_EOWNERDEAD);
@@ -194,6 +206,7 @@ static void test_not_recoverable(void)
 
 static void test_not_recoverable_wakes_sleepers(void)
 {
+	NOT_UNDER_TSAN();
 	weft_robust_mutex_t m = WEFT_ROBUST_MUTEX_INIT;
 	CHECK_STATUS(run_job(&m, 4), WEFT_OK);
 	CHECK_STATUS(weft_robust_mutex_lock(&m), WEFT_EOWNERDEAD);
@@ -230,6 +243,7 @@ static void *hold_then_exit(void *arg)
 
 static void test_sleeper_woken_by_death(void)
 {
+	NOT_UNDER_TSAN();
 	for (int f = 0; f < N_FLAG_SETS; f++) {
 		weft_robust_mutex_t m;
 		CHECK_STATUS(weft_robust_mutex_init(&m, flag_sets[f]), WEFT_OK);
@@ -366,6 +380,7 @@ static void child_locks(void)
 
 static void test_fork_child(void)
 {
+	NOT_UNDER_TSAN();
 	weft_robust_mutex_t m = WEFT_ROBUST_MUTEX_INIT;
 	CHECK_STATUS(weft_robust_mutex_lock(&m), WEFT_OK); /* registered before the fork */
 	CHECK(check_child_runs_clean(child_locks));
@@ -445,6 +460,7 @@ static void *mix_main(void *arg)
 
 static void test_glibc_coexistence(void)
 {
+	NOT_UNDER_TSAN();
 	static struct mix x;
 	pthread_mutexattr_t attr;
 	pthread_mutexattr_init(&attr);

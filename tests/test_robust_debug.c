@@ -54,6 +54,9 @@ static void test_unlock_not_held(void)
 
 static void test_destroy_held(void)
 {
+#ifdef WEFT_TSAN
+	return; /* TSan reports the destroy of a held lock too (correctly), in the child */
+#endif
 	weft_robust_mutex_t probe;
 	if (weft_robust_mutex_init(&probe, 0) == WEFT_ENOTSUP)
 		return; /* nothing can be held here (qemu-user) */
