@@ -6068,6 +6068,10 @@ static inline void weft__spinwait_relax(struct weft__spinwait *sw)
 static inline void weft__spinwait_yield(void)
 {
 	weft__spin_stats.yields++;
+	/* A spinning waiter that never reaches the wait layer still tells the
+	 * compiler it may have changed the caller's globals: clang has no
+	 * noipa, and its summaries honour this clobber (include/weft/config.h) */
+	WEFT_COMPILER_BARRIER();
 	sched_yield();
 }
 
