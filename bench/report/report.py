@@ -92,13 +92,7 @@ def fmt_ratio(v):
     return '%.2fx' % v
 
 
-def table(header, rows):
-    def cell(c):
-        return str(c).replace('|', '\\|')
-    out = ['| ' + ' | '.join(cell(h) for h in header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
-    for r in rows:
-        out.append('| ' + ' | '.join(cell(c) for c in r) + ' |')
-    return '\n'.join(out) + '\n'
+table = resultslib.table  # one markdown table writer for every page (results.py)
 
 
 def impl_order(impls):

@@ -114,8 +114,20 @@ def filtered_run(path):
     return False
 
 
+def table(header, rows):
+    """A markdown table: one header row, then @rows; '|' in a cell is escaped.
+    The one table writer of report.py, verdict.py and the pages they fill."""
+    def cell(c):
+        return str(c).replace('|', '\\|')
+    out = ['| ' + ' | '.join(cell(h) for h in header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
+    for r in rows:
+        out.append('| ' + ' | '.join(cell(c) for c in r) + ' |')
+    return '\n'.join(out) + '\n'
+
+
 if __name__ == '__main__':
     # results.py --filtered FILE: exit 0 if FILE is a filtered run, 1 if a full one
     if len(sys.argv) == 3 and sys.argv[1] == '--filtered':
         sys.exit(0 if filtered_run(sys.argv[2]) else 1)
     sys.exit('usage: results.py --filtered RESULTS.json')
+

@@ -292,13 +292,7 @@ def row_label(key):
     return '%s/%s @%d' % (fam, w, n)
 
 
-def table(header, rows):
-    def cell(c):
-        return str(c).replace('|', '\\|')
-    out = ['| ' + ' | '.join(cell(h) for h in header) + ' |', '|' + '|'.join('---' for _ in header) + '|']
-    for r in rows:
-        out.append('| ' + ' | '.join(cell(c) for c in r) + ' |')
-    return '\n'.join(out) + '\n'
+table = resultslib.table  # one markdown table writer for every page (results.py)
 
 
 def load_warning(res):
