@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "held_locks.h"
 #include "spinwait.h"
 #include "weft/weft.h"
 
@@ -145,43 +146,13 @@ static void test_deadline_checked_before_each_yield(void)
 	CHECK_LE(t.pause_steps, 16);
 }
 
-static weft_mutex_t held_mutex = WEFT_MUTEX_INIT;
-static weft_rwlock_t held_wr = WEFT_RWLOCK_INIT;
-static weft_rwlock_t held_rd = WEFT_RWLOCK_INIT;
-static weft_brlock_t held_brw = WEFT_BRLOCK_INIT;
-static weft_brlock_t held_brr = WEFT_BRLOCK_INIT;
-static weft_sem_t hold_go, hold_done;
-
-/* Another thread holds the mutex, one rwlock and one brlock for writing, and
- * one of each for reading, until told to let go. */
-static void *holder(void *arg)
-{
-	(void)arg;
-	weft_mutex_lock(&held_mutex);
-	weft_rwlock_wrlock(&held_wr);
-	weft_rwlock_rdlock(&held_rd);
-	weft_brlock_wrlock(&held_brw);
-	weft_brlock_rdlock(&held_brr);
-	(void)!weft_sem_post(&hold_go);
-	weft_sem_wait(&hold_done);
-	weft_brlock_rdunlock(&held_brr);
-	weft_brlock_wrunlock(&held_brw);
-	weft_rwlock_rdunlock(&held_rd);
-	weft_rwlock_wrunlock(&held_wr);
-	weft_mutex_unlock(&held_mutex);
-	return NULL;
-}
-
 /* Issue 12 (docs/errors.md: a past deadline returns at once, without
  * sleeping): every timed call that would have to wait returns
  * WEFT_ETIMEDOUT without a yield and without the policy sending it to park. */
 static void test_every_timed_call_past_deadline(void)
 {
-	CHECK_STATUS(weft_sem_init(&hold_go, 0, 0), WEFT_OK);
-	CHECK_STATUS(weft_sem_init(&hold_done, 0, 0), WEFT_OK);
 	pthread_t t;
-	CHECK_EQ(pthread_create(&t, NULL, holder, NULL), 0);
-	weft_sem_wait(&hold_go);
+	CHECK_EQ(held_locks_take(&t), 0); /* its sem_inits and pthread_create */
 	unsigned long yields = weft__spin_stats.yields, parks = weft__spin_stats.parks;
 
 	weft_sem_t sem;
@@ -211,8 +182,7 @@ static void test_every_timed_call_past_deadline(void)
 
 	CHECK_EQ(weft__spin_stats.yields, yields);
 	CHECK_EQ(weft__spin_stats.parks, parks);
-	(void)!weft_sem_post(&hold_done);
-	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK_EQ(held_locks_release(t), 0);
 }
 
 /* The public setters write the presets and return the previous value. */

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "weft/weft.h"
+#include "../held_locks.h"
 
 static uint64_t now_ns(void)
 {
@@ -47,34 +48,6 @@ static void report(const char *name, uint64_t *ns, int n, int bad)
 
 static const struct timespec past = {0, 0};
 
-static weft_mutex_t held_mutex = WEFT_MUTEX_INIT;
-static weft_rwlock_t held_wr = WEFT_RWLOCK_INIT;
-static weft_rwlock_t held_rd = WEFT_RWLOCK_INIT;
-static weft_brlock_t held_brw = WEFT_BRLOCK_INIT;
-static weft_brlock_t held_brr = WEFT_BRLOCK_INIT;
-static weft_sem_t hold_go;
-static weft_sem_t hold_done;
-
-/* Holds the mutex, and an rwlock and a brlock for writing and one of each for
- * reading, until told to stop. */
-static void *holder(void *arg)
-{
-	(void)arg;
-	weft_mutex_lock(&held_mutex);
-	weft_rwlock_wrlock(&held_wr);
-	weft_rwlock_rdlock(&held_rd);
-	weft_brlock_wrlock(&held_brw);
-	weft_brlock_rdlock(&held_brr);
-	(void)!weft_sem_post(&hold_go);
-	weft_sem_wait(&hold_done);
-	weft_brlock_rdunlock(&held_brr);
-	weft_brlock_wrunlock(&held_brw);
-	weft_rwlock_rdunlock(&held_rd);
-	weft_rwlock_wrunlock(&held_wr);
-	weft_mutex_unlock(&held_mutex);
-	return NULL;
-}
-
 #define PROBE(name, call, want)                                                   \
 	do {                                                                      \
 		int bad_ = 0;                                                     \
@@ -96,11 +69,11 @@ int main(int argc, char **argv)
 	if (ns == NULL)
 		return 1;
 
-	(void)!weft_sem_init(&hold_go, 0, 0);
-	(void)!weft_sem_init(&hold_done, 0, 0);
 	pthread_t t;
-	pthread_create(&t, NULL, holder, NULL);
-	weft_sem_wait(&hold_go);
+	if (held_locks_take(&t) != 0) {
+		free(ns);
+		return 1;
+	}
 
 	weft_sem_t sem;
 	(void)!weft_sem_init(&sem, 0, 0);
@@ -144,8 +117,7 @@ int main(int argc, char **argv)
 	}
 	report("mpmc_timedpop 1ms: late by", ns, near, 0);
 
-	(void)!weft_sem_post(&hold_done);
-	pthread_join(t, NULL);
+	(void)held_locks_release(t);
 	weft_mpmc_destroy(q);
 	weft_mpmc_destroy(e);
 	free(ns);
