@@ -6836,7 +6836,7 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
 
 /*
  * Sleep on seq while it holds @seen.  A process-shared condition variable
- * naps 50 ms at most: a notifier killed between its increment of seq and its
+ * naps (weft__wait_napping(), src/wait.h): a notifier killed between its increment of seq and its
  * wake-up call (it held nothing: it may notify after its unlock) would leave
  * us asleep though the predicate changed.  A nap that ends with seq changed
  * reports a notification; one that ends with seq unchanged sleeps on (no
@@ -6845,16 +6845,8 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
 static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags)
 {
 	for (;;) {
-		const struct timespec *until = deadline;
-		struct timespec nap;
-		if (flags & WEFT_PSHARED) {
-			nap = weft_deadline_after_ns(50000000ull);
-			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
-			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
-				until = &nap;
-		}
-		int rc = weft__wait(&cond->seq, seen, until, flags);
-		if (rc != WEFT_ETIMEDOUT || until != &nap)
+		int rc = weft__wait_napping(&cond->seq, seen, deadline, flags);
+		if (rc != WEFT__WAIT_NAPPED)
 			return rc;
 		/* relaxed: a look; the caller re-checks its predicate under the mutex */
 		if (weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
@@ -10761,7 +10753,6 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  *   leave:    waiters--
  */
 
-#define WEFT__SEM_PSHARED_NAP_NS 50000000ull /* 50 ms: see weft_sem_wait_slow() */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
@@ -10817,19 +10808,11 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 			break;
 		}
 		/* seen has count 0: sleep until a post changes the word.  A
-		 * process-shared semaphore naps 50 ms at most: a poster killed
+		 * process-shared semaphore naps: a poster killed
 		 * between its increment and its wake-up call, or a woken waiter
 		 * killed before it took the unit, would leave us asleep beside a
-		 * unit (issue 14, docs/processes.md) */
-		const struct timespec *until = deadline;
-		struct timespec nap;
-		if (flags & WEFT_PSHARED) {
-			nap = weft_deadline_after_ns(WEFT__SEM_PSHARED_NAP_NS);
-			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
-			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
-				until = &nap;
-		}
-		if (weft__wait(&sem->value, seen, until, flags) == WEFT_ETIMEDOUT && until != &nap) {
+		 * unit (issue 14, docs/processes.md; the nap: src/wait.h) */
+		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;

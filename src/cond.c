@@ -60,7 +60,7 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
 
 /*
  * Sleep on seq while it holds @seen.  A process-shared condition variable
- * naps 50 ms at most: a notifier killed between its increment of seq and its
+ * naps (weft__wait_napping(), src/wait.h): a notifier killed between its increment of seq and its
  * wake-up call (it held nothing: it may notify after its unlock) would leave
  * us asleep though the predicate changed.  A nap that ends with seq changed
  * reports a notification; one that ends with seq unchanged sleeps on (no
@@ -69,16 +69,8 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
 static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags)
 {
 	for (;;) {
-		const struct timespec *until = deadline;
-		struct timespec nap;
-		if (flags & WEFT_PSHARED) {
-			nap = weft_deadline_after_ns(50000000ull);
-			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
-			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
-				until = &nap;
-		}
-		int rc = weft__wait(&cond->seq, seen, until, flags);
-		if (rc != WEFT_ETIMEDOUT || until != &nap)
+		int rc = weft__wait_napping(&cond->seq, seen, deadline, flags);
+		if (rc != WEFT__WAIT_NAPPED)
 			return rc;
 		/* relaxed: a look; the caller re-checks its predicate under the mutex */
 		if (weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)

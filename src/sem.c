@@ -13,7 +13,6 @@
 #include "wait.h"
 #include "weft/sem.h"
 
-#define WEFT__SEM_PSHARED_NAP_NS 50000000ull /* 50 ms: see weft_sem_wait_slow() */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
@@ -69,19 +68,11 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 			break;
 		}
 		/* seen has count 0: sleep until a post changes the word.  A
-		 * process-shared semaphore naps 50 ms at most: a poster killed
+		 * process-shared semaphore naps: a poster killed
 		 * between its increment and its wake-up call, or a woken waiter
 		 * killed before it took the unit, would leave us asleep beside a
-		 * unit (issue 14, docs/processes.md) */
-		const struct timespec *until = deadline;
-		struct timespec nap;
-		if (flags & WEFT_PSHARED) {
-			nap = weft_deadline_after_ns(WEFT__SEM_PSHARED_NAP_NS);
-			if (deadline == NULL || nap.tv_sec < deadline->tv_sec ||
-			    (nap.tv_sec == deadline->tv_sec && nap.tv_nsec < deadline->tv_nsec))
-				until = &nap;
-		}
-		if (weft__wait(&sem->value, seen, until, flags) == WEFT_ETIMEDOUT && until != &nap) {
+		 * unit (issue 14, docs/processes.md; the nap: src/wait.h) */
+		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
