@@ -292,6 +292,50 @@ static void test_timed_past_and_near_deadlines(void)
 	weft_mpmc_destroy(q);
 }
 
+/* The contention backoff is bounded by the caller's deadline.  A push (pop)
+ * that keeps losing the race for a position backs off, and from its second
+ * loss on yields the CPU first; a timed call must stop at its deadline rather
+ * than go on losing (and yielding, a time slice each on a busy CPU).  The
+ * test forges the state an always-winning rival leaves: slot 0 says "position
+ * 0 was taken" while tail (head) stays at 0, so every attempt loses.  Before
+ * the fix the timed calls never returned (the child died of its alarm); now
+ * each returns WEFT_ETIMEDOUT, a past deadline after at most one yield. */
+static void lost_races_child(void)
+{
+	weft_mpmc_t *q = weft_mpmc_create(4, 0);
+	weft_mpmc_slot_t *slot0 = weft__mpmc_slot(q, 0);
+	int bad = 0;
+	__atomic_store_n(&slot0->seq, (uint64_t)1, __ATOMIC_RELAXED); /* a rival pushed at 0; tail stays 0 */
+	struct timespec d = past();
+	unsigned long yields = weft__spin_stats.yields;
+	bad |= weft_mpmc_timedpush(q, V(1), &d) != WEFT_ETIMEDOUT;
+	bad |= weft__spin_stats.yields - yields > 1;
+	d = weft_deadline_after_ns(2 * 1000 * 1000);
+	bad |= weft_mpmc_timedpush(q, V(1), &d) != WEFT_ETIMEDOUT;
+	__atomic_store_n(&slot0->seq, (uint64_t)2, __ATOMIC_RELAXED); /* a rival popped 0's value; head stays 0 */
+	void *out = NULL;
+	d = past();
+	yields = weft__spin_stats.yields;
+	bad |= weft_mpmc_timedpop(q, &out, &d) != WEFT_ETIMEDOUT;
+	bad |= weft__spin_stats.yields - yields > 1;
+	d = weft_deadline_after_ns(2 * 1000 * 1000);
+	bad |= weft_mpmc_timedpop(q, &out, &d) != WEFT_ETIMEDOUT;
+	_exit(bad ? 3 : 0);
+}
+
+static void test_backoff_bounded_by_deadline(void)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(10); /* before the fix: an endless retry loop */
+		lost_races_child();
+	}
+	CHECK_GT(pid, 0);
+	CHECK_EQ(check_wait_child(pid), 0);
+}
+
 /* ---- threads ------------------------------------------------------------------- */
 
 struct waiter {
@@ -797,6 +841,7 @@ int main(void)
 	RUN_TEST(test_timed_bad_deadline);
 	RUN_TEST(test_timed_past_and_near_deadlines);
 	RUN_TEST(test_timed_poll_bounded_by_deadline);
+	RUN_TEST(test_backoff_bounded_by_deadline);
 	RUN_TEST(test_blocked_pop_woken_by_push);
 	RUN_TEST(test_blocked_push_woken_by_pop);
 	RUN_TEST(test_many_blocked_pops_each_get_one);

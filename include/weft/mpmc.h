@@ -43,7 +43,8 @@
  * position already taken, backs off before it retries: a few pauses, doubling
  * up to a bound (weft_mpmc_set_backoff(); exponential backoff after T. E.
  * Anderson, 1990).  Meanwhile the winner goes on with cache lines it holds,
- * which is what makes the contended rows of docs/mpmc.md fast.
+ * which is what makes the contended rows of docs/mpmc.md fast.  A timed call
+ * stops backing off (WEFT_ETIMEDOUT) at its deadline.
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
  * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()):
