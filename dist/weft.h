@@ -2859,7 +2859,8 @@ WEFT_EXTERN_C_END
  * position already taken, backs off before it retries: a few pauses, doubling
  * up to a bound (weft_mpmc_set_backoff(); exponential backoff after T. E.
  * Anderson, 1990).  Meanwhile the winner goes on with cache lines it holds,
- * which is what makes the contended rows of docs/mpmc.md fast.
+ * which is what makes the contended rows of docs/mpmc.md fast.  A timed call
+ * stops backing off (WEFT_ETIMEDOUT) at its deadline.
  *
  * Blocking: a push that finds the queue full (a pop that finds it empty)
  * first polls it for a bounded time (the spin bound, weft_mpmc_set_spin()):
@@ -8045,22 +8046,32 @@ unsigned weft_mpmc_set_backoff(unsigned max_pauses)
  * else wants, sched_yield() returns at once and the pauses still do the
  * waiting (yielding instead of pausing made the 2-thread rows bimodal: a
  * yield that returns at once is no backoff). */
-static void mpmc_back_off(struct weft__spinwait *b)
+static bool mpmc_back_off(struct weft__spinwait *b)
 {
-	if (b->step > b->cap / 16)
-		weft__spinwait_yield();
+	/* The caller's deadline bounds the backoff: it is read (one vDSO
+	 * clock_gettime) before each yield, or before each retry when the cap
+	 * is 0, and never past it: a timed call that keeps losing the race
+	 * gives up there (false) instead of yielding on. */
+	if (b->step > b->cap / 16 || b->step == 0) {
+		if (weft__spinwait_passed(b))
+			return false;
+		if (b->step != 0)
+			weft__spinwait_yield();
+	}
 	weft__spinwait_pause(b);
+	return true;
 }
 
-/* The backoff of a slow path whose first attempt found @first: steps from
- * 1/16 of the bound up to it; a lost race waits before the slow path's first
- * retry. */
-static struct weft__spinwait mpmc_backoff_start(int first)
+/* The backoff of a slow path whose first attempt found @first, bounded by
+ * @deadline (NULL: none): steps from 1/16 of the bound up to it; a lost race
+ * waits before the slow path's first retry (the retry itself then looks at
+ * the deadline if it loses again). */
+static struct weft__spinwait mpmc_backoff_start(int first, const struct timespec *deadline)
 {
 	struct weft__spinwait b;
-	weft__spinwait_init(&b, WEFT__SPIN_MPMC_BACKOFF, (const struct timespec *)0);
+	weft__spinwait_init(&b, WEFT__SPIN_MPMC_BACKOFF, deadline);
 	if (first == WEFT__MPMC_LOST)
-		mpmc_back_off(&b);
+		(void)mpmc_back_off(&b);
 	return b;
 }
 
@@ -8068,7 +8079,8 @@ static struct weft__spinwait mpmc_backoff_start(int first)
 enum mpmc_outcome {
 	MPMC_DONE,    /* pushed or popped */
 	MPMC_BLOCKED, /* full (push) or empty (pop) */
-	MPMC_CLOSED   /* push: the queue is closed; pop (mpmc_counters()): closed and drained */
+	MPMC_CLOSED,  /* push: the queue is closed; pop (mpmc_counters()): closed and drained */
+	MPMC_TIMEDOUT /* the attempt kept losing races past the caller's deadline (mpmc_back_off()) */
 };
 
 enum mpmc_side { MPMC_PUSH_SIDE, MPMC_POP_SIDE };
@@ -8205,7 +8217,7 @@ void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count)
 }
 
 /* Push @value unless the queue is full or closed, retrying (after a
- * backoff) on contention. */
+ * backoff) on contention until @backoff's deadline. */
 static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
@@ -8238,13 +8250,14 @@ static enum mpmc_outcome mpmc_push_once(weft_mpmc_t *q, void *value, struct weft
 		}
 		/* Another producer claimed pos (our CAS failed, or the slot is
 		 * already past pos): back off, then catch up (relaxed, as above). */
-		mpmc_back_off(backoff);
+		if (!mpmc_back_off(backoff))
+			return MPMC_TIMEDOUT;
 		pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	}
 }
 
 /* Pop into *out unless the queue is empty, retrying (after a backoff) on
- * contention. */
+ * contention until @backoff's deadline. */
 static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__spinwait *backoff)
 {
 	/* relaxed: a guess at the position; the CAS validates it */
@@ -8273,20 +8286,21 @@ static enum mpmc_outcome mpmc_pop_once(weft_mpmc_t *q, void **out, struct weft__
 			return MPMC_BLOCKED; /* nothing published at pos yet */
 		}
 		/* Another consumer took pos: back off, then catch up (relaxed, as above). */
-		mpmc_back_off(backoff);
+		if (!mpmc_back_off(backoff))
+			return MPMC_TIMEDOUT;
 		pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	}
 }
 
 bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first)
 {
-	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first, NULL);
 	return mpmc_push_once(q, value, &backoff) == MPMC_DONE;
 }
 
 bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first)
 {
-	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first, NULL);
 	return mpmc_pop_once(q, out, &backoff) == MPMC_DONE;
 }
 
@@ -8299,7 +8313,7 @@ size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n)
 		return 0;
 	if (n > mpmc_capacity(q))
 		n = (size_t)mpmc_capacity(q); /* never look at a slot twice */
-	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY, NULL);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->tail, WEFT_RELAXED);
 	for (;;) {
@@ -8319,7 +8333,7 @@ size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - pos) < 0)
 				return 0; /* full */
-			mpmc_back_off(&backoff); /* another producer claimed pos */
+			(void)mpmc_back_off(&backoff); /* another producer claimed pos; no deadline */
 			pos = weft_atomic_load(&q->tail, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -8340,7 +8354,7 @@ size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n)
 				weft_mpmc_wake_pop_slow(q, k);
 			return k;
 		}
-		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current tail */
+		(void)mpmc_back_off(&backoff); /* lost the CAS; pos holds the current tail */
 	}
 }
 
@@ -8352,7 +8366,7 @@ size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n)
 	uint64_t capacity = mpmc_capacity(q);
 	if (n > capacity)
 		n = (size_t)capacity;
-	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY);
+	struct weft__spinwait backoff = mpmc_backoff_start(WEFT__MPMC_NOT_READY, NULL);
 	/* relaxed: a guess at the position; the CAS validates it */
 	uint64_t pos = weft_atomic_load(&q->head, WEFT_RELAXED);
 	for (;;) {
@@ -8370,7 +8384,7 @@ size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n)
 		if (k == 0) {
 			if ((int64_t)(first_seq - (pos + 1)) < 0)
 				return 0; /* empty */
-			mpmc_back_off(&backoff); /* another consumer took pos */
+			(void)mpmc_back_off(&backoff); /* another consumer took pos; no deadline */
 			pos = weft_atomic_load(&q->head, WEFT_RELAXED); /* relaxed: catch up, as above */
 			continue;
 		}
@@ -8390,7 +8404,7 @@ size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n)
 				weft_mpmc_wake_push_slow(q, k);
 			return k;
 		}
-		mpmc_back_off(&backoff); /* lost the CAS; pos holds the current head */
+		(void)mpmc_back_off(&backoff); /* lost the CAS; pos holds the current head */
 	}
 }
 
@@ -8697,7 +8711,7 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st
 static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
-	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first, deadline);
 	struct mpmc_stall stall;
 	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
@@ -8710,6 +8724,8 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 			return WEFT_OK;
 		if (r == MPMC_CLOSED)
 			return WEFT_ECLOSED;
+		if (r == MPMC_TIMEDOUT)
+			return WEFT_ETIMEDOUT;
 		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
 		first_try = false;
@@ -8720,6 +8736,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
 			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stall, deadline, handover);
 			break;
+		case MPMC_TIMEDOUT: /* mpmc_counters() never says so */
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
 			switch (mpmc_spin_more(q, MPMC_PUSH_SIDE, spin, handover)) {
 			case WEFT__SPIN_AGAIN:
@@ -8747,7 +8764,7 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
-	struct weft__spinwait backoff = mpmc_backoff_start(first);
+	struct weft__spinwait backoff = mpmc_backoff_start(first, deadline);
 	struct mpmc_stall stall;
 	stall.naps = 0;
 	weft__spinwait_init(&stall.sw, WEFT__SPIN_MPMC_STALL, deadline);
@@ -8755,8 +8772,11 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 	if (first == WEFT__MPMC_NOT_READY && (deadline == NULL || !weft_deadline_passed(deadline)))
 		mpmc_spin_quiet(q, MPMC_POP_SIDE, spin);
 	for (;;) {
-		if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
+		enum mpmc_outcome r = mpmc_pop_once(q, out, &backoff);
+		if (r == MPMC_DONE)
 			return WEFT_OK;
+		if (r == MPMC_TIMEDOUT)
+			return WEFT_ETIMEDOUT;
 		enum mpmc_outcome c = mpmc_counters(q, MPMC_POP_SIDE, WEFT_RELAXED);
 		if (c == MPMC_CLOSED)
 			return WEFT_ECLOSED; /* closed and drained */
