@@ -177,7 +177,7 @@ __attribute__((constructor)) static void register_mutex(void)
 		def.name = name;
 		def.body = wmutex_contended;
 		def.threads = WB_T2 | WB_T4 | WB_T8;
-		def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_STOP_TIMER;
+		def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_LONGEST_WAIT;
 		def.arg = p;
 		def.setup = lb_setup;
 		def.teardown = lb_teardown;

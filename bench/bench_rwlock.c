@@ -429,9 +429,9 @@ __attribute__((constructor)) static void register_rwlock(void)
 		for (size_t m = 0; m < sizeof mixes / sizeof mixes[0]; m++)
 			if (!impl->read_only || mixes[m].writes_per_1000 == 0)
 				rb_register(impl, mixes[m].name, impl->mixed, mixes[m].threads, mixes[m].writes_per_1000,
-					    mixes[m].read_ns, WB_FAIRNESS | WB_CPU, NULL, -1);
+					    mixes[m].read_ns, WB_FAIRNESS | WB_CPU | WB_LONGEST_WAIT, NULL, -1);
 		if (impl->writer_wait)
-			rb_register(impl, "writer_wait", impl->writer_wait, WB_T2 | WB_T4 | WB_T8, 0, 0, WB_LATENCY,
+			rb_register(impl, "writer_wait", impl->writer_wait, WB_T2 | WB_T4 | WB_T8, 0, 0, WB_LATENCY | WB_LONGEST_WAIT,
 				    "writer_wait", -1);
 	}
 	/* the sweep that chooses WEFT_RWLOCK_SPIN_DEFAULT: reads90 with the
@@ -440,9 +440,9 @@ __attribute__((constructor)) static void register_rwlock(void)
 	for (size_t k = 0; k < sizeof sweep / sizeof sweep[0]; k++) {
 		char workload[48];
 		snprintf(workload, sizeof workload, "spin_sweep_%u", sweep[k]);
-		rb_register(&rb_impls[0], workload, rb_impls[0].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU,
+		rb_register(&rb_impls[0], workload, rb_impls[0].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU | WB_LONGEST_WAIT,
 			    NULL, (int)sweep[k]);
-		rb_register(&rb_impls[1], workload, rb_impls[1].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU,
+		rb_register(&rb_impls[1], workload, rb_impls[1].mixed, WB_T2 | WB_T4, 100, 0, WB_FAIRNESS | WB_CPU | WB_LONGEST_WAIT,
 			    NULL, (int)sweep[k]);
 	}
 }

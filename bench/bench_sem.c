@@ -12,6 +12,12 @@
  *                                 CPU (cpu_ns_per_op) and gains nothing
  *   sem/pingpong_spin<N>/weft_sem the ping-pong with weft_sem_set_spin(N): the sweep
  *                                 behind WEFT_SEM_SPIN_DEFAULT (docs/sem.md)
+ *   sem/contended_k<K>_cs50_out50/<impl>
+ *                                 every thread: wait, 50 ns of work holding the unit,
+ *                                 post, 50 ns outside; K units.  The semaphore as a
+ *                                 lock (K = 1) or a limit (K = 2): throughput, the
+ *                                 spread of per-thread counts and the longest wait
+ *                                 (a waiter passed over by arriving threads shows here)
  *
  * `limit` rows: the bare atomic read-modify-writes the operation cannot avoid
  * (post_nowaiter: one RMW; post_wait: two).
@@ -48,9 +54,11 @@ struct sm_shared {
 
 struct sm_params {
 	int spin;        /* >= 0: weft_sem_set_spin() for the run; -1: leave it */
-	double delay_ns; /* ping-pong: work before each post */
+	double delay_ns; /* ping-pong: work before each post; contended: work holding a unit */
+	unsigned units;  /* contended: the initial count (0: 1) */
+	double out_ns;   /* contended: work between a post and the next wait */
 };
-static const struct sm_params sm_default = {-1, 0};
+static const struct sm_params sm_default = {-1, 0, 0, 0};
 
 static void *sm_setup(wb_thread *t)
 {
@@ -64,6 +72,10 @@ static void *sm_setup(wb_thread *t)
 	(void)!weft_sem_init(&s->wb, 0, 0);
 	sem_init(&s->pa, 0, 0);
 	sem_init(&s->pb, 0, 0);
+	for (unsigned k = 0; k < p->units; k++) { /* contended: the units, on the second pair */
+		(void)!weft_sem_post(&s->wb);
+		(void)sem_post(&s->pb);
+	}
 	if (p->spin >= 0)
 		s->prev_spin = weft_sem_set_spin((unsigned)p->spin);
 	return s;
@@ -193,6 +205,39 @@ static void pp_semt(wb_thread *t)
 	sm_pingpong(t, p_post, p_wait, &s->pa, &s->pb);
 }
 
+/* ---- contended: K units, every thread waits, works, posts ------------------------------------ */
+
+static SM_ALWAYS_INLINE void sm_contended(wb_thread *t, sm_fn post, sm_fn wait, void *sem)
+{
+	struct sm_shared *s = (struct sm_shared *)t->shared;
+	const struct sm_params *p = t->arg ? (const struct sm_params *)t->arg : &sm_default;
+	const uint32_t cs = wb_work_loops(p->delay_ns), out = wb_work_loops(p->out_ns);
+	uint64_t i;
+	/* nobody stops while holding a unit (post comes before the next check of
+	 * the flag), so a waiter always gets one back: the timer may close the window */
+	for (i = 0; wb_running(t, i); i++) {
+		uint64_t w = wb_sample_begin(i);
+		wait(sem);
+		wb_sample_end(t, w);
+		wb_work(cs);
+		post(sem);
+		wb_work(out);
+	}
+	(void)s;
+	wb_done(t, i);
+}
+
+static void ct_weft(wb_thread *t)
+{
+	struct sm_shared *s = (struct sm_shared *)t->shared;
+	sm_contended(t, w_post, w_wait, &s->wb);
+}
+static void ct_semt(wb_thread *t)
+{
+	struct sm_shared *s = (struct sm_shared *)t->shared;
+	sm_contended(t, p_post, p_wait, &s->pb);
+}
+
 /* ---- registration -------------------------------------------------------------------- */
 
 static void sm_register(const char *name, wb_body_fn body, uint64_t threads, unsigned flags,
@@ -232,6 +277,23 @@ __attribute__((constructor)) static void register_sem(void)
 		sm_register(name, pp_weft, WB_T2, WB_CPU, p);
 		snprintf(name, sizeof name, "sem/late_wake_%uus/sem_t", delays_us[k]);
 		sm_register(name, pp_semt, WB_T2, WB_CPU, p);
+	}
+
+	/* contended: the semaphore as a lock (1 unit) and as a limit (2 units) */
+	static const unsigned units[] = {1, 2};
+	for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+		struct sm_params *p = (struct sm_params *)calloc(1, sizeof *p);
+		p->spin = -1;
+		p->delay_ns = 50;
+		p->out_ns = 50;
+		p->units = units[k];
+		const uint64_t threads = units[k] == 1 ? (WB_T2 | WB_T4 | WB_T8) : (WB_T4 | WB_T8);
+		const unsigned f = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_LONGEST_WAIT;
+		char name[96];
+		snprintf(name, sizeof name, "sem/contended_k%u_cs50_out50/weft_sem", units[k]);
+		sm_register(name, ct_weft, threads, f, p);
+		snprintf(name, sizeof name, "sem/contended_k%u_cs50_out50/sem_t", units[k]);
+		sm_register(name, ct_semt, threads, f, p);
 	}
 
 	/* the spin sweep (pause instructions; ~50 ns each on the reference VM) */

@@ -262,7 +262,7 @@ static inline void lb_register_impl(const struct lb_impl *impl)
 			def.name = name;
 			def.body = impl->contended;
 			def.threads = WB_T1248;
-			def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_STOP_TIMER;
+			def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_LONGEST_WAIT;
 			def.arg = p;
 			def.setup = lb_setup;
 			def.teardown = lb_teardown;
@@ -287,7 +287,7 @@ static inline void lb_register_impl(const struct lb_impl *impl)
 		def.name = name;
 		def.body = impl->contended;
 		def.threads = WB_T2 | WB_T4 | WB_T8;
-		def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_STOP_TIMER;
+		def.flags = WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_LONGEST_WAIT;
 		def.arg = p;
 		def.setup = lb_setup;
 		def.teardown = lb_teardown;

@@ -434,7 +434,7 @@ static inline void mq_register_impl(const struct mq_impl *impl)
 		unsigned flags;
 		const char *lat;
 	} rows[] = {
-		{"pair", 0, WB_T1248, 0, 1024, 0, 0, 0, 0, WB_FAIRNESS | WB_LATENCY | WB_CPU, "pair"},
+		{"pair", 0, WB_T1248, 0, 1024, 0, 0, 0, 0, WB_FAIRNESS | WB_LATENCY | WB_CPU | WB_LONGEST_WAIT, "pair"},
 		{"1p1c", 1, WB_T2, MQ_PC, 1024, 1, 0, 0, 0, WB_CPU, NULL},
 		{"2p2c", 1, WB_T4, MQ_PC, 1024, 2, 0, 0, 0, WB_CPU, NULL},
 		{"c1", 1, WB_T(5), MQ_PC | MQ_BOUNDED, 10, 2, 0, 0, 0, WB_CPU, NULL},

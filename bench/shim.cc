@@ -190,6 +190,7 @@ struct alignas(64) wb_stop_line {
 struct wb_run {
 	wb_stop_line stop;
 	uint64_t stop_tick;  // wb_now() when thread 0 closed the window (atomic: see wb_stop)
+	uint32_t timed;      // a body acted on the window (wb_stop, wb_saw_stop): a timed loop (atomic)
 	uint64_t start_tick; // the common start stamp (wb_now() ticks)
 	uint64_t window_ticks;
 	double work_ns_per_kloop; // wb_work() speed measured just before this run
@@ -274,15 +275,35 @@ extern "C" bool wb_over_time(wb_thread *t)
 	return wb_now() > t->deadline;
 }
 
-extern "C" void wb_stop(wb_thread *t)
+namespace {
+
+// Close the window of @run: the first stop stamp wins (the body's thread 0 or
+// the runner's timer, whichever comes first).
+void raise_stop(wb_run *run)
 {
-	wb_run *run = t->run;
 	uint64_t expect = 0;
 	// relaxed: the first stamp wins; published by the release store below
 	__atomic_compare_exchange_n(&run->stop_tick, &expect, wb_now(), false, __ATOMIC_RELAXED,
 				    __ATOMIC_RELAXED);
 	// release: publishes stop_tick; pairs with the acquire load in wb_saw_stop()
-	__atomic_store_n(t->stop_flag, 1u, __ATOMIC_RELEASE);
+	__atomic_store_n(&run->stop.flag, 1u, __ATOMIC_RELEASE);
+}
+
+// A body looked at the window, so the run is a timed loop: its window ends at
+// the stop stamp.  (The timer also raises the flag in a fixed loop, which never
+// looks at it; that run's window ends at the last body's return.)
+void mark_timed(wb_run *run)
+{
+	// relaxed: read by thread 0 after the runner's barrier, which orders it
+	__atomic_store_n(&run->timed, 1u, __ATOMIC_RELAXED);
+}
+
+} // namespace
+
+extern "C" void wb_stop(wb_thread *t)
+{
+	mark_timed(t->run);
+	raise_stop(t->run);
 }
 
 extern "C" void wb_saw_stop(wb_thread *t)
@@ -291,6 +312,7 @@ extern "C" void wb_saw_stop(wb_thread *t)
 	if (t->seen_stop)
 		return;
 	t->seen_stop = now;
+	mark_timed(t->run);
 	// acquire: pairs with the release store in wb_stop(), so stop_tick is set
 	if (__atomic_load_n(t->stop_flag, __ATOMIC_ACQUIRE) == 0)
 		return;
@@ -471,7 +493,11 @@ void finish(benchmark::State &st, wb_run *run)
 	// inside an operation when the window closed, and that one is not counted.
 	std::vector<uint64_t> ops(n);
 	uint64_t total = 0, hi = 0, lo = UINT64_MAX, cpu = 0, runq = 0, late = 0, lag = 0, idle = 0;
-	const uint64_t stop = __atomic_load_n(&run->stop_tick, __ATOMIC_RELAXED); // after the barrier
+	// after the barrier; a stop stamp that no body looked at (the timer in a fixed loop) is none
+	const uint64_t stop = __atomic_load_n(&run->timed, __ATOMIC_RELAXED)
+				      ? __atomic_load_n(&run->stop_tick, __ATOMIC_RELAXED)
+				      : 0;
+	int worst = -1; // the thread with the longest operation (wait included)
 	for (int i = 0; i < n; i++) {
 		const wb_thread *t = &run->slots[i].t;
 		ops[i] = t->ops > 0 && t->late && !(row->def.flags & WB_EXACT_OPS) ? t->ops - 1 : t->ops;
@@ -484,6 +510,8 @@ void finish(benchmark::State &st, wb_run *run)
 		idle += ops[i] == 0;
 		cpu += t->cpu_ns;
 		runq += t->runq_ns;
+		if (t->op_max && (worst < 0 || t->op_max > run->slots[worst].t.op_max))
+			worst = i;
 	}
 	// The window: from the common start stamp to the stop stamp of a timed
 	// loop, or to the last body's return in a fixed loop.  (Google Benchmark's
@@ -509,6 +537,15 @@ void finish(benchmark::State &st, wb_run *run)
 	if (stop) {
 		st.counters["stop_lag_max_ns"] = wb_ticks_to_ns(lag);
 		st.counters["late_threads"] = (double)late;
+	}
+	// Starvation, exactly: the longest time one thread spent on one operation
+	// (its wait, plus the operation's own work), every operation timed by
+	// wb_running(), and how long that thread was runnable but not running over
+	// the run (schedstat: the part of a long wait the scheduler, not the lock,
+	// may explain).
+	if (stop && worst >= 0) {
+		st.counters["longest_wait_ns"] = wb_ticks_to_ns(run->slots[worst].t.op_max);
+		st.counters["longest_wait_runq_ns"] = (double)run->slots[worst].t.runq_ns;
 	}
 
 	unsigned flags = row->def.flags;
@@ -555,11 +592,12 @@ void finish(benchmark::State &st, wb_run *run)
 	}
 
 	// the per-thread detail, for the paired runner's results (main.cc)
-	std::vector<double> v_ops(n), v_cpu(n), v_runq(n);
+	std::vector<double> v_ops(n), v_cpu(n), v_runq(n), v_opmax(n);
 	for (int i = 0; i < n; i++) {
 		v_ops[i] = (double)ops[i];
 		v_cpu[i] = (double)run->slots[i].t.cpu_ns;
 		v_runq[i] = (double)run->slots[i].t.runq_ns;
+		v_opmax[i] = wb_ticks_to_ns(run->slots[i].t.op_max);
 	}
 	std::string d = "{";
 	json_array(d, "ops", v_ops);
@@ -567,6 +605,10 @@ void finish(benchmark::State &st, wb_run *run)
 	json_array(d, "cpu_ns", v_cpu);
 	d += ", ";
 	json_array(d, "runq_ns", v_runq);
+	if (stop && worst >= 0) {
+		d += ", ";
+		json_array(d, "longest_wait_ns", v_opmax);
+	}
 	if (flags & WB_LATENCY) {
 		d += ", ";
 		json_array(d, (row->lat_name + "_p50_ns").c_str(), p50s);
@@ -630,7 +672,7 @@ struct StopTimer {
 			}
 			uint64_t now = wb_now();
 			if (now >= deadline_tick) {
-				wb_stop(&armed->slots[0].t);
+				raise_stop(armed);
 				armed = nullptr;
 				continue;
 			}
@@ -683,6 +725,16 @@ void wait_for_start(uint64_t start_tick)
 	}
 }
 
+// The runner's timer closes the window of every run with more than one thread
+// (a fixed window in which all threads ran, whatever thread 0 is doing), unless
+// the row opts out (WB_STOP_SELF); WB_STOP_TIMER asks for it at one thread too.
+bool timer_closes(const Row *row, int n)
+{
+	if (row->def.flags & WB_STOP_SELF)
+		return false;
+	return n > 1 || (row->def.flags & WB_STOP_TIMER);
+}
+
 void run_row(benchmark::State &st, Row *row)
 {
 	const int tid = st.thread_index();
@@ -693,6 +745,7 @@ void run_row(benchmark::State &st, Row *row)
 		wb_run *run = new wb_run;
 		run->stop.flag = 0;
 		run->stop_tick = 0;
+		run->timed = 0;
 		run->start_tick = 0;
 		run->window_ticks = wb_ns_to_ticks(g_window_ns * (n > g_ncpu ? g_oversub_factor : 1.0));
 		run->row = row;
@@ -734,7 +787,9 @@ void run_row(benchmark::State &st, Row *row)
 		const uint64_t start = run->start_tick; // written under the barrier's mutex
 		wait_for_start(start);
 		t->deadline = start + run->window_ticks;
-		if (tid == 0 && (row->def.flags & WB_STOP_TIMER))
+		t->last_check = start;
+		t->time_ops = n > 1 && (row->def.flags & WB_LONGEST_WAIT);
+		if (tid == 0 && timer_closes(row, n))
 			g_stop_timer.arm(run, t->deadline);
 		uint64_t cpu0 = thread_cpu_ns(), rq0 = thread_runq_ns();
 		row->def.body(t);
@@ -746,7 +801,7 @@ void run_row(benchmark::State &st, Row *row)
 	barrier(row, n); // every thread's results are in its slot
 	if (tid != 0)
 		return;
-	if (row->def.flags & WB_STOP_TIMER)
+	if (timer_closes(row, n))
 		g_stop_timer.disarm();
 	finish(st, run);
 	progress_note(row, n, (uint64_t)iters, run->seconds);

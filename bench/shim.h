@@ -28,11 +28,14 @@
  *      the body runs its own loop (so the loop contains only direct calls)
  *      and reports its operation count with wb_done();
  *   4. the measured window: a timed loop ends at ONE stop stamp, taken when
- *      thread 0 finds the window over (start + window, checked every 16 of
- *      its operations) and raises the stop flag, or (WB_STOP_TIMER) when the
- *      runner's timer thread does at start + window, whichever comes first;
- *      every thread stops at its
- *      next check of the flag (one load per operation).  A thread that sees
+ *      thread 0 finds the window over (start + window, checked at each of
+ *      its operations) and raises the stop flag, or when the runner's timer
+ *      thread does at start + window (every run with more than one thread,
+ *      unless the row says WB_STOP_SELF), whichever comes first: a fixed
+ *      window in which all threads ran, which a starved or blocked thread 0
+ *      cannot stretch; every thread stops at its next check of the flag (one
+ *      load per operation, and under WB_LONGEST_WAIT one timestamp that gives
+ *      each thread's longest operation, its wait included).  A thread that sees
  *      the flag more than WB_LATE_NS after the stamp was inside an operation
  *      when the window closed: that operation is not counted.  A fixed loop
  *      ends when the last body returns;
@@ -87,12 +90,27 @@ extern "C" {
 #define WB_CPU 0x4u      /* kept for the rows that set it: cpu_ns_per_op and runq_ns_per_op
 			  * (CPU time and run-queue delay per operation) are now on every row */
 /* The runner's timer closes the window at start + window, even while thread 0
- * is blocked (a starved thread 0 cannot stretch the window).  Only for bodies
- * where no thread can wait for ever on another that stopped: locks, not queues. */
+ * is blocked (a starved thread 0 cannot stretch the window).  It does so for
+ * every run with more than one thread unless the row says WB_STOP_SELF; this
+ * flag asks for it at one thread too. */
 #define WB_STOP_TIMER 0x8u
 /* The body counts only operations that completed before the stop (it tests
  * wb_stopped() after each one), so the runner drops nothing for a late thread. */
 #define WB_EXACT_OPS 0x10u
+/* Only thread 0 may close the window (the runner's timer stays off): for a body
+ * in which thread 0 can wait for ever on a thread that acted on the stop flag
+ * (it would hang when the timer closed the window while thread 0 slept).  No
+ * row needs it today: in every body either only thread 0 acts on the flag, or
+ * what a thread waits for is released by threads that do not stop while they
+ * hold it (locks, permits, queues drained by consumers that ignore the flag). */
+#define WB_STOP_SELF 0x20u
+/* Time every operation of a multi-thread run (one timestamp in wb_running(),
+ * about 9 ns on the development VM): longest_wait_ns, each thread's longest
+ * operation with its wait, exactly, where one sample in 64 would miss a single
+ * long starvation.  For the rows where waiting is the point (locks,
+ * semaphores, queues); not for rows whose operation costs about one timestamp
+ * (a counter's atomic add, a pool's pop and push), which it would double. */
+#define WB_LONGEST_WAIT 0x40u
 
 typedef struct wb_thread wb_thread;
 
@@ -154,6 +172,11 @@ struct wb_thread {
 	uint64_t cpu_ns;     /* set by the runner around the body */
 	uint64_t runq_ns;    /* run-queue delay around the body (schedstat), set by the runner */
 	uint64_t seen_stop;  /* wb_now() when this thread saw the stop flag (0: never) */
+	uint32_t time_ops;   /* set by the runner: WB_LONGEST_WAIT and more than one thread */
+	uint64_t last_check; /* wb_now() at this thread's previous wb_running() (the start stamp first) */
+	uint64_t op_max;     /* the longest time between two of its wb_running() checks, in ticks:
+			      * its longest operation, wait included, every operation timed
+			      * (time_ops) */
 	uint32_t late;       /* 1: saw the flag late, its operation in flight is not counted */
 	struct wb_run *run;
 };
@@ -178,7 +201,7 @@ void wb_fail(const wb_thread *t, const char *fmt, ...);
 
 /* ---- the timed loop --------------------------------------------------- */
 
-/* Out of line: thread 0 checks the end of the window every 16 operations. */
+/* Out of line: the end of the window passed (thread 0 alone checks it every 16 operations). */
 bool wb_over_time(wb_thread *t);
 
 /* Raise the stop flag and take the run's stop stamp (wb_running() does it for
@@ -195,33 +218,6 @@ static inline bool wb_stopped(const wb_thread *t)
 	return __atomic_load_n(t->stop_flag, __ATOMIC_RELAXED) != 0;
 }
 
-/*
- * wb_running() - the condition of a timed loop, @done operations so far.
- * Thread 0: true until the window is over (checked every 16 operations, and
- * never before its first operation); then it raises the stop flag.  Others (and thread 0 under WB_STOP_TIMER):
- * true until the flag is up.
- */
-static inline bool wb_running(wb_thread *t, uint64_t done)
-{
-	if (t->tid != 0) {
-		if (!wb_stopped(t))
-			return true;
-		wb_saw_stop(t);
-		return false;
-	}
-	if (wb_stopped(t)) { /* the timer closed the window (WB_STOP_TIMER) */
-		wb_saw_stop(t);
-		return false;
-	}
-	/* at least one operation: a thread 0 scheduled after the window closed
-	 * still does one, as the bodies' hand-shakes expect (a waiter that starts
-	 * after thread 0 has stopped would otherwise wait for ever) */
-	if (done == 0 || (done & 15u) != 0 || !wb_over_time(t))
-		return true;
-	wb_stop(t);
-	return false;
-}
-
 /* ---- time, work and latency samples ----------------------------------- */
 
 uint64_t wb_clock_ns(void); /* CLOCK_MONOTONIC in ns */
@@ -234,6 +230,48 @@ static inline uint64_t wb_now(void)
 #else
 	return wb_clock_ns();
 #endif
+}
+
+/*
+ * wb_running() - the condition of a timed loop, @done operations so far.
+ * Thread 0: true until the window is over (checked at every operation when
+ * operations are timed, every 16 otherwise; never before its first one) or the
+ * runner's timer closed it; then it raises the stop flag.  Others: true until
+ * the flag is up.  Under WB_LONGEST_WAIT (more than one thread), every call
+ * also times the operation since the previous call (op_max: the thread's
+ * longest wait).
+ */
+static inline bool wb_running(wb_thread *t, uint64_t done)
+{
+	uint64_t now = 0;
+	if (t->time_ops) {
+		/* WB_LONGEST_WAIT: every operation timed, once (not sampled): a
+		 * thread starved once for a long time shows in its op_max, where
+		 * one sample in 64 would miss it */
+		now = wb_now();
+		if (now - t->last_check > t->op_max)
+			t->op_max = now - t->last_check;
+		t->last_check = now;
+	}
+	if (t->tid != 0) {
+		if (!wb_stopped(t))
+			return true;
+		wb_saw_stop(t);
+		return false;
+	}
+	if (wb_stopped(t)) { /* the timer closed the window */
+		wb_saw_stop(t);
+		return false;
+	}
+	/* at least one operation: a thread 0 scheduled after the window closed
+	 * still does one, as the bodies' hand-shakes expect (a waiter that starts
+	 * after thread 0 has stopped would otherwise wait for ever) */
+	if (done == 0)
+		return true;
+	if (now ? now <= t->deadline : ((done & 15u) != 0 || !wb_over_time(t)))
+		return true;
+	wb_stop(t);
+	return false;
 }
 
 /* Tick conversions, calibrated at startup by the runner. */

@@ -10,6 +10,10 @@
 #   make bench-ab       BASE=<git rev> BENCH_FILTER=regex: the bench at BASE (a temporary
 #                       worktree) and at the working tree, run alternately; per-row ratios
 #                       new/base with 95% intervals -> $(BUILD)/bench/ab.md
+#   make bench-targets-15  BASE=<git rev, default fad2c1a>: issue 15's three targets (C3 at 8
+#                       clients, the longest wait of mutex/contended_cs50_out50 at 4 and 8, contended
+#                       throughput new/base at 2, 4, 8) in one interleaved run, met/missed with 95%
+#                       intervals -> terminal and $(BUILD)/bench/targets15/targets15.md (~10 min on 2 CPUs)
 #   make report         docs/benchmarks.md and docs/img/*.png, docs/claims.md and docs/*.md
 #                       from their .in templates, from results.json -- only from a full run:
 #                       after a filtered run it leaves the docs as they were and says so
@@ -110,7 +114,7 @@ BENCH_RUN_FLAGS = $(if $(BENCH_FILTER),'--benchmark_filter=$(BENCH_FILTER)') $(B
 BENCH_PAIRED_FLAGS = --benchmark_min_time=$(BENCH_MIN_TIME) --wb_oversub_factor=$(BENCH_OVERSUB) \
                      --wb_rounds=$(BENCH_ROUNDS)
 
-.PHONY: bench-compare bench-ab check-report
+.PHONY: bench-compare bench-ab bench-targets-15 check-report
 
 bench:
 	$(Q)DEPS_PACKAGES="$(BENCH_ALL_DEBS)" scripts/deps.sh --check-or-install
@@ -175,6 +179,18 @@ bench-ab:
 	$(Q)bench/report/ab.sh "$(BASE)" '$(BENCH_FILTER)' "$(BENCH_ROUNDS)" "$(BENCH_MIN_TIME)" "$(BENCH_BIN)" \
 		"$(BENCH_BUILD)/ab"
 
+# ---- bench-targets-15: issue 15's targets, one interleaved run --------------------
+
+# The base is BASE's library measured by the working tree's bench (base_build.sh);
+# 20 rounds (TARGETS15_ROUNDS) of 0.1 s windows (0.3 s at 4 and 8 threads on 2 CPUs): ~6 minutes
+# on 2 CPUs, the base build included.
+TARGETS15_BASE ?= $(or $(BASE),fad2c1a)
+TARGETS15_ROUNDS ?= 20
+bench-targets-15:
+	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
+	$(Q)bench/report/targets15.sh "$(TARGETS15_BASE)" "$(TARGETS15_ROUNDS)" "$(BENCH_MIN_TIME)" "$(BENCH_BIN)" \
+		"$(BENCH_BUILD)/targets15"
+
 # ---- report -------------------------------------------------------------------
 
 # Pages whose prose argues from the numbers are templates (docs/*.md.in)
@@ -227,6 +243,7 @@ report-fixture:
 CHECK_STEPS += check-report
 HELP_LINES  += "make bench-compare BENCH_FILTER=re  paired verdicts for chosen rows (no tracked file touched)" \
                "make bench-ab BASE=rev BENCH_FILTER=re  old and new build interleaved: per-row ratios" \
+               "make bench-targets-15 [BASE=rev]  issue 15's targets: met/missed with intervals" \
                "make check-report  the report generators against a committed fixture run"
 
 -include $(BENCH_OBJS:.o=.d)

@@ -2,7 +2,8 @@
 # bench/report/ab.sh BASE FILTER ROUNDS MIN_TIME NEW_BIN OUT_DIR
 #
 # `make bench-ab`: the benchmark at git revision BASE (built in a temporary
-# worktree, removed afterwards) and the working tree's (NEW_BIN), run
+# worktree, removed afterwards; by default BASE's library measured by the
+# working tree's bench: base_build.sh) and the working tree's (NEW_BIN), run
 # alternately for ROUNDS rounds on the rows FILTER selects -- base then new in
 # even rounds, new then base in odd ones, so neither always runs first --
 # then per-row ratios new/base with 95% bootstrap intervals over the paired
@@ -11,15 +12,8 @@
 # own JSON, which builds of every age write).
 set -eu
 base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6
-root=$(git rev-parse --show-toplevel)
-rev=$(git rev-parse --verify "$base^{commit}")
-tmp=$(mktemp -d /tmp/weft-ab.XXXXXX)
-cleanup() { git -C "$root" worktree remove --force "$tmp/src" >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-echo "bench-ab: building the bench at $base ($rev) in $tmp/src"
-git -C "$root" worktree add --detach "$tmp/src" "$rev" >/dev/null
-make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench >/dev/null
-base_bin=$tmp/src/build/bench/weft_bench
+. "$(dirname "$0")/base_build.sh"
+base_build "$base"
 rm -rf "$out" && mkdir -p "$out"
 for ((r = 0; r < rounds; r++)); do
 	if ((r % 2 == 0)); then order="base new"; else order="new base"; fi
@@ -32,4 +26,4 @@ for ((r = 0; r < rounds; r++)); do
 	done
 	echo "bench-ab: round $((r + 1))/$rounds done"
 done
-python3 "$root/bench/report/ab.py" --base-label "$base ($rev)" --out "$out/ab.md" "$out"
+python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" "$out"

@@ -84,7 +84,8 @@ OWN_TABLES = {
     ('scenario', 'c3_slow_io'): [('items_per_second', 'served/s', False), ('timeout_frac', 'fraction', True),
                                  ('timeouts', 'requests', True), ('worst_client_timeout_frac', 'fraction', True),
                                  ('starved_clients', 'clients', True), ('wait_p99_ns', 'ns', True),
-                                 ('wait_max_ns', 'ns', True)],
+                                 ('wait_max_ns', 'ns', True), ('client_wait_max_mean_ns', 'ns', True),
+                                 ('fair_max_min', 'x', True)],
     ('scenario', 'c4_fanout'): [('items_per_second', 'items/s', False), ('elapsed_over_ideal', 'x ideal', True),
                                 ('max_inside', 'threads', True)],
 }
@@ -406,7 +407,43 @@ def sections(res, B=stats.B_DEFAULT, noisy_ok=False, cells=None, title_level='##
                          [[row_label(k), '`%s`' % k[2], '%g of %d' % (idle, k[3])] for k, idle, _ in st]))
     else:
         out.append('None in this run.\n')
+    out.append(fairness_table(res, h))
     out.append(own_tables(res, h))
+    return '\n'.join(out)
+
+
+def fairness_rows(res):
+    """[(key, {metric: median})] of the rows with 2+ threads that report fairness or a longest wait."""
+    keep = ('fair_max_min', 'fair_cv', 'longest_wait_ns', 'longest_wait_runq_ns')
+    return [(k, res.med[k]) for k in sorted(res.med)
+            if k[3] >= 2 and any(m in res.med[k] for m in keep)]
+
+
+def fairness_table(res, h='##'):
+    """Per contended row: the spread of per-thread operations over the fixed window and the longest wait."""
+    rows = fairness_rows(res)
+    out = ['%s Fairness and longest waits\n' % h]
+    if not rows:
+        out.append('None in this run.\n')
+        return '\n'.join(out)
+    out.append('Every row with more than one thread, medians over the rounds.  The window is fixed (the '
+               'runner\'s timer closes it at start + window for every thread, whatever thread 0 is doing), '
+               'so the spread is over a window in which all threads ran: `fair_max_min` is the largest '
+               'per-thread operation count over the smallest (a thread with none counts as 1), `fair_cv` '
+               'their coefficient of variation.  The longest wait is the longest time one thread spent on '
+               'one operation (its wait plus the operation\'s own work; every operation timed, not '
+               'sampled), of the worst thread; beside it, that thread\'s run-queue delay over the whole '
+               'window (time it was runnable but not running: an upper bound on the part of the wait the '
+               'scheduler, not the primitive, explains).  \'-\': not recorded by this row.\n')
+    def v(m, k, unit=''):
+        x = m.get(k)
+        if x is None:
+            return '-'
+        return fmt_val(x, unit) if unit else '%.3g' % x
+    out.append(table(['row', 'implementation', 'fair_max_min', 'fair_cv', 'longest wait (worst thread)',
+                      'its run-queue delay'],
+                     [[row_label(k), '`%s`' % k[2], v(m, 'fair_max_min'), v(m, 'fair_cv'),
+                       v(m, 'longest_wait_ns', 'ns'), v(m, 'longest_wait_runq_ns', 'ns')] for k, m in rows]))
     return '\n'.join(out)
 
 

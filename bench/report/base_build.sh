@@ -1,0 +1,39 @@
+# bench/report/base_build.sh - sourced by ab.sh and targets15.sh: build the
+# bench of git revision BASE in a temporary worktree (removed on exit).
+#
+#   base_build BASE   sets: base_bin (the program), base_label (what it is), tmp
+#
+# AB_HARNESS=new (the default): BASE's library and headers measured by the
+# working tree's bench/ (harness, bodies) and mk/bench*.mk, so the two builds
+# differ only in the library, not in how they are measured.  If the working
+# tree's bench does not compile against BASE (it uses a newer API), BASE's own
+# bench is used and the label says so.  AB_HARNESS=base: BASE's own bench.
+base_build() {
+	local base=$1 rev harness
+	root=$(git rev-parse --show-toplevel)
+	rev=$(git rev-parse --verify "$base^{commit}")
+	tmp=$(mktemp -d /tmp/weft-ab.XXXXXX)
+	trap 'git -C "$root" worktree remove --force "$tmp/src" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+	echo "bench: building the bench at $base ($rev) in $tmp/src" >&2
+	git -C "$root" worktree add --detach "$tmp/src" "$rev" >/dev/null 2>&1
+	harness=${AB_HARNESS:-new}
+	if [ "$harness" = new ]; then
+		rm -rf "$tmp/src/bench" && cp -r "$root/bench" "$tmp/src/bench" && rm -rf "$tmp/src/bench/report/fixture"
+		cp "$root"/mk/bench*.mk "$tmp/src/mk/"
+		if ! make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench >"$tmp/build.log" 2>&1; then
+			echo "bench: the working tree's bench does not build against $base; using $base's own bench" \
+				"(the two builds then differ in the harness too)" >&2
+			tail -n 5 "$tmp/build.log" >&2
+			git -C "$tmp/src" checkout -q -- bench mk && git -C "$tmp/src" clean -qfd bench mk
+			harness=base
+		fi
+	fi
+	if [ "$harness" = base ]; then
+		make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench >/dev/null
+		base_label="$base ($rev) with its own bench"
+	else
+		base_label="$base ($rev) with the working tree's bench"
+	fi
+	base_bin=$tmp/src/build/bench/weft_bench
+	echo "bench: base = $base_label" >&2
+}
