@@ -24,6 +24,8 @@ const char *weft_strerror(int code)
 		return "mutex not recoverable: unlocked after an owner died without being made consistent";
 	case WEFT_ENOTSUP:
 		return "not supported on this system";
+	case WEFT_ECANCELED:
+		return "wait cancelled";
 	default:
 		return "unknown weft status";
 	}

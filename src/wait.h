@@ -33,9 +33,11 @@
  * the caller's globals alone.  See config.h for the gcc behaviour this stops.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "weft/cancel.h"
 #include "weft/chaos.h"
 #include "weft/config.h"
 
@@ -72,6 +74,79 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 #define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
 #define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+
+/*
+ * Cancellable waits (issue 16; the token is include/weft/cancel.h).
+ *
+ * weft__wait_ctx() is weft__wait() that also returns when @cancel (or an
+ * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a tail
+ * call, nothing else is read).  With a token: if the chain is cancelled
+ * already, WEFT_ECANCELED at once, without a system call; otherwise sleep on
+ * *addr and on the state word of every token of the chain at once, and return
+ * WEFT_ECANCELED whenever the chain is found cancelled after the sleep (also
+ * when the word changed meanwhile: like WEFT_ETIMEDOUT, it says nothing about
+ * the word, and a caller whose waker can hand it something while it sleeps
+ * must look at its word before it gives up).  WEFT_ECANCELED is an acquire
+ * that pairs with weft_cancel()'s release.
+ *
+ * weft__wait_any() sleeps until any of @n words differs from its expected
+ * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns,
+ * and WEFT_EINVAL for n == 0 or n > WEFT__WAIT_ANY_MAX.  Each word has its own
+ * flavour (0 or WEFT_PSHARED).
+ *
+ * How (src/wait_futex.c, src/wait.c):
+ *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
+ *    state words (at most 64 + WEFT_CANCEL_MAX_CHAIN = 80 of futex_waitv's
+ *    128), with the absolute CLOCK_MONOTONIC deadline; weft_cancel() is one
+ *    FUTEX_WAKE of the token's word.
+ *  - No futex_waitv (ENOSYS/EPERM: older kernels, seccomp; the portable
+ *    backend; or WEFT_NO_FUTEX_WAITV=1 in the environment, read once), a
+ *    private chain: the waiter registers a node (on its stack) in a
+ *    per-process registry before its last check of the token, and
+ *    weft_cancel() wakes the word of every registered waiter of the chain
+ *    again and again until that waiter reports it has left its sleep.  The
+ *    lost-wake-up argument is at weft__cancel_registry_wake() in wait.c.
+ *  - No futex_waitv, a chain holding a WEFT_PSHARED token (another process
+ *    may cancel it, and its registry is not ours): sleep in naps of
+ *    WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel takes up
+ *    to that long to be seen.
+ *  - weft__wait_any() without futex_waitv: naps too (growing from 16 us to
+ *    WEFT__CANCEL_NAP_NS) asleep on the first word, looking at every word and
+ *    the chain after each: a change of the first word or a cancel is seen at
+ *    once, a change of another word within a nap.
+ */
+#define WEFT__CANCEL_NAP_NS 1000000ull /* 1 ms: the fallback's cancel latency for process-shared chains */
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel);
+
+struct weft__wait_word {
+	const uint32_t *addr; /* the word */
+	uint32_t expected;    /* sleep while *addr == expected */
+	unsigned flags;       /* 0 or WEFT_PSHARED */
+};
+#define WEFT__WAIT_ANY_MAX 64
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel);
+
+/* weft_cancel()'s wake-up, after it set the cancelled bit of @tok: wakes the
+ * futex_waitv sleepers of @tok's word and the registered fallback waiters of
+ * every chain holding @tok.  (src/wait.c) */
+WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok);
+
+/* Tests: whether cancellable waits use futex_waitv (false on the portable
+ * backend, on a kernel without it, or under WEFT_NO_FUTEX_WAITV=1), and a
+ * switch to force the fallback (on = false) or allow futex_waitv again. */
+bool weft__wait_uses_waitv(void);
+void weft__wait_set_waitv(bool on);
+
+/* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
+ * over the backend's weft__wait(); the backends call them. */
+int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			    unsigned flags, const weft_cancel_t *cancel);
+int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			    const weft_cancel_t *cancel);
 
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);

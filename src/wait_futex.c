@@ -20,10 +20,12 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "keep_errno.h"
+#include "weft/atomic.h"
 #include "weft/status.h"
 
 static int futex_op(unsigned flags, int op)
@@ -70,6 +72,140 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 		status = WEFT_EBUSY;
 	else if (rc == -1) /* unexpected (e.g. no requeue support): fall back to waking all */
 		(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), INT32_MAX, NULL, NULL, 0);
+	weft__errno_restore(saved_errno);
+	return status;
+}
+
+/* ---- cancellable waits: futex_waitv (wait.h) ----------------------------- */
+
+/*
+ * futex_waitv(2) (Linux 5.16, A. Almeida, "futex2"): sleep on up to 128 words
+ * at once until any is woken or differs from its value, with an absolute
+ * timeout on the clock named.  The entry layout is the kernel ABI, spelled
+ * here so that older headers build; 449 is its number on every architecture
+ * (the generic table, x86-64 and aarch64 alike).
+ */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+struct waitv_entry {
+	uint64_t val;      /* sleep while the word holds this */
+	uint64_t uaddr;    /* the word's address */
+	uint32_t flags;    /* WAITV_U32, | WAITV_PRIVATE for a process-private word */
+	uint32_t reserved; /* 0 */
+};
+#define WAITV_U32 0x02u      /* FUTEX2_SIZE_U32 (FUTEX_32) */
+#define WAITV_PRIVATE 0x80u  /* FUTEX2_PRIVATE (FUTEX_PRIVATE_FLAG) */
+#define WAITV_MAX (WEFT__WAIT_ANY_MAX + WEFT_CANCEL_MAX_CHAIN)
+WEFT_STATIC_ASSERT(WAITV_MAX <= 128, "futex_waitv takes 128 words at most");
+WEFT_STATIC_ASSERT(sizeof(struct waitv_entry) == 24, "struct futex_waitv is 24 bytes");
+
+/* Whether futex_waitv is used: unknown until the first cancellable wait reads
+ * WEFT_NO_FUTEX_WAITV; off for good once the kernel says ENOSYS or EPERM. */
+enum { WAITV_UNKNOWN = 0, WAITV_ON = 1, WAITV_OFF = 2 };
+static int waitv_state; /* relaxed: a hint; every value leads to a correct wait */
+
+static bool waitv_usable(void)
+{
+	int st = weft_atomic_load(&waitv_state, WEFT_RELAXED);
+	if (WEFT_UNLIKELY(st == WAITV_UNKNOWN)) {
+		const char *env = getenv("WEFT_NO_FUTEX_WAITV");
+		st = (env != NULL && env[0] != '\0' && env[0] != '0') ? WAITV_OFF : WAITV_ON;
+		weft_atomic_store(&waitv_state, st, WEFT_RELAXED);
+	}
+	return st == WAITV_ON;
+}
+
+bool weft__wait_uses_waitv(void)
+{
+	return waitv_usable();
+}
+
+void weft__wait_set_waitv(bool on)
+{
+	weft_atomic_store(&waitv_state, on ? WAITV_ON : WAITV_OFF, WEFT_RELAXED);
+}
+
+static void waitv_word(struct waitv_entry *e, const uint32_t *addr, uint32_t val, unsigned flags)
+{
+	e->val = val;
+	e->uaddr = (uint64_t)(uintptr_t)addr;
+	e->flags = WAITV_U32 | ((flags & WEFT_PSHARED) ? 0 : WAITV_PRIVATE);
+	e->reserved = 0;
+}
+
+/* Append the chain's state words to @v (from @n); return the new count. */
+static unsigned waitv_chain(struct waitv_entry *v, unsigned n, const weft_cancel_t *tok)
+{
+	for (int i = 0; tok != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, tok = weft__cancel_parent(tok))
+		/* 0: the caller found the chain uncancelled; a cancel since then
+		 * makes the kernel's compare fail (EAGAIN) */
+		waitv_word(&v[n++], &tok->state, 0,
+			   (tok->info & WEFT__CANCEL_PSHARED) ? WEFT_PSHARED : 0);
+	return n;
+}
+
+/* One futex_waitv() over @v.  Return a status, or -1 if futex_waitv cannot
+ * be used (the caller takes the fallback). */
+static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline,
+		       const weft_cancel_t *cancel)
+{
+	long rc = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
+	int status = WEFT_OK; /* woken (rc = index), EAGAIN (a word differs), EINTR */
+	if (rc == -1 && errno == ETIMEDOUT) {
+		status = WEFT_ETIMEDOUT;
+	} else if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
+		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter */
+		return -1;
+	} else if (rc == -1 && errno != EAGAIN && errno != EINTR) {
+		return -1; /* unexpected (EFAULT, EINVAL): the fallback will say */
+	}
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return status;
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags);
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	int saved_errno = weft__errno_save();
+	int status = -1;
+	if (waitv_usable()) {
+		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
+		waitv_word(&v[0], addr, expected, flags);
+		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline, cancel);
+	}
+	if (status == -1)
+		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
+	weft__errno_restore(saved_errno);
+	return status;
+}
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel)
+{
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
+	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
+		return WEFT_EINVAL;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	int saved_errno = weft__errno_save();
+	int status = -1;
+	if (waitv_usable()) {
+		struct waitv_entry v[WAITV_MAX];
+		for (unsigned i = 0; i < n; i++)
+			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
+		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline, cancel);
+	}
+	if (status == -1)
+		status = weft__wait_any_fallback(words, n, deadline, cancel);
 	weft__errno_restore(saved_errno);
 	return status;
 }

@@ -186,6 +186,42 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	return status;
 }
 
+/* Cancellable waits: no futex_waitv here; the generic fallback of wait.c
+ * over this backend's weft__wait() (see wait.h). */
+bool weft__wait_uses_waitv(void)
+{
+	return false;
+}
+
+void weft__wait_set_waitv(bool on)
+{
+	(void)on; /* nothing to switch */
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags);
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
+}
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel)
+{
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
+	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
+		return WEFT_EINVAL;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return weft__wait_any_fallback(words, n, deadline, cancel);
+}
+
 const char *weft__wait_backend(void)
 {
 	return "portable";

@@ -71,6 +71,13 @@ static const struct coverage_row coverage[] = {
 	{"weft_debug_die", "aborts with \"weft: <prim> <addr>: <misuse>\" (child)", "test_debug"},
 	{"weft_debug_self", "no error return; nonzero, stable, differs per thread", "test_debug"},
 	{"weft_cpu_relax", "no error return; called", "test_debug"},
+	/* cancel.h */
+	{"weft_cancel_init", "EINVAL: NULL, self as parent, 0x2, ~0, PSHARED under a private parent, a chain past "
+			     "WEFT_CANCEL_MAX_CHAIN (untouched); all-zero token usable",
+	 "test_cancel_token"},
+	{"weft_cancel", "no error return; NULL, twice, all-zero token", "test_cancel_token"},
+	{"weft_cancel_requested", "no error return; NULL -> false, all-zero -> false", "test_cancel_token"},
+	{"weft_cancel_destroy", "no error return; NULL, all-zero token", "test_cancel_token"},
 	{"weft_lockdep_reports", "no error return; malformed and past deadlines add no lock order: no report", "test_lockdep"},
 	/* spinlock.h: no function has an error return */
 	{"weft_spin_init", "no error return; re-init of a used lock", "test_spinlocks"},
@@ -394,15 +401,44 @@ static void holder_stop(struct holder *h)
 static void test_strerror(void)
 {
 	const int codes[] = {WEFT_OK, WEFT_EBUSY, WEFT_ETIMEDOUT, WEFT_EINVAL, WEFT_EOVERFLOW, WEFT_ENOMEM, WEFT_ECLOSED,
-			     WEFT_EOWNERDEAD, WEFT_ENOTRECOVERABLE, WEFT_ENOTSUP};
+			     WEFT_EOWNERDEAD, WEFT_ENOTRECOVERABLE, WEFT_ENOTSUP, WEFT_ECANCELED};
 	const char *unknown = "unknown weft status";
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		const char *s = E(weft_strerror(codes[i]));
 		CHECK(s != NULL && *s != '\0' && strcmp(s, unknown) != 0);
 	}
-	const int bad[] = {-1, WEFT_ENOTSUP + 1, 100, INT_MIN, INT_MAX};
+	const int bad[] = {-1, WEFT_ECANCELED + 1, 100, INT_MIN, INT_MAX};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK(strcmp(E(weft_strerror(bad[i])), unknown) == 0);
+}
+
+static void test_cancel_token(void)
+{
+	weft_cancel_t zero, tok, chain[WEFT_CANCEL_MAX_CHAIN + 1];
+	memset(&zero, 0, sizeof(zero));
+	memset(chain, 0, sizeof(chain));
+	CHECK(!E(weft_cancel_requested(NULL)));
+	CHECK(!E(weft_cancel_requested(&zero)));
+	CHECK_STATUS(E(weft_cancel_init(NULL, NULL, 0)), WEFT_EINVAL);
+	memset(&tok, 0xab, sizeof(tok));
+	weft_cancel_t before = tok;
+	CHECK_STATUS(E(weft_cancel_init(&tok, &tok, 0)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_cancel_init(&tok, NULL, 0x2)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_cancel_init(&tok, NULL, ~0u)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_cancel_init(&tok, &zero, WEFT_PSHARED)), WEFT_EINVAL); /* private parent */
+	for (int i = 1; i < WEFT_CANCEL_MAX_CHAIN; i++)
+		CHECK_STATUS(E(weft_cancel_init(&chain[i], &chain[i - 1], 0)), WEFT_OK);
+	CHECK_STATUS(E(weft_cancel_init(&tok, &chain[WEFT_CANCEL_MAX_CHAIN - 1], 0)), WEFT_EINVAL);
+	CHECK(memcmp(&tok, &before, sizeof(tok)) == 0); /* untouched by every failure */
+	CHECK_STATUS(E(weft_cancel_init(&tok, &zero, 0)), WEFT_OK);
+	EV(weft_cancel(NULL));
+	EV(weft_cancel(&zero));
+	EV(weft_cancel(&zero));
+	CHECK(E(weft_cancel_requested(&zero)));
+	CHECK(E(weft_cancel_requested(&tok)));
+	EV(weft_cancel_destroy(NULL));
+	EV(weft_cancel_destroy(&tok));
+	EV(weft_cancel_destroy(&zero));
 }
 
 static void test_deadline(void)
@@ -2037,6 +2073,7 @@ int main(void)
 	RUN_TEST(test_coverage_table);
 	RUN_TEST(test_strerror);
 	RUN_TEST(test_deadline);
+	RUN_TEST(test_cancel_token);
 	RUN_TEST(test_debug);
 	RUN_TEST(test_lockdep);
 	RUN_TEST(test_spinlocks);

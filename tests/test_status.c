@@ -9,7 +9,7 @@
 
 static const int all_codes[] = {WEFT_OK,        WEFT_EBUSY,  WEFT_ETIMEDOUT, WEFT_EINVAL,
 				WEFT_EOVERFLOW, WEFT_ENOMEM, WEFT_ECLOSED,   WEFT_EOWNERDEAD,
-				WEFT_ENOTRECOVERABLE, WEFT_ENOTSUP};
+				WEFT_ENOTRECOVERABLE, WEFT_ENOTSUP, WEFT_ECANCELED};
 #define N_CODES (sizeof(all_codes) / sizeof(all_codes[0]))
 
 static const char unknown[] = "unknown weft status";
@@ -45,7 +45,7 @@ static void test_strerror_every_code(void)
 
 static void test_strerror_unknown(void)
 {
-	const int bad[] = {-1, WEFT_ENOTSUP + 1, 10, 100, 1000, INT_MIN, INT_MAX, -WEFT_EINVAL};
+	const int bad[] = {-1, WEFT_ECANCELED + 1, 11, 100, 1000, INT_MIN, INT_MAX, -WEFT_EINVAL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *s = weft_strerror(bad[i]);
 		CHECK(s != NULL);

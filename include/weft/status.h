@@ -21,7 +21,8 @@ enum weft_status {
 	WEFT_ECLOSED = 6,   /* the object was closed */
 	WEFT_EOWNERDEAD = 7,       /* a robust mutex is held now; its last holder died holding it */
 	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
-	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
+	WEFT_ENOTSUP = 9,          /* not supported on this system (a robust mutex off Linux/glibc's layout) */
+	WEFT_ECANCELED = 10        /* the wait was cancelled (weft_cancel_t); the operation was not performed */
 };
 /* WEFT_OK is also a literal 0: clang's thread-safety analysis reads "rc == 0"
  * but not an enumerator, and the timed locks acquire when they return WEFT_OK

@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "rwlock.h"
 #include "brlock.h"
+#include "cancel.h"
 #include "cond.h"
 #include "sem.h"
 #include "once.h"
