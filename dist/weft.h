@@ -346,7 +346,8 @@ enum weft_status {
 	WEFT_ECLOSED = 6,   /* the object was closed */
 	WEFT_EOWNERDEAD = 7,       /* a robust mutex is held now; its last holder died holding it */
 	WEFT_ENOTRECOVERABLE = 8,  /* a robust mutex was unlocked after a death without being made consistent */
-	WEFT_ENOTSUP = 9           /* not supported on this system (a robust mutex off Linux/glibc's layout) */
+	WEFT_ENOTSUP = 9,          /* not supported on this system (a robust mutex off Linux/glibc's layout) */
+	WEFT_ECANCELED = 10        /* the wait was cancelled (weft_cancel_t); the operation was not performed */
 };
 /* WEFT_OK is also a literal 0: clang's thread-safety analysis reads "rc == 0"
  * but not an enumerator, and the timed locks acquire when they return WEFT_OK
@@ -1390,6 +1391,168 @@ static inline void weft_brlock_destroy(weft_brlock_t *br)
 WEFT_EXTERN_C_END
 
 #endif /* WEFT_BRLOCK_H */
+
+/* ---- include/weft/cancel.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_CANCEL_H
+#define WEFT_CANCEL_H
+
+/*
+ * cancel.h - cancellation tokens: wake a wait, at once and for good.
+ *
+ * A weft_cancel_t is Go's context.Done() / C++20's std::stop_token reduced to
+ * 16 bytes: one 32-bit state word holding a "cancelled" bit, and the offset of
+ * its parent.  weft_cancel() sets the bit (once, for good) and wakes every
+ * weft wait that names the token or one of its descendants; the `_ctx`
+ * variants of the blocking calls (weft_mutex_lock_ctx(), weft_sem_wait_ctx(),
+ * weft_mpmc_pop_ctx(), ...) then return WEFT_ECANCELED without having done
+ * their operation.  Polling is weft_cancel_requested().
+ *
+ * Trees.  weft_cancel_init(child, parent, flags) chains a child to a parent:
+ * cancelling the parent cancels the child (and its children), cancelling the
+ * child leaves the parent alone, as in a Go context tree.  Nothing is
+ * allocated, and nothing walks down the tree: a waiter sleeps on the state
+ * words of its token and of every ancestor at once, so a parent's cancel
+ * reaches it directly.  A chain holds at most WEFT_CANCEL_MAX_CHAIN tokens
+ * (the token and its ancestors); weft_cancel_init() refuses a deeper one.
+ *
+ * The parent is recorded as a self-relative offset, not a pointer, so that a
+ * chain inside one shared mapping is valid in every process that maps it, at
+ * any address.  Hence the rule for WEFT_PSHARED tokens: a process-shared token
+ * and its parent must live in the same mapping, and a process-shared token's
+ * parent must be process-shared too (a private token's wake-up would not reach
+ * a sleeper in another process).  A private token's parent may be anywhere in
+ * the process, private or process-shared.  Moving a token (memcpy) breaks its
+ * chain; copy neither tokens nor the memory that holds a chain.
+ *
+ * All-zero is a valid uncancelled root token (WEFT_CANCEL_INIT), private.
+ * There is no "uncancel": a token stays cancelled until weft_cancel_init()
+ * makes it new, which must not race with any use of it.
+ *
+ * How the wake-up works (src/wait.h): on Linux 5.16 and later a cancellable
+ * wait sleeps with futex_waitv() on the object's word and on every state word
+ * of the chain, and weft_cancel() is one FUTEX_WAKE on the token's word.
+ * Without futex_waitv (older kernels, the portable wait backend), a waiter
+ * with a private chain registers in a per-process table before it sleeps and
+ * weft_cancel() wakes it through the table; a waiter whose chain holds a
+ * process-shared token (which another process may cancel) checks the chain
+ * every WEFT__CANCEL_NAP_NS (1 ms) instead.  docs/cancel.md has the numbers.
+ *
+ * Ordering: weft_cancel() is a release of everything its caller wrote before
+ * it; weft_cancel_requested() returning true, and a wait returning
+ * WEFT_ECANCELED, are acquires that pair with it (the canceller's reason for
+ * cancelling, written before weft_cancel(), is visible to the cancelled).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* state word */
+#define WEFT__CANCEL_CANCELLED 0x1u /* set once by weft_cancel(); never cleared */
+
+/* info word (written by weft_cancel_init() only, read-only afterwards) */
+#define WEFT__CANCEL_PSHARED 0x1u /* = WEFT_PSHARED: wake with the shared futex flavour */
+#define WEFT__CANCEL_DEPTH_SHIFT 8 /* bits 8..15: number of ancestors (0: a root) */
+#define WEFT__CANCEL_DEPTH_MASK 0xffu
+
+/* Most tokens in one chain (a token and its ancestors).  A cancellable wait
+ * sleeps on this many words beside its own (futex_waitv takes 128 in all). */
+#define WEFT_CANCEL_MAX_CHAIN 16
+
+typedef struct weft_cancel {
+	uint32_t state;     /* WEFT__CANCEL_CANCELLED, or 0; waiters sleep on this word */
+	uint32_t info;      /* WEFT__CANCEL_PSHARED | depth << WEFT__CANCEL_DEPTH_SHIFT */
+	int64_t parent_off; /* (char *)parent - (char *)this; 0: no parent */
+} weft_cancel_t;
+
+WEFT_STATIC_ASSERT(sizeof(weft_cancel_t) == 16, "weft_cancel_t is 16 bytes");
+
+/* A private, uncancelled root token; the same state as all-zero memory. */
+#define WEFT_CANCEL_INIT {0, 0, 0}
+
+/* The parent of @tok, or NULL for a root. */
+static inline const weft_cancel_t *weft__cancel_parent(const weft_cancel_t *tok)
+{
+	/* plain read: written by weft_cancel_init() before the token is shared */
+	return tok->parent_off == 0 ? (const weft_cancel_t *)0
+				    : (const weft_cancel_t *)(const void *)((const char *)tok + tok->parent_off);
+}
+
+/**
+ * weft_cancel_init() - make @tok a new, uncancelled token, child of @parent.
+ * @tok: the token.
+ * @parent: the parent, whose cancel cancels @tok too; NULL for a root.
+ * @flags: 0, or WEFT_PSHARED for a token in shared memory used by several
+ *         processes (its parent, if any, must then be WEFT_PSHARED and in the
+ *         same mapping).
+ *
+ * Not needed for a root: all-zero memory and WEFT_CANCEL_INIT are one.  Must
+ * not race with any other use of @tok.  @parent may be cancelled already:
+ * @tok then reads as cancelled at once.
+ *
+ * Context: any thread; does not block.
+ * Ordering: none (publish @tok to other threads as any data).
+ * Return: WEFT_OK, or WEFT_EINVAL if @tok is NULL, @parent is @tok, @flags
+ * holds an unknown bit, the chain would hold more than WEFT_CANCEL_MAX_CHAIN
+ * tokens, or @flags has WEFT_PSHARED and @parent does not.
+ */
+WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags);
+
+/**
+ * weft_cancel() - cancel @tok and its descendants, at once and for good.
+ * @tok: the token; NULL does nothing.
+ *
+ * Sets the token's cancelled bit and wakes every weft wait that names @tok or
+ * a descendant; those return WEFT_ECANCELED (their operation not done).  Later
+ * cancellable calls that would wait return WEFT_ECANCELED without sleeping.
+ * Cancelling twice is harmless.
+ *
+ * Context: any thread; does not sleep, but may take a process-local lock and
+ * yield the CPU while a waiter on the fallback path leaves its sleep (never
+ * from a signal handler).
+ * Ordering: release: pairs with the acquire of weft_cancel_requested() and of
+ * a wait that returns WEFT_ECANCELED.
+ */
+void weft_cancel(weft_cancel_t *tok);
+
+/**
+ * weft_cancel_requested() - whether @tok or any of its ancestors is cancelled.
+ * @tok: the token; NULL: never cancelled.
+ *
+ * Context: any thread; does not block; async-signal-safe.
+ * Ordering: acquire when it returns true: pairs with the release in
+ * weft_cancel(), so what the canceller wrote before cancelling is visible.
+ * Return: true once @tok or an ancestor has been cancelled.
+ */
+static inline bool weft_cancel_requested(const weft_cancel_t *tok)
+{
+	/* bounded: weft_cancel_init() never builds a longer chain */
+	for (int i = 0; tok != (const weft_cancel_t *)0 && i < WEFT_CANCEL_MAX_CHAIN; i++) {
+		/* acquire: pairs with the release fetch_or in weft_cancel() */
+		if (weft_atomic_load(&tok->state, WEFT_ACQUIRE) & WEFT__CANCEL_CANCELLED)
+			return true;
+		tok = weft__cancel_parent(tok);
+	}
+	return false;
+}
+
+/**
+ * weft_cancel_destroy() - end the life of @tok.
+ * @tok: the token; NULL does nothing.
+ *
+ * No wait may name @tok (or a descendant) any more, and no descendant may be
+ * used after it.  Frees nothing: a token owns no resources.
+ *
+ * Context: any thread; does not block.
+ */
+void weft_cancel_destroy(weft_cancel_t *tok);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_CANCEL_H */
 
 /* ---- include/weft/deadline.h ---- */
 /* SPDX-License-Identifier: MIT */
@@ -5859,6 +6022,7 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  * the caller's globals alone.  See config.h for the gcc behaviour this stops.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -5896,6 +6060,79 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 #define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
 #define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+
+/*
+ * Cancellable waits (issue 16; the token is include/weft/cancel.h).
+ *
+ * weft__wait_ctx() is weft__wait() that also returns when @cancel (or an
+ * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a tail
+ * call, nothing else is read).  With a token: if the chain is cancelled
+ * already, WEFT_ECANCELED at once, without a system call; otherwise sleep on
+ * *addr and on the state word of every token of the chain at once, and return
+ * WEFT_ECANCELED whenever the chain is found cancelled after the sleep (also
+ * when the word changed meanwhile: like WEFT_ETIMEDOUT, it says nothing about
+ * the word, and a caller whose waker can hand it something while it sleeps
+ * must look at its word before it gives up).  WEFT_ECANCELED is an acquire
+ * that pairs with weft_cancel()'s release.
+ *
+ * weft__wait_any() sleeps until any of @n words differs from its expected
+ * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns,
+ * and WEFT_EINVAL for n == 0 or n > WEFT__WAIT_ANY_MAX.  Each word has its own
+ * flavour (0 or WEFT_PSHARED).
+ *
+ * How (src/wait_futex.c, src/wait.c):
+ *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
+ *    state words (at most 64 + WEFT_CANCEL_MAX_CHAIN = 80 of futex_waitv's
+ *    128), with the absolute CLOCK_MONOTONIC deadline; weft_cancel() is one
+ *    FUTEX_WAKE of the token's word.
+ *  - No futex_waitv (ENOSYS/EPERM: older kernels, seccomp; the portable
+ *    backend; or WEFT_NO_FUTEX_WAITV=1 in the environment, read once), a
+ *    private chain: the waiter registers a node (on its stack) in a
+ *    per-process registry before its last check of the token, and
+ *    weft_cancel() wakes the word of every registered waiter of the chain
+ *    again and again until that waiter reports it has left its sleep.  The
+ *    lost-wake-up argument is at weft__cancel_registry_wake() in wait.c.
+ *  - No futex_waitv, a chain holding a WEFT_PSHARED token (another process
+ *    may cancel it, and its registry is not ours): sleep in naps of
+ *    WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel takes up
+ *    to that long to be seen.
+ *  - weft__wait_any() without futex_waitv: naps too (growing from 16 us to
+ *    WEFT__CANCEL_NAP_NS) asleep on the first word, looking at every word and
+ *    the chain after each: a change of the first word or a cancel is seen at
+ *    once, a change of another word within a nap.
+ */
+#define WEFT__CANCEL_NAP_NS 1000000ull /* 1 ms: the fallback's cancel latency for process-shared chains */
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel);
+
+struct weft__wait_word {
+	const uint32_t *addr; /* the word */
+	uint32_t expected;    /* sleep while *addr == expected */
+	unsigned flags;       /* 0 or WEFT_PSHARED */
+};
+#define WEFT__WAIT_ANY_MAX 64
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel);
+
+/* weft_cancel()'s wake-up, after it set the cancelled bit of @tok: wakes the
+ * futex_waitv sleepers of @tok's word and the registered fallback waiters of
+ * every chain holding @tok.  (src/wait.c) */
+WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok);
+
+/* Tests: whether cancellable waits use futex_waitv (false on the portable
+ * backend, on a kernel without it, or under WEFT_NO_FUTEX_WAITV=1), and a
+ * switch to force the fallback (on = false) or allow futex_waitv again. */
+bool weft__wait_uses_waitv(void);
+void weft__wait_set_waitv(bool on);
+
+/* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
+ * over the backend's weft__wait(); the backends call them. */
+int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			    unsigned flags, const weft_cancel_t *cancel);
+int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			    const weft_cancel_t *cancel);
 
 /* The name of the backend compiled in: "futex" or "portable". */
 const char *weft__wait_backend(void);
@@ -6677,6 +6914,62 @@ int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadl
 void weft_brlock_wrunlock_slow(weft_brlock_t *br)
 {
 	brl_release(br);
+}
+
+/* ---- src/cancel.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * cancel.c - cancellation tokens (include/weft/cancel.h): init, cancel,
+ * destroy.  The waiting side is the wait layer's (src/wait.h): a cancellable
+ * wait sleeps on its token's state word and its ancestors', and
+ * weft__cancel_wake() reaches the sleepers of either wait path.
+ */
+
+#include <stddef.h>
+
+
+/* The number of ancestors of @tok (0 for a root), from its info word. */
+static unsigned depth_of(const weft_cancel_t *tok)
+{
+	return (tok->info >> WEFT__CANCEL_DEPTH_SHIFT) & WEFT__CANCEL_DEPTH_MASK;
+}
+
+int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags)
+{
+	if (tok == NULL || parent == tok || (flags & ~WEFT_PSHARED) != 0)
+		return WEFT_EINVAL;
+	unsigned depth = 0;
+	if (parent != NULL) {
+		depth = depth_of(parent) + 1;
+		if (depth >= WEFT_CANCEL_MAX_CHAIN)
+			return WEFT_EINVAL; /* the chain would hold more than WEFT_CANCEL_MAX_CHAIN */
+		if ((flags & WEFT_PSHARED) && !(parent->info & WEFT__CANCEL_PSHARED))
+			return WEFT_EINVAL; /* a private parent's wake-up stays in its process */
+	}
+	/* relaxed: init must not race with any use of @tok; it is published to
+	 * other threads (or processes) as any data is */
+	weft_atomic_store(&tok->state, 0, WEFT_RELAXED);
+	tok->info = (flags & WEFT_PSHARED ? WEFT__CANCEL_PSHARED : 0) | depth << WEFT__CANCEL_DEPTH_SHIFT;
+	tok->parent_off = parent == NULL ? 0 : (int64_t)((const char *)parent - (const char *)tok);
+	return WEFT_OK;
+}
+
+void weft_cancel(weft_cancel_t *tok)
+{
+	if (tok == NULL)
+		return;
+	/* release: publishes what the canceller wrote before; pairs with the
+	 * acquire loads of weft_cancel_requested() (and so of every wait that
+	 * returns WEFT_ECANCELED) */
+	uint32_t old = weft_atomic_fetch_or(&tok->state, WEFT__CANCEL_CANCELLED, WEFT_RELEASE);
+	if (old & WEFT__CANCEL_CANCELLED)
+		return; /* cancelled before: that cancel wakes (or woke) the sleepers */
+	weft__cancel_wake(tok);
+}
+
+void weft_cancel_destroy(weft_cancel_t *tok)
+{
+	(void)tok; /* a token owns nothing */
 }
 
 /* ---- src/chaos.c ---- */
@@ -11099,6 +11392,8 @@ const char *weft_strerror(int code)
 		return "mutex not recoverable: unlocked after an owner died without being made consistent";
 	case WEFT_ENOTSUP:
 		return "not supported on this system";
+	case WEFT_ECANCELED:
+		return "wait cancelled";
 	default:
 		return "unknown weft status";
 	}
@@ -11108,10 +11403,18 @@ const char *weft_strerror(int code)
 /* SPDX-License-Identifier: MIT */
 /*
  * wait.c - the backend-independent part of the wait layer (src/wait.h): the
- * napping sleep of process-shared words, over whichever backend was built.
+ * napping sleep of process-shared words, and the cancellable waits' fallback
+ * without futex_waitv (its registry and weft_cancel()'s wake-up), over
+ * whichever backend was built.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_yield() under -std=c11 */
+#endif
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 
 /* Whether @a is no later than @b. */
@@ -11129,6 +11432,219 @@ WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const
 		return weft__wait(addr, expected, deadline, flags); /* the deadline comes first: no nap */
 	int rc = weft__wait(addr, expected, &nap, flags);
 	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+}
+
+/* ---- cancellable waits: the fallback without futex_waitv (wait.h) -------- */
+
+/* Whether any token of @tok's chain is process-shared. */
+static bool chain_pshared(const weft_cancel_t *tok)
+{
+	for (int i = 0; tok != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, tok = weft__cancel_parent(tok))
+		if (tok->info & WEFT__CANCEL_PSHARED) /* plain: written once at init */
+			return true;
+	return false;
+}
+
+/* Whether @tok is in the chain that starts at @leaf. */
+static bool chain_holds(const weft_cancel_t *leaf, const weft_cancel_t *tok)
+{
+	for (int i = 0; leaf != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, leaf = weft__cancel_parent(leaf))
+		if (leaf == tok)
+			return true;
+	return false;
+}
+
+/*
+ * The registry of fallback waiters with a private chain: one list, one lock
+ * (a cancellable wait on the fallback path takes it twice; weft_cancel()
+ * once).  A node lives on its waiter's stack from before the waiter's last
+ * look at the token until after its sleep.
+ */
+struct cancel_waiter {
+	const weft_cancel_t *tok;   /* the waiter's token (the leaf of its chain) */
+	const uint32_t *addr;       /* the word it sleeps on */
+	unsigned flags;             /* its flavour */
+	uint32_t awake;             /* 1 once the waiter is past its sleep (atomic) */
+	struct cancel_waiter *next; /* guarded by registry_lock */
+	struct cancel_waiter *prev; /* guarded by registry_lock */
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cancel_waiter *registry_head; /* guarded by registry_lock */
+static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+/* fork(): the child has only the forking thread, which was not in a
+ * cancellable wait; every registered node belonged to a thread it lacks, and
+ * the lock may have been held by one.  Make both new (as the portable
+ * backend's buckets). */
+static void registry_after_fork_child(void)
+{
+	pthread_mutex_init(&registry_lock, NULL);
+	registry_head = NULL;
+}
+
+static void registry_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, registry_after_fork_child);
+}
+
+static void registry_add(struct cancel_waiter *w)
+{
+	pthread_once(&registry_once, registry_init);
+	pthread_mutex_lock(&registry_lock);
+	w->prev = NULL;
+	w->next = registry_head;
+	if (registry_head != NULL)
+		registry_head->prev = w;
+	registry_head = w;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_remove(struct cancel_waiter *w)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		registry_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/*
+ * weft__cancel_registry_wake() - wake every registered waiter whose chain
+ * holds @tok, whose cancelled bit the caller has set.
+ *
+ * No lost wake-up.  A waiter W runs: (1) registry_add() under registry_lock;
+ * (2) look at the chain; (3) weft__wait() on its word; (4) awake = 1;
+ * (5) registry_remove() under registry_lock.  The canceller C runs: (a) set
+ * the bit (release); (b) take registry_lock; (c) for each node of the chain:
+ * weft__wake() its word, until its awake is 1.
+ *  - C's (b) comes before W's (1) in the lock's order: C's (a) happens before
+ *    W's (1), so W's (2) sees the bit and W does not sleep.
+ *  - C's (b) comes after W's (1) and before W's (5) (it cannot come after:
+ *    W's node would be gone, but then W is past its sleep anyway): C finds the
+ *    node, which cannot leave the list (nor W's stack) while C holds the lock.
+ *    W is before (3), in it, or past it.  Past: awake is 1, C stops.  In it:
+ *    C's next wake-up takes it out (the futex and the portable bucket both
+ *    guarantee that a wake-up issued after a sleeper's check wakes it).
+ *    Before it: C's wake-ups may all come too early, but C goes on waking
+ *    (and yielding the CPU to W) until awake is 1, and W gets to (3): its
+ *    check finds the word unchanged (a cancel does not change it) and sleeps,
+ *    and the first wake-up after that ends the sleep.
+ * The price: C may spin (wake, yield) for as long as W takes to reach its
+ * sleep after its look at the token, and waiters of the same word are woken
+ * too (a spurious wake-up, which they tolerate).  Process-shared chains are
+ * never registered: another process's cancel cannot see this registry.
+ */
+static void weft__cancel_registry_wake(const weft_cancel_t *tok)
+{
+	pthread_once(&registry_once, registry_init);
+	pthread_mutex_lock(&registry_lock);
+	for (struct cancel_waiter *w = registry_head; w != NULL; w = w->next) {
+		if (!chain_holds(w->tok, tok))
+			continue;
+		for (;;) {
+			weft__wake(w->addr, INT32_MAX, w->flags);
+			/* acquire: pairs with the release store of awake in
+			 * weft__wait_ctx_fallback(): W is past its sleep */
+			if (weft_atomic_load(&w->awake, WEFT_ACQUIRE))
+				break;
+			sched_yield(); /* let W reach its sleep (2 CPUs, many threads) */
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
+{
+	WEFT_COMPILER_BARRIER(); /* see config.h */
+	int saved_errno = weft__errno_save();
+	unsigned flavour = (tok->info & WEFT__CANCEL_PSHARED) ? WEFT_PSHARED : 0;
+	/* the futex_waitv sleepers of the chain sleep on this word */
+	weft__wake(&tok->state, INT32_MAX, flavour);
+	/* the fallback's registered sleepers: only private chains register, and a
+	 * private chain holds no process-shared token */
+	if (!flavour)
+		weft__cancel_registry_wake(tok);
+	weft__errno_restore(saved_errno);
+}
+
+/* The earlier of @deadline (may be NULL) and @ns from now, in *out. */
+static const struct timespec *nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
+{
+	*out = weft_deadline_after_ns(ns);
+	if (deadline != NULL && ts_not_after(deadline, out))
+		return deadline;
+	return out;
+}
+
+int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			    unsigned flags, const weft_cancel_t *cancel)
+{
+	if (chain_pshared(cancel)) {
+		/* another process may cancel: look at the chain after each nap */
+		for (;;) {
+			struct timespec nap;
+			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
+			int rc = weft__wait(addr, expected, until, flags);
+			if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
+				return WEFT_ECANCELED;
+			if (rc != WEFT_ETIMEDOUT || until == deadline)
+				return rc; /* woken (or spurious), or @deadline itself passed */
+			/* only a nap ended: sleep again (weft__wait() returns at
+			 * once if the word changed meanwhile) */
+		}
+	}
+	struct cancel_waiter w = {cancel, addr, flags, 0, NULL, NULL};
+	registry_add(&w);
+	int rc = WEFT_ECANCELED;
+	if (!weft_cancel_requested(cancel)) /* (2) of the argument above */
+		rc = weft__wait(addr, expected, deadline, flags);
+	/* release: pairs with the acquire in weft__cancel_registry_wake(); orders
+	 * nothing of ours, but says we are past the sleep */
+	weft_atomic_store(&w.awake, 1, WEFT_RELEASE);
+	registry_remove(&w);
+	if (rc != WEFT_ECANCELED && weft_cancel_requested(cancel)) /* acquire: see wait.h */
+		rc = WEFT_ECANCELED;
+	return rc;
+}
+
+/* Whether a word of @words differs from its expected value. */
+static bool any_changed(const struct weft__wait_word *words, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		/* acquire: pairs with the release that changed the word, as a futex
+		 * wait that returns does */
+		if (weft_atomic_load(words[i].addr, WEFT_ACQUIRE) != words[i].expected)
+			return true;
+	return false;
+}
+
+#define ANY_FIRST_NAP_NS 16000ull /* 16 us, doubling up to WEFT__CANCEL_NAP_NS */
+
+int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			    const weft_cancel_t *cancel)
+{
+	uint64_t nap_ns = ANY_FIRST_NAP_NS;
+	for (;;) {
+		if (any_changed(words, n))
+			return WEFT_OK;
+		if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
+			return WEFT_ECANCELED;
+		struct timespec nap;
+		const struct timespec *until = nap_until(deadline, nap_ns, &nap);
+		int rc = cancel != NULL ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until,
+								  words[0].flags, cancel)
+					: weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
+		if (rc == WEFT_ECANCELED || rc == WEFT_OK)
+			return rc; /* WEFT_OK: the first word changed, or spurious */
+		if (until == deadline)
+			return any_changed(words, n) ? WEFT_OK : WEFT_ETIMEDOUT;
+		if (nap_ns < WEFT__CANCEL_NAP_NS)
+			nap_ns *= 2;
+	}
 }
 
 /* ---- src/wait_futex.c ---- */
@@ -11153,6 +11669,7 @@ WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11201,6 +11718,140 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 		status = WEFT_EBUSY;
 	else if (rc == -1) /* unexpected (e.g. no requeue support): fall back to waking all */
 		(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), INT32_MAX, NULL, NULL, 0);
+	weft__errno_restore(saved_errno);
+	return status;
+}
+
+/* ---- cancellable waits: futex_waitv (wait.h) ----------------------------- */
+
+/*
+ * futex_waitv(2) (Linux 5.16, A. Almeida, "futex2"): sleep on up to 128 words
+ * at once until any is woken or differs from its value, with an absolute
+ * timeout on the clock named.  The entry layout is the kernel ABI, spelled
+ * here so that older headers build; 449 is its number on every architecture
+ * (the generic table, x86-64 and aarch64 alike).
+ */
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+struct waitv_entry {
+	uint64_t val;      /* sleep while the word holds this */
+	uint64_t uaddr;    /* the word's address */
+	uint32_t flags;    /* WAITV_U32, | WAITV_PRIVATE for a process-private word */
+	uint32_t reserved; /* 0 */
+};
+#define WAITV_U32 0x02u      /* FUTEX2_SIZE_U32 (FUTEX_32) */
+#define WAITV_PRIVATE 0x80u  /* FUTEX2_PRIVATE (FUTEX_PRIVATE_FLAG) */
+#define WAITV_MAX (WEFT__WAIT_ANY_MAX + WEFT_CANCEL_MAX_CHAIN)
+WEFT_STATIC_ASSERT(WAITV_MAX <= 128, "futex_waitv takes 128 words at most");
+WEFT_STATIC_ASSERT(sizeof(struct waitv_entry) == 24, "struct futex_waitv is 24 bytes");
+
+/* Whether futex_waitv is used: unknown until the first cancellable wait reads
+ * WEFT_NO_FUTEX_WAITV; off for good once the kernel says ENOSYS or EPERM. */
+enum { WAITV_UNKNOWN = 0, WAITV_ON = 1, WAITV_OFF = 2 };
+static int waitv_state; /* relaxed: a hint; every value leads to a correct wait */
+
+static bool waitv_usable(void)
+{
+	int st = weft_atomic_load(&waitv_state, WEFT_RELAXED);
+	if (WEFT_UNLIKELY(st == WAITV_UNKNOWN)) {
+		const char *env = getenv("WEFT_NO_FUTEX_WAITV");
+		st = (env != NULL && env[0] != '\0' && env[0] != '0') ? WAITV_OFF : WAITV_ON;
+		weft_atomic_store(&waitv_state, st, WEFT_RELAXED);
+	}
+	return st == WAITV_ON;
+}
+
+bool weft__wait_uses_waitv(void)
+{
+	return waitv_usable();
+}
+
+void weft__wait_set_waitv(bool on)
+{
+	weft_atomic_store(&waitv_state, on ? WAITV_ON : WAITV_OFF, WEFT_RELAXED);
+}
+
+static void waitv_word(struct waitv_entry *e, const uint32_t *addr, uint32_t val, unsigned flags)
+{
+	e->val = val;
+	e->uaddr = (uint64_t)(uintptr_t)addr;
+	e->flags = WAITV_U32 | ((flags & WEFT_PSHARED) ? 0 : WAITV_PRIVATE);
+	e->reserved = 0;
+}
+
+/* Append the chain's state words to @v (from @n); return the new count. */
+static unsigned waitv_chain(struct waitv_entry *v, unsigned n, const weft_cancel_t *tok)
+{
+	for (int i = 0; tok != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, tok = weft__cancel_parent(tok))
+		/* 0: the caller found the chain uncancelled; a cancel since then
+		 * makes the kernel's compare fail (EAGAIN) */
+		waitv_word(&v[n++], &tok->state, 0,
+			   (tok->info & WEFT__CANCEL_PSHARED) ? WEFT_PSHARED : 0);
+	return n;
+}
+
+/* One futex_waitv() over @v.  Return a status, or -1 if futex_waitv cannot
+ * be used (the caller takes the fallback). */
+static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline,
+		       const weft_cancel_t *cancel)
+{
+	long rc = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
+	int status = WEFT_OK; /* woken (rc = index), EAGAIN (a word differs), EINTR */
+	if (rc == -1 && errno == ETIMEDOUT) {
+		status = WEFT_ETIMEDOUT;
+	} else if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
+		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter */
+		return -1;
+	} else if (rc == -1 && errno != EAGAIN && errno != EINTR) {
+		return -1; /* unexpected (EFAULT, EINVAL): the fallback will say */
+	}
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return status;
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags);
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	int saved_errno = weft__errno_save();
+	int status = -1;
+	if (waitv_usable()) {
+		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
+		waitv_word(&v[0], addr, expected, flags);
+		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline, cancel);
+	}
+	if (status == -1)
+		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
+	weft__errno_restore(saved_errno);
+	return status;
+}
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel)
+{
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
+	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
+		return WEFT_EINVAL;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	int saved_errno = weft__errno_save();
+	int status = -1;
+	if (waitv_usable()) {
+		struct waitv_entry v[WAITV_MAX];
+		for (unsigned i = 0; i < n; i++)
+			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
+		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline, cancel);
+	}
+	if (status == -1)
+		status = weft__wait_any_fallback(words, n, deadline, cancel);
 	weft__errno_restore(saved_errno);
 	return status;
 }
@@ -11397,6 +12048,42 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 	pthread_mutex_unlock(&b->lock);
 	weft__errno_restore(saved_errno);
 	return status;
+}
+
+/* Cancellable waits: no futex_waitv here; the generic fallback of wait.c
+ * over this backend's weft__wait() (see wait.h). */
+bool weft__wait_uses_waitv(void)
+{
+	return false;
+}
+
+void weft__wait_set_waitv(bool on)
+{
+	(void)on; /* nothing to switch */
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags);
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
+}
+
+WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
+			      weft_cancel_t *cancel)
+{
+	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
+	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
+	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
+		return WEFT_EINVAL;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return weft__wait_any_fallback(words, n, deadline, cancel);
 }
 
 const char *weft__wait_backend(void)
