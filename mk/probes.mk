@@ -6,11 +6,18 @@
 #                         with a busy loop pinned to the same CPU (PROBE_CALLS
 #                         calls each, default 1000; docs/errors.md: under 50 us)
 
+#   make probe-cancel     how long a sleeping cancellable wait takes to return
+#                         after weft_cancel(): futex_waitv path, fallback,
+#                         process-shared naps (PROBE_CALLS trials each; issue
+#                         16's target: p99 <= 100 us on the first two)
+
 PROBES_BUILD   := $(BUILD)/probes
 PROBE_DEADLINE := $(PROBES_BUILD)/probe_deadline
 PROBE_CALLS    ?= 1000
 
-$(eval $(call weft_programs,main,tests/probes,$(PROBES_BUILD),$(PROBE_DEADLINE)))
+PROBE_CANCEL   := $(PROBES_BUILD)/probe_cancel_latency
+
+$(eval $(call weft_programs,main,tests/probes,$(PROBES_BUILD),$(PROBE_DEADLINE) $(PROBE_CANCEL)))
 
 .PHONY: probe-deadline
 probe-deadline: $(PROBE_DEADLINE)
@@ -18,3 +25,9 @@ probe-deadline: $(PROBE_DEADLINE)
 	taskset -c 0 $(PROBE_DEADLINE) $(PROBE_CALLS); rc=$$?; kill $$hog; exit $$rc
 
 HELP_LINES += "make probe-deadline  past-deadline latency of every timed call, CPU hog on the same CPU"
+
+.PHONY: probe-cancel
+probe-cancel: $(PROBE_CANCEL)
+	$(Q)$(PROBE_CANCEL) $(PROBE_CALLS)
+
+HELP_LINES += "make probe-cancel   cancel-to-return latency of a sleeping waiter (waitv, fallback, pshared naps)"

@@ -125,6 +125,17 @@ run brlock-try-safety-2r     brlock_try pass  safety -DNREADERS=2 -DITERS=2
 run brlock-try-BUG_CONFIRM_IGNORES_VETO brlock_try catch safety -DNREADERS=2 -DITERS=2 -DBUG_BRT_CONFIRM_IGNORES_VETO
 run brlock-try-BUG_VETO_WITHOUT_TRY brlock_try catch safety -DNREADERS=2 -DITERS=2 -DBUG_BRT_VETO_WITHOUT_TRY
 
+# ---- cancellable waits: futex_waitv and the registry fallback (issue 16) ------
+run cancel-waitv-safety      cancel pass  safety       -DPATH_WAITV -DWITH_CHANGE -DNWAITERS=2
+run cancel-registry-safety   cancel pass  safety       -DPATH_REGISTRY -DWITH_CHANGE -DNWAITERS=2
+run cancel-waitv-done        cancel pass  ltl:done     -DPATH_WAITV -DWITH_CHANGE -DLIVENESS
+run cancel-registry-done     cancel pass  ltl:done     -DPATH_REGISTRY -DWITH_CHANGE -DLIVENESS
+run cancel-BUG_CANCEL_WAKE_FIRST cancel catch safety   -DPATH_WAITV -DBUG_CANCEL_WAKE_FIRST
+run cancel-BUG_WAITV_OBJ_ONLY cancel catch safety      -DPATH_WAITV -DBUG_WAITV_OBJ_ONLY
+run cancel-BUG_REG_ONE_WAKE  cancel catch safety       -DPATH_REGISTRY -DBUG_REG_ONE_WAKE
+run cancel-BUG_REG_ONE_WAKE-done cancel catch ltl:done -DPATH_REGISTRY -DBUG_REG_ONE_WAKE -DLIVENESS
+run cancel-BUG_REG_CHECK_FIRST cancel catch safety     -DPATH_REGISTRY -DBUG_REG_CHECK_FIRST
+
 t_end=$(date +%s.%N)
 elapsed=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { print b - a }')
 if [ "$failed" -ne 0 ]; then

@@ -165,11 +165,11 @@ static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec 
 	return status;
 }
 
-WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
-			      weft_cancel_t *cancel)
+/* weft__wait_ctx() with a token: out of line, so that the NULL token's path
+ * is a test and a tail call (no frame for the waitv array). */
+static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+					unsigned flags, weft_cancel_t *cancel)
 {
-	if (cancel == NULL)
-		return weft__wait(addr, expected, deadline, flags);
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
@@ -185,6 +185,14 @@ WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const str
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
 	weft__errno_restore(saved_errno);
 	return status;
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags); /* exactly today's wait */
+	return wait_ctx_token(addr, expected, deadline, flags, cancel);
 }
 
 WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
