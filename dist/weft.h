@@ -11469,9 +11469,22 @@ struct cancel_waiter {
 	struct cancel_waiter *prev; /* guarded by registry_lock */
 };
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The word lock (src/wordlock.h) with the mutex's spin: a waiter leaving its
+ * sleep finds the lock held by the canceller that woke it, which lets go as
+ * soon as it sees the waiter's awake; a spin there saves a second sleep. */
+static uint32_t registry_lock;
 static struct cancel_waiter *registry_head; /* guarded by registry_lock */
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+
+static void registry_lock_take(void)
+{
+	(void)weft__wordlock_lock(&registry_lock, 0, WEFT__SPIN_MUTEX, NULL, 0); /* no deadline: WEFT_OK */
+}
+
+static void registry_lock_drop(void)
+{
+	weft__wordlock_unlock(&registry_lock, 0, 0);
+}
 
 /* fork(): the child has only the forking thread, which was not in a
  * cancellable wait; every registered node belonged to a thread it lacks, and
@@ -11479,7 +11492,7 @@ static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
  * backend's buckets). */
 static void registry_after_fork_child(void)
 {
-	pthread_mutex_init(&registry_lock, NULL);
+	weft_atomic_store(&registry_lock, WEFT__WORD_UNLOCKED, WEFT_RELAXED); /* one thread now */
 	registry_head = NULL;
 }
 
@@ -11491,25 +11504,33 @@ static void registry_init(void)
 static void registry_add(struct cancel_waiter *w)
 {
 	pthread_once(&registry_once, registry_init);
-	pthread_mutex_lock(&registry_lock);
+	registry_lock_take();
 	w->prev = NULL;
 	w->next = registry_head;
 	if (registry_head != NULL)
 		registry_head->prev = w;
 	registry_head = w;
-	pthread_mutex_unlock(&registry_lock);
+	registry_lock_drop();
 }
 
 static void registry_remove(struct cancel_waiter *w)
 {
-	pthread_mutex_lock(&registry_lock);
+	registry_lock_take();
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
 		registry_head = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
-	pthread_mutex_unlock(&registry_lock);
+	registry_lock_drop();
+}
+
+/* Whether @w's waiter is past its sleep. */
+static bool awake(struct cancel_waiter *w)
+{
+	/* acquire: pairs with the release store of awake in
+	 * weft__wait_ctx_fallback() (orders nothing but the lock's own) */
+	return weft_atomic_load(&w->awake, WEFT_ACQUIRE) != 0;
 }
 
 /*
@@ -11537,24 +11558,29 @@ static void registry_remove(struct cancel_waiter *w)
  * sleep after its look at the token, and waiters of the same word are woken
  * too (a spurious wake-up, which they tolerate).  Process-shared chains are
  * never registered: another process's cancel cannot see this registry.
+ * models/cancel.pml checks this protocol (PATH_REGISTRY) and catches its
+ * broken variants (one wake-up only; a look at the token before registering).
  */
 static void weft__cancel_registry_wake(const weft_cancel_t *tok)
 {
 	pthread_once(&registry_once, registry_init);
-	pthread_mutex_lock(&registry_lock);
+	registry_lock_take();
 	for (struct cancel_waiter *w = registry_head; w != NULL; w = w->next) {
 		if (!chain_holds(w->tok, tok))
 			continue;
 		for (;;) {
 			weft__wake(w->addr, INT32_MAX, w->flags);
-			/* acquire: pairs with the release store of awake in
-			 * weft__wait_ctx_fallback(): W is past its sleep */
-			if (weft_atomic_load(&w->awake, WEFT_ACQUIRE))
+			/* watch awake a little (a woken sleeper takes tens of
+			 * microseconds to run here), then yield to let W reach its
+			 * sleep (2 CPUs, many threads), then wake again */
+			for (int i = 0; i < 64 && !awake(w); i++)
+				weft_cpu_relax();
+			if (awake(w))
 				break;
-			sched_yield(); /* let W reach its sleep (2 CPUs, many threads) */
+			sched_yield();
 		}
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_lock_drop();
 }
 
 WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
@@ -11811,11 +11837,11 @@ static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec 
 	return status;
 }
 
-WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
-			      weft_cancel_t *cancel)
+/* weft__wait_ctx() with a token: out of line, so that the NULL token's path
+ * is a test and a tail call (no frame for the waitv array). */
+static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+					unsigned flags, weft_cancel_t *cancel)
 {
-	if (cancel == NULL)
-		return weft__wait(addr, expected, deadline, flags);
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
 	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
@@ -11831,6 +11857,14 @@ WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const str
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
 	weft__errno_restore(saved_errno);
 	return status;
+}
+
+WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags,
+			      weft_cancel_t *cancel)
+{
+	if (cancel == NULL)
+		return weft__wait(addr, expected, deadline, flags); /* exactly today's wait */
+	return wait_ctx_token(addr, expected, deadline, flags, cancel);
 }
 
 WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
