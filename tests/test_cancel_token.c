@@ -16,7 +16,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#if defined(__linux__) && !defined(WEFT_WAIT_PORTABLE)
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#define HAVE_SECCOMP_TEST 1
+#endif
 
 #include "check.h"
 #include "wait.h"
@@ -390,6 +397,67 @@ static void test_pshared_token_between_processes(void)
 	check_shared_free(sh, sizeof(*sh));
 }
 
+/* ---- a kernel without futex_waitv ---------------------------------------- */
+
+#ifdef HAVE_SECCOMP_TEST
+/* Make futex_waitv (449 on x86-64 and aarch64 alike) fail with ENOSYS in this
+ * process, as on a kernel older than 5.16.  Return: 0, or -1 if seccomp is
+ * not available here. */
+static int deny_futex_waitv(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 449, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {(unsigned short)(sizeof(filter) / sizeof(filter[0])), filter};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0 ? 0 : -1;
+}
+
+/* In a child whose futex_waitv says ENOSYS: the first cancellable sleep finds
+ * out, switches to the fallback for good, and still wakes for a cancel (and
+ * weft__wait_any() too). */
+static void test_enosys_falls_back(void)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(CHECK_CHILD_ALARM_S);
+		if (deny_futex_waitv() != 0)
+			_exit(77); /* no seccomp: skipped */
+		weft__wait_set_waitv(true); /* "try it" */
+		uint32_t word = 0;
+		weft_cancel_t tok = WEFT_CANCEL_INIT;
+		struct sleeper s = {.word = &word, .tok = &tok};
+		start_sleeper(&s);
+		weft_cancel(&tok);
+		if (finish_sleeper(&s) != WEFT_ECANCELED)
+			_exit(1);
+		if (weft__wait_uses_waitv())
+			_exit(2); /* ENOSYS did not switch the path */
+		uint32_t w[2] = {0, 0};
+		struct weft__wait_word words[2] = {{&w[0], 0, 0}, {&w[1], 0, 0}};
+		weft_cancel_t tok2 = WEFT_CANCEL_INIT;
+		struct sleeper a = {.any = words, .n_any = 2, .tok = &tok2};
+		start_sleeper(&a);
+		__atomic_store_n(&w[1], 1, __ATOMIC_RELEASE);
+		weft__wake(&w[1], 1, 0);
+		if (finish_sleeper(&a) != -101)
+			_exit(3);
+		_exit(0);
+	}
+	CHECK_GT(pid, 0);
+	int status = pid > 0 ? check_wait_child(pid) : -1;
+	if (status == 77)
+		printf("  seccomp not available: not tested\n");
+	else
+		CHECK_EQ(status, 0);
+}
+#endif
+
 /* ---- each test on each path ------------------------------------------------ */
 
 static bool use_waitv;
@@ -462,5 +530,8 @@ int main(void)
 	RUN_TEST(test_cancel_races_change_fallback);
 	RUN_TEST(test_pshared_token_between_processes_waitv);
 	RUN_TEST(test_pshared_token_between_processes_fallback);
+#ifdef HAVE_SECCOMP_TEST
+	RUN_TEST(test_enosys_falls_back);
+#endif
 	return check_summary();
 }
