@@ -23,6 +23,8 @@
  * c2_weft           scenario C2 queue (bench/c2_queue.h):   sem + mutex + condvar, blocking
  *                   weft_sem_t + weft_mutex_t + weft_cond_t
  * c2_pthread        the same with sem_t + pthread mutex/cond
+ * weft_select,      select4 rows only: one consumer of four queues, with
+ * poll_trypop       weft_mpmc_select() or (a baseline) try_pop in turn; see "select4" below
  * limit             pair: one fetch_add on a "tail" line and one on a "head" line per pair, the
  *                   read-modify-writes any linearizable array queue needs; pingpong: a one-slot
  *                   mailbox per direction (the bare cross-core round trip)
@@ -654,6 +656,161 @@ static void lim_pingpong(wb_thread *t)
 	mq_pingpong(t, limbox_push, limbox_pop);
 }
 
+/* ---- select4: one consumer of four queues ---------------------------------------------- */
+
+/*
+ * mpmc/select4/<impl>: four producers, each pushing as fast as it can into
+ * its own weft_mpmc_t (capacity 1024, blocking push), and one consumer that
+ * takes from all four; items = values taken.
+ *   weft_select   the consumer calls weft_mpmc_select() over four pop cases
+ *                 (it sleeps when all four are empty);
+ *   poll_trypop   a baseline, not a peer: the consumer calls
+ *                 weft_mpmc_try_pop() on the queues in turn, and after a
+ *                 round that found all four empty relaxes as the try-only
+ *                 peers do (mq_relax(): pauses, then sched_yield()).  It
+ *                 never sleeps, so cpu_ns_per_op shows what polling costs.
+ * Thread 0 is a producer (it closes the window).  A producer that stops
+ * pushes MQ_SENTINEL into its queue; the consumer drops a queue at its
+ * sentinel and leaves after the fourth.  The teardown checks conservation.
+ */
+#define SEL_QUEUES 4
+
+struct sel_shared {
+	weft_mpmc_t *q[SEL_QUEUES];
+	uint64_t pushed __attribute__((aligned(64))), push_sum;
+	uint64_t popped, pop_sum;
+};
+
+static void *sel_setup(wb_thread *t)
+{
+	struct sel_shared *s = NULL;
+	if (posix_memalign((void **)&s, 64, sizeof *s) != 0)
+		wb_fail(t, "out of memory");
+	memset(s, 0, sizeof *s);
+	for (int i = 0; i < SEL_QUEUES; i++)
+		if ((s->q[i] = weft_create(1024)) == NULL)
+			wb_fail(t, "cannot create a queue");
+	return s;
+}
+
+static void sel_teardown(wb_thread *t)
+{
+	struct sel_shared *s = (struct sel_shared *)t->shared;
+	uint64_t n = s->popped, sum = s->pop_sum; /* written before the runner's barrier */
+	void *v;
+	for (int i = 0; i < SEL_QUEUES; i++) {
+		while (weft_mpmc_try_pop(s->q[i], &v))
+			if (v != MQ_SENTINEL) {
+				n++;
+				sum += (uintptr_t)v;
+			}
+		weft_mpmc_destroy(s->q[i]);
+	}
+	if (n != s->pushed || sum != s->push_sum)
+		wb_fail(t, "conservation: pushed %llu (sum %llu), popped %llu (sum %llu)",
+			(unsigned long long)s->pushed, (unsigned long long)s->push_sum, (unsigned long long)n,
+			(unsigned long long)sum);
+	free(s);
+}
+
+/* Threads 0..3: push into queue tid until the window closes, then the sentinel. */
+static void sel_produce(wb_thread *t, struct sel_shared *s)
+{
+	weft_mpmc_t *q = s->q[t->tid];
+	const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
+	uint64_t i, sum = 0;
+	for (i = 0; wb_running(t, i); i++) {
+		uintptr_t v = base | (uintptr_t)(i + 1);
+		(void)!weft_mpmc_push(q, (void *)v); /* never closed */
+		sum += v;
+	}
+	(void)!weft_mpmc_push(q, MQ_SENTINEL);
+	mq_add(&s->pushed, i);
+	mq_add(&s->push_sum, sum);
+	wb_done(t, 0);
+}
+
+static void sel_consumed(wb_thread *t, struct sel_shared *s, uint64_t n, uint64_t sum)
+{
+	mq_add(&s->popped, n);
+	mq_add(&s->pop_sum, sum);
+	wb_done(t, n);
+}
+
+static void sel_weft_select(wb_thread *t)
+{
+	struct sel_shared *s = (struct sel_shared *)t->shared;
+	if (t->tid < SEL_QUEUES) {
+		sel_produce(t, s);
+		return;
+	}
+	weft_mpmc_case_t c[SEL_QUEUES];
+	unsigned n = SEL_QUEUES;
+	for (int i = 0; i < SEL_QUEUES; i++)
+		c[i] = (weft_mpmc_case_t){s->q[i], WEFT_MPMC_OP_POP, NULL};
+	uint64_t got = 0, sum = 0;
+	while (n > 0) {
+		unsigned k = 0;
+		if (weft_mpmc_select(c, n, NULL, NULL, &k) != WEFT_OK)
+			wb_fail(t, "weft_mpmc_select failed");
+		void *v = c[k].item;
+		if (v == MQ_SENTINEL) {
+			c[k] = c[--n];
+			continue;
+		}
+		sum += (uintptr_t)v;
+		got++;
+	}
+	sel_consumed(t, s, got, sum);
+}
+
+static void sel_poll_trypop(wb_thread *t)
+{
+	struct sel_shared *s = (struct sel_shared *)t->shared;
+	if (t->tid < SEL_QUEUES) {
+		sel_produce(t, s);
+		return;
+	}
+	weft_mpmc_t *q[SEL_QUEUES];
+	unsigned n = SEL_QUEUES, fails = 0;
+	for (int i = 0; i < SEL_QUEUES; i++)
+		q[i] = s->q[i];
+	uint64_t got = 0, sum = 0;
+	while (n > 0) {
+		bool any = false;
+		for (unsigned k = 0; k < n; k++) {
+			void *v;
+			if (!weft_mpmc_try_pop(q[k], &v))
+				continue;
+			any = true;
+			if (v == MQ_SENTINEL) {
+				q[k--] = q[--n];
+				continue;
+			}
+			sum += (uintptr_t)v;
+			got++;
+		}
+		if (any)
+			fails = 0;
+		else
+			mq_relax(&fails);
+	}
+	sel_consumed(t, s, got, sum);
+}
+
+static void sel_register(const char *name, wb_body_fn body)
+{
+	wb_def def;
+	memset(&def, 0, sizeof def);
+	def.name = name;
+	def.body = body;
+	def.threads = WB_T(SEL_QUEUES + 1);
+	def.flags = WB_CPU;
+	def.setup = sel_setup;
+	def.teardown = sel_teardown;
+	wb_register_def(&def);
+}
+
 /* ---- registration --------------------------------------------------------------------- */
 
 __attribute__((constructor)) static void mpmc_register(void)
@@ -678,4 +835,6 @@ __attribute__((constructor)) static void mpmc_register(void)
 	};
 	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 		mq_register_impl(&impls[i]);
+	sel_register("mpmc/select4/weft_select", sel_weft_select);
+	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop);
 }

@@ -264,6 +264,13 @@ static const struct coverage_row coverage[] = {
 	 "test_mpmc_full_empty, test_mpmc_closed, test_far_deadlines"},
 	{"weft_mpmc_push_n", "0: NULL values, n 0, full, closed; n > capacity clamps", "test_mpmc_batches"},
 	{"weft_mpmc_pop_n", "0: NULL out, n 0, empty, closed and drained; n > capacity clamps", "test_mpmc_batches"},
+	{"weft_mpmc_push_ctx", "EINVAL: 6 malformed deadlines (NULL is none), untouched; ETIMEDOUT: full, past; "
+	 "ECANCELED: full, cancelled token; ECLOSED; OK with a cancelled token when there is room", "test_mpmc_ctx_select"},
+	{"weft_mpmc_pop_ctx", "EINVAL: 6 malformed deadlines (NULL is none), untouched; ETIMEDOUT: empty, past; "
+	 "ECANCELED: empty, cancelled token; ECLOSED once drained; OK with a cancelled token when a value is there",
+	 "test_mpmc_ctx_select"},
+	{"weft_mpmc_select", "EINVAL: NULL cases/chosen, n 0 and MAX+1, NULL queue, op 2 and -1, 6 malformed deadlines "
+	 "(nothing taken, *chosen untouched); ETIMEDOUT past; ECANCELED; ECLOSED (lowest closed case); OK", "test_mpmc_ctx_select"},
 	{"weft_mpmc_close", "no error return; twice is harmless", "test_mpmc_closed"},
 	{"weft_mpmc_is_closed", "no error return; before and after close", "test_mpmc_closed"},
 	{"weft_mpmc_capacity", "no error return; 2 and unchanged by errors", "test_mpmc_full_empty"},
@@ -1715,6 +1722,82 @@ static void test_mpmc_full_empty(void)
 	CHECK_EQ(E(weft_mpmc_set_backoff(prev_backoff)), prev_backoff);
 }
 
+static void test_mpmc_ctx_select(void)
+{
+	weft_mpmc_t *q = E(weft_mpmc_create(2, 0)), *r = E(weft_mpmc_create(2, 0));
+	CHECK(q != NULL && r != NULL);
+	if (q == NULL || r == NULL)
+		return;
+	weft_cancel_t tok = WEFT_CANCEL_INIT, live = WEFT_CANCEL_INIT;
+	EV(weft_cancel(&tok));
+	void *v = VAL(77);
+	/* empty q: pops refuse, time out, are cancelled; *v untouched */
+	for (size_t i = 0; i < N_BAD_DEADLINES; i++)
+		CHECK_STATUS(E(weft_mpmc_pop_ctx(q, &v, bad_deadline(i), NULL)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_mpmc_pop_ctx(q, &v, &past, NULL)), WEFT_ETIMEDOUT);
+	CHECK_STATUS(E(weft_mpmc_pop_ctx(q, &v, &past, &live)), WEFT_ETIMEDOUT);
+	CHECK_STATUS(E(weft_mpmc_pop_ctx(q, &v, NULL, &tok)), WEFT_ECANCELED);
+	CHECK(v == VAL(77));
+	/* room: a cancelled token is not looked at */
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(0), NULL, &tok)), WEFT_OK);
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(1), &past, NULL)), WEFT_OK);
+	/* full q */
+	for (size_t i = 0; i < N_BAD_DEADLINES; i++)
+		CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(99), bad_deadline(i), NULL)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(99), &past, NULL)), WEFT_ETIMEDOUT);
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(99), NULL, &tok)), WEFT_ECANCELED);
+	drain_in_order(q, 0, 2);
+
+	/* select: bad input takes nothing and writes nothing */
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(5), NULL, NULL)), WEFT_OK);
+	weft_mpmc_case_t c[WEFT_MPMC_SELECT_MAX + 1];
+	for (unsigned i = 0; i <= WEFT_MPMC_SELECT_MAX; i++)
+		c[i] = (weft_mpmc_case_t){q, WEFT_MPMC_OP_POP, VAL(77)};
+	unsigned chosen = 1234;
+	CHECK_STATUS(E(weft_mpmc_select(NULL, 1, NULL, NULL, &chosen)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_mpmc_select(c, 1, NULL, NULL, NULL)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_mpmc_select(c, 0, NULL, NULL, &chosen)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_mpmc_select(c, WEFT_MPMC_SELECT_MAX + 1, NULL, NULL, &chosen)), WEFT_EINVAL);
+	c[1].queue = NULL;
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, NULL, NULL, &chosen)), WEFT_EINVAL);
+	c[1].queue = r;
+	c[1].op = 2;
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, NULL, NULL, &chosen)), WEFT_EINVAL);
+	c[1].op = -1;
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, NULL, NULL, &chosen)), WEFT_EINVAL);
+	c[1].op = WEFT_MPMC_OP_PUSH;
+	c[1].item = VAL(6);
+	while (E(weft_mpmc_try_push(r, VAL(7))))
+		;
+	for (size_t i = 0; i < N_BAD_DEADLINES; i++)
+		CHECK_STATUS(E(weft_mpmc_select(c, 2, bad_deadline(i), NULL, &chosen)), WEFT_EINVAL);
+	CHECK_EQ(chosen, 1234);
+	CHECK(c[0].item == VAL(77));
+	CHECK_EQ(E(weft_mpmc_size_approx(q)), 1);
+	/* pop from q (ready) or push to r (full): the pop */
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, &past, &tok, &chosen)), WEFT_OK);
+	CHECK_EQ(chosen, 0);
+	CHECK(c[0].item == VAL(5));
+	/* neither ready */
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, &past, NULL, &chosen)), WEFT_ETIMEDOUT);
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, NULL, &tok, &chosen)), WEFT_ECANCELED);
+	CHECK_EQ(chosen, 0);
+	/* closed: reported without waiting, the lowest closed case */
+	EV(weft_mpmc_close(r));
+	EV(weft_mpmc_close(q));
+	CHECK_STATUS(E(weft_mpmc_select(c, 2, NULL, NULL, &chosen)), WEFT_ECLOSED);
+	CHECK_EQ(chosen, 0);
+	CHECK_STATUS(E(weft_mpmc_select(&c[1], 1, NULL, NULL, &chosen)), WEFT_ECLOSED);
+	CHECK_EQ(chosen, 0);
+	CHECK_STATUS(E(weft_mpmc_push_ctx(q, VAL(1), NULL, &tok)), WEFT_ECLOSED);
+	CHECK_STATUS(E(weft_mpmc_pop_ctx(q, &v, NULL, &tok)), WEFT_ECLOSED);
+	CHECK_EQ(E(weft_mpmc_size_approx(r)), 2); /* still full */
+	EV(weft_cancel_destroy(&tok));
+	EV(weft_cancel_destroy(&live));
+	EV(weft_mpmc_destroy(q));
+	EV(weft_mpmc_destroy(r));
+}
+
 static void test_mpmc_closed(void)
 {
 	weft_mpmc_t *q = E(weft_mpmc_create(4, 0));
@@ -2097,6 +2180,7 @@ int main(void)
 	RUN_TEST(test_mpmc_args);
 	RUN_TEST(test_mpmc_full_empty);
 	RUN_TEST(test_mpmc_closed);
+	RUN_TEST(test_mpmc_ctx_select);
 	RUN_TEST(test_mpmc_batches);
 	RUN_TEST(test_far_deadlines);
 	RUN_TEST(test_enomem);

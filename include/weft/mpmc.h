@@ -110,7 +110,9 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
+#include "deadline.h"
 #include "debug.h"
 #include "status.h"
 #include "tsan.h"
@@ -138,6 +140,19 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MPMC_WAKING 0x80000000u   /* a wake-up is in flight */
 #define WEFT_MPMC_SPINNING 0x40000000u /* a waiter of this side is polling the queue */
 #define WEFT_MPMC_SLEEPERS 0x3fffffffu /* the number of registered sleepers */
+
+/* weft_mpmc_select(): the direction of a case, and the most cases one call
+ * takes (it sleeps on one word per case, all at once: the wait layer's
+ * weft__wait_any() takes up to 64 words besides the token's). */
+enum { WEFT_MPMC_OP_POP = 0, WEFT_MPMC_OP_PUSH = 1 };
+#define WEFT_MPMC_SELECT_MAX 64u
+
+/* One case of weft_mpmc_select(). */
+typedef struct weft_mpmc_case {
+	struct weft_mpmc *queue; /* the queue */
+	int op;                  /* WEFT_MPMC_OP_POP or WEFT_MPMC_OP_PUSH */
+	void *item;              /* PUSH: the value to push; POP: receives the value popped */
+} weft_mpmc_case_t;
 
 /* A live queue's magic number (checked under WEFT_DEBUG). */
 #define WEFT_MPMC_MAGIC 0x6d706d63u /* "mpmc" */
@@ -188,14 +203,19 @@ WEFT_STATIC_ASSERT(sizeof(weft_mpmc_t) == 3 * WEFT_CACHE_LINE, "three cache line
 /* Out of line (src/mpmc.c).  @first is the first attempt's result. */
 WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first);
 WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first);
-WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first);
-WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first);
+WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline,
+				      weft_cancel_t *cancel, int first);
+WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline,
+				     weft_cancel_t *cancel, int first);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
 int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
 int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
 size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
+struct weft_mpmc_case;
+WEFT_NOINLINE int weft_mpmc_select_slow(struct weft_mpmc_case *cases, unsigned n, const struct timespec *deadline,
+					weft_cancel_t *cancel, unsigned *chosen);
 size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
 
 /*
@@ -434,7 +454,7 @@ WEFT_NODISCARD static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, NULL, first);
+	return weft_mpmc_push_slow(q, value, NULL, NULL, first);
 }
 
 /**
@@ -457,7 +477,7 @@ WEFT_NODISCARD static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 		return WEFT_OK;
 	}
-	int rc = weft_mpmc_pop_slow(q, out, NULL, first);
+	int rc = weft_mpmc_pop_slow(q, out, NULL, NULL, first);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return rc;
@@ -500,6 +520,130 @@ WEFT_NODISCARD static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, 
 	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
+
+/**
+ * weft_mpmc_push_ctx() - push @value, sleeping while the queue is full, until
+ * @deadline or until @cancel is cancelled.
+ * @q: the queue.
+ * @value: any pointer; for WEFT_PSHARED an index or offset.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_mpmc_push() (both NULL) and weft_mpmc_timedpush() (no token) with a
+ * cancellation token.  A push that finds room succeeds without looking at the
+ * token or the clock; the token is read only once the call would wait, so a
+ * token cancelled beforehand makes a push on a full queue return at once.  A
+ * process-shared queue needs a process-shared token.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: release on WEFT_OK.
+ * Return: WEFT_OK; WEFT_ETIMEDOUT or WEFT_ECANCELED: @value was not pushed;
+ * WEFT_ECLOSED (closed, not pushed); WEFT_EINVAL for a malformed @deadline
+ * (the queue is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_mpmc_push_ctx(weft_mpmc_t *q, void *value, const struct timespec *deadline,
+						    weft_cancel_t *cancel)
+{
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	int first = weft__mpmc_push_fast(q, value);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
+		return WEFT_OK;
+	return weft_mpmc_push_slow(q, value, deadline, cancel, first);
+}
+
+/**
+ * weft_mpmc_pop_ctx() - pop the oldest value, sleeping while the queue is
+ * empty, until @deadline or until @cancel is cancelled.
+ * @q: the queue.
+ * @out: receives the value.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_mpmc_pop() and weft_mpmc_timedpop() with a cancellation token.  A pop
+ * that finds a value takes it without looking at the token; the token is read
+ * only once the call would wait.  A value is never lost to a cancellation: a
+ * pop that has claimed a value returns it (WEFT_OK) even if the token is
+ * cancelled meanwhile; WEFT_ECANCELED means nothing was taken.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK.
+ * Return: WEFT_OK; WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing popped, *@out
+ * untouched); WEFT_ECLOSED (closed and drained); WEFT_EINVAL for a malformed
+ * @deadline (the queue is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, const struct timespec *deadline,
+						   weft_cancel_t *cancel)
+{
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	int first = weft__mpmc_pop_fast(q, out);
+	int rc = WEFT_LIKELY(first == WEFT__MPMC_DONE) ? WEFT_OK : weft_mpmc_pop_slow(q, out, deadline, cancel, first);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
+
+/**
+ * weft_mpmc_select() - perform exactly one of several pushes and pops, the
+ * first that can be done, sleeping until one can, until @deadline or until
+ * @cancel is cancelled.
+ * @cases: @n cases, each a queue, a direction (WEFT_MPMC_OP_POP or
+ *         WEFT_MPMC_OP_PUSH) and an item: the value to push, or where the
+ *         popped value goes.
+ * @n: 1 to WEFT_MPMC_SELECT_MAX.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ * @chosen: receives the index of the case performed (WEFT_OK) or of the
+ *          closed case reported (WEFT_ECLOSED); untouched otherwise.
+ *
+ * Go's select over channels, for weft_mpmc_t: the call tries each case once
+ * with the non-blocking try operation, starting at a pseudo-random case (a
+ * per-thread generator), and performs the first that succeeds; only that
+ * case's queue changes, and only that case's item (for a pop) is written.
+ * The random start makes it fair between ready cases: a queue that is always
+ * ready cannot starve another.  When no case is ready, the caller announces
+ * itself as a sleeper on every queue (as weft_mpmc_pop() and weft_mpmc_push()
+ * do), looks once more, and sleeps on all of them at once with the token; a
+ * push (pop) on any of the queues wakes it.
+ *
+ * Closed queues: a pop case on a closed and drained queue, or a push case on
+ * a closed queue, can never be performed.  Ready operations win: such a case
+ * is reported (WEFT_ECLOSED, *@chosen = its index; the lowest index if several
+ * are closed) only when no other case can be performed at that moment, and
+ * then without waiting.  Drop it from @cases to wait on the others.
+ *
+ * A case may name a queue more than once (as pop and push, or twice).  Queues
+ * may be process-shared (a process-shared queue then needs a process-shared
+ * token); a sleeper on such a queue naps, as weft_mpmc_pop() does.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: as the operation performed: release for a push, acquire for a pop.
+ * Return: WEFT_OK (case *@chosen was performed); WEFT_ECLOSED (see above);
+ * WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing was performed; the token is read
+ * only when no case is ready); WEFT_EINVAL (nothing done) if @cases or
+ * @chosen is NULL, @n is 0 or above WEFT_MPMC_SELECT_MAX, a case's queue is
+ * NULL or its op unknown, or @deadline is malformed.
+ */
+WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
+						  weft_cancel_t *cancel, unsigned *chosen)
+{
+#ifdef WEFT_TSAN
+	/* TSan: see above weft__mpmc_push_fast(); the push may be any case's */
+	for (unsigned i = 0; cases != NULL && i < n && i < WEFT_MPMC_SELECT_MAX; i++)
+		if (cases[i].op == WEFT_MPMC_OP_PUSH && cases[i].queue != NULL)
+			WEFT_TSAN_RELEASE(cases[i].queue);
+#endif
+	int rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen);
+#ifdef WEFT_TSAN
+	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
+		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
+#endif
 	return rc;
 }
 

@@ -157,6 +157,16 @@ USER_FN int u_mpmc_pop(void **v) { return weft_mpmc_pop(queue, v); }
 USER_FN int u_mpmc_timedpop(void **v) { struct timespec d = slice(); return weft_mpmc_timedpop(queue, v, &d); }
 USER_FN int u_mpmc_push(void) { return weft_mpmc_push(queue, &token); }
 USER_FN int u_mpmc_timedpush(void) { struct timespec d = slice(); return weft_mpmc_timedpush(queue, &token, &d); }
+static weft_cancel_t live_token = WEFT_CANCEL_INIT; /* never cancelled */
+USER_FN int u_mpmc_pop_ctx(void **v) { return weft_mpmc_pop_ctx(queue, v, NULL, &live_token); }
+USER_FN int u_mpmc_push_ctx(void) { struct timespec d = slice(); return weft_mpmc_push_ctx(queue, &token, &d, &live_token); }
+static weft_mpmc_t *queue2;
+USER_FN int u_mpmc_select(void)
+{
+	weft_mpmc_case_t c[2] = {{queue2, WEFT_MPMC_OP_POP, NULL}, {queue, WEFT_MPMC_OP_POP, NULL}};
+	unsigned chosen;
+	return weft_mpmc_select(c, 2, NULL, &live_token, &chosen);
+}
 
 /* ---- mutex: the setter holds the lock first; the waiter's lock blocks ---- */
 
@@ -789,6 +799,69 @@ static void case_mpmc_timedpush(void)
 	finish(t);
 }
 
+READY_STORAGE int mpmc_pop_ctx_ready;
+READY_STORAGE int mpmc_push_ctx_ready;
+READY_STORAGE int mpmc_select_ready;
+
+static void *mpmc_pop_ctx_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	mpmc_pop_ctx_ready = 1;
+	(void)!weft_mpmc_push(queue, &token);
+	return NULL;
+}
+
+static void case_mpmc_pop_ctx(void)
+{
+	make_queue(0);
+	pthread_t t = start(mpmc_pop_ctx_setter);
+	void *v;
+	while (!mpmc_pop_ctx_ready)
+		(void)u_mpmc_pop_ctx(&v); /* a second pop would never return */
+	finish(t);
+}
+
+static void *mpmc_push_ctx_setter(void *arg)
+{
+	(void)arg;
+	void *v;
+	nap();
+	mpmc_push_ctx_ready = 1;
+	(void)!weft_mpmc_pop(queue, &v);
+	return NULL;
+}
+
+static void case_mpmc_push_ctx(void)
+{
+	make_queue(1);
+	pthread_t t = start(mpmc_push_ctx_setter);
+	while (!mpmc_push_ctx_ready)
+		(void)u_mpmc_push_ctx();
+	finish(t);
+}
+
+static void *mpmc_select_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	mpmc_select_ready = 1;
+	(void)!weft_mpmc_push(queue, &token);
+	return NULL;
+}
+
+static void case_mpmc_select(void)
+{
+	make_queue(0);
+	queue2 = weft_mpmc_create(2, 0);
+	if (queue2 == NULL)
+		exit(2);
+	pthread_t t = start(mpmc_select_setter);
+	while (!mpmc_select_ready)
+		(void)u_mpmc_select(); /* a second select would never return */
+	finish(t);
+}
+
 /* ---- the runner ---- */
 
 static const struct {
@@ -820,6 +893,9 @@ static const struct {
 	{"mpmc_timedpop", case_mpmc_timedpop},
 	{"mpmc_push", case_mpmc_push},
 	{"mpmc_timedpush", case_mpmc_timedpush},
+	{"mpmc_pop_ctx", case_mpmc_pop_ctx},
+	{"mpmc_push_ctx", case_mpmc_push_ctx},
+	{"mpmc_select", case_mpmc_select},
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 

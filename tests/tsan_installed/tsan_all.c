@@ -586,6 +586,8 @@ struct item {
 };
 
 static weft_mpmc_t *q;
+static weft_mpmc_t *q_full, *q_empty; /* the other cases of the selects: never ready */
+static weft_cancel_t q_token = WEFT_CANCEL_INIT; /* never cancelled */
 static struct item items[N];
 static long q_sum;
 
@@ -595,7 +597,7 @@ static void *q_producer(void *arg)
 	for (long i = 0; i < N;) {
 		items[i].value = i + 1;
 		struct timespec d;
-		switch (i % 5) {
+		switch (i % 7) {
 		case 0:
 			EXPECT_EQ("weft_mpmc_push", weft_mpmc_push(q, &items[i]), WEFT_OK);
 			i++;
@@ -616,6 +618,18 @@ static void *q_producer(void *arg)
 			EXPECT_EQ("weft_mpmc_timedpush", weft_mpmc_timedpush(q, &items[i], &d), WEFT_OK);
 			i++;
 			break;
+		case 5:
+			EXPECT_EQ("weft_mpmc_push_ctx", weft_mpmc_push_ctx(q, &items[i], NULL, &q_token), WEFT_OK);
+			i++;
+			break;
+		case 6: {
+			weft_mpmc_case_t c[2] = {{q_full, WEFT_MPMC_OP_PUSH, NULL}, {q, WEFT_MPMC_OP_PUSH, &items[i]}};
+			unsigned chosen = 0;
+			EXPECT_EQ("weft_mpmc_select(push)", weft_mpmc_select(c, 2, NULL, &q_token, &chosen), WEFT_OK);
+			EXPECT_EQ("weft_mpmc_select(push): the case", chosen, 1);
+			i++;
+			break;
+		}
 		default: {
 			void *batch[3];
 			size_t n = 0;
@@ -641,7 +655,7 @@ static void *q_consumer(void *arg)
 	for (int k = 0; got < N; k++) {
 		void *p = NULL;
 		struct timespec d;
-		switch (k % 5) {
+		switch (k % 7) {
 		case 0:
 			EXPECT_EQ("weft_mpmc_pop", weft_mpmc_pop(q, &p), WEFT_OK);
 			break;
@@ -658,6 +672,17 @@ static void *q_consumer(void *arg)
 			d = later();
 			EXPECT_EQ("weft_mpmc_timedpop", weft_mpmc_timedpop(q, &p, &d), WEFT_OK);
 			break;
+		case 5:
+			EXPECT_EQ("weft_mpmc_pop_ctx", weft_mpmc_pop_ctx(q, &p, NULL, &q_token), WEFT_OK);
+			break;
+		case 6: {
+			weft_mpmc_case_t c[2] = {{q_empty, WEFT_MPMC_OP_POP, NULL}, {q, WEFT_MPMC_OP_POP, NULL}};
+			unsigned chosen = 0;
+			EXPECT_EQ("weft_mpmc_select(pop)", weft_mpmc_select(c, 2, NULL, &q_token, &chosen), WEFT_OK);
+			EXPECT_EQ("weft_mpmc_select(pop): the case", chosen, 1);
+			p = c[1].item;
+			break;
+		}
 		default: {
 			void *batch[3];
 			size_t n = weft_mpmc_pop_n(q, batch, 3);
@@ -676,18 +701,24 @@ static void *q_consumer(void *arg)
 static void test_mpmc(void)
 {
 	q = weft_mpmc_create(8, 0); /* small: pushes block on full, pops on empty */
-	if (q == NULL) {
+	q_full = weft_mpmc_create(2, 0);
+	q_empty = weft_mpmc_create(2, 0);
+	if (q == NULL || q_full == NULL || q_empty == NULL) {
 		fprintf(stderr, "tsan_all: weft_mpmc_create failed\n");
 		exit(2);
 	}
 	struct timespec p = past();
 	void *out;
 	EXPECT_EQ("weft_mpmc_timedpop(past, empty)", weft_mpmc_timedpop(q, &out, &p), WEFT_ETIMEDOUT);
+	while (weft_mpmc_try_push(q_full, &items[0]))
+		;
 	run2(q_producer, q_consumer, NULL);
 	EXPECT_EQ("mpmc: items summed", q_sum, (long)N * (N + 1) / 2);
 	weft_mpmc_close(q);
 	EXPECT_EQ("weft_mpmc_pop(closed, empty)", weft_mpmc_pop(q, &out), WEFT_ECLOSED);
 	weft_mpmc_destroy(q);
+	weft_mpmc_destroy(q_full);
+	weft_mpmc_destroy(q_empty);
 }
 
 /* ---- pool: an object put by one thread is got and written by the other ---------- */
