@@ -3113,6 +3113,19 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MPMC_SPINNING 0x40000000u /* a waiter of this side is polling the queue */
 #define WEFT_MPMC_SLEEPERS 0x3fffffffu /* the number of registered sleepers */
 
+/* weft_mpmc_select(): the direction of a case, and the most cases one call
+ * takes (it sleeps on one word per case, all at once: the wait layer's
+ * weft__wait_any() takes up to 64 words besides the token's). */
+enum { WEFT_MPMC_OP_POP = 0, WEFT_MPMC_OP_PUSH = 1 };
+#define WEFT_MPMC_SELECT_MAX 64u
+
+/* One case of weft_mpmc_select(). */
+typedef struct weft_mpmc_case {
+	struct weft_mpmc *queue; /* the queue */
+	int op;                  /* WEFT_MPMC_OP_POP or WEFT_MPMC_OP_PUSH */
+	void *item;              /* PUSH: the value to push; POP: receives the value popped */
+} weft_mpmc_case_t;
+
 /* A live queue's magic number (checked under WEFT_DEBUG). */
 #define WEFT_MPMC_MAGIC 0x6d706d63u /* "mpmc" */
 
@@ -3162,14 +3175,19 @@ WEFT_STATIC_ASSERT(sizeof(weft_mpmc_t) == 3 * WEFT_CACHE_LINE, "three cache line
 /* Out of line (src/mpmc.c).  @first is the first attempt's result. */
 WEFT_NOINLINE bool weft_mpmc_try_push_slow(weft_mpmc_t *q, void *value, int first);
 WEFT_NOINLINE bool weft_mpmc_try_pop_slow(weft_mpmc_t *q, void **out, int first);
-WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first);
-WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first);
+WEFT_NOINLINE int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline,
+				      weft_cancel_t *cancel, int first);
+WEFT_NOINLINE int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline,
+				     weft_cancel_t *cancel, int first);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_pop_slow(weft_mpmc_t *q, size_t count);
 WEFT_NOINLINE WEFT_COLD void weft_mpmc_wake_push_slow(weft_mpmc_t *q, size_t count);
 void weft_mpmc_destroy_slow(weft_mpmc_t *q);
 int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline);
 int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline);
 size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
+struct weft_mpmc_case;
+WEFT_NOINLINE int weft_mpmc_select_slow(struct weft_mpmc_case *cases, unsigned n, const struct timespec *deadline,
+					weft_cancel_t *cancel, unsigned *chosen);
 size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
 
 /*
@@ -3408,7 +3426,7 @@ WEFT_NODISCARD static inline int weft_mpmc_push(weft_mpmc_t *q, void *value)
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, NULL, first);
+	return weft_mpmc_push_slow(q, value, NULL, NULL, first);
 }
 
 /**
@@ -3431,7 +3449,7 @@ WEFT_NODISCARD static inline int weft_mpmc_pop(weft_mpmc_t *q, void **out)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 		return WEFT_OK;
 	}
-	int rc = weft_mpmc_pop_slow(q, out, NULL, first);
+	int rc = weft_mpmc_pop_slow(q, out, NULL, NULL, first);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
 	return rc;
@@ -3474,6 +3492,130 @@ WEFT_NODISCARD static inline int weft_mpmc_timedpop(weft_mpmc_t *q, void **out, 
 	int rc = weft_mpmc_timedpop_slow(q, out, deadline);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
+
+/**
+ * weft_mpmc_push_ctx() - push @value, sleeping while the queue is full, until
+ * @deadline or until @cancel is cancelled.
+ * @q: the queue.
+ * @value: any pointer; for WEFT_PSHARED an index or offset.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_mpmc_push() (both NULL) and weft_mpmc_timedpush() (no token) with a
+ * cancellation token.  A push that finds room succeeds without looking at the
+ * token or the clock; the token is read only once the call would wait, so a
+ * token cancelled beforehand makes a push on a full queue return at once.  A
+ * process-shared queue needs a process-shared token.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: release on WEFT_OK.
+ * Return: WEFT_OK; WEFT_ETIMEDOUT or WEFT_ECANCELED: @value was not pushed;
+ * WEFT_ECLOSED (closed, not pushed); WEFT_EINVAL for a malformed @deadline
+ * (the queue is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_mpmc_push_ctx(weft_mpmc_t *q, void *value, const struct timespec *deadline,
+						    weft_cancel_t *cancel)
+{
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	WEFT_TSAN_RELEASE(q); /* TSan: see above weft__mpmc_push_fast() */
+	int first = weft__mpmc_push_fast(q, value);
+	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
+		return WEFT_OK;
+	return weft_mpmc_push_slow(q, value, deadline, cancel, first);
+}
+
+/**
+ * weft_mpmc_pop_ctx() - pop the oldest value, sleeping while the queue is
+ * empty, until @deadline or until @cancel is cancelled.
+ * @q: the queue.
+ * @out: receives the value.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_mpmc_pop() and weft_mpmc_timedpop() with a cancellation token.  A pop
+ * that finds a value takes it without looking at the token; the token is read
+ * only once the call would wait.  A value is never lost to a cancellation: a
+ * pop that has claimed a value returns it (WEFT_OK) even if the token is
+ * cancelled meanwhile; WEFT_ECANCELED means nothing was taken.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK.
+ * Return: WEFT_OK; WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing popped, *@out
+ * untouched); WEFT_ECLOSED (closed and drained); WEFT_EINVAL for a malformed
+ * @deadline (the queue is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, const struct timespec *deadline,
+						   weft_cancel_t *cancel)
+{
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	WEFT__MPMC_CHECK(q);
+	int first = weft__mpmc_pop_fast(q, out);
+	int rc = WEFT_LIKELY(first == WEFT__MPMC_DONE) ? WEFT_OK : weft_mpmc_pop_slow(q, out, deadline, cancel, first);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
+	return rc;
+}
+
+/**
+ * weft_mpmc_select() - perform exactly one of several pushes and pops, the
+ * first that can be done, sleeping until one can, until @deadline or until
+ * @cancel is cancelled.
+ * @cases: @n cases, each a queue, a direction (WEFT_MPMC_OP_POP or
+ *         WEFT_MPMC_OP_PUSH) and an item: the value to push, or where the
+ *         popped value goes.
+ * @n: 1 to WEFT_MPMC_SELECT_MAX.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ * @chosen: receives the index of the case performed (WEFT_OK) or of the
+ *          closed case reported (WEFT_ECLOSED); untouched otherwise.
+ *
+ * Go's select over channels, for weft_mpmc_t: the call tries each case once
+ * with the non-blocking try operation, starting at a pseudo-random case (a
+ * per-thread generator), and performs the first that succeeds; only that
+ * case's queue changes, and only that case's item (for a pop) is written.
+ * The random start makes it fair between ready cases: a queue that is always
+ * ready cannot starve another.  When no case is ready, the caller announces
+ * itself as a sleeper on every queue (as weft_mpmc_pop() and weft_mpmc_push()
+ * do), looks once more, and sleeps on all of them at once with the token; a
+ * push (pop) on any of the queues wakes it.
+ *
+ * Closed queues: a pop case on a closed and drained queue, or a push case on
+ * a closed queue, can never be performed.  Ready operations win: such a case
+ * is reported (WEFT_ECLOSED, *@chosen = its index; the lowest index if several
+ * are closed) only when no other case can be performed at that moment, and
+ * then without waiting.  Drop it from @cases to wait on the others.
+ *
+ * A case may name a queue more than once (as pop and push, or twice).  Queues
+ * may be process-shared (a process-shared queue then needs a process-shared
+ * token); a sleeper on such a queue naps, as weft_mpmc_pop() does.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: as the operation performed: release for a push, acquire for a pop.
+ * Return: WEFT_OK (case *@chosen was performed); WEFT_ECLOSED (see above);
+ * WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing was performed; the token is read
+ * only when no case is ready); WEFT_EINVAL (nothing done) if @cases or
+ * @chosen is NULL, @n is 0 or above WEFT_MPMC_SELECT_MAX, a case's queue is
+ * NULL or its op unknown, or @deadline is malformed.
+ */
+WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
+						  weft_cancel_t *cancel, unsigned *chosen)
+{
+#ifdef WEFT_TSAN
+	/* TSan: see above weft__mpmc_push_fast(); the push may be any case's */
+	for (unsigned i = 0; cases != NULL && i < n && i < WEFT_MPMC_SELECT_MAX; i++)
+		if (cases[i].op == WEFT_MPMC_OP_PUSH && cases[i].queue != NULL)
+			WEFT_TSAN_RELEASE(cases[i].queue);
+#endif
+	int rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen);
+#ifdef WEFT_TSAN
+	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
+		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
+#endif
 	return rc;
 }
 
@@ -8708,6 +8850,11 @@ static uint32_t *mpmc_sleepers(weft_mpmc_t *q, enum mpmc_side side)
 	return side == MPMC_PUSH_SIDE ? &q->push_sleepers : &q->pop_sleepers;
 }
 
+static uint32_t *mpmc_epoch(weft_mpmc_t *q, enum mpmc_side side)
+{
+	return side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
+}
+
 /* The earlier of two valid deadlines; @b may be NULL (none). */
 static const struct timespec *mpmc_earlier(const struct timespec *a, const struct timespec *b)
 {
@@ -8761,7 +8908,8 @@ static void mpmc_deregister(uint32_t *sleepers, bool *handover)
  * so before leaving the slow path we must pass one on (mpmc_hand_over()).
  *
  * Return: WEFT_OK (retry), WEFT_ETIMEDOUT (@deadline passed while asleep),
- * or WEFT_ECLOSED (push: closed; pop: closed and drained).
+ * WEFT_ECANCELED (@cancel, if not NULL, was cancelled before or during the
+ * sleep), or WEFT_ECLOSED (push: closed; pop: closed and drained).
  */
 /*
  * The sleep of a process-shared queue: naps of WEFT__MPMC_PSHARED_NAP_NS.  A
@@ -8775,24 +8923,32 @@ static void mpmc_deregister(uint32_t *sleepers, bool *handover)
  */
 #define WEFT__MPMC_PSHARED_NAP_NS 50000000ull /* 50 ms */
 
-static int mpmc_sleep_shared(weft_mpmc_t *q, enum mpmc_side side, uint32_t *epoch, uint32_t seen,
-			     const struct timespec *deadline)
+/* A process-shared sleeper's nap ended with a value (room) on @side that
+ * nobody woke it for: clear a SPINNING bit a dead poller may have left. */
+static void mpmc_heal_spinning(weft_mpmc_t *q, enum mpmc_side side)
 {
-	struct timespec nap = weft_deadline_after_ns(WEFT__MPMC_PSHARED_NAP_NS);
-	int rc = weft__wait(epoch, seen, mpmc_earlier(&nap, deadline), WEFT_PSHARED);
-	if (rc != WEFT_ETIMEDOUT || (deadline != NULL && weft_deadline_passed(deadline)))
-		return rc;
 	/* relaxed load: a hint; seq_cst fetch_and: ordered like mpmc_spin_stop()'s clear */
 	if (mpmc_counters(q, side, WEFT_SEQ_CST) == MPMC_DONE &&
 	    (weft_atomic_load(mpmc_sleepers(q, side), WEFT_RELAXED) & WEFT_MPMC_SPINNING))
 		weft_atomic_fetch_and(mpmc_sleepers(q, side), ~WEFT_MPMC_SPINNING, WEFT_SEQ_CST);
+}
+
+static int mpmc_sleep_shared(weft_mpmc_t *q, enum mpmc_side side, uint32_t *epoch, uint32_t seen,
+			     const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	struct timespec nap = weft_deadline_after_ns(WEFT__MPMC_PSHARED_NAP_NS);
+	int rc = weft__wait_ctx(epoch, seen, mpmc_earlier(&nap, deadline), WEFT_PSHARED, cancel);
+	if (rc != WEFT_ETIMEDOUT || (deadline != NULL && weft_deadline_passed(deadline)))
+		return rc;
+	mpmc_heal_spinning(q, side);
 	return WEFT_OK; /* only a nap ended: look again */
 }
 
-static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, bool *handover)
+static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec *deadline, weft_cancel_t *cancel,
+		      bool *handover)
 {
 	uint32_t *sleepers = mpmc_sleepers(q, side);
-	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
+	uint32_t *epoch = mpmc_epoch(q, side);
 
 	/* seq_cst: the registration.  In the total order of seq_cst operations
 	 * either a peer's claim (CAS on tail or head) comes before it, and the
@@ -8824,9 +8980,9 @@ static int mpmc_sleep(weft_mpmc_t *q, enum mpmc_side side, const struct timespec
 	if (now == MPMC_CLOSED)
 		rc = WEFT_ECLOSED;
 	else if (now == MPMC_BLOCKED && !(q->flags & WEFT_PSHARED))
-		rc = weft__wait(epoch, seen, deadline, mpmc_wait_flags(q));
+		rc = weft__wait_ctx(epoch, seen, deadline, mpmc_wait_flags(q), cancel);
 	else if (now == MPMC_BLOCKED)
-		rc = mpmc_sleep_shared(q, side, epoch, seen, deadline);
+		rc = mpmc_sleep_shared(q, side, epoch, seen, deadline, cancel);
 	/* Deregister and clear WAKING (whoever set it meant to wake someone,
 	 * and someone is now awake).  seq_cst: wakers that skipped their call
 	 * because of the bit read it before this, so our later re-check or
@@ -8969,26 +9125,30 @@ static void mpmc_spin_quiet(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_spi
  * the sleeper word before we registered), hence the growing timeout, which
  * only matters if no other thread makes progress either.
  *
- * Return: WEFT_OK (retry) or WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (retry), WEFT_ETIMEDOUT, or WEFT_ECANCELED (@cancel was
+ * cancelled before or during a nap).
  */
 struct mpmc_stall {
 	struct weft__spinwait sw; /* the WEFT__SPIN_MPMC_STALL preset, bounded by the deadline */
 	unsigned naps;            /* naps so far */
 };
 
+/* The timeout of nap number @naps (0, 1, ...) of a claim-window stall. */
+static uint64_t mpmc_nap_ns(unsigned naps)
+{
+	uint64_t nap = naps >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << naps;
+	return nap > WEFT__MPMC_NAP_MAX_NS ? WEFT__MPMC_NAP_MAX_NS : nap;
+}
+
 static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st, const struct timespec *deadline,
-		      bool *handover)
+		      weft_cancel_t *cancel, bool *handover)
 {
 	int rc = weft__spinwait_step(&st->sw); /* spin, yield, or (EBUSY) nap */
 	if (rc != WEFT_EBUSY)
 		return rc;
-	unsigned shift = st->naps++;
-	uint64_t nap = shift >= 6 ? WEFT__MPMC_NAP_MAX_NS : WEFT__MPMC_NAP_MIN_NS << shift;
-	if (nap > WEFT__MPMC_NAP_MAX_NS)
-		nap = WEFT__MPMC_NAP_MAX_NS;
-	struct timespec until = weft_deadline_after_ns(nap);
+	struct timespec until = weft_deadline_after_ns(mpmc_nap_ns(st->naps++));
 	uint32_t *sleepers = mpmc_sleepers(q, side);
-	uint32_t *epoch = side == MPMC_PUSH_SIDE ? &q->push_epoch : &q->pop_epoch;
+	uint32_t *epoch = mpmc_epoch(q, side);
 	/* The registration protocol of mpmc_sleep(), with a timeout: a missed
 	 * wake-up here costs at most the nap.  seq_cst, acquire: as there. */
 	weft_atomic_fetch_add(sleepers, 1u, WEFT_SEQ_CST);
@@ -8996,12 +9156,13 @@ static int mpmc_stall(weft_mpmc_t *q, enum mpmc_side side, struct mpmc_stall *st
 	if (weft_atomic_fetch_and(sleepers, ~WEFT_MPMC_WAKING, WEFT_SEQ_CST) & WEFT_MPMC_WAKING)
 		*handover = true;
 	if (!mpmc_slot_ready(q, side))
-		(void)weft__wait(epoch, seen, mpmc_earlier(&until, deadline), mpmc_wait_flags(q));
+		rc = weft__wait_ctx(epoch, seen, mpmc_earlier(&until, deadline), mpmc_wait_flags(q), cancel);
 	mpmc_deregister(sleepers, handover);
-	return WEFT_OK;
+	return rc == WEFT_ECANCELED ? WEFT_ECANCELED : WEFT_OK;
 }
 
-static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, bool *handover,
+static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *deadline, weft_cancel_t *cancel,
+			  bool *handover,
 			  struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first, deadline);
@@ -9021,13 +9182,17 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 			return WEFT_ETIMEDOUT;
 		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
+		/* The token is read only now that the call would wait (once:
+		 * weft__wait_ctx() looks at it again before each sleep). */
+		if (first_try && cancel != NULL && weft_cancel_requested(cancel))
+			return WEFT_ECANCELED;
 		first_try = false;
 		int rc = WEFT_OK;
 		switch (mpmc_counters(q, MPMC_PUSH_SIDE, WEFT_RELAXED)) {
 		case MPMC_CLOSED:
 			return WEFT_ECLOSED;
 		case MPMC_DONE: /* room by the counters: a pop is inside its window */
-			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stall, deadline, handover);
+			rc = mpmc_stall(q, MPMC_PUSH_SIDE, &stall, deadline, cancel, handover);
 			break;
 		case MPMC_TIMEDOUT: /* mpmc_counters() never says so */
 		case MPMC_BLOCKED: /* full: poll a while, then sleep */
@@ -9038,13 +9203,14 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 				rc = WEFT_ETIMEDOUT;
 				break;
 			case WEFT__SPIN_PARK:
-				rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, handover);
+				rc = mpmc_sleep(q, MPMC_PUSH_SIDE, deadline, cancel, handover);
 				break;
 			}
 			break;
 		}
-		if (rc == WEFT_ECLOSED)
-			return WEFT_ECLOSED;
+		if (rc == WEFT_ECLOSED || rc == WEFT_ECANCELED)
+			return rc; /* cancelled: nothing claimed; a wake-up meant for
+				    * us is passed on by the hand-over */
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt: a wake-up meant for us may have come
 			 * with the timeout, and must not be wasted. */
@@ -9054,7 +9220,8 @@ static int mpmc_push_wait(weft_mpmc_t *q, void *value, const struct timespec *de
 	}
 }
 
-static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, bool *handover,
+static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *deadline, weft_cancel_t *cancel,
+			  bool *handover,
 			 struct mpmc_spin *spin, int first)
 {
 	struct weft__spinwait backoff = mpmc_backoff_start(first, deadline);
@@ -9075,18 +9242,24 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 			return WEFT_ECLOSED; /* closed and drained */
 		if (first_try && deadline != NULL && weft_deadline_passed(deadline))
 			return WEFT_ETIMEDOUT;
+		/* The token is read only now that the call would wait (once:
+		 * weft__wait_ctx() looks at it again before each sleep). */
+		if (first_try && cancel != NULL && weft_cancel_requested(cancel))
+			return WEFT_ECANCELED;
 		first_try = false;
 		int rc;
 		if (c == MPMC_DONE) { /* a value by the counters: a push is inside its window */
-			rc = mpmc_stall(q, MPMC_POP_SIDE, &stall, deadline, handover);
+			rc = mpmc_stall(q, MPMC_POP_SIDE, &stall, deadline, cancel, handover);
 		} else { /* empty: poll a while, then sleep */
 			enum weft__spin_result spun = mpmc_spin_more(q, MPMC_POP_SIDE, spin, handover);
 			if (spun == WEFT__SPIN_AGAIN)
 				continue;
-			rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_sleep(q, MPMC_POP_SIDE, deadline, handover);
+			rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT
+							 : mpmc_sleep(q, MPMC_POP_SIDE, deadline, cancel, handover);
 		}
-		if (rc == WEFT_ECLOSED)
-			return WEFT_ECLOSED;
+		if (rc == WEFT_ECLOSED || rc == WEFT_ECANCELED)
+			return rc; /* cancelled: nothing claimed; a wake-up meant for
+				    * us is passed on by the hand-over */
 		if (rc == WEFT_ETIMEDOUT) {
 			/* One last attempt, as in mpmc_push_wait(). */
 			if (mpmc_pop_once(q, out, &backoff) == MPMC_DONE)
@@ -9097,26 +9270,27 @@ static int mpmc_pop_wait(weft_mpmc_t *q, void **out, const struct timespec *dead
 	}
 }
 
-int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, int first)
+int weft_mpmc_push_slow(weft_mpmc_t *q, void *value, const struct timespec *deadline, weft_cancel_t *cancel,
+			int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin;
 	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
 	spin.role = 0;
-	int rc = mpmc_push_wait(q, value, deadline, &handover, &spin, first);
+	int rc = mpmc_push_wait(q, value, deadline, cancel, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_PUSH_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_PUSH_SIDE);
 	return rc;
 }
 
-int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, int first)
+int weft_mpmc_pop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline, weft_cancel_t *cancel, int first)
 {
 	bool handover = false;
 	struct mpmc_spin spin;
 	weft__spinwait_init(&spin.sw, WEFT__SPIN_MPMC_WAIT, deadline);
 	spin.role = 0;
-	int rc = mpmc_pop_wait(q, out, deadline, &handover, &spin, first);
+	int rc = mpmc_pop_wait(q, out, deadline, cancel, &handover, &spin, first);
 	mpmc_spin_done(q, MPMC_POP_SIDE, &spin, &handover);
 	if (handover)
 		mpmc_hand_over(q, MPMC_POP_SIDE);
@@ -9131,7 +9305,7 @@ int weft_mpmc_timedpush_slow(weft_mpmc_t *q, void *value, const struct timespec 
 	int first = weft__mpmc_push_fast(q, value);
 	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, deadline, first);
+	return weft_mpmc_push_slow(q, value, deadline, NULL, first);
 }
 
 int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *deadline)
@@ -9142,7 +9316,283 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
 	int first = weft__mpmc_pop_fast(q, out);
 	if (first == WEFT__MPMC_DONE)
 		return WEFT_OK;
-	return weft_mpmc_pop_slow(q, out, deadline, first);
+	return weft_mpmc_pop_slow(q, out, deadline, NULL, first);
+}
+
+/* ---- select ---------------------------------------------------------------- */
+
+/*
+ * weft_mpmc_select(), Go's select over several queues (include/weft/mpmc.h).
+ * One call:
+ *   1. scans the cases once, from a pseudo-random start, with the attempt
+ *      loops of the try operations (mpmc_push_once(), mpmc_pop_once()), and
+ *      performs the first that succeeds: only a successful attempt changes a
+ *      queue, so no value is taken from a queue that is not reported;
+ *   2. if none did: reports a closed case, the token or the deadline, or
+ *      polls (rescans) for the spin bound of a blocking pop (the
+ *      WEFT__SPIN_MPMC_WAIT preset), without WEFT_MPMC_SPINNING: that bit
+ *      promises one queue's wakers that the poller will take their value,
+ *      which a poller of several queues cannot promise;
+ *   3. then registers as a sleeper on the side of every case, exactly as
+ *      mpmc_sleep() does on one queue (registration, epoch snapshot, WAKING
+ *      cleared, seq_cst re-check of the counters), and sleeps on all the
+ *      epoch words at once with the token (weft__wait_any()).  The
+ *      lost-wake-up argument of mpmc.h holds queue by queue: a peer's claim
+ *      on queue A comes before our registration on A (and our re-check of A
+ *      sees it) or after it (and the peer sees us and bumps A's epoch).
+ *      Every exit deregisters from every queue, and the call hands over
+ *      (mpmc_hand_over()) on each queue whose WAKING bit its deregistration
+ *      cleared: a wake-up meant for a sleeper of A may reach a select that
+ *      then takes B's value, and the hand-over passes A's value on.
+ */
+
+/* A per-thread xorshift32 generator (G. Marsaglia, "Xorshift RNGs", Journal
+ * of Statistical Software 8(14), 2003) picks where each call starts its
+ * scan: fair between ready cases, and no shared counter to contend on. */
+static __thread uint32_t mpmc_select_rng;
+
+static unsigned mpmc_select_start(unsigned n)
+{
+	uint32_t x = mpmc_select_rng;
+	if (x == 0) /* this thread's first select: seed from its TLS address */
+		x = (uint32_t)((uintptr_t)&mpmc_select_rng >> 4) * 2654435761u | 1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	mpmc_select_rng = x;
+	/* uniform in [0, n): the high bits of x * n (D. Lemire's multiply-shift) */
+	return (unsigned)(((uint64_t)x * n) >> 32);
+}
+
+static enum mpmc_side mpmc_case_side(const weft_mpmc_case_t *c)
+{
+	return c->op == WEFT_MPMC_OP_PUSH ? MPMC_PUSH_SIDE : MPMC_POP_SIDE;
+}
+
+struct mpmc_select {
+	weft_mpmc_case_t *cases;
+	unsigned n;
+	unsigned start;                /* the first case each scan tries */
+	unsigned closed;               /* the lowest closed case the last scan found, or n */
+	unsigned naps;                 /* claim-window naps in a row (mpmc_nap_ns()) */
+	uint64_t handover;             /* bit i: a deregistration from case i's side cleared WAKING */
+	struct weft__spinwait backoff; /* contention backoff of the attempts, bounded by the deadline */
+};
+
+/* One attempt at case @c, as its try operation would make it. */
+static enum mpmc_outcome mpmc_case_try(weft_mpmc_case_t *c, struct weft__spinwait *backoff)
+{
+	if (c->op == WEFT_MPMC_OP_PUSH)
+		return mpmc_push_once(c->queue, c->item, backoff);
+	void *value;
+	enum mpmc_outcome r = mpmc_pop_once(c->queue, &value, backoff);
+	if (r == MPMC_DONE)
+		c->item = value; /* written only for the case performed */
+	else if (r == MPMC_BLOCKED && mpmc_counters(c->queue, MPMC_POP_SIDE, WEFT_RELAXED) == MPMC_CLOSED)
+		r = MPMC_CLOSED; /* closed and drained */
+	return r;
+}
+
+/* Try every case once, from s->start; true with *@chosen if one was performed. */
+static bool mpmc_select_scan(struct mpmc_select *s, unsigned *chosen)
+{
+	s->closed = s->n;
+	for (unsigned k = 0, i = s->start; k < s->n; k++, i = i + 1 == s->n ? 0 : i + 1) {
+		enum mpmc_outcome r = mpmc_case_try(&s->cases[i], &s->backoff);
+		if (r == MPMC_DONE) {
+			*chosen = i;
+			return true;
+		}
+		if (r == MPMC_CLOSED && i < s->closed)
+			s->closed = i;
+	}
+	return false;
+}
+
+/* The first scan: one uncontended attempt per case (the inline first
+ * attempts of mpmc.h, which push_slow and pop_slow also start from), no
+ * backoff and no closed checks; anything else is left to the full scans of
+ * weft_mpmc_select_slow().  True with *@chosen if a case was performed. */
+static bool mpmc_select_fast(weft_mpmc_case_t *cases, unsigned n, unsigned start, unsigned *chosen)
+{
+	for (unsigned k = 0, i = start; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+		weft_mpmc_case_t *c = &cases[i];
+		void *value;
+		if (c->op == WEFT_MPMC_OP_PUSH) {
+			if (weft__mpmc_push_fast(c->queue, c->item) != WEFT__MPMC_DONE)
+				continue;
+		} else {
+			if (weft__mpmc_pop_fast(c->queue, &value) != WEFT__MPMC_DONE)
+				continue;
+			c->item = value;
+		}
+		*chosen = i;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Step 3 of the overview: register on every case's side, re-check, sleep on
+ * every epoch word and the token, deregister.  The sleep is skipped if a
+ * re-check finds a case that can be performed (or a closed one): the caller
+ * scans again.  A queue whose counters show a value (room) that its slot
+ * does not is in a peer's claim window, whose end may not wake us: then the
+ * sleep is a nap (mpmc_stall()'s growing timeout).  A process-shared queue
+ * naps as mpmc_sleep_shared() does.
+ *
+ * Return: WEFT_OK (look again), WEFT_ETIMEDOUT (@deadline passed) or
+ * WEFT_ECANCELED.
+ */
+static int mpmc_select_sleep(struct mpmc_select *s, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	struct weft__wait_word words[WEFT_MPMC_SELECT_MAX];
+	unsigned nwords = 0;
+	bool shared = false, ready = false, window = false;
+	for (unsigned i = 0; i < s->n; i++) {
+		weft_mpmc_t *q = s->cases[i].queue;
+		enum mpmc_side side = mpmc_case_side(&s->cases[i]);
+		uint32_t *sleepers = mpmc_sleepers(q, side);
+		uint32_t *epoch = mpmc_epoch(q, side);
+		/* seq_cst: the registration; acquire: the epoch snapshot
+		 * (pairs with the release bumps in mpmc_wake() and
+		 * weft_mpmc_close()); seq_cst: the clear of WAKING.  All three
+		 * as in mpmc_sleep(), whose comments give the reasons. */
+		weft_atomic_fetch_add(sleepers, 1u, WEFT_SEQ_CST);
+		uint32_t seen = weft_atomic_load(epoch, WEFT_ACQUIRE);
+		if (weft_atomic_fetch_and(sleepers, ~WEFT_MPMC_WAKING, WEFT_SEQ_CST) & WEFT_MPMC_WAKING)
+			s->handover |= (uint64_t)1 << i;
+		unsigned w = 0;
+		while (w < nwords && words[w].addr != epoch)
+			w++; /* a queue named twice on one side: one word (the first snapshot) */
+		if (w == nwords) {
+			words[nwords].addr = epoch;
+			words[nwords].expected = seen;
+			words[nwords].flags = mpmc_wait_flags(q);
+			nwords++;
+		}
+		shared |= (q->flags & WEFT_PSHARED) != 0; /* fixed at init */
+	}
+	/* seq_cst: the re-checks, each after its registration in the total
+	 * order (see mpmc_sleep()) */
+	for (unsigned i = 0; i < s->n && !ready; i++) {
+		weft_mpmc_t *q = s->cases[i].queue;
+		enum mpmc_side side = mpmc_case_side(&s->cases[i]);
+		enum mpmc_outcome now = mpmc_counters(q, side, WEFT_SEQ_CST);
+		if (now == MPMC_CLOSED || (now == MPMC_DONE && mpmc_slot_ready(q, side)))
+			ready = true;
+		else if (now == MPMC_DONE)
+			window = true;
+	}
+	int rc = WEFT_OK;
+	if (!ready) {
+		const struct timespec *until = deadline;
+		struct timespec nap, shared_nap;
+		if (window) {
+			nap = weft_deadline_after_ns(mpmc_nap_ns(s->naps++));
+			until = mpmc_earlier(&nap, until);
+		} else {
+			s->naps = 0;
+		}
+		if (shared) {
+			shared_nap = weft_deadline_after_ns(WEFT__MPMC_PSHARED_NAP_NS);
+			until = mpmc_earlier(&shared_nap, until);
+		}
+		rc = weft__wait_any(words, nwords, until, cancel);
+		if (rc == WEFT_ETIMEDOUT && until != deadline && !(deadline != NULL && weft_deadline_passed(deadline))) {
+			rc = WEFT_OK; /* only a nap ended: look again */
+			for (unsigned i = 0; shared && i < s->n; i++)
+				if (s->cases[i].queue->flags & WEFT_PSHARED)
+					mpmc_heal_spinning(s->cases[i].queue, mpmc_case_side(&s->cases[i]));
+		}
+	}
+	for (unsigned i = 0; i < s->n; i++) {
+		bool cleared = false;
+		mpmc_deregister(mpmc_sleepers(s->cases[i].queue, mpmc_case_side(&s->cases[i])), &cleared);
+		if (cleared)
+			s->handover |= (uint64_t)1 << i;
+	}
+	return rc;
+}
+
+static bool mpmc_select_valid(const weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
+			      const unsigned *chosen)
+{
+	if (cases == NULL || chosen == NULL || n == 0 || n > WEFT_MPMC_SELECT_MAX)
+		return false;
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (cases[i].queue == NULL || (cases[i].op != WEFT_MPMC_OP_POP && cases[i].op != WEFT_MPMC_OP_PUSH))
+			return false;
+		WEFT__MPMC_CHECK(cases[i].queue);
+	}
+	return true;
+}
+
+int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline, weft_cancel_t *cancel,
+			  unsigned *chosen)
+{
+	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= WEFT__WAIT_ANY_MAX, "a select sleeps on one word per case");
+	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= 64, "struct mpmc_select.handover has a bit per case");
+	if (!mpmc_select_valid(cases, n, deadline, chosen))
+		return WEFT_EINVAL;
+	unsigned start = mpmc_select_start(n);
+	if (mpmc_select_fast(cases, n, start, chosen))
+		return WEFT_OK;
+	struct mpmc_select s;
+	s.cases = cases;
+	s.n = n;
+	s.start = start;
+	s.closed = n;
+	s.naps = 0;
+	s.handover = 0;
+	weft__spinwait_init(&s.backoff, WEFT__SPIN_MPMC_BACKOFF, deadline);
+	struct weft__spinwait spin;
+	weft__spinwait_init(&spin, WEFT__SPIN_MPMC_WAIT, deadline);
+	bool first = true;
+	int rc;
+	for (;;) {
+		if (mpmc_select_scan(&s, chosen)) {
+			rc = WEFT_OK;
+			break;
+		}
+		if (s.closed < n) {
+			*chosen = s.closed;
+			rc = WEFT_ECLOSED;
+			break;
+		}
+		if (first) {
+			first = false;
+			/* The token is read only now that the call would wait. */
+			if (cancel != NULL && weft_cancel_requested(cancel)) {
+				rc = WEFT_ECANCELED;
+				break;
+			}
+			if (deadline != NULL && weft_deadline_passed(deadline)) {
+				rc = WEFT_ETIMEDOUT;
+				break;
+			}
+		}
+		enum weft__spin_result spun = weft__spinwait_spin(&spin);
+		if (spun == WEFT__SPIN_AGAIN)
+			continue;
+		rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_select_sleep(&s, deadline, cancel);
+		if (rc == WEFT_OK)
+			continue;
+		if (rc == WEFT_ETIMEDOUT && mpmc_select_scan(&s, chosen)) {
+			rc = WEFT_OK; /* one last look, as in mpmc_pop_wait() */
+		} else if (rc == WEFT_ETIMEDOUT && s.closed < n) {
+			*chosen = s.closed;
+			rc = WEFT_ECLOSED;
+		}
+		break; /* cancelled: nothing was performed; the hand-over below
+			* passes on any wake-up that was meant for us */
+	}
+	for (unsigned i = 0; s.handover != 0; i++, s.handover >>= 1)
+		if (s.handover & 1u)
+			mpmc_hand_over(cases[i].queue, mpmc_case_side(&cases[i]));
+	return rc;
 }
 
 /* ---- close ----------------------------------------------------------------- */
