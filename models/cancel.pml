@@ -20,7 +20,8 @@
  *
  * Paths:
  *  PATH_WAITV (default): src/wait_futex.c weft__wait_ctx(): look at the
- *    token; futex_waitv on {obj == 0, tok == 0}; look at the token again.
+ *    word, then the token; futex_waitv on {obj == 0, tok == 0}; look at the
+ *    word and the token again (weft__wait_outcome(): a changed word wins).
  *    weft_cancel(): set the bit, FUTEX_WAKE the token's word.
  *  PATH_REGISTRY: src/wait.c weft__wait_ctx_fallback() and
  *    weft__cancel_registry_wake(): the waiter registers under the registry
@@ -55,6 +56,7 @@
 
 #define OK 0
 #define ECANCELED 10
+#define WOULD_SLEEP 254                 /* WEFT__WAIT_WOULD_SLEEP */
 #define NOBODY 255
 
 byte obj;                       /* the object's word */
@@ -116,12 +118,27 @@ inline unlock()
 	reg_lock = NOBODY
 }
 
+/* weft__wait_outcome(): the word first, then the token, else @otherwise
+ * (two loads, one step each, as in the code) */
+inline outcome(rc, otherwise)
+{
+	if
+	:: obj != 0 -> rc = OK
+	:: else ->
+		if
+		:: tok != 0 -> rc = ECANCELED
+		:: else -> rc = otherwise
+		fi
+	fi
+}
+
 /* weft__wait_ctx(&obj, 0, NULL, 0, &tok) */
 inline wait_ctx(me, rc)
 {
 #ifdef PATH_WAITV
+	outcome(rc, WOULD_SLEEP);                    /* before sleeping: no syscall */
 	if
-	:: tok != 0 -> rc = ECANCELED               /* before sleeping: no syscall */
+	:: rc != WOULD_SLEEP
 	:: else ->
 		atomic {                             /* futex_waitv: compare both, sleep on both */
 			if
@@ -134,19 +151,18 @@ inline wait_ctx(me, rc)
 			fi
 		};
 		sleep_until_woken(me);
-		rc = (tok != 0 -> ECANCELED : OK)
+		outcome(rc, OK)
 	fi
 #else /* PATH_REGISTRY */
-	rc = OK;
 #ifdef BUG_REG_CHECK_FIRST
-	if :: tok != 0 -> rc = ECANCELED :: else fi;
+	outcome(rc, WOULD_SLEEP);
 	lock(me); registered[me] = true; unlock();
 #else
 	lock(me); registered[me] = true; unlock();
-	if :: tok != 0 -> rc = ECANCELED :: else fi;
+	outcome(rc, WOULD_SLEEP);                    /* (2) of wait.c's argument */
 #endif
 	if
-	:: rc == OK ->
+	:: rc == WOULD_SLEEP ->
 		atomic {                             /* weft__wait(): FUTEX_WAIT */
 			if
 			:: obj == 0 -> on_obj[me] = true
@@ -158,7 +174,7 @@ inline wait_ctx(me, rc)
 	fi;
 	awake[me] = true;                            /* release store */
 	lock(me); registered[me] = false; unlock();
-	if :: tok != 0 -> rc = ECANCELED :: else fi
+	outcome(rc, OK)
 #endif
 }
 

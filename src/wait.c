@@ -210,37 +210,6 @@ static const struct timespec *nap_until(const struct timespec *deadline, uint64_
 	return out;
 }
 
-int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
-			    unsigned flags, const weft_cancel_t *cancel)
-{
-	if (chain_pshared(cancel)) {
-		/* another process may cancel: look at the chain after each nap */
-		for (;;) {
-			struct timespec nap;
-			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
-			int rc = weft__wait(addr, expected, until, flags);
-			if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
-				return WEFT_ECANCELED;
-			if (rc != WEFT_ETIMEDOUT || until == deadline)
-				return rc; /* woken (or spurious), or @deadline itself passed */
-			/* only a nap ended: sleep again (weft__wait() returns at
-			 * once if the word changed meanwhile) */
-		}
-	}
-	struct cancel_waiter w = {cancel, addr, flags, 0, NULL, NULL};
-	registry_add(&w);
-	int rc = WEFT_ECANCELED;
-	if (!weft_cancel_requested(cancel)) /* (2) of the argument above */
-		rc = weft__wait(addr, expected, deadline, flags);
-	/* release: pairs with the acquire in weft__cancel_registry_wake(); orders
-	 * nothing of ours, but says we are past the sleep */
-	weft_atomic_store(&w.awake, 1, WEFT_RELEASE);
-	registry_remove(&w);
-	if (rc != WEFT_ECANCELED && weft_cancel_requested(cancel)) /* acquire: see wait.h */
-		rc = WEFT_ECANCELED;
-	return rc;
-}
-
 /* Whether a word of @words differs from its expected value. */
 static bool any_changed(const struct weft__wait_word *words, unsigned n)
 {
@@ -252,6 +221,44 @@ static bool any_changed(const struct weft__wait_word *words, unsigned n)
 	return false;
 }
 
+int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel)
+{
+	if (any_changed(words, n))
+		return WEFT_OK;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return rc;
+}
+
+int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			    unsigned flags, const weft_cancel_t *cancel)
+{
+	const struct weft__wait_word word = {addr, expected, flags};
+	if (chain_pshared(cancel)) {
+		/* another process may cancel: look at the chain after each nap */
+		for (;;) {
+			struct timespec nap;
+			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
+			int rc = weft__wait(addr, expected, until, flags);
+			if (rc == WEFT_ETIMEDOUT && until != deadline)
+				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
+			rc = weft__wait_outcome(&word, 1, rc, cancel);
+			if (rc != WEFT__WAIT_WOULD_SLEEP)
+				return rc;
+		}
+	}
+	struct cancel_waiter w = {cancel, addr, flags, 0, NULL, NULL};
+	registry_add(&w);
+	int rc = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel); /* (2) of the argument above */
+	if (rc == WEFT__WAIT_WOULD_SLEEP)
+		rc = weft__wait(addr, expected, deadline, flags);
+	/* release: pairs with the acquire in weft__cancel_registry_wake(); orders
+	 * nothing of ours, but says we are past the sleep */
+	weft_atomic_store(&w.awake, 1, WEFT_RELEASE);
+	registry_remove(&w);
+	return weft__wait_outcome(&word, 1, rc, cancel);
+}
+
 #define ANY_FIRST_NAP_NS 16000ull /* 16 us, doubling up to WEFT__CANCEL_NAP_NS */
 
 int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
@@ -259,20 +266,18 @@ int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, con
 {
 	uint64_t nap_ns = ANY_FIRST_NAP_NS;
 	for (;;) {
-		if (any_changed(words, n))
-			return WEFT_OK;
-		if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
-			return WEFT_ECANCELED;
+		int rc = weft__wait_outcome(words, n, WEFT__WAIT_WOULD_SLEEP, cancel);
+		if (rc != WEFT__WAIT_WOULD_SLEEP)
+			return rc;
 		struct timespec nap;
 		const struct timespec *until = nap_until(deadline, nap_ns, &nap);
-		int rc = cancel != NULL ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until,
-								  words[0].flags, cancel)
-					: weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
-		if (rc == WEFT_ECANCELED || rc == WEFT_OK)
-			return rc; /* WEFT_OK: the first word changed, or spurious */
-		if (until == deadline)
-			return any_changed(words, n) ? WEFT_OK : WEFT_ETIMEDOUT;
-		if (nap_ns < WEFT__CANCEL_NAP_NS)
+		rc = cancel != NULL
+			     ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until, words[0].flags, cancel)
+			     : weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
+		if (rc == WEFT_ETIMEDOUT && until == deadline)
+			return weft__wait_outcome(words, n, WEFT_ETIMEDOUT, cancel);
+		if (rc == WEFT_ETIMEDOUT && nap_ns < WEFT__CANCEL_NAP_NS)
 			nap_ns *= 2;
+		/* woken, cancelled, or a nap ended: the loop's top looks again */
 	}
 }

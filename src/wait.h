@@ -79,20 +79,24 @@ WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const
  * Cancellable waits (issue 16; the token is include/weft/cancel.h).
  *
  * weft__wait_ctx() is weft__wait() that also returns when @cancel (or an
- * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a tail
- * call, nothing else is read).  With a token: if the chain is cancelled
- * already, WEFT_ECANCELED at once, without a system call; otherwise sleep on
- * *addr and on the state word of every token of the chain at once, and return
- * WEFT_ECANCELED whenever the chain is found cancelled after the sleep (also
- * when the word changed meanwhile: like WEFT_ETIMEDOUT, it says nothing about
- * the word, and a caller whose waker can hand it something while it sleeps
- * must look at its word before it gives up).  WEFT_ECANCELED is an acquire
- * that pairs with weft_cancel()'s release.
+ * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a test
+ * and a tail call, nothing else is read).  With a token, the word comes
+ * first, before the sleep and after it: WEFT_OK if *addr != @expected; else
+ * WEFT_ECANCELED if the chain is cancelled (before the sleep: at once,
+ * without a system call); else sleep on *addr and on the state word of every
+ * token of the chain at once.  So WEFT_ECANCELED means "cancelled, and the
+ * word still held @expected at the last look"; a word that changes at the
+ * same moment wins, and the caller's loop, looking again, either does its
+ * operation or calls again and gets WEFT_ECANCELED.  (A caller whose waker
+ * can hand it something after that last look must still look before it
+ * gives up, as after WEFT_ETIMEDOUT.)  WEFT_ECANCELED is an acquire that
+ * pairs with weft_cancel()'s release.
  *
  * weft__wait_any() sleeps until any of @n words differs from its expected
- * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns,
- * and WEFT_EINVAL for n == 0 or n > WEFT__WAIT_ANY_MAX.  Each word has its own
- * flavour (0 or WEFT_PSHARED).
+ * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns
+ * in the same order (a changed word wins: WEFT_OK at once if one differs
+ * already), and WEFT_EINVAL for words == NULL, n == 0 or n >
+ * WEFT__WAIT_ANY_MAX.  Each word has its own flavour (0 or WEFT_PSHARED).
  *
  * How (src/wait_futex.c, src/wait.c):
  *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
@@ -141,8 +145,16 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok);
 bool weft__wait_uses_waitv(void);
 void weft__wait_set_waitv(bool on);
 
+/* The status of a cancellable wait that looks at @words and @cancel, after a
+ * sleep that ended with @rc (or before one: @rc = WEFT__WAIT_WOULD_SLEEP):
+ * WEFT_OK if a word differs, else WEFT_ECANCELED if the chain is cancelled,
+ * else @rc.  The one home of that order, for both backends (wait.c). */
+#define WEFT__WAIT_WOULD_SLEEP (-2) /* not a public status */
+int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel);
+
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
- * over the backend's weft__wait(); the backends call them. */
+ * over the backend's weft__wait(); the backends call them after their own
+ * weft__wait_outcome() found that they would sleep. */
 int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
 			    unsigned flags, const weft_cancel_t *cancel);
 int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,

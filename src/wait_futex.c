@@ -145,24 +145,19 @@ static unsigned waitv_chain(struct waitv_entry *v, unsigned n, const weft_cancel
 	return n;
 }
 
-/* One futex_waitv() over @v.  Return a status, or -1 if futex_waitv cannot
- * be used (the caller takes the fallback). */
-static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline,
-		       const weft_cancel_t *cancel)
+/* One futex_waitv() over @v.  Return: WEFT_OK (woken, a word differs, or a
+ * signal), WEFT_ETIMEDOUT, or -1 if futex_waitv cannot be used (the caller
+ * takes the fallback). */
+static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline)
 {
 	long rc = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
-	int status = WEFT_OK; /* woken (rc = index), EAGAIN (a word differs), EINTR */
-	if (rc == -1 && errno == ETIMEDOUT) {
-		status = WEFT_ETIMEDOUT;
-	} else if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
-		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter */
-		return -1;
-	} else if (rc == -1 && errno != EAGAIN && errno != EINTR) {
-		return -1; /* unexpected (EFAULT, EINVAL): the fallback will say */
-	}
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
-	return status;
+	if (rc >= 0 || errno == EAGAIN || errno == EINTR)
+		return WEFT_OK;
+	if (errno == ETIMEDOUT)
+		return WEFT_ETIMEDOUT;
+	if (errno == ENOSYS || errno == EPERM)
+		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter: for good */
+	return -1; /* or unexpected (EFAULT, EINVAL): the fallback will say */
 }
 
 /* weft__wait_ctx() with a token: out of line, so that the NULL token's path
@@ -172,14 +167,18 @@ static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected,
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	const struct weft__wait_word word = {addr, expected, flags};
+	int status = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* the word changed, or cancelled: no system call */
 	int saved_errno = weft__errno_save();
-	int status = -1;
+	status = -1;
 	if (waitv_usable()) {
 		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
 		waitv_word(&v[0], addr, expected, flags);
-		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline, cancel);
+		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline);
+		if (status != -1)
+			status = weft__wait_outcome(&word, 1, status, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
@@ -202,15 +201,18 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
 	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
 		return WEFT_EINVAL;
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	int status = weft__wait_outcome(words, n, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* a word changed, or cancelled: no system call */
 	int saved_errno = weft__errno_save();
-	int status = -1;
+	status = -1;
 	if (waitv_usable()) {
 		struct waitv_entry v[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
 			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
-		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline, cancel);
+		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline);
+		if (status != -1)
+			status = weft__wait_outcome(words, n, status, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_any_fallback(words, n, deadline, cancel);

@@ -205,8 +205,10 @@ WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const str
 		return weft__wait(addr, expected, deadline, flags);
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	const struct weft__wait_word word = {addr, expected, flags};
+	int status = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* the word changed, or cancelled */
 	return weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
 }
 
@@ -217,9 +219,7 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
 	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
 		return WEFT_EINVAL;
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
-	return weft__wait_any_fallback(words, n, deadline, cancel);
+	return weft__wait_any_fallback(words, n, deadline, cancel); /* it looks first */
 }
 
 const char *weft__wait_backend(void)
