@@ -6207,20 +6207,24 @@ WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const
  * Cancellable waits (issue 16; the token is include/weft/cancel.h).
  *
  * weft__wait_ctx() is weft__wait() that also returns when @cancel (or an
- * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a tail
- * call, nothing else is read).  With a token: if the chain is cancelled
- * already, WEFT_ECANCELED at once, without a system call; otherwise sleep on
- * *addr and on the state word of every token of the chain at once, and return
- * WEFT_ECANCELED whenever the chain is found cancelled after the sleep (also
- * when the word changed meanwhile: like WEFT_ETIMEDOUT, it says nothing about
- * the word, and a caller whose waker can hand it something while it sleeps
- * must look at its word before it gives up).  WEFT_ECANCELED is an acquire
- * that pairs with weft_cancel()'s release.
+ * ancestor) is cancelled.  @cancel == NULL is exactly weft__wait() (a test
+ * and a tail call, nothing else is read).  With a token, the word comes
+ * first, before the sleep and after it: WEFT_OK if *addr != @expected; else
+ * WEFT_ECANCELED if the chain is cancelled (before the sleep: at once,
+ * without a system call); else sleep on *addr and on the state word of every
+ * token of the chain at once.  So WEFT_ECANCELED means "cancelled, and the
+ * word still held @expected at the last look"; a word that changes at the
+ * same moment wins, and the caller's loop, looking again, either does its
+ * operation or calls again and gets WEFT_ECANCELED.  (A caller whose waker
+ * can hand it something after that last look must still look before it
+ * gives up, as after WEFT_ETIMEDOUT.)  WEFT_ECANCELED is an acquire that
+ * pairs with weft_cancel()'s release.
  *
  * weft__wait_any() sleeps until any of @n words differs from its expected
- * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns,
- * and WEFT_EINVAL for n == 0 or n > WEFT__WAIT_ANY_MAX.  Each word has its own
- * flavour (0 or WEFT_PSHARED).
+ * value (or spuriously), @deadline, or @cancel (NULL: none): the same returns
+ * in the same order (a changed word wins: WEFT_OK at once if one differs
+ * already), and WEFT_EINVAL for words == NULL, n == 0 or n >
+ * WEFT__WAIT_ANY_MAX.  Each word has its own flavour (0 or WEFT_PSHARED).
  *
  * How (src/wait_futex.c, src/wait.c):
  *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
@@ -6269,8 +6273,16 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok);
 bool weft__wait_uses_waitv(void);
 void weft__wait_set_waitv(bool on);
 
+/* The status of a cancellable wait that looks at @words and @cancel, after a
+ * sleep that ended with @rc (or before one: @rc = WEFT__WAIT_WOULD_SLEEP):
+ * WEFT_OK if a word differs, else WEFT_ECANCELED if the chain is cancelled,
+ * else @rc.  The one home of that order, for both backends (wait.c). */
+#define WEFT__WAIT_WOULD_SLEEP (-2) /* not a public status */
+int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel);
+
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
- * over the backend's weft__wait(); the backends call them. */
+ * over the backend's weft__wait(); the backends call them after their own
+ * weft__wait_outcome() found that they would sleep. */
 int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
 			    unsigned flags, const weft_cancel_t *cancel);
 int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
@@ -12056,37 +12068,6 @@ static const struct timespec *nap_until(const struct timespec *deadline, uint64_
 	return out;
 }
 
-int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
-			    unsigned flags, const weft_cancel_t *cancel)
-{
-	if (chain_pshared(cancel)) {
-		/* another process may cancel: look at the chain after each nap */
-		for (;;) {
-			struct timespec nap;
-			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
-			int rc = weft__wait(addr, expected, until, flags);
-			if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
-				return WEFT_ECANCELED;
-			if (rc != WEFT_ETIMEDOUT || until == deadline)
-				return rc; /* woken (or spurious), or @deadline itself passed */
-			/* only a nap ended: sleep again (weft__wait() returns at
-			 * once if the word changed meanwhile) */
-		}
-	}
-	struct cancel_waiter w = {cancel, addr, flags, 0, NULL, NULL};
-	registry_add(&w);
-	int rc = WEFT_ECANCELED;
-	if (!weft_cancel_requested(cancel)) /* (2) of the argument above */
-		rc = weft__wait(addr, expected, deadline, flags);
-	/* release: pairs with the acquire in weft__cancel_registry_wake(); orders
-	 * nothing of ours, but says we are past the sleep */
-	weft_atomic_store(&w.awake, 1, WEFT_RELEASE);
-	registry_remove(&w);
-	if (rc != WEFT_ECANCELED && weft_cancel_requested(cancel)) /* acquire: see wait.h */
-		rc = WEFT_ECANCELED;
-	return rc;
-}
-
 /* Whether a word of @words differs from its expected value. */
 static bool any_changed(const struct weft__wait_word *words, unsigned n)
 {
@@ -12098,6 +12079,44 @@ static bool any_changed(const struct weft__wait_word *words, unsigned n)
 	return false;
 }
 
+int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel)
+{
+	if (any_changed(words, n))
+		return WEFT_OK;
+	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
+		return WEFT_ECANCELED;
+	return rc;
+}
+
+int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			    unsigned flags, const weft_cancel_t *cancel)
+{
+	const struct weft__wait_word word = {addr, expected, flags};
+	if (chain_pshared(cancel)) {
+		/* another process may cancel: look at the chain after each nap */
+		for (;;) {
+			struct timespec nap;
+			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
+			int rc = weft__wait(addr, expected, until, flags);
+			if (rc == WEFT_ETIMEDOUT && until != deadline)
+				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
+			rc = weft__wait_outcome(&word, 1, rc, cancel);
+			if (rc != WEFT__WAIT_WOULD_SLEEP)
+				return rc;
+		}
+	}
+	struct cancel_waiter w = {cancel, addr, flags, 0, NULL, NULL};
+	registry_add(&w);
+	int rc = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel); /* (2) of the argument above */
+	if (rc == WEFT__WAIT_WOULD_SLEEP)
+		rc = weft__wait(addr, expected, deadline, flags);
+	/* release: pairs with the acquire in weft__cancel_registry_wake(); orders
+	 * nothing of ours, but says we are past the sleep */
+	weft_atomic_store(&w.awake, 1, WEFT_RELEASE);
+	registry_remove(&w);
+	return weft__wait_outcome(&word, 1, rc, cancel);
+}
+
 #define ANY_FIRST_NAP_NS 16000ull /* 16 us, doubling up to WEFT__CANCEL_NAP_NS */
 
 int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, const struct timespec *deadline,
@@ -12105,21 +12124,19 @@ int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, con
 {
 	uint64_t nap_ns = ANY_FIRST_NAP_NS;
 	for (;;) {
-		if (any_changed(words, n))
-			return WEFT_OK;
-		if (weft_cancel_requested(cancel)) /* acquire: see wait.h */
-			return WEFT_ECANCELED;
+		int rc = weft__wait_outcome(words, n, WEFT__WAIT_WOULD_SLEEP, cancel);
+		if (rc != WEFT__WAIT_WOULD_SLEEP)
+			return rc;
 		struct timespec nap;
 		const struct timespec *until = nap_until(deadline, nap_ns, &nap);
-		int rc = cancel != NULL ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until,
-								  words[0].flags, cancel)
-					: weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
-		if (rc == WEFT_ECANCELED || rc == WEFT_OK)
-			return rc; /* WEFT_OK: the first word changed, or spurious */
-		if (until == deadline)
-			return any_changed(words, n) ? WEFT_OK : WEFT_ETIMEDOUT;
-		if (nap_ns < WEFT__CANCEL_NAP_NS)
+		rc = cancel != NULL
+			     ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until, words[0].flags, cancel)
+			     : weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
+		if (rc == WEFT_ETIMEDOUT && until == deadline)
+			return weft__wait_outcome(words, n, WEFT_ETIMEDOUT, cancel);
+		if (rc == WEFT_ETIMEDOUT && nap_ns < WEFT__CANCEL_NAP_NS)
 			nap_ns *= 2;
+		/* woken, cancelled, or a nap ended: the loop's top looks again */
 	}
 }
 
@@ -12267,24 +12284,19 @@ static unsigned waitv_chain(struct waitv_entry *v, unsigned n, const weft_cancel
 	return n;
 }
 
-/* One futex_waitv() over @v.  Return a status, or -1 if futex_waitv cannot
- * be used (the caller takes the fallback). */
-static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline,
-		       const weft_cancel_t *cancel)
+/* One futex_waitv() over @v.  Return: WEFT_OK (woken, a word differs, or a
+ * signal), WEFT_ETIMEDOUT, or -1 if futex_waitv cannot be used (the caller
+ * takes the fallback). */
+static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec *deadline)
 {
 	long rc = syscall(SYS_futex_waitv, v, n, 0, deadline, CLOCK_MONOTONIC);
-	int status = WEFT_OK; /* woken (rc = index), EAGAIN (a word differs), EINTR */
-	if (rc == -1 && errno == ETIMEDOUT) {
-		status = WEFT_ETIMEDOUT;
-	} else if (rc == -1 && (errno == ENOSYS || errno == EPERM)) {
-		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter */
-		return -1;
-	} else if (rc == -1 && errno != EAGAIN && errno != EINTR) {
-		return -1; /* unexpected (EFAULT, EINVAL): the fallback will say */
-	}
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
-	return status;
+	if (rc >= 0 || errno == EAGAIN || errno == EINTR)
+		return WEFT_OK;
+	if (errno == ETIMEDOUT)
+		return WEFT_ETIMEDOUT;
+	if (errno == ENOSYS || errno == EPERM)
+		weft__wait_set_waitv(false); /* kernel < 5.16, or a seccomp filter: for good */
+	return -1; /* or unexpected (EFAULT, EINVAL): the fallback will say */
 }
 
 /* weft__wait_ctx() with a token: out of line, so that the NULL token's path
@@ -12294,14 +12306,18 @@ static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected,
 {
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	const struct weft__wait_word word = {addr, expected, flags};
+	int status = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* the word changed, or cancelled: no system call */
 	int saved_errno = weft__errno_save();
-	int status = -1;
+	status = -1;
 	if (waitv_usable()) {
 		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
 		waitv_word(&v[0], addr, expected, flags);
-		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline, cancel);
+		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline);
+		if (status != -1)
+			status = weft__wait_outcome(&word, 1, status, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
@@ -12324,15 +12340,18 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
 	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
 		return WEFT_EINVAL;
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	int status = weft__wait_outcome(words, n, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* a word changed, or cancelled: no system call */
 	int saved_errno = weft__errno_save();
-	int status = -1;
+	status = -1;
 	if (waitv_usable()) {
 		struct waitv_entry v[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
 			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
-		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline, cancel);
+		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline);
+		if (status != -1)
+			status = weft__wait_outcome(words, n, status, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_any_fallback(words, n, deadline, cancel);
@@ -12553,8 +12572,10 @@ WEFT_NOIPA int weft__wait_ctx(const uint32_t *addr, uint32_t expected, const str
 		return weft__wait(addr, expected, deadline, flags);
 	WEFT_COMPILER_BARRIER(); /* a blocking call is a compiler barrier: see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's check of the word and this call can be split */
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
+	const struct weft__wait_word word = {addr, expected, flags};
+	int status = weft__wait_outcome(&word, 1, WEFT__WAIT_WOULD_SLEEP, cancel);
+	if (status != WEFT__WAIT_WOULD_SLEEP)
+		return status; /* the word changed, or cancelled */
 	return weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
 }
 
@@ -12565,9 +12586,7 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 	WEFT__CHAOS_POINT(); /* the caller's check of the words and this call can be split */
 	if (words == NULL || n == 0 || n > WEFT__WAIT_ANY_MAX)
 		return WEFT_EINVAL;
-	if (weft_cancel_requested(cancel)) /* acquire: pairs with weft_cancel() */
-		return WEFT_ECANCELED;
-	return weft__wait_any_fallback(words, n, deadline, cancel);
+	return weft__wait_any_fallback(words, n, deadline, cancel); /* it looks first */
 }
 
 const char *weft__wait_backend(void)
