@@ -16,6 +16,8 @@
  * trials (default 1000) for each path:
  *   waitv        futex_waitv on the word and the chain (Linux >= 5.16)
  *   fallback     the registry (weft__wait_set_waitv(false))
+ *   mpmc waitv / mpmc fallbk   the same through a real primitive:
+ *                weft_mpmc_pop_ctx() on an empty queue
  *   pshared-nap  a process-shared chain on the fallback: naps of 1 ms
  *                (expected ~0.5 ms on average, at most a nap + wake-up)
  * and the load (uptime) when it ran, since a loaded 2-CPU machine adds the
@@ -69,6 +71,7 @@ struct trial {
 	uint32_t word;
 	weft_cancel_t root, child;
 	unsigned flags;
+	weft_mpmc_t *queue; /* non-NULL: the waiter pops from it (empty) instead */
 	pid_t tid;     /* atomic */
 	int rc;        /* written before done */
 	uint64_t t_return;
@@ -80,9 +83,14 @@ static void *waiter(void *arg)
 	struct trial *t = arg;
 	__atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	int rc;
-	do
-		rc = weft__wait_ctx(&t->word, 0, NULL, t->flags, &t->child);
-	while (rc == WEFT_OK); /* spurious: sleep again */
+	if (t->queue != NULL) {
+		void *v;
+		rc = weft_mpmc_pop_ctx(t->queue, &v, NULL, &t->child);
+	} else {
+		do
+			rc = weft__wait_ctx(&t->word, 0, NULL, t->flags, &t->child);
+		while (rc == WEFT_OK); /* spurious: sleep again */
+	}
 	t->t_return = now_ns();
 	t->rc = rc;
 	return NULL;
@@ -90,12 +98,13 @@ static void *waiter(void *arg)
 
 /* One trial on one path: the cancel-to-return latency in ns, or 0 if the
  * wait ended otherwise. */
-static uint64_t trial(bool waitv, unsigned tok_flags, int *not_asleep)
+static uint64_t trial(bool waitv, unsigned tok_flags, weft_mpmc_t *queue, int *not_asleep)
 {
 	weft__wait_set_waitv(waitv);
 	struct trial t;
 	memset(&t, 0, sizeof(t));
 	t.flags = tok_flags;
+	t.queue = queue;
 	if (weft_cancel_init(&t.root, NULL, tok_flags) != WEFT_OK ||
 	    weft_cancel_init(&t.child, &t.root, tok_flags) != WEFT_OK)
 		exit(1);
@@ -140,23 +149,32 @@ int main(int argc, char **argv)
 	bool has_waitv = weft__wait_uses_waitv();
 	printf("futex_waitv %s\n", has_waitv ? "usable" : "not usable here: the first row is the fallback too");
 	/* the paths take turns, trial by trial: a change of load hits all three */
-	uint64_t *ns[3];
-	int not_asleep[3] = {0, 0, 0};
-	for (int p = 0; p < 3; p++)
+	enum { PATHS = 5 };
+	uint64_t *ns[PATHS];
+	int not_asleep[PATHS] = {0};
+	for (int p = 0; p < PATHS; p++)
 		if ((ns[p] = malloc((size_t)calls * sizeof *ns[p])) == NULL)
 			return 1;
+	weft_mpmc_t *q = weft_mpmc_create(16, 0); /* stays empty: pop_ctx sleeps */
+	if (q == NULL)
+		return 1;
 	for (int i = 0; i < calls; i++) {
-		ns[0][i] = trial(true, 0, &not_asleep[0]);
-		ns[1][i] = trial(false, 0, &not_asleep[1]);
-		ns[2][i] = trial(false, WEFT_PSHARED, &not_asleep[2]);
+		ns[0][i] = trial(true, 0, NULL, &not_asleep[0]);
+		ns[1][i] = trial(false, 0, NULL, &not_asleep[1]);
+		ns[2][i] = trial(true, 0, q, &not_asleep[2]);
+		ns[3][i] = trial(false, 0, q, &not_asleep[3]);
+		ns[4][i] = trial(false, WEFT_PSHARED, NULL, &not_asleep[4]);
 	}
 	report("waitv", ns[0], calls, not_asleep[0]);
 	report("fallback", ns[1], calls, not_asleep[1]);
-	report("pshared-nap", ns[2], calls, 0); /* a napper wakes every 1 ms: rarely seen asleep */
+	report("mpmc waitv", ns[2], calls, not_asleep[2]);
+	report("mpmc fallbk", ns[3], calls, not_asleep[3]);
+	report("pshared-nap", ns[4], calls, 0); /* a napper wakes every 1 ms: rarely seen asleep */
 	fflush(stdout);
 	if (system("uptime") != 0)
 		printf("\n");
-	for (int p = 0; p < 3; p++)
+	weft_mpmc_destroy(q);
+	for (int p = 0; p < PATHS; p++)
 		free(ns[p]);
 	return 0;
 }
