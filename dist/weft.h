@@ -1510,9 +1510,12 @@ WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, u
  * cancellable calls that would wait return WEFT_ECANCELED without sleeping.
  * Cancelling twice is harmless.
  *
- * Context: any thread; does not sleep, but may take a process-local lock and
- * yield the CPU while a waiter on the fallback path leaves its sleep (never
- * from a signal handler).
+ * Context: any thread; does not sleep, but on the fallback path (no
+ * futex_waitv) it takes a process-local lock and wakes, and yields the CPU to,
+ * each registered waiter of the chain until that waiter has left its sleep:
+ * a waiter stopped (SIGSTOP, a debugger) between its look at the token and
+ * its sleep holds the call up until it runs again.  Never from a signal
+ * handler.
  * Ordering: release: pairs with the acquire of weft_cancel_requested() and of
  * a wait that returns WEFT_ECANCELED.
  */
