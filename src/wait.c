@@ -29,12 +29,18 @@ static bool ts_not_after(const struct timespec *a, const struct timespec *b)
 
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	return weft__wait_napping_ctx(addr, expected, deadline, flags, NULL);
+}
+
+WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+				      unsigned flags, weft_cancel_t *cancel)
+{
 	if (!(flags & WEFT_PSHARED))
-		return weft__wait(addr, expected, deadline, flags);
+		return weft__wait_ctx(addr, expected, deadline, flags, cancel);
 	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
 	if (deadline != NULL && ts_not_after(deadline, &nap))
-		return weft__wait(addr, expected, deadline, flags); /* the deadline comes first: no nap */
-	int rc = weft__wait(addr, expected, &nap, flags);
+		return weft__wait_ctx(addr, expected, deadline, flags, cancel); /* the deadline comes first: no nap */
+	int rc = weft__wait_ctx(addr, expected, &nap, flags, cancel);
 	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
 }
 

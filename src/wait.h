@@ -74,6 +74,11 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 #define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
 #define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+/* The same with a cancellation token (weft__wait_ctx() below; NULL: none):
+ * also WEFT_ECANCELED.  The cancellable condition variable's process-shared
+ * sleep (src/cond.c). */
+WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+				      unsigned flags, weft_cancel_t *cancel);
 
 /*
  * Cancellable waits (issue 16; the token is include/weft/cancel.h).

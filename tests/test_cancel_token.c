@@ -172,6 +172,7 @@ struct sleeper {
 	weft_cancel_t *tok;
 	struct weft__wait_word *any; /* non-NULL: weft__wait_any() over n_any words */
 	unsigned n_any;
+	bool napping; /* weft__wait_napping_ctx() instead of weft__wait_ctx() */
 	pid_t tid;
 	int ready; /* atomic */
 	int rc;    /* the status that ended the loop (read after join) */
@@ -195,8 +196,11 @@ static void *sleeper_main(void *arg)
 					rc = -100 - (int)i; /* word i changed */
 		}
 	} else {
-		while (rc == WEFT_OK && __atomic_load_n(s->word, __ATOMIC_ACQUIRE) == 0)
-			rc = weft__wait_ctx(s->word, 0, &d, s->flags, s->tok);
+		while ((rc == WEFT_OK || rc == WEFT__WAIT_NAPPED) && __atomic_load_n(s->word, __ATOMIC_ACQUIRE) == 0)
+			rc = s->napping ? weft__wait_napping_ctx(s->word, 0, &d, s->flags, s->tok)
+					: weft__wait_ctx(s->word, 0, &d, s->flags, s->tok);
+		if (rc == WEFT__WAIT_NAPPED)
+			rc = WEFT_OK;
 	}
 	s->rc = rc;
 	return NULL;
@@ -237,6 +241,32 @@ static void test_cancel_wakes_sleeper(void)
 			CHECK_EQ(word, 0);
 		}
 	}
+}
+
+/* The napping sleep of process-shared words, with a token: a cancel wakes
+ * it at once (not at the end of its 50 ms nap), and a change too. */
+static void test_napping_ctx(void)
+{
+	for (unsigned wf = 0; wf <= WEFT_PSHARED; wf += WEFT_PSHARED) {
+		for (int change = 0; change < 2; change++) {
+			uint32_t word = 0;
+			weft_cancel_t tok = WEFT_CANCEL_INIT;
+			struct sleeper s = {.word = &word, .flags = wf, .tok = &tok, .napping = true};
+			start_sleeper(&s);
+			if (change) {
+				__atomic_store_n(&word, 1, __ATOMIC_RELEASE);
+				weft__wake(&word, 1, wf);
+			} else {
+				weft_cancel(&tok);
+			}
+			CHECK_STATUS(finish_sleeper(&s), change ? WEFT_OK : WEFT_ECANCELED);
+		}
+	}
+	/* a NULL token: exactly weft__wait_napping() */
+	uint32_t word = 0;
+	struct timespec past = {0, 0};
+	CHECK_STATUS(weft__wait_napping_ctx(&word, 0, &past, WEFT_PSHARED, NULL), WEFT_ETIMEDOUT);
+	CHECK_STATUS(weft__wait_napping_ctx(&word, 1, NULL, WEFT_PSHARED, NULL), WEFT_OK);
 }
 
 /* A token that is not cancelled leaves the ordinary wake-up alone. */
@@ -490,6 +520,7 @@ ON_BOTH_PATHS(test_wait_ctx_no_sleep)
 ON_BOTH_PATHS(test_wait_any_no_sleep)
 ON_BOTH_PATHS(test_cancel_wakes_sleeper)
 ON_BOTH_PATHS(test_change_wakes_sleeper_with_token)
+ON_BOTH_PATHS(test_napping_ctx)
 ON_BOTH_PATHS(test_chain_wakeups)
 ON_BOTH_PATHS(test_cancel_wakes_many)
 ON_BOTH_PATHS(test_wait_any_sleeper)
@@ -524,6 +555,8 @@ int main(void)
 	RUN_TEST(test_cancel_wakes_sleeper_fallback);
 	RUN_TEST(test_change_wakes_sleeper_with_token_waitv);
 	RUN_TEST(test_change_wakes_sleeper_with_token_fallback);
+	RUN_TEST(test_napping_ctx_waitv);
+	RUN_TEST(test_napping_ctx_fallback);
 	RUN_TEST(test_chain_wakeups_waitv);
 	RUN_TEST(test_chain_wakeups_fallback);
 	RUN_TEST(test_cancel_wakes_many_waitv);
