@@ -6205,6 +6205,11 @@ WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake,
 #define WEFT__PSHARED_NAP_NS 50000000ull /* 50 ms: a dead waker costs a survivor at most this */
 #define WEFT__WAIT_NAPPED (-1)           /* not a public status: only weft__wait_napping() returns it */
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
+/* The same with a cancellation token (weft__wait_ctx() below; NULL: none):
+ * also WEFT_ECANCELED.  The cancellable condition variable's process-shared
+ * sleep (src/cond.c). */
+WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+				      unsigned flags, weft_cancel_t *cancel);
 
 /*
  * Cancellable waits (issue 16; the token is include/weft/cancel.h).
@@ -11890,12 +11895,18 @@ static bool ts_not_after(const struct timespec *a, const struct timespec *b)
 
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
+	return weft__wait_napping_ctx(addr, expected, deadline, flags, NULL);
+}
+
+WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+				      unsigned flags, weft_cancel_t *cancel)
+{
 	if (!(flags & WEFT_PSHARED))
-		return weft__wait(addr, expected, deadline, flags);
+		return weft__wait_ctx(addr, expected, deadline, flags, cancel);
 	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
 	if (deadline != NULL && ts_not_after(deadline, &nap))
-		return weft__wait(addr, expected, deadline, flags); /* the deadline comes first: no nap */
-	int rc = weft__wait(addr, expected, &nap, flags);
+		return weft__wait_ctx(addr, expected, deadline, flags, cancel); /* the deadline comes first: no nap */
+	int rc = weft__wait_ctx(addr, expected, &nap, flags, cancel);
 	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
 }
 
