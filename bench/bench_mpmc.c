@@ -661,7 +661,10 @@ static void lim_pingpong(wb_thread *t)
 /*
  * mpmc/select4/<impl>: four producers, each pushing as fast as it can into
  * its own weft_mpmc_t (capacity 1024, blocking push), and one consumer that
- * takes from all four; items = values taken.
+ * takes from all four; items = values taken.  mpmc/select4_work/<impl>: the
+ * same, but each producer does 1 us of busy work (wb_work) per value, so
+ * the queues are often empty and the consumer waits: what its waiting costs
+ * the producers shows.
  *   weft_select   the consumer calls weft_mpmc_select() over four pop cases
  *                 (it sleeps when all four are empty);
  *   poll_trypop   a baseline, not a peer: the consumer calls
@@ -713,16 +716,19 @@ static void sel_teardown(wb_thread *t)
 	free(s);
 }
 
-/* Threads 0..3: push into queue tid until the window closes, then the sentinel. */
+/* Threads 0..3: push into queue tid until the window closes (with the row's
+ * busy work per value, t->arg), then the sentinel. */
 static void sel_produce(wb_thread *t, struct sel_shared *s)
 {
 	weft_mpmc_t *q = s->q[t->tid];
 	const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
+	const uint32_t work = wb_work_loops(*(const double *)t->arg);
 	uint64_t i, sum = 0;
 	for (i = 0; wb_running(t, i); i++) {
 		uintptr_t v = base | (uintptr_t)(i + 1);
 		(void)!weft_mpmc_push(q, (void *)v); /* never closed */
 		sum += v;
+		wb_work(work);
 	}
 	(void)!weft_mpmc_push(q, MQ_SENTINEL);
 	mq_add(&s->pushed, i);
@@ -798,11 +804,12 @@ static void sel_poll_trypop(wb_thread *t)
 	sel_consumed(t, s, got, sum);
 }
 
-static void sel_register(const char *name, wb_body_fn body)
+static void sel_register(const char *name, wb_body_fn body, const double *prod_work_ns)
 {
 	wb_def def;
 	memset(&def, 0, sizeof def);
 	def.name = name;
+	def.arg = prod_work_ns;
 	def.body = body;
 	def.threads = WB_T(SEL_QUEUES + 1);
 	def.flags = WB_CPU;
@@ -835,6 +842,9 @@ __attribute__((constructor)) static void mpmc_register(void)
 	};
 	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 		mq_register_impl(&impls[i]);
-	sel_register("mpmc/select4/weft_select", sel_weft_select);
-	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop);
+	static const double flat_out = 0, busy = 1000;
+	sel_register("mpmc/select4/weft_select", sel_weft_select, &flat_out);
+	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop, &flat_out);
+	sel_register("mpmc/select4_work/weft_select", sel_weft_select, &busy);
+	sel_register("mpmc/select4_work/poll_trypop", sel_poll_trypop, &busy);
 }

@@ -920,10 +920,12 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
 /*
  * weft_mpmc_select(), Go's select over several queues (include/weft/mpmc.h).
  * One call:
- *   1. scans the cases once, from a pseudo-random start, with the attempt
- *      loops of the try operations (mpmc_push_once(), mpmc_pop_once()), and
- *      performs the first that succeeds: only a successful attempt changes a
- *      queue, so no value is taken from a queue that is not reported;
+ *   1. (inline, in mpmc.h) checks its arguments, picks a pseudo-random start
+ *      and makes the uncontended first attempt of each case from there; here
+ *      it scans the cases with the attempt loops of the try operations
+ *      (mpmc_push_once(), mpmc_pop_once()), and performs the first that
+ *      succeeds: only a successful attempt changes a queue, so no value is
+ *      taken from a queue that is not reported;
  *   2. if none did: reports a closed case, the token or the deadline, or
  *      polls (rescans) for the spin bound of a blocking pop (the
  *      WEFT__SPIN_MPMC_WAIT preset), without WEFT_MPMC_SPINNING: that bit
@@ -942,23 +944,8 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
  *      then takes B's value, and the hand-over passes A's value on.
  */
 
-/* A per-thread xorshift32 generator (G. Marsaglia, "Xorshift RNGs", Journal
- * of Statistical Software 8(14), 2003) picks where each call starts its
- * scan: fair between ready cases, and no shared counter to contend on. */
-static __thread uint32_t mpmc_select_rng;
-
-static unsigned mpmc_select_start(unsigned n)
-{
-	uint32_t x = mpmc_select_rng;
-	if (x == 0) /* this thread's first select: seed from its TLS address */
-		x = (uint32_t)((uintptr_t)&mpmc_select_rng >> 4) * 2654435761u | 1u;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	mpmc_select_rng = x;
-	/* uniform in [0, n): the high bits of x * n (D. Lemire's multiply-shift) */
-	return (unsigned)(((uint64_t)x * n) >> 32);
-}
+/* The state of weft__mpmc_select_start() (include/weft/mpmc.h). */
+__thread uint32_t weft__mpmc_select_rng;
 
 static enum mpmc_side mpmc_case_side(const weft_mpmc_case_t *c)
 {
@@ -1001,29 +988,6 @@ static bool mpmc_select_scan(struct mpmc_select *s, unsigned *chosen)
 		}
 		if (r == MPMC_CLOSED && i < s->closed)
 			s->closed = i;
-	}
-	return false;
-}
-
-/* The first scan: one uncontended attempt per case (the inline first
- * attempts of mpmc.h, which push_slow and pop_slow also start from), no
- * backoff and no closed checks; anything else is left to the full scans of
- * weft_mpmc_select_slow().  True with *@chosen if a case was performed. */
-static bool mpmc_select_fast(weft_mpmc_case_t *cases, unsigned n, unsigned start, unsigned *chosen)
-{
-	for (unsigned k = 0, i = start; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
-		weft_mpmc_case_t *c = &cases[i];
-		void *value;
-		if (c->op == WEFT_MPMC_OP_PUSH) {
-			if (weft__mpmc_push_fast(c->queue, c->item) != WEFT__MPMC_DONE)
-				continue;
-		} else {
-			if (weft__mpmc_pop_fast(c->queue, &value) != WEFT__MPMC_DONE)
-				continue;
-			c->item = value;
-		}
-		*chosen = i;
-		return true;
 	}
 	return false;
 }
@@ -1111,31 +1075,13 @@ static int mpmc_select_sleep(struct mpmc_select *s, const struct timespec *deadl
 	return rc;
 }
 
-static bool mpmc_select_valid(const weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
-			      const unsigned *chosen)
-{
-	if (cases == NULL || chosen == NULL || n == 0 || n > WEFT_MPMC_SELECT_MAX)
-		return false;
-	if (deadline != NULL && !weft_deadline_valid(deadline))
-		return false;
-	for (unsigned i = 0; i < n; i++) {
-		if (cases[i].queue == NULL || (cases[i].op != WEFT_MPMC_OP_POP && cases[i].op != WEFT_MPMC_OP_PUSH))
-			return false;
-		WEFT__MPMC_CHECK(cases[i].queue);
-	}
-	return true;
-}
-
+/* After weft_mpmc_select()'s checks of its arguments and its first attempts
+ * from @start failed. */
 int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline, weft_cancel_t *cancel,
-			  unsigned *chosen)
+			  unsigned *chosen, unsigned start)
 {
 	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= WEFT__WAIT_ANY_MAX, "a select sleeps on one word per case");
 	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= 64, "struct mpmc_select.handover has a bit per case");
-	if (!mpmc_select_valid(cases, n, deadline, chosen))
-		return WEFT_EINVAL;
-	unsigned start = mpmc_select_start(n);
-	if (mpmc_select_fast(cases, n, start, chosen))
-		return WEFT_OK;
 	struct mpmc_select s;
 	s.cases = cases;
 	s.n = n;
@@ -1146,14 +1092,18 @@ int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct time
 	weft__spinwait_init(&s.backoff, WEFT__SPIN_MPMC_BACKOFF, deadline);
 	struct weft__spinwait spin;
 	weft__spinwait_init(&spin, WEFT__SPIN_MPMC_WAIT, deadline);
-	bool first = true;
+	bool first = true, polling = false;
 	int rc;
 	for (;;) {
-		if (mpmc_select_scan(&s, chosen)) {
+		/* While polling, only the first attempts: a pop's closed check
+		 * reads tail, the producers' line, and a poller that read it
+		 * every few pauses would pull it away from the pushes it waits
+		 * for.  The sleep's re-check sees a close. */
+		if (polling ? weft__mpmc_select_first(cases, n, start, chosen) : mpmc_select_scan(&s, chosen)) {
 			rc = WEFT_OK;
 			break;
 		}
-		if (s.closed < n) {
+		if (!polling && s.closed < n) {
 			*chosen = s.closed;
 			rc = WEFT_ECLOSED;
 			break;
@@ -1171,7 +1121,8 @@ int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct time
 			}
 		}
 		enum weft__spin_result spun = weft__spinwait_spin(&spin);
-		if (spun == WEFT__SPIN_AGAIN)
+		polling = spun == WEFT__SPIN_AGAIN;
+		if (polling)
 			continue;
 		rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_select_sleep(&s, deadline, cancel);
 		if (rc == WEFT_OK)

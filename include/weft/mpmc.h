@@ -215,7 +215,7 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
 size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
 struct weft_mpmc_case;
 WEFT_NOINLINE int weft_mpmc_select_slow(struct weft_mpmc_case *cases, unsigned n, const struct timespec *deadline,
-					weft_cancel_t *cancel, unsigned *chosen);
+					weft_cancel_t *cancel, unsigned *chosen, unsigned start);
 size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
 
 /*
@@ -589,6 +589,64 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 	return rc;
 }
 
+/* weft_mpmc_select()'s checks of its arguments (WEFT_EINVAL if false). */
+static inline bool weft__mpmc_select_valid(const weft_mpmc_case_t *cases, unsigned n,
+					   const struct timespec *deadline, const unsigned *chosen)
+{
+	if (cases == NULL || chosen == NULL || n == 0 || n > WEFT_MPMC_SELECT_MAX)
+		return false;
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (cases[i].queue == NULL || (cases[i].op != WEFT_MPMC_OP_POP && cases[i].op != WEFT_MPMC_OP_PUSH))
+			return false;
+		WEFT__MPMC_CHECK(cases[i].queue);
+	}
+	return true;
+}
+
+/* The case a select tries first: a per-thread xorshift32 generator (G.
+ * Marsaglia, "Xorshift RNGs", Journal of Statistical Software 8(14), 2003),
+ * so that a queue that is always ready cannot starve another, with no shared
+ * counter to contend on.  The state lives in src/mpmc.c; 0 means unseeded. */
+extern __thread uint32_t weft__mpmc_select_rng;
+
+static inline unsigned weft__mpmc_select_start(unsigned n)
+{
+	uint32_t x = weft__mpmc_select_rng;
+	if (WEFT_UNLIKELY(x == 0)) /* this thread's first select: seed from its TLS address */
+		x = (uint32_t)((uintptr_t)&weft__mpmc_select_rng >> 4) * 2654435761u | 1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	weft__mpmc_select_rng = x;
+	/* uniform in [0, n): the high bits of x * n (D. Lemire's multiply-shift) */
+	return (unsigned)(((uint64_t)x * n) >> 32);
+}
+
+/* One uncontended first attempt per case from @start (the inline attempts
+ * push/pop begin with); true with *@chosen if one was performed.  Anything
+ * else (a lost race, a closed queue, a peer's claim window) is left to the
+ * full scans of weft_mpmc_select_slow(). */
+static inline bool weft__mpmc_select_first(weft_mpmc_case_t *cases, unsigned n, unsigned start, unsigned *chosen)
+{
+	for (unsigned k = 0, i = start; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+		weft_mpmc_case_t *c = &cases[i];
+		void *value;
+		if (c->op == WEFT_MPMC_OP_PUSH) {
+			if (weft__mpmc_push_fast(c->queue, c->item) != WEFT__MPMC_DONE)
+				continue;
+		} else {
+			if (weft__mpmc_pop_fast(c->queue, &value) != WEFT__MPMC_DONE)
+				continue;
+			c->item = value; /* written only for the case performed */
+		}
+		*chosen = i;
+		return true;
+	}
+	return false;
+}
+
 /**
  * weft_mpmc_select() - perform exactly one of several pushes and pops, the
  * first that can be done, sleeping until one can, until @deadline or until
@@ -633,13 +691,18 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
 						  weft_cancel_t *cancel, unsigned *chosen)
 {
+	if (WEFT_UNLIKELY(!weft__mpmc_select_valid(cases, n, deadline, chosen)))
+		return WEFT_EINVAL;
 #ifdef WEFT_TSAN
 	/* TSan: see above weft__mpmc_push_fast(); the push may be any case's */
-	for (unsigned i = 0; cases != NULL && i < n && i < WEFT_MPMC_SELECT_MAX; i++)
-		if (cases[i].op == WEFT_MPMC_OP_PUSH && cases[i].queue != NULL)
+	for (unsigned i = 0; i < n; i++)
+		if (cases[i].op == WEFT_MPMC_OP_PUSH)
 			WEFT_TSAN_RELEASE(cases[i].queue);
 #endif
-	int rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen);
+	unsigned start = weft__mpmc_select_start(n);
+	int rc = WEFT_OK;
+	if (!weft__mpmc_select_first(cases, n, start, chosen))
+		rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen, start);
 #ifdef WEFT_TSAN
 	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
 		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
