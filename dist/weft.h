@@ -3190,7 +3190,7 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
 size_t weft_mpmc_push_n_slow(weft_mpmc_t *q, void *const *values, size_t n);
 struct weft_mpmc_case;
 WEFT_NOINLINE int weft_mpmc_select_slow(struct weft_mpmc_case *cases, unsigned n, const struct timespec *deadline,
-					weft_cancel_t *cancel, unsigned *chosen);
+					weft_cancel_t *cancel, unsigned *chosen, unsigned start);
 size_t weft_mpmc_pop_n_slow(weft_mpmc_t *q, void **out, size_t n);
 
 /*
@@ -3564,6 +3564,64 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 	return rc;
 }
 
+/* weft_mpmc_select()'s checks of its arguments (WEFT_EINVAL if false). */
+static inline bool weft__mpmc_select_valid(const weft_mpmc_case_t *cases, unsigned n,
+					   const struct timespec *deadline, const unsigned *chosen)
+{
+	if (cases == NULL || chosen == NULL || n == 0 || n > WEFT_MPMC_SELECT_MAX)
+		return false;
+	if (deadline != NULL && !weft_deadline_valid(deadline))
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (cases[i].queue == NULL || (cases[i].op != WEFT_MPMC_OP_POP && cases[i].op != WEFT_MPMC_OP_PUSH))
+			return false;
+		WEFT__MPMC_CHECK(cases[i].queue);
+	}
+	return true;
+}
+
+/* The case a select tries first: a per-thread xorshift32 generator (G.
+ * Marsaglia, "Xorshift RNGs", Journal of Statistical Software 8(14), 2003),
+ * so that a queue that is always ready cannot starve another, with no shared
+ * counter to contend on.  The state lives in src/mpmc.c; 0 means unseeded. */
+extern __thread uint32_t weft__mpmc_select_rng;
+
+static inline unsigned weft__mpmc_select_start(unsigned n)
+{
+	uint32_t x = weft__mpmc_select_rng;
+	if (WEFT_UNLIKELY(x == 0)) /* this thread's first select: seed from its TLS address */
+		x = (uint32_t)((uintptr_t)&weft__mpmc_select_rng >> 4) * 2654435761u | 1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	weft__mpmc_select_rng = x;
+	/* uniform in [0, n): the high bits of x * n (D. Lemire's multiply-shift) */
+	return (unsigned)(((uint64_t)x * n) >> 32);
+}
+
+/* One uncontended first attempt per case from @start (the inline attempts
+ * push/pop begin with); true with *@chosen if one was performed.  Anything
+ * else (a lost race, a closed queue, a peer's claim window) is left to the
+ * full scans of weft_mpmc_select_slow(). */
+static inline bool weft__mpmc_select_first(weft_mpmc_case_t *cases, unsigned n, unsigned start, unsigned *chosen)
+{
+	for (unsigned k = 0, i = start; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
+		weft_mpmc_case_t *c = &cases[i];
+		void *value;
+		if (c->op == WEFT_MPMC_OP_PUSH) {
+			if (weft__mpmc_push_fast(c->queue, c->item) != WEFT__MPMC_DONE)
+				continue;
+		} else {
+			if (weft__mpmc_pop_fast(c->queue, &value) != WEFT__MPMC_DONE)
+				continue;
+			c->item = value; /* written only for the case performed */
+		}
+		*chosen = i;
+		return true;
+	}
+	return false;
+}
+
 /**
  * weft_mpmc_select() - perform exactly one of several pushes and pops, the
  * first that can be done, sleeping until one can, until @deadline or until
@@ -3608,13 +3666,18 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
 						  weft_cancel_t *cancel, unsigned *chosen)
 {
+	if (WEFT_UNLIKELY(!weft__mpmc_select_valid(cases, n, deadline, chosen)))
+		return WEFT_EINVAL;
 #ifdef WEFT_TSAN
 	/* TSan: see above weft__mpmc_push_fast(); the push may be any case's */
-	for (unsigned i = 0; cases != NULL && i < n && i < WEFT_MPMC_SELECT_MAX; i++)
-		if (cases[i].op == WEFT_MPMC_OP_PUSH && cases[i].queue != NULL)
+	for (unsigned i = 0; i < n; i++)
+		if (cases[i].op == WEFT_MPMC_OP_PUSH)
 			WEFT_TSAN_RELEASE(cases[i].queue);
 #endif
-	int rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen);
+	unsigned start = weft__mpmc_select_start(n);
+	int rc = WEFT_OK;
+	if (!weft__mpmc_select_first(cases, n, start, chosen))
+		rc = weft_mpmc_select_slow(cases, n, deadline, cancel, chosen, start);
 #ifdef WEFT_TSAN
 	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
 		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
@@ -9344,10 +9407,12 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
 /*
  * weft_mpmc_select(), Go's select over several queues (include/weft/mpmc.h).
  * One call:
- *   1. scans the cases once, from a pseudo-random start, with the attempt
- *      loops of the try operations (mpmc_push_once(), mpmc_pop_once()), and
- *      performs the first that succeeds: only a successful attempt changes a
- *      queue, so no value is taken from a queue that is not reported;
+ *   1. (inline, in mpmc.h) checks its arguments, picks a pseudo-random start
+ *      and makes the uncontended first attempt of each case from there; here
+ *      it scans the cases with the attempt loops of the try operations
+ *      (mpmc_push_once(), mpmc_pop_once()), and performs the first that
+ *      succeeds: only a successful attempt changes a queue, so no value is
+ *      taken from a queue that is not reported;
  *   2. if none did: reports a closed case, the token or the deadline, or
  *      polls (rescans) for the spin bound of a blocking pop (the
  *      WEFT__SPIN_MPMC_WAIT preset), without WEFT_MPMC_SPINNING: that bit
@@ -9366,23 +9431,8 @@ int weft_mpmc_timedpop_slow(weft_mpmc_t *q, void **out, const struct timespec *d
  *      then takes B's value, and the hand-over passes A's value on.
  */
 
-/* A per-thread xorshift32 generator (G. Marsaglia, "Xorshift RNGs", Journal
- * of Statistical Software 8(14), 2003) picks where each call starts its
- * scan: fair between ready cases, and no shared counter to contend on. */
-static __thread uint32_t mpmc_select_rng;
-
-static unsigned mpmc_select_start(unsigned n)
-{
-	uint32_t x = mpmc_select_rng;
-	if (x == 0) /* this thread's first select: seed from its TLS address */
-		x = (uint32_t)((uintptr_t)&mpmc_select_rng >> 4) * 2654435761u | 1u;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	mpmc_select_rng = x;
-	/* uniform in [0, n): the high bits of x * n (D. Lemire's multiply-shift) */
-	return (unsigned)(((uint64_t)x * n) >> 32);
-}
+/* The state of weft__mpmc_select_start() (include/weft/mpmc.h). */
+__thread uint32_t weft__mpmc_select_rng;
 
 static enum mpmc_side mpmc_case_side(const weft_mpmc_case_t *c)
 {
@@ -9425,29 +9475,6 @@ static bool mpmc_select_scan(struct mpmc_select *s, unsigned *chosen)
 		}
 		if (r == MPMC_CLOSED && i < s->closed)
 			s->closed = i;
-	}
-	return false;
-}
-
-/* The first scan: one uncontended attempt per case (the inline first
- * attempts of mpmc.h, which push_slow and pop_slow also start from), no
- * backoff and no closed checks; anything else is left to the full scans of
- * weft_mpmc_select_slow().  True with *@chosen if a case was performed. */
-static bool mpmc_select_fast(weft_mpmc_case_t *cases, unsigned n, unsigned start, unsigned *chosen)
-{
-	for (unsigned k = 0, i = start; k < n; k++, i = i + 1 == n ? 0 : i + 1) {
-		weft_mpmc_case_t *c = &cases[i];
-		void *value;
-		if (c->op == WEFT_MPMC_OP_PUSH) {
-			if (weft__mpmc_push_fast(c->queue, c->item) != WEFT__MPMC_DONE)
-				continue;
-		} else {
-			if (weft__mpmc_pop_fast(c->queue, &value) != WEFT__MPMC_DONE)
-				continue;
-			c->item = value;
-		}
-		*chosen = i;
-		return true;
 	}
 	return false;
 }
@@ -9535,31 +9562,13 @@ static int mpmc_select_sleep(struct mpmc_select *s, const struct timespec *deadl
 	return rc;
 }
 
-static bool mpmc_select_valid(const weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline,
-			      const unsigned *chosen)
-{
-	if (cases == NULL || chosen == NULL || n == 0 || n > WEFT_MPMC_SELECT_MAX)
-		return false;
-	if (deadline != NULL && !weft_deadline_valid(deadline))
-		return false;
-	for (unsigned i = 0; i < n; i++) {
-		if (cases[i].queue == NULL || (cases[i].op != WEFT_MPMC_OP_POP && cases[i].op != WEFT_MPMC_OP_PUSH))
-			return false;
-		WEFT__MPMC_CHECK(cases[i].queue);
-	}
-	return true;
-}
-
+/* After weft_mpmc_select()'s checks of its arguments and its first attempts
+ * from @start failed. */
 int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct timespec *deadline, weft_cancel_t *cancel,
-			  unsigned *chosen)
+			  unsigned *chosen, unsigned start)
 {
 	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= WEFT__WAIT_ANY_MAX, "a select sleeps on one word per case");
 	WEFT_STATIC_ASSERT(WEFT_MPMC_SELECT_MAX <= 64, "struct mpmc_select.handover has a bit per case");
-	if (!mpmc_select_valid(cases, n, deadline, chosen))
-		return WEFT_EINVAL;
-	unsigned start = mpmc_select_start(n);
-	if (mpmc_select_fast(cases, n, start, chosen))
-		return WEFT_OK;
 	struct mpmc_select s;
 	s.cases = cases;
 	s.n = n;
@@ -9570,14 +9579,18 @@ int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct time
 	weft__spinwait_init(&s.backoff, WEFT__SPIN_MPMC_BACKOFF, deadline);
 	struct weft__spinwait spin;
 	weft__spinwait_init(&spin, WEFT__SPIN_MPMC_WAIT, deadline);
-	bool first = true;
+	bool first = true, polling = false;
 	int rc;
 	for (;;) {
-		if (mpmc_select_scan(&s, chosen)) {
+		/* While polling, only the first attempts: a pop's closed check
+		 * reads tail, the producers' line, and a poller that read it
+		 * every few pauses would pull it away from the pushes it waits
+		 * for.  The sleep's re-check sees a close. */
+		if (polling ? weft__mpmc_select_first(cases, n, start, chosen) : mpmc_select_scan(&s, chosen)) {
 			rc = WEFT_OK;
 			break;
 		}
-		if (s.closed < n) {
+		if (!polling && s.closed < n) {
 			*chosen = s.closed;
 			rc = WEFT_ECLOSED;
 			break;
@@ -9595,7 +9608,8 @@ int weft_mpmc_select_slow(weft_mpmc_case_t *cases, unsigned n, const struct time
 			}
 		}
 		enum weft__spin_result spun = weft__spinwait_spin(&spin);
-		if (spun == WEFT__SPIN_AGAIN)
+		polling = spun == WEFT__SPIN_AGAIN;
+		if (polling)
 			continue;
 		rc = spun == WEFT__SPIN_TIMEDOUT ? WEFT_ETIMEDOUT : mpmc_select_sleep(&s, deadline, cancel);
 		if (rc == WEFT_OK)
