@@ -1291,7 +1291,7 @@ WP_EXPORT int WP(pthread_barrier_destroy)(pthread_barrier_t *barrier)
 	}
 	SERVED(WP_OP_BARRIER_INIT);
 	/* relaxed: a round in progress means threads are blocked on it: EBUSY */
-	if (__atomic_load_n(&b->barrier.arrived, __ATOMIC_RELAXED) != 0)
+	if (__atomic_load_n(&b->barrier.arrived, __ATOMIC_RELAXED) & WEFT_BARRIER_COUNT_MASK)
 		return EBUSY;
 	/* POSIX lets the serial thread destroy (and re-initialise) the barrier
 	 * while the others are still returning from the wait: wait for them.

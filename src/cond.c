@@ -66,10 +66,11 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
  * reports a notification; one that ends with seq unchanged sleeps on (no
  * spurious return).  Issue 14, docs/processes.md.
  */
-static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags)
+static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags,
+		      weft_cancel_t *cancel)
 {
 	for (;;) {
-		int rc = weft__wait_napping(&cond->seq, seen, deadline, flags);
+		int rc = weft__wait_napping_ctx(&cond->seq, seen, deadline, flags, cancel);
 		if (rc != WEFT__WAIT_NAPPED)
 			return rc;
 		/* relaxed: a look; the caller re-checks its predicate under the mutex */
@@ -79,6 +80,12 @@ static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *d
 }
 
 int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline)
+{
+	return weft_cond_wait_ctx_slow(cond, w, deadline, (weft_cancel_t *)0);
+}
+
+int weft_cond_wait_ctx_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline,
+			    weft_cancel_t *cancel)
 {
 	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
 	unsigned flags = (w->flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
@@ -111,7 +118,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
 		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
-		rc = cond_sleep(cond, seen, deadline, flags);
+		rc = cond_sleep(cond, seen, deadline, flags, cancel);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
 		/* A thread that slept may have been moved onto the mutex word by
@@ -121,9 +128,21 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		 * of seq is still moved by its requeue.)  A waiter woken while
 		 * spinning was never asleep and locks normally. */
 		w->slept = true;
-		/* A notification that raced with the timeout: report it, the
-		 * caller re-checks its predicate either way. */
-		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
+		/* A notification that raced with the timeout or the cancel:
+		 * report it, the caller re-checks its predicate either way.  This
+		 * is what keeps a cancel from losing a signal: a signaller bumps
+		 * seq before its wake-up call, and the kernel may have given that
+		 * wake-up (one, for a signal) to us just as the cancel woke us (a
+		 * futex_waitv sleeper stays queued on seq until it runs again;
+		 * the fallback's cancel wakes the word itself).  Whoever took it
+		 * finds seq changed here, after leaving its sleep, and reports
+		 * WEFT_OK.  A waiter that finds seq unchanged has left the
+		 * kernel's queue, so a signal that comes later wakes another
+		 * sleeper (or one about to sleep, whose compare fails).
+		 * relaxed: the wake-up that took us out of the queue, or the
+		 * futex hash-bucket lock of our own dequeue, orders the
+		 * signaller's increment before this load. */
+		if (rc != WEFT_OK && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
 			rc = WEFT_OK;
 	}
 	/* release: the last access to *cond in this call; one who sees the count

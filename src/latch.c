@@ -37,21 +37,31 @@ int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n)
 
 int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 {
+	return weft_latch_wait_ctx_slow(latch, deadline, (weft_cancel_t *)0);
+}
+
+int weft_latch_wait_ctx_slow(weft_latch_t *latch, const struct timespec *deadline, weft_cancel_t *cancel)
+{
 	/* Spin, yield, then park, as the WEFT__SPIN_BARRIER preset says
 	 * (src/spinwait.c: 16 pauses, 12 yields); the policy reads @deadline
 	 * before the first pause and each yield, so a deadline that has passed
-	 * returns before any yield and before WAITERS is set. */
+	 * returns before any yield and before WAITERS is set.  @cancel is read
+	 * only by the sleep (weft__spinwait_wait_bit()), so a cancelled token
+	 * costs a wait that opens while it spins nothing. */
 	struct weft__spinwait sw;
-	weft__spinwait_init(&sw, WEFT__SPIN_BARRIER, deadline);
+	weft__spinwait_init_ctx(&sw, WEFT__SPIN_BARRIER, deadline, cancel);
 	for (;;) {
 		/* acquire: pairs with the release of the count_down that reached zero */
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		if (weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0) == WEFT_ETIMEDOUT)
-			/* a last look.  acquire: as above */
-			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
-				       ? WEFT_OK
-				       : WEFT_ETIMEDOUT;
+		int rc = weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0);
+		if (rc != WEFT_OK)
+			/* timed out or cancelled: a last look, so that a count-down
+			 * that opened the latch meanwhile is reported, not lost (the
+			 * waiter leaves no trace in the latch either way: WAITERS
+			 * only costs the last count-down a wake-up call).  acquire:
+			 * as above */
+			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0 ? WEFT_OK : rc;
 	}
 }

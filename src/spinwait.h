@@ -118,6 +118,7 @@ struct weft__spinwait {
 	unsigned yield_every; /* see struct weft__spin_preset */
 	bool looked;          /* the deadline was read before the first step */
 	const struct timespec *deadline; /* NULL: none */
+	weft_cancel_t *cancel;           /* NULL: none; read only by the sleep (weft__wait_ctx()) */
 };
 
 /* Start a wait with the preset of @use, bounded by @deadline (NULL: none).
@@ -135,6 +136,18 @@ static inline void weft__spinwait_init(struct weft__spinwait *sw, enum weft__spi
 	sw->spent = 0;
 	sw->looked = deadline == NULL;
 	sw->deadline = deadline;
+	sw->cancel = NULL;
+}
+
+/* The same, for a cancellable wait (the `_ctx` calls): the sleep of
+ * weft__spinwait_wait_bit() also ends when @cancel (NULL: none) is cancelled.
+ * The spin itself does not read the token: it ends at a park, where the sleep
+ * looks at it before sleeping (a token already cancelled never sleeps). */
+static inline void weft__spinwait_init_ctx(struct weft__spinwait *sw, enum weft__spin_use use,
+					   const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	weft__spinwait_init(sw, use, deadline);
+	sw->cancel = cancel;
 }
 
 /* No pauses for this wait (go straight to the yields, or park): for a waiter
@@ -237,8 +250,10 @@ static inline int weft__spinwait_step(struct weft__spinwait *sw)
  * WEFT_PSHARED.
  *
  * Return: WEFT_OK (paused, yielded, the word moved, woken, or a spurious
- * return: look again) or WEFT_ETIMEDOUT (the deadline passed while spinning
- * or asleep; @bit may be left set: the caller takes a last look and decides).
+ * return: look again), WEFT_ETIMEDOUT (the deadline passed while spinning
+ * or asleep; @bit may be left set: the caller takes a last look and decides)
+ * or WEFT_ECANCELED (the token of weft__spinwait_init_ctx() was cancelled
+ * before or during the sleep; likewise).
  */
 static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *word, uint32_t seen, uint32_t bit,
 					  unsigned wflags)
@@ -248,7 +263,7 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
 		return rc;
 	if (!(seen & bit) && !weft_atomic_cas(word, &seen, seen | bit, WEFT_RELAXED, WEFT_RELAXED))
 		return WEFT_OK; /* the word moved: look again */
-	return weft__wait(word, seen | bit, sw->deadline, wflags);
+	return weft__wait_ctx(word, seen | bit, sw->deadline, wflags, sw->cancel);
 }
 
 #endif /* WEFT_SRC_SPINWAIT_H */

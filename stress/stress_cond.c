@@ -18,8 +18,13 @@
  *             on its unlocks, sometimes not); all the others wait for each
  *             generation, some with weft_cond_wait(), some with short random
  *             deadlines (a requeued waiter may time out while asleep on the
- *             mutex word), and acknowledge it; the broadcaster waits for
- *             every acknowledgement before the next generation.
+ *             mutex word), some with weft_cond_wait_ctx() and a token of the
+ *             generation that the broadcaster cancels at random, before or
+ *             after its broadcast (a cancel racing with the broadcast and its
+ *             requeue: the waiter must come back with the mutex held and, if
+ *             the broadcast came first, report WEFT_OK), and acknowledge it;
+ *             the broadcaster waits for every acknowledgement before the
+ *             next generation.
  *
  * Lost wake-ups: a timed wait that returns WEFT_ETIMEDOUT while its predicate
  * has been true since before the wait's deadline began would be one; the
@@ -33,6 +38,7 @@
 #include <stdlib.h>
 
 #include "stress.h"
+#include "weft/cancel.h"
 #include "weft/cond.h"
 #include "weft/deadline.h"
 #include "weft/mutex.h"
@@ -198,12 +204,16 @@ static weft_cond_t gen_cond = WEFT_COND_INIT, ack_cond = WEFT_COND_INIT;
 static unsigned long long generation;
 static unsigned acks;
 static int finished;
+/* The token of the waiters waiting for the generation after g is gen_tok[g & 1];
+ * the broadcaster re-initializes the next one while every waiter is between
+ * two generations, and cancels the current one at random. */
+static weft_cancel_t gen_tok[2];
 
 struct bworker {
 	uint64_t rng;
 	int broadcaster;
 	unsigned nwaiters;
-	unsigned long long gens, short_timeouts;
+	unsigned long long gens, short_timeouts, cancelled;
 } __attribute__((aligned(64)));
 
 static void *broadcast_worker(void *arg)
@@ -211,15 +221,25 @@ static void *broadcast_worker(void *arg)
 	struct bworker *b = arg;
 	if (b->broadcaster) {
 		while (!(stress_phase_over() || stress_should_stop(&opts))) {
+			/* plain read: only this thread writes `generation` */
+			weft_cancel_t *tok = &gen_tok[generation & 1];
+			uint64_t r = stress_rand(&b->rng);
+			if (r % 4 == 0)
+				weft_cancel(tok); /* before the change: waiters come back cancelled */
 			weft_mutex_lock(&block);
+			/* every waiter acknowledged `generation`: none uses the token
+			 * of the next one yet */
+			(void)!weft_cancel_init(&gen_tok[(generation + 1) & 1], NULL, 0);
 			generation++;
 			acks = 0;
-			int inside = stress_rand(&b->rng) & 1;
+			int inside = r & 4;
 			if (inside)
 				weft_cond_broadcast(&gen_cond);
 			weft_mutex_unlock(&block);
 			if (!inside)
 				weft_cond_broadcast(&gen_cond);
+			if (r % 4 == 1)
+				weft_cancel(tok); /* racing with the woken and the requeued */
 			weft_mutex_lock(&block);
 			while (acks < b->nwaiters) {
 				struct timespec d = weft_deadline_after_ns(LOST_WAKEUP_NS);
@@ -247,6 +267,16 @@ static void *broadcast_worker(void *arg)
 			uint64_t r = stress_rand(&b->rng);
 			if (r & 1) {
 				weft_cond_wait(&gen_cond, &block);
+			} else if ((r & 6) == 6) {
+				/* cancellable: ECANCELED leaves the predicate to the loop */
+				struct timespec d = weft_deadline_after_ns(LOST_WAKEUP_NS);
+				int rc = weft_cond_wait_ctx(&gen_cond, &block, &d, &gen_tok[seen & 1]);
+				if (stress_violated(weft_mutex_trylock(&block)))
+					stress_fail(&opts, "broadcast: weft_cond_wait_ctx() returned %d without the mutex", rc);
+				if (rc == WEFT_ECANCELED)
+					b->cancelled++;
+				if (stress_violated(rc == WEFT_ETIMEDOUT && generation != seen))
+					stress_fail(&opts, "broadcast: lost wake-up: a cancellable waiter timed out after a broadcast");
 			} else if (r & 2) {
 				/* a short deadline: may time out asleep, even after a requeue */
 				struct timespec d = weft_deadline_after_ns((r >> 8) % 200000);
@@ -270,7 +300,7 @@ static void *broadcast_worker(void *arg)
 }
 
 struct bresult {
-	unsigned long long gens, short_timeouts;
+	unsigned long long gens, short_timeouts, cancelled;
 };
 
 static struct bresult run_broadcast_phase(unsigned nthreads, double seconds)
@@ -285,11 +315,14 @@ static struct bresult run_broadcast_phase(unsigned nthreads, double seconds)
 	generation = 0;
 	acks = 0;
 	finished = 0;
+	(void)!weft_cancel_init(&gen_tok[0], NULL, 0);
+	(void)!weft_cancel_init(&gen_tok[1], NULL, 0);
 	stress_phase_begin(seconds);
 	stress_run_threads(n, broadcast_worker, b, sizeof(*b));
-	struct bresult r = {b[0].gens, 0};
+	struct bresult r = {b[0].gens, 0, 0};
 	for (unsigned i = 1; i < n; i++) {
 		r.short_timeouts += b[i].short_timeouts;
+		r.cancelled += b[i].cancelled;
 		if (stress_violated(b[i].gens != b[0].gens))
 			stress_fail(&opts, "broadcast: a waiter saw %llu generations of %llu", b[i].gens, b[0].gens);
 	}
@@ -315,8 +348,8 @@ int main(int argc, char **argv)
 	weft_cond_destroy(&ack_cond);
 	stress_pass(&opts, q1.items + q2.items + b1.gens + b2.gens,
 		    "queue: %llu items in order, conserved (spin %llu, no spin %llu; %llu timed waits, %llu timeouts) | "
-		    "broadcast: %llu generations seen by all (short-deadline timeouts %llu)",
+		    "broadcast: %llu generations seen by all (short-deadline timeouts %llu, cancelled waits %llu)",
 		    q1.items + q2.items, q1.items, q2.items, q1.timed_waits + q2.timed_waits, q1.timeouts + q2.timeouts,
-		    b1.gens + b2.gens, b1.short_timeouts + b2.short_timeouts);
+		    b1.gens + b2.gens, b1.short_timeouts + b2.short_timeouts, b1.cancelled + b2.cancelled);
 	return 0;
 }

@@ -158,6 +158,9 @@ static const struct coverage_row coverage[] = {
 	{"weft_cond_timedwait", "EINVAL: NULL + 6 malformed, mutex stays held, cond untouched; ETIMEDOUT: past and "
 				"1 ms, mutex held again",
 	 "test_cond, test_far_deadlines"},
+	{"weft_cond_wait_ctx", "EINVAL: 6 malformed, mutex stays held, cond untouched; ECANCELED: cancelled token, "
+			       "mutex held again; ETIMEDOUT: past; NULL deadline and token with a notifier",
+	 "test_cond_ctx"},
 	{"weft_cond_signal", "no error return; no waiter: no change", "test_cond"},
 	{"weft_cond_broadcast", "no error return; no waiter: no change", "test_cond"},
 	{"weft_cond_destroy", "no error return; all-zero (test_cond_debug: with a waiter)", "test_cond"},
@@ -178,8 +181,11 @@ static const struct coverage_row coverage[] = {
 		      "(child)",
 	 "test_once"},
 	{"weft_once_done", "no error return; all-zero -> false, after -> true", "test_once"},
-	{"weft_barrier_init", "EINVAL: 0 (untouched); 1 and UINT_MAX ok", "test_barrier"},
+	{"weft_barrier_init", "EINVAL: 0, MAX+1, UINT_MAX (untouched); 1 and MAX ok", "test_barrier"},
 	{"weft_barrier_wait", "no error return; count 1 (every call is last), WEFT_BARRIER_INIT(1)", "test_barrier"},
+	{"weft_barrier_wait_ctx", "EINVAL: 6 malformed (not arrived); ECANCELED, ETIMEDOUT: arrival withdrawn; OK: "
+				  "last arrival with a cancelled token and a past deadline; NULL serial",
+	 "test_barrier"},
 	{"weft_barrier_destroy", "no error return", "test_barrier"},
 	{"weft_latch_init", "EINVAL: MAX+1, UINT_MAX (untouched); 0 and MAX ok", "test_latch"},
 	{"weft_latch_count_down", "EINVAL: below zero (n > count, open latch, UINT_MAX), unchanged; 0 ok", "test_latch"},
@@ -188,6 +194,9 @@ static const struct coverage_row coverage[] = {
 	{"weft_latch_timedwait", "EINVAL: NULL + 6 malformed, open and closed (unchanged); ETIMEDOUT: past and 1 ms; "
 				 "OK: open with a past deadline",
 	 "test_latch, test_far_deadlines"},
+	{"weft_latch_wait_ctx", "EINVAL: 6 malformed (unchanged); ECANCELED: cancelled token; ETIMEDOUT: past; OK: "
+				"open with a cancelled token and a past deadline, NULL both",
+	 "test_latch"},
 	{"weft_latch_destroy", "no error return", "test_latch"},
 	/* counter.h */
 	{"weft_counter_init", "EINVAL: unknown flags (value untouched); PSHARED ok", "test_counter"},
@@ -1116,6 +1125,47 @@ static void test_cond_wait_init(void)
 	EV(weft_cond_destroy(&cw_cond));
 }
 
+/* weft_cond_wait_ctx(): bad deadlines refused with the mutex held; a cancelled
+ * token and a past deadline give up with it held again; no deadline and no
+ * token wait for a notifier. */
+static void test_cond_ctx(void)
+{
+	weft_cond_t c = WEFT_COND_INIT, copy;
+	weft_mutex_t m = WEFT_MUTEX_INIT, mcopy;
+	weft_cancel_t tok = WEFT_CANCEL_INIT;
+	EV(weft_cancel(&tok));
+	EV(weft_mutex_lock(&m));
+	SNAPSHOT(c, copy);
+	SNAPSHOT(m, mcopy);
+	FOR_EACH_BAD_DEADLINE(i)
+	{
+		if (bad_deadline(i) == NULL)
+			continue; /* NULL: no deadline */
+		CHECK_STATUS(E(weft_cond_wait_ctx(&c, &m, bad_deadline(i), &tok)), WEFT_EINVAL);
+		CHECK(UNCHANGED(c, copy));
+		CHECK(UNCHANGED(m, mcopy));
+	}
+	/* WEFT_OK is a spurious wake-up here (documented), never an error */
+	int rc = E(weft_cond_wait_ctx(&c, &m, NULL, &tok));
+	CHECK(rc == WEFT_ECANCELED || rc == WEFT_OK);
+	rc = E(weft_cond_wait_ctx(&c, &m, &past, NULL));
+	CHECK(rc == WEFT_ETIMEDOUT || rc == WEFT_OK);
+	CHECK(!E(weft_mutex_trylock(&m))); /* held again */
+	CHECK_EQ(c.waiters & WEFT_COND_COUNT_MASK, 0);
+	EV(weft_mutex_unlock(&m));
+	/* no deadline, no token: woken by a notifier */
+	pthread_t t;
+	cw_flag = 0;
+	EV(weft_mutex_lock(&cw_mutex));
+	CHECK_EQ(pthread_create(&t, NULL, cw_notifier, NULL), 0);
+	while (!cw_flag)
+		CHECK_STATUS(E(weft_cond_wait_ctx(&cw_cond, &cw_mutex, NULL, NULL)), WEFT_OK);
+	EV(weft_mutex_unlock(&cw_mutex));
+	pthread_join(t, NULL);
+	EV(weft_cancel_destroy(&tok));
+	EV(weft_cond_destroy(&c));
+}
+
 /* ==== sem.h ================================================================ */
 
 static void test_sem(void)
@@ -1245,11 +1295,39 @@ static void test_barrier(void)
 	CHECK_STATUS(E(weft_barrier_init(&b, 0)), WEFT_EINVAL);
 	CHECK(UNCHANGED(b, copy));
 	CHECK(E(weft_barrier_wait(&b)));
-	CHECK_EQ(b.arrived, 0);
-	CHECK_STATUS(E(weft_barrier_init(&b, UINT_MAX)), WEFT_OK);
-	CHECK_EQ(b.count, UINT_MAX);
+	CHECK_EQ(b.arrived & WEFT_BARRIER_COUNT_MASK, 0); /* bit 31: the phase parity */
+	SNAPSHOT(b, copy);
+	CHECK_STATUS(E(weft_barrier_init(&b, UINT_MAX)), WEFT_EINVAL);
+	CHECK_STATUS(E(weft_barrier_init(&b, WEFT_BARRIER_MAX + 1u)), WEFT_EINVAL);
+	CHECK(UNCHANGED(b, copy));
+	CHECK_STATUS(E(weft_barrier_init(&b, WEFT_BARRIER_MAX)), WEFT_OK);
+	CHECK_EQ(b.count, WEFT_BARRIER_MAX);
 	CHECK_STATUS(E(weft_barrier_init(&b, 1)), WEFT_OK);
 	CHECK(E(weft_barrier_wait(&b)));
+	/* weft_barrier_wait_ctx(): the last arrival ignores token and deadline */
+	weft_cancel_t tok = WEFT_CANCEL_INIT;
+	EV(weft_cancel(&tok));
+	bool serial = false;
+	CHECK_STATUS(E(weft_barrier_wait_ctx(&b, &serial, &past, &tok)), WEFT_OK);
+	CHECK(serial);
+	CHECK_STATUS(E(weft_barrier_wait_ctx(&b, NULL, NULL, NULL)), WEFT_OK);
+	/* a first arrival of two: a malformed deadline does not arrive; a
+	 * cancel or timeout withdraws the arrival */
+	CHECK_STATUS(E(weft_barrier_init(&b, 2)), WEFT_OK);
+	SNAPSHOT(b, copy);
+	FOR_EACH_BAD_DEADLINE(i)
+	{
+		if (bad_deadline(i) == NULL)
+			continue; /* NULL: no deadline */
+		CHECK_STATUS(E(weft_barrier_wait_ctx(&b, &serial, bad_deadline(i), &tok)), WEFT_EINVAL);
+		CHECK(UNCHANGED(b, copy));
+	}
+	CHECK_STATUS(E(weft_barrier_wait_ctx(&b, &serial, NULL, &tok)), WEFT_ECANCELED);
+	CHECK(!serial);
+	CHECK_STATUS(E(weft_barrier_wait_ctx(&b, &serial, &past, NULL)), WEFT_ETIMEDOUT);
+	CHECK_EQ(b.arrived & WEFT_BARRIER_COUNT_MASK, 0);
+	CHECK_EQ(b.phase & ~WEFT_BARRIER_SLEEPERS, 0);
+	EV(weft_cancel_destroy(&tok));
 	EV(weft_barrier_destroy(&b));
 }
 
@@ -1287,6 +1365,26 @@ static void test_latch(void)
 	CHECK_EQ(l.state, 0u);
 	CHECK(E(weft_latch_try_wait(&l)));
 	EV(weft_latch_wait(&l));
+	{
+		/* weft_latch_wait_ctx(): an open latch ignores token and deadline */
+		weft_cancel_t tok = WEFT_CANCEL_INIT;
+		EV(weft_cancel(&tok));
+		CHECK_STATUS(E(weft_latch_wait_ctx(&l, &past, &tok)), WEFT_OK);
+		CHECK_STATUS(E(weft_latch_wait_ctx(&l, NULL, NULL)), WEFT_OK);
+		weft_latch_t closed = WEFT_LATCH_INIT(1), lcopy;
+		SNAPSHOT(closed, lcopy);
+		FOR_EACH_BAD_DEADLINE(i)
+		{
+			if (bad_deadline(i) == NULL)
+				continue; /* NULL: no deadline */
+			CHECK_STATUS(E(weft_latch_wait_ctx(&closed, bad_deadline(i), &tok)), WEFT_EINVAL);
+			CHECK(UNCHANGED(closed, lcopy));
+		}
+		CHECK_STATUS(E(weft_latch_wait_ctx(&closed, NULL, &tok)), WEFT_ECANCELED);
+		CHECK_STATUS(E(weft_latch_wait_ctx(&closed, &past, NULL)), WEFT_ETIMEDOUT);
+		CHECK_EQ(closed.state & WEFT_LATCH_COUNT_MASK, 1);
+		EV(weft_cancel_destroy(&tok));
+	}
 	FOR_EACH_BAD_DEADLINE(i)
 	CHECK_STATUS(E(weft_latch_timedwait(&l, bad_deadline(i))), WEFT_EINVAL);
 	CHECK_STATUS(E(weft_latch_timedwait(&l, &past)), WEFT_OK);
@@ -2167,6 +2265,7 @@ int main(void)
 	RUN_TEST(test_brlock);
 	RUN_TEST(test_cond);
 	RUN_TEST(test_cond_wait_init);
+	RUN_TEST(test_cond_ctx);
 	RUN_TEST(test_sem);
 	RUN_TEST(test_once);
 	RUN_TEST(test_barrier);

@@ -167,7 +167,10 @@ static void test_barrier_init(void)
 	CHECK_STATUS(weft_barrier_init(&b, 3), WEFT_OK);
 	weft_barrier_t st = WEFT_BARRIER_INIT(3);
 	CHECK(memcmp(&b, &st, sizeof(b)) == 0);
-	CHECK_STATUS(weft_barrier_init(&b, UINT32_MAX), WEFT_OK);
+	before = b;
+	CHECK_STATUS(weft_barrier_init(&b, UINT32_MAX), WEFT_EINVAL); /* above WEFT_BARRIER_MAX */
+	CHECK(memcmp(&b, &before, sizeof(b)) == 0);
+	CHECK_STATUS(weft_barrier_init(&b, WEFT_BARRIER_MAX), WEFT_OK);
 	weft_barrier_destroy(&b);
 	CHECK_EQ(sizeof(weft_barrier_t), 12);
 }
@@ -237,7 +240,7 @@ static void test_barrier_phases(void)
 		for (int p = 0; p < B_PHASES; p++)
 			bad += r.trues[p] != 2; /* two barriers per loop: one true each */
 		CHECK_EQ(bad, 0);
-		CHECK_EQ(r.b.arrived, 0);
+		CHECK_EQ(r.b.arrived, 0); /* an even number of phases: parity 0 */
 		CHECK_EQ(r.b.phase & ~WEFT_BARRIER_SLEEPERS, 2u * B_PHASES * WEFT_BARRIER_PHASE_STEP);
 	}
 }

@@ -12,8 +12,9 @@
  * section 3.1, "centralized barrier"), with futex sleeping:
  *
  *   wait:  p = phase; n = ++arrived;
- *          n == count: arrived = 0; phase = p + 2 (clearing SLEEPERS);
- *                      wake all if SLEEPERS was set; return true.
+ *          n == count: arrived = 0 (and the next parity); phase = p + 2
+ *                      (clearing SLEEPERS); wake all if SLEEPERS was set;
+ *                      return true.
  *          otherwise:  watch phase for a bounded spin, then set SLEEPERS and
  *                      sleep while phase == p | SLEEPERS; return false.
  *
@@ -22,6 +23,21 @@
  * Phases never mix: a thread's phase cannot end without its own arrival, so
  * the value it read before arriving names its phase, and the reset of
  * `arrived` is published by the same release that opens the next phase.
+ *
+ * Withdrawing (weft_barrier_wait_ctx(), cancelled or timed out).  A waiter
+ * that gives up takes its arrival back, so that the phase it leaves still
+ * needs @count arrivals: it decrements `arrived` by CAS, but only while the
+ * phase has not completed.  Bit 31 of `arrived` (PARITY) holds the parity of
+ * the phase number, flipped by the reset that opens the next phase, so the
+ * CAS cannot mistake the next phase's arrivals for its own phase's (the ABA
+ * of a count reset to 0 and counted up again).  One bit is enough: a phase
+ * two ahead cannot complete while a party of this one has not left (it would
+ * need that party's arrival).  If the phase completed first (PARITY flipped,
+ * or the count full: the last arriver is opening it), the waiter does not
+ * withdraw: it waits for the opening and returns WEFT_OK.  So exactly one of
+ * two things happens: the arrival counts and the call returns WEFT_OK, or it
+ * does not count and the call returns WEFT_ECANCELED/WEFT_ETIMEDOUT.  The
+ * parity bit caps @count at WEFT_BARRIER_MAX (2^31 - 1, glibc's limit too).
  *
  * Each phase needs exactly @count calls to weft_barrier_wait(); a thread
  * that calls it again starts its part of the next phase.  Extra callers in a
@@ -33,6 +49,9 @@
  * phase is visible to every thread after that call returns (arrivals are
  * acq_rel increments, the phase change a release, the watch an acquire).
  *
+ * Cancellation: weft_barrier_wait_ctx() takes a deadline and a token
+ * (weft/cancel.h); see "Withdrawing" above and docs/waiting.md.
+ *
  * Footprint: 12 bytes (pthread_barrier_t: 32).  There is no all-zero barrier
  * (a count of 0 is invalid); use weft_barrier_init() or WEFT_BARRIER_INIT(n).
  * Private to a process.
@@ -41,8 +60,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
+#include "deadline.h"
 #include "status.h"
 #include "tsan.h"
 
@@ -50,10 +73,13 @@ WEFT_EXTERN_C_BEGIN
 
 #define WEFT_BARRIER_SLEEPERS 1u /* bit 0 of `phase` */
 #define WEFT_BARRIER_PHASE_STEP 2u
+#define WEFT_BARRIER_PARITY 0x80000000u     /* bit 31 of `arrived`: the phase number's parity */
+#define WEFT_BARRIER_COUNT_MASK 0x7fffffffu /* bits 0..30 of `arrived`: the arrivals */
+#define WEFT_BARRIER_MAX 0x7fffffffu        /* the largest count */
 
 typedef struct weft_barrier {
 	uint32_t count;   /* threads per phase; fixed at init */
-	uint32_t arrived; /* threads arrived in the current phase */
+	uint32_t arrived; /* WEFT_BARRIER_PARITY of the phase | threads arrived in it */
 	uint32_t phase;   /* futex word: phase number * 2 | WEFT_BARRIER_SLEEPERS */
 } weft_barrier_t;
 
@@ -63,18 +89,22 @@ WEFT_STATIC_ASSERT(sizeof(weft_barrier_t) == 12, "weft_barrier_t is three 32-bit
 
 WEFT_NOINLINE WEFT_COLD void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase);
 void weft_barrier_release_slow(weft_barrier_t *barrier);
+WEFT_NOINLINE WEFT_COLD int weft_barrier_wait_ctx_slow(weft_barrier_t *barrier, uint32_t phase,
+						       const struct timespec *deadline, weft_cancel_t *cancel);
 
 /**
  * weft_barrier_init() - initialize a barrier for @count threads per phase.
  * @barrier: the barrier.
- * @count: the number of threads that meet at each phase; at least 1.
+ * @count: the number of threads that meet at each phase; 1 to
+ *         WEFT_BARRIER_MAX.
  *
  * Context: any thread; the barrier must not be in use.
- * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 (@barrier is untouched).
+ * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 or above WEFT_BARRIER_MAX
+ * (@barrier is untouched).
  */
 WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
 {
-	if (count == 0)
+	if (count == 0 || count > WEFT_BARRIER_MAX)
 		return WEFT_EINVAL;
 	/* relaxed: not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&barrier->count, (uint32_t)count, WEFT_RELAXED);
@@ -106,7 +136,9 @@ WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsi
  */
 #define WEFT__BARRIER_TSAN_ADDR(b, phase) ((char *)(b) + (((phase) / WEFT_BARRIER_PHASE_STEP) & 1u))
 
-static inline bool weft_barrier_wait(weft_barrier_t *barrier)
+/* Arrive at the current phase; store its number in *@phase.  Return: true if
+ * this was the last arrival (the next phase is then open). */
+static inline bool weft__barrier_arrive(weft_barrier_t *barrier, uint32_t *phase_out)
 {
 	/* acquire: pairs with the release that opened this phase, so the reset of
 	 * `arrived` is seen before our increment */
@@ -114,17 +146,70 @@ static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 	/* relaxed: count is fixed at init */
 	uint32_t count = weft_atomic_load(&barrier->count, WEFT_RELAXED);
 	WEFT_TSAN_RELEASE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	*phase_out = phase;
 	/* acq_rel: releases this thread's writes of the phase, and the last
-	 * arriver acquires every earlier arrival (they form one release sequence) */
+	 * arriver acquires every earlier arrival (they form one release sequence,
+	 * which a withdrawal's RMW continues) */
 	uint32_t n = weft_atomic_fetch_add(&barrier->arrived, 1u, WEFT_ACQ_REL) + 1u;
-	if (n == count) {
+	if ((n & WEFT_BARRIER_COUNT_MASK) == count) {
 		weft_barrier_release_slow(barrier);
-		WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 		return true;
 	}
-	weft_barrier_wait_slow(barrier, phase);
-	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	return false;
+}
+
+static inline bool weft_barrier_wait(weft_barrier_t *barrier)
+{
+	uint32_t phase;
+	bool last = weft__barrier_arrive(barrier, &phase);
+	if (!last)
+		weft_barrier_wait_slow(barrier, phase);
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	return last;
+}
+
+/**
+ * weft_barrier_wait_ctx() - weft_barrier_wait() that gives up at @deadline or
+ * when @cancel is cancelled, taking its arrival back.
+ * @barrier: the barrier.
+ * @serial: NULL, or where to store whether this call was the last arrival of
+ *          its phase (the one "true" of weft_barrier_wait()); false unless
+ *          WEFT_OK.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The last arrival of a phase never waits, so it returns WEFT_OK without
+ * reading the clock or the token.  Any other arrival waits; if it gives up
+ * (the token is cancelled, also before the call, or @deadline passes) while
+ * the phase is still open, its arrival is withdrawn: the phase goes on waiting
+ * for @count arrivals, and the caller may arrive again later.  If the phase
+ * completed first, the call returns WEFT_OK as weft_barrier_wait() would.
+ * (The overview, "Withdrawing", says why exactly one of the two happens.)
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: on WEFT_OK, as weft_barrier_wait(); on WEFT_ECANCELED, the
+ * acquire of the cancel (weft_cancel()'s release); nothing on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (the phase completed with this arrival), WEFT_ETIMEDOUT or
+ * WEFT_ECANCELED (the arrival withdrawn), or WEFT_EINVAL for a malformed
+ * @deadline (nothing is done: not arrived).
+ */
+WEFT_NODISCARD static inline int weft_barrier_wait_ctx(weft_barrier_t *barrier, bool *serial,
+						       const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	if (serial != (bool *)0)
+		*serial = false;
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	uint32_t phase;
+	bool last = weft__barrier_arrive(barrier, &phase);
+	int rc = last ? WEFT_OK : weft_barrier_wait_ctx_slow(barrier, phase, deadline, cancel);
+	if (rc != WEFT_OK)
+		return rc; /* withdrawn: this thread did not pass the barrier */
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	if (serial != (bool *)0)
+		*serial = last;
+	return WEFT_OK;
 }
 
 /**

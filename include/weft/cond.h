@@ -95,6 +95,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
 #include "deadline.h"
 #include "debug.h"
@@ -139,6 +140,8 @@ struct weft__cond_wait {
 };
 void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w);
 int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline);
+int weft_cond_wait_ctx_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline,
+			    weft_cancel_t *cancel);
 
 /**
  * weft_cond_set_spin() - set how long a waiter watches for a signal before it
@@ -199,7 +202,8 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
 #endif
 
 /*
- * weft__cond_wait() - the wait of weft_cond_wait() and weft_cond_timedwait().
+ * weft__cond_wait() - the wait of weft_cond_wait(), weft_cond_timedwait() and
+ * weft_cond_wait_ctx() (@cancel: NULL for the first two).
  *
  * ThreadSanitizer sees an unlock of @mutex at the drop and a lock at the
  * retake, both annotated here, in the caller's translation unit (lockhooks.h),
@@ -212,13 +216,14 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
  * annotation here would hide the race of a program that changes the predicate
  * without the mutex and then signals.
  */
-static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline,
+				  weft_cancel_t *cancel)
 {
 	struct weft__cond_wait w;
 	WEFT__COND_DEBUG_ENTER(cond, mutex);
 	weft_cond_wait_enter_slow(cond, mutex, &w);
 	weft__mutex_drop(mutex);
-	int rc = weft_cond_wait_slow(cond, &w, deadline);
+	int rc = weft_cond_wait_ctx_slow(cond, &w, deadline, cancel);
 	weft__mutex_retake(mutex, w.slept);
 	return rc;
 }
@@ -236,7 +241,7 @@ static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const 
  */
 static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex) WEFT_REQUIRES(mutex)
 {
-	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
+	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0, (weft_cancel_t *)0);
 }
 
 /**
@@ -259,7 +264,48 @@ WEFT_NODISCARD static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mut
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return weft__cond_wait(cond, mutex, deadline);
+	return weft__cond_wait(cond, mutex, deadline, (weft_cancel_t *)0);
+}
+
+/**
+ * weft_cond_wait_ctx() - weft_cond_wait() that also gives up at @deadline or
+ * when @cancel is cancelled.
+ * @cond: the condition variable.
+ * @mutex: a mutex the caller holds.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * On every return except WEFT_EINVAL the caller holds @mutex again, as after
+ * weft_cond_timedwait(): a cancelled waiter re-takes the mutex before it
+ * returns (so a cancel takes effect once the mutex is free).  The token is
+ * read only when the waiter would sleep (after its short watch of the
+ * notification counter); one cancelled already then returns WEFT_ECANCELED
+ * without sleeping.
+ *
+ * No notification is lost to a cancel: a waiter that is cancelled (or times
+ * out) after a signal or broadcast reached the condition variable reports
+ * WEFT_OK, not WEFT_ECANCELED, since it may have taken the wake-up that
+ * signal made; WEFT_ECANCELED (and WEFT_ETIMEDOUT) mean that no notification
+ * came between the start of the wait and the waiter's last look, so any
+ * later signal goes to another waiter.  Re-check the predicate after
+ * WEFT_OK as always; see docs/waiting.md.
+ *
+ * Context: may block until @deadline or the cancel, and then until it gets
+ * the mutex back.
+ * Ordering: as weft_cond_wait(); on WEFT_ECANCELED also the acquire of the
+ * cancel (weft_cancel()'s release).
+ * Return: WEFT_OK (notified, or spuriously woken), WEFT_ETIMEDOUT,
+ * WEFT_ECANCELED, or WEFT_EINVAL for a malformed @deadline (nothing is done;
+ * the mutex stays held).
+ */
+WEFT_NODISCARD static inline int weft_cond_wait_ctx(weft_cond_t *cond, weft_mutex_t *mutex,
+						    const struct timespec *deadline, weft_cancel_t *cancel)
+	WEFT_REQUIRES(mutex)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	return weft__cond_wait(cond, mutex, deadline, cancel);
 }
 
 /**

@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
 #include "deadline.h"
 #include "status.h"
@@ -60,6 +61,8 @@ WEFT_STATIC_ASSERT(sizeof(weft_latch_t) == 4, "weft_latch_t is one 32-bit word")
 #define WEFT_LATCH_INIT(n) {(n)}
 
 WEFT_NOINLINE WEFT_COLD int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD int weft_latch_wait_ctx_slow(weft_latch_t *latch, const struct timespec *deadline,
+						     weft_cancel_t *cancel);
 
 /**
  * weft_latch_init() - initialize a latch that opens after @count count-downs.
@@ -155,6 +158,41 @@ WEFT_NODISCARD static inline int weft_latch_timedwait(weft_latch_t *latch, const
 	if (weft_latch_try_wait(latch))
 		return WEFT_OK;
 	int rc = weft_latch_wait_slow(latch, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
+	return rc;
+}
+
+/**
+ * weft_latch_wait_ctx() - sleep until the count is zero, until @deadline, or
+ * until @cancel is cancelled.
+ * @latch: the latch.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * An open latch returns WEFT_OK at once, whatever @deadline and @cancel say:
+ * the token is read only when the call would wait, and a token cancelled
+ * already then returns WEFT_ECANCELED without sleeping.  A count-down that
+ * opens the latch while the waiter is being cancelled (or times out) wins:
+ * the waiter takes a last look at the count and reports WEFT_OK if it is
+ * zero.  Waiting changes nothing in the latch, so a cancelled waiter leaves
+ * nothing behind.  See docs/waiting.md.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK (as weft_latch_wait()); on WEFT_ECANCELED, the
+ * acquire of the cancel (weft_cancel()'s release).
+ * Return: WEFT_OK (open), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL for a
+ * malformed @deadline (nothing is done).
+ */
+WEFT_NODISCARD static inline int weft_latch_wait_ctx(weft_latch_t *latch, const struct timespec *deadline,
+						     weft_cancel_t *cancel)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	if (weft_latch_try_wait(latch))
+		return WEFT_OK;
+	int rc = weft_latch_wait_ctx_slow(latch, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
 	return rc;

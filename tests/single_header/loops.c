@@ -117,6 +117,7 @@ static weft_barrier_t barrier;
 static weft_once_t once = WEFT_ONCE_INIT;
 static weft_mpmc_t *queue;
 static int token;
+static weft_cancel_t cancel_tok; /* never cancelled: the _ctx cases pass it so the token path is compiled in */
 
 static struct timespec slice(void)
 {
@@ -128,6 +129,7 @@ USER_FN void u_mutex_unlock(void) { weft_mutex_unlock(&mx); }
 USER_FN int u_mutex_timedlock(void) { struct timespec d = slice(); return weft_mutex_timedlock(&mx, &d); }
 USER_FN void u_cond_wait(void) { weft_cond_wait(&cv, &mx); }
 USER_FN int u_cond_timedwait(void) { struct timespec d = slice(); return weft_cond_timedwait(&cv, &mx, &d); }
+USER_FN int u_cond_wait_ctx(void) { struct timespec d = slice(); return weft_cond_wait_ctx(&cv, &mx, &d, &cancel_tok); }
 USER_FN void u_rwlock_rdlock(void) { weft_rwlock_rdlock(&rw); }
 USER_FN void u_rwlock_rdunlock(void) { weft_rwlock_rdunlock(&rw); }
 USER_FN void u_rwlock_wrunlock(void) { weft_rwlock_wrunlock(&rw); }
@@ -151,6 +153,8 @@ USER_FN int u_sem_timedwait(void) { struct timespec d = slice(); return weft_sem
 USER_FN void u_latch_wait(void) { weft_latch_wait(&latch); }
 USER_FN int u_latch_timedwait(void) { struct timespec d = slice(); return weft_latch_timedwait(&latch, &d); }
 USER_FN bool u_barrier_wait(void) { return weft_barrier_wait(&barrier); }
+USER_FN int u_latch_wait_ctx(void) { struct timespec d = slice(); return weft_latch_wait_ctx(&latch, &d, &cancel_tok); }
+USER_FN int u_barrier_wait_ctx(void) { struct timespec d = slice(); return weft_barrier_wait_ctx(&barrier, NULL, &d, &cancel_tok); }
 static void once_never(void);
 USER_FN void u_once(void) { weft_once(&once, once_never); }
 USER_FN int u_mpmc_pop(void **v) { return weft_mpmc_pop(queue, v); }
@@ -228,6 +232,7 @@ static void case_mutex_timedlock(void)
 
 READY_STORAGE int cond_wait_ready;
 READY_STORAGE int cond_timedwait_ready;
+READY_STORAGE int cond_wait_ctx_ready;
 
 static void *cond_wait_setter(void *arg)
 {
@@ -269,6 +274,28 @@ static void case_cond_timedwait(void)
 	gate_open();
 	while (!cond_timedwait_ready)
 		(void)u_cond_timedwait();
+	weft_mutex_unlock(&mx);
+	finish(t);
+}
+
+static void *cond_wait_ctx_setter(void *arg)
+{
+	(void)arg;
+	gate_wait();
+	weft_mutex_lock(&mx);
+	cond_wait_ctx_ready = 1;
+	weft_cond_signal(&cv);
+	weft_mutex_unlock(&mx);
+	return NULL;
+}
+
+static void case_cond_wait_ctx(void)
+{
+	pthread_t t = start(cond_wait_ctx_setter);
+	weft_mutex_lock(&mx);
+	gate_open();
+	while (!cond_wait_ctx_ready)
+		(void)u_cond_wait_ctx();
 	weft_mutex_unlock(&mx);
 	finish(t);
 }
@@ -581,6 +608,8 @@ READY_STORAGE int sem_timedwait_ready;
 READY_STORAGE int latch_wait_ready;
 READY_STORAGE int latch_timedwait_ready;
 READY_STORAGE int barrier_wait_ready;
+READY_STORAGE int latch_wait_ctx_ready;
+READY_STORAGE int barrier_wait_ctx_ready;
 
 static void *sem_wait_setter(void *arg)
 {
@@ -669,6 +698,45 @@ static void case_barrier_wait(void)
 	pthread_t t = start(barrier_wait_setter);
 	while (!barrier_wait_ready)
 		(void)u_barrier_wait(); /* a second round would never open */
+	finish(t);
+}
+
+static void *latch_wait_ctx_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	latch_wait_ctx_ready = 1;
+	(void)!weft_latch_count_down(&latch, 1);
+	return NULL;
+}
+
+static void case_latch_wait_ctx(void)
+{
+	(void)!weft_latch_init(&latch, 1);
+	pthread_t t = start(latch_wait_ctx_setter);
+	while (!latch_wait_ctx_ready)
+		(void)u_latch_wait_ctx();
+	finish(t);
+}
+
+static void *barrier_wait_ctx_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	barrier_wait_ctx_ready = 1;
+	(void)!weft_barrier_wait(&barrier);
+	return NULL;
+}
+
+static void case_barrier_wait_ctx(void)
+{
+	(void)!weft_barrier_init(&barrier, 2);
+	pthread_t t = start(barrier_wait_ctx_setter);
+	/* each timeout withdraws the arrival, so the loop may arrive again; once
+	 * a wait returns WEFT_OK the phase opened and ready is published, and a
+	 * further arrival would never be met */
+	while (!barrier_wait_ctx_ready)
+		(void)u_barrier_wait_ctx();
 	finish(t);
 }
 
@@ -872,6 +940,7 @@ static const struct {
 	{"mutex_timedlock", case_mutex_timedlock},
 	{"cond_wait", case_cond_wait},
 	{"cond_timedwait", case_cond_timedwait},
+	{"cond_wait_ctx", case_cond_wait_ctx},
 	{"rwlock_rdlock", case_rwlock_rdlock},
 	{"rwlock_timedrdlock", case_rwlock_timedrdlock},
 	{"rwlock_wrlock", case_rwlock_wrlock},
@@ -888,6 +957,8 @@ static const struct {
 	{"latch_wait", case_latch_wait},
 	{"latch_timedwait", case_latch_timedwait},
 	{"barrier_wait", case_barrier_wait},
+	{"latch_wait_ctx", case_latch_wait_ctx},
+	{"barrier_wait_ctx", case_barrier_wait_ctx},
 	{"once", case_once},
 	{"mpmc_pop", case_mpmc_pop},
 	{"mpmc_timedpop", case_mpmc_timedpop},

@@ -286,6 +286,7 @@ static weft_mutex_t cv_mx = WEFT_MUTEX_INIT;
 static weft_cond_t cv = WEFT_COND_INIT;
 static long cv_slot, cv_full; /* plain: a one-item mailbox under cv_mx */
 static long cv_sum;
+static weft_cancel_t cv_tok; /* never cancelled during the run: weft_cond_wait_ctx() waits as weft_cond_wait() */
 
 static void *cv_producer(void *arg)
 {
@@ -293,9 +294,12 @@ static void *cv_producer(void *arg)
 	for (long i = 1; i <= N; i++) {
 		weft_mutex_lock(&cv_mx);
 		while (cv_full) {
-			if (i % 2)
+			if (i % 4 == 3) {
+				struct timespec d = soon();
+				(void)!weft_cond_wait_ctx(&cv, &cv_mx, &d, &cv_tok);
+			} else if (i % 2) {
 				weft_cond_wait(&cv, &cv_mx);
-			else {
+			} else {
 				struct timespec d = soon();
 				(void)!weft_cond_timedwait(&cv, &cv_mx, &d);
 			}
@@ -317,9 +321,11 @@ static void *cv_consumer(void *arg)
 	for (long i = 1; i <= N; i++) {
 		weft_mutex_lock(&cv_mx);
 		while (!cv_full) {
-			if (i % 2)
+			if (i % 4 == 3) {
+				(void)!weft_cond_wait_ctx(&cv, &cv_mx, NULL, &cv_tok);
+			} else if (i % 2) {
 				weft_cond_wait(&cv, &cv_mx);
-			else {
+			} else {
 				struct timespec d = soon();
 				(void)!weft_cond_timedwait(&cv, &cv_mx, &d);
 			}
@@ -343,6 +349,9 @@ static void test_cond(void)
 	struct timespec p = past();
 	weft_mutex_lock(&cv_mx);
 	EXPECT_EQ("weft_cond_timedwait(past)", weft_cond_timedwait(&cv, &cv_mx, &p), WEFT_ETIMEDOUT);
+	/* cancelled: the mutex is dropped and re-taken, as TSan must see */
+	weft_cancel(&cv_tok);
+	EXPECT_EQ("weft_cond_wait_ctx(cancelled)", weft_cond_wait_ctx(&cv, &cv_mx, NULL, &cv_tok), WEFT_ECANCELED);
 	weft_mutex_unlock(&cv_mx);
 }
 
@@ -451,13 +460,21 @@ static void test_once(void)
 static weft_barrier_t bar;
 static long bar_data[2]; /* plain: thread t writes bar_data[t] in a phase, the other reads it in the next */
 static long bar_sum[2];
+static weft_cancel_t bar_tok;
 
 static void *bar_thread(void *arg)
 {
 	int t = (int)(intptr_t)arg;
 	for (long i = 1; i <= N / 4; i++) {
 		bar_data[t] = i;
-		(void)weft_barrier_wait(&bar);
+		if (i % 2) {
+			(void)weft_barrier_wait(&bar);
+		} else {
+			/* the cancellable wait passes on the same terms (no deadline,
+			 * a token nobody cancels) */
+			bool serial;
+			EXPECT_EQ("weft_barrier_wait_ctx", weft_barrier_wait_ctx(&bar, &serial, NULL, &bar_tok), WEFT_OK);
+		}
 		bar_sum[t] += bar_data[1 - t];
 		(void)weft_barrier_wait(&bar); /* the other has read before we write again */
 	}
@@ -483,6 +500,7 @@ static void test_barrier(void)
 static weft_latch_t latches[LATCHES];
 static long latch_data[LATCHES]; /* plain: written before the count-down, read after the wait */
 static long latch_sum;
+static weft_cancel_t latch_tok; /* never cancelled */
 
 static void *latch_setter(void *arg)
 {
@@ -511,6 +529,11 @@ static void *latch_waiter(void *arg)
 			break;
 		case 2:
 			d = soon();
+			if (i % 8 == 2) {
+				while (weft_latch_wait_ctx(&latches[i], &d, &latch_tok) != WEFT_OK)
+					d = soon();
+				break;
+			}
 			while (weft_latch_timedwait(&latches[i], &d) != WEFT_OK)
 				d = soon();
 			break;
