@@ -323,6 +323,226 @@ static inline void weft_cpu_relax(void)
 
 #endif /* WEFT_ATOMIC_H */
 
+/* ---- include/weft/cancel.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_CANCEL_H
+#define WEFT_CANCEL_H
+
+/*
+ * cancel.h - cancellation tokens: wake a wait, at once and for good.
+ *
+ * A weft_cancel_t is Go's context.Done() / C++20's std::stop_token reduced to
+ * 16 bytes: one 32-bit state word holding a "cancelled" bit, and the offset of
+ * its parent.  weft_cancel() sets the bit (once, for good) and wakes every
+ * weft wait that names the token or one of its descendants; the `_ctx`
+ * variants of the blocking calls (weft_mutex_lock_ctx(), weft_sem_wait_ctx(),
+ * weft_mpmc_pop_ctx(), ...) then return WEFT_ECANCELED without having done
+ * their operation.  Polling is weft_cancel_requested().
+ *
+ * Trees.  weft_cancel_init(child, parent, flags) chains a child to a parent:
+ * cancelling the parent cancels the child (and its children), cancelling the
+ * child leaves the parent alone, as in a Go context tree.  Nothing is
+ * allocated, and nothing walks down the tree: a waiter sleeps on the state
+ * words of its token and of every ancestor at once, so a parent's cancel
+ * reaches it directly.  A chain holds at most WEFT_CANCEL_MAX_CHAIN tokens
+ * (the token and its ancestors); weft_cancel_init() refuses a deeper one.
+ *
+ * The parent is recorded as a self-relative offset, not a pointer, so that a
+ * chain inside one shared mapping is valid in every process that maps it, at
+ * any address.  Hence the rule for WEFT_PSHARED tokens: a process-shared token
+ * and its parent must live in the same mapping, and a process-shared token's
+ * parent must be process-shared too (a private token's wake-up would not reach
+ * a sleeper in another process).  A private token's parent may be anywhere in
+ * the process, private or process-shared.  Moving a token (memcpy) breaks its
+ * chain; copy neither tokens nor the memory that holds a chain.
+ *
+ * All-zero is a valid uncancelled root token (WEFT_CANCEL_INIT), private.
+ * There is no "uncancel": a token stays cancelled until weft_cancel_init()
+ * makes it new, which must not race with any use of it.
+ *
+ * How the wake-up works (src/wait.h): on Linux 5.16 and later a cancellable
+ * wait sleeps with futex_waitv() on the object's word and on every state word
+ * of the chain, and weft_cancel() is one FUTEX_WAKE on the token's word.
+ * Without futex_waitv (older kernels, the portable wait backend), a waiter
+ * with a private chain registers in a per-process table before it sleeps and
+ * weft_cancel() wakes it through the table; a waiter whose chain holds a
+ * process-shared token (which another process may cancel) checks the chain
+ * every WEFT__CANCEL_NAP_NS (1 ms) instead.  docs/cancel.md has the numbers.
+ *
+ * Ordering: weft_cancel() is a release of everything its caller wrote before
+ * it; weft_cancel_requested() returning true, and a wait returning
+ * WEFT_ECANCELED, are acquires that pair with it (the canceller's reason for
+ * cancelling, written before weft_cancel(), is visible to the cancelled).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/* state word */
+#define WEFT__CANCEL_CANCELLED 0x1u /* set once by weft_cancel(); never cleared */
+
+/* info word (written by weft_cancel_init() only, read-only afterwards) */
+#define WEFT__CANCEL_PSHARED 0x1u /* = WEFT_PSHARED: wake with the shared futex flavour */
+#define WEFT__CANCEL_DEPTH_SHIFT 8 /* bits 8..15: number of ancestors (0: a root) */
+#define WEFT__CANCEL_DEPTH_MASK 0xffu
+
+/* Most tokens in one chain (a token and its ancestors).  A cancellable wait
+ * sleeps on this many words beside its own (futex_waitv takes 128 in all). */
+#define WEFT_CANCEL_MAX_CHAIN 16
+
+typedef struct weft_cancel {
+	uint32_t state;     /* WEFT__CANCEL_CANCELLED, or 0; waiters sleep on this word */
+	uint32_t info;      /* WEFT__CANCEL_PSHARED | depth << WEFT__CANCEL_DEPTH_SHIFT */
+	int64_t parent_off; /* (char *)parent - (char *)this; 0: no parent */
+} weft_cancel_t;
+
+WEFT_STATIC_ASSERT(sizeof(weft_cancel_t) == 16, "weft_cancel_t is 16 bytes");
+
+/* A private, uncancelled root token; the same state as all-zero memory. */
+#define WEFT_CANCEL_INIT {0, 0, 0}
+
+/* The parent of @tok, or NULL for a root. */
+static inline const weft_cancel_t *weft__cancel_parent(const weft_cancel_t *tok)
+{
+	/* plain read: written by weft_cancel_init() before the token is shared */
+	return tok->parent_off == 0 ? (const weft_cancel_t *)0
+				    : (const weft_cancel_t *)(const void *)((const char *)tok + tok->parent_off);
+}
+
+/**
+ * weft_cancel_init() - make @tok a new, uncancelled token, child of @parent.
+ * @tok: the token.
+ * @parent: the parent, whose cancel cancels @tok too; NULL for a root.
+ * @flags: 0, or WEFT_PSHARED for a token in shared memory used by several
+ *         processes (its parent, if any, must then be WEFT_PSHARED and in the
+ *         same mapping).
+ *
+ * Not needed for a root: all-zero memory and WEFT_CANCEL_INIT are one.  Must
+ * not race with any other use of @tok.  @parent may be cancelled already:
+ * @tok then reads as cancelled at once.
+ *
+ * Context: any thread; does not block.
+ * Ordering: none (publish @tok to other threads as any data).
+ * Return: WEFT_OK, or WEFT_EINVAL if @tok is NULL, @parent is @tok, @flags
+ * holds an unknown bit, the chain would hold more than WEFT_CANCEL_MAX_CHAIN
+ * tokens, or @flags has WEFT_PSHARED and @parent does not.
+ */
+WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags);
+
+/**
+ * weft_cancel() - cancel @tok and its descendants, at once and for good.
+ * @tok: the token; NULL does nothing.
+ *
+ * Sets the token's cancelled bit and wakes every weft wait that names @tok or
+ * a descendant; those return WEFT_ECANCELED (their operation not done).  Later
+ * cancellable calls that would wait return WEFT_ECANCELED without sleeping.
+ * Cancelling twice is harmless.
+ *
+ * Context: any thread; does not sleep, but on the fallback path (no
+ * futex_waitv) it takes a process-local lock and wakes, and yields the CPU to,
+ * each registered waiter of the chain until that waiter has left its sleep:
+ * a waiter stopped (SIGSTOP, a debugger) between its look at the token and
+ * its sleep holds the call up until it runs again.  Never from a signal
+ * handler.
+ * Ordering: release: pairs with the acquire of weft_cancel_requested() and of
+ * a wait that returns WEFT_ECANCELED.
+ */
+void weft_cancel(weft_cancel_t *tok);
+
+/**
+ * weft_cancel_requested() - whether @tok or any of its ancestors is cancelled.
+ * @tok: the token; NULL: never cancelled.
+ *
+ * Context: any thread; does not block; async-signal-safe.
+ * Ordering: acquire when it returns true: pairs with the release in
+ * weft_cancel(), so what the canceller wrote before cancelling is visible.
+ * Return: true once @tok or an ancestor has been cancelled.
+ */
+static inline bool weft_cancel_requested(const weft_cancel_t *tok)
+{
+	/* bounded: weft_cancel_init() never builds a longer chain */
+	for (int i = 0; tok != (const weft_cancel_t *)0 && i < WEFT_CANCEL_MAX_CHAIN; i++) {
+		/* acquire: pairs with the release fetch_or in weft_cancel() */
+		if (weft_atomic_load(&tok->state, WEFT_ACQUIRE) & WEFT__CANCEL_CANCELLED)
+			return true;
+		tok = weft__cancel_parent(tok);
+	}
+	return false;
+}
+
+/**
+ * weft_cancel_destroy() - end the life of @tok.
+ * @tok: the token; NULL does nothing.
+ *
+ * No wait may name @tok (or a descendant) any more, and no descendant may be
+ * used after it.  Frees nothing: a token owns no resources.
+ *
+ * Context: any thread; does not block.
+ */
+void weft_cancel_destroy(weft_cancel_t *tok);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_CANCEL_H */
+
+/* ---- include/weft/deadline.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_DEADLINE_H
+#define WEFT_DEADLINE_H
+
+/*
+ * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
+ *
+ * Timed calls take an absolute deadline (not a relative timeout) so that a call
+ * that is woken spuriously, or retries, never extends its total wait.  The clock
+ * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+
+WEFT_EXTERN_C_BEGIN
+
+/**
+ * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
+ * @ns: how far ahead; saturates instead of overflowing.
+ *
+ * Context: any thread; does not block.
+ * Return: the deadline, to pass to a timed call.
+ */
+struct timespec weft_deadline_after_ns(uint64_t ns);
+
+/**
+ * weft_deadline_valid() - whether @ts is a well-formed deadline.
+ * @ts: the deadline; NULL is not valid.
+ *
+ * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
+ * calls return WEFT_EINVAL for anything else.
+ *
+ * Return: true if @ts may be passed to a timed call.
+ */
+static inline bool weft_deadline_valid(const struct timespec *ts)
+{
+	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
+}
+
+/**
+ * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
+ * @ts: a valid deadline.
+ *
+ * Return: true once now >= @ts.
+ */
+bool weft_deadline_passed(const struct timespec *ts);
+
+WEFT_EXTERN_C_END
+
+#endif /* WEFT_DEADLINE_H */
+
 /* ---- include/weft/status.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_STATUS_H
@@ -460,8 +680,9 @@ WEFT_EXTERN_C_END
  * section 3.1, "centralized barrier"), with futex sleeping:
  *
  *   wait:  p = phase; n = ++arrived;
- *          n == count: arrived = 0; phase = p + 2 (clearing SLEEPERS);
- *                      wake all if SLEEPERS was set; return true.
+ *          n == count: arrived = 0 (and the next parity); phase = p + 2
+ *                      (clearing SLEEPERS); wake all if SLEEPERS was set;
+ *                      return true.
  *          otherwise:  watch phase for a bounded spin, then set SLEEPERS and
  *                      sleep while phase == p | SLEEPERS; return false.
  *
@@ -470,6 +691,21 @@ WEFT_EXTERN_C_END
  * Phases never mix: a thread's phase cannot end without its own arrival, so
  * the value it read before arriving names its phase, and the reset of
  * `arrived` is published by the same release that opens the next phase.
+ *
+ * Withdrawing (weft_barrier_wait_ctx(), cancelled or timed out).  A waiter
+ * that gives up takes its arrival back, so that the phase it leaves still
+ * needs @count arrivals: it decrements `arrived` by CAS, but only while the
+ * phase has not completed.  Bit 31 of `arrived` (PARITY) holds the parity of
+ * the phase number, flipped by the reset that opens the next phase, so the
+ * CAS cannot mistake the next phase's arrivals for its own phase's (the ABA
+ * of a count reset to 0 and counted up again).  One bit is enough: a phase
+ * two ahead cannot complete while a party of this one has not left (it would
+ * need that party's arrival).  If the phase completed first (PARITY flipped,
+ * or the count full: the last arriver is opening it), the waiter does not
+ * withdraw: it waits for the opening and returns WEFT_OK.  So exactly one of
+ * two things happens: the arrival counts and the call returns WEFT_OK, or it
+ * does not count and the call returns WEFT_ECANCELED/WEFT_ETIMEDOUT.  The
+ * parity bit caps @count at WEFT_BARRIER_MAX (2^31 - 1, glibc's limit too).
  *
  * Each phase needs exactly @count calls to weft_barrier_wait(); a thread
  * that calls it again starts its part of the next phase.  Extra callers in a
@@ -481,6 +717,9 @@ WEFT_EXTERN_C_END
  * phase is visible to every thread after that call returns (arrivals are
  * acq_rel increments, the phase change a release, the watch an acquire).
  *
+ * Cancellation: weft_barrier_wait_ctx() takes a deadline and a token
+ * (weft/cancel.h); see "Withdrawing" above and docs/waiting.md.
+ *
  * Footprint: 12 bytes (pthread_barrier_t: 32).  There is no all-zero barrier
  * (a count of 0 is invalid); use weft_barrier_init() or WEFT_BARRIER_INIT(n).
  * Private to a process.
@@ -489,15 +728,20 @@ WEFT_EXTERN_C_END
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <time.h>
+
 
 WEFT_EXTERN_C_BEGIN
 
 #define WEFT_BARRIER_SLEEPERS 1u /* bit 0 of `phase` */
 #define WEFT_BARRIER_PHASE_STEP 2u
+#define WEFT_BARRIER_PARITY 0x80000000u     /* bit 31 of `arrived`: the phase number's parity */
+#define WEFT_BARRIER_COUNT_MASK 0x7fffffffu /* bits 0..30 of `arrived`: the arrivals */
+#define WEFT_BARRIER_MAX 0x7fffffffu        /* the largest count */
 
 typedef struct weft_barrier {
 	uint32_t count;   /* threads per phase; fixed at init */
-	uint32_t arrived; /* threads arrived in the current phase */
+	uint32_t arrived; /* WEFT_BARRIER_PARITY of the phase | threads arrived in it */
 	uint32_t phase;   /* futex word: phase number * 2 | WEFT_BARRIER_SLEEPERS */
 } weft_barrier_t;
 
@@ -507,18 +751,22 @@ WEFT_STATIC_ASSERT(sizeof(weft_barrier_t) == 12, "weft_barrier_t is three 32-bit
 
 WEFT_NOINLINE WEFT_COLD void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase);
 void weft_barrier_release_slow(weft_barrier_t *barrier);
+WEFT_NOINLINE WEFT_COLD int weft_barrier_wait_ctx_slow(weft_barrier_t *barrier, uint32_t phase,
+						       const struct timespec *deadline, weft_cancel_t *cancel);
 
 /**
  * weft_barrier_init() - initialize a barrier for @count threads per phase.
  * @barrier: the barrier.
- * @count: the number of threads that meet at each phase; at least 1.
+ * @count: the number of threads that meet at each phase; 1 to
+ *         WEFT_BARRIER_MAX.
  *
  * Context: any thread; the barrier must not be in use.
- * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 (@barrier is untouched).
+ * Return: WEFT_OK, or WEFT_EINVAL if @count is 0 or above WEFT_BARRIER_MAX
+ * (@barrier is untouched).
  */
 WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsigned count)
 {
-	if (count == 0)
+	if (count == 0 || count > WEFT_BARRIER_MAX)
 		return WEFT_EINVAL;
 	/* relaxed: not shared yet; publishing it is the caller's job */
 	weft_atomic_store(&barrier->count, (uint32_t)count, WEFT_RELAXED);
@@ -550,7 +798,9 @@ WEFT_NODISCARD static inline int weft_barrier_init(weft_barrier_t *barrier, unsi
  */
 #define WEFT__BARRIER_TSAN_ADDR(b, phase) ((char *)(b) + (((phase) / WEFT_BARRIER_PHASE_STEP) & 1u))
 
-static inline bool weft_barrier_wait(weft_barrier_t *barrier)
+/* Arrive at the current phase; store its number in *@phase.  Return: true if
+ * this was the last arrival (the next phase is then open). */
+static inline bool weft__barrier_arrive(weft_barrier_t *barrier, uint32_t *phase_out)
 {
 	/* acquire: pairs with the release that opened this phase, so the reset of
 	 * `arrived` is seen before our increment */
@@ -558,17 +808,70 @@ static inline bool weft_barrier_wait(weft_barrier_t *barrier)
 	/* relaxed: count is fixed at init */
 	uint32_t count = weft_atomic_load(&barrier->count, WEFT_RELAXED);
 	WEFT_TSAN_RELEASE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	*phase_out = phase;
 	/* acq_rel: releases this thread's writes of the phase, and the last
-	 * arriver acquires every earlier arrival (they form one release sequence) */
+	 * arriver acquires every earlier arrival (they form one release sequence,
+	 * which a withdrawal's RMW continues) */
 	uint32_t n = weft_atomic_fetch_add(&barrier->arrived, 1u, WEFT_ACQ_REL) + 1u;
-	if (n == count) {
+	if ((n & WEFT_BARRIER_COUNT_MASK) == count) {
 		weft_barrier_release_slow(barrier);
-		WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 		return true;
 	}
-	weft_barrier_wait_slow(barrier, phase);
-	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	return false;
+}
+
+static inline bool weft_barrier_wait(weft_barrier_t *barrier)
+{
+	uint32_t phase;
+	bool last = weft__barrier_arrive(barrier, &phase);
+	if (!last)
+		weft_barrier_wait_slow(barrier, phase);
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	return last;
+}
+
+/**
+ * weft_barrier_wait_ctx() - weft_barrier_wait() that gives up at @deadline or
+ * when @cancel is cancelled, taking its arrival back.
+ * @barrier: the barrier.
+ * @serial: NULL, or where to store whether this call was the last arrival of
+ *          its phase (the one "true" of weft_barrier_wait()); false unless
+ *          WEFT_OK.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The last arrival of a phase never waits, so it returns WEFT_OK without
+ * reading the clock or the token.  Any other arrival waits; if it gives up
+ * (the token is cancelled, also before the call, or @deadline passes) while
+ * the phase is still open, its arrival is withdrawn: the phase goes on waiting
+ * for @count arrivals, and the caller may arrive again later.  If the phase
+ * completed first, the call returns WEFT_OK as weft_barrier_wait() would.
+ * (The overview, "Withdrawing", says why exactly one of the two happens.)
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: on WEFT_OK, as weft_barrier_wait(); on WEFT_ECANCELED, the
+ * acquire of the cancel (weft_cancel()'s release); nothing on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (the phase completed with this arrival), WEFT_ETIMEDOUT or
+ * WEFT_ECANCELED (the arrival withdrawn), or WEFT_EINVAL for a malformed
+ * @deadline (nothing is done: not arrived).
+ */
+WEFT_NODISCARD static inline int weft_barrier_wait_ctx(weft_barrier_t *barrier, bool *serial,
+						       const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	if (serial != (bool *)0)
+		*serial = false;
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	uint32_t phase;
+	bool last = weft__barrier_arrive(barrier, &phase);
+	int rc = last ? WEFT_OK : weft_barrier_wait_ctx_slow(barrier, phase, deadline, cancel);
+	if (rc != WEFT_OK)
+		return rc; /* withdrawn: this thread did not pass the barrier */
+	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
+	if (serial != (bool *)0)
+		*serial = last;
+	return WEFT_OK;
 }
 
 /**
@@ -1392,226 +1695,6 @@ WEFT_EXTERN_C_END
 
 #endif /* WEFT_BRLOCK_H */
 
-/* ---- include/weft/cancel.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_CANCEL_H
-#define WEFT_CANCEL_H
-
-/*
- * cancel.h - cancellation tokens: wake a wait, at once and for good.
- *
- * A weft_cancel_t is Go's context.Done() / C++20's std::stop_token reduced to
- * 16 bytes: one 32-bit state word holding a "cancelled" bit, and the offset of
- * its parent.  weft_cancel() sets the bit (once, for good) and wakes every
- * weft wait that names the token or one of its descendants; the `_ctx`
- * variants of the blocking calls (weft_mutex_lock_ctx(), weft_sem_wait_ctx(),
- * weft_mpmc_pop_ctx(), ...) then return WEFT_ECANCELED without having done
- * their operation.  Polling is weft_cancel_requested().
- *
- * Trees.  weft_cancel_init(child, parent, flags) chains a child to a parent:
- * cancelling the parent cancels the child (and its children), cancelling the
- * child leaves the parent alone, as in a Go context tree.  Nothing is
- * allocated, and nothing walks down the tree: a waiter sleeps on the state
- * words of its token and of every ancestor at once, so a parent's cancel
- * reaches it directly.  A chain holds at most WEFT_CANCEL_MAX_CHAIN tokens
- * (the token and its ancestors); weft_cancel_init() refuses a deeper one.
- *
- * The parent is recorded as a self-relative offset, not a pointer, so that a
- * chain inside one shared mapping is valid in every process that maps it, at
- * any address.  Hence the rule for WEFT_PSHARED tokens: a process-shared token
- * and its parent must live in the same mapping, and a process-shared token's
- * parent must be process-shared too (a private token's wake-up would not reach
- * a sleeper in another process).  A private token's parent may be anywhere in
- * the process, private or process-shared.  Moving a token (memcpy) breaks its
- * chain; copy neither tokens nor the memory that holds a chain.
- *
- * All-zero is a valid uncancelled root token (WEFT_CANCEL_INIT), private.
- * There is no "uncancel": a token stays cancelled until weft_cancel_init()
- * makes it new, which must not race with any use of it.
- *
- * How the wake-up works (src/wait.h): on Linux 5.16 and later a cancellable
- * wait sleeps with futex_waitv() on the object's word and on every state word
- * of the chain, and weft_cancel() is one FUTEX_WAKE on the token's word.
- * Without futex_waitv (older kernels, the portable wait backend), a waiter
- * with a private chain registers in a per-process table before it sleeps and
- * weft_cancel() wakes it through the table; a waiter whose chain holds a
- * process-shared token (which another process may cancel) checks the chain
- * every WEFT__CANCEL_NAP_NS (1 ms) instead.  docs/cancel.md has the numbers.
- *
- * Ordering: weft_cancel() is a release of everything its caller wrote before
- * it; weft_cancel_requested() returning true, and a wait returning
- * WEFT_ECANCELED, are acquires that pair with it (the canceller's reason for
- * cancelling, written before weft_cancel(), is visible to the cancelled).
- */
-
-#include <stdbool.h>
-#include <stdint.h>
-
-
-WEFT_EXTERN_C_BEGIN
-
-/* state word */
-#define WEFT__CANCEL_CANCELLED 0x1u /* set once by weft_cancel(); never cleared */
-
-/* info word (written by weft_cancel_init() only, read-only afterwards) */
-#define WEFT__CANCEL_PSHARED 0x1u /* = WEFT_PSHARED: wake with the shared futex flavour */
-#define WEFT__CANCEL_DEPTH_SHIFT 8 /* bits 8..15: number of ancestors (0: a root) */
-#define WEFT__CANCEL_DEPTH_MASK 0xffu
-
-/* Most tokens in one chain (a token and its ancestors).  A cancellable wait
- * sleeps on this many words beside its own (futex_waitv takes 128 in all). */
-#define WEFT_CANCEL_MAX_CHAIN 16
-
-typedef struct weft_cancel {
-	uint32_t state;     /* WEFT__CANCEL_CANCELLED, or 0; waiters sleep on this word */
-	uint32_t info;      /* WEFT__CANCEL_PSHARED | depth << WEFT__CANCEL_DEPTH_SHIFT */
-	int64_t parent_off; /* (char *)parent - (char *)this; 0: no parent */
-} weft_cancel_t;
-
-WEFT_STATIC_ASSERT(sizeof(weft_cancel_t) == 16, "weft_cancel_t is 16 bytes");
-
-/* A private, uncancelled root token; the same state as all-zero memory. */
-#define WEFT_CANCEL_INIT {0, 0, 0}
-
-/* The parent of @tok, or NULL for a root. */
-static inline const weft_cancel_t *weft__cancel_parent(const weft_cancel_t *tok)
-{
-	/* plain read: written by weft_cancel_init() before the token is shared */
-	return tok->parent_off == 0 ? (const weft_cancel_t *)0
-				    : (const weft_cancel_t *)(const void *)((const char *)tok + tok->parent_off);
-}
-
-/**
- * weft_cancel_init() - make @tok a new, uncancelled token, child of @parent.
- * @tok: the token.
- * @parent: the parent, whose cancel cancels @tok too; NULL for a root.
- * @flags: 0, or WEFT_PSHARED for a token in shared memory used by several
- *         processes (its parent, if any, must then be WEFT_PSHARED and in the
- *         same mapping).
- *
- * Not needed for a root: all-zero memory and WEFT_CANCEL_INIT are one.  Must
- * not race with any other use of @tok.  @parent may be cancelled already:
- * @tok then reads as cancelled at once.
- *
- * Context: any thread; does not block.
- * Ordering: none (publish @tok to other threads as any data).
- * Return: WEFT_OK, or WEFT_EINVAL if @tok is NULL, @parent is @tok, @flags
- * holds an unknown bit, the chain would hold more than WEFT_CANCEL_MAX_CHAIN
- * tokens, or @flags has WEFT_PSHARED and @parent does not.
- */
-WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags);
-
-/**
- * weft_cancel() - cancel @tok and its descendants, at once and for good.
- * @tok: the token; NULL does nothing.
- *
- * Sets the token's cancelled bit and wakes every weft wait that names @tok or
- * a descendant; those return WEFT_ECANCELED (their operation not done).  Later
- * cancellable calls that would wait return WEFT_ECANCELED without sleeping.
- * Cancelling twice is harmless.
- *
- * Context: any thread; does not sleep, but on the fallback path (no
- * futex_waitv) it takes a process-local lock and wakes, and yields the CPU to,
- * each registered waiter of the chain until that waiter has left its sleep:
- * a waiter stopped (SIGSTOP, a debugger) between its look at the token and
- * its sleep holds the call up until it runs again.  Never from a signal
- * handler.
- * Ordering: release: pairs with the acquire of weft_cancel_requested() and of
- * a wait that returns WEFT_ECANCELED.
- */
-void weft_cancel(weft_cancel_t *tok);
-
-/**
- * weft_cancel_requested() - whether @tok or any of its ancestors is cancelled.
- * @tok: the token; NULL: never cancelled.
- *
- * Context: any thread; does not block; async-signal-safe.
- * Ordering: acquire when it returns true: pairs with the release in
- * weft_cancel(), so what the canceller wrote before cancelling is visible.
- * Return: true once @tok or an ancestor has been cancelled.
- */
-static inline bool weft_cancel_requested(const weft_cancel_t *tok)
-{
-	/* bounded: weft_cancel_init() never builds a longer chain */
-	for (int i = 0; tok != (const weft_cancel_t *)0 && i < WEFT_CANCEL_MAX_CHAIN; i++) {
-		/* acquire: pairs with the release fetch_or in weft_cancel() */
-		if (weft_atomic_load(&tok->state, WEFT_ACQUIRE) & WEFT__CANCEL_CANCELLED)
-			return true;
-		tok = weft__cancel_parent(tok);
-	}
-	return false;
-}
-
-/**
- * weft_cancel_destroy() - end the life of @tok.
- * @tok: the token; NULL does nothing.
- *
- * No wait may name @tok (or a descendant) any more, and no descendant may be
- * used after it.  Frees nothing: a token owns no resources.
- *
- * Context: any thread; does not block.
- */
-void weft_cancel_destroy(weft_cancel_t *tok);
-
-WEFT_EXTERN_C_END
-
-#endif /* WEFT_CANCEL_H */
-
-/* ---- include/weft/deadline.h ---- */
-/* SPDX-License-Identifier: MIT */
-#ifndef WEFT_DEADLINE_H
-#define WEFT_DEADLINE_H
-
-/*
- * deadline.h - absolute CLOCK_MONOTONIC deadlines for every timed weft call.
- *
- * Timed calls take an absolute deadline (not a relative timeout) so that a call
- * that is woken spuriously, or retries, never extends its total wait.  The clock
- * is CLOCK_MONOTONIC: setting the wall clock does not move a deadline.
- */
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <time.h>
-
-
-WEFT_EXTERN_C_BEGIN
-
-/**
- * weft_deadline_after_ns() - the CLOCK_MONOTONIC instant @ns nanoseconds from now.
- * @ns: how far ahead; saturates instead of overflowing.
- *
- * Context: any thread; does not block.
- * Return: the deadline, to pass to a timed call.
- */
-struct timespec weft_deadline_after_ns(uint64_t ns);
-
-/**
- * weft_deadline_valid() - whether @ts is a well-formed deadline.
- * @ts: the deadline; NULL is not valid.
- *
- * A deadline is well formed when tv_sec >= 0 and 0 <= tv_nsec < 1e9.  Timed
- * calls return WEFT_EINVAL for anything else.
- *
- * Return: true if @ts may be passed to a timed call.
- */
-static inline bool weft_deadline_valid(const struct timespec *ts)
-{
-	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
-}
-
-/**
- * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
- * @ts: a valid deadline.
- *
- * Return: true once now >= @ts.
- */
-bool weft_deadline_passed(const struct timespec *ts);
-
-WEFT_EXTERN_C_END
-
-#endif /* WEFT_DEADLINE_H */
-
 /* ---- include/weft/mutex.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_MUTEX_H
@@ -2045,6 +2128,8 @@ struct weft__cond_wait {
 };
 void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct weft__cond_wait *w);
 int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline);
+int weft_cond_wait_ctx_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline,
+			    weft_cancel_t *cancel);
 
 /**
  * weft_cond_set_spin() - set how long a waiter watches for a signal before it
@@ -2105,7 +2190,8 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
 #endif
 
 /*
- * weft__cond_wait() - the wait of weft_cond_wait() and weft_cond_timedwait().
+ * weft__cond_wait() - the wait of weft_cond_wait(), weft_cond_timedwait() and
+ * weft_cond_wait_ctx() (@cancel: NULL for the first two).
  *
  * ThreadSanitizer sees an unlock of @mutex at the drop and a lock at the
  * retake, both annotated here, in the caller's translation unit (lockhooks.h),
@@ -2118,13 +2204,14 @@ static inline void weft__cond_debug_enter(weft_cond_t *cond, weft_mutex_t *mutex
  * annotation here would hide the race of a program that changes the predicate
  * without the mutex and then signals.
  */
-static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline)
+static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const struct timespec *deadline,
+				  weft_cancel_t *cancel)
 {
 	struct weft__cond_wait w;
 	WEFT__COND_DEBUG_ENTER(cond, mutex);
 	weft_cond_wait_enter_slow(cond, mutex, &w);
 	weft__mutex_drop(mutex);
-	int rc = weft_cond_wait_slow(cond, &w, deadline);
+	int rc = weft_cond_wait_ctx_slow(cond, &w, deadline, cancel);
 	weft__mutex_retake(mutex, w.slept);
 	return rc;
 }
@@ -2142,7 +2229,7 @@ static inline int weft__cond_wait(weft_cond_t *cond, weft_mutex_t *mutex, const 
  */
 static inline void weft_cond_wait(weft_cond_t *cond, weft_mutex_t *mutex) WEFT_REQUIRES(mutex)
 {
-	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0);
+	(void)weft__cond_wait(cond, mutex, (const struct timespec *)0, (weft_cancel_t *)0);
 }
 
 /**
@@ -2165,7 +2252,48 @@ WEFT_NODISCARD static inline int weft_cond_timedwait(weft_cond_t *cond, weft_mut
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return weft__cond_wait(cond, mutex, deadline);
+	return weft__cond_wait(cond, mutex, deadline, (weft_cancel_t *)0);
+}
+
+/**
+ * weft_cond_wait_ctx() - weft_cond_wait() that also gives up at @deadline or
+ * when @cancel is cancelled.
+ * @cond: the condition variable.
+ * @mutex: a mutex the caller holds.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * On every return except WEFT_EINVAL the caller holds @mutex again, as after
+ * weft_cond_timedwait(): a cancelled waiter re-takes the mutex before it
+ * returns (so a cancel takes effect once the mutex is free).  The token is
+ * read only when the waiter would sleep (after its short watch of the
+ * notification counter); one cancelled already then returns WEFT_ECANCELED
+ * without sleeping.
+ *
+ * No notification is lost to a cancel: a waiter that is cancelled (or times
+ * out) after a signal or broadcast reached the condition variable reports
+ * WEFT_OK, not WEFT_ECANCELED, since it may have taken the wake-up that
+ * signal made; WEFT_ECANCELED (and WEFT_ETIMEDOUT) mean that no notification
+ * came between the start of the wait and the waiter's last look, so any
+ * later signal goes to another waiter.  Re-check the predicate after
+ * WEFT_OK as always; see docs/waiting.md.
+ *
+ * Context: may block until @deadline or the cancel, and then until it gets
+ * the mutex back.
+ * Ordering: as weft_cond_wait(); on WEFT_ECANCELED also the acquire of the
+ * cancel (weft_cancel()'s release).
+ * Return: WEFT_OK (notified, or spuriously woken), WEFT_ETIMEDOUT,
+ * WEFT_ECANCELED, or WEFT_EINVAL for a malformed @deadline (nothing is done;
+ * the mutex stays held).
+ */
+WEFT_NODISCARD static inline int weft_cond_wait_ctx(weft_cond_t *cond, weft_mutex_t *mutex,
+						    const struct timespec *deadline, weft_cancel_t *cancel)
+	WEFT_REQUIRES(mutex)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	return weft__cond_wait(cond, mutex, deadline, cancel);
 }
 
 /**
@@ -2864,6 +2992,8 @@ WEFT_STATIC_ASSERT(sizeof(weft_latch_t) == 4, "weft_latch_t is one 32-bit word")
 #define WEFT_LATCH_INIT(n) {(n)}
 
 WEFT_NOINLINE WEFT_COLD int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD int weft_latch_wait_ctx_slow(weft_latch_t *latch, const struct timespec *deadline,
+						     weft_cancel_t *cancel);
 
 /**
  * weft_latch_init() - initialize a latch that opens after @count count-downs.
@@ -2959,6 +3089,41 @@ WEFT_NODISCARD static inline int weft_latch_timedwait(weft_latch_t *latch, const
 	if (weft_latch_try_wait(latch))
 		return WEFT_OK;
 	int rc = weft_latch_wait_slow(latch, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
+	return rc;
+}
+
+/**
+ * weft_latch_wait_ctx() - sleep until the count is zero, until @deadline, or
+ * until @cancel is cancelled.
+ * @latch: the latch.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * An open latch returns WEFT_OK at once, whatever @deadline and @cancel say:
+ * the token is read only when the call would wait, and a token cancelled
+ * already then returns WEFT_ECANCELED without sleeping.  A count-down that
+ * opens the latch while the waiter is being cancelled (or times out) wins:
+ * the waiter takes a last look at the count and reports WEFT_OK if it is
+ * zero.  Waiting changes nothing in the latch, so a cancelled waiter leaves
+ * nothing behind.  See docs/waiting.md.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK (as weft_latch_wait()); on WEFT_ECANCELED, the
+ * acquire of the cancel (weft_cancel()'s release).
+ * Return: WEFT_OK (open), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL for a
+ * malformed @deadline (nothing is done).
+ */
+WEFT_NODISCARD static inline int weft_latch_wait_ctx(weft_latch_t *latch, const struct timespec *deadline,
+						     weft_cancel_t *cancel)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	if (weft_latch_try_wait(latch))
+		return WEFT_OK;
+	int rc = weft_latch_wait_ctx_slow(latch, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
 	return rc;
@@ -6481,6 +6646,7 @@ struct weft__spinwait {
 	unsigned yield_every; /* see struct weft__spin_preset */
 	bool looked;          /* the deadline was read before the first step */
 	const struct timespec *deadline; /* NULL: none */
+	weft_cancel_t *cancel;           /* NULL: none; read only by the sleep (weft__wait_ctx()) */
 };
 
 /* Start a wait with the preset of @use, bounded by @deadline (NULL: none).
@@ -6498,6 +6664,18 @@ static inline void weft__spinwait_init(struct weft__spinwait *sw, enum weft__spi
 	sw->spent = 0;
 	sw->looked = deadline == NULL;
 	sw->deadline = deadline;
+	sw->cancel = NULL;
+}
+
+/* The same, for a cancellable wait (the `_ctx` calls): the sleep of
+ * weft__spinwait_wait_bit() also ends when @cancel (NULL: none) is cancelled.
+ * The spin itself does not read the token: it ends at a park, where the sleep
+ * looks at it before sleeping (a token already cancelled never sleeps). */
+static inline void weft__spinwait_init_ctx(struct weft__spinwait *sw, enum weft__spin_use use,
+					   const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	weft__spinwait_init(sw, use, deadline);
+	sw->cancel = cancel;
 }
 
 /* No pauses for this wait (go straight to the yields, or park): for a waiter
@@ -6600,8 +6778,10 @@ static inline int weft__spinwait_step(struct weft__spinwait *sw)
  * WEFT_PSHARED.
  *
  * Return: WEFT_OK (paused, yielded, the word moved, woken, or a spurious
- * return: look again) or WEFT_ETIMEDOUT (the deadline passed while spinning
- * or asleep; @bit may be left set: the caller takes a last look and decides).
+ * return: look again), WEFT_ETIMEDOUT (the deadline passed while spinning
+ * or asleep; @bit may be left set: the caller takes a last look and decides)
+ * or WEFT_ECANCELED (the token of weft__spinwait_init_ctx() was cancelled
+ * before or during the sleep; likewise).
  */
 static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *word, uint32_t seen, uint32_t bit,
 					  unsigned wflags)
@@ -6611,7 +6791,7 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
 		return rc;
 	if (!(seen & bit) && !weft_atomic_cas(word, &seen, seen | bit, WEFT_RELAXED, WEFT_RELAXED))
 		return WEFT_OK; /* the word moved: look again */
-	return weft__wait(word, seen | bit, sw->deadline, wflags);
+	return weft__wait_ctx(word, seen | bit, sw->deadline, wflags, sw->cancel);
 }
 
 #endif /* WEFT_SRC_SPINWAIT_H */
@@ -6761,23 +6941,88 @@ bool weft__wordlock_take_from_dead(uint32_t *word);
  * the word are described at the top of include/weft/barrier.h.
  *
  * Transitions made here:
- *   open:  arrived count -> 0, then phase p[|SLEEPERS] -> p + 2   (last arriver)
- *   park:  phase p -> p | SLEEPERS by CAS, then sleep while phase == p | SLEEPERS
+ *   open:     arrived P|count -> !P|0, then phase p[|SLEEPERS] -> p + 2   (last arriver)
+ *   park:     phase p -> p | SLEEPERS by CAS, then sleep while phase == p | SLEEPERS
+ *   withdraw: arrived P|n -> P|(n - 1) by CAS, only while the parity is still
+ *             P (the phase's own) and n < count (weft_barrier_wait_ctx())
  */
+
+/* The parity bit of `arrived` during @phase. */
+static uint32_t barrier_parity(uint32_t phase)
+{
+	return ((phase / WEFT_BARRIER_PHASE_STEP) & 1u) ? WEFT_BARRIER_PARITY : 0u;
+}
 
 void weft_barrier_release_slow(weft_barrier_t *barrier)
 {
-	/* relaxed: published by the release exchange below, which every thread
-	 * of the next phase acquires before it increments */
-	weft_atomic_store(&barrier->arrived, 0u, WEFT_RELAXED);
-	WEFT__CHAOS_POINT(); /* arrivals reset, phase not yet opened */
 	/* relaxed read: only we change the phase number in this phase */
 	uint32_t phase = weft_atomic_load(&barrier->phase, WEFT_RELAXED) & ~WEFT_BARRIER_SLEEPERS;
+	uint32_t next = phase + WEFT_BARRIER_PHASE_STEP;
+	/* No arrivals yet, with the next phase's parity: from here on a waiter
+	 * of this phase that gives up sees the parity changed and does not
+	 * withdraw (barrier_withdraw()).  relaxed: published by the release
+	 * exchange below, which every thread of the next phase acquires before
+	 * it increments; a withdrawing waiter needs no order from it (it then
+	 * waits for the exchange with an acquire load). */
+	weft_atomic_store(&barrier->arrived, barrier_parity(next), WEFT_RELAXED);
+	WEFT__CHAOS_POINT(); /* arrivals reset, phase not yet opened */
 	/* release: publishes every arrival's writes (acquired by our acq_rel
 	 * increment) and the reset above; pairs with the waiters' acquire loads */
-	uint32_t old = weft_atomic_exchange(&barrier->phase, phase + WEFT_BARRIER_PHASE_STEP, WEFT_RELEASE);
+	uint32_t old = weft_atomic_exchange(&barrier->phase, next, WEFT_RELEASE);
 	if (old & WEFT_BARRIER_SLEEPERS)
 		weft__wake(&barrier->phase, INT32_MAX, 0);
+}
+
+/*
+ * Take our arrival at @phase back, if the phase has not completed (the
+ * overview of include/weft/barrier.h, "Withdrawing").  Return: true if
+ * withdrawn; false if the phase completed first (the parity of `arrived` has
+ * moved on, or its count is full: the last arriver is opening the phase).
+ */
+static bool barrier_withdraw(weft_barrier_t *barrier, uint32_t phase)
+{
+	uint32_t parity = barrier_parity(phase);
+	/* relaxed: count is fixed at init */
+	uint32_t count = weft_atomic_load(&barrier->count, WEFT_RELAXED);
+	/* relaxed: the CAS below checks */
+	uint32_t a = weft_atomic_load(&barrier->arrived, WEFT_RELAXED);
+	for (;;) {
+		if ((a & WEFT_BARRIER_PARITY) != parity || (a & WEFT_BARRIER_COUNT_MASK) == count)
+			return false;
+		/* Our own arrival is among the (a & COUNT_MASK) >= 1 counted.
+		 * relaxed: a withdrawn waiter passes nothing and is passed
+		 * nothing; its RMW keeps the arrivals' release sequence whole, so
+		 * the last arriver still acquires every remaining arrival */
+		if (weft_atomic_cas_weak(&barrier->arrived, &a, a - 1u, WEFT_RELAXED, WEFT_RELAXED))
+			return true;
+	}
+}
+
+int weft_barrier_wait_ctx_slow(weft_barrier_t *barrier, uint32_t phase, const struct timespec *deadline,
+			       weft_cancel_t *cancel)
+{
+	/* As weft_barrier_wait_slow(), with @deadline read by the spin policy and
+	 * @cancel by the sleep only (weft__spinwait_wait_bit()). */
+	struct weft__spinwait sw;
+	weft__spinwait_init_ctx(&sw, WEFT__SPIN_BARRIER, deadline, cancel);
+	for (;;) {
+		/* acquire: pairs with the release exchange that opens the next phase */
+		uint32_t now = weft_atomic_load(&barrier->phase, WEFT_ACQUIRE);
+		if ((now & ~WEFT_BARRIER_SLEEPERS) != phase)
+			return WEFT_OK;
+		int rc = weft__spinwait_wait_bit(&sw, &barrier->phase, now, WEFT_BARRIER_SLEEPERS, 0);
+		if (rc == WEFT_OK)
+			continue;
+		WEFT__CHAOS_POINT(); /* giving up, arrival still counted */
+		if (barrier_withdraw(barrier, phase))
+			return rc; /* SLEEPERS may stay set: one spare wake-up call */
+		/* The phase completed before we could withdraw: it counted us, so
+		 * we pass the barrier with the others.  Its opening is a few
+		 * instructions away (or a preempted last arriver's time slice):
+		 * wait for it without deadline or token. */
+		weft_barrier_wait_slow(barrier, phase);
+		return WEFT_OK;
+	}
 }
 
 void weft_barrier_wait_slow(weft_barrier_t *barrier, uint32_t phase)
@@ -7361,10 +7606,11 @@ void weft_cond_wait_enter_slow(weft_cond_t *cond, weft_mutex_t *mutex, struct we
  * reports a notification; one that ends with seq unchanged sleeps on (no
  * spurious return).  Issue 14, docs/processes.md.
  */
-static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags)
+static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *deadline, unsigned flags,
+		      weft_cancel_t *cancel)
 {
 	for (;;) {
-		int rc = weft__wait_napping(&cond->seq, seen, deadline, flags);
+		int rc = weft__wait_napping_ctx(&cond->seq, seen, deadline, flags, cancel);
 		if (rc != WEFT__WAIT_NAPPED)
 			return rc;
 		/* relaxed: a look; the caller re-checks its predicate under the mutex */
@@ -7374,6 +7620,12 @@ static int cond_sleep(weft_cond_t *cond, uint32_t seen, const struct timespec *d
 }
 
 int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline)
+{
+	return weft_cond_wait_ctx_slow(cond, w, deadline, (weft_cancel_t *)0);
+}
+
+int weft_cond_wait_ctx_slow(weft_cond_t *cond, struct weft__cond_wait *w, const struct timespec *deadline,
+			    weft_cancel_t *cancel)
 {
 	WEFT__CHAOS_POINT(); /* mutex released, not yet watching: notifications may come now */
 	unsigned flags = (w->flags_word & WEFT_COND_PSHARED_BIT) ? WEFT_PSHARED : 0u;
@@ -7406,7 +7658,7 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		/* seq_cst: the Dekker pair with the notifier's seq increment */
 		weft_atomic_fetch_add(&cond->sleepers, 1u, WEFT_SEQ_CST);
 		WEFT__CHAOS_POINT(); /* announced as a sleeper, not yet asleep */
-		rc = cond_sleep(cond, seen, deadline, flags);
+		rc = cond_sleep(cond, seen, deadline, flags, cancel);
 		/* relaxed: a count; an extra wake-up call is the only cost of a late read */
 		weft_atomic_fetch_sub(&cond->sleepers, 1u, WEFT_RELAXED);
 		/* A thread that slept may have been moved onto the mutex word by
@@ -7416,9 +7668,21 @@ int weft_cond_wait_slow(weft_cond_t *cond, struct weft__cond_wait *w, const stru
 		 * of seq is still moved by its requeue.)  A waiter woken while
 		 * spinning was never asleep and locks normally. */
 		w->slept = true;
-		/* A notification that raced with the timeout: report it, the
-		 * caller re-checks its predicate either way. */
-		if (rc == WEFT_ETIMEDOUT && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
+		/* A notification that raced with the timeout or the cancel:
+		 * report it, the caller re-checks its predicate either way.  This
+		 * is what keeps a cancel from losing a signal: a signaller bumps
+		 * seq before its wake-up call, and the kernel may have given that
+		 * wake-up (one, for a signal) to us just as the cancel woke us (a
+		 * futex_waitv sleeper stays queued on seq until it runs again;
+		 * the fallback's cancel wakes the word itself).  Whoever took it
+		 * finds seq changed here, after leaving its sleep, and reports
+		 * WEFT_OK.  A waiter that finds seq unchanged has left the
+		 * kernel's queue, so a signal that comes later wakes another
+		 * sleeper (or one about to sleep, whose compare fails).
+		 * relaxed: the wake-up that took us out of the queue, or the
+		 * futex hash-bucket lock of our own dequeue, orders the
+		 * signaller's increment before this load. */
+		if (rc != WEFT_OK && weft_atomic_load(&cond->seq, WEFT_RELAXED) != seen)
 			rc = WEFT_OK;
 	}
 	/* release: the last access to *cond in this call; one who sees the count
@@ -7872,22 +8136,32 @@ int weft_latch_count_down_slow(weft_latch_t *latch, unsigned n)
 
 int weft_latch_wait_slow(weft_latch_t *latch, const struct timespec *deadline)
 {
+	return weft_latch_wait_ctx_slow(latch, deadline, (weft_cancel_t *)0);
+}
+
+int weft_latch_wait_ctx_slow(weft_latch_t *latch, const struct timespec *deadline, weft_cancel_t *cancel)
+{
 	/* Spin, yield, then park, as the WEFT__SPIN_BARRIER preset says
 	 * (src/spinwait.c: 16 pauses, 12 yields); the policy reads @deadline
 	 * before the first pause and each yield, so a deadline that has passed
-	 * returns before any yield and before WAITERS is set. */
+	 * returns before any yield and before WAITERS is set.  @cancel is read
+	 * only by the sleep (weft__spinwait_wait_bit()), so a cancelled token
+	 * costs a wait that opens while it spins nothing. */
 	struct weft__spinwait sw;
-	weft__spinwait_init(&sw, WEFT__SPIN_BARRIER, deadline);
+	weft__spinwait_init_ctx(&sw, WEFT__SPIN_BARRIER, deadline, cancel);
 	for (;;) {
 		/* acquire: pairs with the release of the count_down that reached zero */
 		uint32_t v = weft_atomic_load(&latch->state, WEFT_ACQUIRE);
 		if ((v & WEFT_LATCH_COUNT_MASK) == 0)
 			return WEFT_OK;
-		if (weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0) == WEFT_ETIMEDOUT)
-			/* a last look.  acquire: as above */
-			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0
-				       ? WEFT_OK
-				       : WEFT_ETIMEDOUT;
+		int rc = weft__spinwait_wait_bit(&sw, &latch->state, v, WEFT_LATCH_WAITERS, 0);
+		if (rc != WEFT_OK)
+			/* timed out or cancelled: a last look, so that a count-down
+			 * that opened the latch meanwhile is reported, not lost (the
+			 * waiter leaves no trace in the latch either way: WAITERS
+			 * only costs the last count-down a wake-up call).  acquire:
+			 * as above */
+			return (weft_atomic_load(&latch->state, WEFT_ACQUIRE) & WEFT_LATCH_COUNT_MASK) == 0 ? WEFT_OK : rc;
 	}
 }
 
