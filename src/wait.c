@@ -46,8 +46,7 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
 
 /* ---- cancellable waits: the fallback without futex_waitv (wait.h) -------- */
 
-/* Whether any token of @tok's chain is process-shared. */
-static bool chain_pshared(const weft_cancel_t *tok)
+bool weft__cancel_chain_pshared(const weft_cancel_t *tok)
 {
 	for (int i = 0; tok != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, tok = weft__cancel_parent(tok))
 		if (tok->info & WEFT__CANCEL_PSHARED) /* plain: written once at init */
@@ -207,8 +206,7 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
 	weft__errno_restore(saved_errno);
 }
 
-/* The earlier of @deadline (may be NULL) and @ns from now, in *out. */
-static const struct timespec *nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
+const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
 {
 	*out = weft_deadline_after_ns(ns);
 	if (deadline != NULL && ts_not_after(deadline, out))
@@ -240,11 +238,12 @@ int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struc
 			    unsigned flags, const weft_cancel_t *cancel)
 {
 	const struct weft__wait_word word = {addr, expected, flags};
-	if (chain_pshared(cancel)) {
-		/* another process may cancel: look at the chain after each nap */
+	if (weft__cancel_chain_pshared(cancel) || (WEFT__WAIT_PSHARED_POLLS && (flags & WEFT_PSHARED))) {
+		/* another process may cancel, or the backend polls this word and
+		 * no wake-up reaches it: look at the chain after each nap */
 		for (;;) {
 			struct timespec nap;
-			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
+			const struct timespec *until = weft__wait_nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
 			int rc = weft__wait(addr, expected, until, flags);
 			if (rc == WEFT_ETIMEDOUT && until != deadline)
 				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
@@ -276,7 +275,7 @@ int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, con
 		if (rc != WEFT__WAIT_WOULD_SLEEP)
 			return rc;
 		struct timespec nap;
-		const struct timespec *until = nap_until(deadline, nap_ns, &nap);
+		const struct timespec *until = weft__wait_nap_until(deadline, nap_ns, &nap);
 		rc = cancel != NULL
 			     ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until, words[0].flags, cancel)
 			     : weft__wait(words[0].addr, words[0].expected, until, words[0].flags);

@@ -107,7 +107,10 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
  *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
  *    state words (at most 64 + WEFT_CANCEL_MAX_CHAIN = 80 of futex_waitv's
  *    128), with the absolute CLOCK_MONOTONIC deadline; weft_cancel() is one
- *    FUTEX_WAKE of the token's word.
+ *    FUTEX_WAKE of the token's word.  A chain holding a WEFT_PSHARED token
+ *    sleeps in naps of WEFT__PSHARED_NAP_NS (50 ms) and looks again: a
+ *    canceller killed between its bit and its wake-up costs a sleeper at most
+ *    that (docs/processes.md, rule 1).
  *  - No futex_waitv (ENOSYS/EPERM: older kernels, seccomp; the portable
  *    backend; or WEFT_NO_FUTEX_WAITV=1 in the environment, read once), a
  *    private chain: the waiter registers a node (on its stack) in a
@@ -116,9 +119,10 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
  *    again and again until that waiter reports it has left its sleep.  The
  *    lost-wake-up argument is at weft__cancel_registry_wake() in wait.c.
  *  - No futex_waitv, a chain holding a WEFT_PSHARED token (another process
- *    may cancel it, and its registry is not ours): sleep in naps of
- *    WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel takes up
- *    to that long to be seen.
+ *    may cancel it, and its registry is not ours), or a WEFT_PSHARED word on
+ *    the portable backend (which polls it: no wake-up reaches it): sleep in
+ *    naps of WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel
+ *    takes up to that long to be seen.
  *  - weft__wait_any() without futex_waitv: naps too (growing from 16 us to
  *    WEFT__CANCEL_NAP_NS) asleep on the first word, looking at every word and
  *    the chain after each: a change of the first word or a cancel is seen at
@@ -156,6 +160,23 @@ void weft__wait_set_waitv(bool on);
  * else @rc.  The one home of that order, for both backends (wait.c). */
 #define WEFT__WAIT_WOULD_SLEEP (-2) /* not a public status */
 int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel);
+
+/* Whether weft__wake() leaves process-shared sleepers alone: the portable
+ * backend's process-shared waits poll their word and nothing wakes them. */
+#if defined(__linux__) && !defined(WEFT_WAIT_PORTABLE)
+#define WEFT__WAIT_PSHARED_POLLS 0
+#else
+#define WEFT__WAIT_PSHARED_POLLS 1
+#endif
+
+/* Whether any token of @tok's chain is WEFT_PSHARED (NULL: false).  Such a
+ * chain may be cancelled by a process that dies between setting the bit and
+ * its wake-up call, so its sleepers nap (WEFT__PSHARED_NAP_NS on the
+ * futex_waitv path, WEFT__CANCEL_NAP_NS on the fallback; docs/processes.md). */
+bool weft__cancel_chain_pshared(const weft_cancel_t *tok);
+
+/* The earlier of @deadline (NULL: none) and @ns from now (kept in *out). */
+const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out);
 
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
  * over the backend's weft__wait(); the backends call them after their own

@@ -160,6 +160,32 @@ static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec 
 	return -1; /* or unexpected (EFAULT, EINVAL): the fallback will say */
 }
 
+/*
+ * Sleep with futex_waitv over @v (@nv entries: @words, then the chain of
+ * @cancel) until a word changes, a cancel, or @deadline.  A chain holding a
+ * process-shared token naps WEFT__PSHARED_NAP_NS at most and looks again (a
+ * canceller killed after its bit and before its wake-up wakes nobody).
+ * Return: weft__wait_outcome()'s status, or -1 if futex_waitv cannot be used.
+ */
+static int waitv_wait(struct waitv_entry *v, unsigned nv, const struct weft__wait_word *words, unsigned n,
+		      const struct timespec *deadline, const weft_cancel_t *cancel)
+{
+	bool nap = weft__cancel_chain_pshared(cancel);
+	int status;
+	do {
+		struct timespec nap_end;
+		const struct timespec *until =
+			nap ? weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap_end) : deadline;
+		status = waitv_sleep(v, nv, until);
+		if (status == -1)
+			return -1;
+		if (status == WEFT_ETIMEDOUT && until != deadline)
+			status = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
+		status = weft__wait_outcome(words, n, status, cancel);
+	} while (status == WEFT__WAIT_WOULD_SLEEP);
+	return status;
+}
+
 /* weft__wait_ctx() with a token: out of line, so that the NULL token's path
  * is a test and a tail call (no frame for the waitv array). */
 static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
@@ -176,9 +202,7 @@ static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected,
 	if (waitv_usable()) {
 		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
 		waitv_word(&v[0], addr, expected, flags);
-		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline);
-		if (status != -1)
-			status = weft__wait_outcome(&word, 1, status, cancel);
+		status = waitv_wait(v, waitv_chain(v, 1, cancel), &word, 1, deadline, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
@@ -210,9 +234,7 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 		struct waitv_entry v[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
 			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
-		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline);
-		if (status != -1)
-			status = weft__wait_outcome(words, n, status, cancel);
+		status = waitv_wait(v, waitv_chain(v, n, cancel), words, n, deadline, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_any_fallback(words, n, deadline, cancel);

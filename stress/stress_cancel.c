@@ -11,8 +11,9 @@
  * or the wait ends otherwise.  The controller, after a random pause, does one
  * of: change the word and wake all; cancel the root; cancel some children
  * and then change the word; cancel the root and change the word at once.
- * Every round alternates the futex_waitv path and the forced fallback, and
- * private and process-shared tokens.
+ * Rounds take turns through the futex_waitv path and the forced fallback,
+ * private and process-shared words, and private and process-shared tokens
+ * (every pairing, over eight rounds).
  *
  * Invariants (every waiter, every round):
  *  - it ends (the watchdog is the lost-wake-up oracle: a cancel or a change
@@ -107,7 +108,7 @@ static void change_word(void)
 
 static void new_round(unsigned n)
 {
-	unsigned tf = (round_no / 2) % 2 ? WEFT_PSHARED : 0;
+	unsigned tf = (round_no / 4) % 2 ? WEFT_PSHARED : 0; /* every pairing of word and token flavours */
 	__atomic_store_n(&word, 0, __ATOMIC_RELAXED); /* the barrier publishes it */
 	root_reason = 0;
 	if (weft_cancel_init(&root, NULL, tf) != WEFT_OK)

@@ -176,6 +176,7 @@ struct sleeper {
 	pid_t tid;
 	int ready; /* atomic */
 	int rc;    /* the status that ended the loop (read after join) */
+	bool late; /* the generous deadline had passed when the loop ended: a lost wake-up */
 	pthread_t thread;
 };
 
@@ -203,6 +204,7 @@ static void *sleeper_main(void *arg)
 			rc = WEFT_OK;
 	}
 	s->rc = rc;
+	s->late = weft_deadline_passed(&d);
 	return NULL;
 }
 
@@ -220,6 +222,10 @@ static void start_sleeper(struct sleeper *s)
 static int finish_sleeper(struct sleeper *s)
 {
 	pthread_join(s->thread, NULL);
+	if (s->late) { /* whatever it returned, nothing woke it in 30 s */
+		fprintf(stderr, "  %s: the sleeper returned %d only at its deadline\n", mode_name, s->rc);
+		check__fail();
+	}
 	return s->rc;
 }
 
@@ -418,6 +424,8 @@ static void test_pshared_token_between_processes(void)
 		int rc = WEFT_OK;
 		while (rc == WEFT_OK && __atomic_load_n(&sh->word, __ATOMIC_ACQUIRE) == 0)
 			rc = weft__wait_ctx(&sh->word, 0, &d, WEFT_PSHARED, &sh->child);
+		if (weft_deadline_passed(&d))
+			_exit(9); /* nothing woke it in 30 s (at its deadline, any status) */
 		_exit(rc == WEFT_ECANCELED ? 0 : 10 + rc);
 	}
 	CHECK_GT(pid, 0);
@@ -492,6 +500,29 @@ static void test_enosys_falls_back(void)
 }
 #endif
 
+/*
+ * A process killed inside weft_cancel() between its bit and its wake-up call
+ * (simulated: the bit set by hand, no wake-up): a sleeper whose chain holds a
+ * process-shared token naps, sees the bit and returns WEFT_ECANCELED, long
+ * before its generous deadline (the rule of docs/processes.md: a dead peer
+ * costs naps, never a hang).  Failed before (the futex_waitv sleeper slept
+ * until its deadline: WEFT_ETIMEDOUT).
+ */
+static void test_dead_canceller(void)
+{
+	for (int leaf_private = 0; leaf_private < 2; leaf_private++) {
+		uint32_t word = 0;
+		weft_cancel_t root, child;
+		CHECK_STATUS(weft_cancel_init(&root, NULL, WEFT_PSHARED), WEFT_OK);
+		CHECK_STATUS(weft_cancel_init(&child, &root, leaf_private ? 0 : WEFT_PSHARED), WEFT_OK);
+		struct sleeper s = {.word = &word, .flags = WEFT_PSHARED, .tok = &child};
+		start_sleeper(&s);
+		/* release: as weft_cancel()'s fetch_or; then "killed": no wake-up */
+		__atomic_fetch_or(&root.state, WEFT__CANCEL_CANCELLED, __ATOMIC_RELEASE);
+		CHECK_STATUS(finish_sleeper(&s), WEFT_ECANCELED);
+	}
+}
+
 /* ---- each test on each path ------------------------------------------------ */
 
 static bool use_waitv;
@@ -526,6 +557,7 @@ ON_BOTH_PATHS(test_cancel_wakes_many)
 ON_BOTH_PATHS(test_wait_any_sleeper)
 ON_BOTH_PATHS(test_cancel_races_change)
 ON_BOTH_PATHS(test_pshared_token_between_processes)
+ON_BOTH_PATHS(test_dead_canceller)
 
 /* The futex backend on this kernel takes the futex_waitv path unless told
  * otherwise; say which (informational: older kernels lack it). */
@@ -567,6 +599,8 @@ int main(void)
 	RUN_TEST(test_cancel_races_change_fallback);
 	RUN_TEST(test_pshared_token_between_processes_waitv);
 	RUN_TEST(test_pshared_token_between_processes_fallback);
+	RUN_TEST(test_dead_canceller_waitv);
+	RUN_TEST(test_dead_canceller_fallback);
 #ifdef HAVE_SECCOMP_TEST
 	RUN_TEST(test_enosys_falls_back);
 #endif
