@@ -6466,7 +6466,10 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
  *  - Linux >= 5.16: one futex_waitv() on the object word(s) and the chain's
  *    state words (at most 64 + WEFT_CANCEL_MAX_CHAIN = 80 of futex_waitv's
  *    128), with the absolute CLOCK_MONOTONIC deadline; weft_cancel() is one
- *    FUTEX_WAKE of the token's word.
+ *    FUTEX_WAKE of the token's word.  A chain holding a WEFT_PSHARED token
+ *    sleeps in naps of WEFT__PSHARED_NAP_NS (50 ms) and looks again: a
+ *    canceller killed between its bit and its wake-up costs a sleeper at most
+ *    that (docs/processes.md, rule 1).
  *  - No futex_waitv (ENOSYS/EPERM: older kernels, seccomp; the portable
  *    backend; or WEFT_NO_FUTEX_WAITV=1 in the environment, read once), a
  *    private chain: the waiter registers a node (on its stack) in a
@@ -6475,9 +6478,10 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
  *    again and again until that waiter reports it has left its sleep.  The
  *    lost-wake-up argument is at weft__cancel_registry_wake() in wait.c.
  *  - No futex_waitv, a chain holding a WEFT_PSHARED token (another process
- *    may cancel it, and its registry is not ours): sleep in naps of
- *    WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel takes up
- *    to that long to be seen.
+ *    may cancel it, and its registry is not ours), or a WEFT_PSHARED word on
+ *    the portable backend (which polls it: no wake-up reaches it): sleep in
+ *    naps of WEFT__CANCEL_NAP_NS and look at the chain after each: a cancel
+ *    takes up to that long to be seen.
  *  - weft__wait_any() without futex_waitv: naps too (growing from 16 us to
  *    WEFT__CANCEL_NAP_NS) asleep on the first word, looking at every word and
  *    the chain after each: a change of the first word or a cancel is seen at
@@ -6515,6 +6519,23 @@ void weft__wait_set_waitv(bool on);
  * else @rc.  The one home of that order, for both backends (wait.c). */
 #define WEFT__WAIT_WOULD_SLEEP (-2) /* not a public status */
 int weft__wait_outcome(const struct weft__wait_word *words, unsigned n, int rc, const weft_cancel_t *cancel);
+
+/* Whether weft__wake() leaves process-shared sleepers alone: the portable
+ * backend's process-shared waits poll their word and nothing wakes them. */
+#if defined(__linux__) && !defined(WEFT_WAIT_PORTABLE)
+#define WEFT__WAIT_PSHARED_POLLS 0
+#else
+#define WEFT__WAIT_PSHARED_POLLS 1
+#endif
+
+/* Whether any token of @tok's chain is WEFT_PSHARED (NULL: false).  Such a
+ * chain may be cancelled by a process that dies between setting the bit and
+ * its wake-up call, so its sleepers nap (WEFT__PSHARED_NAP_NS on the
+ * futex_waitv path, WEFT__CANCEL_NAP_NS on the fallback; docs/processes.md). */
+bool weft__cancel_chain_pshared(const weft_cancel_t *tok);
+
+/* The earlier of @deadline (NULL: none) and @ns from now (kept in *out). */
+const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out);
 
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
  * over the backend's weft__wait(); the backends call them after their own
@@ -12200,8 +12221,7 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
 
 /* ---- cancellable waits: the fallback without futex_waitv (wait.h) -------- */
 
-/* Whether any token of @tok's chain is process-shared. */
-static bool chain_pshared(const weft_cancel_t *tok)
+bool weft__cancel_chain_pshared(const weft_cancel_t *tok)
 {
 	for (int i = 0; tok != NULL && i < WEFT_CANCEL_MAX_CHAIN; i++, tok = weft__cancel_parent(tok))
 		if (tok->info & WEFT__CANCEL_PSHARED) /* plain: written once at init */
@@ -12361,8 +12381,7 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
 	weft__errno_restore(saved_errno);
 }
 
-/* The earlier of @deadline (may be NULL) and @ns from now, in *out. */
-static const struct timespec *nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
+const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
 {
 	*out = weft_deadline_after_ns(ns);
 	if (deadline != NULL && ts_not_after(deadline, out))
@@ -12394,11 +12413,12 @@ int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struc
 			    unsigned flags, const weft_cancel_t *cancel)
 {
 	const struct weft__wait_word word = {addr, expected, flags};
-	if (chain_pshared(cancel)) {
-		/* another process may cancel: look at the chain after each nap */
+	if (weft__cancel_chain_pshared(cancel) || (WEFT__WAIT_PSHARED_POLLS && (flags & WEFT_PSHARED))) {
+		/* another process may cancel, or the backend polls this word and
+		 * no wake-up reaches it: look at the chain after each nap */
 		for (;;) {
 			struct timespec nap;
-			const struct timespec *until = nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
+			const struct timespec *until = weft__wait_nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
 			int rc = weft__wait(addr, expected, until, flags);
 			if (rc == WEFT_ETIMEDOUT && until != deadline)
 				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
@@ -12430,7 +12450,7 @@ int weft__wait_any_fallback(const struct weft__wait_word *words, unsigned n, con
 		if (rc != WEFT__WAIT_WOULD_SLEEP)
 			return rc;
 		struct timespec nap;
-		const struct timespec *until = nap_until(deadline, nap_ns, &nap);
+		const struct timespec *until = weft__wait_nap_until(deadline, nap_ns, &nap);
 		rc = cancel != NULL
 			     ? weft__wait_ctx_fallback(words[0].addr, words[0].expected, until, words[0].flags, cancel)
 			     : weft__wait(words[0].addr, words[0].expected, until, words[0].flags);
@@ -12601,6 +12621,32 @@ static int waitv_sleep(struct waitv_entry *v, unsigned n, const struct timespec 
 	return -1; /* or unexpected (EFAULT, EINVAL): the fallback will say */
 }
 
+/*
+ * Sleep with futex_waitv over @v (@nv entries: @words, then the chain of
+ * @cancel) until a word changes, a cancel, or @deadline.  A chain holding a
+ * process-shared token naps WEFT__PSHARED_NAP_NS at most and looks again (a
+ * canceller killed after its bit and before its wake-up wakes nobody).
+ * Return: weft__wait_outcome()'s status, or -1 if futex_waitv cannot be used.
+ */
+static int waitv_wait(struct waitv_entry *v, unsigned nv, const struct weft__wait_word *words, unsigned n,
+		      const struct timespec *deadline, const weft_cancel_t *cancel)
+{
+	bool nap = weft__cancel_chain_pshared(cancel);
+	int status;
+	do {
+		struct timespec nap_end;
+		const struct timespec *until =
+			nap ? weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap_end) : deadline;
+		status = waitv_sleep(v, nv, until);
+		if (status == -1)
+			return -1;
+		if (status == WEFT_ETIMEDOUT && until != deadline)
+			status = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
+		status = weft__wait_outcome(words, n, status, cancel);
+	} while (status == WEFT__WAIT_WOULD_SLEEP);
+	return status;
+}
+
 /* weft__wait_ctx() with a token: out of line, so that the NULL token's path
  * is a test and a tail call (no frame for the waitv array). */
 static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
@@ -12617,9 +12663,7 @@ static WEFT_NOINLINE int wait_ctx_token(const uint32_t *addr, uint32_t expected,
 	if (waitv_usable()) {
 		struct waitv_entry v[1 + WEFT_CANCEL_MAX_CHAIN];
 		waitv_word(&v[0], addr, expected, flags);
-		status = waitv_sleep(v, waitv_chain(v, 1, cancel), deadline);
-		if (status != -1)
-			status = weft__wait_outcome(&word, 1, status, cancel);
+		status = waitv_wait(v, waitv_chain(v, 1, cancel), &word, 1, deadline, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_ctx_fallback(addr, expected, deadline, flags, cancel);
@@ -12651,9 +12695,7 @@ WEFT_NOIPA int weft__wait_any(const struct weft__wait_word *words, unsigned n, c
 		struct waitv_entry v[WAITV_MAX];
 		for (unsigned i = 0; i < n; i++)
 			waitv_word(&v[i], words[i].addr, words[i].expected, words[i].flags);
-		status = waitv_sleep(v, waitv_chain(v, n, cancel), deadline);
-		if (status != -1)
-			status = weft__wait_outcome(words, n, status, cancel);
+		status = waitv_wait(v, waitv_chain(v, n, cancel), words, n, deadline, cancel);
 	}
 	if (status == -1)
 		status = weft__wait_any_fallback(words, n, deadline, cancel);
