@@ -664,7 +664,10 @@ static void lim_pingpong(wb_thread *t)
  * takes from all four; items = values taken.  mpmc/select4_work/<impl>: the
  * same, but each producer does 1 us of busy work (wb_work) per value, so
  * the queues are often empty and the consumer waits: what its waiting costs
- * the producers shows.
+ * the producers shows.  mpmc/select4_sparse/<impl>: each producer sleeps
+ * 20 us (nanosleep) after each value, so the queues are empty nearly all the
+ * time; items/s is the producers' pace for both, and cpu_ns_per_op shows
+ * what the waiting consumer burns (the "no CPU while empty" target).
  *   weft_select   the consumer calls weft_mpmc_select() over four pop cases
  *                 (it sleeps when all four are empty);
  *   poll_trypop   a baseline, not a peer: the consumer calls
@@ -677,6 +680,11 @@ static void lim_pingpong(wb_thread *t)
  * sentinel and leaves after the fourth.  The teardown checks conservation.
  */
 #define SEL_QUEUES 4
+
+struct sel_params {
+	double work_ns; /* busy work per value pushed */
+	long sleep_ns;  /* nanosleep after each value pushed (0: none) */
+};
 
 struct sel_shared {
 	weft_mpmc_t *q[SEL_QUEUES];
@@ -722,13 +730,17 @@ static void sel_produce(wb_thread *t, struct sel_shared *s)
 {
 	weft_mpmc_t *q = s->q[t->tid];
 	const uintptr_t base = (uintptr_t)(t->tid + 1) << 40;
-	const uint32_t work = wb_work_loops(*(const double *)t->arg);
+	const struct sel_params *p = (const struct sel_params *)t->arg;
+	const uint32_t work = wb_work_loops(p->work_ns);
+	const struct timespec nap = {0, p->sleep_ns};
 	uint64_t i, sum = 0;
 	for (i = 0; wb_running(t, i); i++) {
 		uintptr_t v = base | (uintptr_t)(i + 1);
 		(void)!weft_mpmc_push(q, (void *)v); /* never closed */
 		sum += v;
 		wb_work(work);
+		if (nap.tv_nsec)
+			nanosleep(&nap, NULL);
 	}
 	(void)!weft_mpmc_push(q, MQ_SENTINEL);
 	mq_add(&s->pushed, i);
@@ -804,12 +816,12 @@ static void sel_poll_trypop(wb_thread *t)
 	sel_consumed(t, s, got, sum);
 }
 
-static void sel_register(const char *name, wb_body_fn body, const double *prod_work_ns)
+static void sel_register(const char *name, wb_body_fn body, const struct sel_params *params)
 {
 	wb_def def;
 	memset(&def, 0, sizeof def);
 	def.name = name;
-	def.arg = prod_work_ns;
+	def.arg = params;
 	def.body = body;
 	def.threads = WB_T(SEL_QUEUES + 1);
 	def.flags = WB_CPU;
@@ -842,9 +854,11 @@ __attribute__((constructor)) static void mpmc_register(void)
 	};
 	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 		mq_register_impl(&impls[i]);
-	static const double flat_out = 0, busy = 1000;
+	static const struct sel_params flat_out = {0, 0}, busy = {1000, 0}, sparse = {0, 20000};
 	sel_register("mpmc/select4/weft_select", sel_weft_select, &flat_out);
 	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop, &flat_out);
 	sel_register("mpmc/select4_work/weft_select", sel_weft_select, &busy);
 	sel_register("mpmc/select4_work/poll_trypop", sel_poll_trypop, &busy);
+	sel_register("mpmc/select4_sparse/weft_select", sel_weft_select, &sparse);
+	sel_register("mpmc/select4_sparse/poll_trypop", sel_poll_trypop, &sparse);
 }
