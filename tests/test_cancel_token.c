@@ -173,6 +173,7 @@ struct sleeper {
 	struct weft__wait_word *any; /* non-NULL: weft__wait_any() over n_any words */
 	unsigned n_any;
 	bool napping; /* weft__wait_napping_ctx() instead of weft__wait_ctx() */
+	bool far;     /* the deadline is the largest timespec (the end of time) */
 	pid_t tid;
 	int ready; /* atomic */
 	int rc;    /* the status that ended the loop (read after join) */
@@ -188,6 +189,9 @@ static void *sleeper_main(void *arg)
 	s->tid = check_gettid();
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 	struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+	struct timespec end_of_time = {(time_t)((((uint64_t)1 << (sizeof(time_t) * 8 - 2)) - 1) * 2 + 1), 999999999};
+	if (s->far)
+		d = end_of_time;
 	int rc = WEFT_OK;
 	if (s->any != NULL) {
 		while (rc == WEFT_OK) {
@@ -273,6 +277,20 @@ static void test_napping_ctx(void)
 	struct timespec past = {0, 0};
 	CHECK_STATUS(weft__wait_napping_ctx(&word, 0, &past, WEFT_PSHARED, NULL), WEFT_ETIMEDOUT);
 	CHECK_STATUS(weft__wait_napping_ctx(&word, 1, NULL, WEFT_PSHARED, NULL), WEFT_OK);
+}
+
+/* A deadline at the end of time (futex_waitv takes it as it is) still
+ * sleeps, and a cancel ends the sleep. */
+static void test_far_deadline(void)
+{
+	for (unsigned wf = 0; wf <= WEFT_PSHARED; wf += WEFT_PSHARED) {
+		uint32_t word = 0;
+		weft_cancel_t tok = WEFT_CANCEL_INIT;
+		struct sleeper s = {.word = &word, .flags = wf, .tok = &tok, .far = true};
+		start_sleeper(&s);
+		weft_cancel(&tok);
+		CHECK_STATUS(finish_sleeper(&s), WEFT_ECANCELED);
+	}
 }
 
 /* A token that is not cancelled leaves the ordinary wake-up alone. */
@@ -552,6 +570,7 @@ ON_BOTH_PATHS(test_wait_any_no_sleep)
 ON_BOTH_PATHS(test_cancel_wakes_sleeper)
 ON_BOTH_PATHS(test_change_wakes_sleeper_with_token)
 ON_BOTH_PATHS(test_napping_ctx)
+ON_BOTH_PATHS(test_far_deadline)
 ON_BOTH_PATHS(test_chain_wakeups)
 ON_BOTH_PATHS(test_cancel_wakes_many)
 ON_BOTH_PATHS(test_wait_any_sleeper)
@@ -589,6 +608,8 @@ int main(void)
 	RUN_TEST(test_change_wakes_sleeper_with_token_fallback);
 	RUN_TEST(test_napping_ctx_waitv);
 	RUN_TEST(test_napping_ctx_fallback);
+	RUN_TEST(test_far_deadline_waitv);
+	RUN_TEST(test_far_deadline_fallback);
 	RUN_TEST(test_chain_wakeups_waitv);
 	RUN_TEST(test_chain_wakeups_fallback);
 	RUN_TEST(test_cancel_wakes_many_waitv);
