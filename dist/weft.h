@@ -7445,8 +7445,12 @@ int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags)
 	return WEFT_OK;
 }
 
-void weft_cancel(weft_cancel_t *tok)
+/* WEFT_NOIPA and a compiler barrier (config.h): this is where a thread hands
+ * its writes over to the cancelled ones, so no compiler may summarize it as
+ * leaving the caller's globals alone and sink the caller's stores past it. */
+WEFT_NOIPA void weft_cancel(weft_cancel_t *tok)
 {
+	WEFT_COMPILER_BARRIER();
 	if (tok == NULL)
 		return;
 	/* release: publishes what the canceller wrote before; pairs with the

@@ -164,6 +164,9 @@ USER_FN int u_mpmc_timedpush(void) { struct timespec d = slice(); return weft_mp
 static weft_cancel_t live_token = WEFT_CANCEL_INIT; /* never cancelled */
 USER_FN int u_mpmc_pop_ctx(void **v) { return weft_mpmc_pop_ctx(queue, v, NULL, &live_token); }
 USER_FN int u_mpmc_push_ctx(void) { struct timespec d = slice(); return weft_mpmc_push_ctx(queue, &token, &d, &live_token); }
+static weft_latch_t shut; /* never opened: a wait on it ends only by its token */
+static weft_cancel_t hand_tok;
+USER_FN int u_wait_for_cancel(void) { return weft_latch_wait_ctx(&shut, NULL, &hand_tok); }
 static weft_mpmc_t *queue2;
 USER_FN int u_mpmc_select(void)
 {
@@ -740,6 +743,30 @@ static void case_barrier_wait_ctx(void)
 	finish(t);
 }
 
+/* ---- cancel: the setter publishes through weft_cancel(); the waiter's
+ * cancellable wait returns WEFT_ECANCELED (at once, once cancelled) ---- */
+
+READY_STORAGE int cancel_ready;
+
+static void *cancel_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	cancel_ready = 1;
+	weft_cancel(&hand_tok);
+	return NULL;
+}
+
+static void case_cancel(void)
+{
+	(void)!weft_latch_init(&shut, 1);
+	(void)!weft_cancel_init(&hand_tok, NULL, 0);
+	pthread_t t = start(cancel_setter);
+	while (!cancel_ready)
+		(void)u_wait_for_cancel();
+	finish(t);
+}
+
 /* ---- once: the setter runs the init function; the waiter's weft_once() waits ---- */
 
 READY_STORAGE int once_ready;
@@ -958,6 +985,7 @@ static const struct {
 	{"latch_timedwait", case_latch_timedwait},
 	{"barrier_wait", case_barrier_wait},
 	{"latch_wait_ctx", case_latch_wait_ctx},
+	{"cancel", case_cancel},
 	{"barrier_wait_ctx", case_barrier_wait_ctx},
 	{"once", case_once},
 	{"mpmc_pop", case_mpmc_pop},
