@@ -359,18 +359,20 @@ static void test_cancel_wakes_many(void)
 static void test_wait_any_sleeper(void)
 {
 	enum { N = 5 };
-	for (unsigned k = 0; k <= N; k++) { /* k == N: cancel instead */
+	for (unsigned k = 0; k <= 2 * N + 1; k++) { /* k % (N + 1) == N: cancel instead; k > N: a process-shared token */
 		uint32_t w[N] = {0};
 		struct weft__wait_word words[N];
 		for (unsigned i = 0; i < N; i++)
 			words[i] = (struct weft__wait_word){&w[i], 0, i == 3 ? WEFT_PSHARED : 0};
-		weft_cancel_t tok = WEFT_CANCEL_INIT;
+		weft_cancel_t tok;
+		CHECK_STATUS(weft_cancel_init(&tok, NULL, k > N ? WEFT_PSHARED : 0), WEFT_OK);
+		unsigned which = k % (N + 1);
 		struct sleeper s = {.any = words, .n_any = N, .tok = &tok};
 		start_sleeper(&s);
-		if (k < N) {
-			__atomic_store_n(&w[k], 1, __ATOMIC_RELEASE);
-			weft__wake(&w[k], 1, words[k].flags);
-			CHECK_STATUS(finish_sleeper(&s), -100 - (int)k);
+		if (which < N) {
+			__atomic_store_n(&w[which], 1, __ATOMIC_RELEASE);
+			weft__wake(&w[which], 1, words[which].flags);
+			CHECK_STATUS(finish_sleeper(&s), -100 - (int)which);
 		} else {
 			weft_cancel(&tok);
 			CHECK_STATUS(finish_sleeper(&s), WEFT_ECANCELED);
