@@ -16,8 +16,10 @@ PROBE_DEADLINE := $(PROBES_BUILD)/probe_deadline
 PROBE_CALLS    ?= 1000
 
 PROBE_CANCEL   := $(PROBES_BUILD)/probe_cancel_latency
+PROBE_FAIR     := $(PROBES_BUILD)/probe_fair_bound
+PROBE_ROUNDS   ?= 3
 
-$(eval $(call weft_programs,main,tests/probes,$(PROBES_BUILD),$(PROBE_DEADLINE) $(PROBE_CANCEL)))
+$(eval $(call weft_programs,main,tests/probes,$(PROBES_BUILD),$(PROBE_DEADLINE) $(PROBE_CANCEL) $(PROBE_FAIR)))
 
 .PHONY: probe-deadline
 probe-deadline: $(PROBE_DEADLINE)
@@ -31,3 +33,12 @@ probe-cancel: $(PROBE_CANCEL)
 	$(Q)$(PROBE_CANCEL) $(PROBE_CALLS)
 
 HELP_LINES += "make probe-cancel   cancel-to-return latency of a sleeping waiter (waitv, fallback, pshared naps)"
+
+#   make probe-fair-bound the sweep of weft_mutex_t's fairness bound: C3 at 8
+#                         clients (timeouts, p99 wait) and contended throughput
+#                         per bound, PROBE_ROUNDS interleaved rounds (docs/mutex.md)
+.PHONY: probe-fair-bound
+probe-fair-bound: $(PROBE_FAIR)
+	$(Q)$(PROBE_FAIR) $(PROBE_ROUNDS)
+
+HELP_LINES += "make probe-fair-bound  the fairness-bound sweep of weft_mutex_t (C3 timeouts, contended throughput)"

@@ -1,14 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mutex.pml - weft_mutex_t (include/weft/mutex.h, src/mutex.c) checked with
- * Spin.  docs/models.md explains the model and how to run it.
+ * mutex.pml - weft_mutex_t (include/weft/mutex.h, src/mutex.c,
+ * src/wordlock.c) checked with Spin.  docs/models.md explains the model and
+ * how to run it.
  *
  * NTHREADS threads each take the mutex ITERS times (with weft_mutex_lock(),
- * or weft_mutex_trylock() when the model checker picks it) and release it.
+ * weft_mutex_trylock(), or with -DTIMED weft_mutex_timedlock(), whose deadline
+ * may pass at any moment, as the model checker picks) and release it (with
+ * weft_mutex_unlock(), or with -DUNLOCK_FAIR also weft_mutex_unlock_fair()).
+ * -DFIFO: the mutex is made with WEFT_FIFO.  (The options are separate runs:
+ * all at once with 3 threads outgrow a gigabyte of states.)
  *
  * Checked:
  *  - mutual exclusion: assert(holders == 1) inside the critical section, and
- *    the invariant (state == UNLOCKED) == (holders == 0) in every state;
+ *    the invariant (state is UNLOCKED or HANDOFF) == (holders == 0) in every
+ *    state;
+ *  - no barging past a starving sleeper: STARVING > 0 implies the state is
+ *    not UNLOCKED (so the fast path, the spin and trylock cannot take it), in
+ *    every state; with FIFO, WAITERS > 0 implies it too;
+ *  - a hand-off is never dropped: a timed waiter that gives up while the word
+ *    is handed off takes it instead (else the others hang: an invalid end
+ *    state);
  *  - no lost wake-up, no deadlock (safety run): every thread finishes, i.e.
  *    Spin finds no invalid end state (a thread asleep for good, or blocked,
  *    when the others are finished);
@@ -20,8 +32,11 @@
  *                 fairness).
  *
  * Bug switches (each must make Spin report an error; `make models` checks):
- *   BUG_MUTEX_UNLOCK_NO_WAKE      unlock stores UNLOCKED without waking
- *   BUG_MUTEX_WOKEN_TAKES_LOCKED  a woken sleeper takes the lock as LOCKED
+ *   BUG_MUTEX_UNLOCK_NO_WAKE        unlock stores UNLOCKED without waking
+ *   BUG_MUTEX_WOKEN_TAKES_LOCKED    a woken sleeper takes the lock as LOCKED
+ *   BUG_MUTEX_UNLOCK_NO_HANDOFF     unlock releases although a sleeper starves
+ *   BUG_MUTEX_GIVE_UP_DROPS_HANDOFF a timed waiter leaves a word handed off
+ *                                   to it (and nobody else may take it)
  */
 
 #ifndef NTHREADS
@@ -33,7 +48,11 @@
 
 #define NWORDS 2
 #define W_MUTEX 1
+#ifdef FIFO
+byte word[NWORDS] = 64;     /* FIFO_BIT: weft_mutex_init(&m, WEFT_FIFO) (word[0] is unused) */
+#else
 byte word[NWORDS];
+#endif
 
 #include "futex.pml"
 #include "mutex_impl.pml"
@@ -55,12 +74,20 @@ proctype thread(byte me)
 #endif
 		if
 		:: skip; mutex_lock(me); got = true     /* weft_mutex_lock() */
-		:: skip; mutex_try_acquire(got)         /* weft_mutex_trylock(), mutex.h:192 */
+		:: skip; mutex_try_acquire(me, got)     /* weft_mutex_trylock() */
+#ifdef TIMED
+		:: skip; mutex_lock_maybe_timed(me, true); got = ok; ok = false  /* weft_mutex_timedlock() */
+#endif
 		fi;
 		if
 		:: got ->
 			assert(holders == 1);           /* mutual exclusion */
-			mutex_unlock(me);               /* weft_mutex_unlock() */
+			if
+			:: skip; mutex_unlock(me)       /* weft_mutex_unlock() */
+#ifdef UNLOCK_FAIR
+			:: skip; mutex_unlock_maybe_fair(me, true)   /* weft_mutex_unlock_fair() */
+#endif
+			fi;
 			got = false
 		:: else -> skip
 		fi
@@ -75,7 +102,9 @@ proctype thread(byte me)
 /* The invariant, checked in every reachable state. */
 active proctype invariant()
 {
-	assert((mutex_state == UNLOCKED) == (holders == 0))
+	assert(((mstate(mutex_state) == UNLOCKED || mstate(mutex_state) == HANDOFF) == (holders == 0)) &&
+	       ((mutex_state & STARVING_MASK) == 0 || mstate(mutex_state) != UNLOCKED) &&
+	       (!(mutex_state & FIFO_BIT) || (mutex_state & WAITER_MASK) == 0 || mstate(mutex_state) != UNLOCKED))
 }
 #endif
 
@@ -90,7 +119,7 @@ init
 #ifndef LIVENESS
 	/* Everyone finished: nothing held, nobody asleep. */
 	(finished == NTHREADS);
-	assert(mutex_state == UNLOCKED && holders == 0);
+	assert((mutex_state & ~FIFO_BIT) == UNLOCKED && holders == 0);
 	for (i : 0 .. NTHREADS - 1) {
 		assert(!asleep(i))
 	}

@@ -1,31 +1,54 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mutex_impl.pml - weft_mutex_t's lock and unlock paths, step by step: the
- * three-state futex mutex of include/weft/mutex.h and src/mutex.c (Drepper,
- * "Futexes Are Tricky", 2011, mutex #3).  Included by mutex.pml and cond.pml
- * after futex.pml.
+ * futex word lock of src/wordlock.{h,c} with its hand-off (Drepper, "Futexes
+ * Are Tricky", 2011, mutex #3; the eventual fairness of WebKit's WTF::Lock,
+ * parking_lot and Linux's MUTEX_FLAG_HANDOFF).  Included by mutex.pml,
+ * mutex_fair.pml and cond.pml after a futex layer (futex.pml, or the FIFO one
+ * of mutex_fair.pml).
  *
- * Each atomic { } below is one atomic instruction of the C code (a CAS, an
- * exchange, a load), named with its file and line.  The pshared bit is left
- * out: it never changes after init and only selects the futex flavour.
+ * The word, in a byte: the state in bits 0..1 (UNLOCKED, LOCKED, CONTENDED,
+ * HANDOFF), the registered sleepers (WAITERS) in bits 2..3, the starving ones
+ * in bits 4..5, the FIFO tag in bit 6 (the C word: bits 2..16, 17..29, 30).
+ * Three threads fit; the C code's saturation of full counts is not modelled.
+ * The pshared bit is left out: it only selects the futex flavour.
  *
- * The calling proctype declares the locals the steps use:
- *     bool ok; byte old; byte seen; byte spins;
+ * Each atomic { } below is one atomic instruction of the C code.  A step of
+ * the C code that loads the word and then CASes it is one atomic step here:
+ * a CAS that fails because the word changed since the load only makes the C
+ * code load again, which the model's interleavings already contain.
+ *
+ * Per-thread state of a lock call (the C code's struct parked and `slept`)
+ * is kept in arrays indexed by the thread id, so that callers need declare
+ * only:   bool ok; byte old; byte seen; byte spins;
  * and the model declares W_MUTEX (the word id of the mutex in word[]).
  *
- * Bounded spinning: the C code watches the word for a budget of pause
- * instructions with exponential backoff (src/spinwait.h).  The model replaces
- * the budget by a nondeterministic number of watch-and-CAS rounds, from 1 up
- * to SPIN_MAX: every bound the tuning knob can set is among the runs checked.
+ * Starving: the C code counts a registered waiter starving when it is woken,
+ * loses, and has waited longer than the fairness bound.  Time is not
+ * modelled: a woken registered waiter that loses may count itself starving
+ * or not, as the model checker chooses, which covers every bound.
+ *
+ * Timeouts (weft_mutex_timedlock()): a timed waiter may, instead of going to
+ * sleep, find its deadline passed (`timed`); it then gives up by give_up()'s
+ * CAS.  (A timeout while asleep is the same: the kernel removes a timed-out
+ * sleeper from the queue, so it receives no wake-up in the meantime.)
  *
  * `holders` counts the threads that hold the mutex; it changes in the same
- * atomic step as the CAS or exchange that takes or releases the word, so
- * (state == UNLOCKED) == (holders == 0) is an invariant of a correct mutex.
+ * atomic step as the CAS that takes or releases the word, so
+ * (state is UNLOCKED or HANDOFF) == (holders == 0) is an invariant of a
+ * correct mutex.
  */
 
-#define UNLOCKED 0      /* WEFT_MUTEX_UNLOCKED: nobody holds it */
-#define LOCKED 1        /* WEFT_MUTEX_LOCKED: held, nobody sleeps on it */
-#define CONTENDED 2     /* WEFT_MUTEX_CONTENDED: held, threads may sleep on it */
+#define UNLOCKED 0      /* WEFT__WORD_UNLOCKED: nobody holds it */
+#define LOCKED 1        /* WEFT__WORD_LOCKED: held, nobody sleeps on it */
+#define CONTENDED 2     /* WEFT__WORD_CONTENDED: held, threads may sleep on it */
+#define HANDOFF 3       /* WEFT__WORD_HANDOFF: released to a parked waiter */
+#define STATE_MASK 3
+#define WAITER_ONE 4
+#define WAITER_MASK 12
+#define STARVING_ONE 16
+#define STARVING_MASK 48
+#define FIFO_BIT 64
 
 #ifndef SPIN_MAX
 #define SPIN_MAX 2
@@ -33,66 +56,84 @@
 
 #define mutex_state word[W_MUTEX]
 
+/* A model may watch acquisitions (mutex_fair.pml counts overtakes): @parked
+ * is false for the fast path, the spin and trylock, true for a parked (or
+ * requeued) thread. */
+#ifndef mutex_acquired
+#define mutex_acquired(me, parked) skip
+#endif
+#define mstate(v) ((v) & STATE_MASK)
+
 byte holders;           /* threads holding the mutex (the property's view) */
 
-/* try_acquire(), src/mutex.c:36 (and the inline fast path of
- * weft__mutex_acquire(), include/weft/mutex.h:163, and weft_mutex_trylock(),
- * mutex.h:192): CAS UNLOCKED -> LOCKED. */
-inline mutex_try_acquire(ok)
+/* struct parked of src/wordlock.c, and `slept`, per thread */
+bool m_reg[MAXTHREADS];   /* counted in WAITERS */
+bool m_starv[MAXTHREADS]; /* counted in STARVING */
+bool m_elig[MAXTHREADS];  /* may take a HANDOFF word: registered, slept, or requeued */
+bool m_slept[MAXTHREADS];
+bool m_timed[MAXTHREADS]; /* a timed lock call whose deadline passed: it gave up */
+
+/* The word less my counts (without_me(), wordlock.c): what my acquisition or
+ * my leaving writes.  Counts are never at zero when I am counted in them. */
+#define without_me(me, v) ((v) - (m_reg[me] -> WAITER_ONE : 0) - (m_starv[me] -> STARVING_ONE : 0))
+
+/* take(), wordlock.c: the CAS of UNLOCKED (or, if eligible, HANDOFF) to
+ * CONTENDED that removes my counts.  Inside an atomic step. */
+inline mutex_take(me)
+{
+#ifdef BUG_MUTEX_WOKEN_TAKES_LOCKED
+	/* BUG: a woken thread takes the lock as LOCKED (Drepper's mutex #2
+	 * mistake): holding LOCKED, its unlock wakes nobody although other
+	 * threads may still sleep. */
+	mutex_state = (without_me(me, mutex_state) & ~STATE_MASK) | LOCKED;
+#else
+	mutex_state = (without_me(me, mutex_state) & ~STATE_MASK) | CONTENDED;
+#endif
+	holders++;
+	mutex_acquired(me, true);
+	ok = true
+}
+
+inline mutex_clear_me(me)
+{
+	m_reg[me] = false; m_starv[me] = false; m_elig[me] = false; m_slept[me] = false; m_timed[me] = false
+}
+
+/* weft__wordlock_trylock(), wordlock.h (and the inline fast paths of
+ * weft_mutex_lock() and weft_mutex_trylock(), which are the same CAS on a
+ * word without counts): state UNLOCKED -> LOCKED, the counts kept. */
+inline mutex_try_acquire(me, ok)
 {
 	atomic {
 		if
-		:: mutex_state == UNLOCKED -> mutex_state = LOCKED; holders++; ok = true
+		:: mstate(mutex_state) == UNLOCKED -> mutex_state = mutex_state | LOCKED; holders++; mutex_acquired(me, false); ok = true
 		:: else -> ok = false
 		fi
 	}
 }
 
-/* The CAS of weft__mutex_acquire_contended(), src/mutex.c:98:
- * CAS UNLOCKED -> CONTENDED. */
-inline mutex_try_acquire_contended(ok)
-{
-	atomic {
-		if
-		:: mutex_state == UNLOCKED -> mutex_state = CONTENDED; holders++; ok = true
-		:: else -> ok = false
-		fi
-	}
-}
-
-/* mark_contended(), src/mutex.c:70: exchange in CONTENDED; the caller holds
- * the lock iff the old state was UNLOCKED. */
-inline mutex_mark_contended(old)
-{
-	atomic {
-		old = mutex_state;
-		mutex_state = CONTENDED;
-		if
-		:: old == UNLOCKED -> holders++
-		:: else -> skip
-		fi
-	}
-}
-
-/* The watch loop of spin_acquire(), src/mutex.c:57-62 (try_acquire() as the
- * CAS), or of weft__mutex_acquire_contended(), mutex.c:93-101 (the CAS to
- * CONTENDED), as chosen by `contended`. */
-inline mutex_spin(contended, ok)
+/* spin_acquire(), wordlock.c: watch the word; take state UNLOCKED (or, for a
+ * requeued thread, `contended`, HANDOFF too) as LOCKED (CONTENDED). */
+inline mutex_spin(me, contended, ok)
 {
 	ok = false;
 	spins = 1;
 	do
-	:: seen = mutex_state;                  /* mutex.c:59 / :97, relaxed load */
+	:: atomic {
+		seen = mutex_state;                     /* the relaxed load */
 		if
-		:: seen == UNLOCKED && !contended -> mutex_try_acquire(ok)             /* :60 */
-		:: seen == UNLOCKED && contended -> mutex_try_acquire_contended(ok)    /* :98 */
+		:: mstate(seen) == UNLOCKED && !contended ->
+			mutex_state = seen | LOCKED; holders++; mutex_acquired(me, false); ok = true
+		:: (mstate(seen) == UNLOCKED || mstate(seen) == HANDOFF) && contended ->
+			mutex_state = (seen & ~STATE_MASK) | CONTENDED; holders++; mutex_acquired(me, true); ok = true
 		:: else -> skip
-		fi;
+		fi
+	   };
 		if
 		:: ok -> break
 		:: else -> skip
 		fi;
-		/* weft__spinwait_step() (wordlock.c, spin_acquire()): budget left or spent */
+		/* weft__spinwait_step(): budget left or spent */
 		if
 		:: spins < SPIN_MAX -> spins++
 		:: break
@@ -102,56 +143,98 @@ inline mutex_spin(contended, ok)
 	seen = 0
 }
 
-/* The sleep loop of weft_mutex_lock_slow(), src/mutex.c:80-81 (and of
- * weft__mutex_acquire_contended(), mutex.c:102-103):
- *     while (!mark_contended()) weft__wait(&state, CONTENDED); */
-inline mutex_sleep_loop(me)
-{
-	do
-	:: mutex_mark_contended(old);
-		if
-		:: old == UNLOCKED -> break
-		:: else -> futex_wait(me, W_MUTEX, CONTENDED)    /* mutex.c:81 */
-		fi;
-#ifdef BUG_MUTEX_WOKEN_TAKES_LOCKED
-		/* BUG: a woken thread first tries the plain CAS to LOCKED (Drepper's
-		 * mutex #2 mistake): holding LOCKED, its unlock wakes nobody although
-		 * other threads may still sleep. */
-		mutex_try_acquire(ok);
-		if
-		:: ok -> ok = false; break
-		:: else -> skip
-		fi
+#ifdef BUG_MUTEX_GIVE_UP_DROPS_HANDOFF
+/* BUG: a timed waiter whose deadline passes removes its registration and
+ * leaves, although the word was handed off on its account. */
+#define GIVE_UP_TAKES_HANDOFF(me) false
 #else
-		skip
+#define GIVE_UP_TAKES_HANDOFF(me) m_elig[me]
 #endif
-	od;
-	old = 0
+
+/* give_up(), wordlock.c: the deadline passed.  Take the word if it is free
+ * or handed off (and we may take it), else remove our counts and leave. */
+inline mutex_give_up(me)
+{
+	atomic {
+		if
+		:: (mstate(mutex_state) == UNLOCKED || (mstate(mutex_state) == HANDOFF && GIVE_UP_TAKES_HANDOFF(me))) ->
+			mutex_take(me)
+		:: else -> mutex_state = without_me(me, mutex_state); m_timed[me] = true
+		fi
+	}
 }
 
-/* weft_mutex_lock() -> weft__mutex_acquire(), include/weft/mutex.h:159-166,
- * and weft_mutex_lock_slow(), src/mutex.c:74-82. */
-inline mutex_lock(me)
+/* park(), wordlock.c: register, sleep, take the word when free or handed
+ * off.  @requeued: weft__wordlock_lock_contended()'s park.  @timed: the call
+ * has a deadline (it may pass at any time). */
+inline mutex_park(me, requeued, timed)
 {
-	mutex_try_acquire(ok);                  /* mutex.h:163, the fast path */
-	if
-	:: !ok ->
-		mutex_try_acquire(ok);          /* mutex.c:78, try_acquire() */
+	m_elig[me] = requeued;
+	do
+	:: atomic {
+		seen = mutex_state;
 		if
-		:: !ok -> mutex_spin(false, ok) /* mutex.c:78, spin_acquire() */
+		:: mstate(seen) == UNLOCKED || (mstate(seen) == HANDOFF && m_elig[me]) ->
+			mutex_take(me)
+		:: mstate(seen) == HANDOFF && !m_elig[me] -> skip       /* sleep on it */
+		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF && !m_reg[me] &&
+		   (seen & WAITER_MASK) != WAITER_MASK ->
+			/* register: WAITERS + 1, state CONTENDED */
+			mutex_state = ((seen & ~STATE_MASK) | CONTENDED) + WAITER_ONE;
+			m_reg[me] = true; m_elig[me] = true
+		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF && m_reg[me] &&
+		   m_slept[me] && !m_starv[me] && (seen & STARVING_MASK) != STARVING_MASK ->
+			/* woken, beaten, past the bound: STARVING + 1 */
+			mutex_state = ((seen & ~STATE_MASK) | CONTENDED) + STARVING_ONE;
+			m_starv[me] = true
+		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF &&
+		   (m_reg[me] || (seen & WAITER_MASK) == WAITER_MASK) ->
+			/* not (yet) starving: mark CONTENDED */
+			mutex_state = (seen & ~STATE_MASK) | CONTENDED
+		fi;
+		seen = mutex_state
+	   };
+		if
+		:: ok -> break
 		:: else -> skip
 		fi;
 		if
-		:: !ok -> mutex_sleep_loop(me)  /* mutex.c:80-81 */
-		:: else -> skip
+		:: timed -> mutex_give_up(me)           /* the deadline passed */
+		:: true -> futex_wait(me, W_MUTEX, seen)
+		fi;
+		if
+		:: ok || m_timed[me] -> break
+		:: else -> m_slept[me] = true; m_elig[me] = true
 		fi
+	od;
+	seen = 0
+}
+
+/* weft_mutex_lock() (the inline CAS, then weft__wordlock_lock(): spin, park);
+ * weft_mutex_timedlock() with @timed.  ok: whether the caller holds it. */
+inline mutex_lock_maybe_timed(me, timed)
+{
+	ok = false;
+	mutex_try_acquire(me, ok);              /* mutex.h, the fast path */
+	if
+	:: !ok -> mutex_spin(me, false, ok)     /* wordlock.c, spin_acquire() */
 	:: else -> skip
 	fi;
+	if
+	:: !ok -> mutex_park(me, false, timed)  /* wordlock.c, park() */
+	:: else -> skip
+	fi;
+	mutex_clear_me(me)
+}
+
+inline mutex_lock(me)
+{
+	mutex_lock_maybe_timed(me, false);
 	ok = false
 }
 
-/* weft__mutex_acquire_contended(), src/mutex.c:87-104: for a thread that may
- * have been requeued onto the mutex word by a broadcast. */
+/* weft__wordlock_lock_contended(), wordlock.c: for a thread that may have
+ * been requeued onto the mutex word by a broadcast. */
 inline mutex_lock_contended(me)
 {
 #ifdef BUG_COND_REACQUIRE_LOCKED
@@ -160,32 +243,48 @@ inline mutex_lock_contended(me)
 	 * a broadcast moved onto the mutex word with it. */
 	mutex_lock(me)
 #else
-	mutex_spin(true, ok);                   /* mutex.c:93-101 */
+	mutex_spin(me, true, ok);
 	if
-	:: !ok -> mutex_sleep_loop(me)          /* mutex.c:102-103 */
+	:: !ok -> mutex_park(me, true, false)
 	:: else -> skip
 	fi;
+	mutex_clear_me(me);
 	ok = false
 #endif
 }
 
-/* weft__mutex_release(), include/weft/mutex.h:168-177 (weft_mutex_unlock()). */
-inline mutex_unlock(me)
+/* weft_mutex_unlock() (the inline CAS 1 -> 0, else weft__wordlock_release())
+ * and, with @fair, weft_mutex_unlock_fair(). */
+inline mutex_unlock_maybe_fair(me, fair)
 {
-	atomic {                                /* mutex.h:174, the release exchange */
+	atomic {                                /* the release CAS */
 		holders--;
 		old = mutex_state;
-		mutex_state = UNLOCKED
+		if
+#ifndef BUG_MUTEX_UNLOCK_NO_HANDOFF
+		:: ((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) ||
+		   (!(fair || (old & FIFO_BIT)) && (old & STARVING_MASK) != 0) ->
+			mutex_state = (old & ~STATE_MASK) | HANDOFF;
+			seen = 1                        /* hand-off made */
+#endif
+		:: else -> mutex_state = old & ~STATE_MASK; seen = 0
+		fi
 	};
 	if
-	:: old == CONTENDED ->
+	:: seen == 1 || mstate(old) == CONTENDED ->
 #ifndef BUG_MUTEX_UNLOCK_NO_WAKE
-		futex_wake(W_MUTEX, 1)          /* mutex.h:176 -> mutex.c:110 */
+		futex_wake(W_MUTEX, 1)
 #else
-		/* BUG: CONTENDED is released without waking a sleeper. */
+		/* BUG: the word is released without waking a sleeper. */
 		skip
 #endif
 	:: else -> skip
 	fi;
-	old = 0
+	old = 0;
+	seen = 0
+}
+
+inline mutex_unlock(me)
+{
+	mutex_unlock_maybe_fair(me, false)
 }

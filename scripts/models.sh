@@ -40,6 +40,9 @@ run() {
 	local dir="$build/$name"
 	rm -rf "$dir" && mkdir -p "$dir"
 	local cflags=(-O0 -w -DMEMLIM="$MEMLIM") panflags=(-m2000000)
+	# -DPAN_COLLAPSE (ignored by spin): compress the stored states (pan's
+	# -DCOLLAPSE), for a run that would otherwise outgrow MEMLIM
+	case " ${defines[*]} " in *" -DPAN_COLLAPSE "*) cflags+=(-DCOLLAPSE) ;; esac
 	if [ "$property" = safety ]; then
 		cflags+=(-DSAFETY)
 	else
@@ -88,17 +91,25 @@ run() {
 }
 
 # ---- weft_mutex_t ---------------------------------------------------------
-run mutex-safety-3t          mutex pass  safety       -DNTHREADS=3 -DITERS=2
+run mutex-safety-3t          mutex pass  safety       -DNTHREADS=3 -DITERS=1 -DTIMED -DUNLOCK_FAIR
+run mutex-safety-2t          mutex pass  safety       -DNTHREADS=2 -DITERS=3 -DTIMED -DUNLOCK_FAIR
+run mutex-fifo-safety-3t     mutex pass  safety       -DNTHREADS=3 -DITERS=1 -DTIMED -DUNLOCK_FAIR -DFIFO
 run mutex-progress-3t        mutex pass  ltl:progress -DLIVENESS -DNTHREADS=3
 run mutex-woken-2t           mutex pass  ltl:woken    -DLIVENESS -DNTHREADS=2
 run mutex-BUG_UNLOCK_NO_WAKE mutex catch safety       -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_UNLOCK_NO_WAKE
 run mutex-BUG_UNLOCK_NO_WAKE-woken mutex catch ltl:woken -DLIVENESS -DNTHREADS=2 -DBUG_MUTEX_UNLOCK_NO_WAKE
 run mutex-BUG_WOKEN_TAKES_LOCKED mutex catch safety   -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_WOKEN_TAKES_LOCKED
+run mutex-BUG_UNLOCK_NO_HANDOFF mutex catch safety    -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_UNLOCK_NO_HANDOFF
+run mutex-BUG_FIFO_NO_HANDOFF mutex catch safety      -DNTHREADS=3 -DITERS=1 -DUNLOCK_FAIR -DFIFO -DBUG_MUTEX_UNLOCK_NO_HANDOFF
+run mutex-BUG_GIVE_UP_DROPS_HANDOFF mutex catch safety -DNTHREADS=3 -DITERS=1 -DTIMED -DBUG_MUTEX_GIVE_UP_DROPS_HANDOFF
+run mutex-fair-bypass-3t     mutex_fair pass  safety  -DNTHREADS=3 -DITERS=3
+run mutex-fair-BUG_UNLOCK_NO_HANDOFF mutex_fair catch safety -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_UNLOCK_NO_HANDOFF
+run mutex-fair-bypass-tight  mutex_fair catch safety  -DNTHREADS=3 -DITERS=3 -DBYPASS_MAX=1
 
 # ---- weft_cond_t (with its mutex) ---------------------------------------------
 run cond-round-safety-3t     cond  pass  safety       -DSCENARIO_ROUND -DNTHREADS=3 -DROUNDS=1
 run cond-round-safety-2t     cond  pass  safety       -DSCENARIO_ROUND -DNTHREADS=2 -DROUNDS=2
-run cond-prodcons-safety-3t  cond  pass  safety       -DSCENARIO_PRODCONS -DNTHREADS=3
+run cond-prodcons-safety-3t  cond  pass  safety       -DSCENARIO_PRODCONS -DNTHREADS=3 -DPAN_COLLAPSE
 run cond-rr-2t               cond  pass  ltl:rr       -DSCENARIO_ROUND -DLIVENESS -DNTHREADS=2
 run cond-BUG_SEQ_AFTER_UNLOCK cond catch safety       -DSCENARIO_ROUND -DNTHREADS=3 -DROUNDS=1 -DBUG_COND_SEQ_AFTER_UNLOCK
 run cond-BUG_SEQ_AFTER_UNLOCK-rr cond catch ltl:rr    -DSCENARIO_ROUND -DLIVENESS -DNTHREADS=2 -DBUG_COND_SEQ_AFTER_UNLOCK

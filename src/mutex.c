@@ -3,8 +3,9 @@
  * mutex.c - the contended paths of weft_mutex_t.  The algorithm, its states and
  * its source are described at the top of include/weft/mutex.h; the word lock
  * itself (spin, park, wake: Drepper's mutex #3) is src/wordlock.c, shared with
- * the rwlock's queue and the brlock's writers.  The mutex adds its spin bound
- * and its process-shared bit (the word lock's constant tag).
+ * the rwlock's queue and the brlock's writers; the fairness bound is
+ * src/fairness.c.  The mutex adds its spin bound and its process-shared and
+ * FIFO bits (the word lock's constant tag).
  *
  * No TSan annotation, owner mark or lock-order record is made here: they are
  * in the inline calls of weft/mutex.h (weft/lockhooks.h), so that a TSan
@@ -33,8 +34,12 @@ WEFT_STATIC_ASSERT(WEFT_MUTEX_PSHARED_BIT == 0x80000000u && offsetof(weft_mutex_
 		   "weft__debug_pshared_holder() reads the pshared bit in bit 31 of the first word");
 
 WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
-			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
-			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK,
+			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED && WEFT_MUTEX_HANDOFF == WEFT__WORD_HANDOFF &&
+			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK && WEFT_MUTEX_FIFO_BIT == WEFT__WORD_FIFO &&
+			   WEFT_MUTEX_WAITER_ONE == WEFT__WORD_WAITER_ONE && WEFT_MUTEX_WAITERS_MASK == WEFT__WORD_WAITER_MASK &&
+			   WEFT_MUTEX_STARVING_ONE == WEFT__WORD_STARVING_ONE &&
+			   WEFT_MUTEX_STARVING_MASK == WEFT__WORD_STARVING_MASK &&
+			   ((WEFT_MUTEX_FIFO_BIT | WEFT_MUTEX_PSHARED_BIT) & ~WEFT__WORD_TAG_MASK) == 0,
 		   "the mutex word is a word lock (src/wordlock.h)");
 
 /* The spin bound is the WEFT__SPIN_MUTEX preset (src/spinwait.c). */
@@ -43,15 +48,15 @@ unsigned weft_mutex_set_spin(unsigned pauses)
 	return weft__spin_set_pauses(WEFT__SPIN_MUTEX, pauses);
 }
 
-/* The word lock's tag: the pshared bit.  relaxed: fixed at init. */
+/* The word lock's tag: the pshared and FIFO bits.  relaxed: fixed at init. */
 static uint32_t mutex_tag(const weft_mutex_t *mutex)
 {
-	return weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
+	return weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT__WORD_TAG_MASK;
 }
 
 static unsigned wait_flags(uint32_t tag)
 {
-	return tag ? WEFT_PSHARED : 0u;
+	return (tag & WEFT_MUTEX_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 }
 
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
@@ -73,9 +78,9 @@ void weft__mutex_acquire_contended(weft_mutex_t *mutex)
 				      wait_flags(tag));
 }
 
-void weft_mutex_wake_slow(weft_mutex_t *mutex)
+void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair)
 {
-	weft__wordlock_wake(&mutex->state, wait_flags(mutex_tag(mutex)));
+	weft__wordlock_release(&mutex->state, wait_flags(mutex_tag(mutex)), fair);
 }
 
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)
@@ -111,11 +116,13 @@ void weft__debug_pshared_holder(const char *type, const void *lock, const uint32
 {
 	/* relaxed: diagnostics.  The first word of a weft_mutex_t, weft_rwlock_t
 	 * and weft_brlock_t carries the process-shared bit in bit 31.  A
-	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but its first word
-	 * holds a thread id (never a plain mutex's state 0..2) and it has a check
-	 * of its own (src/robust.c), which knows a dead holder from a foreign one. */
+	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but it has a check
+	 * of its own (src/robust.c), which knows a dead holder from a foreign
+	 * one; its owner mark is its third word, a WEFT_DEBUG weft_mutex_t's the
+	 * second (this file may be built without WEFT_DEBUG: the offset is
+	 * written out). */
 	uint32_t first = weft_atomic_load((const uint32_t *)lock, WEFT_RELAXED);
-	if (strcmp(type, "weft_mutex_t") == 0 && (first & ~(WEFT_MUTEX_PSHARED_BIT | WEFT_MUTEX_STATE_MASK)) != 0)
+	if (strcmp(type, "weft_mutex_t") == 0 && (const char *)owner - (const char *)lock != (ptrdiff_t)sizeof(uint32_t))
 		return;
 	if ((first & 0x80000000u) || !weft__debug_tid_foreign(holder))
 		return;

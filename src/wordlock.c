@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "fairness.h"
 #include "wait.h"
 #include "weft/debug.h"
 #include "weft/deadline.h"
@@ -20,15 +21,16 @@
 
 /*
  * Watch the word as the spin preset @spin says (src/spinwait.c: the mutex's or
- * the rwlock's budget) and until @deadline; take it (as @tag | @taken: LOCKED,
- * or CONTENDED for a requeued thread; an owned word's holder id and LOCKED)
- * if it comes free.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
+ * the rwlock's budget) and until @deadline; take it (state @taken: LOCKED, or
+ * CONTENDED for a requeued thread; for an owned word, the holder's id and
+ * LOCKED) if it comes free, or, if @take_handoff (a requeued thread), if it
+ * is handed off.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
  * WEFT_ETIMEDOUT.  The watcher backs off exponentially between checks (up to
  * 64 pauses): every check pulls the lock's cache line away from the holder,
  * so a watcher that looks less often lets the holder run its critical
  * sections at full speed.  This is the one spin loop of every word lock.
  */
-static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft__spin_use spin,
+static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum weft__spin_use spin,
 			const struct timespec *deadline)
 {
 	struct weft__spinwait sw;
@@ -36,56 +38,197 @@ static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft_
 	int rc;
 	do {
 		/* relaxed: only a hint; the CAS is the acquire */
-		uint32_t state = weft_atomic_load(word, WEFT_RELAXED);
-		uint32_t expected = tag | WEFT__WORD_UNLOCKED;
-		/* acquire: pairs with the release exchange of the unlock */
-		if ((state & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED &&
-		    weft_atomic_cas(word, &expected, tag | taken, WEFT_ACQUIRE, WEFT_RELAXED))
+		uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		/* acquire: pairs with the release CAS of the unlock (an owned
+		 * word is free only as 0, so its counts are never kept) */
+		if ((state == WEFT__WORD_UNLOCKED || (take_handoff && state == WEFT__WORD_HANDOFF)) &&
+		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED))
 			return WEFT_OK;
 	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
 	return rc;
 }
 
-/* any -> CONTENDED: we own the lock iff it was UNLOCKED.  acquire: pairs with
- * the release exchange of the unlock. */
-static bool mark_contended(uint32_t *word, uint32_t tag)
+/* A parked waiter of a (not owned) word. */
+struct parked {
+	bool registered;              /* counted in WAITERS */
+	bool starving;                /* counted in STARVING */
+	bool may_take_handoff;        /* registered, slept on the word, or requeued */
+	struct weft__fair_clock clock; /* since the registration */
+};
+
+/* The word @v less @p's counts: what its acquisition or its leaving writes.
+ * A count already at zero stays there (a dead waiter's counts may have been
+ * cleared, see the overview). */
+static uint32_t without_me(uint32_t v, const struct parked *p)
 {
-	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_CONTENDED, WEFT_ACQUIRE);
-	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
+	if (p->registered && (v & WEFT__WORD_WAITER_MASK))
+		v -= WEFT__WORD_WAITER_ONE;
+	if (p->starving && (v & WEFT__WORD_STARVING_MASK))
+		v -= WEFT__WORD_STARVING_ONE;
+	return v;
 }
 
-/* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
-static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
+/* Try to take the word as CONTENDED, leaving its counts; @v is the last
+ * value seen (updated on failure).  acquire: pairs with the release CAS of
+ * the unlock that freed or handed off the word. */
+static bool take(uint32_t *word, uint32_t *v, const struct parked *p)
 {
-	while (!mark_contended(word, tag)) {
-		/* Process-shared: in naps, since an unlock is an exchange to
-		 * UNLOCKED and then a wake-up call, and a process killed between
-		 * the two would leave us asleep on a free word (wait.h). */
-		int rc = weft__wait_napping(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
-		/* A wake-up may race with the timeout: one last exchange decides. */
-		if (rc == WEFT_ETIMEDOUT)
-			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
+	uint32_t next = (without_me(*v, p) & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+	return weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+/* Replace @*v by @next if the word still holds it (else @*v is reloaded).
+ * relaxed: registering, counting oneself starving and marking CONTENDED
+ * publish nothing (see the overview). */
+static bool update(uint32_t *word, uint32_t *v, uint32_t next)
+{
+	if (!weft_atomic_cas(word, v, next, WEFT_RELAXED, WEFT_RELAXED))
+		return false;
+	*v = next;
+	return true;
+}
+
+/* The deadline has passed: take the word if it is free or handed to us
+ * (the hand-off must not be dropped), else leave it.  Return: WEFT_OK or
+ * WEFT_ETIMEDOUT. */
+static int give_up(uint32_t *word, const struct parked *p)
+{
+	/* relaxed: the CASes decide */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	for (;;) {
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		if (state == WEFT__WORD_UNLOCKED || (state == WEFT__WORD_HANDOFF && p->may_take_handoff)) {
+			if (take(word, &v, p))
+				return WEFT_OK;
+		} else if (without_me(v, p) == v || update(word, &v, without_me(v, p))) {
+			return WEFT_ETIMEDOUT;
+		}
 	}
-	return WEFT_OK;
+}
+
+/* Whether @a is earlier than @b. */
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Sleep on a word handed off to others.  The registered waiters it was handed
+ * to take it at once, unless none is left: a process that died while
+ * registered, or, after fork(), the parent's threads that the child does not
+ * have.  So sleep at most a nap (WEFT__PSHARED_NAP_NS, private words too) and
+ * return WEFT__WAIT_NAPPED when it ends before @deadline: the caller takes a
+ * hand-off that nobody came for.  Return: as weft__wait_napping().
+ */
+static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags)
+{
+	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
+	if (deadline != NULL && !ts_before(&nap, deadline))
+		return weft__wait(word, v, deadline, wflags);
+	int rc = weft__wait(word, v, &nap, wflags);
+	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+}
+
+/*
+ * The sleep of a waiter that stopped spinning: register, sleep while the
+ * word is held, take it when free or handed off (see the overview).
+ * @requeued: a thread that may have been moved onto the word asleep (it may
+ * take a hand-off at once).  Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ */
+static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued)
+{
+	struct parked p = {false, false, requeued, {0}};
+	bool slept = false;
+	/* relaxed: the CASes decide */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	for (;;) {
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		if (state == WEFT__WORD_UNLOCKED || (state == WEFT__WORD_HANDOFF && p.may_take_handoff)) {
+			if (take(word, &v, &p))
+				return WEFT_OK;
+			continue;
+		}
+		if (state != WEFT__WORD_HANDOFF) {
+			uint32_t held = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+			if (!p.registered && (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
+				/* register (a full count: sleep unregistered) */
+				if (!update(word, &v, held + WEFT__WORD_WAITER_ONE))
+					continue;
+				p.registered = true;
+				p.may_take_handoff = true;
+				weft__fair_start(&p.clock);
+			} else if (slept && p.registered && !p.starving &&
+				   (v & WEFT__WORD_STARVING_MASK) != WEFT__WORD_STARVING_MASK &&
+				   weft__fair_starving(&p.clock)) {
+				/* woken, beaten again, and past the bound: the next
+				 * unlock hands the word to a sleeper */
+				if (!update(word, &v, held + WEFT__WORD_STARVING_ONE))
+					continue;
+				p.starving = true;
+			} else if (state == WEFT__WORD_LOCKED && !update(word, &v, held)) {
+				continue;
+			}
+		}
+		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags)
+						     /* Process-shared: in naps, since an unlock is a
+						      * CAS and then a wake-up call, and a process
+						      * killed between the two would leave us asleep
+						      * on a free (or handed-off) word (wait.h). */
+						     : weft__wait_napping(word, v, deadline, wflags);
+		slept = true;
+		p.may_take_handoff = true;
+		if (rc == WEFT_ETIMEDOUT)
+			return give_up(word, &p); /* a wake-up may race with the timeout */
+		uint32_t before = v;
+		/* relaxed: the CASes decide */
+		v = weft_atomic_load(word, WEFT_RELAXED);
+		if (rc == WEFT__WAIT_NAPPED && v == before && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF) {
+			/* handed off a whole nap ago and nobody came: the waiters it
+			 * was for are gone (see the overview).  Take it and clear the
+			 * counts.  acquire: as take() */
+			if (weft_atomic_cas(word, &v, (v & WEFT__WORD_TAG_MASK) | WEFT__WORD_CONTENDED, WEFT_ACQUIRE,
+					    WEFT_RELAXED))
+				return WEFT_OK;
+		}
+	}
 }
 
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
+	(void)tag; /* the word carries its tag; the CASes keep it */
 	/* the spin looks at the word first, and at @deadline before its first pause */
-	int rc = spin_acquire(word, tag, WEFT__WORD_LOCKED, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, tag, deadline, wflags) : rc;
+	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false) : rc;
 }
 
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
-	if (spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin, NULL) != WEFT_OK)
-		(void)park(word, tag, NULL, wflags);
+	(void)tag;
+	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
+		(void)park(word, NULL, wflags, true);
 }
 
-void weft__wordlock_wake(uint32_t *word, unsigned wflags)
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
-	weft__wake(word, 1, wflags);
+	/* relaxed: the CAS decides */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	bool handoff;
+	for (;;) {
+		uint32_t wanted = (fair || (v & WEFT__WORD_FIFO)) ? WEFT__WORD_WAITER_MASK : WEFT__WORD_STARVING_MASK;
+		handoff = (v & wanted) != 0;
+		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (handoff ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
+		/* release: publishes what the holder did; pairs with the acquire
+		 * CAS of the next holder (the one that takes the hand-off too) */
+		if (weft_atomic_cas_weak(word, &v, next, WEFT_RELEASE, WEFT_RELAXED))
+			break;
+	}
+	/* A hand-off wakes one even from LOCKED: a registered waiter may sleep
+	 * while a spinner holds the word LOCKED (the sleeper it was woken in
+	 * place of will mark it CONTENDED again, but later). */
+	if (handoff || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+		weft__wake(word, 1, wflags);
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */
@@ -110,8 +253,9 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		return WEFT_OK;
 	/* An owned word is free only as 0 (its unlock stores 0), so the word
-	 * lock's spin with tag 0 takes it as me | LOCKED. */
-	int rc = spin_acquire(word, 0u, me | WEFT__WORD_LOCKED, spin, deadline);
+	 * lock's spin (which keeps no counts of a 0 word) takes it as
+	 * me | LOCKED. */
+	int rc = spin_acquire(word, me | WEFT__WORD_LOCKED, false, spin, deadline);
 	if (rc != WEFT_EBUSY)
 		return rc;
 	for (;;) {

@@ -7,42 +7,85 @@
  * lock built on one: weft_mutex_t's word, the rwlock's queue word and the
  * brlock's writer lock.
  *
- * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The low two
- * bits of the word are the state:
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3, with the
+ * eventual fairness of WebKit's WTF::Lock and Rust's parking_lot and the
+ * hand-off of Linux's mutex (src/fairness.h).  The low two bits of the word
+ * are the state:
  *
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
+ *     HANDOFF    3  released to a parked waiter: held on its behalf; only a
+ *                   parked waiter (registered, or one that has slept on the
+ *                   word) may take it, never the fast path, a spinner or a
+ *                   trylock
  *
- * The other bits are the caller's @tag, constant for the word's life (the
- * mutex keeps its process-shared bit there); every store writes them back
- * unchanged, and a word whose state bits are UNLOCKED equals @tag.
+ * Above them, two counts the waiters keep (not in an owned word, below):
+ *
+ *     WAITERS    bits 2..16   parked waiters registered on the word
+ *     STARVING   bits 17..29  registered waiters that have waited longer than
+ *                             the fairness bound (src/fairness.h)
+ *
+ * and the caller's @tag in bits 30..31, constant for the word's life (the
+ * mutex keeps its process-shared bit and its FIFO bit there); every store
+ * writes them back unchanged.  A free word with no waiter equals @tag.
  *
  * Transitions, as (old state -> new state):
- *   trylock:  UNLOCKED -> LOCKED     by CAS
+ *   trylock:  UNLOCKED -> LOCKED     by CAS (the counts kept)
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
  *                                    exponential backoff as the spin preset
  *                                    @spin says (src/spinwait.h)
- *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
- *                                    the old state was UNLOCKED, else it sleeps
- *                                    on the word while it says CONTENDED
- *   unlock:   any      -> UNLOCKED   by exchange; wake one sleeper iff the old
- *                                    state was CONTENDED
+ *   park:     a waiter that stops spinning registers (WAITERS + 1, state ->
+ *             CONTENDED) by CAS, notes the time, and sleeps on the word while
+ *             it says CONTENDED.  It takes UNLOCKED (or, as a parked waiter,
+ *             HANDOFF) -> CONTENDED by a CAS that also removes its
+ *             registration.  Woken and beaten again after the fairness bound,
+ *             it counts itself STARVING + 1 (removed by the same CAS).
+ *   unlock:   LOCKED (no counts) -> UNLOCKED by CAS, inline.  Otherwise:
+ *             -> HANDOFF if a registered waiter is STARVING (or, for a FIFO
+ *             word or a fair unlock, if any is registered), and wake one;
+ *             else -> UNLOCKED, waking one if it was CONTENDED.
  *
- * A thread that slept takes the word as CONTENDED (the park exchange), not
- * LOCKED: it cannot know whether others still sleep, so its unlock must wake
- * one (at worst a wake-up call that finds nobody).  The same holds for a
- * thread that a condition-variable broadcast requeued onto the word (it slept
- * without being counted): weft__wordlock_lock_contended() takes the word only
- * as CONTENDED, spinning included.  A timed lock that gives up may leave the
- * word CONTENDED for its sake: the next unlock then makes one wake-up call that
- * finds nobody.
+ * Why a hand-off is never dropped: HANDOFF is set only while a registered
+ * waiter exists, and a registered waiter leaves the word only by a CAS that
+ * takes the lock or (at its deadline) removes its registration; a CAS that
+ * finds HANDOFF takes the lock instead (a timed waiter then returns WEFT_OK
+ * although its deadline has just passed).  So some registered waiter always
+ * reaches the word and takes it: the one the wake-up call woke, or one that
+ * was on its way to sleep.  A thread the wake-up finds instead (a newcomer
+ * that slept on the HANDOFF word without registering, or a requeued
+ * condition waiter) has slept on the word, so it may take it too.
  *
- * Ordering: every successful acquisition (CAS or exchange returning UNLOCKED)
- * is an acquire that pairs with the release exchange of the unlock whose value
- * it read; a failed one orders nothing.  The loads that only watch the word are
- * relaxed: the CAS or exchange re-checks it, and the futex compares the word's
- * current value, so a stale look can cost a pause, never a missed wake-up.
+ * A thread that slept takes the word as CONTENDED, not LOCKED: it cannot know
+ * whether others still sleep, so its unlock must wake one (at worst a wake-up
+ * call that finds nobody).  The same holds for a thread that a
+ * condition-variable broadcast requeued onto the word (it slept without
+ * registering): weft__wordlock_lock_contended() takes the word only as
+ * CONTENDED, spinning included, and may take a HANDOFF word (it may be the
+ * sleeper the hand-off's wake-up call reached).  A timed lock that gives up
+ * may leave the word CONTENDED for its sake: the next unlock then makes one
+ * wake-up call that finds nobody.
+ *
+ * Waiters that are gone.  A process-shared holder killed between its HANDOFF
+ * CAS and its wake-up call leaves the sleepers to their naps (wait.h), after
+ * which a registered one takes the word.  A waiter killed while registered
+ * leaves its counts behind, and so do, in a child of fork(), the parent's
+ * threads that were registered: a hand-off may then be made to nobody.  A
+ * thread that sleeps on a HANDOFF word it may not take sleeps at most a nap
+ * (WEFT__PSHARED_NAP_NS, 50 ms, private words too); if the word is still the
+ * same HANDOFF when the nap ends, nobody came for it: it takes it and clears
+ * the counts (the live waiters' own removals floor at zero).  Fairness is
+ * lost for a moment, never the lock; a trylock fails until then.
+ *
+ * Ordering: every successful acquisition (a CAS that finds UNLOCKED, or
+ * HANDOFF) is an acquire that pairs with the release CAS of the unlock whose
+ * value it read; a failed one orders nothing.  The loads that only watch the
+ * word, and the CASes that register, mark CONTENDED or count a starving
+ * waiter, are relaxed: they publish nothing, the acquiring CAS re-checks the
+ * word, and the futex compares the word's current value, so a stale look can
+ * cost a pause, never a missed wake-up.  (An RMW of another thread between
+ * an unlock and the next acquisition continues the unlock's release
+ * sequence.)
  *
  * No ThreadSanitizer annotation, owner mark or lock-order record is made here:
  * those are the callers' header wrappers (include/weft/lockhooks.h).
@@ -62,28 +105,44 @@
 #define WEFT__WORD_UNLOCKED 0u
 #define WEFT__WORD_LOCKED 1u
 #define WEFT__WORD_CONTENDED 2u
+#define WEFT__WORD_HANDOFF 3u
 #define WEFT__WORD_STATE_MASK 3u
+#define WEFT__WORD_WAITER_ONE 0x00000004u
+#define WEFT__WORD_WAITER_MASK 0x0001fffcu
+#define WEFT__WORD_STARVING_ONE 0x00020000u
+#define WEFT__WORD_STARVING_MASK 0x3ffe0000u
+#define WEFT__WORD_FIFO 0x40000000u     /* tag bit: every unlock with a registered waiter hands off */
+#define WEFT__WORD_TAG_MASK 0xc0000000u /* the caller's constant bits */
 
-/* UNLOCKED -> LOCKED if the word is free now.  Return: whether we own it. */
+/* UNLOCKED -> LOCKED if the word is free now (waiters' counts kept).
+ * Return: whether we own it. */
 static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 {
-	uint32_t expected = tag | WEFT__WORD_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft__wordlock_unlock()
-	 * (or weft_mutex_unlock()) */
-	return weft_atomic_cas(word, &expected, tag | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
+	uint32_t v = tag | WEFT__WORD_UNLOCKED;
+	/* acquire: pairs with the release CAS in weft__wordlock_unlock() (or
+	 * weft_mutex_unlock()); a failed CAS orders nothing and returns the word */
+	while (!weft_atomic_cas(word, &v, v | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		if ((v & WEFT__WORD_STATE_MASK) != WEFT__WORD_UNLOCKED)
+			return false;
+	return true;
 }
 
-/* Wake one thread sleeping on the word (the unlock of a CONTENDED word). */
-void weft__wordlock_wake(uint32_t *word, unsigned wflags);
+/*
+ * weft__wordlock_release() - the unlock of a word that is not plain LOCKED
+ * (the inline unlock's CAS failed), or a fair unlock (@fair: hand off to any
+ * registered waiter).  See the overview for the choice between HANDOFF and
+ * UNLOCKED.
+ */
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair);
 
-/* any -> UNLOCKED; wake one sleeper if it was CONTENDED. */
+/* LOCKED -> UNLOCKED inline, else the slow release. */
 static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
 {
-	/* release: publishes what the holder did; pairs with the acquire CAS or
-	 * exchange of the next locker */
-	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED))
-		weft__wordlock_wake(word, wflags);
+	uint32_t expected = tag | WEFT__WORD_LOCKED;
+	/* release: publishes what the holder did; pairs with the acquire CAS of
+	 * the next locker */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(word, &expected, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE, WEFT_RELAXED)))
+		weft__wordlock_release(word, wflags, false);
 }
 
 /*

@@ -2,7 +2,7 @@
 /*
  * stress_mutex.c - weft_mutex_t under ThreadSanitizer.
  *
- * Four phases, each a quarter of --seconds:
+ * Six phases, each a sixth of --seconds:
  *  1. process-shared: 2-4 processes (fork() over MAP_SHARED memory, before any
  *     worker thread exists) increment one plain counter under one WEFT_PSHARED
  *     mutex, with lock, trylock and timedlock mixed;
@@ -14,7 +14,14 @@
  *  4. timed lock under contention: every acquisition is a timedlock with a
  *     short deadline (some already past), holders sometimes sleep in the
  *     critical section, so both outcomes happen; a timeout must come only
- *     after its deadline.
+ *     after its deadline;
+ *  5. hand-off: a WEFT_FIFO mutex (every unlock with a registered sleeper
+ *     hands off), lock, trylock, timedlock with short deadlines (timed
+ *     waiters give up while hand-offs are in flight: a hand-off must be
+ *     taken, never dropped) and weft_mutex_unlock_fair() mixed;
+ *  6. the same on a plain mutex with the fairness bound at 0 and the spin at
+ *     0, so that woken sleepers turn starving at once and most unlocks hand
+ *     off.
  * In every critical section: a plain `owner` variable must be free on entry
  * and still ours after a little work, and a plain counter is incremented; at
  * the end of each phase the counter must equal the acquisitions (lost wake-ups
@@ -30,7 +37,7 @@
 #include "weft/weft.h"
 
 #define GENEROUS_NS (60ull * 1000 * 1000 * 1000)
-#define N_PHASES 4
+#define N_PHASES 6
 #define MAX_PROCS 4
 
 /* ---- the critical section every phase runs -------------------------------- */
@@ -170,6 +177,7 @@ static struct guarded g WEFT_ALIGNED(WEFT_CACHE_LINE);
 struct worker {
 	const struct stress_opts *phase;
 	int timed_only; /* phase 4 */
+	int hand_off;   /* phases 5-6: short timed locks mixed in, unlock_fair half the time */
 	unsigned id;
 	uint64_t rng;
 	unsigned long long ops, try_failed, timeouts;
@@ -184,7 +192,7 @@ static void *worker_main(void *arg)
 	do {
 		for (int batch = 0; batch < 64; batch++) {
 			uint64_t r = stress_rand(&w->rng);
-			if (w->timed_only) {
+			if (w->timed_only || (w->hand_off && r % 3 == 0)) {
 				/* a quarter already past, the rest 0-200 us ahead */
 				struct timespec d = {0, 0};
 				if (r % 4 != 0)
@@ -201,8 +209,11 @@ static void *worker_main(void *arg)
 			} else if (!take_mixed(w->phase, &g.m, r, &w->try_failed)) {
 				continue;
 			}
-			critical_section(w->phase, &g, w->id, r, w->timed_only);
-			weft_mutex_unlock(&g.m);
+			critical_section(w->phase, &g, w->id, r, w->timed_only || w->hand_off);
+			if (w->hand_off && (r >> 40) % 2)
+				weft_mutex_unlock_fair(&g.m);
+			else
+				weft_mutex_unlock(&g.m);
 			w->ops++;
 		}
 	} while (!stress_phase_over());
@@ -214,7 +225,7 @@ struct phase_result {
 };
 
 static struct phase_result phase_threads(const struct stress_opts *o, const struct stress_opts *phase,
-					 unsigned flags, unsigned spin, int timed_only, const char *name)
+					 unsigned flags, unsigned spin, int timed_only, int hand_off, const char *name)
 {
 	struct phase_result res = {0, 0, 0};
 	if (weft_mutex_init(&g.m, flags) != WEFT_OK)
@@ -228,6 +239,7 @@ static struct phase_result phase_threads(const struct stress_opts *o, const stru
 	for (unsigned i = 0; i < o->threads; i++) {
 		workers[i].phase = phase;
 		workers[i].timed_only = timed_only;
+		workers[i].hand_off = hand_off;
 		workers[i].id = i + 1;
 		workers[i].rng = o->seed * 0x9E3779B97F4A7C15ull + (uint64_t)timed_only * 7919 + spin + i + 1;
 	}
@@ -259,13 +271,19 @@ int main(int argc, char **argv)
 
 	unsigned nprocs;
 	unsigned long long proc_ops = phase_processes(&o, &phase, &nprocs);
-	struct phase_result mixed = phase_threads(&o, &phase, 0, WEFT_MUTEX_SPIN_DEFAULT, 0, "threads");
-	struct phase_result sleepy = phase_threads(&o, &phase, WEFT_PSHARED, 0, 0, "threads, pshared, spin 0");
-	struct phase_result timed = phase_threads(&o, &phase, 0, WEFT_MUTEX_SPIN_DEFAULT, 1, "timed");
+	struct phase_result mixed = phase_threads(&o, &phase, 0, WEFT_MUTEX_SPIN_DEFAULT, 0, 0, "threads");
+	struct phase_result sleepy = phase_threads(&o, &phase, WEFT_PSHARED, 0, 0, 0, "threads, pshared, spin 0");
+	struct phase_result timed = phase_threads(&o, &phase, 0, WEFT_MUTEX_SPIN_DEFAULT, 1, 0, "timed");
+	struct phase_result fifo = phase_threads(&o, &phase, WEFT_FIFO, WEFT_MUTEX_SPIN_DEFAULT, 0, 1, "fifo hand-off");
+	uint64_t old_bound = weft_mutex_set_fair_bound(0);
+	struct phase_result starving = phase_threads(&o, &phase, 0, 0, 0, 1, "bound 0 hand-off");
+	weft_mutex_set_fair_bound(old_bound);
 
-	stress_pass(&o, proc_ops + mixed.ops + sleepy.ops + timed.ops,
+	stress_pass(&o, proc_ops + mixed.ops + sleepy.ops + timed.ops + fifo.ops + starving.ops,
 		    "processes=%u:%llu threads:%llu spin0-pshared:%llu timed:%llu ok/%llu timeouts "
+		    "fifo:%llu ok/%llu timeouts bound0:%llu ok/%llu timeouts "
 		    "trylock_failed=%llu; checked: plain counter, owner, timeouts after deadline",
-		    nprocs, proc_ops, mixed.ops, sleepy.ops, timed.ops, timed.timeouts, mixed.try_failed + sleepy.try_failed);
+		    nprocs, proc_ops, mixed.ops, sleepy.ops, timed.ops, timed.timeouts, fifo.ops, fifo.timeouts,
+		    starving.ops, starving.timeouts, mixed.try_failed + sleepy.try_failed);
 	return 0;
 }

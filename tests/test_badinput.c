@@ -97,6 +97,7 @@ static const struct coverage_row coverage[] = {
 	{"weft_mcs_destroy", "no error return; all-zero lock", "test_spinlocks"},
 	/* mutex.h */
 	{"weft_mutex_set_spin", "no error return; 0 and UINT_MAX, returns the previous", "test_mutex"},
+	{"weft_mutex_set_fair_bound", "no error return; 0 and UINT64_MAX, returns the previous", "test_mutex"},
 	{"weft_mutex_init", "EINVAL: 0x2, 0x100, 0x80000000, ~0 (untouched); PSHARED ok", "test_mutex"},
 	{"weft_mutex_trylock", "busy -> false, state unchanged", "test_mutex"},
 	{"weft_mutex_lock", "all-zero and WEFT_MUTEX_INIT; after every error (test_mutex_debug: relock by owner)",
@@ -105,6 +106,8 @@ static const struct coverage_row coverage[] = {
 				 "OK: past deadline, free",
 	 "test_mutex, test_far_deadlines"},
 	{"weft_mutex_unlock", "no error return (test_mutex_debug: not held, other thread/process)", "test_mutex"},
+	{"weft_mutex_unlock_fair", "no error return; no sleeper: a plain unlock (WEFT_DEBUG: the hooks of weft_mutex_unlock)",
+	 "test_mutex"},
 	{"weft_mutex_destroy", "no error return; all-zero (test_mutex_debug: while held)", "test_mutex"},
 	/* robust.h */
 	{"weft_robust_mutex_init", "EINVAL: 0x100, 0x80000000, ~0, PSHARED|0x4 (untouched); 0, PSHARED, ROBUST ok",
@@ -637,22 +640,29 @@ static void mutex_unlock_fn(void *p)
 	EV(weft_mutex_unlock(p));
 }
 
+/* 0x4 is WEFT_FIFO for a mutex */
+static const unsigned mutex_bad_flags[] = {0x2u, 0x100u, 0x80000000u, ~0u, WEFT_PSHARED | 0x8u, WEFT_FIFO | 0x2u};
+#define N_MUTEX_BAD_FLAGS (sizeof(mutex_bad_flags) / sizeof(mutex_bad_flags[0]))
+
 static void test_mutex(void)
 {
 	unsigned prev = E(weft_mutex_set_spin(0));
 	CHECK_EQ(E(weft_mutex_set_spin(UINT_MAX)), 0);
 	CHECK_EQ(E(weft_mutex_set_spin(prev)), UINT_MAX);
+	uint64_t prev_bound = E(weft_mutex_set_fair_bound(0));
+	CHECK_EQ(E(weft_mutex_set_fair_bound(UINT64_MAX)), 0);
+	CHECK_EQ(E(weft_mutex_set_fair_bound(prev_bound)), UINT64_MAX);
 
 	weft_mutex_t zero, init = WEFT_MUTEX_INIT;
 	memset(&zero, 0, sizeof(zero));
 	CHECK(UNCHANGED(zero, init));
-	for (int f = 0; f < 2; f++) {
-		unsigned flags = f ? WEFT_PSHARED : 0u;
+	for (int f = 0; f < 4; f++) {
+		unsigned flags = ((f & 1) ? WEFT_PSHARED : 0u) | ((f & 2) ? WEFT_FIFO : 0u);
 		weft_mutex_t m, copy;
 		memset(&m, 0xA5, sizeof(m));
-		for (size_t i = 0; i < N_BAD_FLAGS; i++) {
+		for (size_t i = 0; i < N_MUTEX_BAD_FLAGS; i++) {
 			SNAPSHOT(m, copy);
-			CHECK_STATUS(E(weft_mutex_init(&m, bad_flags[i])), WEFT_EINVAL);
+			CHECK_STATUS(E(weft_mutex_init(&m, mutex_bad_flags[i])), WEFT_EINVAL);
 			CHECK(UNCHANGED(m, copy));
 		}
 		CHECK_STATUS(E(weft_mutex_init(&m, flags)), WEFT_OK);
@@ -684,6 +694,9 @@ static void test_mutex(void)
 		/* usable: the timed-out waiter left at most a CONTENDED mark */
 		EV(weft_mutex_lock(&m));
 		EV(weft_mutex_unlock(&m));
+		CHECK(E(weft_mutex_trylock(&m)));
+		EV(weft_mutex_unlock_fair(&m)); /* no sleeper: a plain unlock */
+		CHECK_EQ(m.state & WEFT_MUTEX_STATE_MASK, WEFT_MUTEX_UNLOCKED);
 		CHECK(E(weft_mutex_trylock(&m)));
 		EV(weft_mutex_unlock(&m));
 		CHECK_EQ(m.state & WEFT_MUTEX_STATE_MASK, WEFT_MUTEX_UNLOCKED);

@@ -193,8 +193,8 @@ static void test_footprint(void)
 /* Unknown flags: WEFT_EINVAL and not a byte of the mutex changes. */
 static void test_init_bad_flags(void)
 {
-	const unsigned bad[] = {0x2u, 0x4u, 0x100u, 0x80000000u, WEFT_PSHARED | 0x2u, WEFT_PSHARED | 0x80000000u,
-				~0u, ~WEFT_PSHARED};
+	const unsigned bad[] = {0x2u, 0x8u, 0x100u, 0x80000000u, WEFT_PSHARED | 0x2u, WEFT_PSHARED | 0x80000000u,
+				WEFT_FIFO | 0x2u, ~0u, ~WEFT_PSHARED};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		weft_mutex_t m, snap;
 		memset(&m, 0x5A, sizeof(m));

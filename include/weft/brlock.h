@@ -41,7 +41,9 @@
  * microseconds), plus the wait for readers inside.  Fairness: writers are
  * preferred (a writer that has set ACTIVE waits only for readers already
  * inside); readers can be starved by continuous writers, and writers compete
- * for the writers' mutex without order.
+ * for the writers' mutex without order, but a writer asleep on it longer than
+ * the fairness bound is handed it (the word lock of weft_mutex_t; private
+ * locks only: a WEFT_PSHARED brlock's owned writers' mutex lets them barge).
  *
  * Ordering: a successful read or write lock is an acquire, an unlock a
  * release; a write section happens before every later read or write section,

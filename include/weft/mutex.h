@@ -3,25 +3,31 @@
 #define WEFT_MUTEX_H
 
 /*
- * mutex.h - a 4-byte blocking mutex: three-state futex lock with bounded
- * adaptive spinning.
+ * mutex.h - a 4-byte blocking mutex: futex lock with bounded adaptive
+ * spinning and eventual fairness.
  *
- * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The word has
- * three states:
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3, with the
+ * hand-off of eventual fairness (WebKit's WTF::Lock, Rust's parking_lot,
+ * Linux's MUTEX_FLAG_HANDOFF; src/fairness.h).  The low two bits of the word
+ * are the state:
  *
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
+ *     HANDOFF    3  released to a sleeper, held on its behalf
  *
  * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, watch the word
- *          for 0 with exponential backoff for a bounded number of pause
- *          instructions, retrying the CAS; then swap in CONTENDED and sleep
- *          on the word while the swap did not return 0.
- * unlock:  swap in 0; if the old state was CONTENDED, wake one sleeper.
+ *          for UNLOCKED with exponential backoff for a bounded number of pause
+ *          instructions, retrying the CAS; then register as a waiter (a count
+ *          in the word), mark the word CONTENDED and sleep on it.
+ * unlock:  CAS 1 -> 0 (the fast path, inline).  Failing that (sleepers, or
+ *          counts in the word): hand off if a waiter is starving, else
+ *          release and wake one sleeper if the word was CONTENDED.
  *
- * A thread that slept swaps in CONTENDED (not LOCKED) when it wins, because it
+ * A thread that slept takes the word as CONTENDED (not LOCKED), because it
  * cannot know whether others still sleep: at worst one unlock makes a wake-up
- * call that finds nobody.  An unlock of an uncontended lock makes no system call.
+ * call that finds nobody.  The uncontended lock and unlock are one atomic
+ * instruction each and make no call.
  *
  * The spin bound (weft_mutex_set_spin(), default WEFT_MUTEX_SPIN_DEFAULT) is
  * the number of pause instructions a contended locker spends watching before
@@ -31,13 +37,33 @@
  * stealing the lock's cache line from the holder on every pause.
  * docs/mutex.md shows the sweep that chose the default.
  *
- * Bit 31 of the word marks a process-shared mutex (WEFT_PSHARED), so that the
- * slow paths use the shared futex flavour.  The fast path CAS expects exactly
- * 0, so a process-shared mutex always takes the (out-of-line) slow path.
+ * Fairness.  An arriving thread may take a free lock ahead of one that was
+ * woken (barging), which keeps contended throughput high.  But no sleeper
+ * starves: a sleeper that has waited longer than the fairness bound
+ * (weft_mutex_set_fair_bound(), default WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT,
+ * chosen by the sweep in docs/mutex.md), woken and beaten again, counts
+ * itself starving in the word, and from then on every unlock hands the lock
+ * to a sleeper (HANDOFF: the fast path, spinners and trylock cannot take it)
+ * until it has it.  weft_mutex_unlock_fair() hands off to any registered
+ * sleeper, once; a mutex made with WEFT_FIFO does so at every unlock, so that
+ * no thread that has not slept takes the lock ahead of one that has.  Among
+ * the sleepers, the one the kernel wakes (the longest sleeper, for threads
+ * of normal priority on Linux) usually gets it; one on its way to sleep may
+ * take it first.
  *
- * Progress: blocking.  Fairness: none; an arriving thread may take the lock
- * ahead of one that was woken (barging), which keeps throughput high; a thread
- * can be overtaken repeatedly under heavy contention.
+ * The word: bits 0..1 the state; bits 2..16 the number of registered
+ * sleepers; bits 17..29 the number of starving ones; bit 30 WEFT_FIFO
+ * (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED (WEFT_MUTEX_PSHARED_BIT), so that
+ * the slow paths use the shared futex flavour.  The fast path CAS expects
+ * exactly 0, so a process-shared or FIFO mutex always takes the (out-of-line,
+ * system-call-free when uncontended) slow path.
+ *
+ * Process-shared: a process killed while it hands the lock off, or while it
+ * sleeps registered, cannot hang the others: sleepers nap (50 ms) and take a
+ * hand-off that nobody came for (src/wordlock.h).
+ *
+ * Progress: blocking.  Fairness: eventual (above), strict FIFO among sleepers
+ * with WEFT_FIFO.
  *
  * Ordering: a successful lock (lock, trylock, timedlock returning WEFT_OK) is
  * an acquire and unlock a release: everything the previous holder wrote before
@@ -82,15 +108,29 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MUTEX_UNLOCKED 0u
 #define WEFT_MUTEX_LOCKED 1u
 #define WEFT_MUTEX_CONTENDED 2u
+#define WEFT_MUTEX_HANDOFF 3u
 #define WEFT_MUTEX_STATE_MASK 3u
+#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper */
+#define WEFT_MUTEX_WAITERS_MASK 0x0001fffcu   /* bits 2..16 */
+#define WEFT_MUTEX_STARVING_ONE 0x00020000u   /* one starving sleeper */
+#define WEFT_MUTEX_STARVING_MASK 0x3ffe0000u  /* bits 17..29 */
+#define WEFT_MUTEX_FIFO_BIT 0x40000000u
 #define WEFT_MUTEX_PSHARED_BIT 0x80000000u
+
+/* weft_mutex_init() flag: every unlock with a registered sleeper hands the
+ * lock to a sleeper (strict FIFO hand-off; see the overview). */
+#define WEFT_FIFO 0x4u
+
+/* How long a sleeper may wait before the lock is handed to it, chosen by the
+ * sweep in docs/mutex.md (weft_mutex_set_fair_bound()). */
+#define WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT 1000000ull
 
 /* Pause instructions a contended locker spends before sleeping, chosen by the
  * sweep in docs/mutex.md. */
 #define WEFT_MUTEX_SPIN_DEFAULT 400u
 
 typedef struct WEFT_CAPABILITY("mutex") weft_mutex {
-	uint32_t state; /* state | WEFT_MUTEX_PSHARED_BIT */
+	uint32_t state; /* state | counts | WEFT_MUTEX_FIFO_BIT | WEFT_MUTEX_PSHARED_BIT */
 #ifdef WEFT_DEBUG
 	uint32_t owner; /* weft_debug_self() of the holder, 0 when free */
 #endif
@@ -103,7 +143,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 #define WEFT_MUTEX_INIT {0}
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
-WEFT_NOINLINE WEFT_COLD void weft_mutex_wake_slow(weft_mutex_t *mutex);
+WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 
@@ -122,21 +162,43 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 unsigned weft_mutex_set_spin(unsigned pauses);
 
 /**
+ * weft_mutex_set_fair_bound() - set how long a sleeper may wait before the
+ * lock is handed to it, for every weft lock with eventual fairness in the
+ * process (weft_mutex_t, the queue of weft_rwlock_t, the writers of
+ * weft_brlock_t).
+ * @ns: the new bound in nanoseconds; 0 hands off as soon as a woken sleeper
+ * loses the lock once.
+ *
+ * A tuning knob for measurements; the default (WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT)
+ * was chosen by measurement (docs/mutex.md).  A waiter that reads the old
+ * bound for a moment only starves a moment more or less.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+uint64_t weft_mutex_set_fair_bound(uint64_t ns);
+
+/**
  * weft_mutex_init() - initialize an unlocked mutex.
  * @mutex: the mutex.
- * @flags: 0, or WEFT_PSHARED for a mutex in memory shared between processes.
+ * @flags: 0, or any of WEFT_PSHARED (a mutex in memory shared between
+ * processes) and WEFT_FIFO (every unlock hands the lock to a sleeper if there
+ * is one: no thread that has not slept takes it ahead of one that has).
  *
- * A private mutex may instead be set to WEFT_MUTEX_INIT or zero-filled.
+ * A private mutex without WEFT_FIFO may instead be set to WEFT_MUTEX_INIT or
+ * zero-filled.
  *
  * Context: any thread; the mutex must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the mutex is untouched).
  */
 WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 {
-	if (flags & ~WEFT_PSHARED)
+	if (flags & ~(WEFT_PSHARED | WEFT_FIFO))
 		return WEFT_EINVAL;
 	/* relaxed: the mutex is not shared yet; publishing it is the caller's job */
-	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&mutex->state,
+			  ((flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u) | ((flags & WEFT_FIFO) ? WEFT_MUTEX_FIFO_BIT : 0u),
+			  WEFT_RELAXED);
 	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
 }
@@ -149,7 +211,8 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft__mutex_release() */
+	/* acquire: pairs with the release CAS in weft__mutex_release() or
+	 * weft_mutex_unlock_slow() */
 	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
 					   WEFT_RELAXED)))
 		weft_mutex_lock_slow(mutex);
@@ -157,13 +220,13 @@ static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 
 static inline void weft__mutex_release(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit never changes after init; the holder reads it */
-	uint32_t keep = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	/* release: publishes the critical section; pairs with the acquire CAS or
-	 * exchange of the next locker */
-	uint32_t old = weft_atomic_exchange(&mutex->state, keep, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_CONTENDED))
-		weft_mutex_wake_slow(mutex);
+	uint32_t expected = WEFT_MUTEX_LOCKED;
+	/* release: publishes the critical section; pairs with the acquire CAS of
+	 * the next locker.  Anything but a plain LOCKED word (sleepers, counts,
+	 * the pshared or FIFO bit) is the slow path's: it must keep the counts. */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE,
+					   WEFT_RELAXED)))
+		weft_mutex_unlock_slow(mutex, false);
 }
 
 /**
@@ -179,9 +242,10 @@ WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
+	/* acquire: pairs with the release CAS in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
-	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
+	/* free, but with a tag bit or waiters' counts in the word */
+	if (WEFT_UNLIKELY(!ok && (expected & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED))
 		ok = weft_mutex_trylock_slow(mutex);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY, ok);
 	return ok;
@@ -229,6 +293,10 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
  * weft_mutex_unlock() - release the mutex and wake one sleeper if any.
  * @mutex: a mutex the caller holds.
  *
+ * If a sleeper is starving (it has waited longer than the fairness bound), or
+ * the mutex was made with WEFT_FIFO and a sleeper waits, the lock is handed
+ * to a sleeper instead of freed (see the overview).
+ *
  * Context: any thread that holds the mutex; never blocks.
  * Ordering: release; publishes the critical section to the next holder.
  */
@@ -236,6 +304,26 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
 {
 	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+/**
+ * weft_mutex_unlock_fair() - release the mutex to a sleeper, if one waits.
+ * @mutex: a mutex the caller holds.
+ *
+ * If a thread sleeps registered on the mutex, the lock is handed to a
+ * sleeper (usually the longest one): no thread that has not slept, the
+ * caller included, can take it first.  Otherwise it is weft_mutex_unlock().
+ * For a caller that is about to lock again and wants the waiters served
+ * first (parking_lot's unlock_fair()).
+ *
+ * Context: any thread that holds the mutex; never blocks.
+ * Ordering: release; publishes the critical section to the next holder.
+ */
+static inline void weft_mutex_unlock_fair(weft_mutex_t *mutex) WEFT__REL(mutex)
+{
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	weft_mutex_unlock_slow(mutex, true);
 	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
 }
 

@@ -73,7 +73,11 @@
  * for the threads queued ahead of it.  Readers, in turn, can be starved by a
  * continuous stream of writers (each writer that queues behind the holder
  * becomes head and sets WAITING again before the holder unlocks).  The queue
- * mutex lets newcomers barge, so neither side is FIFO.  A writer or reader
+ * mutex lets newcomers barge, so neither side is FIFO, but with the bounded
+ * unfairness of weft_mutex_t (the same word lock, src/wordlock.h): a thread
+ * asleep in the queue longer than the fairness bound is handed the queue
+ * (private locks; a WEFT_PSHARED lock's owned queue word keeps no counts and
+ * lets newcomers barge).  A writer or reader
  * whose timed call expires while it is head clears WAITING/PARKED and passes
  * the queue on; a reader may then get in ahead of writers still queued.
  *

@@ -215,6 +215,8 @@ public:
 		       }) == WEFT_OK;
 	}
 	void unlock() noexcept WEFT__REL() { weft_mutex_unlock(&m_); }
+	/** Hand the mutex to a sleeper if one waits (weft_mutex_unlock_fair()). */
+	void unlock_fair() noexcept WEFT__REL() { weft_mutex_unlock_fair(&m_); }
 
 	using native_handle_type = weft_mutex_t *;
 	native_handle_type native_handle() noexcept { return &m_; }
