@@ -1334,7 +1334,9 @@ WEFT_EXTERN_C_END
  * microseconds), plus the wait for readers inside.  Fairness: writers are
  * preferred (a writer that has set ACTIVE waits only for readers already
  * inside); readers can be starved by continuous writers, and writers compete
- * for the writers' mutex without order.
+ * for the writers' mutex without order, but a writer asleep on it longer than
+ * the fairness bound is handed it (the word lock of weft_mutex_t; private
+ * locks only: a WEFT_PSHARED brlock's owned writers' mutex lets them barge).
  *
  * Ordering: a successful read or write lock is an acquire, an unlock a
  * release; a write section happens before every later read or write section,
@@ -1701,25 +1703,31 @@ WEFT_EXTERN_C_END
 #define WEFT_MUTEX_H
 
 /*
- * mutex.h - a 4-byte blocking mutex: three-state futex lock with bounded
- * adaptive spinning.
+ * mutex.h - a 4-byte blocking mutex: futex lock with bounded adaptive
+ * spinning and eventual fairness.
  *
- * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The word has
- * three states:
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3, with the
+ * hand-off of eventual fairness (WebKit's WTF::Lock, Rust's parking_lot,
+ * Linux's MUTEX_FLAG_HANDOFF; src/fairness.h).  The low two bits of the word
+ * are the state:
  *
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
+ *     HANDOFF    3  released to a sleeper, held on its behalf
  *
  * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, watch the word
- *          for 0 with exponential backoff for a bounded number of pause
- *          instructions, retrying the CAS; then swap in CONTENDED and sleep
- *          on the word while the swap did not return 0.
- * unlock:  swap in 0; if the old state was CONTENDED, wake one sleeper.
+ *          for UNLOCKED with exponential backoff for a bounded number of pause
+ *          instructions, retrying the CAS; then register as a waiter (a count
+ *          in the word), mark the word CONTENDED and sleep on it.
+ * unlock:  CAS 1 -> 0 (the fast path, inline).  Failing that (sleepers, or
+ *          counts in the word): hand off if a waiter is starving, else
+ *          release and wake one sleeper if the word was CONTENDED.
  *
- * A thread that slept swaps in CONTENDED (not LOCKED) when it wins, because it
+ * A thread that slept takes the word as CONTENDED (not LOCKED), because it
  * cannot know whether others still sleep: at worst one unlock makes a wake-up
- * call that finds nobody.  An unlock of an uncontended lock makes no system call.
+ * call that finds nobody.  The uncontended lock and unlock are one atomic
+ * instruction each and make no call.
  *
  * The spin bound (weft_mutex_set_spin(), default WEFT_MUTEX_SPIN_DEFAULT) is
  * the number of pause instructions a contended locker spends watching before
@@ -1729,13 +1737,33 @@ WEFT_EXTERN_C_END
  * stealing the lock's cache line from the holder on every pause.
  * docs/mutex.md shows the sweep that chose the default.
  *
- * Bit 31 of the word marks a process-shared mutex (WEFT_PSHARED), so that the
- * slow paths use the shared futex flavour.  The fast path CAS expects exactly
- * 0, so a process-shared mutex always takes the (out-of-line) slow path.
+ * Fairness.  An arriving thread may take a free lock ahead of one that was
+ * woken (barging), which keeps contended throughput high.  But no sleeper
+ * starves: a sleeper that has waited longer than the fairness bound
+ * (weft_mutex_set_fair_bound(), default WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT,
+ * chosen by the sweep in docs/mutex.md), woken and beaten again, counts
+ * itself starving in the word, and from then on every unlock hands the lock
+ * to a sleeper (HANDOFF: the fast path, spinners and trylock cannot take it)
+ * until it has it.  weft_mutex_unlock_fair() hands off to any registered
+ * sleeper, once; a mutex made with WEFT_FIFO does so at every unlock, so that
+ * no thread that has not slept takes the lock ahead of one that has.  Among
+ * the sleepers, the one the kernel wakes (the longest sleeper, for threads
+ * of normal priority on Linux) usually gets it; one on its way to sleep may
+ * take it first.
  *
- * Progress: blocking.  Fairness: none; an arriving thread may take the lock
- * ahead of one that was woken (barging), which keeps throughput high; a thread
- * can be overtaken repeatedly under heavy contention.
+ * The word: bits 0..1 the state; bits 2..16 the number of registered
+ * sleepers; bits 17..29 the number of starving ones; bit 30 WEFT_FIFO
+ * (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED (WEFT_MUTEX_PSHARED_BIT), so that
+ * the slow paths use the shared futex flavour.  The fast path CAS expects
+ * exactly 0, so a process-shared or FIFO mutex always takes the (out-of-line,
+ * system-call-free when uncontended) slow path.
+ *
+ * Process-shared: a process killed while it hands the lock off, or while it
+ * sleeps registered, cannot hang the others: sleepers nap (50 ms) and take a
+ * hand-off that nobody came for (src/wordlock.h).
+ *
+ * Progress: blocking.  Fairness: eventual (above), strict FIFO among sleepers
+ * with WEFT_FIFO.
  *
  * Ordering: a successful lock (lock, trylock, timedlock returning WEFT_OK) is
  * an acquire and unlock a release: everything the previous holder wrote before
@@ -1775,15 +1803,29 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MUTEX_UNLOCKED 0u
 #define WEFT_MUTEX_LOCKED 1u
 #define WEFT_MUTEX_CONTENDED 2u
+#define WEFT_MUTEX_HANDOFF 3u
 #define WEFT_MUTEX_STATE_MASK 3u
+#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper */
+#define WEFT_MUTEX_WAITERS_MASK 0x0001fffcu   /* bits 2..16 */
+#define WEFT_MUTEX_STARVING_ONE 0x00020000u   /* one starving sleeper */
+#define WEFT_MUTEX_STARVING_MASK 0x3ffe0000u  /* bits 17..29 */
+#define WEFT_MUTEX_FIFO_BIT 0x40000000u
 #define WEFT_MUTEX_PSHARED_BIT 0x80000000u
+
+/* weft_mutex_init() flag: every unlock with a registered sleeper hands the
+ * lock to a sleeper (strict FIFO hand-off; see the overview). */
+#define WEFT_FIFO 0x4u
+
+/* How long a sleeper may wait before the lock is handed to it, chosen by the
+ * sweep in docs/mutex.md (weft_mutex_set_fair_bound()). */
+#define WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT 1000000ull
 
 /* Pause instructions a contended locker spends before sleeping, chosen by the
  * sweep in docs/mutex.md. */
 #define WEFT_MUTEX_SPIN_DEFAULT 400u
 
 typedef struct WEFT_CAPABILITY("mutex") weft_mutex {
-	uint32_t state; /* state | WEFT_MUTEX_PSHARED_BIT */
+	uint32_t state; /* state | counts | WEFT_MUTEX_FIFO_BIT | WEFT_MUTEX_PSHARED_BIT */
 #ifdef WEFT_DEBUG
 	uint32_t owner; /* weft_debug_self() of the holder, 0 when free */
 #endif
@@ -1796,7 +1838,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 #define WEFT_MUTEX_INIT {0}
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
-WEFT_NOINLINE WEFT_COLD void weft_mutex_wake_slow(weft_mutex_t *mutex);
+WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 
@@ -1815,21 +1857,43 @@ bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 unsigned weft_mutex_set_spin(unsigned pauses);
 
 /**
+ * weft_mutex_set_fair_bound() - set how long a sleeper may wait before the
+ * lock is handed to it, for every weft lock with eventual fairness in the
+ * process (weft_mutex_t, the queue of weft_rwlock_t, the writers of
+ * weft_brlock_t).
+ * @ns: the new bound in nanoseconds; 0 hands off as soon as a woken sleeper
+ * loses the lock once.
+ *
+ * A tuning knob for measurements; the default (WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT)
+ * was chosen by measurement (docs/mutex.md).  A waiter that reads the old
+ * bound for a moment only starves a moment more or less.
+ *
+ * Context: any thread, at any time.
+ * Return: the previous bound.
+ */
+uint64_t weft_mutex_set_fair_bound(uint64_t ns);
+
+/**
  * weft_mutex_init() - initialize an unlocked mutex.
  * @mutex: the mutex.
- * @flags: 0, or WEFT_PSHARED for a mutex in memory shared between processes.
+ * @flags: 0, or any of WEFT_PSHARED (a mutex in memory shared between
+ * processes) and WEFT_FIFO (every unlock hands the lock to a sleeper if there
+ * is one: no thread that has not slept takes it ahead of one that has).
  *
- * A private mutex may instead be set to WEFT_MUTEX_INIT or zero-filled.
+ * A private mutex without WEFT_FIFO may instead be set to WEFT_MUTEX_INIT or
+ * zero-filled.
  *
  * Context: any thread; the mutex must not be in use.
  * Return: WEFT_OK, or WEFT_EINVAL for an unknown flag (the mutex is untouched).
  */
 WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned flags)
 {
-	if (flags & ~WEFT_PSHARED)
+	if (flags & ~(WEFT_PSHARED | WEFT_FIFO))
 		return WEFT_EINVAL;
 	/* relaxed: the mutex is not shared yet; publishing it is the caller's job */
-	weft_atomic_store(&mutex->state, (flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u, WEFT_RELAXED);
+	weft_atomic_store(&mutex->state,
+			  ((flags & WEFT_PSHARED) ? WEFT_MUTEX_PSHARED_BIT : 0u) | ((flags & WEFT_FIFO) ? WEFT_MUTEX_FIFO_BIT : 0u),
+			  WEFT_RELAXED);
 	weft__lock_create(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	return WEFT_OK;
 }
@@ -1842,7 +1906,8 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft__mutex_release() */
+	/* acquire: pairs with the release CAS in weft__mutex_release() or
+	 * weft_mutex_unlock_slow() */
 	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
 					   WEFT_RELAXED)))
 		weft_mutex_lock_slow(mutex);
@@ -1850,13 +1915,13 @@ static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 
 static inline void weft__mutex_release(weft_mutex_t *mutex)
 {
-	/* relaxed: the pshared bit never changes after init; the holder reads it */
-	uint32_t keep = weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
-	/* release: publishes the critical section; pairs with the acquire CAS or
-	 * exchange of the next locker */
-	uint32_t old = weft_atomic_exchange(&mutex->state, keep, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_CONTENDED))
-		weft_mutex_wake_slow(mutex);
+	uint32_t expected = WEFT_MUTEX_LOCKED;
+	/* release: publishes the critical section; pairs with the acquire CAS of
+	 * the next locker.  Anything but a plain LOCKED word (sleepers, counts,
+	 * the pshared or FIFO bit) is the slow path's: it must keep the counts. */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE,
+					   WEFT_RELAXED)))
+		weft_mutex_unlock_slow(mutex, false);
 }
 
 /**
@@ -1872,9 +1937,10 @@ WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft_mutex_unlock() */
+	/* acquire: pairs with the release CAS in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
-	if (WEFT_UNLIKELY(!ok && expected == WEFT_MUTEX_PSHARED_BIT))
+	/* free, but with a tag bit or waiters' counts in the word */
+	if (WEFT_UNLIKELY(!ok && (expected & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED))
 		ok = weft_mutex_trylock_slow(mutex);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY, ok);
 	return ok;
@@ -1922,6 +1988,10 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
  * weft_mutex_unlock() - release the mutex and wake one sleeper if any.
  * @mutex: a mutex the caller holds.
  *
+ * If a sleeper is starving (it has waited longer than the fairness bound), or
+ * the mutex was made with WEFT_FIFO and a sleeper waits, the lock is handed
+ * to a sleeper instead of freed (see the overview).
+ *
  * Context: any thread that holds the mutex; never blocks.
  * Ordering: release; publishes the critical section to the next holder.
  */
@@ -1929,6 +1999,26 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
 {
 	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
 	weft__mutex_release(mutex);
+	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
+}
+
+/**
+ * weft_mutex_unlock_fair() - release the mutex to a sleeper, if one waits.
+ * @mutex: a mutex the caller holds.
+ *
+ * If a thread sleeps registered on the mutex, the lock is handed to a
+ * sleeper (usually the longest one): no thread that has not slept, the
+ * caller included, can take it first.  Otherwise it is weft_mutex_unlock().
+ * For a caller that is about to lock again and wants the waiters served
+ * first (parking_lot's unlock_fair()).
+ *
+ * Context: any thread that holds the mutex; never blocks.
+ * Ordering: release; publishes the critical section to the next holder.
+ */
+static inline void weft_mutex_unlock_fair(weft_mutex_t *mutex) WEFT__REL(mutex)
+{
+	weft__lock_pre_release(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX);
+	weft_mutex_unlock_slow(mutex, true);
 	weft__lock_post_release(mutex, WEFT__LOCKDEP_MUTEX);
 }
 
@@ -5095,7 +5185,11 @@ WEFT_EXTERN_C_END
  * for the threads queued ahead of it.  Readers, in turn, can be starved by a
  * continuous stream of writers (each writer that queues behind the holder
  * becomes head and sets WAITING again before the holder unlocks).  The queue
- * mutex lets newcomers barge, so neither side is FIFO.  A writer or reader
+ * mutex lets newcomers barge, so neither side is FIFO, but with the bounded
+ * unfairness of weft_mutex_t (the same word lock, src/wordlock.h): a thread
+ * asleep in the queue longer than the fairness bound is handed the queue
+ * (private locks; a WEFT_PSHARED lock's owned queue word keeps no counts and
+ * lets newcomers barge).  A writer or reader
  * whose timed call expires while it is head clears WAITING/PARKED and passes
  * the queue on; a reader may then get in ahead of writers still queued.
  *
@@ -6194,6 +6288,53 @@ WEFT_EXTERN_C_END
 #error "weft.h: CLOCK_MONOTONIC is not declared; define WEFT_IMPLEMENTATION above every #include of this file (weft then defines _GNU_SOURCE), or compile it with -D_GNU_SOURCE"
 #endif
 
+/* ---- src/fairness.h ---- */
+/* SPDX-License-Identifier: MIT */
+#ifndef WEFT_SRC_FAIRNESS_H
+#define WEFT_SRC_FAIRNESS_H
+
+/*
+ * fairness.h - the one bound on how long a sleeper may be overtaken, and its
+ * clock, for every weft lock that lets arriving threads barge ahead of woken
+ * ones (the word lock of src/wordlock.h: weft_mutex_t, the rwlock's queue,
+ * the brlock's writers; weft_sem_t's waiters).
+ *
+ * Eventual fairness, after WebKit's WTF::Lock (F. Pizlo, "Locking in WebKit",
+ * 2016: a fair hand-off about once a millisecond), Rust's parking_lot
+ * (`FairTimeout`: a waiter's unlock is made fair after ~0.5 ms on average)
+ * and Linux's mutex (kernel/locking/mutex.c, MUTEX_FLAG_HANDOFF: a waiter that
+ * keeps losing asks for the lock to be handed to it).  A waiter notes the
+ * time of its first sleep (weft__fair_start(), once per acquisition, in the
+ * slow path only); each time it is woken and loses the race again it asks
+ * weft__fair_starving(); once that says yes it announces itself, and the next
+ * release hands the lock to a sleeper instead of freeing it.
+ *
+ * The bound is a process-wide setting (weft_mutex_set_fair_bound()), read
+ * with a relaxed load: a waiter that sees an old value for a moment only
+ * starves a moment more or less.  docs/mutex.md has the sweep that chose the
+ * default.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A waiter's stopwatch: 0 = not started (no sleep yet). */
+struct weft__fair_clock {
+	uint64_t since_ns; /* CLOCK_MONOTONIC ns of the first sleep, or 0 */
+};
+
+/* Start the stopwatch if it is not running (the first sleep). */
+void weft__fair_start(struct weft__fair_clock *clock);
+
+/* Whether the waiter has waited longer than the bound since its first sleep
+ * (false if the stopwatch never started). */
+bool weft__fair_starving(const struct weft__fair_clock *clock);
+
+/* The bound now, in nanoseconds. */
+uint64_t weft__fair_bound_ns(void);
+
+#endif /* WEFT_SRC_FAIRNESS_H */
+
 /* ---- src/keep_errno.h ---- */
 /* SPDX-License-Identifier: MIT */
 #ifndef WEFT_SRC_KEEP_ERRNO_H
@@ -6827,42 +6968,85 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  * lock built on one: weft_mutex_t's word, the rwlock's queue word and the
  * brlock's writer lock.
  *
- * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3.  The low two
- * bits of the word are the state:
+ * Algorithm: U. Drepper, "Futexes Are Tricky" (2011), mutex #3, with the
+ * eventual fairness of WebKit's WTF::Lock and Rust's parking_lot and the
+ * hand-off of Linux's mutex (src/fairness.h).  The low two bits of the word
+ * are the state:
  *
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
+ *     HANDOFF    3  released to a parked waiter: held on its behalf; only a
+ *                   parked waiter (registered, or one that has slept on the
+ *                   word) may take it, never the fast path, a spinner or a
+ *                   trylock
  *
- * The other bits are the caller's @tag, constant for the word's life (the
- * mutex keeps its process-shared bit there); every store writes them back
- * unchanged, and a word whose state bits are UNLOCKED equals @tag.
+ * Above them, two counts the waiters keep (not in an owned word, below):
+ *
+ *     WAITERS    bits 2..16   parked waiters registered on the word
+ *     STARVING   bits 17..29  registered waiters that have waited longer than
+ *                             the fairness bound (src/fairness.h)
+ *
+ * and the caller's @tag in bits 30..31, constant for the word's life (the
+ * mutex keeps its process-shared bit and its FIFO bit there); every store
+ * writes them back unchanged.  A free word with no waiter equals @tag.
  *
  * Transitions, as (old state -> new state):
- *   trylock:  UNLOCKED -> LOCKED     by CAS
+ *   trylock:  UNLOCKED -> LOCKED     by CAS (the counts kept)
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
  *                                    exponential backoff as the spin preset
  *                                    @spin says (src/spinwait.h)
- *   park:     any      -> CONTENDED  by exchange; the caller owns the lock iff
- *                                    the old state was UNLOCKED, else it sleeps
- *                                    on the word while it says CONTENDED
- *   unlock:   any      -> UNLOCKED   by exchange; wake one sleeper iff the old
- *                                    state was CONTENDED
+ *   park:     a waiter that stops spinning registers (WAITERS + 1, state ->
+ *             CONTENDED) by CAS, notes the time, and sleeps on the word while
+ *             it says CONTENDED.  It takes UNLOCKED (or, as a parked waiter,
+ *             HANDOFF) -> CONTENDED by a CAS that also removes its
+ *             registration.  Woken and beaten again after the fairness bound,
+ *             it counts itself STARVING + 1 (removed by the same CAS).
+ *   unlock:   LOCKED (no counts) -> UNLOCKED by CAS, inline.  Otherwise:
+ *             -> HANDOFF if a registered waiter is STARVING (or, for a FIFO
+ *             word or a fair unlock, if any is registered), and wake one;
+ *             else -> UNLOCKED, waking one if it was CONTENDED.
  *
- * A thread that slept takes the word as CONTENDED (the park exchange), not
- * LOCKED: it cannot know whether others still sleep, so its unlock must wake
- * one (at worst a wake-up call that finds nobody).  The same holds for a
- * thread that a condition-variable broadcast requeued onto the word (it slept
- * without being counted): weft__wordlock_lock_contended() takes the word only
- * as CONTENDED, spinning included.  A timed lock that gives up may leave the
- * word CONTENDED for its sake: the next unlock then makes one wake-up call that
- * finds nobody.
+ * Why a hand-off is never dropped: HANDOFF is set only while a registered
+ * waiter exists, and a registered waiter leaves the word only by a CAS that
+ * takes the lock or (at its deadline) removes its registration; a CAS that
+ * finds HANDOFF takes the lock instead (a timed waiter then returns WEFT_OK
+ * although its deadline has just passed).  So some registered waiter always
+ * reaches the word and takes it: the one the wake-up call woke, or one that
+ * was on its way to sleep.  A thread the wake-up finds instead (a newcomer
+ * that slept on the HANDOFF word without registering, or a requeued
+ * condition waiter) has slept on the word, so it may take it too.
  *
- * Ordering: every successful acquisition (CAS or exchange returning UNLOCKED)
- * is an acquire that pairs with the release exchange of the unlock whose value
- * it read; a failed one orders nothing.  The loads that only watch the word are
- * relaxed: the CAS or exchange re-checks it, and the futex compares the word's
- * current value, so a stale look can cost a pause, never a missed wake-up.
+ * A thread that slept takes the word as CONTENDED, not LOCKED: it cannot know
+ * whether others still sleep, so its unlock must wake one (at worst a wake-up
+ * call that finds nobody).  The same holds for a thread that a
+ * condition-variable broadcast requeued onto the word (it slept without
+ * registering): weft__wordlock_lock_contended() takes the word only as
+ * CONTENDED, spinning included, and may take a HANDOFF word (it may be the
+ * sleeper the hand-off's wake-up call reached).  A timed lock that gives up
+ * may leave the word CONTENDED for its sake: the next unlock then makes one
+ * wake-up call that finds nobody.
+ *
+ * Waiters that are gone.  A process-shared holder killed between its HANDOFF
+ * CAS and its wake-up call leaves the sleepers to their naps (wait.h), after
+ * which a registered one takes the word.  A waiter killed while registered
+ * leaves its counts behind, and so do, in a child of fork(), the parent's
+ * threads that were registered: a hand-off may then be made to nobody.  A
+ * thread that sleeps on a HANDOFF word it may not take sleeps at most a nap
+ * (WEFT__PSHARED_NAP_NS, 50 ms, private words too); if the word is still the
+ * same HANDOFF when the nap ends, nobody came for it: it takes it and clears
+ * the counts (the live waiters' own removals floor at zero).  Fairness is
+ * lost for a moment, never the lock; a trylock fails until then.
+ *
+ * Ordering: every successful acquisition (a CAS that finds UNLOCKED, or
+ * HANDOFF) is an acquire that pairs with the release CAS of the unlock whose
+ * value it read; a failed one orders nothing.  The loads that only watch the
+ * word, and the CASes that register, mark CONTENDED or count a starving
+ * waiter, are relaxed: they publish nothing, the acquiring CAS re-checks the
+ * word, and the futex compares the word's current value, so a stale look can
+ * cost a pause, never a missed wake-up.  (An RMW of another thread between
+ * an unlock and the next acquisition continues the unlock's release
+ * sequence.)
  *
  * No ThreadSanitizer annotation, owner mark or lock-order record is made here:
  * those are the callers' header wrappers (include/weft/lockhooks.h).
@@ -6879,28 +7063,44 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
 #define WEFT__WORD_UNLOCKED 0u
 #define WEFT__WORD_LOCKED 1u
 #define WEFT__WORD_CONTENDED 2u
+#define WEFT__WORD_HANDOFF 3u
 #define WEFT__WORD_STATE_MASK 3u
+#define WEFT__WORD_WAITER_ONE 0x00000004u
+#define WEFT__WORD_WAITER_MASK 0x0001fffcu
+#define WEFT__WORD_STARVING_ONE 0x00020000u
+#define WEFT__WORD_STARVING_MASK 0x3ffe0000u
+#define WEFT__WORD_FIFO 0x40000000u     /* tag bit: every unlock with a registered waiter hands off */
+#define WEFT__WORD_TAG_MASK 0xc0000000u /* the caller's constant bits */
 
-/* UNLOCKED -> LOCKED if the word is free now.  Return: whether we own it. */
+/* UNLOCKED -> LOCKED if the word is free now (waiters' counts kept).
+ * Return: whether we own it. */
 static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 {
-	uint32_t expected = tag | WEFT__WORD_UNLOCKED;
-	/* acquire: pairs with the release exchange in weft__wordlock_unlock()
-	 * (or weft_mutex_unlock()) */
-	return weft_atomic_cas(word, &expected, tag | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
+	uint32_t v = tag | WEFT__WORD_UNLOCKED;
+	/* acquire: pairs with the release CAS in weft__wordlock_unlock() (or
+	 * weft_mutex_unlock()); a failed CAS orders nothing and returns the word */
+	while (!weft_atomic_cas(word, &v, v | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		if ((v & WEFT__WORD_STATE_MASK) != WEFT__WORD_UNLOCKED)
+			return false;
+	return true;
 }
 
-/* Wake one thread sleeping on the word (the unlock of a CONTENDED word). */
-void weft__wordlock_wake(uint32_t *word, unsigned wflags);
+/*
+ * weft__wordlock_release() - the unlock of a word that is not plain LOCKED
+ * (the inline unlock's CAS failed), or a fair unlock (@fair: hand off to any
+ * registered waiter).  See the overview for the choice between HANDOFF and
+ * UNLOCKED.
+ */
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair);
 
-/* any -> UNLOCKED; wake one sleeper if it was CONTENDED. */
+/* LOCKED -> UNLOCKED inline, else the slow release. */
 static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
 {
-	/* release: publishes what the holder did; pairs with the acquire CAS or
-	 * exchange of the next locker */
-	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE);
-	if (WEFT_UNLIKELY((old & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED))
-		weft__wordlock_wake(word, wflags);
+	uint32_t expected = tag | WEFT__WORD_LOCKED;
+	/* release: publishes what the holder did; pairs with the acquire CAS of
+	 * the next locker */
+	if (WEFT_UNLIKELY(!weft_atomic_cas(word, &expected, tag | WEFT__WORD_UNLOCKED, WEFT_RELEASE, WEFT_RELAXED)))
+		weft__wordlock_release(word, wflags, false);
 }
 
 /*
@@ -8122,6 +8322,53 @@ uint32_t weft_debug_self(void)
 		weft__debug_self_id = (uint32_t)syscall(SYS_gettid);
 	}
 	return weft__debug_self_id;
+}
+
+/* ---- src/fairness.c ---- */
+/* SPDX-License-Identifier: MIT */
+/*
+ * fairness.c - the bound of eventual fairness and its clock (src/fairness.h).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime() under -std=c11 */
+#endif
+
+#include <errno.h>
+#include <time.h>
+
+
+/* relaxed everywhere: a tuning knob, see fairness.h */
+static uint64_t fair_bound_ns = WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT;
+
+uint64_t weft_mutex_set_fair_bound(uint64_t ns)
+{
+	return weft_atomic_exchange(&fair_bound_ns, ns, WEFT_RELAXED);
+}
+
+uint64_t weft__fair_bound_ns(void)
+{
+	return weft_atomic_load(&fair_bound_ns, WEFT_RELAXED);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	int saved_errno = errno;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail for CLOCK_MONOTONIC on Linux */
+	errno = saved_errno;
+	/* +1: 0 means "not started", and the clock may read 0 s 0 ns in theory */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1u;
+}
+
+void weft__fair_start(struct weft__fair_clock *clock)
+{
+	if (clock->since_ns == 0)
+		clock->since_ns = now_ns();
+}
+
+bool weft__fair_starving(const struct weft__fair_clock *clock)
+{
+	return clock->since_ns != 0 && now_ns() - clock->since_ns >= weft__fair_bound_ns();
 }
 
 /* ---- src/latch.c ---- */
@@ -9953,8 +10200,9 @@ void weft_mpmc_close(weft_mpmc_t *q)
  * mutex.c - the contended paths of weft_mutex_t.  The algorithm, its states and
  * its source are described at the top of include/weft/mutex.h; the word lock
  * itself (spin, park, wake: Drepper's mutex #3) is src/wordlock.c, shared with
- * the rwlock's queue and the brlock's writers.  The mutex adds its spin bound
- * and its process-shared bit (the word lock's constant tag).
+ * the rwlock's queue and the brlock's writers; the fairness bound is
+ * src/fairness.c.  The mutex adds its spin bound and its process-shared and
+ * FIFO bits (the word lock's constant tag).
  *
  * No TSan annotation, owner mark or lock-order record is made here: they are
  * in the inline calls of weft/mutex.h (weft/lockhooks.h), so that a TSan
@@ -9977,8 +10225,12 @@ WEFT_STATIC_ASSERT(WEFT_MUTEX_PSHARED_BIT == 0x80000000u && offsetof(weft_mutex_
 		   "weft__debug_pshared_holder() reads the pshared bit in bit 31 of the first word");
 
 WEFT_STATIC_ASSERT(WEFT_MUTEX_UNLOCKED == WEFT__WORD_UNLOCKED && WEFT_MUTEX_LOCKED == WEFT__WORD_LOCKED &&
-			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED &&
-			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK,
+			   WEFT_MUTEX_CONTENDED == WEFT__WORD_CONTENDED && WEFT_MUTEX_HANDOFF == WEFT__WORD_HANDOFF &&
+			   WEFT_MUTEX_STATE_MASK == WEFT__WORD_STATE_MASK && WEFT_MUTEX_FIFO_BIT == WEFT__WORD_FIFO &&
+			   WEFT_MUTEX_WAITER_ONE == WEFT__WORD_WAITER_ONE && WEFT_MUTEX_WAITERS_MASK == WEFT__WORD_WAITER_MASK &&
+			   WEFT_MUTEX_STARVING_ONE == WEFT__WORD_STARVING_ONE &&
+			   WEFT_MUTEX_STARVING_MASK == WEFT__WORD_STARVING_MASK &&
+			   ((WEFT_MUTEX_FIFO_BIT | WEFT_MUTEX_PSHARED_BIT) & ~WEFT__WORD_TAG_MASK) == 0,
 		   "the mutex word is a word lock (src/wordlock.h)");
 
 /* The spin bound is the WEFT__SPIN_MUTEX preset (src/spinwait.c). */
@@ -9987,15 +10239,15 @@ unsigned weft_mutex_set_spin(unsigned pauses)
 	return weft__spin_set_pauses(WEFT__SPIN_MUTEX, pauses);
 }
 
-/* The word lock's tag: the pshared bit.  relaxed: fixed at init. */
+/* The word lock's tag: the pshared and FIFO bits.  relaxed: fixed at init. */
 static uint32_t mutex_tag(const weft_mutex_t *mutex)
 {
-	return weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT_MUTEX_PSHARED_BIT;
+	return weft_atomic_load(&mutex->state, WEFT_RELAXED) & WEFT__WORD_TAG_MASK;
 }
 
 static unsigned wait_flags(uint32_t tag)
 {
-	return tag ? WEFT_PSHARED : 0u;
+	return (tag & WEFT_MUTEX_PSHARED_BIT) ? WEFT_PSHARED : 0u;
 }
 
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex)
@@ -10017,9 +10269,9 @@ void weft__mutex_acquire_contended(weft_mutex_t *mutex)
 				      wait_flags(tag));
 }
 
-void weft_mutex_wake_slow(weft_mutex_t *mutex)
+void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair)
 {
-	weft__wordlock_wake(&mutex->state, wait_flags(mutex_tag(mutex)));
+	weft__wordlock_release(&mutex->state, wait_flags(mutex_tag(mutex)), fair);
 }
 
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)
@@ -10055,11 +10307,13 @@ void weft__debug_pshared_holder(const char *type, const void *lock, const uint32
 {
 	/* relaxed: diagnostics.  The first word of a weft_mutex_t, weft_rwlock_t
 	 * and weft_brlock_t carries the process-shared bit in bit 31.  A
-	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but its first word
-	 * holds a thread id (never a plain mutex's state 0..2) and it has a check
-	 * of its own (src/robust.c), which knows a dead holder from a foreign one. */
+	 * weft_robust_mutex_t's hooks also say weft_mutex_t, but it has a check
+	 * of its own (src/robust.c), which knows a dead holder from a foreign
+	 * one; its owner mark is its third word, a WEFT_DEBUG weft_mutex_t's the
+	 * second (this file may be built without WEFT_DEBUG: the offset is
+	 * written out). */
 	uint32_t first = weft_atomic_load((const uint32_t *)lock, WEFT_RELAXED);
-	if (strcmp(type, "weft_mutex_t") == 0 && (first & ~(WEFT_MUTEX_PSHARED_BIT | WEFT_MUTEX_STATE_MASK)) != 0)
+	if (strcmp(type, "weft_mutex_t") == 0 && (const char *)owner - (const char *)lock != (ptrdiff_t)sizeof(uint32_t))
 		return;
 	if ((first & 0x80000000u) || !weft__debug_tid_foreign(holder))
 		return;
@@ -12965,15 +13219,16 @@ typedef int weft__wait_portable_unused;
 
 /*
  * Watch the word as the spin preset @spin says (src/spinwait.c: the mutex's or
- * the rwlock's budget) and until @deadline; take it (as @tag | @taken: LOCKED,
- * or CONTENDED for a requeued thread; an owned word's holder id and LOCKED)
- * if it comes free.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
+ * the rwlock's budget) and until @deadline; take it (state @taken: LOCKED, or
+ * CONTENDED for a requeued thread; for an owned word, the holder's id and
+ * LOCKED) if it comes free, or, if @take_handoff (a requeued thread), if it
+ * is handed off.  Return: WEFT_OK (taken), WEFT_EBUSY (park now) or
  * WEFT_ETIMEDOUT.  The watcher backs off exponentially between checks (up to
  * 64 pauses): every check pulls the lock's cache line away from the holder,
  * so a watcher that looks less often lets the holder run its critical
  * sections at full speed.  This is the one spin loop of every word lock.
  */
-static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft__spin_use spin,
+static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum weft__spin_use spin,
 			const struct timespec *deadline)
 {
 	struct weft__spinwait sw;
@@ -12981,56 +13236,197 @@ static int spin_acquire(uint32_t *word, uint32_t tag, uint32_t taken, enum weft_
 	int rc;
 	do {
 		/* relaxed: only a hint; the CAS is the acquire */
-		uint32_t state = weft_atomic_load(word, WEFT_RELAXED);
-		uint32_t expected = tag | WEFT__WORD_UNLOCKED;
-		/* acquire: pairs with the release exchange of the unlock */
-		if ((state & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED &&
-		    weft_atomic_cas(word, &expected, tag | taken, WEFT_ACQUIRE, WEFT_RELAXED))
+		uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		/* acquire: pairs with the release CAS of the unlock (an owned
+		 * word is free only as 0, so its counts are never kept) */
+		if ((state == WEFT__WORD_UNLOCKED || (take_handoff && state == WEFT__WORD_HANDOFF)) &&
+		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED))
 			return WEFT_OK;
 	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
 	return rc;
 }
 
-/* any -> CONTENDED: we own the lock iff it was UNLOCKED.  acquire: pairs with
- * the release exchange of the unlock. */
-static bool mark_contended(uint32_t *word, uint32_t tag)
+/* A parked waiter of a (not owned) word. */
+struct parked {
+	bool registered;              /* counted in WAITERS */
+	bool starving;                /* counted in STARVING */
+	bool may_take_handoff;        /* registered, slept on the word, or requeued */
+	struct weft__fair_clock clock; /* since the registration */
+};
+
+/* The word @v less @p's counts: what its acquisition or its leaving writes.
+ * A count already at zero stays there (a dead waiter's counts may have been
+ * cleared, see the overview). */
+static uint32_t without_me(uint32_t v, const struct parked *p)
 {
-	uint32_t old = weft_atomic_exchange(word, tag | WEFT__WORD_CONTENDED, WEFT_ACQUIRE);
-	return (old & WEFT__WORD_STATE_MASK) == WEFT__WORD_UNLOCKED;
+	if (p->registered && (v & WEFT__WORD_WAITER_MASK))
+		v -= WEFT__WORD_WAITER_ONE;
+	if (p->starving && (v & WEFT__WORD_STARVING_MASK))
+		v -= WEFT__WORD_STARVING_ONE;
+	return v;
 }
 
-/* Sleep on the word while it says CONTENDED, until we own it or @deadline. */
-static int park(uint32_t *word, uint32_t tag, const struct timespec *deadline, unsigned wflags)
+/* Try to take the word as CONTENDED, leaving its counts; @v is the last
+ * value seen (updated on failure).  acquire: pairs with the release CAS of
+ * the unlock that freed or handed off the word. */
+static bool take(uint32_t *word, uint32_t *v, const struct parked *p)
 {
-	while (!mark_contended(word, tag)) {
-		/* Process-shared: in naps, since an unlock is an exchange to
-		 * UNLOCKED and then a wake-up call, and a process killed between
-		 * the two would leave us asleep on a free word (wait.h). */
-		int rc = weft__wait_napping(word, tag | WEFT__WORD_CONTENDED, deadline, wflags);
-		/* A wake-up may race with the timeout: one last exchange decides. */
-		if (rc == WEFT_ETIMEDOUT)
-			return mark_contended(word, tag) ? WEFT_OK : WEFT_ETIMEDOUT;
+	uint32_t next = (without_me(*v, p) & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+	return weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED);
+}
+
+/* Replace @*v by @next if the word still holds it (else @*v is reloaded).
+ * relaxed: registering, counting oneself starving and marking CONTENDED
+ * publish nothing (see the overview). */
+static bool update(uint32_t *word, uint32_t *v, uint32_t next)
+{
+	if (!weft_atomic_cas(word, v, next, WEFT_RELAXED, WEFT_RELAXED))
+		return false;
+	*v = next;
+	return true;
+}
+
+/* The deadline has passed: take the word if it is free or handed to us
+ * (the hand-off must not be dropped), else leave it.  Return: WEFT_OK or
+ * WEFT_ETIMEDOUT. */
+static int give_up(uint32_t *word, const struct parked *p)
+{
+	/* relaxed: the CASes decide */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	for (;;) {
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		if (state == WEFT__WORD_UNLOCKED || (state == WEFT__WORD_HANDOFF && p->may_take_handoff)) {
+			if (take(word, &v, p))
+				return WEFT_OK;
+		} else if (without_me(v, p) == v || update(word, &v, without_me(v, p))) {
+			return WEFT_ETIMEDOUT;
+		}
 	}
-	return WEFT_OK;
+}
+
+/* Whether @a is earlier than @b. */
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/*
+ * Sleep on a word handed off to others.  The registered waiters it was handed
+ * to take it at once, unless none is left: a process that died while
+ * registered, or, after fork(), the parent's threads that the child does not
+ * have.  So sleep at most a nap (WEFT__PSHARED_NAP_NS, private words too) and
+ * return WEFT__WAIT_NAPPED when it ends before @deadline: the caller takes a
+ * hand-off that nobody came for.  Return: as weft__wait_napping().
+ */
+static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags)
+{
+	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
+	if (deadline != NULL && !ts_before(&nap, deadline))
+		return weft__wait(word, v, deadline, wflags);
+	int rc = weft__wait(word, v, &nap, wflags);
+	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+}
+
+/*
+ * The sleep of a waiter that stopped spinning: register, sleep while the
+ * word is held, take it when free or handed off (see the overview).
+ * @requeued: a thread that may have been moved onto the word asleep (it may
+ * take a hand-off at once).  Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ */
+static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued)
+{
+	struct parked p = {false, false, requeued, {0}};
+	bool slept = false;
+	/* relaxed: the CASes decide */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	for (;;) {
+		uint32_t state = v & WEFT__WORD_STATE_MASK;
+		if (state == WEFT__WORD_UNLOCKED || (state == WEFT__WORD_HANDOFF && p.may_take_handoff)) {
+			if (take(word, &v, &p))
+				return WEFT_OK;
+			continue;
+		}
+		if (state != WEFT__WORD_HANDOFF) {
+			uint32_t held = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
+			if (!p.registered && (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
+				/* register (a full count: sleep unregistered) */
+				if (!update(word, &v, held + WEFT__WORD_WAITER_ONE))
+					continue;
+				p.registered = true;
+				p.may_take_handoff = true;
+				weft__fair_start(&p.clock);
+			} else if (slept && p.registered && !p.starving &&
+				   (v & WEFT__WORD_STARVING_MASK) != WEFT__WORD_STARVING_MASK &&
+				   weft__fair_starving(&p.clock)) {
+				/* woken, beaten again, and past the bound: the next
+				 * unlock hands the word to a sleeper */
+				if (!update(word, &v, held + WEFT__WORD_STARVING_ONE))
+					continue;
+				p.starving = true;
+			} else if (state == WEFT__WORD_LOCKED && !update(word, &v, held)) {
+				continue;
+			}
+		}
+		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags)
+						     /* Process-shared: in naps, since an unlock is a
+						      * CAS and then a wake-up call, and a process
+						      * killed between the two would leave us asleep
+						      * on a free (or handed-off) word (wait.h). */
+						     : weft__wait_napping(word, v, deadline, wflags);
+		slept = true;
+		p.may_take_handoff = true;
+		if (rc == WEFT_ETIMEDOUT)
+			return give_up(word, &p); /* a wake-up may race with the timeout */
+		uint32_t before = v;
+		/* relaxed: the CASes decide */
+		v = weft_atomic_load(word, WEFT_RELAXED);
+		if (rc == WEFT__WAIT_NAPPED && v == before && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF) {
+			/* handed off a whole nap ago and nobody came: the waiters it
+			 * was for are gone (see the overview).  Take it and clear the
+			 * counts.  acquire: as take() */
+			if (weft_atomic_cas(word, &v, (v & WEFT__WORD_TAG_MASK) | WEFT__WORD_CONTENDED, WEFT_ACQUIRE,
+					    WEFT_RELAXED))
+				return WEFT_OK;
+		}
+	}
 }
 
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
+	(void)tag; /* the word carries its tag; the CASes keep it */
 	/* the spin looks at the word first, and at @deadline before its first pause */
-	int rc = spin_acquire(word, tag, WEFT__WORD_LOCKED, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, tag, deadline, wflags) : rc;
+	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false) : rc;
 }
 
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
-	if (spin_acquire(word, tag, WEFT__WORD_CONTENDED, spin, NULL) != WEFT_OK)
-		(void)park(word, tag, NULL, wflags);
+	(void)tag;
+	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
+		(void)park(word, NULL, wflags, true);
 }
 
-void weft__wordlock_wake(uint32_t *word, unsigned wflags)
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
-	weft__wake(word, 1, wflags);
+	/* relaxed: the CAS decides */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	bool handoff;
+	for (;;) {
+		uint32_t wanted = (fair || (v & WEFT__WORD_FIFO)) ? WEFT__WORD_WAITER_MASK : WEFT__WORD_STARVING_MASK;
+		handoff = (v & wanted) != 0;
+		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (handoff ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
+		/* release: publishes what the holder did; pairs with the acquire
+		 * CAS of the next holder (the one that takes the hand-off too) */
+		if (weft_atomic_cas_weak(word, &v, next, WEFT_RELEASE, WEFT_RELAXED))
+			break;
+	}
+	/* A hand-off wakes one even from LOCKED: a registered waiter may sleep
+	 * while a spinner holds the word LOCKED (the sleeper it was woken in
+	 * place of will mark it CONTENDED again, but later). */
+	if (handoff || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+		weft__wake(word, 1, wflags);
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */
@@ -13055,8 +13451,9 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 	if (weft_atomic_cas(word, &v, me | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		return WEFT_OK;
 	/* An owned word is free only as 0 (its unlock stores 0), so the word
-	 * lock's spin with tag 0 takes it as me | LOCKED. */
-	int rc = spin_acquire(word, 0u, me | WEFT__WORD_LOCKED, spin, deadline);
+	 * lock's spin (which keeps no counts of a 0 word) takes it as
+	 * me | LOCKED. */
+	int rc = spin_acquire(word, me | WEFT__WORD_LOCKED, false, spin, deadline);
 	if (rc != WEFT_EBUSY)
 		return rc;
 	for (;;) {
