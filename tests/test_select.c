@@ -283,6 +283,26 @@ static void test_ctx_ready_and_not(void)
 	weft_mpmc_destroy(q);
 }
 
+/* The token is not read unless the call would wait: a pointer that faults
+ * if it is read must not matter to a push with room, a pop with a value or a
+ * select with a ready case (a build that read it would die of SIGSEGV). */
+static void test_token_not_read_when_ready(void)
+{
+	weft_cancel_t *unreadable = (weft_cancel_t *)(uintptr_t)64; /* the unmapped zero page */
+	weft_mpmc_t *q = weft_mpmc_create(2, 0);
+	void *out = NULL;
+	CHECK_STATUS(weft_mpmc_push_ctx(q, V(1), NULL, unreadable), WEFT_OK);
+	CHECK_STATUS(weft_mpmc_pop_ctx(q, &out, NULL, unreadable), WEFT_OK);
+	CHECK_EQ(U(out), 1);
+	weft_mpmc_case_t c[2] = {{q, WEFT_MPMC_OP_POP, NULL}, {q, WEFT_MPMC_OP_PUSH, V(2)}};
+	unsigned chosen = 9;
+	/* empty: the pop case cannot be done, the push case can */
+	CHECK_STATUS(weft_mpmc_select(c, 2, NULL, unreadable, &chosen), WEFT_OK);
+	CHECK_EQ(chosen, 1);
+	CHECK_EQ(weft_mpmc_size_approx(q), 1);
+	weft_mpmc_destroy(q);
+}
+
 /* Closed cases: reported only when nothing else can be done; the lowest. */
 static void test_select_closed_queues(void)
 {
@@ -922,6 +942,7 @@ int main(void)
 	RUN_TEST(test_select_fair_between_ready_queues);
 	RUN_TEST(test_select_deadline_and_token_when_nothing_ready);
 	RUN_TEST(test_ctx_ready_and_not);
+	RUN_TEST(test_token_not_read_when_ready);
 	RUN_TEST(test_select_closed_queues);
 	RUN_TEST(test_select_woken_by_each_queue);
 	RUN_TEST(test_select_cancel_close_deadline_while_asleep);
