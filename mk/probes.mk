@@ -11,6 +11,10 @@
 #                         process-shared naps (PROBE_CALLS trials each; issue
 #                         16's target: p99 <= 100 us on the first two)
 
+#   tests/probes/fastpath_diff.sh REV_A REV_B   (a script, no target): whether
+#                         the inline fast paths compile to the same instructions
+#                         with the headers of two revisions
+
 PROBES_BUILD   := $(BUILD)/probes
 PROBE_DEADLINE := $(PROBES_BUILD)/probe_deadline
 PROBE_CALLS    ?= 1000
