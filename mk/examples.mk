@@ -34,4 +34,4 @@ check-examples: examples
 	done
 
 CHECK_STEPS += check-examples
-HELP_LINES  += "make check-examples  build and run examples/ (worker pool, stock in shared memory, config cache, rate limiter, C++ pool, fan-in)"
+HELP_LINES  += "make check-examples  build and run examples/ (worker pool, stock in shared memory, config cache, rate limiter, C++ pool, Go service, fan-in)"
