@@ -1,8 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_scenario_go.c - the articles' Go service (issue 16, examples/fan_in.c)
- * as scenario rows: select and cancellable waits against what C offers
- * without them.
+ * bench_scenario_go.c - the articles' Go service (issue 16, examples/go_service.c
+ * and examples/fan_in.c) as scenario rows: cancellable waits and select
+ * against what C offers without them.
+ *
+ * scenario/go_order/<impl> - the order handler.  Thread 0 is the clients'
+ * network; every other thread is a client sending requests back to back.  A
+ * request has a context: a deadline GO_CONTEXT_NS ahead and a cancellation;
+ * it takes the "db" lock, then does GO_WORK_NS of "database" work under it
+ * that also ends at the deadline or the cancel.  One request in GO_GONE_EVERY
+ * is abandoned: its client goes away GO_GONE_NS after sending it, and thread
+ * 0 cancels it then.  The articles' 2 s context and 50 ms of work are scaled
+ * down 100x (20 ms, 500 us), as in scenario/c3_slow_io; 7 clients queue about
+ * 3.5 ms of work (everything is served), 63 queue about 31 ms (past the 20 ms
+ * context: requests time out).
+ *
+ *     weft_cond_ctx       the lock is a busy flag under a weft_mutex_t, waited
+ *                         for with weft_cond_wait_ctx() and the request's
+ *                         deadline and weft_cancel_t (weft_mutex_lock_ctx(),
+ *                         the issue's lock, is not in the library yet); the
+ *                         work is weft_latch_wait_ctx() on a latch that never
+ *                         opens (a cancellable sleep); thread 0 cancels with
+ *                         weft_cancel(), which wakes exactly that waiter
+ *     baseline_pthread    what C offers without tokens: a "busy" flag under a
+ *                         pthread mutex, waiters on a condition variable with
+ *                         pthread_cond_clockwait(CLOCK_MONOTONIC), a
+ *                         per-request "cancelled" flag; cancelling sets it
+ *                         under the mutex and broadcasts the condition
+ *                         variables (the canceller cannot know which waiter
+ *                         is whose); a waiter that gives up passes on a
+ *                         wake-up it may have taken
+ *
+ * items_per_second: requests served per second (requests_per_second: sent);
+ * served/timed_out/cancelled: the outcomes (every request has exactly one;
+ * checked); cancel_p50/p99/max_ns: from the cancel (weft_cancel(), or the
+ * baseline's flag and broadcasts) to the cancelled request's return.
  *
  * scenario/go_fan_in/<impl> - fan-in: thread 0 consumes, every other thread
  * produces into its own queue of GO_FAN_CAPACITY; stop is a `done` signal.
@@ -36,6 +68,267 @@
 #include "shim.h"
 
 #define GO_ALWAYS_INLINE inline __attribute__((always_inline))
+
+#define GO_CONTEXT_NS 20000000ull /* the request's deadline: 2 s / 100 */
+#define GO_WORK_NS 500000ull      /* work under the lock: 50 ms / 100 */
+#define GO_GONE_NS 1000000ull     /* an abandoning client leaves after 1 ms */
+#define GO_GONE_EVERY 4u          /* one request in 4 is abandoned */
+#define GO_NET_TICK_NS 50000L     /* thread 0 looks for clients gone every 50 us */
+#define GO_MAX_THREADS 64
+
+enum { GO_SERVED, GO_TIMED_OUT, GO_CANCELLED };
+
+static uint64_t go_clock_ns(void)
+{
+	return wb_clock_ns();
+}
+
+static struct timespec go_ts(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	return ts;
+}
+
+/* ---- the order handler ------------------------------------------------------ */
+
+/* A client's current request, as the network (thread 0) sees it. */
+struct go_slot {
+	pthread_mutex_t lock;  /* guards the fields below against thread 0 */
+	bool active;           /* a request is in flight */
+	bool abandon;          /* its client goes away GO_GONE_NS after it started */
+	uint64_t start_ns;     /* when it was sent */
+	uint64_t cancel_ns;    /* when thread 0 cancelled it; 0: not cancelled */
+	weft_cancel_t tok;     /* weft_cond_ctx: the request's token */
+	bool cancelled;        /* baseline: the request's flag, under go_order.m */
+} __attribute__((aligned(64)));
+
+struct go_order {
+	/* weft_cond_ctx */
+	weft_mutex_t wm;    /* guards wbusy */
+	weft_cond_t widle;  /* wbusy was cleared */
+	bool wbusy;         /* under wm: the "db" is taken */
+	weft_latch_t never; /* never opens: the work's cancellable sleep */
+	/* baseline_pthread */
+	pthread_mutex_t m;
+	pthread_cond_t lock_free; /* the busy flag was cleared */
+	pthread_cond_t work;      /* the holder's work wait: woken by a cancel */
+	bool busy;                /* under m */
+	/* both */
+	int inside;               /* requests in the database (plain: under the lock) */
+	uint64_t outcome[3];      /* summed after the loops */
+	uint64_t requests;        /* summed after the loops */
+	struct go_slot slot[GO_MAX_THREADS];
+};
+
+static void *go_order_setup(wb_thread *t)
+{
+	if (t->nthreads > GO_MAX_THREADS)
+		wb_fail(t, "at most %d threads", GO_MAX_THREADS);
+	struct go_order *s = (struct go_order *)calloc(1, sizeof *s);
+	if (!s)
+		wb_fail(t, "out of memory");
+	(void)!weft_mutex_init(&s->wm, 0);
+	(void)!weft_cond_init(&s->widle, 0);
+	(void)!weft_latch_init(&s->never, 1);
+	pthread_mutex_init(&s->m, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->lock_free, &ca);
+	pthread_cond_init(&s->work, &ca);
+	pthread_condattr_destroy(&ca);
+	for (int i = 0; i < GO_MAX_THREADS; i++)
+		pthread_mutex_init(&s->slot[i].lock, NULL);
+	return s;
+}
+
+static void go_order_teardown(wb_thread *t)
+{
+	struct go_order *s = (struct go_order *)t->shared;
+	uint64_t total = s->outcome[GO_SERVED] + s->outcome[GO_TIMED_OUT] + s->outcome[GO_CANCELLED];
+	wb_counter(t, "served", (double)s->outcome[GO_SERVED], WB_SUM);
+	wb_counter(t, "timed_out", (double)s->outcome[GO_TIMED_OUT], WB_SUM);
+	wb_counter(t, "cancelled", (double)s->outcome[GO_CANCELLED], WB_SUM);
+	wb_counter(t, "timeout_frac", total ? (double)s->outcome[GO_TIMED_OUT] / (double)total : 0.0, WB_SUM);
+	wb_counter(t, "context_us", (double)GO_CONTEXT_NS / 1000.0, WB_SUM);
+	wb_counter(t, "work_us", (double)GO_WORK_NS / 1000.0, WB_SUM);
+	if (total != s->requests)
+		wb_fail(t, "%llu outcomes for %llu requests", (unsigned long long)total, (unsigned long long)s->requests);
+	weft_cond_destroy(&s->widle);
+	weft_mutex_destroy(&s->wm);
+	pthread_mutex_destroy(&s->m);
+	pthread_cond_destroy(&s->lock_free);
+	pthread_cond_destroy(&s->work);
+	for (int i = 0; i < GO_MAX_THREADS; i++)
+		pthread_mutex_destroy(&s->slot[i].lock);
+	free(s);
+}
+
+/* weft_cond_ctx: Database.CreateOrder(ctx, req) with weft's parts: the lock
+ * is a busy flag under a weft_mutex_t, waited for with weft_cond_wait_ctx()
+ * (weft_mutex_lock_ctx() is not in the library yet). */
+static int go_weft_request(struct go_order *s, struct go_slot *slot, uint64_t start)
+{
+	struct timespec deadline = go_ts(start + GO_CONTEXT_NS);
+	int rc = WEFT_OK;
+	weft_mutex_lock(&s->wm);
+	while (s->wbusy && rc == WEFT_OK)
+		rc = weft_cond_wait_ctx(&s->widle, &s->wm, &deadline, &slot->tok);
+	if (rc == WEFT_OK)
+		s->wbusy = true;
+	weft_mutex_unlock(&s->wm);
+	if (rc != WEFT_OK)
+		return rc == WEFT_ETIMEDOUT ? GO_TIMED_OUT : GO_CANCELLED;
+	if (s->inside++ != 0)
+		abort(); /* two requests in the database: the lock failed */
+	uint64_t end = go_clock_ns() + GO_WORK_NS;
+	bool deadline_first = start + GO_CONTEXT_NS < end;
+	struct timespec until = deadline_first ? deadline : go_ts(end);
+	rc = weft_latch_wait_ctx(&s->never, &until, &slot->tok);
+	s->inside--;
+	weft_mutex_lock(&s->wm);
+	s->wbusy = false;
+	weft_mutex_unlock(&s->wm);
+	weft_cond_signal(&s->widle);
+	if (rc == WEFT_ECANCELED)
+		return GO_CANCELLED;
+	return deadline_first ? GO_TIMED_OUT : GO_SERVED;
+}
+
+static void go_weft_cancel(struct go_order *s, struct go_slot *slot)
+{
+	(void)s;
+	weft_cancel(&slot->tok);
+}
+
+static void go_weft_prepare(struct go_order *s, struct go_slot *slot)
+{
+	(void)s;
+	(void)!weft_cancel_init(&slot->tok, NULL, 0);
+}
+
+/* baseline_pthread: the same request with a busy flag, a mutex and condition variables. */
+static int go_base_request(struct go_order *s, struct go_slot *slot, uint64_t start)
+{
+	struct timespec deadline = go_ts(start + GO_CONTEXT_NS);
+	int rc = GO_SERVED;
+	pthread_mutex_lock(&s->m);
+	while (s->busy && !slot->cancelled) {
+		if (pthread_cond_clockwait(&s->lock_free, &s->m, CLOCK_MONOTONIC, &deadline) != 0 && s->busy) {
+			rc = GO_TIMED_OUT;
+			break;
+		}
+	}
+	if (rc == GO_SERVED && slot->cancelled)
+		rc = GO_CANCELLED;
+	if (rc != GO_SERVED) {
+		/* we may have taken the wake-up of the unlock: pass it on */
+		if (!s->busy)
+			pthread_cond_signal(&s->lock_free);
+		pthread_mutex_unlock(&s->m);
+		return rc;
+	}
+	s->busy = true;
+	if (s->inside++ != 0)
+		abort();
+	uint64_t end = go_clock_ns() + GO_WORK_NS;
+	bool deadline_first = start + GO_CONTEXT_NS < end;
+	struct timespec until = deadline_first ? deadline : go_ts(end);
+	while (!slot->cancelled && pthread_cond_clockwait(&s->work, &s->m, CLOCK_MONOTONIC, &until) == 0)
+		;
+	rc = slot->cancelled ? GO_CANCELLED : deadline_first ? GO_TIMED_OUT : GO_SERVED;
+	s->inside--;
+	s->busy = false;
+	pthread_mutex_unlock(&s->m);
+	pthread_cond_signal(&s->lock_free);
+	return rc;
+}
+
+static void go_base_cancel(struct go_order *s, struct go_slot *slot)
+{
+	pthread_mutex_lock(&s->m);
+	slot->cancelled = true;
+	pthread_mutex_unlock(&s->m);
+	/* the request may wait for the lock or in its work: wake both kinds */
+	pthread_cond_broadcast(&s->lock_free);
+	pthread_cond_broadcast(&s->work);
+}
+
+static void go_base_prepare(struct go_order *s, struct go_slot *slot)
+{
+	pthread_mutex_lock(&s->m);
+	slot->cancelled = false;
+	pthread_mutex_unlock(&s->m);
+}
+
+typedef int (*go_request_fn)(struct go_order *, struct go_slot *, uint64_t);
+typedef void (*go_slot_fn)(struct go_order *, struct go_slot *);
+
+static GO_ALWAYS_INLINE void go_order_body(wb_thread *t, go_request_fn request, go_slot_fn prepare,
+					    go_slot_fn cancel)
+{
+	struct go_order *s = (struct go_order *)t->shared;
+	if (t->tid == 0) { /* the network: cancels the requests of clients that went away */
+		const struct timespec tick = {0, GO_NET_TICK_NS};
+		uint64_t i;
+		for (i = 0; wb_running(t, i); i++) {
+			uint64_t now = go_clock_ns();
+			for (int c = 1; c < t->nthreads; c++) {
+				struct go_slot *slot = &s->slot[c];
+				pthread_mutex_lock(&slot->lock);
+				if (slot->active && slot->abandon && slot->cancel_ns == 0 && now - slot->start_ns >= GO_GONE_NS) {
+					slot->cancel_ns = go_clock_ns();
+					cancel(s, slot);
+				}
+				pthread_mutex_unlock(&slot->lock);
+			}
+			nanosleep(&tick, NULL);
+		}
+		wb_done(t, 0);
+		return;
+	}
+	struct go_slot *slot = &s->slot[t->tid];
+	uint64_t n[3] = {0, 0, 0}, i;
+	for (i = 0; wb_running(t, i); i++) {
+		uint64_t start = go_clock_ns();
+		pthread_mutex_lock(&slot->lock);
+		prepare(s, slot);
+		slot->active = true;
+		slot->abandon = (i + (uint64_t)t->tid) % GO_GONE_EVERY == 0;
+		slot->start_ns = start;
+		slot->cancel_ns = 0;
+		pthread_mutex_unlock(&slot->lock);
+		int outcome = request(s, slot, start);
+		uint64_t back = go_clock_ns();
+		pthread_mutex_lock(&slot->lock);
+		slot->active = false;
+		uint64_t cancelled_at = slot->cancel_ns;
+		pthread_mutex_unlock(&slot->lock);
+		if (outcome == GO_CANCELLED) {
+			if (cancelled_at == 0)
+				wb_fail(t, "a request returned cancelled with no cancel");
+			wb_record_ns(t, (double)(back - cancelled_at));
+		}
+		n[outcome]++;
+	}
+	/* relaxed: read by thread 0 in teardown, after the runner's barrier */
+	for (int k = 0; k < 3; k++)
+		__atomic_fetch_add(&s->outcome[k], n[k], __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->requests, i, __ATOMIC_RELAXED);
+	wb_counter(t, "requests_per_second", (double)i, WB_RATE);
+	wb_done(t, n[GO_SERVED]);
+}
+
+static void go_order_weft(wb_thread *t)
+{
+	go_order_body(t, go_weft_request, go_weft_prepare, go_weft_cancel);
+}
+
+static void go_order_base(wb_thread *t)
+{
+	go_order_body(t, go_base_request, go_base_prepare, go_base_cancel);
+}
+
 
 /* ---- fan-in ------------------------------------------------------------------ */
 
@@ -214,6 +507,10 @@ __attribute__((constructor)) static void register_go(void)
 		unsigned flags;
 		const char *lat_name;
 	} rows[] = {
+		{"scenario/go_order/weft_cond_ctx", go_order_weft, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
+		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
+		{"scenario/go_order/baseline_pthread", go_order_base, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
+		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
 		{"scenario/go_fan_in/weft_select", go_fan_weft, WB_T(5) | WB_T(9), go_fan_setup, go_fan_teardown, WB_CPU,
 		 NULL},
 		{"scenario/go_fan_in/baseline_pthread", go_fan_base, WB_T(5) | WB_T(9), go_fan_setup, go_fan_teardown,
