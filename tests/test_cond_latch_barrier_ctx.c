@@ -25,6 +25,10 @@
  *    predicate: the item must still be taken (a signal taken by a waiter
  *    that then reports WEFT_ECANCELED would be lost, and the other sleeper
  *    would sleep until its hang-guard deadline).
+ * And a process-shared condition variable, mutex and token chain: a child
+ * process waits, the parent cancels the chain's root; the child returns
+ * WEFT_ECANCELED holding the mutex (the process-shared sleep naps, and
+ * each nap is a cancellable wait: weft__wait_napping_ctx()).
  *
  * Everything runs twice: with futex_waitv() where the kernel has it, then
  * with the wait layer's fallback forced (weft__wait_set_waitv(false): the
@@ -535,6 +539,67 @@ static void test_cond_ctx_race(void)
 	alarm(0);
 }
 
+/* A process-shared condition variable, mutex and token in shared memory: a
+ * child process waits, this process cancels; the child must come back with
+ * WEFT_ECANCELED and the mutex held (it unlocks it, then reports). */
+struct shared_cond {
+	weft_mutex_t m;
+	weft_cond_t c;
+	weft_cancel_t root, tok; /* tok: a child of root, both process-shared */
+	int waiting;             /* under m: the child is in its wait */
+	int rc;                  /* the child's status */
+	int held_after;          /* the child found the mutex held by itself */
+};
+
+static void test_cond_ctx_pshared(void)
+{
+	struct shared_cond *sc = check_shared_alloc(sizeof *sc);
+	if (sc == NULL) {
+		CHECK(0);
+		return;
+	}
+	CHECK_STATUS(weft_mutex_init(&sc->m, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_cond_init(&sc->c, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_cancel_init(&sc->root, NULL, WEFT_PSHARED), WEFT_OK);
+	CHECK_STATUS(weft_cancel_init(&sc->tok, &sc->root, WEFT_PSHARED), WEFT_OK);
+	sc->rc = -1;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(HANG_ALARM_S);
+		struct timespec guard = weft_deadline_after_ns(GUARD_NS);
+		weft_mutex_lock(&sc->m);
+		sc->waiting = 1;
+		int rc;
+		do /* a spurious WEFT_OK goes round again */
+			rc = weft_cond_wait_ctx(&sc->c, &sc->m, &guard, &sc->tok);
+		while (rc == WEFT_OK);
+		sc->held_after = !weft_mutex_trylock(&sc->m);
+		sc->rc = rc;
+		weft_mutex_unlock(&sc->m);
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	/* wait until the child waits (it sets `waiting` under the mutex, which
+	 * its wait releases) and sleeps */
+	for (;;) {
+		weft_mutex_lock(&sc->m);
+		int w = sc->waiting;
+		weft_mutex_unlock(&sc->m);
+		if (w)
+			break;
+		usleep(1000);
+	}
+	check_wait_until_sleeping(pid, pid);
+	weft_cancel(&sc->root); /* the parent: another process's waiter wakes */
+	CHECK_EQ(check_wait_child(pid), 0);
+	CHECK_STATUS(sc->rc, WEFT_ECANCELED);
+	CHECK(sc->held_after);
+	CHECK(weft_mutex_trylock(&sc->m)); /* the child unlocked it */
+	weft_mutex_unlock(&sc->m);
+	check_shared_free(sc, sizeof *sc);
+}
+
 static void run_all(void)
 {
 	RUN_TEST(test_latch_ctx_basic);
@@ -547,6 +612,7 @@ static void run_all(void)
 	RUN_TEST(test_cond_ctx_basic);
 	RUN_TEST(test_cond_ctx_sleeping);
 	RUN_TEST(test_cond_ctx_race);
+	RUN_TEST(test_cond_ctx_pshared);
 }
 
 int main(void)
