@@ -39,20 +39,13 @@ int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags)
 	return WEFT_OK;
 }
 
-/* WEFT_NOIPA and a compiler barrier (config.h): this is where a thread hands
- * its writes over to the cancelled ones, so no compiler may summarize it as
- * leaving the caller's globals alone and sink the caller's stores past it. */
-WEFT_NOIPA void weft_cancel(weft_cancel_t *tok)
+/* The wake-up after weft_cancel()'s release (cancel.h) set the bit first.
+ * WEFT_NOIPA and a compiler barrier (config.h): weft_cancel() hands the
+ * caller's writes over to the cancelled threads, and a compiler that saw
+ * this as leaving the caller's globals alone could sink them past it. */
+WEFT_NOIPA void weft_cancel_slow(weft_cancel_t *tok)
 {
 	WEFT_COMPILER_BARRIER();
-	if (tok == NULL)
-		return;
-	/* release: publishes what the canceller wrote before; pairs with the
-	 * acquire loads of weft_cancel_requested() (and so of every wait that
-	 * returns WEFT_ECANCELED) */
-	uint32_t old = weft_atomic_fetch_or(&tok->state, WEFT__CANCEL_CANCELLED, WEFT_RELEASE);
-	if (old & WEFT__CANCEL_CANCELLED)
-		return; /* cancelled before: that cancel wakes (or woke) the sleepers */
 	weft__cancel_wake(tok);
 }
 

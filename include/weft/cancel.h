@@ -54,6 +54,8 @@
 
 #include "atomic.h"
 #include "config.h"
+#include "status.h"
+#include "tsan.h"
 
 WEFT_EXTERN_C_BEGIN
 
@@ -108,6 +110,9 @@ static inline const weft_cancel_t *weft__cancel_parent(const weft_cancel_t *tok)
  */
 WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, unsigned flags);
 
+/* The out-of-line half of weft_cancel(): the wake-up (src/cancel.c). */
+WEFT_NOINLINE void weft_cancel_slow(weft_cancel_t *tok);
+
 /**
  * weft_cancel() - cancel @tok and its descendants, at once and for good.
  * @tok: the token; NULL does nothing.
@@ -124,9 +129,21 @@ WEFT_NODISCARD int weft_cancel_init(weft_cancel_t *tok, weft_cancel_t *parent, u
  * its sleep holds the call up until it runs again.  Never from a signal
  * handler.
  * Ordering: release: pairs with the acquire of weft_cancel_requested() and of
- * a wait that returns WEFT_ECANCELED.
+ * a wait that returns WEFT_ECANCELED.  The release is made here, in the
+ * caller's code, so that ThreadSanitizer sees it with a library built
+ * without it.
  */
-void weft_cancel(weft_cancel_t *tok);
+static inline void weft_cancel(weft_cancel_t *tok)
+{
+	if (tok == (weft_cancel_t *)0)
+		return;
+	/* release: publishes what the canceller wrote before; pairs with the
+	 * acquire loads of weft_cancel_requested() (and so of every wait that
+	 * returns WEFT_ECANCELED, and weft__cancel_acquired()) */
+	uint32_t old = weft_atomic_fetch_or(&tok->state, WEFT__CANCEL_CANCELLED, WEFT_RELEASE);
+	if (!(old & WEFT__CANCEL_CANCELLED)) /* a cancel before: that one wakes (or woke) the sleepers */
+		weft_cancel_slow(tok);
+}
 
 /**
  * weft_cancel_requested() - whether @tok or any of its ancestors is cancelled.
@@ -147,6 +164,26 @@ static inline bool weft_cancel_requested(const weft_cancel_t *tok)
 		tok = weft__cancel_parent(tok);
 	}
 	return false;
+}
+
+/*
+ * weft__cancel_acquired() - for the `_ctx` calls' inline wrappers: return @rc,
+ * and when it is WEFT_ECANCELED, load @tok's chain again with acquire here,
+ * in the caller's code.  The library's own acquire (inside the wait) is
+ * invisible to ThreadSanitizer when the library was built without it, and
+ * TSan would report the canceller's data, read after the cancelled call, as
+ * a race (make check-tsan-installed, section "cancel").  Under TSan only
+ * (tsan.h's WEFT_TSAN): elsewhere it compiles to nothing.
+ */
+static inline int weft__cancel_acquired(int rc, const weft_cancel_t *tok)
+{
+#ifdef WEFT_TSAN
+	if (rc == WEFT_ECANCELED)
+		(void)weft_cancel_requested(tok); /* acquire: pairs with weft_cancel()'s release */
+#else
+	(void)tok; /* the library's acquire orders the memory; only TSan needs to see one */
+#endif
+	return rc;
 }
 
 /**
