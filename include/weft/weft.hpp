@@ -27,14 +27,18 @@
  *   weft::mpmc_queue<T>    T a pointer, or trivially copyable and no larger than one
  *   weft::object_pool<T>   make() returns a std::unique_ptr whose deleter destroys T and
  *                          gives the memory back to the pool
+ *   weft::cancel_token     weft_cancel_t: Go's context.Done(), C++20's std::stop_source;
+ *                          the `_ctx` members (lock_ctx, wait_ctx, pop_ctx, ...) take one
+ *   weft::cancel_on_stop   (C++20) cancels a cancel_token when a std::stop_token is stopped
  *
  * Every type whose C object must stay where it was initialized (every lock,
  * the condition variable, semaphore, latch, barrier, once flag, counters) is
  * neither copyable nor movable.  mpmc_queue and object_pool own a heap object
  * through a pointer and are movable (not copyable).
  *
- * Every call whose result says it failed (try_*, timed calls, queue
- * operations, make()) is [[nodiscard]].  A constructor whose C init can fail
+ * Every call whose result says it failed (try_*, timed calls, `_ctx` calls,
+ * queue operations, make()) is [[nodiscard]].  The `_ctx` calls and the queue
+ * report a weft::op_status (success, timeout, canceled, closed, ...).  A constructor whose C init can fail
  * (a bad capacity, no memory) throws weft::error (or aborts when exceptions
  * are disabled); nothing else throws, except the precondition violations
  * that C++20 leaves undefined and weft detects: a semaphore release past
@@ -74,6 +78,12 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#if __has_include(<version>)
+#include <version> /* __cpp_lib_jthread: C++20's <stop_token>, for weft::cancel_on_stop */
+#endif
+#if defined(__cpp_lib_jthread)
+#include <stop_token>
+#endif
 
 namespace weft {
 
@@ -110,6 +120,43 @@ inline void check(int rc, const char *where)
 {
 	if (WEFT_UNLIKELY(rc != WEFT_OK))
 		fail(rc, where);
+}
+
+} // namespace detail
+
+/**
+ * What an operation that may wait did: the result of the queue's operations
+ * (after P0260's queue_op_status, hence the alias) and of every `_ctx` call.
+ */
+enum class op_status {
+	success,  /* done */
+	empty,    /* try_pop: nothing to pop now */
+	full,     /* try_push: no free slot now */
+	closed,   /* push: the queue is closed; pop: closed and drained */
+	timeout,  /* the deadline passed first; nothing was done */
+	canceled, /* the cancel_token was cancelled first (WEFT_ECANCELED); nothing was done */
+};
+using queue_op_status = op_status;
+
+namespace detail {
+
+/* A WEFT_* status of a call that may wait, as an op_status: the one mapping.
+ * Nothing else reaches here (the wrappers build well-formed deadlines, so
+ * WEFT_EINVAL cannot), and anything else is a bug: fail(). */
+inline op_status to_status(int rc, const char *where)
+{
+	switch (rc) {
+	case WEFT_OK:
+		return op_status::success;
+	case WEFT_ETIMEDOUT:
+		return op_status::timeout;
+	case WEFT_ECANCELED:
+		return op_status::canceled;
+	case WEFT_ECLOSED:
+		return op_status::closed;
+	default:
+		fail(rc, where);
+	}
 }
 
 /* Durations are clamped to this (about 292 years in nanoseconds). */
@@ -169,6 +216,23 @@ inline int timed_until(const std::chrono::time_point<Clock, Dur> &tp, Op &&op)
 	}
 }
 
+/*
+ * with_deadline(d, op): op(const timespec *) with @d, a duration (from now)
+ * or a time point (through timed_until()) - the deadline argument of the
+ * `_ctx` members.  Any other type is a compile error.
+ */
+template <class Rep, class Period, class Op>
+inline int with_deadline(const std::chrono::duration<Rep, Period> &d, Op &&op)
+{
+	struct timespec ts = deadline_after(d);
+	return op(&ts);
+}
+template <class Clock, class Dur, class Op>
+inline int with_deadline(const std::chrono::time_point<Clock, Dur> &tp, Op &&op)
+{
+	return timed_until(tp, std::forward<Op>(op));
+}
+
 } // namespace detail
 
 /** Tag: construct an object usable between processes (WEFT_PSHARED). */
@@ -183,6 +247,87 @@ inline constexpr process_shared_t process_shared{};
 	T &operator=(const T &) = delete;                                                                  \
 	T(T &&) = delete;                                                                                  \
 	T &operator=(T &&) = delete
+
+/* ---- cancellation ------------------------------------------------------ */
+
+/**
+ * weft::cancel_token - weft_cancel_t: a cancellation token (Go's
+ * context.Done(), C++20's std::stop_source and std::stop_token in one).
+ * cancel() wakes every `_ctx` call waiting with this token or a descendant;
+ * they return op_status::canceled without having done their operation.
+ * A token made with a parent is cancelled when the parent is (a Go context
+ * tree); the parent must outlive it.  Pinned: waiters and children hold its
+ * address.  See include/weft/cancel.h and docs/waiting.md.
+ */
+class cancel_token {
+public:
+	/** A root token, not cancelled. */
+	constexpr cancel_token() noexcept : t_{} {}
+	/** A child of @parent (nullptr: a root): cancelled when @parent is.
+	 * Throws weft::error (WEFT_EINVAL) past WEFT_CANCEL_MAX_CHAIN tokens. */
+	explicit cancel_token(cancel_token *parent) : t_{}
+	{
+		detail::check(weft_cancel_init(&t_, parent ? &parent->t_ : nullptr, 0), "weft::cancel_token");
+	}
+	/** A token for memory shared between processes; @parent (if any) must
+	 * be process-shared and in the same mapping. */
+	explicit cancel_token(process_shared_t, cancel_token *parent = nullptr) : t_{}
+	{
+		detail::check(weft_cancel_init(&t_, parent ? &parent->t_ : nullptr, WEFT_PSHARED), "weft::cancel_token");
+	}
+	~cancel_token() { weft_cancel_destroy(&t_); }
+	WEFT__PINNED(cancel_token);
+
+	/** Cancel this token and its descendants, at once and for good
+	 * (weft_cancel(): a release; a second call does nothing). */
+	void cancel() noexcept { weft_cancel(&t_); }
+	/** Whether this token or an ancestor is cancelled (acquire when true). */
+	bool requested() const noexcept { return weft_cancel_requested(&t_); }
+
+	using native_handle_type = weft_cancel_t *;
+	native_handle_type native_handle() noexcept { return &t_; }
+
+private:
+	weft_cancel_t t_;
+};
+
+#if defined(__cpp_lib_jthread)
+/**
+ * weft::cancel_on_stop - (C++20) cancels a cancel_token when a stop is
+ * requested on a std::stop_token: a std::stop_callback that calls
+ * weft_cancel(), so that a std::jthread's request_stop() (or any
+ * std::stop_source's) wakes the `_ctx` waits given the token.
+ *
+ *   std::jthread worker([&](std::stop_token st) {
+ *           weft::cancel_token tok;
+ *           weft::cancel_on_stop link(st, tok);
+ *           while (q.pop_ctx(job, tok) == weft::op_status::success) ...
+ *   });
+ *
+ * Cost: the cancel runs on the thread that requests the stop, inside
+ * request_stop() (or in this constructor if the stop was requested already):
+ * an atomic OR and one FUTEX_WAKE with futex_waitv; without it (older kernel,
+ * portable backend) a process-local lock and a wake-up of, and a yield to,
+ * each registered waiter of the token's chain (see weft_cancel()).  The
+ * stop_callback also costs a registration on the stop state here and a
+ * deregistration in the destructor, which waits for the callback if it is
+ * running on another thread (std::stop_callback's rule).  @tok must outlive
+ * this object.  One way only: cancelling @tok stops nothing.
+ */
+class cancel_on_stop {
+	struct canceller {
+		cancel_token *tok;
+		void operator()() const noexcept { tok->cancel(); }
+	};
+
+public:
+	cancel_on_stop(const std::stop_token &st, cancel_token &tok) noexcept : cb_(st, canceller{&tok}) {}
+	WEFT__PINNED(cancel_on_stop);
+
+private:
+	std::stop_callback<canceller> cb_;
+};
+#endif
 
 /* ---- mutexes ----------------------------------------------------------- */
 
@@ -421,10 +566,57 @@ public:
 		return true;
 	}
 
+	/*
+	 * Cancellable waits (weft_cond_wait_ctx()): wait() that also gives up
+	 * when @tok is cancelled, and at @d (a duration or a time point).
+	 * success: notified or spurious, or a cancel or timeout that came after
+	 * a notification (this waiter may have taken its wake-up, so it reports
+	 * it: no notification is lost); timeout / canceled: no notification
+	 * came.  @lk is held again in every outcome.
+	 */
+	[[nodiscard]] op_status wait_ctx(std::unique_lock<mutex> &lk, cancel_token &tok) noexcept
+	{
+		return detail::to_status(ctxwait(lk, nullptr, tok), "weft::condition_variable::wait_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status wait_ctx(std::unique_lock<mutex> &lk, const Deadline &d, cancel_token &tok)
+	{
+		return detail::to_status(
+			detail::with_deadline(d, [&](const struct timespec *ts) { return ctxwait(lk, ts, tok); }),
+			"weft::condition_variable::wait_ctx");
+	}
+	/** Until pred(), a cancel of @tok [or @d]: pred() (as C++20's
+	 * condition_variable_any::wait(lock, stop_token, pred)). */
+	template <class Pred>
+	[[nodiscard]] bool wait_ctx(std::unique_lock<mutex> &lk, cancel_token &tok, Pred pred)
+	{
+		while (!pred())
+			if (wait_ctx(lk, tok) != op_status::success)
+				return pred();
+		return true;
+	}
+	template <class Deadline, class Pred>
+	[[nodiscard]] bool wait_ctx(std::unique_lock<mutex> &lk, const Deadline &d, cancel_token &tok, Pred pred)
+	{
+		/* one deadline for the whole loop: a duration is measured once */
+		int rc = detail::with_deadline(d, [&](const struct timespec *ts) {
+			int r = WEFT_OK;
+			while (r == WEFT_OK && !pred())
+				r = ctxwait(lk, ts, tok);
+			return r;
+		});
+		return rc == WEFT_OK || pred();
+	}
+
 	using native_handle_type = weft_cond_t *;
 	native_handle_type native_handle() noexcept { return &c_; }
 
 private:
+	int ctxwait(std::unique_lock<mutex> &lk, const struct timespec *ts, cancel_token &tok) noexcept
+		WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return weft_cond_wait_ctx(&c_, lk.mutex()->native_handle(), ts, tok.native_handle());
+	}
 	int timedwait(std::unique_lock<mutex> &lk, const struct timespec *ts) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS
 	{
 		return weft_cond_timedwait(&c_, lk.mutex()->native_handle(), ts);
@@ -530,6 +722,23 @@ public:
 		return weft_latch_timedwait(&l_, &ts) == WEFT_OK;
 	}
 
+	/** wait() that also gives up when @tok is cancelled [or at @d, a duration
+	 * or a time point]: success (open; an open latch never reads @tok),
+	 * timeout, canceled.  Waiting changes nothing in the latch. */
+	[[nodiscard]] op_status wait_ctx(cancel_token &tok) const noexcept
+	{
+		return detail::to_status(weft_latch_wait_ctx(&l_, nullptr, tok.native_handle()), "weft::latch::wait_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status wait_ctx(const Deadline &d, cancel_token &tok) const
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) {
+								       return weft_latch_wait_ctx(&l_, ts, tok.native_handle());
+							       }),
+					 "weft::latch::wait_ctx");
+	}
+
 	using native_handle_type = weft_latch_t *;
 	native_handle_type native_handle() noexcept { return &l_; }
 
@@ -559,6 +768,27 @@ public:
 	void arrive_and_wait() noexcept { (void)weft_barrier_wait(&b_); }
 	/** arrive_and_wait(), returning true in exactly one thread of each phase. */
 	bool wait() noexcept { return weft_barrier_wait(&b_); }
+	/**
+	 * wait() that gives up when @tok is cancelled [or at @d, a duration or a
+	 * time point], taking its arrival back: success (passed the barrier;
+	 * *@serial true in the last arrival of the phase), timeout or canceled
+	 * (not arrived: the phase still waits for its count; arrive again later).
+	 */
+	[[nodiscard]] op_status wait_ctx(cancel_token &tok, bool *serial = nullptr) noexcept
+	{
+		return detail::to_status(weft_barrier_wait_ctx(&b_, serial, nullptr, tok.native_handle()),
+					 "weft::barrier::wait_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status wait_ctx(const Deadline &d, cancel_token &tok, bool *serial = nullptr)
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) {
+								       return weft_barrier_wait_ctx(&b_, serial, ts,
+												    tok.native_handle());
+							       }),
+					 "weft::barrier::wait_ctx");
+	}
 
 	using native_handle_type = weft_barrier_t *;
 	native_handle_type native_handle() noexcept { return &b_; }
@@ -670,15 +900,6 @@ private:
 
 /* ---- MPMC queue -------------------------------------------------------- */
 
-/** What a queue operation did (after P0260's queue_op_status). */
-enum class queue_op_status {
-	success, /* done */
-	empty,   /* try_pop: nothing to pop now */
-	full,    /* try_push: no free slot now */
-	closed,  /* push: the queue is closed; pop: closed and drained */
-	timeout, /* a timed call's deadline passed */
-};
-
 /**
  * weft::mpmc_queue<T> - weft_mpmc_t of values of type T: a pointer, or any
  * trivially copyable type no larger than a pointer (an index, a small
@@ -787,6 +1008,42 @@ public:
 		return status(rc);
 	}
 
+	/*
+	 * cancellable: success, canceled, closed (and timeout with a deadline).
+	 * @d is a duration or a time point.  A push that finds room and a pop
+	 * that finds a value do not look at @tok; canceled means nothing was
+	 * pushed or popped (a value already claimed is returned, never lost).
+	 */
+	[[nodiscard]] queue_op_status push_ctx(const T &v, cancel_token &tok) noexcept
+	{
+		return status(weft_mpmc_push_ctx(q_, box(v), nullptr, tok.native_handle()));
+	}
+	template <class Deadline>
+	[[nodiscard]] queue_op_status push_ctx(const T &v, const Deadline &d, cancel_token &tok)
+	{
+		return status(detail::with_deadline(d, [&](const struct timespec *ts) {
+			return weft_mpmc_push_ctx(q_, box(v), ts, tok.native_handle());
+		}));
+	}
+	[[nodiscard]] queue_op_status pop_ctx(T &out, cancel_token &tok) noexcept
+	{
+		void *p;
+		int rc = weft_mpmc_pop_ctx(q_, &p, nullptr, tok.native_handle());
+		if (rc == WEFT_OK)
+			out = unbox(p);
+		return status(rc);
+	}
+	template <class Deadline>
+	[[nodiscard]] queue_op_status pop_ctx(T &out, const Deadline &d, cancel_token &tok)
+	{
+		void *p;
+		int rc = detail::with_deadline(
+			d, [&](const struct timespec *ts) { return weft_mpmc_pop_ctx(q_, &p, ts, tok.native_handle()); });
+		if (rc == WEFT_OK)
+			out = unbox(p);
+		return status(rc);
+	}
+
 	/**
 	 * Batches, without blocking: push the longest prefix of @values[0..n)
 	 * that fits, pop up to @n values into @out.  Return how many.  (Batches
@@ -853,13 +1110,7 @@ private:
 		std::memcpy(static_cast<void *>(&v), static_cast<const void *>(&p), sizeof(T));
 		return v;
 	}
-	static queue_op_status status(int rc) noexcept
-	{
-		return rc == WEFT_OK	     ? queue_op_status::success
-		       : rc == WEFT_ECLOSED  ? queue_op_status::closed
-		       : rc == WEFT_ETIMEDOUT ? queue_op_status::timeout
-					      : queue_op_status::closed;
-	}
+	static queue_op_status status(int rc) noexcept { return detail::to_status(rc, "weft::mpmc_queue"); }
 	weft_mpmc_t *q_;
 };
 

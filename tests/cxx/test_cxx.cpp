@@ -17,6 +17,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -28,6 +30,8 @@
 #include <latch>
 #include <semaphore>
 #endif
+#include <sys/syscall.h>
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 
@@ -477,6 +481,276 @@ static void pool()
 	std::printf("  object_pool: ok\n");
 }
 
+// ---- cancellation: cancel_token and the `_ctx` members --------------------
+
+static void tokens()
+{
+	weft::cancel_token root;
+	weft::cancel_token child(&root), grandchild(&child), sibling(&root);
+	CHECK(!root.requested() && !child.requested() && !grandchild.requested());
+	CHECK(weft_cancel_requested(grandchild.native_handle()) == grandchild.requested());
+	child.cancel(); // down the tree, never up or sideways
+	CHECK(child.requested() && grandchild.requested());
+	CHECK(!root.requested() && !sibling.requested());
+	root.cancel();
+	CHECK(sibling.requested());
+	root.cancel(); // twice: harmless
+	weft::cancel_token shared(weft::process_shared), shared_child(weft::process_shared, &shared);
+	shared.cancel();
+	CHECK(shared_child.requested());
+	static_assert(sizeof(weft::cancel_token) == sizeof(weft_cancel_t), "the C token itself");
+	static_assert(!std::is_copy_constructible_v<weft::cancel_token> &&
+			      !std::is_move_constructible_v<weft::cancel_token>,
+		      "waiters and children hold its address");
+#if defined(__cpp_exceptions)
+	// a chain longer than WEFT_CANCEL_MAX_CHAIN is refused, by weft::error
+	bool threw = false;
+	{
+		std::vector<std::unique_ptr<weft::cancel_token>> chain;
+		chain.push_back(std::make_unique<weft::cancel_token>());
+		try {
+			for (int i = 1; i <= WEFT_CANCEL_MAX_CHAIN; i++)
+				chain.push_back(std::make_unique<weft::cancel_token>(chain.back().get()));
+		} catch (const weft::error &e) {
+			threw = e.code() == WEFT_EINVAL && chain.size() == WEFT_CANCEL_MAX_CHAIN;
+		}
+		while (!chain.empty()) // children before their parents
+			chain.pop_back();
+	}
+	CHECK(threw);
+#endif
+	std::printf("  cancel_token: ok\n");
+}
+
+// Wait until thread @tid sleeps in the kernel (state S or D): only a hint
+// (false if it never did within ~20 s), so that the cancel below is the one
+// that wakes a sleeper rather than one the waiter finds before it sleeps.
+// As check_wait_until_sleeping() in tests/check.h; not a timing assertion.
+static bool wait_until_sleeping(pid_t tid)
+{
+	std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
+	for (int i = 0; i < 20000; i++) {
+		if (FILE *f = std::fopen(path.c_str(), "r")) {
+			char buf[512];
+			std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+			std::fclose(f);
+			buf[n] = '\0';
+			const char *p = std::strrchr(buf, ')');
+			if (p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D'))
+				return true;
+		} else {
+			return false;
+		}
+		std::this_thread::sleep_for(1ms);
+	}
+	return false;
+}
+
+// The deadline forms of a `_ctx` member, each run by cancel_wakes(): none, a
+// duration, a steady_clock and a system_clock time point, all an hour away,
+// so that a canceled result cannot be a deadline that passed (a lost wake-up
+// hangs instead, and the alarm() in main() ends the run).
+enum class form { none, duration, steady, system, count };
+
+template <class Wait>
+static weft::op_status with_form(form f, weft::cancel_token &tok, Wait wait)
+{
+	switch (f) {
+	case form::duration:
+		return wait(1h, tok);
+	case form::steady:
+		return wait(std::chrono::steady_clock::now() + 1h, tok);
+	case form::system:
+		return wait(std::chrono::system_clock::now() + 1h, tok);
+	default:
+		return wait(tok);
+	}
+}
+
+// A waiter in @wait (given the token and the form) sleeps; then its token is
+// cancelled, directly or (every other round) through the token's parent.
+// The waiter must report canceled, and @after (run by the waiter) checks that
+// the operation was not performed.
+template <class Wait>
+static void cancel_wakes(const char *name, Wait wait)
+{
+	int slept = 0;
+	for (int f = 0; f < (int)form::count; f++) {
+		for (int via_parent = 0; via_parent < 2; via_parent++) {
+			weft::cancel_token root, tok(&root);
+			std::atomic<pid_t> tid{0};
+			weft::op_status got = weft::op_status::success;
+			std::thread waiter([&] {
+				tid.store((pid_t)syscall(SYS_gettid), std::memory_order_release);
+				got = wait((form)f, tok);
+			});
+			pid_t t;
+			while ((t = tid.load(std::memory_order_acquire)) == 0)
+				std::this_thread::yield();
+			slept += wait_until_sleeping(t);
+			(via_parent ? root : tok).cancel();
+			waiter.join();
+			CHECK(got == weft::op_status::canceled);
+		}
+	}
+	std::printf("  %s: a cancel wakes its sleeper (%d of %d were seen asleep)\n", name, slept,
+		    2 * (int)form::count);
+}
+
+static void ctx_members()
+{
+	// condition variable: canceled with the lock held again; a cancelled
+	// token does not stop a predicate already true
+	{
+		weft::mutex m;
+		weft::condition_variable cv;
+		bool held_after = true;
+		cancel_wakes("condition_variable::wait_ctx", [&](form f, weft::cancel_token &tok) {
+			std::unique_lock<weft::mutex> lk(m);
+			auto st = with_form(f, tok, [&](auto &&...a) { return cv.wait_ctx(lk, a...); });
+			held_after = held_after && lk.owns_lock() && !m.try_lock();
+			return st;
+		});
+		CHECK(held_after);
+		weft::cancel_token tok;
+		tok.cancel();
+		std::unique_lock<weft::mutex> lk(m);
+		CHECK(cv.wait_ctx(lk, tok) == weft::op_status::canceled);
+		CHECK(!cv.wait_ctx(lk, tok, [] { return false; }));
+		CHECK(cv.wait_ctx(lk, tok, [] { return true; }));
+		CHECK(!cv.wait_ctx(lk, 1h, tok, [] { return false; }));
+		weft::cancel_token live;
+		CHECK(cv.wait_ctx(lk, 1ms, live) != weft::op_status::canceled); // timeout, or spurious
+		CHECK(!cv.wait_ctx(lk, 1ms, live, [] { return false; }));     // the deadline ends it
+		CHECK(lk.owns_lock());
+		// the predicate form wakes to a notification and returns true
+		bool ready = false;
+		std::thread t([&] {
+			std::this_thread::sleep_for(1ms);
+			std::scoped_lock g(m);
+			ready = true;
+			cv.notify_all();
+		});
+		CHECK(cv.wait_ctx(lk, 1h, live, [&] { return ready; }));
+		lk.unlock();
+		t.join();
+	}
+	// latch: canceled while closed; open wins over a cancelled token
+	{
+		weft::latch l(1);
+		cancel_wakes("latch::wait_ctx", [&](form f, weft::cancel_token &tok) {
+			return with_form(f, tok, [&](auto &&...a) { return l.wait_ctx(a...); });
+		});
+		weft::cancel_token tok;
+		CHECK(l.wait_ctx(1ms, tok) == weft::op_status::timeout);
+		tok.cancel();
+		CHECK(l.wait_ctx(tok) == weft::op_status::canceled);
+		l.count_down();
+		CHECK(l.wait_ctx(tok) == weft::op_status::success); // open: the token is not read
+	}
+	// barrier: a cancelled arrival is withdrawn
+	{
+		weft::barrier b(2);
+		cancel_wakes("barrier::wait_ctx", [&](form f, weft::cancel_token &tok) {
+			return with_form(f, tok, [&](auto &&...a) { return b.wait_ctx(a...); });
+		});
+		// had one of those arrivals stayed, this one would complete the phase
+		weft::cancel_token tok;
+		bool serial = true;
+		CHECK(b.wait_ctx(1ms, tok, &serial) == weft::op_status::timeout && !serial);
+		std::atomic<int> serials{0}, ok{0};
+		run_threads(2, [&](int) {
+			bool s = false;
+			if (b.wait_ctx(1h, tok, &s) == weft::op_status::success)
+				ok++;
+			serials += s;
+		});
+		CHECK_EQ(ok.load(), 2);
+		CHECK_EQ(serials.load(), 1);
+	}
+	// queue: nothing pushed into a full queue, nothing popped from an empty one
+	{
+		weft::mpmc_queue<std::uint32_t> q(2);
+		cancel_wakes("mpmc_queue::pop_ctx", [&](form f, weft::cancel_token &tok) {
+			std::uint32_t out = 77;
+			auto st = with_form(f, tok, [&](auto &&...a) { return q.pop_ctx(out, a...); });
+			CHECK_EQ(out, 77); // untouched
+			return st;
+		});
+		CHECK(q.try_push(1) == weft::queue_op_status::success);
+		CHECK(q.try_push(2) == weft::queue_op_status::success);
+		cancel_wakes("mpmc_queue::push_ctx", [&](form f, weft::cancel_token &tok) {
+			return with_form(f, tok, [&](auto &&...a) { return q.push_ctx(3, a...); });
+		});
+		weft::cancel_token tok;
+		CHECK(q.push_ctx(3, 1ms, tok) == weft::queue_op_status::timeout);
+		tok.cancel();
+		CHECK(q.push_ctx(3, tok) == weft::queue_op_status::canceled);
+		std::uint32_t a = 0, b = 0, c = 0;
+		CHECK(q.pop_ctx(a, tok) == weft::queue_op_status::success); // a value: the token is not read
+		CHECK(q.pop_ctx(b, 1h, tok) == weft::queue_op_status::success);
+		CHECK(q.pop_ctx(c, tok) == weft::queue_op_status::canceled);
+		CHECK(a == 1 && b == 2 && c == 0); // the cancelled pushes left nothing
+		q.close();
+		weft::cancel_token live;
+		CHECK(q.pop_ctx(c, live) == weft::queue_op_status::closed);
+		CHECK(q.push_ctx(4, std::chrono::steady_clock::now() + 1h, live) == weft::queue_op_status::closed);
+	}
+}
+
+#if defined(__cpp_lib_jthread)
+// g++ 12 -O2 warns that a local std::stop_source "may be used uninitialized"
+// inside libstdc++'s own constructor (it passes *this to the state it is
+// building): a false positive about <stop_token>, not about weft.hpp.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// C++20: a std::stop_token tied to a cancel_token by weft::cancel_on_stop
+static void stop_token_bridge()
+{
+	{ // a stop requested already cancels in the constructor
+		std::stop_source src;
+		src.request_stop();
+		weft::cancel_token tok;
+		weft::cancel_on_stop link(src.get_token(), tok);
+		CHECK(tok.requested());
+	}
+	{ // a bridge destroyed before the stop cancels nothing
+		std::stop_source src;
+		weft::cancel_token tok;
+		{
+			weft::cancel_on_stop link(src.get_token(), tok);
+		}
+		src.request_stop();
+		CHECK(!tok.requested());
+	}
+	// a std::jthread's request_stop() wakes its worker's sleeping pop_ctx
+	weft::mpmc_queue<int> q(4);
+	std::atomic<pid_t> tid{0};
+	std::atomic<int> got{-1};
+	std::jthread worker([&](std::stop_token st) {
+		weft::cancel_token tok;
+		weft::cancel_on_stop link(st, tok);
+		tid.store((pid_t)syscall(SYS_gettid), std::memory_order_release);
+		int v = 0;
+		got = (int)q.pop_ctx(v, tok);
+	});
+	pid_t t;
+	while ((t = tid.load(std::memory_order_acquire)) == 0)
+		std::this_thread::yield();
+	(void)wait_until_sleeping(t);
+	worker.request_stop();
+	worker.join();
+	CHECK_EQ(got.load(), (int)weft::op_status::canceled);
+	CHECK(q.size_approx() == 0);
+	std::printf("  cancel_on_stop: a std::stop_token's stop cancels the token\n");
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
 int main()
 {
 	std::printf("test_cxx (C++%ld)\n", (long)(__cplusplus / 100 % 100));
@@ -506,6 +780,13 @@ int main()
 	counters();
 	queue();
 	pool();
+	alarm(600); // a lost wake-up in a `_ctx` wait hangs: end the run instead
+	tokens();
+	ctx_members();
+#if defined(__cpp_lib_jthread)
+	stop_token_bridge();
+#endif
+	alarm(0);
 	std::printf("test_cxx: %d passed, %d failed\n", passed.load(), failed.load());
 	return failed ? 1 : 0;
 }

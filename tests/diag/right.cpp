@@ -37,3 +37,10 @@ void adapters()
 	if (m.try_lock_for(std::chrono::milliseconds(1)))
 		m.unlock();
 }
+
+bool cancellable(weft::latch &gate, weft::cancel_token &request);
+bool cancellable(weft::latch &gate, weft::cancel_token &request)
+{
+	weft::cancel_token child(&request);
+	return gate.wait_ctx(std::chrono::seconds(1), child) == weft::op_status::success;
+}

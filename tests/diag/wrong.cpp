@@ -6,6 +6,8 @@ static weft::mutex m;
 static weft::shared_mutex rw;
 static weft::mpmc_queue<int *> *q;
 static weft::object_pool<int> *pool;
+static weft::latch *gate;
+static weft::cancel_token request;
 
 void unlock_not_held();
 void unlock_not_held()
@@ -35,4 +37,6 @@ void dropped(int *job)
 	q->try_push(job);                                   // expect gcc clang: nodiscard|unused-result|ignoring return value
 	pool->make(1);                                      // expect gcc clang: nodiscard|unused-result|ignoring return value
 	weft_mutex_trylock(m.native_handle());              // expect gcc clang: nodiscard|unused-result|ignoring return value
+	gate->wait_ctx(request);                            // expect gcc clang: nodiscard|unused-result|ignoring return value
+	q->pop_ctx(job, std::chrono::seconds(1), request);  // expect gcc clang: nodiscard|unused-result|ignoring return value
 }
