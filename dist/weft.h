@@ -489,7 +489,15 @@ WEFT_EXTERN_C_END
  * with a private chain registers in a per-process table before it sleeps and
  * weft_cancel() wakes it through the table; a waiter whose chain holds a
  * process-shared token (which another process may cancel) checks the chain
- * every WEFT__CANCEL_NAP_NS (1 ms) instead.  docs/cancel.md has the numbers.
+ * every 1 ms instead.  A sleeper whose chain holds a process-shared token also
+ * naps 50 ms on the futex_waitv path: a canceller killed between its bit and
+ * its wake-up strands nobody (docs/processes.md).  docs/cancel.md has the
+ * measured latencies; the protocol's Spin model is models/cancel.pml.
+ *
+ * Progress: weft_cancel() is an atomic OR, one system call and, for a
+ * private token, a walk of the fallback's registry under its lock (empty
+ * while every wait uses futex_waitv); it waits only for registered fallback
+ * waiters of the chain to leave their sleep (see weft_cancel()).
  *
  * Ordering: weft_cancel() is a release of everything its caller wrote before
  * it; weft_cancel_requested() returning true, and a wait returning
