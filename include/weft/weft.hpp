@@ -25,6 +25,7 @@
  *   weft::once_flag, weft::call_once
  *   weft::counter, weft::sharded_counter
  *   weft::mpmc_queue<T>    T a pointer, or trivially copyable and no larger than one
+ *   weft::mpmc_select()    Go's select over queues: one of several pushes and pops
  *   weft::object_pool<T>   make() returns a std::unique_ptr whose deleter destroys T and
  *                          gives the memory back to the pool
  *   weft::cancel_token     weft_cancel_t: Go's context.Done(), C++20's std::stop_source;
@@ -70,6 +71,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -900,6 +902,40 @@ private:
 
 /* ---- MPMC queue -------------------------------------------------------- */
 
+template <class T>
+class mpmc_queue;
+namespace detail {
+template <class Deadline>
+struct select_call;
+}
+
+/**
+ * weft::select_case - one case of weft::mpmc_select(): a push of a value or a
+ * pop into a T, on one queue.  Made by mpmc_queue<T>::push_case(v) and
+ * pop_case(out); it refers to the queue and to @out, which must outlive it.
+ */
+class select_case {
+	template <class T>
+	friend class mpmc_queue;
+	template <class Deadline>
+	friend struct detail::select_call;
+	select_case(const weft_mpmc_case_t &c, void *out, void (*store)(void *, void *)) noexcept
+		: c_(c), out_(out), store_(store)
+	{
+	}
+	weft_mpmc_case_t c_;                 /* queue, op, and the value to push */
+	void *out_;                          /* pop: the T that receives the value */
+	void (*store_)(void *out, void *item); /* pop: unbox the C value into *out_ */
+};
+
+/** What weft::mpmc_select() did: @status, and for success and closed the
+ * index of the case performed (or found closed). */
+struct select_result {
+	op_status status;
+	std::size_t index;
+};
+
+
 /**
  * weft::mpmc_queue<T> - weft_mpmc_t of values of type T: a pointer, or any
  * trivially copyable type no larger than a pointer (an index, a small
@@ -1044,6 +1080,17 @@ public:
 		return status(rc);
 	}
 
+	/** Cases of weft::mpmc_select(): push @v, pop into @out (written only if
+	 * this case is the one performed). */
+	[[nodiscard]] select_case push_case(const T &v) noexcept
+	{
+		return select_case(weft_mpmc_case_t{q_, WEFT_MPMC_OP_PUSH, box(v)}, nullptr, nullptr);
+	}
+	[[nodiscard]] select_case pop_case(T &out) noexcept
+	{
+		return select_case(weft_mpmc_case_t{q_, WEFT_MPMC_OP_POP, nullptr}, &out, &store);
+	}
+
 	/**
 	 * Batches, without blocking: push the longest prefix of @values[0..n)
 	 * that fits, pop up to @n values into @out.  Return how many.  (Batches
@@ -1111,8 +1158,70 @@ private:
 		return v;
 	}
 	static queue_op_status status(int rc) noexcept { return detail::to_status(rc, "weft::mpmc_queue"); }
+	static void store(void *out, void *item) noexcept { *static_cast<T *>(out) = unbox(item); }
 	weft_mpmc_t *q_;
 };
+
+namespace detail {
+/* weft::mpmc_select()'s body: the C cases in an array, the call, the popped
+ * value to its T. */
+template <class Deadline>
+struct select_call {
+	static select_result run(std::initializer_list<select_case> cases, const Deadline *d, cancel_token &tok)
+	{
+		weft_mpmc_case_t c[WEFT_MPMC_SELECT_MAX];
+		std::size_t n = cases.size();
+		if (n == 0 || n > WEFT_MPMC_SELECT_MAX)
+			detail::fail(WEFT_EINVAL, "weft::mpmc_select");
+		for (std::size_t i = 0; i < n; i++)
+			c[i] = cases.begin()[i].c_;
+		unsigned chosen = 0;
+		auto op = [&](const struct timespec *ts) {
+			return weft_mpmc_select(c, static_cast<unsigned>(n), ts, tok.native_handle(), &chosen);
+		};
+		int rc;
+		if constexpr (std::is_void_v<Deadline>)
+			rc = op(nullptr);
+		else
+			rc = detail::with_deadline(*d, op);
+		op_status st = detail::to_status(rc, "weft::mpmc_select");
+		if (st == op_status::success && c[chosen].op == WEFT_MPMC_OP_POP) {
+			const select_case &sc = cases.begin()[chosen];
+			sc.store_(sc.out_, c[chosen].item);
+		}
+		return select_result{st, st == op_status::success || st == op_status::closed ? chosen : 0};
+	}
+};
+} // namespace detail
+
+/**
+ * weft::mpmc_select() - weft_mpmc_select(): perform exactly one of @cases
+ * (queue.push_case(v), queue.pop_case(out), over queues of any T), the
+ * first that can be done, sleeping until one can, until @tok is cancelled
+ * [or until @d, a duration or a time point].  Go's select.
+ *
+ *   int job; std::uint32_t ctl;
+ *   auto r = weft::mpmc_select({jobs.pop_case(job), control.pop_case(ctl)}, tok);
+ *   if (r.status == weft::op_status::success && r.index == 0) run(job);
+ *
+ * success: cases[index] was performed (a pop wrote its @out; no other case
+ * touched its queue or its @out); closed: cases[index] can never be
+ * performed (a pop on a closed and drained queue, a push on a closed one),
+ * reported only when no other case is ready; timeout / canceled: nothing was
+ * performed (the token is read only when no case is ready).  Fair between
+ * ready cases (a random start).  1 to WEFT_MPMC_SELECT_MAX cases; more, or
+ * none, throws weft::error (WEFT_EINVAL).
+ */
+[[nodiscard]] inline select_result mpmc_select(std::initializer_list<select_case> cases, cancel_token &tok)
+{
+	return detail::select_call<void>::run(cases, nullptr, tok);
+}
+template <class Deadline>
+[[nodiscard]] inline select_result mpmc_select(std::initializer_list<select_case> cases, const Deadline &d,
+					       cancel_token &tok)
+{
+	return detail::select_call<Deadline>::run(cases, &d, tok);
+}
 
 /* ---- object pool ------------------------------------------------------- */
 
