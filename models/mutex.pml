@@ -37,6 +37,8 @@
  *   BUG_MUTEX_UNLOCK_NO_HANDOFF     unlock releases although a sleeper starves
  *   BUG_MUTEX_GIVE_UP_DROPS_HANDOFF a timed waiter leaves a word handed off
  *                                   to it (and nobody else may take it)
+ *   BUG_MUTEX_BLIND_HANDOFF_KEPT    a fair unlock keeps a hand-off whose
+ *                                   wake-up found nobody
  */
 
 #ifndef NTHREADS

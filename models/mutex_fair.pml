@@ -88,10 +88,9 @@ inline futex_wait(me, w, expected)
 	asleep_on[me] == NOWHERE        /* woken */
 }
 
-/* Wake the longest sleeper of w (n is always 1 here). */
-inline futex_wake(w, n)
+/* Wake the longest sleeper of w (n is always 1 here; inside an atomic). */
+inline futex_wake_some(w, n)
 {
-	atomic {
 		futex_n = 0;
 		futex_i = 0;
 		do
@@ -121,7 +120,11 @@ inline futex_wake(w, n)
 		fi;
 		futex_i = 0;
 		futex_n = 0
-	}
+}
+
+inline futex_wake(w, n)
+{
+	atomic { futex_wake_some(w, n) }
 }
 
 /* Count an acquisition by another thread while thread 0 sleeps starving. */

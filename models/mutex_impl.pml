@@ -178,17 +178,18 @@ inline mutex_park(me, requeued, timed)
 			mutex_take(me)
 		:: mstate(seen) == HANDOFF && !m_elig[me] -> skip       /* sleep on it */
 		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF && !m_reg[me] &&
-		   (seen & WAITER_MASK) != WAITER_MASK ->
-			/* register: WAITERS + 1, state CONTENDED */
+		   (seen & FIFO_BIT) && (seen & WAITER_MASK) != WAITER_MASK ->
+			/* a FIFO word: register, WAITERS + 1, state CONTENDED */
 			mutex_state = ((seen & ~STATE_MASK) | CONTENDED) + WAITER_ONE;
 			m_reg[me] = true; m_elig[me] = true
-		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF && m_reg[me] &&
-		   m_slept[me] && !m_starv[me] && (seen & STARVING_MASK) != STARVING_MASK ->
-			/* woken, beaten, past the bound: STARVING + 1 */
+		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF && (m_reg[me] || !(seen & FIFO_BIT)) &&
+		   m_slept[me] && !m_starv[me] && (seen & STARVING_MASK) == 0 ->
+			/* woken, beaten, past the bound (time is not modelled: Spin
+			 * chooses), nobody else starving: STARVING + 1 */
 			mutex_state = ((seen & ~STATE_MASK) | CONTENDED) + STARVING_ONE;
 			m_starv[me] = true
 		:: mstate(seen) != UNLOCKED && mstate(seen) != HANDOFF &&
-		   (m_reg[me] || (seen & WAITER_MASK) == WAITER_MASK) ->
+		   (m_reg[me] || !(seen & FIFO_BIT) || (seen & WAITER_MASK) == WAITER_MASK) ->
 			/* not (yet) starving: mark CONTENDED */
 			mutex_state = (seen & ~STATE_MASK) | CONTENDED
 		fi;
@@ -253,8 +254,9 @@ inline mutex_lock_contended(me)
 #endif
 }
 
-/* weft_mutex_unlock() (the inline CAS 1 -> 0, else weft__wordlock_release())
- * and, with @fair, weft_mutex_unlock_fair(). */
+/* weft_mutex_unlock() (the inline CASes, else weft__wordlock_release())
+ * and, with @fair, weft_mutex_unlock_fair().  `seen` records the kind of
+ * release: 0 plain, 1 counted hand-off, 2 blind hand-off, 3 taken back. */
 inline mutex_unlock_maybe_fair(me, fair)
 {
 	atomic {                                /* the release CAS */
@@ -262,16 +264,48 @@ inline mutex_unlock_maybe_fair(me, fair)
 		old = mutex_state;
 		if
 #ifndef BUG_MUTEX_UNLOCK_NO_HANDOFF
-		:: ((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) ||
-		   (!(fair || (old & FIFO_BIT)) && (old & STARVING_MASK) != 0) ->
-			mutex_state = (old & ~STATE_MASK) | HANDOFF;
-			seen = 1                        /* hand-off made */
+		:: (old & STARVING_MASK) != 0 || ((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) ->
+			mutex_state = (old & ~STATE_MASK) | HANDOFF; seen = 1
+		:: (old & STARVING_MASK) == 0 && !((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) &&
+		   (fair || (old & FIFO_BIT)) && mstate(old) == CONTENDED ->
+			mutex_state = (old & ~STATE_MASK) | HANDOFF; seen = 2
 #endif
 		:: else -> mutex_state = old & ~STATE_MASK; seen = 0
 		fi
 	};
 	if
-	:: seen == 1 || mstate(old) == CONTENDED ->
+	:: seen == 2 ->
+		/* the blind hand-off's wake-up, which reports whether it woke a
+		 * sleeper of the word (weft__wake()'s count) */
+		atomic {
+			spins = (asleep_on[0] == W_MUTEX || asleep_on[1] == W_MUTEX ||
+				 (MAXTHREADS > 2 && asleep_on[2] == W_MUTEX) || (MAXTHREADS > 3 && asleep_on[3] == W_MUTEX));
+			futex_wake_some(W_MUTEX, 1)
+		};
+		if
+		:: spins -> skip
+		:: else ->
+#ifndef BUG_MUTEX_BLIND_HANDOFF_KEPT
+			/* woke nobody: take it back, and wake one more */
+			atomic {
+				if
+				:: mstate(mutex_state) == HANDOFF && (mutex_state & STARVING_MASK) == 0 &&
+				   !((fair || (mutex_state & FIFO_BIT)) && (mutex_state & WAITER_MASK) != 0) ->
+					mutex_state = mutex_state & ~STATE_MASK; seen = 3
+				:: else -> skip
+				fi
+			};
+			if
+			:: seen == 3 -> futex_wake(W_MUTEX, 1)
+			:: else -> skip
+			fi
+#else
+			/* BUG: the hand-off is kept although nobody was woken */
+			skip
+#endif
+		fi;
+		spins = 0
+	:: seen == 1 || (seen == 0 && mstate(old) == CONTENDED) ->
 #ifndef BUG_MUTEX_UNLOCK_NO_WAKE
 		futex_wake(W_MUTEX, 1)
 #else

@@ -102,6 +102,7 @@ run mutex-BUG_WOKEN_TAKES_LOCKED mutex catch safety   -DNTHREADS=3 -DITERS=2 -DB
 run mutex-BUG_UNLOCK_NO_HANDOFF mutex catch safety    -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_UNLOCK_NO_HANDOFF
 run mutex-BUG_FIFO_NO_HANDOFF mutex catch safety      -DNTHREADS=3 -DITERS=1 -DUNLOCK_FAIR -DFIFO -DBUG_MUTEX_UNLOCK_NO_HANDOFF
 run mutex-BUG_GIVE_UP_DROPS_HANDOFF mutex catch safety -DNTHREADS=3 -DITERS=1 -DTIMED -DBUG_MUTEX_GIVE_UP_DROPS_HANDOFF
+run mutex-BUG_BLIND_HANDOFF_KEPT mutex catch safety   -DNTHREADS=2 -DITERS=3 -DUNLOCK_FAIR -DBUG_MUTEX_BLIND_HANDOFF_KEPT
 run mutex-fair-bypass-3t     mutex_fair pass  safety  -DNTHREADS=3 -DITERS=3
 run mutex-fair-BUG_UNLOCK_NO_HANDOFF mutex_fair catch safety -DNTHREADS=3 -DITERS=2 -DBUG_MUTEX_UNLOCK_NO_HANDOFF
 run mutex-fair-bypass-tight  mutex_fair catch safety  -DNTHREADS=3 -DITERS=3 -DBYPASS_MAX=1

@@ -46,3 +46,26 @@ bool weft__fair_starving(const struct weft__fair_clock *clock)
 {
 	return clock->since_ns != 0 && now_ns() - clock->since_ns >= weft__fair_bound_ns();
 }
+
+/* The time of each slot's last hand-off (ns, as now_ns()); 0: none yet.
+ * relaxed: a rate limit; a stale read allows or delays one hand-off. */
+#define FAIR_SLOTS 64u /* power of two */
+static uint64_t last_handoff_ns[FAIR_SLOTS];
+
+static uint64_t *slot_of(const void *lock)
+{
+	/* Fibonacci hashing of the address; the low bits are alignment. */
+	uintptr_t h = ((uintptr_t)lock >> 2) * (uintptr_t)0x9E3779B97F4A7C15ull;
+	return &last_handoff_ns[(h >> 26) & (FAIR_SLOTS - 1)];
+}
+
+bool weft__fair_handoff_allowed(const void *lock)
+{
+	uint64_t last = weft_atomic_load(slot_of(lock), WEFT_RELAXED);
+	return last == 0 || now_ns() - last >= weft__fair_bound_ns();
+}
+
+void weft__fair_handoff_taken(const void *lock)
+{
+	weft_atomic_store(slot_of(lock), now_ns(), WEFT_RELAXED);
+}

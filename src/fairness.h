@@ -18,6 +18,17 @@
  * weft__fair_starving(); once that says yes it announces itself, and the next
  * release hands the lock to a sleeper instead of freeing it.
  *
+ * Hand-offs are also rate-limited per lock, as parking_lot's fair timeout
+ * is: a hand-off costs a wake-up with the lock idle meanwhile, and with many
+ * threads asleep on a busy lock most of them are past the bound, so a
+ * hand-off at every unlock would turn the lock into a convoy.  A waiter may
+ * count itself starving only if nobody else is (the word lock checks its
+ * STARVING count) and the lock had no hand-off in the last bound
+ * (weft__fair_handoff_allowed(); the thread that takes a hand-off notes it
+ * with weft__fair_handoff_taken()).  The times live in a small table hashed
+ * by the lock's address (parking_lot keeps its timeout in its hash buckets):
+ * locks that share a slot share the rate, which only delays a hand-off.
+ *
  * The bound is a process-wide setting (weft_mutex_set_fair_bound()), read
  * with a relaxed load: a waiter that sees an old value for a moment only
  * starves a moment more or less.  docs/mutex.md has the sweep that chose the
@@ -41,5 +52,11 @@ bool weft__fair_starving(const struct weft__fair_clock *clock);
 
 /* The bound now, in nanoseconds. */
 uint64_t weft__fair_bound_ns(void);
+
+/* Whether the lock at @lock had no hand-off in the last bound. */
+bool weft__fair_handoff_allowed(const void *lock);
+
+/* A hand-off of the lock at @lock was just taken. */
+void weft__fair_handoff_taken(const void *lock);
 
 #endif /* WEFT_SRC_FAIRNESS_H */

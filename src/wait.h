@@ -45,8 +45,14 @@
  * spurious) or WEFT_ETIMEDOUT.  flags: 0 or WEFT_PSHARED. */
 WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
 
-/* Wake up to @count waiters sleeping on @addr (INT32_MAX: all). */
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags);
+/* Wake up to @count waiters sleeping on @addr (INT32_MAX: all).  Return:
+ * how many it woke, as far as the backend can tell: exact on the futex
+ * backend; on the portable one the sleepers of the word's bucket (an upper
+ * bound: words share buckets), and 0 for a process-shared word (its waiters
+ * poll and are not counted).  0 thus means nobody asleep on @addr was woken,
+ * except for the portable backend's pollers.  (The word lock's fair unlock
+ * takes back a hand-off that woke nobody: src/wordlock.c.) */
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags);
 
 /* If *addr still holds @expected, wake up to @nwake waiters sleeping on @addr
  * and move all its other waiters to sleep on @target (they return from their

@@ -48,13 +48,16 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 	return status;
 }
 
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	int saved_errno = weft__errno_save();
-	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
+	/* FUTEX_WAKE returns the number of waiters woken (futex_waitv sleepers
+	 * on the word included) */
+	long woken = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	weft__errno_restore(saved_errno);
+	return woken > 0 ? (int)woken : 0;
 }
 
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)

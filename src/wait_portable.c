@@ -143,21 +143,23 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 	return status;
 }
 
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
-		return; /* pollers see the change by themselves */
+		return 0; /* pollers see the change by themselves (and are not counted: wait.h) */
 	int saved_errno = weft__errno_save();
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
 	pthread_mutex_lock(&b->lock);
-	if (b->sleepers)
+	int woken = (int)b->sleepers; /* every sleeper of the bucket: an upper bound for @addr */
+	if (woken)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 	weft__errno_restore(saved_errno);
+	return woken;
 }
 
 /* A bucket's sleepers cannot be moved to another bucket: wake all of them (see

@@ -43,18 +43,21 @@ static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum 
 		/* acquire: pairs with the release CAS of the unlock (an owned
 		 * word is free only as 0, so its counts are never kept) */
 		if ((state == WEFT__WORD_UNLOCKED || (take_handoff && state == WEFT__WORD_HANDOFF)) &&
-		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED))
+		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			if (state == WEFT__WORD_HANDOFF)
+				weft__fair_handoff_taken(word); /* the rate limit, src/fairness.h */
 			return WEFT_OK;
+		}
 	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
 	return rc;
 }
 
 /* A parked waiter of a (not owned) word. */
 struct parked {
-	bool registered;              /* counted in WAITERS */
+	bool registered;              /* counted in WAITERS (FIFO words) */
 	bool starving;                /* counted in STARVING */
 	bool may_take_handoff;        /* registered, slept on the word, or requeued */
-	struct weft__fair_clock clock; /* since the registration */
+	struct weft__fair_clock clock; /* since the first sleep */
 };
 
 /* The word @v less @p's counts: what its acquisition or its leaving writes.
@@ -71,11 +74,17 @@ static uint32_t without_me(uint32_t v, const struct parked *p)
 
 /* Try to take the word as CONTENDED, leaving its counts; @v is the last
  * value seen (updated on failure).  acquire: pairs with the release CAS of
- * the unlock that freed or handed off the word. */
+ * the unlock that freed or handed off the word.  A hand-off taken is noted
+ * for the rate limit (src/fairness.h). */
 static bool take(uint32_t *word, uint32_t *v, const struct parked *p)
 {
 	uint32_t next = (without_me(*v, p) & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
-	return weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED);
+	bool handed = (*v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF;
+	if (!weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED))
+		return false;
+	if (handed)
+		weft__fair_handoff_taken(word);
+	return true;
 }
 
 /* Replace @*v by @next if the word still holds it (else @*v is reloaded).
@@ -119,14 +128,15 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
  * registered, or, after fork(), the parent's threads that the child does not
  * have.  So sleep at most a nap (WEFT__PSHARED_NAP_NS, private words too) and
  * return WEFT__WAIT_NAPPED when it ends before @deadline: the caller takes a
- * hand-off that nobody came for.  Return: as weft__wait_napping().
+ * hand-off that nobody came for.  Return: as weft__wait_napping_ctx().
  */
-static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags)
+static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
+			    weft_cancel_t *cancel)
 {
 	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
 	if (deadline != NULL && !ts_before(&nap, deadline))
-		return weft__wait(word, v, deadline, wflags);
-	int rc = weft__wait(word, v, &nap, wflags);
+		return weft__wait_ctx(word, v, deadline, wflags, cancel);
+	int rc = weft__wait_ctx(word, v, &nap, wflags, cancel);
 	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
 }
 
@@ -134,9 +144,14 @@ static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *d
  * The sleep of a waiter that stopped spinning: register, sleep while the
  * word is held, take it when free or handed off (see the overview).
  * @requeued: a thread that may have been moved onto the word asleep (it may
- * take a hand-off at once).  Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ * take a hand-off at once).  @cancel: a token (weft/cancel.h), or NULL; it is
+ * read only around the sleeps (weft__wait_ctx()).  A waiter cancelled (or
+ * timed out) leaves as give_up() says: with the word, if it was handed off
+ * or freed meanwhile (so a hand-off is never dropped), else without.
+ * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED.
  */
-static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued)
+static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued,
+		weft_cancel_t *cancel)
 {
 	struct parked p = {false, false, requeued, {0}};
 	bool slept = false;
@@ -151,17 +166,18 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 		}
 		if (state != WEFT__WORD_HANDOFF) {
 			uint32_t held = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
-			if (!p.registered && (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
-				/* register (a full count: sleep unregistered) */
+			if (!p.registered && (v & WEFT__WORD_FIFO) &&
+			    (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
+				/* a FIFO word: register (a full count: sleep
+				 * unregistered) */
 				if (!update(word, &v, held + WEFT__WORD_WAITER_ONE))
 					continue;
 				p.registered = true;
 				p.may_take_handoff = true;
-				weft__fair_start(&p.clock);
-			} else if (slept && p.registered && !p.starving &&
-				   (v & WEFT__WORD_STARVING_MASK) != WEFT__WORD_STARVING_MASK &&
-				   weft__fair_starving(&p.clock)) {
-				/* woken, beaten again, and past the bound: the next
+			} else if (slept && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
+				   weft__fair_starving(&p.clock) && weft__fair_handoff_allowed(word)) {
+				/* woken, beaten again, past the bound, nobody else
+				 * starving and no hand-off for a bound: the next
 				 * unlock hands the word to a sleeper */
 				if (!update(word, &v, held + WEFT__WORD_STARVING_ONE))
 					continue;
@@ -170,16 +186,18 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 				continue;
 			}
 		}
-		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags)
+		weft__fair_start(&p.clock); /* the first sleep starts the stopwatch */
+		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags, cancel)
 						     /* Process-shared: in naps, since an unlock is a
 						      * CAS and then a wake-up call, and a process
 						      * killed between the two would leave us asleep
 						      * on a free (or handed-off) word (wait.h). */
-						     : weft__wait_napping(word, v, deadline, wflags);
+						     : weft__wait_napping_ctx(word, v, deadline, wflags, cancel);
 		slept = true;
 		p.may_take_handoff = true;
-		if (rc == WEFT_ETIMEDOUT)
-			return give_up(word, &p); /* a wake-up may race with the timeout */
+		/* a wake-up, or a hand-off, may race with the timeout or the cancel */
+		if (rc == WEFT_ETIMEDOUT || rc == WEFT_ECANCELED)
+			return give_up(word, &p) == WEFT_OK ? WEFT_OK : rc;
 		uint32_t before = v;
 		/* relaxed: the CASes decide */
 		v = weft_atomic_load(word, WEFT_RELAXED);
@@ -194,41 +212,70 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 	}
 }
 
+int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
+			    unsigned wflags, weft_cancel_t *cancel)
+{
+	(void)tag; /* the word carries its tag; the CASes keep it */
+	/* the spin looks at the word first, and at @deadline before its first
+	 * pause; the token only when the caller is about to sleep */
+	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel) : rc;
+}
+
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
-	(void)tag; /* the word carries its tag; the CASes keep it */
-	/* the spin looks at the word first, and at @deadline before its first pause */
-	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false) : rc;
+	return weft__wordlock_lock_ctx(word, tag, spin, deadline, wflags, NULL);
 }
 
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
 	(void)tag;
 	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
-		(void)park(word, NULL, wflags, true);
+		(void)park(word, NULL, wflags, true, NULL);
 }
 
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
 	/* relaxed: the CAS decides */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	bool handoff;
+	bool counted, blind;
 	for (;;) {
-		uint32_t wanted = (fair || (v & WEFT__WORD_FIFO)) ? WEFT__WORD_WAITER_MASK : WEFT__WORD_STARVING_MASK;
-		handoff = (v & wanted) != 0;
-		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (handoff ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
+		bool in_line = fair || (v & WEFT__WORD_FIFO);
+		/* a counted waiter (starving; or, in line, registered) will come */
+		counted = (v & WEFT__WORD_STARVING_MASK) || (in_line && (v & WEFT__WORD_WAITER_MASK));
+		/* in line with sleepers nobody counted: hand off to the one the
+		 * wake-up finds (it has slept, so it may take it) */
+		blind = !counted && in_line && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
+		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (counted || blind ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
 		/* release: publishes what the holder did; pairs with the acquire
 		 * CAS of the next holder (the one that takes the hand-off too) */
 		if (weft_atomic_cas_weak(word, &v, next, WEFT_RELEASE, WEFT_RELAXED))
 			break;
 	}
-	/* A hand-off wakes one even from LOCKED: a registered waiter may sleep
+	/* A counted hand-off wakes one even from LOCKED: a waiter may sleep
 	 * while a spinner holds the word LOCKED (the sleeper it was woken in
 	 * place of will mark it CONTENDED again, but later). */
-	if (handoff || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+	if (counted || (!blind && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)) {
 		weft__wake(word, 1, wflags);
+		return;
+	}
+	if (!blind || weft__wake(word, 1, wflags) > 0)
+		return;
+	/* A blind hand-off that woke nobody: nobody was asleep (the CONTENDED
+	 * mark outlived its sleepers).  Take it back; a thread that went to
+	 * sleep on the HANDOFF word meanwhile is woken to look again (a thread
+	 * on its way from a sleep finds the word free).  Only a blind one: the
+	 * word may meanwhile have been taken and handed off again to a counted
+	 * waiter, whose hand-off must stay (no barging past a starving waiter).
+	 * relaxed load: the CAS decides; release: as above */
+	v = weft_atomic_load(word, WEFT_RELAXED);
+	while ((v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF && !(v & WEFT__WORD_STARVING_MASK) &&
+	       !((fair || (v & WEFT__WORD_FIFO)) && (v & WEFT__WORD_WAITER_MASK)))
+		if (weft_atomic_cas(word, &v, v & ~WEFT__WORD_STATE_MASK, WEFT_RELEASE, WEFT_RELAXED)) {
+			weft__wake(word, 1, wflags);
+			break;
+		}
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */

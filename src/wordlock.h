@@ -15,16 +15,18 @@
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
- *     HANDOFF    3  released to a parked waiter: held on its behalf; only a
- *                   parked waiter (registered, or one that has slept on the
- *                   word) may take it, never the fast path, a spinner or a
+ *     HANDOFF    3  released to a waiter: held on its behalf; only a
+ *                   counted waiter (below) or a thread that has slept on the
+ *                   word may take it, never the fast path, a spinner or a
  *                   trylock
  *
  * Above them, two counts the waiters keep (not in an owned word, below):
  *
- *     WAITERS    bits 2..16   parked waiters registered on the word
- *     STARVING   bits 17..29  registered waiters that have waited longer than
- *                             the fairness bound (src/fairness.h)
+ *     WAITERS    bits 2..16   waiters registered on a FIFO word (only there:
+ *                             on a busy lock the churn of a count every
+ *                             sleeper changes cost 20% of its throughput)
+ *     STARVING   bits 17..29  waiters that slept, lost, and have waited longer
+ *                             than the fairness bound (src/fairness.h)
  *
  * and the caller's @tag in bits 30..31, constant for the word's life (the
  * mutex keeps its process-shared bit and its FIFO bit there); every store
@@ -35,27 +37,36 @@
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
  *                                    exponential backoff as the spin preset
  *                                    @spin says (src/spinwait.h)
- *   park:     a waiter that stops spinning registers (WAITERS + 1, state ->
- *             CONTENDED) by CAS, notes the time, and sleeps on the word while
- *             it says CONTENDED.  It takes UNLOCKED (or, as a parked waiter,
- *             HANDOFF) -> CONTENDED by a CAS that also removes its
- *             registration.  Woken and beaten again after the fairness bound,
- *             it counts itself STARVING + 1 (removed by the same CAS).
- *   unlock:   LOCKED (no counts) -> UNLOCKED by CAS, inline.  Otherwise:
- *             -> HANDOFF if a registered waiter is STARVING (or, for a FIFO
- *             word or a fair unlock, if any is registered), and wake one;
- *             else -> UNLOCKED, waking one if it was CONTENDED.
+ *   park:     a waiter that stops spinning marks the word CONTENDED (on a
+ *             FIFO word it registers, WAITERS + 1, in the same CAS) and
+ *             sleeps on it; its first sleep starts its stopwatch.  It takes
+ *             UNLOCKED (or, counted or having slept, HANDOFF) -> CONTENDED by
+ *             a CAS that also removes its counts.  Woken and beaten again
+ *             after the fairness bound, it counts itself STARVING + 1, if
+ *             nobody else is starving and the lock had no hand-off in the
+ *             last bound (the rate limit of src/fairness.h).
+ *   unlock:   LOCKED with nobody starving, not FIFO -> UNLOCKED by CAS,
+ *             inline.  Otherwise -> HANDOFF and wake one if a counted waiter
+ *             will come (STARVING > 0; or, for a FIFO word or a fair unlock,
+ *             WAITERS > 0); else, for a FIFO word or a fair unlock of a
+ *             CONTENDED word, -> HANDOFF "blind" and wake one, taken back
+ *             (-> UNLOCKED, and one more wake-up) if the wake-up found
+ *             nobody; else -> UNLOCKED, waking one if it was CONTENDED.
  *
- * Why a hand-off is never dropped: HANDOFF is set only while a registered
- * waiter exists, and a registered waiter leaves the word only by a CAS that
- * takes the lock or (at its deadline) removes its registration; a CAS that
- * finds HANDOFF takes the lock instead (a timed waiter then returns WEFT_OK
- * although its deadline has just passed).  So some registered waiter always
- * reaches the word and takes it: the one the wake-up call woke, or one that
- * was on its way to sleep.  A thread the wake-up finds instead (a newcomer
- * that slept on the HANDOFF word without registering, or a requeued
- * condition waiter) has slept on the word, so it may take it too.
- *
+ * Why a hand-off is never dropped: a counted hand-off is made only while a
+ * counted waiter exists, and a counted waiter leaves the word only by a CAS
+ * that takes the lock or (at its deadline, or cancelled) removes its counts;
+ * a CAS that finds HANDOFF takes the lock instead (a timed waiter then
+ * returns WEFT_OK although its deadline has just passed).  So some counted
+ * waiter reaches the word and takes it: the one the wake-up call woke, or one
+ * that was on its way to sleep.  A blind hand-off is kept only if its
+ * wake-up woke a sleeper of the word (weft__wake() counts them), which has
+ * slept, so may take it, and will look.  A thread the wake-up finds instead
+ * of a counted waiter (a newcomer that slept on the HANDOFF word, or a
+ * requeued condition waiter) has slept on the word, so it may take it too.
+ * (The portable backend counts a bucket's sleepers, words share buckets: a
+ * blind hand-off there may wait for the nap below.)
+
  * A thread that slept takes the word as CONTENDED, not LOCKED: it cannot know
  * whether others still sleep, so its unlock must wake one (at worst a wake-up
  * call that finds nobody).  The same holds for a thread that a
@@ -68,9 +79,9 @@
  *
  * Waiters that are gone.  A process-shared holder killed between its HANDOFF
  * CAS and its wake-up call leaves the sleepers to their naps (wait.h), after
- * which a registered one takes the word.  A waiter killed while registered
+ * which one takes the word (it has slept).  A waiter killed while counted
  * leaves its counts behind, and so do, in a child of fork(), the parent's
- * threads that were registered: a hand-off may then be made to nobody.  A
+ * threads that were counted: a hand-off may then be made to nobody.  A
  * thread that sleeps on a HANDOFF word it may not take sleeps at most a nap
  * (WEFT__PSHARED_NAP_NS, 50 ms, private words too); if the word is still the
  * same HANDOFF when the nap ends, nobody came for it: it takes it and clears
@@ -100,6 +111,7 @@
 
 #include "spinwait.h"
 #include "weft/atomic.h"
+#include "weft/cancel.h"
 #include "weft/config.h"
 
 #define WEFT__WORD_UNLOCKED 0u
@@ -154,6 +166,16 @@ static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned 
  */
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags);
+
+/*
+ * weft__wordlock_lock_ctx() - weft__wordlock_lock() that also gives up when
+ * @cancel (weft/cancel.h; NULL: none) is cancelled.  The token is read only
+ * when the caller would sleep (weft__wait_ctx()).  A waiter cancelled as the
+ * word is freed or handed to it takes it: a hand-off is never dropped.
+ * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED (not held).
+ */
+int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
+			    unsigned wflags, weft_cancel_t *cancel);
 
 /*
  * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a

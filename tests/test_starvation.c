@@ -16,7 +16,8 @@
  * no durations; alarm() guards against a hang.
  *
  * WEFT_FIFO and weft_mutex_unlock_fair() are checked by order: with
- * sleepers registered on the word (read from the word itself), the hog
+ * sleepers asleep on the word (a FIFO word counts them; else the kernel's
+ * thread state says so), the hog
  * unlocks and at once tries to take the mutex back with trylock in a loop; it
  * must not get it before the sleepers it owes the lock to have had it.
  */
@@ -160,11 +161,15 @@ struct order {
 	unsigned served;  /* guarded by m: sleepers that had the lock this round */
 	unsigned go;      /* atomic: the round the sleepers may start (they then block) */
 	bool quit;        /* atomic */
+	pid_t tid[ORDER_SLEEPERS]; /* atomic: the sleepers' kernel thread ids */
+	unsigned started;          /* atomic */
 };
 
 static void *order_sleeper(void *arg)
 {
 	struct order *o = arg;
+	unsigned me = __atomic_fetch_add(&o->started, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&o->tid[me], check_gettid(), __ATOMIC_RELEASE);
 	for (unsigned r = 1;; r++) {
 		/* acquire: pairs with the hog's release store of go */
 		while (__atomic_load_n(&o->go, __ATOMIC_ACQUIRE) < r && !__atomic_load_n(&o->quit, __ATOMIC_ACQUIRE))
@@ -177,29 +182,42 @@ static void *order_sleeper(void *arg)
 	}
 }
 
-static unsigned registered(weft_mutex_t *m)
+/* Wait until every sleeper sleeps on the mutex: on a FIFO mutex, until the
+ * word counts them registered (exact); on a plain one, until the kernel says
+ * each sleeps (check_wait_until_sleeping(): they sleep nowhere else). */
+static void wait_all_asleep(struct order *o)
 {
 	/* relaxed: a look at the counts, only to know when to unlock */
-	return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & WEFT_MUTEX_WAITERS_MASK) / WEFT_MUTEX_WAITER_ONE;
+	while ((__atomic_load_n(&o->m.state, __ATOMIC_RELAXED) & WEFT_MUTEX_FIFO_BIT) &&
+	       (__atomic_load_n(&o->m.state, __ATOMIC_RELAXED) & WEFT_MUTEX_WAITERS_MASK) / WEFT_MUTEX_WAITER_ONE <
+		       ORDER_SLEEPERS)
+		sched_yield();
+	for (int i = 0; i < ORDER_SLEEPERS; i++)
+		(void)check_wait_until_sleeping(getpid(), __atomic_load_n(&o->tid[i], __ATOMIC_ACQUIRE));
 }
 
 /* Return: the rounds in which the hog, a thread that never sleeps (trylock),
  * took the mutex back before @owed of the registered sleepers had it. */
 static unsigned bypasses(unsigned flags, bool fair_unlock, unsigned owed)
 {
-	struct order o = {WEFT_MUTEX_INIT, 0, 0, 0, false};
+	struct order o;
+	memset(&o, 0, sizeof o);
 	CHECK_STATUS(weft_mutex_init(&o.m, flags), WEFT_OK);
 	pthread_t s[ORDER_SLEEPERS];
 	for (int i = 0; i < ORDER_SLEEPERS; i++)
 		CHECK_EQ(pthread_create(&s[i], NULL, order_sleeper, &o), 0);
+	while (__atomic_load_n(&o.started, __ATOMIC_RELAXED) < ORDER_SLEEPERS)
+		sched_yield();
+	for (int i = 0; i < ORDER_SLEEPERS; i++)
+		while (__atomic_load_n(&o.tid[i], __ATOMIC_ACQUIRE) == 0)
+			sched_yield();
 	unsigned bad = 0;
 	for (unsigned r = 1; r <= ORDER_ROUNDS; r++) {
 		weft_mutex_lock(&o.m);
 		o.served = 0;
 		/* release: the sleepers may lock now (and block on us) */
 		__atomic_store_n(&o.go, r, __ATOMIC_RELEASE);
-		while (registered(&o.m) < ORDER_SLEEPERS)
-			sched_yield();
+		wait_all_asleep(&o);
 		if (fair_unlock)
 			weft_mutex_unlock_fair(&o.m);
 		else

@@ -16,13 +16,15 @@
  *     CONTENDED  2  held, and threads may be asleep on it
  *     HANDOFF    3  released to a sleeper, held on its behalf
  *
- * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, watch the word
+ * lock:    CAS 0 -> 1 (the fast path, inline; a free word with sleepers'
+ *          counts in it is taken inline too, by a second CAS).  Failing that, watch the word
  *          for UNLOCKED with exponential backoff for a bounded number of pause
  *          instructions, retrying the CAS; then register as a waiter (a count
  *          in the word), mark the word CONTENDED and sleep on it.
- * unlock:  CAS 1 -> 0 (the fast path, inline).  Failing that (sleepers, or
- *          counts in the word): hand off if a waiter is starving, else
- *          release and wake one sleeper if the word was CONTENDED.
+ * unlock:  CAS 1 -> 0 (the fast path, inline; LOCKED with counts but
+ *          nobody starving is released inline too).  Failing that: hand off
+ *          if a waiter is starving, else release and wake one sleeper if the
+ *          word was CONTENDED.
  *
  * A thread that slept takes the word as CONTENDED (not LOCKED), because it
  * cannot know whether others still sleep: at worst one unlock makes a wake-up
@@ -42,24 +44,28 @@
  * starves: a sleeper that has waited longer than the fairness bound
  * (weft_mutex_set_fair_bound(), default WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT,
  * chosen by the sweep in docs/mutex.md), woken and beaten again, counts
- * itself starving in the word, and from then on every unlock hands the lock
- * to a sleeper (HANDOFF: the fast path, spinners and trylock cannot take it)
- * until it has it.  weft_mutex_unlock_fair() hands off to any registered
- * sleeper, once; a mutex made with WEFT_FIFO does so at every unlock, so that
- * no thread that has not slept takes the lock ahead of one that has.  Among
- * the sleepers, the one the kernel wakes (the longest sleeper, for threads
- * of normal priority on Linux) usually gets it; one on its way to sleep may
- * take it first.
+ * itself starving in the word, and the next unlock hands the lock to a
+ * sleeper (HANDOFF: the fast path, spinners and trylock cannot take it).  At
+ * most one sleeper is starving at a time and a lock gets at most one such
+ * hand-off per bound (parking_lot's fair timeout: more would make a busy lock
+ * a convoy).  weft_mutex_unlock_fair() hands off to a sleeper if one waits;
+ * a mutex made with WEFT_FIFO does so at every unlock (its sleepers register
+ * in the word), so that no thread that has not slept takes the lock ahead of
+ * one that has.  Among the sleepers, the one the kernel wakes (the longest
+ * sleeper, for threads of normal priority on Linux) usually gets it; a
+ * counted one on its way to sleep may take it first.
  *
  * The word: bits 0..1 the state; bits 2..16 the number of registered
- * sleepers; bits 17..29 the number of starving ones; bit 30 WEFT_FIFO
- * (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED (WEFT_MUTEX_PSHARED_BIT), so that
- * the slow paths use the shared futex flavour.  The fast path CAS expects
- * exactly 0, so a process-shared or FIFO mutex always takes the (out-of-line,
- * system-call-free when uncontended) slow path.
+ * sleepers (WEFT_FIFO words only); bits 17..29 the number of starving ones;
+ * bit 30 WEFT_FIFO (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED
+ * (WEFT_MUTEX_PSHARED_BIT), so that the slow paths use the shared futex
+ * flavour.  The fast path CAS expects exactly 0 (1 for unlock); when it fails
+ * on a word that is free (held, for unlock) with counts or flag bits in it, a
+ * second CAS inline does the same keeping them, so a process-shared mutex
+ * takes two CASes and no call.
  *
  * Process-shared: a process killed while it hands the lock off, or while it
- * sleeps registered, cannot hang the others: sleepers nap (50 ms) and take a
+ * sleeps counted, cannot hang the others: sleepers nap (50 ms) and take a
  * hand-off that nobody came for (src/wordlock.h).
  *
  * Progress: blocking.  Fairness: eventual (above), strict FIFO among sleepers
@@ -110,7 +116,7 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MUTEX_CONTENDED 2u
 #define WEFT_MUTEX_HANDOFF 3u
 #define WEFT_MUTEX_STATE_MASK 3u
-#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper */
+#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper (WEFT_FIFO) */
 #define WEFT_MUTEX_WAITERS_MASK 0x0001fffcu   /* bits 2..16 */
 #define WEFT_MUTEX_STARVING_ONE 0x00020000u   /* one starving sleeper */
 #define WEFT_MUTEX_STARVING_MASK 0x3ffe0000u  /* bits 17..29 */
@@ -210,23 +216,37 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
  */
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
-	uint32_t expected = WEFT_MUTEX_UNLOCKED;
+	uint32_t v = WEFT_MUTEX_UNLOCKED;
 	/* acquire: pairs with the release CAS in weft__mutex_release() or
 	 * weft_mutex_unlock_slow() */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
-					   WEFT_RELAXED)))
-		weft_mutex_lock_slow(mutex);
+	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED)))
+		return;
+	/* Free, but with sleepers' counts or a tag bit in the word (the failed
+	 * CAS returned it): take it as the word lock's spin would, counts kept
+	 * (while a sleeper starves the word is never free: see the overview).
+	 * Contended barging stays inline; acquire: as above. */
+	if ((v & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED &&
+	    weft_atomic_cas(&mutex->state, &v, v | WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return;
+	weft_mutex_lock_slow(mutex);
 }
 
 static inline void weft__mutex_release(weft_mutex_t *mutex)
 {
-	uint32_t expected = WEFT_MUTEX_LOCKED;
+	uint32_t v = WEFT_MUTEX_LOCKED;
 	/* release: publishes the critical section; pairs with the acquire CAS of
-	 * the next locker.  Anything but a plain LOCKED word (sleepers, counts,
-	 * the pshared or FIFO bit) is the slow path's: it must keep the counts. */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE,
-					   WEFT_RELAXED)))
-		weft_mutex_unlock_slow(mutex, false);
+	 * the next locker */
+	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE, WEFT_RELAXED)))
+		return;
+	/* LOCKED with sleepers' counts or the pshared bit in the word (the
+	 * failed CAS returned it), nobody starving, not FIFO: still a plain
+	 * release that wakes nobody, counts kept.  Anything else (CONTENDED: wake
+	 * one; a starving sleeper or a FIFO word: hand off) is the slow path's.
+	 * release: as above. */
+	if ((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) == WEFT_MUTEX_LOCKED &&
+	    weft_atomic_cas(&mutex->state, &v, v & ~WEFT_MUTEX_STATE_MASK, WEFT_RELEASE, WEFT_RELAXED))
+		return;
+	weft_mutex_unlock_slow(mutex, false);
 }
 
 /**
@@ -311,9 +331,10 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
  * weft_mutex_unlock_fair() - release the mutex to a sleeper, if one waits.
  * @mutex: a mutex the caller holds.
  *
- * If a thread sleeps registered on the mutex, the lock is handed to a
- * sleeper (usually the longest one): no thread that has not slept, the
- * caller included, can take it first.  Otherwise it is weft_mutex_unlock().
+ * If a thread sleeps on the mutex, the lock is handed to a sleeper (usually
+ * the longest one): no thread that has not slept, the caller included, can
+ * take it first.  Otherwise it is weft_mutex_unlock() (a hand-off whose
+ * wake-up finds nobody asleep is taken back at once).
  * For a caller that is about to lock again and wants the waiters served
  * first (parking_lot's unlock_fair()).
  *
