@@ -1759,13 +1759,15 @@ WEFT_EXTERN_C_END
  *     CONTENDED  2  held, and threads may be asleep on it
  *     HANDOFF    3  released to a sleeper, held on its behalf
  *
- * lock:    CAS 0 -> 1 (the fast path, inline).  Failing that, watch the word
+ * lock:    CAS 0 -> 1 (the fast path, inline; a free word with sleepers'
+ *          counts in it is taken inline too, by a second CAS).  Failing that, watch the word
  *          for UNLOCKED with exponential backoff for a bounded number of pause
  *          instructions, retrying the CAS; then register as a waiter (a count
  *          in the word), mark the word CONTENDED and sleep on it.
- * unlock:  CAS 1 -> 0 (the fast path, inline).  Failing that (sleepers, or
- *          counts in the word): hand off if a waiter is starving, else
- *          release and wake one sleeper if the word was CONTENDED.
+ * unlock:  CAS 1 -> 0 (the fast path, inline; LOCKED with counts but
+ *          nobody starving is released inline too).  Failing that: hand off
+ *          if a waiter is starving, else release and wake one sleeper if the
+ *          word was CONTENDED.
  *
  * A thread that slept takes the word as CONTENDED (not LOCKED), because it
  * cannot know whether others still sleep: at worst one unlock makes a wake-up
@@ -1785,24 +1787,28 @@ WEFT_EXTERN_C_END
  * starves: a sleeper that has waited longer than the fairness bound
  * (weft_mutex_set_fair_bound(), default WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT,
  * chosen by the sweep in docs/mutex.md), woken and beaten again, counts
- * itself starving in the word, and from then on every unlock hands the lock
- * to a sleeper (HANDOFF: the fast path, spinners and trylock cannot take it)
- * until it has it.  weft_mutex_unlock_fair() hands off to any registered
- * sleeper, once; a mutex made with WEFT_FIFO does so at every unlock, so that
- * no thread that has not slept takes the lock ahead of one that has.  Among
- * the sleepers, the one the kernel wakes (the longest sleeper, for threads
- * of normal priority on Linux) usually gets it; one on its way to sleep may
- * take it first.
+ * itself starving in the word, and the next unlock hands the lock to a
+ * sleeper (HANDOFF: the fast path, spinners and trylock cannot take it).  At
+ * most one sleeper is starving at a time and a lock gets at most one such
+ * hand-off per bound (parking_lot's fair timeout: more would make a busy lock
+ * a convoy).  weft_mutex_unlock_fair() hands off to a sleeper if one waits;
+ * a mutex made with WEFT_FIFO does so at every unlock (its sleepers register
+ * in the word), so that no thread that has not slept takes the lock ahead of
+ * one that has.  Among the sleepers, the one the kernel wakes (the longest
+ * sleeper, for threads of normal priority on Linux) usually gets it; a
+ * counted one on its way to sleep may take it first.
  *
  * The word: bits 0..1 the state; bits 2..16 the number of registered
- * sleepers; bits 17..29 the number of starving ones; bit 30 WEFT_FIFO
- * (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED (WEFT_MUTEX_PSHARED_BIT), so that
- * the slow paths use the shared futex flavour.  The fast path CAS expects
- * exactly 0, so a process-shared or FIFO mutex always takes the (out-of-line,
- * system-call-free when uncontended) slow path.
+ * sleepers (WEFT_FIFO words only); bits 17..29 the number of starving ones;
+ * bit 30 WEFT_FIFO (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED
+ * (WEFT_MUTEX_PSHARED_BIT), so that the slow paths use the shared futex
+ * flavour.  The fast path CAS expects exactly 0 (1 for unlock); when it fails
+ * on a word that is free (held, for unlock) with counts or flag bits in it, a
+ * second CAS inline does the same keeping them, so a process-shared mutex
+ * takes two CASes and no call.
  *
  * Process-shared: a process killed while it hands the lock off, or while it
- * sleeps registered, cannot hang the others: sleepers nap (50 ms) and take a
+ * sleeps counted, cannot hang the others: sleepers nap (50 ms) and take a
  * hand-off that nobody came for (src/wordlock.h).
  *
  * Progress: blocking.  Fairness: eventual (above), strict FIFO among sleepers
@@ -1848,7 +1854,7 @@ WEFT_EXTERN_C_BEGIN
 #define WEFT_MUTEX_CONTENDED 2u
 #define WEFT_MUTEX_HANDOFF 3u
 #define WEFT_MUTEX_STATE_MASK 3u
-#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper */
+#define WEFT_MUTEX_WAITER_ONE 0x00000004u     /* one registered sleeper (WEFT_FIFO) */
 #define WEFT_MUTEX_WAITERS_MASK 0x0001fffcu   /* bits 2..16 */
 #define WEFT_MUTEX_STARVING_ONE 0x00020000u   /* one starving sleeper */
 #define WEFT_MUTEX_STARVING_MASK 0x3ffe0000u  /* bits 17..29 */
@@ -1948,23 +1954,37 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
  */
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
-	uint32_t expected = WEFT_MUTEX_UNLOCKED;
+	uint32_t v = WEFT_MUTEX_UNLOCKED;
 	/* acquire: pairs with the release CAS in weft__mutex_release() or
 	 * weft_mutex_unlock_slow() */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE,
-					   WEFT_RELAXED)))
-		weft_mutex_lock_slow(mutex);
+	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED)))
+		return;
+	/* Free, but with sleepers' counts or a tag bit in the word (the failed
+	 * CAS returned it): take it as the word lock's spin would, counts kept
+	 * (while a sleeper starves the word is never free: see the overview).
+	 * Contended barging stays inline; acquire: as above. */
+	if ((v & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED &&
+	    weft_atomic_cas(&mutex->state, &v, v | WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
+		return;
+	weft_mutex_lock_slow(mutex);
 }
 
 static inline void weft__mutex_release(weft_mutex_t *mutex)
 {
-	uint32_t expected = WEFT_MUTEX_LOCKED;
+	uint32_t v = WEFT_MUTEX_LOCKED;
 	/* release: publishes the critical section; pairs with the acquire CAS of
-	 * the next locker.  Anything but a plain LOCKED word (sleepers, counts,
-	 * the pshared or FIFO bit) is the slow path's: it must keep the counts. */
-	if (WEFT_UNLIKELY(!weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE,
-					   WEFT_RELAXED)))
-		weft_mutex_unlock_slow(mutex, false);
+	 * the next locker */
+	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE, WEFT_RELAXED)))
+		return;
+	/* LOCKED with sleepers' counts or the pshared bit in the word (the
+	 * failed CAS returned it), nobody starving, not FIFO: still a plain
+	 * release that wakes nobody, counts kept.  Anything else (CONTENDED: wake
+	 * one; a starving sleeper or a FIFO word: hand off) is the slow path's.
+	 * release: as above. */
+	if ((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) == WEFT_MUTEX_LOCKED &&
+	    weft_atomic_cas(&mutex->state, &v, v & ~WEFT_MUTEX_STATE_MASK, WEFT_RELEASE, WEFT_RELAXED))
+		return;
+	weft_mutex_unlock_slow(mutex, false);
 }
 
 /**
@@ -2049,9 +2069,10 @@ static inline void weft_mutex_unlock(weft_mutex_t *mutex) WEFT__REL(mutex)
  * weft_mutex_unlock_fair() - release the mutex to a sleeper, if one waits.
  * @mutex: a mutex the caller holds.
  *
- * If a thread sleeps registered on the mutex, the lock is handed to a
- * sleeper (usually the longest one): no thread that has not slept, the
- * caller included, can take it first.  Otherwise it is weft_mutex_unlock().
+ * If a thread sleeps on the mutex, the lock is handed to a sleeper (usually
+ * the longest one): no thread that has not slept, the caller included, can
+ * take it first.  Otherwise it is weft_mutex_unlock() (a hand-off whose
+ * wake-up finds nobody asleep is taken back at once).
  * For a caller that is about to lock again and wants the waiters served
  * first (parking_lot's unlock_fair()).
  *
@@ -6352,6 +6373,17 @@ WEFT_EXTERN_C_END
  * weft__fair_starving(); once that says yes it announces itself, and the next
  * release hands the lock to a sleeper instead of freeing it.
  *
+ * Hand-offs are also rate-limited per lock, as parking_lot's fair timeout
+ * is: a hand-off costs a wake-up with the lock idle meanwhile, and with many
+ * threads asleep on a busy lock most of them are past the bound, so a
+ * hand-off at every unlock would turn the lock into a convoy.  A waiter may
+ * count itself starving only if nobody else is (the word lock checks its
+ * STARVING count) and the lock had no hand-off in the last bound
+ * (weft__fair_handoff_allowed(); the thread that takes a hand-off notes it
+ * with weft__fair_handoff_taken()).  The times live in a small table hashed
+ * by the lock's address (parking_lot keeps its timeout in its hash buckets):
+ * locks that share a slot share the rate, which only delays a hand-off.
+ *
  * The bound is a process-wide setting (weft_mutex_set_fair_bound()), read
  * with a relaxed load: a waiter that sees an old value for a moment only
  * starves a moment more or less.  docs/mutex.md has the sweep that chose the
@@ -6375,6 +6407,12 @@ bool weft__fair_starving(const struct weft__fair_clock *clock);
 
 /* The bound now, in nanoseconds. */
 uint64_t weft__fair_bound_ns(void);
+
+/* Whether the lock at @lock had no hand-off in the last bound. */
+bool weft__fair_handoff_allowed(const void *lock);
+
+/* A hand-off of the lock at @lock was just taken. */
+void weft__fair_handoff_taken(const void *lock);
 
 #endif /* WEFT_SRC_FAIRNESS_H */
 
@@ -6588,8 +6626,14 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  * spurious) or WEFT_ETIMEDOUT.  flags: 0 or WEFT_PSHARED. */
 WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags);
 
-/* Wake up to @count waiters sleeping on @addr (INT32_MAX: all). */
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags);
+/* Wake up to @count waiters sleeping on @addr (INT32_MAX: all).  Return:
+ * how many it woke, as far as the backend can tell: exact on the futex
+ * backend; on the portable one the sleepers of the word's bucket (an upper
+ * bound: words share buckets), and 0 for a process-shared word (its waiters
+ * poll and are not counted).  0 thus means nobody asleep on @addr was woken,
+ * except for the portable backend's pollers.  (The word lock's fair unlock
+ * takes back a hand-off that woke nobody: src/wordlock.c.) */
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags);
 
 /* If *addr still holds @expected, wake up to @nwake waiters sleeping on @addr
  * and move all its other waiters to sleep on @target (they return from their
@@ -7019,16 +7063,18 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  *     UNLOCKED   0  nobody holds it
  *     LOCKED     1  held, and nobody sleeps on it
  *     CONTENDED  2  held, and threads may be asleep on it
- *     HANDOFF    3  released to a parked waiter: held on its behalf; only a
- *                   parked waiter (registered, or one that has slept on the
- *                   word) may take it, never the fast path, a spinner or a
+ *     HANDOFF    3  released to a waiter: held on its behalf; only a
+ *                   counted waiter (below) or a thread that has slept on the
+ *                   word may take it, never the fast path, a spinner or a
  *                   trylock
  *
  * Above them, two counts the waiters keep (not in an owned word, below):
  *
- *     WAITERS    bits 2..16   parked waiters registered on the word
- *     STARVING   bits 17..29  registered waiters that have waited longer than
- *                             the fairness bound (src/fairness.h)
+ *     WAITERS    bits 2..16   waiters registered on a FIFO word (only there:
+ *                             on a busy lock the churn of a count every
+ *                             sleeper changes cost 20% of its throughput)
+ *     STARVING   bits 17..29  waiters that slept, lost, and have waited longer
+ *                             than the fairness bound (src/fairness.h)
  *
  * and the caller's @tag in bits 30..31, constant for the word's life (the
  * mutex keeps its process-shared bit and its FIFO bit there); every store
@@ -7039,27 +7085,36 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  *   spin:     UNLOCKED -> LOCKED     by CAS, after watching the word with
  *                                    exponential backoff as the spin preset
  *                                    @spin says (src/spinwait.h)
- *   park:     a waiter that stops spinning registers (WAITERS + 1, state ->
- *             CONTENDED) by CAS, notes the time, and sleeps on the word while
- *             it says CONTENDED.  It takes UNLOCKED (or, as a parked waiter,
- *             HANDOFF) -> CONTENDED by a CAS that also removes its
- *             registration.  Woken and beaten again after the fairness bound,
- *             it counts itself STARVING + 1 (removed by the same CAS).
- *   unlock:   LOCKED (no counts) -> UNLOCKED by CAS, inline.  Otherwise:
- *             -> HANDOFF if a registered waiter is STARVING (or, for a FIFO
- *             word or a fair unlock, if any is registered), and wake one;
- *             else -> UNLOCKED, waking one if it was CONTENDED.
+ *   park:     a waiter that stops spinning marks the word CONTENDED (on a
+ *             FIFO word it registers, WAITERS + 1, in the same CAS) and
+ *             sleeps on it; its first sleep starts its stopwatch.  It takes
+ *             UNLOCKED (or, counted or having slept, HANDOFF) -> CONTENDED by
+ *             a CAS that also removes its counts.  Woken and beaten again
+ *             after the fairness bound, it counts itself STARVING + 1, if
+ *             nobody else is starving and the lock had no hand-off in the
+ *             last bound (the rate limit of src/fairness.h).
+ *   unlock:   LOCKED with nobody starving, not FIFO -> UNLOCKED by CAS,
+ *             inline.  Otherwise -> HANDOFF and wake one if a counted waiter
+ *             will come (STARVING > 0; or, for a FIFO word or a fair unlock,
+ *             WAITERS > 0); else, for a FIFO word or a fair unlock of a
+ *             CONTENDED word, -> HANDOFF "blind" and wake one, taken back
+ *             (-> UNLOCKED, and one more wake-up) if the wake-up found
+ *             nobody; else -> UNLOCKED, waking one if it was CONTENDED.
  *
- * Why a hand-off is never dropped: HANDOFF is set only while a registered
- * waiter exists, and a registered waiter leaves the word only by a CAS that
- * takes the lock or (at its deadline) removes its registration; a CAS that
- * finds HANDOFF takes the lock instead (a timed waiter then returns WEFT_OK
- * although its deadline has just passed).  So some registered waiter always
- * reaches the word and takes it: the one the wake-up call woke, or one that
- * was on its way to sleep.  A thread the wake-up finds instead (a newcomer
- * that slept on the HANDOFF word without registering, or a requeued
- * condition waiter) has slept on the word, so it may take it too.
- *
+ * Why a hand-off is never dropped: a counted hand-off is made only while a
+ * counted waiter exists, and a counted waiter leaves the word only by a CAS
+ * that takes the lock or (at its deadline, or cancelled) removes its counts;
+ * a CAS that finds HANDOFF takes the lock instead (a timed waiter then
+ * returns WEFT_OK although its deadline has just passed).  So some counted
+ * waiter reaches the word and takes it: the one the wake-up call woke, or one
+ * that was on its way to sleep.  A blind hand-off is kept only if its
+ * wake-up woke a sleeper of the word (weft__wake() counts them), which has
+ * slept, so may take it, and will look.  A thread the wake-up finds instead
+ * of a counted waiter (a newcomer that slept on the HANDOFF word, or a
+ * requeued condition waiter) has slept on the word, so it may take it too.
+ * (The portable backend counts a bucket's sleepers, words share buckets: a
+ * blind hand-off there may wait for the nap below.)
+
  * A thread that slept takes the word as CONTENDED, not LOCKED: it cannot know
  * whether others still sleep, so its unlock must wake one (at worst a wake-up
  * call that finds nobody).  The same holds for a thread that a
@@ -7072,9 +7127,9 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  *
  * Waiters that are gone.  A process-shared holder killed between its HANDOFF
  * CAS and its wake-up call leaves the sleepers to their naps (wait.h), after
- * which a registered one takes the word.  A waiter killed while registered
+ * which one takes the word (it has slept).  A waiter killed while counted
  * leaves its counts behind, and so do, in a child of fork(), the parent's
- * threads that were registered: a hand-off may then be made to nobody.  A
+ * threads that were counted: a hand-off may then be made to nobody.  A
  * thread that sleeps on a HANDOFF word it may not take sleeps at most a nap
  * (WEFT__PSHARED_NAP_NS, 50 ms, private words too); if the word is still the
  * same HANDOFF when the nap ends, nobody came for it: it takes it and clears
@@ -7155,6 +7210,16 @@ static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned 
  */
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags);
+
+/*
+ * weft__wordlock_lock_ctx() - weft__wordlock_lock() that also gives up when
+ * @cancel (weft/cancel.h; NULL: none) is cancelled.  The token is read only
+ * when the caller would sleep (weft__wait_ctx()).  A waiter cancelled as the
+ * word is freed or handed to it takes it: a hand-off is never dropped.
+ * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED (not held).
+ */
+int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
+			    unsigned wflags, weft_cancel_t *cancel);
 
 /*
  * weft__wordlock_lock_contended() - take the word, leaving it CONTENDED, for a
@@ -8405,6 +8470,29 @@ void weft__fair_start(struct weft__fair_clock *clock)
 bool weft__fair_starving(const struct weft__fair_clock *clock)
 {
 	return clock->since_ns != 0 && now_ns() - clock->since_ns >= weft__fair_bound_ns();
+}
+
+/* The time of each slot's last hand-off (ns, as now_ns()); 0: none yet.
+ * relaxed: a rate limit; a stale read allows or delays one hand-off. */
+#define FAIR_SLOTS 64u /* power of two */
+static uint64_t last_handoff_ns[FAIR_SLOTS];
+
+static uint64_t *slot_of(const void *lock)
+{
+	/* Fibonacci hashing of the address; the low bits are alignment. */
+	uintptr_t h = ((uintptr_t)lock >> 2) * (uintptr_t)0x9E3779B97F4A7C15ull;
+	return &last_handoff_ns[(h >> 26) & (FAIR_SLOTS - 1)];
+}
+
+bool weft__fair_handoff_allowed(const void *lock)
+{
+	uint64_t last = weft_atomic_load(slot_of(lock), WEFT_RELAXED);
+	return last == 0 || now_ns() - last >= weft__fair_bound_ns();
+}
+
+void weft__fair_handoff_taken(const void *lock)
+{
+	weft_atomic_store(slot_of(lock), now_ns(), WEFT_RELAXED);
 }
 
 /* ---- src/latch.c ---- */
@@ -12807,13 +12895,16 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 	return status;
 }
 
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	int saved_errno = weft__errno_save();
-	(void)syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
+	/* FUTEX_WAKE returns the number of waiters woken (futex_waitv sleepers
+	 * on the word included) */
+	long woken = syscall(SYS_futex, addr, futex_op(flags, FUTEX_WAKE), count, NULL, NULL, 0);
 	weft__errno_restore(saved_errno);
+	return woken > 0 ? (int)woken : 0;
 }
 
 WEFT_NOIPA int weft__requeue(const uint32_t *addr, uint32_t expected, int nwake, const uint32_t *target, unsigned flags)
@@ -13152,21 +13243,23 @@ WEFT_NOIPA int weft__wait(const uint32_t *addr, uint32_t expected, const struct 
 	return status;
 }
 
-WEFT_NOIPA void weft__wake(const uint32_t *addr, int count, unsigned flags)
+WEFT_NOIPA int weft__wake(const uint32_t *addr, int count, unsigned flags)
 {
 	WEFT_COMPILER_BARRIER(); /* see config.h */
 	WEFT__CHAOS_POINT(); /* the caller's change of the word and this wake-up can be split */
 	(void)count; /* a shared bucket cannot tell its sleepers apart: wake them all */
 	if (flags & WEFT_PSHARED)
-		return; /* pollers see the change by themselves */
+		return 0; /* pollers see the change by themselves (and are not counted: wait.h) */
 	int saved_errno = weft__errno_save();
 	pthread_once(&buckets_once, buckets_init);
 	struct bucket *b = bucket_of(addr);
 	pthread_mutex_lock(&b->lock);
-	if (b->sleepers)
+	int woken = (int)b->sleepers; /* every sleeper of the bucket: an upper bound for @addr */
+	if (woken)
 		pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 	weft__errno_restore(saved_errno);
+	return woken;
 }
 
 /* A bucket's sleepers cannot be moved to another bucket: wake all of them (see
@@ -13281,18 +13374,21 @@ static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum 
 		/* acquire: pairs with the release CAS of the unlock (an owned
 		 * word is free only as 0, so its counts are never kept) */
 		if ((state == WEFT__WORD_UNLOCKED || (take_handoff && state == WEFT__WORD_HANDOFF)) &&
-		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED))
+		    weft_atomic_cas(word, &v, (v & ~WEFT__WORD_STATE_MASK) | taken, WEFT_ACQUIRE, WEFT_RELAXED)) {
+			if (state == WEFT__WORD_HANDOFF)
+				weft__fair_handoff_taken(word); /* the rate limit, src/fairness.h */
 			return WEFT_OK;
+		}
 	} while ((rc = weft__spinwait_step(&sw)) == WEFT_OK);
 	return rc;
 }
 
 /* A parked waiter of a (not owned) word. */
 struct parked {
-	bool registered;              /* counted in WAITERS */
+	bool registered;              /* counted in WAITERS (FIFO words) */
 	bool starving;                /* counted in STARVING */
 	bool may_take_handoff;        /* registered, slept on the word, or requeued */
-	struct weft__fair_clock clock; /* since the registration */
+	struct weft__fair_clock clock; /* since the first sleep */
 };
 
 /* The word @v less @p's counts: what its acquisition or its leaving writes.
@@ -13309,11 +13405,17 @@ static uint32_t without_me(uint32_t v, const struct parked *p)
 
 /* Try to take the word as CONTENDED, leaving its counts; @v is the last
  * value seen (updated on failure).  acquire: pairs with the release CAS of
- * the unlock that freed or handed off the word. */
+ * the unlock that freed or handed off the word.  A hand-off taken is noted
+ * for the rate limit (src/fairness.h). */
 static bool take(uint32_t *word, uint32_t *v, const struct parked *p)
 {
 	uint32_t next = (without_me(*v, p) & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
-	return weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED);
+	bool handed = (*v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF;
+	if (!weft_atomic_cas(word, v, next, WEFT_ACQUIRE, WEFT_RELAXED))
+		return false;
+	if (handed)
+		weft__fair_handoff_taken(word);
+	return true;
 }
 
 /* Replace @*v by @next if the word still holds it (else @*v is reloaded).
@@ -13357,14 +13459,15 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
  * registered, or, after fork(), the parent's threads that the child does not
  * have.  So sleep at most a nap (WEFT__PSHARED_NAP_NS, private words too) and
  * return WEFT__WAIT_NAPPED when it ends before @deadline: the caller takes a
- * hand-off that nobody came for.  Return: as weft__wait_napping().
+ * hand-off that nobody came for.  Return: as weft__wait_napping_ctx().
  */
-static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags)
+static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
+			    weft_cancel_t *cancel)
 {
 	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
 	if (deadline != NULL && !ts_before(&nap, deadline))
-		return weft__wait(word, v, deadline, wflags);
-	int rc = weft__wait(word, v, &nap, wflags);
+		return weft__wait_ctx(word, v, deadline, wflags, cancel);
+	int rc = weft__wait_ctx(word, v, &nap, wflags, cancel);
 	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
 }
 
@@ -13372,9 +13475,14 @@ static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *d
  * The sleep of a waiter that stopped spinning: register, sleep while the
  * word is held, take it when free or handed off (see the overview).
  * @requeued: a thread that may have been moved onto the word asleep (it may
- * take a hand-off at once).  Return: WEFT_OK (held) or WEFT_ETIMEDOUT.
+ * take a hand-off at once).  @cancel: a token (weft/cancel.h), or NULL; it is
+ * read only around the sleeps (weft__wait_ctx()).  A waiter cancelled (or
+ * timed out) leaves as give_up() says: with the word, if it was handed off
+ * or freed meanwhile (so a hand-off is never dropped), else without.
+ * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED.
  */
-static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued)
+static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued,
+		weft_cancel_t *cancel)
 {
 	struct parked p = {false, false, requeued, {0}};
 	bool slept = false;
@@ -13389,17 +13497,18 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 		}
 		if (state != WEFT__WORD_HANDOFF) {
 			uint32_t held = (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED;
-			if (!p.registered && (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
-				/* register (a full count: sleep unregistered) */
+			if (!p.registered && (v & WEFT__WORD_FIFO) &&
+			    (v & WEFT__WORD_WAITER_MASK) != WEFT__WORD_WAITER_MASK) {
+				/* a FIFO word: register (a full count: sleep
+				 * unregistered) */
 				if (!update(word, &v, held + WEFT__WORD_WAITER_ONE))
 					continue;
 				p.registered = true;
 				p.may_take_handoff = true;
-				weft__fair_start(&p.clock);
-			} else if (slept && p.registered && !p.starving &&
-				   (v & WEFT__WORD_STARVING_MASK) != WEFT__WORD_STARVING_MASK &&
-				   weft__fair_starving(&p.clock)) {
-				/* woken, beaten again, and past the bound: the next
+			} else if (slept && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
+				   weft__fair_starving(&p.clock) && weft__fair_handoff_allowed(word)) {
+				/* woken, beaten again, past the bound, nobody else
+				 * starving and no hand-off for a bound: the next
 				 * unlock hands the word to a sleeper */
 				if (!update(word, &v, held + WEFT__WORD_STARVING_ONE))
 					continue;
@@ -13408,16 +13517,18 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 				continue;
 			}
 		}
-		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags)
+		weft__fair_start(&p.clock); /* the first sleep starts the stopwatch */
+		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags, cancel)
 						     /* Process-shared: in naps, since an unlock is a
 						      * CAS and then a wake-up call, and a process
 						      * killed between the two would leave us asleep
 						      * on a free (or handed-off) word (wait.h). */
-						     : weft__wait_napping(word, v, deadline, wflags);
+						     : weft__wait_napping_ctx(word, v, deadline, wflags, cancel);
 		slept = true;
 		p.may_take_handoff = true;
-		if (rc == WEFT_ETIMEDOUT)
-			return give_up(word, &p); /* a wake-up may race with the timeout */
+		/* a wake-up, or a hand-off, may race with the timeout or the cancel */
+		if (rc == WEFT_ETIMEDOUT || rc == WEFT_ECANCELED)
+			return give_up(word, &p) == WEFT_OK ? WEFT_OK : rc;
 		uint32_t before = v;
 		/* relaxed: the CASes decide */
 		v = weft_atomic_load(word, WEFT_RELAXED);
@@ -13432,41 +13543,70 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 	}
 }
 
+int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
+			    unsigned wflags, weft_cancel_t *cancel)
+{
+	(void)tag; /* the word carries its tag; the CASes keep it */
+	/* the spin looks at the word first, and at @deadline before its first
+	 * pause; the token only when the caller is about to sleep */
+	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel) : rc;
+}
+
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
 			unsigned wflags)
 {
-	(void)tag; /* the word carries its tag; the CASes keep it */
-	/* the spin looks at the word first, and at @deadline before its first pause */
-	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false) : rc;
+	return weft__wordlock_lock_ctx(word, tag, spin, deadline, wflags, NULL);
 }
 
 void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin_use spin, unsigned wflags)
 {
 	(void)tag;
 	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
-		(void)park(word, NULL, wflags, true);
+		(void)park(word, NULL, wflags, true, NULL);
 }
 
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
 	/* relaxed: the CAS decides */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	bool handoff;
+	bool counted, blind;
 	for (;;) {
-		uint32_t wanted = (fair || (v & WEFT__WORD_FIFO)) ? WEFT__WORD_WAITER_MASK : WEFT__WORD_STARVING_MASK;
-		handoff = (v & wanted) != 0;
-		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (handoff ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
+		bool in_line = fair || (v & WEFT__WORD_FIFO);
+		/* a counted waiter (starving; or, in line, registered) will come */
+		counted = (v & WEFT__WORD_STARVING_MASK) || (in_line && (v & WEFT__WORD_WAITER_MASK));
+		/* in line with sleepers nobody counted: hand off to the one the
+		 * wake-up finds (it has slept, so it may take it) */
+		blind = !counted && in_line && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
+		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (counted || blind ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
 		/* release: publishes what the holder did; pairs with the acquire
 		 * CAS of the next holder (the one that takes the hand-off too) */
 		if (weft_atomic_cas_weak(word, &v, next, WEFT_RELEASE, WEFT_RELAXED))
 			break;
 	}
-	/* A hand-off wakes one even from LOCKED: a registered waiter may sleep
+	/* A counted hand-off wakes one even from LOCKED: a waiter may sleep
 	 * while a spinner holds the word LOCKED (the sleeper it was woken in
 	 * place of will mark it CONTENDED again, but later). */
-	if (handoff || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)
+	if (counted || (!blind && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)) {
 		weft__wake(word, 1, wflags);
+		return;
+	}
+	if (!blind || weft__wake(word, 1, wflags) > 0)
+		return;
+	/* A blind hand-off that woke nobody: nobody was asleep (the CONTENDED
+	 * mark outlived its sleepers).  Take it back; a thread that went to
+	 * sleep on the HANDOFF word meanwhile is woken to look again (a thread
+	 * on its way from a sleep finds the word free).  Only a blind one: the
+	 * word may meanwhile have been taken and handed off again to a counted
+	 * waiter, whose hand-off must stay (no barging past a starving waiter).
+	 * relaxed load: the CAS decides; release: as above */
+	v = weft_atomic_load(word, WEFT_RELAXED);
+	while ((v & WEFT__WORD_STATE_MASK) == WEFT__WORD_HANDOFF && !(v & WEFT__WORD_STARVING_MASK) &&
+	       !((fair || (v & WEFT__WORD_FIFO)) && (v & WEFT__WORD_WAITER_MASK)))
+		if (weft_atomic_cas(word, &v, v & ~WEFT__WORD_STATE_MASK, WEFT_RELEASE, WEFT_RELAXED)) {
+			weft__wake(word, 1, wflags);
+			break;
+		}
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */
