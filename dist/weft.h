@@ -5750,23 +5750,38 @@ WEFT_EXTERN_C_END
  * woken waiter competes for the unit with threads that never slept (barging):
  * if it loses, it sleeps again; the unit went to someone.
  *
- * The word: bits 0..30 are the count, bit 31 marks a process-shared
- * semaphore.  The count never goes negative (waiters are counted apart), so
- * weft_sem_value() is never negative.  WEFT_SEM_VALUE_MAX is INT32_MAX
- * (2147483647): a post that would pass it returns WEFT_EOVERFLOW and changes
- * nothing.
+ * Eventual fairness (issue 15; the bound and its clock are src/fairness.h's,
+ * shared with weft_mutex_t): a sleeper of a private semaphore that has waited
+ * longer than the bound and loses once more raises WEFT_SEM_STARVING_BIT in
+ * the word (only while the count is 0; one claimant at a time).  While it is
+ * up no other thread takes a unit -- the inline fast paths test the bit with
+ * the count in one comparison, so barging waiters fall to the slow path and
+ * sleep -- and a post wakes every sleeper, so the claimant is among those
+ * woken; the claimant takes the next unit and lowers the bit in one CAS
+ * (waking the others if units are left).  The units never leave the count:
+ * nothing can be lost, only passed over.  A process-shared semaphore never
+ * claims: a claimant killed with the bit up would stop every other waiter.
+ *
+ * The word: bits 0..29 are the count, bit 30 the claim of a starving sleeper,
+ * bit 31 marks a process-shared semaphore.  The count never goes negative
+ * (waiters are counted apart), so weft_sem_value() is never negative.
+ * WEFT_SEM_VALUE_MAX is 2^30 - 1 (1073741823): a post that would pass it
+ * returns WEFT_EOVERFLOW and changes nothing.
  *
  * Progress: wait is blocking; trywait, post and value are lock-free.
- * Fairness: none (barging); the kernel wakes sleepers in FIFO order within a
- * priority, but a running thread can take the unit first.
+ * Fairness: barging, bounded (private semaphores): a sleeper is passed over
+ * for at most the bound (1 ms; src/fairness.h) plus the time until it
+ * runs again, then it gets the next unit.  trywait fails while a claim is up,
+ * even with units in the count.
  *
  * Ordering: a post is a release and a successful wait (wait, trywait,
  * timedwait returning WEFT_OK) an acquire: what a thread wrote before posting
  * is visible to the thread that takes that unit.  Failed waits have no
  * ordering.
  *
- * Footprint: 8 bytes (sem_t: 32).  All-zero is a private semaphore with count
- * 0; WEFT_SEM_INIT(n) is a private one with count n.
+ * Footprint: 8 bytes (sem_t: 32), unchanged by the claim bit.  All-zero is
+ * a private semaphore with count 0; WEFT_SEM_INIT(n) is a private one with
+ * count n.
  *
  * WEFT_DEBUG: destroying a semaphore while threads wait on it aborts.
  */
@@ -5779,9 +5794,15 @@ WEFT_EXTERN_C_END
 WEFT_EXTERN_C_BEGIN
 
 /* The word (see the overview). */
-#define WEFT_SEM_COUNT_MASK 0x7fffffffu
+#define WEFT_SEM_COUNT_MASK 0x3fffffffu
+#define WEFT_SEM_STARVING_BIT 0x40000000u /* a starving sleeper claims the next unit */
 #define WEFT_SEM_PSHARED_BIT 0x80000000u
-#define WEFT_SEM_VALUE_MAX 0x7fffffffu /* INT32_MAX */
+#define WEFT_SEM_VALUE_MAX 0x3fffffffu /* 2^30 - 1 */
+
+/* Whether a thread that has not claimed may take a unit from word @v: the
+ * count is not 0 and no starving sleeper claims it.  One test for both: with
+ * the claim bit up, (v & ~PSHARED) - 1 is at least the mask. */
+#define WEFT__SEM_TAKEABLE(v) ((((v) & ~WEFT_SEM_PSHARED_BIT) - 1u) < WEFT_SEM_COUNT_MASK)
 
 /* Pause instructions a waiter spends watching for a unit before it sleeps,
  * chosen by the sweep in docs/sem.md. */
@@ -5836,13 +5857,14 @@ WEFT_NODISCARD static inline int weft_sem_init(weft_sem_t *sem, unsigned value, 
  *
  * Context: any thread; never blocks; async-signal-safe.
  * Ordering: acquire on success, none on failure.
- * Return: true if a unit was taken.
+ * Return: true if a unit was taken; false if the count is 0, or while a
+ * starving sleeper claims the next unit (see the overview).
  */
 WEFT_NODISCARD static inline bool weft_sem_trywait(weft_sem_t *sem)
 {
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
-	while (v & WEFT_SEM_COUNT_MASK) {
+	while (WEFT__SEM_TAKEABLE(v)) {
 		/* acquire: pairs with the release CAS in weft_sem_post_n() */
 		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
 			return true;
@@ -5862,7 +5884,7 @@ static inline void weft_sem_wait(weft_sem_t *sem)
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
 	/* acquire: pairs with the release CAS in weft_sem_post_n() */
-	if (WEFT_LIKELY((v & WEFT_SEM_COUNT_MASK) &&
+	if (WEFT_LIKELY(WEFT__SEM_TAKEABLE(v) &&
 			weft_atomic_cas(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	(void)weft_sem_wait_slow(sem, (const struct timespec *)0);
@@ -12240,12 +12262,43 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  * sources and its word are described at the top of include/weft/sem.h.
  *
  * Transitions made here:
- *   spin:     count -> count - 1 by CAS when count > 0, watching the word
+ *   spin:     count -> count - 1 by CAS when takeable (count > 0, no claim up)
  *   register: waiters++ (seq_cst: the Dekker pair with the post's CAS and load)
- *   sleep:    futex_wait(&value, count 0) until woken, then retry the CAS
+ *   sleep:    futex_wait(&value, word as seen) until woken, then retry the CAS
+ *   claim:    count 0 and no claim -> claim bit up (a registered sleeper of a
+ *             private semaphore, starving past the bound, after a lost round)
+ *   take:     the claimant: count -> count - 1 and claim down, in one CAS
+ *   unclaim:  a claimant that times out: claim down (a unit still there is
+ *             taken first, as any timed-out waiter takes one that arrived)
  *   leave:    waiters--
+ *   wake:     a post with waiters: n sleepers, or all while a claim is up
+ *             (the claimant must be among those woken)
  */
 
+/* ---- interim: src/fairness.h (helper "fair", issue 15) has not landed yet.
+ * This is its interface and its default bound (1 ms,
+ * WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT); when it lands, this block becomes
+ * `#include "fairness.h"` and nothing below changes. */
+#include <time.h>
+struct weft__fair_clock {
+	uint64_t since_ns; /* CLOCK_MONOTONIC ns of the first sleep, or 0 */
+};
+static uint64_t sem_fair_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1u;
+}
+static void weft__fair_start(struct weft__fair_clock *clock)
+{
+	if (clock->since_ns == 0)
+		clock->since_ns = sem_fair_now_ns();
+}
+static bool weft__fair_starving(const struct weft__fair_clock *clock)
+{
+	return clock->since_ns != 0 && sem_fair_now_ns() - clock->since_ns >= 1000000u;
+}
+/* ---- end of the interim block */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
@@ -12253,19 +12306,66 @@ unsigned weft_sem_set_spin(unsigned pauses)
 	return weft__spin_set_pauses(WEFT__SPIN_SEM, pauses);
 }
 
-/* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
- * *seen the word as last read. */
+/* count -> count - 1 if takeable (no claim up).  Return: true if a unit was
+ * taken, and in *seen the word as last read. */
 static bool sem_try_take(weft_sem_t *sem, uint32_t *seen)
 {
 	/* relaxed: the CAS is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
-	while (v & WEFT_SEM_COUNT_MASK) {
+	while (WEFT__SEM_TAKEABLE(v)) {
 		/* acquire: pairs with the release CAS in weft_sem_post_n() */
 		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
 			return true;
 	}
 	*seen = v;
 	return false;
+}
+
+/* The claimant's take: count -> count - 1 with the claim bit down, in one CAS.
+ * Units left over may have sleepers that the claim turned away: wake them. */
+static bool sem_take_claimed(weft_sem_t *sem, uint32_t *seen)
+{
+	/* relaxed: the CAS is the acquire */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while (v & WEFT_SEM_COUNT_MASK) {
+		/* acquire: pairs with the release CAS in weft_sem_post_n() */
+		if (weft_atomic_cas_weak(&sem->value, &v, (v - 1u) & ~WEFT_SEM_STARVING_BIT, WEFT_ACQUIRE,
+					 WEFT_RELAXED)) {
+			if ((v & WEFT_SEM_COUNT_MASK) > 1u)
+				weft__wake(&sem->value, (int)((v & WEFT_SEM_COUNT_MASK) - 1u), 0);
+			return true;
+		}
+	}
+	*seen = v;
+	return false;
+}
+
+/* Raise the claim if the count is 0 and nobody claims.  Return: true if
+ * raised, and in *seen the word as last read (with the claim if raised). */
+static bool sem_claim(weft_sem_t *sem, uint32_t *seen)
+{
+	/* relaxed: the CAS below decides */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while ((v & (WEFT_SEM_COUNT_MASK | WEFT_SEM_STARVING_BIT)) == 0) {
+		/* relaxed: the bit orders nothing; a unit is still handed over
+		 * only by the acquire CAS of sem_take_claimed() */
+		if (weft_atomic_cas_weak(&sem->value, &v, v | WEFT_SEM_STARVING_BIT, WEFT_RELAXED, WEFT_RELAXED)) {
+			*seen = v | WEFT_SEM_STARVING_BIT;
+			return true;
+		}
+	}
+	*seen = v;
+	return false;
+}
+
+/* A claimant that gives up (timeout): lower the claim; units that arrived
+ * meanwhile were turned away from the others: wake them. */
+static void sem_unclaim(weft_sem_t *sem)
+{
+	/* relaxed: the bit orders nothing (as in sem_claim()) */
+	uint32_t v = weft_atomic_fetch_and(&sem->value, ~WEFT_SEM_STARVING_BIT, WEFT_RELAXED);
+	if (v & WEFT_SEM_COUNT_MASK)
+		weft__wake(&sem->value, (int)(v & WEFT_SEM_COUNT_MASK), 0);
 }
 
 int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
@@ -12294,21 +12394,44 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	/* seq_cst: registers us before the kernel reads the word; pairs with the
 	 * post's seq_cst CAS and its seq_cst load of `waiters` */
 	weft_atomic_fetch_add(&sem->waiters, 1u, WEFT_SEQ_CST);
+	struct weft__fair_clock clock = {0}; /* started at the first sleep */
+	bool claimed = false;
 	int rc;
 	for (;;) {
-		if (sem_try_take(sem, &seen)) {
+		if (claimed ? sem_take_claimed(sem, &seen) : sem_try_take(sem, &seen)) {
 			rc = WEFT_OK;
 			break;
 		}
-		/* seen has count 0: sleep until a post changes the word.  A
-		 * process-shared semaphore naps: a poster killed
-		 * between its increment and its wake-up call, or a woken waiter
-		 * killed before it took the unit, would leave us asleep beside a
-		 * unit (issue 14, docs/processes.md; the nap: src/wait.h) */
+		/* Lost again after waiting past the bound: claim the next unit.
+		 * Never for a process-shared semaphore (see sem.h). */
+		if (!claimed && !flags && weft__fair_starving(&clock)) {
+			if (sem_claim(sem, &seen)) {
+				claimed = true;
+				continue; /* a unit may have come between the two reads */
+			}
+			/* not claimed: a unit came meanwhile (take it; sleeping on a
+			 * word that shows it would miss its post's wake-up), or
+			 * another sleeper claims (sleep until its claim is served) */
+			if (WEFT__SEM_TAKEABLE(seen))
+				continue;
+		}
+		weft__fair_start(&clock);
+		/* seen has no takeable unit: sleep until the word changes (a post,
+		 * or a claim raised or lowered).  A process-shared semaphore naps:
+		 * a poster killed between its increment and its wake-up call, or a
+		 * woken waiter killed before it took the unit, would leave us
+		 * asleep beside a unit (issue 14, docs/processes.md; the nap:
+		 * src/wait.h) */
 		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
-			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			if (claimed) {
+				rc = sem_take_claimed(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+				if (rc != WEFT_OK)
+					sem_unclaim(sem);
+			} else {
+				rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			}
 			break;
 		}
 	}
@@ -12320,8 +12443,15 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 
 void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	unsigned flags = (weft_atomic_load(&sem->value, WEFT_RELAXED) & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* relaxed: the pshared bit is fixed at init; a claim raised before our
+	 * CAS is seen here (read after our own RMW of the word) */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	unsigned flags = (v & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* With a claim up the woken must include the claimant, and the kernel
+	 * does not say which sleeper it wakes: wake them all (the others find
+	 * the claim and sleep again).  Rare: once per starving sleeper per bound. */
+	if (v & WEFT_SEM_STARVING_BIT)
+		n = (unsigned)INT32_MAX;
 	weft__wake(&sem->value, n > (unsigned)INT32_MAX ? INT32_MAX : (int)n, flags);
 }
 

@@ -125,6 +125,11 @@ run sem-woken-2t             sem   pass  ltl:woken    -DSCENARIO_POOL -DLIVENESS
 run sem-BUG_POST_READS_WAITERS_FIRST sem catch safety -DSCENARIO_POOL -DNTHREADS=3 -DITERS=2 -DBUG_SEM_POST_READS_WAITERS_FIRST
 run sem-BUG_POST_N_WAKES_ONE sem   catch safety       -DSCENARIO_HANDOFF -DNTHREADS=3 -DBUG_SEM_POST_N_WAKES_ONE
 run sem-BUG_WAIT_UNCHECKED   sem   catch safety       -DSCENARIO_POOL -DNTHREADS=3 -DITERS=2 -DBUG_SEM_WAIT_UNCHECKED
+run sem-pool-timeouts-safety-3t sem pass safety       -DSCENARIO_POOL -DNTHREADS=3 -DITERS=1 -DTIMEOUTS
+run sem-served-3t            sem   pass  ltl:served   -DSCENARIO_POOL -DLIVENESS -DNTHREADS=3
+run sem-BUG_CLAIM_IGNORED    sem   catch safety       -DSCENARIO_POOL -DNTHREADS=3 -DITERS=2 -DBUG_SEM_CLAIM_IGNORED
+run sem-BUG_CLAIM_WAKES_N    sem   catch safety       -DSCENARIO_HANDOFF -DNTHREADS=3 -DBUG_SEM_CLAIM_WAKES_N
+run sem-BUG_CLAIM_TAKE_NO_WAKE sem catch safety       -DSCENARIO_HANDOFF -DNTHREADS=3 -DBUG_SEM_CLAIM_TAKE_NO_WAKE
 
 # ---- weft_rwlock_t: reader bias and the trywrlock's REVOKING ------------------
 run rwlock-bias-safety-2r    rwlock_bias pass  safety -DNREADERS=2 -DITERS=2

@@ -4,15 +4,46 @@
  * sources and its word are described at the top of include/weft/sem.h.
  *
  * Transitions made here:
- *   spin:     count -> count - 1 by CAS when count > 0, watching the word
+ *   spin:     count -> count - 1 by CAS when takeable (count > 0, no claim up)
  *   register: waiters++ (seq_cst: the Dekker pair with the post's CAS and load)
- *   sleep:    futex_wait(&value, count 0) until woken, then retry the CAS
+ *   sleep:    futex_wait(&value, word as seen) until woken, then retry the CAS
+ *   claim:    count 0 and no claim -> claim bit up (a registered sleeper of a
+ *             private semaphore, starving past the bound, after a lost round)
+ *   take:     the claimant: count -> count - 1 and claim down, in one CAS
+ *   unclaim:  a claimant that times out: claim down (a unit still there is
+ *             taken first, as any timed-out waiter takes one that arrived)
  *   leave:    waiters--
+ *   wake:     a post with waiters: n sleepers, or all while a claim is up
+ *             (the claimant must be among those woken)
  */
 #include "spinwait.h"
 #include "wait.h"
 #include "weft/sem.h"
 
+/* ---- interim: src/fairness.h (helper "fair", issue 15) has not landed yet.
+ * This is its interface and its default bound (1 ms,
+ * WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT); when it lands, this block becomes
+ * `#include "fairness.h"` and nothing below changes. */
+#include <time.h>
+struct weft__fair_clock {
+	uint64_t since_ns; /* CLOCK_MONOTONIC ns of the first sleep, or 0 */
+};
+static uint64_t sem_fair_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1u;
+}
+static void weft__fair_start(struct weft__fair_clock *clock)
+{
+	if (clock->since_ns == 0)
+		clock->since_ns = sem_fair_now_ns();
+}
+static bool weft__fair_starving(const struct weft__fair_clock *clock)
+{
+	return clock->since_ns != 0 && sem_fair_now_ns() - clock->since_ns >= 1000000u;
+}
+/* ---- end of the interim block */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
@@ -20,19 +51,66 @@ unsigned weft_sem_set_spin(unsigned pauses)
 	return weft__spin_set_pauses(WEFT__SPIN_SEM, pauses);
 }
 
-/* count -> count - 1 if count > 0.  Return: true if a unit was taken, and in
- * *seen the word as last read. */
+/* count -> count - 1 if takeable (no claim up).  Return: true if a unit was
+ * taken, and in *seen the word as last read. */
 static bool sem_try_take(weft_sem_t *sem, uint32_t *seen)
 {
 	/* relaxed: the CAS is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
-	while (v & WEFT_SEM_COUNT_MASK) {
+	while (WEFT__SEM_TAKEABLE(v)) {
 		/* acquire: pairs with the release CAS in weft_sem_post_n() */
 		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
 			return true;
 	}
 	*seen = v;
 	return false;
+}
+
+/* The claimant's take: count -> count - 1 with the claim bit down, in one CAS.
+ * Units left over may have sleepers that the claim turned away: wake them. */
+static bool sem_take_claimed(weft_sem_t *sem, uint32_t *seen)
+{
+	/* relaxed: the CAS is the acquire */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while (v & WEFT_SEM_COUNT_MASK) {
+		/* acquire: pairs with the release CAS in weft_sem_post_n() */
+		if (weft_atomic_cas_weak(&sem->value, &v, (v - 1u) & ~WEFT_SEM_STARVING_BIT, WEFT_ACQUIRE,
+					 WEFT_RELAXED)) {
+			if ((v & WEFT_SEM_COUNT_MASK) > 1u)
+				weft__wake(&sem->value, (int)((v & WEFT_SEM_COUNT_MASK) - 1u), 0);
+			return true;
+		}
+	}
+	*seen = v;
+	return false;
+}
+
+/* Raise the claim if the count is 0 and nobody claims.  Return: true if
+ * raised, and in *seen the word as last read (with the claim if raised). */
+static bool sem_claim(weft_sem_t *sem, uint32_t *seen)
+{
+	/* relaxed: the CAS below decides */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	while ((v & (WEFT_SEM_COUNT_MASK | WEFT_SEM_STARVING_BIT)) == 0) {
+		/* relaxed: the bit orders nothing; a unit is still handed over
+		 * only by the acquire CAS of sem_take_claimed() */
+		if (weft_atomic_cas_weak(&sem->value, &v, v | WEFT_SEM_STARVING_BIT, WEFT_RELAXED, WEFT_RELAXED)) {
+			*seen = v | WEFT_SEM_STARVING_BIT;
+			return true;
+		}
+	}
+	*seen = v;
+	return false;
+}
+
+/* A claimant that gives up (timeout): lower the claim; units that arrived
+ * meanwhile were turned away from the others: wake them. */
+static void sem_unclaim(weft_sem_t *sem)
+{
+	/* relaxed: the bit orders nothing (as in sem_claim()) */
+	uint32_t v = weft_atomic_fetch_and(&sem->value, ~WEFT_SEM_STARVING_BIT, WEFT_RELAXED);
+	if (v & WEFT_SEM_COUNT_MASK)
+		weft__wake(&sem->value, (int)(v & WEFT_SEM_COUNT_MASK), 0);
 }
 
 int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
@@ -61,21 +139,44 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	/* seq_cst: registers us before the kernel reads the word; pairs with the
 	 * post's seq_cst CAS and its seq_cst load of `waiters` */
 	weft_atomic_fetch_add(&sem->waiters, 1u, WEFT_SEQ_CST);
+	struct weft__fair_clock clock = {0}; /* started at the first sleep */
+	bool claimed = false;
 	int rc;
 	for (;;) {
-		if (sem_try_take(sem, &seen)) {
+		if (claimed ? sem_take_claimed(sem, &seen) : sem_try_take(sem, &seen)) {
 			rc = WEFT_OK;
 			break;
 		}
-		/* seen has count 0: sleep until a post changes the word.  A
-		 * process-shared semaphore naps: a poster killed
-		 * between its increment and its wake-up call, or a woken waiter
-		 * killed before it took the unit, would leave us asleep beside a
-		 * unit (issue 14, docs/processes.md; the nap: src/wait.h) */
+		/* Lost again after waiting past the bound: claim the next unit.
+		 * Never for a process-shared semaphore (see sem.h). */
+		if (!claimed && !flags && weft__fair_starving(&clock)) {
+			if (sem_claim(sem, &seen)) {
+				claimed = true;
+				continue; /* a unit may have come between the two reads */
+			}
+			/* not claimed: a unit came meanwhile (take it; sleeping on a
+			 * word that shows it would miss its post's wake-up), or
+			 * another sleeper claims (sleep until its claim is served) */
+			if (WEFT__SEM_TAKEABLE(seen))
+				continue;
+		}
+		weft__fair_start(&clock);
+		/* seen has no takeable unit: sleep until the word changes (a post,
+		 * or a claim raised or lowered).  A process-shared semaphore naps:
+		 * a poster killed between its increment and its wake-up call, or a
+		 * woken waiter killed before it took the unit, would leave us
+		 * asleep beside a unit (issue 14, docs/processes.md; the nap:
+		 * src/wait.h) */
 		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
-			rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			if (claimed) {
+				rc = sem_take_claimed(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+				if (rc != WEFT_OK)
+					sem_unclaim(sem);
+			} else {
+				rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
+			}
 			break;
 		}
 	}
@@ -87,7 +188,14 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 
 void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)
 {
-	/* relaxed: the pshared bit is fixed at init */
-	unsigned flags = (weft_atomic_load(&sem->value, WEFT_RELAXED) & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* relaxed: the pshared bit is fixed at init; a claim raised before our
+	 * CAS is seen here (read after our own RMW of the word) */
+	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
+	unsigned flags = (v & WEFT_SEM_PSHARED_BIT) ? WEFT_PSHARED : 0u;
+	/* With a claim up the woken must include the claimant, and the kernel
+	 * does not say which sleeper it wakes: wake them all (the others find
+	 * the claim and sleep again).  Rare: once per starving sleeper per bound. */
+	if (v & WEFT_SEM_STARVING_BIT)
+		n = (unsigned)INT32_MAX;
 	weft__wake(&sem->value, n > (unsigned)INT32_MAX ? INT32_MAX : (int)n, flags);
 }

@@ -15,6 +15,12 @@
  *             a holder touches) makes TSan see a missing acquire/release.  At
  *             the end the semaphore holds exactly N units again.
  *
+ * Eventual fairness (the claim of a starving sleeper, include/weft/sem.h): now
+ * and then a holder sleeps 2 ms inside (longer than the fairness bound, 1 ms),
+ * so that sleepers starve and claim; some timedwaits get deadlines of up to
+ * 3 ms, so that a claimant also times out and lowers its claim.  A holder
+ * counts the claims it sees up; at the end of a phase no claim may be left.
+ *
  * A permit that a post fails to hand to a sleeper while units are available
  * shows up as a thread stuck in weft_sem_wait(): the harness's watchdog fails
  * the run.  Every timedwait that times out re-checks: a timeout while the
@@ -23,6 +29,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,7 +48,7 @@ static unsigned long long plain; /* N == 1 only: touched only by the holder */
 
 struct worker {
 	uint64_t rng;
-	unsigned long long sections, doubles, timeouts, try_fails;
+	unsigned long long sections, doubles, timeouts, try_fails, claims_seen;
 } __attribute__((aligned(64)));
 
 static void enter(unsigned k)
@@ -72,7 +79,9 @@ static void *worker_main(void *arg)
 			weft_sem_wait(&sem);
 			break;
 		case 2: {
-			struct timespec d = weft_deadline_after_ns((r >> 8) % 100000);
+			/* mostly under 100 us; one in four up to 3 ms, past the bound */
+			uint64_t ns = (r >> 50) % 4 == 0 ? (r >> 8) % 3000000 : (r >> 8) % 100000;
+			struct timespec d = weft_deadline_after_ns(ns);
 			int rc = weft_sem_timedwait(&sem, &d);
 			if (rc == WEFT_ETIMEDOUT) {
 				w->timeouts++;
@@ -95,8 +104,15 @@ static void *worker_main(void *arg)
 			w->doubles++;
 		}
 		enter(k);
-		for (unsigned i = (unsigned)((r >> 20) % 64); i > 0; i--)
-			__asm__ __volatile__("" ::: "memory");
+		/* relaxed: a white-box look at the claim bit (a statistic) */
+		w->claims_seen += (__atomic_load_n(&sem.value, __ATOMIC_RELAXED) & WEFT_SEM_STARVING_BIT) != 0;
+		if ((r >> 30) % 256 == 0) {
+			const struct timespec nap = {0, 2000000}; /* past the bound: the others starve */
+			nanosleep(&nap, NULL);
+		} else {
+			for (unsigned i = (unsigned)((r >> 20) % 64); i > 0; i--)
+				__asm__ __volatile__("" ::: "memory");
+		}
 		leave(k);
 		int rc = k == 2 ? weft_sem_post_n(&sem, 2) : weft_sem_post(&sem);
 		if (stress_violated(rc != WEFT_OK))
@@ -107,7 +123,7 @@ static void *worker_main(void *arg)
 }
 
 struct result {
-	unsigned long long sections, doubles, timeouts, try_fails;
+	unsigned long long sections, doubles, timeouts, try_fails, claims_seen;
 	unsigned max_holders;
 };
 
@@ -123,8 +139,9 @@ static struct result run_phase(unsigned n, unsigned npermits, double seconds)
 		w[i].rng = opts.seed * 2654435761u + i * 977 + npermits;
 	stress_phase_begin(seconds);
 	stress_run_threads(n, worker_main, w, sizeof(*w));
-	struct result r = {0, 0, 0, 0, max_holders};
+	struct result r = {0, 0, 0, 0, 0, max_holders};
 	for (unsigned i = 0; i < n; i++) {
+		r.claims_seen += w[i].claims_seen;
 		r.sections += w[i].sections;
 		r.doubles += w[i].doubles;
 		r.timeouts += w[i].timeouts;
@@ -133,6 +150,8 @@ static struct result run_phase(unsigned n, unsigned npermits, double seconds)
 	free(w);
 	if (stress_violated(weft_sem_value(&sem) != (long)npermits))
 		stress_fail(&opts, "%ld units at the end of a phase, expected %u", weft_sem_value(&sem), npermits);
+	if (stress_violated((__atomic_load_n(&sem.value, __ATOMIC_RELAXED) & WEFT_SEM_STARVING_BIT) != 0))
+		stress_fail(&opts, "a claim is still up at the end of a phase");
 	if (stress_violated(__atomic_load_n(&sem.waiters, __ATOMIC_RELAXED) != 0))
 		stress_fail(&opts, "%u waiters registered at the end", sem.waiters);
 	if (stress_violated(npermits == 1 && plain != r.sections))
@@ -147,6 +166,7 @@ static void add(struct result *to, struct result r)
 	to->doubles += r.doubles;
 	to->timeouts += r.timeouts;
 	to->try_fails += r.try_fails;
+	to->claims_seen += r.claims_seen;
 	if (r.max_holders > to->max_holders)
 		to->max_holders = r.max_holders;
 }
@@ -164,8 +184,10 @@ int main(int argc, char **argv)
 	weft_sem_set_spin(spin);
 	stress_pass(&opts, one.sections + three.sections,
 		    "1 permit: %llu sections, max holders %u | 3 permits: %llu sections (%llu with 2 permits), "
-		    "max holders %u | timeouts %llu, trywait failures %llu; never over the bound, units conserved",
+		    "max holders %u | timeouts %llu, trywait failures %llu, claims seen %llu; never over the "
+		    "bound, units conserved",
 		    one.sections, one.max_holders, three.sections, three.doubles, three.max_holders,
-		    one.timeouts + three.timeouts, one.try_fails + three.try_fails);
+		    one.timeouts + three.timeouts, one.try_fails + three.try_fails,
+		    one.claims_seen + three.claims_seen);
 	return 0;
 }

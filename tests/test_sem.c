@@ -4,14 +4,18 @@
  * and post_n (overflow at WEFT_SEM_VALUE_MAX changes nothing), value, every
  * timed case (past deadline, timeout, each malformed timespec), sleeping
  * waiters woken by post and post_n, no system call for a post with no waiter
- * (white box: the waiter count), and the process-shared semaphore across
- * fork().
+ * (white box: the waiter count), the process-shared semaphore across
+ * fork(), and eventual fairness: a sleeper passed over round after round by
+ * a barging looper claims and gets the unit (test_sleeper_not_starved).
  *
  * Also run in the WEFT_DEBUG build; no misuse here (see test_sem_debug.c).
  * No timing assertion: a waiter is posted to only after it is seen asleep, and
  * waits that should succeed carry a far deadline (reaching it means a lost
  * wake-up).  Tests run with the default spin and with spinning off.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* pthread_setaffinity_np(), SCHED_IDLE */
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -51,7 +55,7 @@ static void test_initial_states(void)
 	CHECK_EQ(weft_sem_value(&s), 5);
 	CHECK_EQ(s.value, 5u | WEFT_SEM_PSHARED_BIT);
 	CHECK_STATUS(weft_sem_init(&s, WEFT_SEM_VALUE_MAX, 0), WEFT_OK);
-	CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+	CHECK_EQ(weft_sem_value(&s), (long)WEFT_SEM_VALUE_MAX);
 	weft_sem_destroy(&s);
 	CHECK_EQ(sizeof(weft_sem_t), 8);
 }
@@ -108,7 +112,7 @@ static void test_overflow(void)
 		CHECK_STATUS(weft_sem_post_n(&s, 0x80000000u), WEFT_EOVERFLOW);
 		CHECK_EQ(s.value, before);
 		CHECK_STATUS(weft_sem_post_n(&s, 3), WEFT_OK);
-		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+		CHECK_EQ(weft_sem_value(&s), (long)WEFT_SEM_VALUE_MAX);
 		before = s.value;
 		CHECK_STATUS(weft_sem_post(&s), WEFT_EOVERFLOW);
 		CHECK_STATUS(weft_sem_post_n(&s, 1), WEFT_EOVERFLOW);
@@ -116,13 +120,13 @@ static void test_overflow(void)
 		CHECK_STATUS(weft_sem_post_n(&s, 0), WEFT_OK);
 		CHECK(weft_sem_trywait(&s));
 		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
-		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+		CHECK_EQ(weft_sem_value(&s), (long)WEFT_SEM_VALUE_MAX);
 		/* from zero, the largest post fits and one more does not */
 		CHECK_STATUS(weft_sem_init(&s, 0, flag_sets[f]), WEFT_OK);
 		CHECK_STATUS(weft_sem_post_n(&s, WEFT_SEM_VALUE_MAX + 1u), WEFT_EOVERFLOW);
 		CHECK_EQ(weft_sem_value(&s), 0);
 		CHECK_STATUS(weft_sem_post_n(&s, WEFT_SEM_VALUE_MAX), WEFT_OK);
-		CHECK_EQ(weft_sem_value(&s), INT32_MAX);
+		CHECK_EQ(weft_sem_value(&s), (long)WEFT_SEM_VALUE_MAX);
 	}
 }
 
@@ -332,6 +336,87 @@ static void test_conservation(void)
 	}
 }
 
+/* ---- eventual fairness: a sleeper is not passed over for ever ------------------ */
+
+/*
+ * A looper holds the only unit, gives it back and takes it again at once with
+ * trywait (a barging waiter), round after round; one sleeper waits for it.
+ * Both run on one CPU and the sleeper under SCHED_IDLE, so it cannot run
+ * between the looper's post and its trywait (an idle-class thread never
+ * preempts a normal one): each round the post wakes the sleeper, the looper
+ * takes the unit back, and only then, when the looper pauses until the
+ * sleeper is asleep again, does the sleeper run -- and find the unit taken.
+ * Without a hand-off it loses every round.  With eventual fairness, once it
+ * has waited past the bound (1 ms by default; a round lasts at least the
+ * looper's 1 ms poll for the sleeper's sleep) it claims the next unit; the
+ * looper's trywait then fails and the unit is the sleeper's.  Counted, not
+ * timed: the sleeper must have the unit before STARVE_CAP rounds (failed
+ * every time without the hand-off).
+ */
+#define STARVE_CAP 200
+struct starve {
+	weft_sem_t s;
+	int sleeper_got;     /* atomic: the sleeper has its unit */
+	int sleeper_started; /* atomic */
+	pid_t sleeper_tid;
+	cpu_set_t cpu;       /* the one CPU both run on */
+};
+
+static void *starve_sleeper(void *arg)
+{
+	struct starve *st = arg;
+	struct sched_param idle = {0};
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(st->cpu), &st->cpu);
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	st->sleeper_tid = check_gettid();
+	__atomic_store_n(&st->sleeper_started, 1, __ATOMIC_RELEASE);
+	weft_sem_wait(&st->s);
+	__atomic_store_n(&st->sleeper_got, 1, __ATOMIC_RELEASE);
+	(void)!weft_sem_post(&st->s);
+	return NULL;
+}
+
+static void test_sleeper_not_starved(void)
+{
+	struct starve st;
+	memset(&st, 0, sizeof(st));
+	cpu_set_t allowed;
+	CHECK_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	CPU_ZERO(&st.cpu);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &allowed)) {
+			CPU_SET(c, &st.cpu);
+			break;
+		}
+	CHECK_EQ(sched_setaffinity(0, sizeof(st.cpu), &st.cpu), 0);
+	CHECK_STATUS(weft_sem_init(&st.s, 0, 0), WEFT_OK); /* the looper holds the one unit */
+	pthread_t sleeper;
+	CHECK_EQ(pthread_create(&sleeper, NULL, starve_sleeper, &st), 0);
+	while (!__atomic_load_n(&st.sleeper_started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	int round;
+	bool handed = false;
+	for (round = 0; round < STARVE_CAP; round++) {
+		(void)check_wait_until_sleeping(getpid(), st.sleeper_tid); /* it lost its last try */
+		CHECK_STATUS(weft_sem_post(&st.s), WEFT_OK);
+		if (!weft_sem_trywait(&st.s)) { /* a claim is up: the unit is the sleeper's */
+			handed = true;
+			break;
+		}
+	}
+	if (!handed)
+		CHECK_STATUS(weft_sem_post(&st.s), WEFT_OK); /* give up the unit: the sleeper finishes */
+	pthread_join(sleeper, NULL);
+	CHECK_EQ(sched_setaffinity(0, sizeof(allowed), &allowed), 0);
+	printf("  the sleeper got the unit %s %d rounds (cap %d)\n", handed ? "after" : "only when the looper gave up, after",
+	       round, STARVE_CAP);
+	CHECK(handed);
+	CHECK(__atomic_load_n(&st.sleeper_got, __ATOMIC_ACQUIRE));
+	CHECK_EQ(weft_sem_value(&st.s), 1);
+	CHECK_EQ(st.s.waiters, 0);
+	CHECK_EQ(st.s.value & WEFT_SEM_STARVING_BIT, 0u);
+}
+
 static void test_set_spin(void)
 {
 	unsigned old = weft_sem_set_spin(11);
@@ -402,6 +487,7 @@ int main(void)
 	RUN_TEST(test_post_more_and_fewer);
 	RUN_TEST(test_post_no_waiter_no_wake);
 	RUN_TEST(test_conservation);
+	RUN_TEST(test_sleeper_not_starved);
 	RUN_TEST(test_set_spin);
 	RUN_TEST(test_pshared_fork);
 	return check_summary();

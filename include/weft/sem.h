@@ -25,23 +25,38 @@
  * woken waiter competes for the unit with threads that never slept (barging):
  * if it loses, it sleeps again; the unit went to someone.
  *
- * The word: bits 0..30 are the count, bit 31 marks a process-shared
- * semaphore.  The count never goes negative (waiters are counted apart), so
- * weft_sem_value() is never negative.  WEFT_SEM_VALUE_MAX is INT32_MAX
- * (2147483647): a post that would pass it returns WEFT_EOVERFLOW and changes
- * nothing.
+ * Eventual fairness (issue 15; the bound and its clock are src/fairness.h's,
+ * shared with weft_mutex_t): a sleeper of a private semaphore that has waited
+ * longer than the bound and loses once more raises WEFT_SEM_STARVING_BIT in
+ * the word (only while the count is 0; one claimant at a time).  While it is
+ * up no other thread takes a unit -- the inline fast paths test the bit with
+ * the count in one comparison, so barging waiters fall to the slow path and
+ * sleep -- and a post wakes every sleeper, so the claimant is among those
+ * woken; the claimant takes the next unit and lowers the bit in one CAS
+ * (waking the others if units are left).  The units never leave the count:
+ * nothing can be lost, only passed over.  A process-shared semaphore never
+ * claims: a claimant killed with the bit up would stop every other waiter.
+ *
+ * The word: bits 0..29 are the count, bit 30 the claim of a starving sleeper,
+ * bit 31 marks a process-shared semaphore.  The count never goes negative
+ * (waiters are counted apart), so weft_sem_value() is never negative.
+ * WEFT_SEM_VALUE_MAX is 2^30 - 1 (1073741823): a post that would pass it
+ * returns WEFT_EOVERFLOW and changes nothing.
  *
  * Progress: wait is blocking; trywait, post and value are lock-free.
- * Fairness: none (barging); the kernel wakes sleepers in FIFO order within a
- * priority, but a running thread can take the unit first.
+ * Fairness: barging, bounded (private semaphores): a sleeper is passed over
+ * for at most the bound (1 ms; src/fairness.h) plus the time until it
+ * runs again, then it gets the next unit.  trywait fails while a claim is up,
+ * even with units in the count.
  *
  * Ordering: a post is a release and a successful wait (wait, trywait,
  * timedwait returning WEFT_OK) an acquire: what a thread wrote before posting
  * is visible to the thread that takes that unit.  Failed waits have no
  * ordering.
  *
- * Footprint: 8 bytes (sem_t: 32).  All-zero is a private semaphore with count
- * 0; WEFT_SEM_INIT(n) is a private one with count n.
+ * Footprint: 8 bytes (sem_t: 32), unchanged by the claim bit.  All-zero is
+ * a private semaphore with count 0; WEFT_SEM_INIT(n) is a private one with
+ * count n.
  *
  * WEFT_DEBUG: destroying a semaphore while threads wait on it aborts.
  */
@@ -60,9 +75,15 @@
 WEFT_EXTERN_C_BEGIN
 
 /* The word (see the overview). */
-#define WEFT_SEM_COUNT_MASK 0x7fffffffu
+#define WEFT_SEM_COUNT_MASK 0x3fffffffu
+#define WEFT_SEM_STARVING_BIT 0x40000000u /* a starving sleeper claims the next unit */
 #define WEFT_SEM_PSHARED_BIT 0x80000000u
-#define WEFT_SEM_VALUE_MAX 0x7fffffffu /* INT32_MAX */
+#define WEFT_SEM_VALUE_MAX 0x3fffffffu /* 2^30 - 1 */
+
+/* Whether a thread that has not claimed may take a unit from word @v: the
+ * count is not 0 and no starving sleeper claims it.  One test for both: with
+ * the claim bit up, (v & ~PSHARED) - 1 is at least the mask. */
+#define WEFT__SEM_TAKEABLE(v) ((((v) & ~WEFT_SEM_PSHARED_BIT) - 1u) < WEFT_SEM_COUNT_MASK)
 
 /* Pause instructions a waiter spends watching for a unit before it sleeps,
  * chosen by the sweep in docs/sem.md. */
@@ -117,13 +138,14 @@ WEFT_NODISCARD static inline int weft_sem_init(weft_sem_t *sem, unsigned value, 
  *
  * Context: any thread; never blocks; async-signal-safe.
  * Ordering: acquire on success, none on failure.
- * Return: true if a unit was taken.
+ * Return: true if a unit was taken; false if the count is 0, or while a
+ * starving sleeper claims the next unit (see the overview).
  */
 WEFT_NODISCARD static inline bool weft_sem_trywait(weft_sem_t *sem)
 {
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
-	while (v & WEFT_SEM_COUNT_MASK) {
+	while (WEFT__SEM_TAKEABLE(v)) {
 		/* acquire: pairs with the release CAS in weft_sem_post_n() */
 		if (weft_atomic_cas_weak(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED))
 			return true;
@@ -143,7 +165,7 @@ static inline void weft_sem_wait(weft_sem_t *sem)
 	/* relaxed: the CAS below is the acquire */
 	uint32_t v = weft_atomic_load(&sem->value, WEFT_RELAXED);
 	/* acquire: pairs with the release CAS in weft_sem_post_n() */
-	if (WEFT_LIKELY((v & WEFT_SEM_COUNT_MASK) &&
+	if (WEFT_LIKELY(WEFT__SEM_TAKEABLE(v) &&
 			weft_atomic_cas(&sem->value, &v, v - 1u, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	(void)weft_sem_wait_slow(sem, (const struct timespec *)0);
