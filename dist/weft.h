@@ -5818,6 +5818,8 @@ WEFT_STATIC_ASSERT(sizeof(weft_sem_t) == 8, "weft_sem_t is two 32-bit words");
 #define WEFT_SEM_INIT(n) {(n), 0}
 
 WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow_ctx(weft_sem_t *sem, const struct timespec *deadline,
+						   weft_cancel_t *cancel);
 WEFT_NOINLINE WEFT_COLD void weft_sem_wake_slow(weft_sem_t *sem, unsigned n);
 
 /**
@@ -5913,6 +5915,41 @@ WEFT_NODISCARD static inline int weft_sem_timedwait(weft_sem_t *sem, const struc
 	if (weft_sem_trywait(sem))
 		return WEFT_OK;
 	int rc = weft_sem_wait_slow(sem, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
+	return rc;
+}
+
+/**
+ * weft_sem_wait_ctx() - take a unit, sleeping until one is available, until
+ * @deadline or until @cancel is cancelled.
+ * @sem: the semaphore.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_sem_wait() and weft_sem_timedwait() with a cancellation token.  A wait
+ * that finds a unit takes it without looking at the token; the token is read
+ * only once the call would wait (a token already cancelled then returns
+ * WEFT_ECANCELED without sleeping).  No unit is lost to a cancellation: units
+ * never leave the count until a waiter takes one, so WEFT_ECANCELED means
+ * nothing was taken and every unit is still there for the other waiters; a
+ * cancelled waiter that had claimed the next unit (see the overview) lowers
+ * its claim and wakes sleepers for the units that are there.  A deadline
+ * already past still takes a unit that is available at once.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK (a unit taken); WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing
+ * taken); WEFT_EINVAL for a malformed @deadline (nothing taken).
+ */
+WEFT_NODISCARD static inline int weft_sem_wait_ctx(weft_sem_t *sem, const struct timespec *deadline,
+						   weft_cancel_t *cancel)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	if (weft_sem_trywait(sem))
+		return WEFT_OK;
+	int rc = weft_sem_wait_slow_ctx(sem, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
 	return rc;
@@ -12368,9 +12405,14 @@ static void sem_unclaim(weft_sem_t *sem)
 		weft__wake(&sem->value, (int)(v & WEFT_SEM_COUNT_MASK), 0);
 }
 
-int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
+/* The slow path of every wait; @cancel NULL: none (weft_sem_wait_ctx()). */
+static int sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	uint32_t seen = 0;
+	/* The call would wait: now, and only now, the token counts.  One
+	 * already cancelled ends the wait before any spin or sleep. */
+	if (cancel != NULL && weft_cancel_requested(cancel))
+		return WEFT_ECANCELED;
 	/* Watch the word for a bounded spin, a check per pause: no backoff, a
 	 * unit that appears should be taken at once (a post's CAS is the only
 	 * writer we wait for, and a read-only watcher does not slow it).  A
@@ -12422,7 +12464,19 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 		 * woken waiter killed before it took the unit, would leave us
 		 * asleep beside a unit (issue 14, docs/processes.md; the nap:
 		 * src/wait.h) */
-		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
+		int slept = weft__wait_napping_ctx(&sem->value, seen, deadline, flags, cancel);
+		if (slept == WEFT_ECANCELED) {
+			/* cancelled with the word as we saw it (the wait layer looks
+			 * at the word first), so no unit came for us and no post's
+			 * wake-up is consumed by leaving; nothing taken.  A claim
+			 * turned the others away: lower it and wake them for units
+			 * that are there. */
+			if (claimed)
+				sem_unclaim(sem);
+			rc = WEFT_ECANCELED;
+			break;
+		}
+		if (slept == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			if (claimed) {
@@ -12439,6 +12493,16 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	 * that finds nobody */
 	weft_atomic_fetch_sub(&sem->waiters, 1u, WEFT_RELAXED);
 	return rc;
+}
+
+int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
+{
+	return sem_wait_slow(sem, deadline, NULL);
+}
+
+int weft_sem_wait_slow_ctx(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	return sem_wait_slow(sem, deadline, cancel);
 }
 
 void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)

@@ -113,9 +113,14 @@ static void sem_unclaim(weft_sem_t *sem)
 		weft__wake(&sem->value, (int)(v & WEFT_SEM_COUNT_MASK), 0);
 }
 
-int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
+/* The slow path of every wait; @cancel NULL: none (weft_sem_wait_ctx()). */
+static int sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	uint32_t seen = 0;
+	/* The call would wait: now, and only now, the token counts.  One
+	 * already cancelled ends the wait before any spin or sleep. */
+	if (cancel != NULL && weft_cancel_requested(cancel))
+		return WEFT_ECANCELED;
 	/* Watch the word for a bounded spin, a check per pause: no backoff, a
 	 * unit that appears should be taken at once (a post's CAS is the only
 	 * writer we wait for, and a read-only watcher does not slow it).  A
@@ -167,7 +172,19 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 		 * woken waiter killed before it took the unit, would leave us
 		 * asleep beside a unit (issue 14, docs/processes.md; the nap:
 		 * src/wait.h) */
-		if (weft__wait_napping(&sem->value, seen, deadline, flags) == WEFT_ETIMEDOUT) {
+		int slept = weft__wait_napping_ctx(&sem->value, seen, deadline, flags, cancel);
+		if (slept == WEFT_ECANCELED) {
+			/* cancelled with the word as we saw it (the wait layer looks
+			 * at the word first), so no unit came for us and no post's
+			 * wake-up is consumed by leaving; nothing taken.  A claim
+			 * turned the others away: lower it and wake them for units
+			 * that are there. */
+			if (claimed)
+				sem_unclaim(sem);
+			rc = WEFT_ECANCELED;
+			break;
+		}
+		if (slept == WEFT_ETIMEDOUT) {
 			/* the kernel did not wake us, so no post's wake-up is lost
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			if (claimed) {
@@ -184,6 +201,16 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	 * that finds nobody */
 	weft_atomic_fetch_sub(&sem->waiters, 1u, WEFT_RELAXED);
 	return rc;
+}
+
+int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
+{
+	return sem_wait_slow(sem, deadline, NULL);
+}
+
+int weft_sem_wait_ctx_slow(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	return sem_wait_slow(sem, deadline, cancel);
 }
 
 void weft_sem_wake_slow(weft_sem_t *sem, unsigned n)

@@ -175,6 +175,9 @@ static const struct coverage_row coverage[] = {
 	{"weft_sem_timedwait", "EINVAL: NULL + 6 malformed (nothing taken); ETIMEDOUT: past and 1 ms at 0; OK: past "
 			       "with a unit",
 	 "test_sem, test_far_deadlines"},
+	{"weft_sem_wait_ctx", "EINVAL: 6 malformed deadlines (NULL is none), untouched; ETIMEDOUT: empty, past; "
+			      "ECANCELED: empty, cancelled; OK with a unit (token not read)",
+	 "test_sem"},
 	{"weft_sem_post", "EOVERFLOW at WEFT_SEM_VALUE_MAX, value unchanged", "test_sem"},
 	{"weft_sem_post_n", "EOVERFLOW: 1 at MAX, MAX-v+1, UINT_MAX, MAX+1 (unchanged); 0 at MAX ok", "test_sem"},
 	{"weft_sem_value", "no error return; 0 and MAX, never negative", "test_sem"},
@@ -1231,6 +1234,18 @@ static void test_sem(void)
 		FOR_EACH_BAD_DEADLINE(i)
 		CHECK_STATUS(E(weft_sem_timedwait(&s, bad_deadline(i))), WEFT_EINVAL);
 		CHECK_STATUS(E(weft_sem_timedwait(&s, &past)), WEFT_ETIMEDOUT);
+		for (size_t i = 0; i < N_BAD_DEADLINES; i++) /* the malformed ones; NULL is none here */
+			CHECK_STATUS(E(weft_sem_wait_ctx(&s, bad_deadline(i), NULL)), WEFT_EINVAL);
+		CHECK_STATUS(E(weft_sem_wait_ctx(&s, &past, NULL)), WEFT_ETIMEDOUT);
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT;
+			weft_cancel(&gone);
+			CHECK_STATUS(E(weft_sem_wait_ctx(&s, NULL, &gone)), WEFT_ECANCELED);
+			CHECK(UNCHANGED(s, copy));
+			CHECK_STATUS(E(weft_sem_post(&s)), WEFT_OK);
+			CHECK_STATUS(E(weft_sem_wait_ctx(&s, NULL, &gone)), WEFT_OK); /* a unit: token not read */
+			weft_cancel_destroy(&gone);
+		}
 		CHECK(UNCHANGED(s, copy));
 		struct timespec d = soon();
 		CHECK_STATUS(E(weft_sem_timedwait(&s, &d)), WEFT_ETIMEDOUT);

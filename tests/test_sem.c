@@ -24,6 +24,7 @@
 
 #include "check.h"
 #include "spinwait.h"
+#include "wait.h"
 #include "weft/weft.h"
 
 #define SEC_NS (1000ull * 1000 * 1000)
@@ -417,6 +418,115 @@ static void test_sleeper_not_starved(void)
 	CHECK_EQ(st.s.value & WEFT_SEM_STARVING_BIT, 0u);
 }
 
+/* ---- weft_sem_wait_ctx(): deadline and cancellation ------------------------------ */
+
+/* The token is read only when the call would wait; ECANCELED takes nothing. */
+static void test_wait_ctx_outcomes(void)
+{
+	for (size_t f = 0; f < N_FLAG_SETS; f++) {
+		weft_sem_t s;
+		CHECK_STATUS(weft_sem_init(&s, 1, flag_sets[f]), WEFT_OK);
+		weft_cancel_t done = WEFT_CANCEL_INIT, live = WEFT_CANCEL_INIT;
+		weft_cancel(&done);
+		struct timespec past = weft_deadline_after_ns(0);
+		CHECK_STATUS(weft_sem_wait_ctx(&s, NULL, &done), WEFT_OK); /* a unit: the token is not read */
+		CHECK_STATUS(weft_sem_wait_ctx(&s, NULL, &done), WEFT_ECANCELED);
+		CHECK_STATUS(weft_sem_wait_ctx(&s, &past, &live), WEFT_ETIMEDOUT);
+		CHECK_STATUS(weft_sem_wait_ctx(&s, &past, NULL), WEFT_ETIMEDOUT);
+		CHECK_EQ(weft_sem_value(&s), 0);
+		CHECK_EQ(s.waiters, 0);
+		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+		CHECK_STATUS(weft_sem_wait_ctx(&s, &past, &live), WEFT_OK); /* past, but a unit is there */
+		CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+		CHECK_STATUS(weft_sem_wait_ctx(&s, NULL, NULL), WEFT_OK);
+		CHECK_EQ(weft_sem_value(&s), 0);
+		weft_cancel_destroy(&done);
+		weft_cancel_destroy(&live);
+	}
+}
+
+struct ctx_waiter {
+	weft_sem_t *s;
+	weft_cancel_t *tok;
+	int rc;
+	pid_t tid;
+	int started; /* atomic */
+};
+
+static void *ctx_waiter_main(void *arg)
+{
+	struct ctx_waiter *w = arg;
+	w->tid = check_gettid();
+	__atomic_store_n(&w->started, 1, __ATOMIC_RELEASE);
+	struct timespec d = weft_deadline_after_ns(GENEROUS_NS);
+	w->rc = weft_sem_wait_ctx(w->s, (w->tid & 1) ? &d : NULL, w->tok);
+	return NULL;
+}
+
+static void *ctx_canceller(void *arg)
+{
+	weft_cancel((weft_cancel_t *)arg);
+	return NULL;
+}
+
+/*
+ * A sleeping waiter is cancelled: ECANCELED, nothing taken.  Then cancel and
+ * post race against a waiter (asleep in some rounds, arriving in others):
+ * exactly one outcome, units conserved -- WEFT_OK and the unit is gone, or
+ * WEFT_ECANCELED and the unit is still in the count.  Both wait backends:
+ * futex_waitv and the fallback without it.
+ */
+#define CTX_RACE_ROUNDS 400
+static void test_wait_ctx_cancel_races_post(void)
+{
+	for (int waitv = 1; waitv >= 0; waitv--) {
+		weft__wait_set_waitv(waitv != 0);
+		for (size_t f = 0; f < N_FLAG_SETS; f++) {
+			unsigned ok = 0, cancelled = 0;
+			for (int round = 0; round < CTX_RACE_ROUNDS; round++) {
+				weft_sem_t s;
+				CHECK_STATUS(weft_sem_init(&s, 0, flag_sets[f]), WEFT_OK);
+				weft_cancel_t tok = WEFT_CANCEL_INIT;
+				struct ctx_waiter w = {&s, &tok, -1, 0, 0};
+				pthread_t t, c;
+				CHECK_EQ(pthread_create(&t, NULL, ctx_waiter_main, &w), 0);
+				while (!__atomic_load_n(&w.started, __ATOMIC_ACQUIRE))
+					sched_yield();
+				if (round % 16 == 0)
+					(void)check_wait_until_sleeping(getpid(), w.tid);
+				if (round == 0) { /* a sleeper cancelled, no post */
+					weft_cancel(&tok);
+					pthread_join(t, NULL);
+					CHECK_STATUS(w.rc, WEFT_ECANCELED);
+					CHECK_EQ(weft_sem_value(&s), 0);
+					CHECK_EQ(s.waiters, 0);
+					weft_cancel_destroy(&tok);
+					continue;
+				}
+				CHECK_EQ(pthread_create(&c, NULL, ctx_canceller, &tok), 0);
+				CHECK_STATUS(weft_sem_post(&s), WEFT_OK);
+				pthread_join(c, NULL);
+				pthread_join(t, NULL);
+				if (w.rc == WEFT_OK) {
+					ok++;
+					CHECK_EQ(weft_sem_value(&s), 0);
+				} else {
+					cancelled++;
+					CHECK_STATUS(w.rc, WEFT_ECANCELED);
+					CHECK_EQ(weft_sem_value(&s), 1); /* the unit is still there */
+				}
+				CHECK_EQ(s.waiters, 0);
+				CHECK_EQ(s.value & WEFT_SEM_STARVING_BIT, 0u);
+				weft_cancel_destroy(&tok);
+			}
+			printf("  futex_waitv %s, %s: %u taken, %u cancelled\n", waitv ? "on" : "off",
+			       flag_sets[f] ? "pshared" : "private", ok, cancelled);
+			CHECK_EQ(ok + cancelled, CTX_RACE_ROUNDS - 1);
+		}
+	}
+	weft__wait_set_waitv(true);
+}
+
 static void test_set_spin(void)
 {
 	unsigned old = weft_sem_set_spin(11);
@@ -488,6 +598,8 @@ int main(void)
 	RUN_TEST(test_post_no_waiter_no_wake);
 	RUN_TEST(test_conservation);
 	RUN_TEST(test_sleeper_not_starved);
+	RUN_TEST(test_wait_ctx_outcomes);
+	RUN_TEST(test_wait_ctx_cancel_races_post);
 	RUN_TEST(test_set_spin);
 	RUN_TEST(test_pshared_fork);
 	return check_summary();

@@ -66,6 +66,7 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
 #include "deadline.h"
 #include "debug.h"
@@ -99,6 +100,8 @@ WEFT_STATIC_ASSERT(sizeof(weft_sem_t) == 8, "weft_sem_t is two 32-bit words");
 #define WEFT_SEM_INIT(n) {(n), 0}
 
 WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD int weft_sem_wait_ctx_slow(weft_sem_t *sem, const struct timespec *deadline,
+						   weft_cancel_t *cancel);
 WEFT_NOINLINE WEFT_COLD void weft_sem_wake_slow(weft_sem_t *sem, unsigned n);
 
 /**
@@ -194,6 +197,41 @@ WEFT_NODISCARD static inline int weft_sem_timedwait(weft_sem_t *sem, const struc
 	if (weft_sem_trywait(sem))
 		return WEFT_OK;
 	int rc = weft_sem_wait_slow(sem, deadline);
+	if (rc == WEFT_OK)
+		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
+	return rc;
+}
+
+/**
+ * weft_sem_wait_ctx() - take a unit, sleeping until one is available, until
+ * @deadline or until @cancel is cancelled.
+ * @sem: the semaphore.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a token (include/weft/cancel.h), or NULL for none.
+ *
+ * weft_sem_wait() and weft_sem_timedwait() with a cancellation token.  A wait
+ * that finds a unit takes it without looking at the token; the token is read
+ * only once the call would wait (a token already cancelled then returns
+ * WEFT_ECANCELED without sleeping).  No unit is lost to a cancellation: units
+ * never leave the count until a waiter takes one, so WEFT_ECANCELED means
+ * nothing was taken and every unit is still there for the other waiters; a
+ * cancelled waiter that had claimed the next unit (see the overview) lowers
+ * its claim and wakes sleepers for the units that are there.  A deadline
+ * already past still takes a unit that is available at once.
+ *
+ * Context: may block until @deadline or the cancellation; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK, none otherwise.
+ * Return: WEFT_OK (a unit taken); WEFT_ETIMEDOUT or WEFT_ECANCELED (nothing
+ * taken); WEFT_EINVAL for a malformed @deadline (nothing taken).
+ */
+WEFT_NODISCARD static inline int weft_sem_wait_ctx(weft_sem_t *sem, const struct timespec *deadline,
+						   weft_cancel_t *cancel)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	if (weft_sem_trywait(sem))
+		return WEFT_OK;
+	int rc = weft_sem_wait_ctx_slow(sem, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
 	return rc;

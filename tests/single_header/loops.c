@@ -167,6 +167,7 @@ USER_FN int u_mpmc_push_ctx(void) { struct timespec d = slice(); return weft_mpm
 static weft_latch_t shut; /* never opened: a wait on it ends only by its token */
 static weft_cancel_t hand_tok;
 USER_FN int u_wait_for_cancel(void) { return weft_latch_wait_ctx(&shut, NULL, &hand_tok); }
+USER_FN int u_sem_wait_ctx(void) { struct timespec d = slice(); return weft_sem_wait_ctx(&sem, &d, &live_token); }
 static weft_mpmc_t *queue2;
 USER_FN int u_mpmc_select(void)
 {
@@ -608,6 +609,7 @@ static void case_mcs_lock(void)
 
 READY_STORAGE int sem_wait_ready;
 READY_STORAGE int sem_timedwait_ready;
+READY_STORAGE int sem_wait_ctx_ready;
 READY_STORAGE int latch_wait_ready;
 READY_STORAGE int latch_timedwait_ready;
 READY_STORAGE int barrier_wait_ready;
@@ -647,6 +649,24 @@ static void case_sem_timedwait(void)
 	pthread_t t = start(sem_timedwait_setter);
 	while (!sem_timedwait_ready)
 		(void)u_sem_timedwait();
+	finish(t);
+}
+
+static void *sem_wait_ctx_setter(void *arg)
+{
+	(void)arg;
+	nap();
+	sem_wait_ctx_ready = 1;
+	(void)!weft_sem_post(&sem);
+	return NULL;
+}
+
+static void case_sem_wait_ctx(void)
+{
+	(void)!weft_sem_init(&sem, 0, 0);
+	pthread_t t = start(sem_wait_ctx_setter);
+	while (!sem_wait_ctx_ready)
+		(void)u_sem_wait_ctx();
 	finish(t);
 }
 
@@ -981,6 +1001,7 @@ static const struct {
 	{"mcs_lock", case_mcs_lock},
 	{"sem_wait", case_sem_wait},
 	{"sem_timedwait", case_sem_timedwait},
+	{"sem_wait_ctx", case_sem_wait_ctx},
 	{"latch_wait", case_latch_wait},
 	{"latch_timedwait", case_latch_timedwait},
 	{"barrier_wait", case_barrier_wait},

@@ -365,7 +365,7 @@ static long sem_sum;
 static void sem_take(weft_sem_t *s, int how)
 {
 	struct timespec d;
-	switch (how % 4) {
+	switch (how % 5) {
 	case 0:
 		weft_sem_wait(s);
 		break;
@@ -378,10 +378,16 @@ static void sem_take(weft_sem_t *s, int how)
 		while (weft_sem_timedwait(s, &d) != WEFT_OK)
 			d = soon();
 		break;
-	default:
+	case 3:
 		d = later();
 		EXPECT_EQ("weft_sem_timedwait", weft_sem_timedwait(s, &d), WEFT_OK);
 		break;
+	default: {
+		static weft_cancel_t live = WEFT_CANCEL_INIT; /* never cancelled */
+		d = later();
+		EXPECT_EQ("weft_sem_wait_ctx", weft_sem_wait_ctx(s, (how & 8) ? &d : NULL, &live), WEFT_OK);
+		break;
+	}
 	}
 }
 
