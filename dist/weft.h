@@ -5770,9 +5770,9 @@ WEFT_EXTERN_C_END
  *
  * Progress: wait is blocking; trywait, post and value are lock-free.
  * Fairness: barging, bounded (private semaphores): a sleeper is passed over
- * for at most the bound (1 ms; src/fairness.h) plus the time until it
- * runs again, then it gets the next unit.  trywait fails while a claim is up,
- * even with units in the count.
+ * for at most the bound (weft_mutex_set_fair_bound(), 1 ms by default) plus
+ * the time until it runs again, then it gets the next unit.  trywait fails
+ * while a claim is up, even with units in the count.
  *
  * Ordering: a post is a release and a successful wait (wait, trywait,
  * timedwait returning WEFT_OK) an acquire: what a thread wrote before posting
@@ -5818,7 +5818,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_sem_t) == 8, "weft_sem_t is two 32-bit words");
 #define WEFT_SEM_INIT(n) {(n), 0}
 
 WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline);
-WEFT_NOINLINE WEFT_COLD int weft_sem_wait_slow_ctx(weft_sem_t *sem, const struct timespec *deadline,
+WEFT_NOINLINE WEFT_COLD int weft_sem_wait_ctx_slow(weft_sem_t *sem, const struct timespec *deadline,
 						   weft_cancel_t *cancel);
 WEFT_NOINLINE WEFT_COLD void weft_sem_wake_slow(weft_sem_t *sem, unsigned n);
 
@@ -5949,10 +5949,10 @@ WEFT_NODISCARD static inline int weft_sem_wait_ctx(weft_sem_t *sem, const struct
 		return WEFT_EINVAL;
 	if (weft_sem_trywait(sem))
 		return WEFT_OK;
-	int rc = weft_sem_wait_slow_ctx(sem, deadline, cancel);
+	int rc = weft_sem_wait_ctx_slow(sem, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 }
 
 /**
@@ -12312,30 +12312,6 @@ int weft__rwlock_bias_scan(weft_rwlock_t *rw, bool try_only, const struct timesp
  *             (the claimant must be among those woken)
  */
 
-/* ---- interim: src/fairness.h (helper "fair", issue 15) has not landed yet.
- * This is its interface and its default bound (1 ms,
- * WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT); when it lands, this block becomes
- * `#include "fairness.h"` and nothing below changes. */
-#include <time.h>
-struct weft__fair_clock {
-	uint64_t since_ns; /* CLOCK_MONOTONIC ns of the first sleep, or 0 */
-};
-static uint64_t sem_fair_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1u;
-}
-static void weft__fair_start(struct weft__fair_clock *clock)
-{
-	if (clock->since_ns == 0)
-		clock->since_ns = sem_fair_now_ns();
-}
-static bool weft__fair_starving(const struct weft__fair_clock *clock)
-{
-	return clock->since_ns != 0 && sem_fair_now_ns() - clock->since_ns >= 1000000u;
-}
-/* ---- end of the interim block */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)
@@ -12500,7 +12476,7 @@ int weft_sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline)
 	return sem_wait_slow(sem, deadline, NULL);
 }
 
-int weft_sem_wait_slow_ctx(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
+int weft_sem_wait_ctx_slow(weft_sem_t *sem, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	return sem_wait_slow(sem, deadline, cancel);
 }

@@ -20,30 +20,7 @@
 #include "wait.h"
 #include "weft/sem.h"
 
-/* ---- interim: src/fairness.h (helper "fair", issue 15) has not landed yet.
- * This is its interface and its default bound (1 ms,
- * WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT); when it lands, this block becomes
- * `#include "fairness.h"` and nothing below changes. */
-#include <time.h>
-struct weft__fair_clock {
-	uint64_t since_ns; /* CLOCK_MONOTONIC ns of the first sleep, or 0 */
-};
-static uint64_t sem_fair_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1u;
-}
-static void weft__fair_start(struct weft__fair_clock *clock)
-{
-	if (clock->since_ns == 0)
-		clock->since_ns = sem_fair_now_ns();
-}
-static bool weft__fair_starving(const struct weft__fair_clock *clock)
-{
-	return clock->since_ns != 0 && sem_fair_now_ns() - clock->since_ns >= 1000000u;
-}
-/* ---- end of the interim block */
+#include "fairness.h" /* the one home of the bound and its clock (issue 15) */
 
 /* The spin bound is the policy's WEFT__SPIN_SEM preset (src/spinwait.c). */
 unsigned weft_sem_set_spin(unsigned pauses)

@@ -2,9 +2,10 @@
 /*
  * stress_sem.c - weft_sem_t under ThreadSanitizer.
  *
- * Four phases, --seconds/4 each: N = 1 and N = 3 permits, each with the
- * default spin and with weft_sem_set_spin(0) (every wait that finds no unit
- * sleeps).
+ * Six phases, --seconds/6 each: N = 1 and N = 3 permits, each with the
+ * default spin, with weft_sem_set_spin(0) (every wait that finds no unit
+ * sleeps), and with the fairness bound at 0 (weft_mutex_set_fair_bound():
+ * every sleeper that loses a round claims the next unit).
  *
  *  bound      a semaphore of N permits (N = 1, then N = 3) guards a section;
  *             every thread takes a permit through wait, timedwait (a short
@@ -35,6 +36,7 @@
 
 #include "stress.h"
 #include "weft/deadline.h"
+#include "weft/mutex.h"
 #include "weft/sem.h"
 #include "weft/status.h"
 
@@ -175,13 +177,18 @@ int main(int argc, char **argv)
 {
 	opts = stress_parse(argc, argv, "stress_sem");
 	unsigned n = opts.threads < 2 ? 2 : opts.threads;
-	double quarter = opts.seconds / 4;
-	struct result one = run_phase(n, 1, quarter);
-	struct result three = run_phase(n, 3, quarter);
+	double sixth = opts.seconds / 6;
+	struct result one = run_phase(n, 1, sixth);
+	struct result three = run_phase(n, 3, sixth);
 	unsigned spin = weft_sem_set_spin(0);
-	add(&one, run_phase(n, 1, quarter));
-	add(&three, run_phase(n, 3, quarter));
+	add(&one, run_phase(n, 1, sixth));
+	add(&three, run_phase(n, 3, sixth));
 	weft_sem_set_spin(spin);
+	/* the fairness bound at 0: every sleeper that loses a round claims */
+	uint64_t bound = weft_mutex_set_fair_bound(0);
+	add(&one, run_phase(n, 1, sixth));
+	add(&three, run_phase(n, 3, sixth));
+	weft_mutex_set_fair_bound(bound);
 	stress_pass(&opts, one.sections + three.sections,
 		    "1 permit: %llu sections, max holders %u | 3 permits: %llu sections (%llu with 2 permits), "
 		    "max holders %u | timeouts %llu, trywait failures %llu, claims seen %llu; never over the "

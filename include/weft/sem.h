@@ -45,9 +45,9 @@
  *
  * Progress: wait is blocking; trywait, post and value are lock-free.
  * Fairness: barging, bounded (private semaphores): a sleeper is passed over
- * for at most the bound (1 ms; src/fairness.h) plus the time until it
- * runs again, then it gets the next unit.  trywait fails while a claim is up,
- * even with units in the count.
+ * for at most the bound (weft_mutex_set_fair_bound(), 1 ms by default) plus
+ * the time until it runs again, then it gets the next unit.  trywait fails
+ * while a claim is up, even with units in the count.
  *
  * Ordering: a post is a release and a successful wait (wait, trywait,
  * timedwait returning WEFT_OK) an acquire: what a thread wrote before posting
@@ -234,7 +234,7 @@ WEFT_NODISCARD static inline int weft_sem_wait_ctx(weft_sem_t *sem, const struct
 	int rc = weft_sem_wait_ctx_slow(sem, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(sem); /* TSan: as in weft_sem_wait() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 }
 
 /**
