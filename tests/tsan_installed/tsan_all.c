@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -837,6 +838,98 @@ static void test_spinlocks(void)
 	EXPECT_EQ("mcs: increments", mcs_data, 2 * N);
 }
 
+/* ---- cancel: weft_cancel() publishes; a WEFT_ECANCELED return consumes ------
+ * The canceller writes plain data, then cancels; each cancelled call (the
+ * waiter is asleep in it, or it finds the token cancelled) reads the data.
+ * weft_cancel()'s release and the acquire behind WEFT_ECANCELED must both be
+ * made where TSan sees them (the headers), not only in the library. */
+
+#define CANCEL_ROUNDS 200
+#define CANCEL_PASSES 1
+static weft_cancel_t can_tok[CANCEL_ROUNDS];
+static long can_data[CANCEL_ROUNDS]; /* plain: written before weft_cancel(), read after WEFT_ECANCELED */
+static long can_sum;
+static weft_latch_t can_shut;        /* never opened */
+static weft_mpmc_t *can_q;           /* stays empty */
+static uint32_t can_started;         /* atomic: rounds the waiter has begun */
+
+static void *can_canceller(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CANCEL_ROUNDS; i++) {
+		/* let the waiter reach its call (not required: a token found
+		 * cancelled must publish the same) */
+		while (__atomic_load_n(&can_started, __ATOMIC_RELAXED) <= (uint32_t)i)
+			sched_yield();
+		can_data[i] = i + 1;
+		weft_cancel(&can_tok[i]);
+	}
+	return NULL;
+}
+
+static void *can_waiter(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CANCEL_ROUNDS; i++) {
+		__atomic_store_n(&can_started, (uint32_t)i + 1, __ATOMIC_RELAXED);
+		int rc;
+		void *v;
+		switch (i % 3) {
+		case 0:
+			rc = weft_latch_wait_ctx(&can_shut, NULL, &can_tok[i]);
+			break;
+		case 1:
+			rc = weft_mpmc_pop_ctx(can_q, &v, NULL, &can_tok[i]);
+			break;
+		default: {
+			weft_mpmc_case_t c = {can_q, WEFT_MPMC_OP_POP, NULL};
+			unsigned chosen;
+			rc = weft_mpmc_select(&c, 1, NULL, &can_tok[i], &chosen);
+			break;
+		}
+		}
+		EXPECT_EQ("cancelled call", rc, WEFT_ECANCELED);
+		can_sum += can_data[i];
+	}
+	return NULL;
+}
+
+/* The token alone: a poller of weft_cancel_requested() reads the data. */
+static void *can_poller(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CANCEL_ROUNDS; i++) {
+		__atomic_store_n(&can_started, (uint32_t)i + 1, __ATOMIC_RELAXED);
+		while (!weft_cancel_requested(&can_tok[i]))
+			sched_yield();
+		can_sum += can_data[i];
+	}
+	return NULL;
+}
+
+static void test_cancel(void)
+{
+	EXPECT_EQ("weft_latch_init", weft_latch_init(&can_shut, 1), WEFT_OK);
+	can_q = weft_mpmc_create(8, 0);
+	EXPECT_EQ("weft_mpmc_create", can_q != NULL, 1);
+	if (can_q == NULL)
+		return;
+	/* pass 0: a poller; pass 1: the _ctx calls, once their inline wrappers
+	 * end with weft__cancel_acquired() (COORD.md, 13:51) */
+	for (int pass = 0; pass < CANCEL_PASSES; pass++) {
+		for (int i = 0; i < CANCEL_ROUNDS; i++) {
+			EXPECT_EQ("weft_cancel_init", weft_cancel_init(&can_tok[i], NULL, 0), WEFT_OK);
+			can_data[i] = 0;
+		}
+		can_sum = 0;
+		__atomic_store_n(&can_started, 0, __ATOMIC_RELAXED);
+		run2(can_canceller, pass == 0 ? can_poller : can_waiter, NULL);
+		EXPECT_EQ("cancel: data summed", can_sum, (long)CANCEL_ROUNDS * (CANCEL_ROUNDS + 1) / 2);
+	}
+	weft_mpmc_destroy(can_q);
+	weft_latch_destroy(&can_shut);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -846,7 +939,7 @@ int main(int argc, char **argv)
 		{"mutex", test_mutex},	   {"rwlock", test_rwlock}, {"cond", test_cond},
 		{"sem", test_sem},	   {"once", test_once},	    {"barrier", test_barrier},
 		{"latch", test_latch},	   {"counter", test_counter}, {"mpmc", test_mpmc},
-		{"pool", test_pool},	   {"spinlocks", test_spinlocks},
+		{"pool", test_pool},	   {"spinlocks", test_spinlocks}, {"cancel", test_cancel},
 	};
 	alarm(240); /* a hang is a failure (SIGALRM kills the run) */
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
