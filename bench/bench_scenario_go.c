@@ -22,6 +22,10 @@
  *                         work is weft_latch_wait_ctx() on a latch that never
  *                         opens (a cancellable sleep); thread 0 cancels with
  *                         weft_cancel(), which wakes exactly that waiter
+ *     weft_sem_ctx        the lock is the Go code's own: a channel of capacity 1,
+ *                         here a weft_sem_t of one unit taken with
+ *                         weft_sem_wait_ctx() and given back with
+ *                         weft_sem_post(); the work and the cancel as above
  *     baseline_pthread    what C offers without tokens: a "busy" flag under a
  *                         pthread mutex, waiters on a condition variable with
  *                         pthread_cond_clockwait(CLOCK_MONOTONIC), a
@@ -107,6 +111,8 @@ struct go_order {
 	weft_mutex_t wm;    /* guards wbusy */
 	weft_cond_t widle;  /* wbusy was cleared */
 	bool wbusy;         /* under wm: the "db" is taken */
+	/* weft_sem_ctx */
+	weft_sem_t wsem;    /* one unit: the "db" */
 	weft_latch_t never; /* never opens: the work's cancellable sleep */
 	/* baseline_pthread */
 	pthread_mutex_t m;
@@ -129,6 +135,7 @@ static void *go_order_setup(wb_thread *t)
 		wb_fail(t, "out of memory");
 	(void)!weft_mutex_init(&s->wm, 0);
 	(void)!weft_cond_init(&s->widle, 0);
+	(void)!weft_sem_init(&s->wsem, 1, 0);
 	(void)!weft_latch_init(&s->never, 1);
 	pthread_mutex_init(&s->m, NULL);
 	pthread_condattr_t ca;
@@ -155,6 +162,7 @@ static void go_order_teardown(wb_thread *t)
 	if (total != s->requests)
 		wb_fail(t, "%llu outcomes for %llu requests", (unsigned long long)total, (unsigned long long)s->requests);
 	weft_cond_destroy(&s->widle);
+	weft_sem_destroy(&s->wsem);
 	weft_mutex_destroy(&s->wm);
 	pthread_mutex_destroy(&s->m);
 	pthread_cond_destroy(&s->lock_free);
@@ -190,6 +198,26 @@ static int go_weft_request(struct go_order *s, struct go_slot *slot, uint64_t st
 	s->wbusy = false;
 	weft_mutex_unlock(&s->wm);
 	weft_cond_signal(&s->widle);
+	if (rc == WEFT_ECANCELED)
+		return GO_CANCELLED;
+	return deadline_first ? GO_TIMED_OUT : GO_SERVED;
+}
+
+/* weft_sem_ctx: the same request, the lock a semaphore of one unit. */
+static int go_wsem_request(struct go_order *s, struct go_slot *slot, uint64_t start)
+{
+	struct timespec deadline = go_ts(start + GO_CONTEXT_NS);
+	int rc = weft_sem_wait_ctx(&s->wsem, &deadline, &slot->tok);
+	if (rc != WEFT_OK)
+		return rc == WEFT_ETIMEDOUT ? GO_TIMED_OUT : GO_CANCELLED;
+	if (s->inside++ != 0)
+		abort(); /* two requests in the database: the lock failed */
+	uint64_t end = go_clock_ns() + GO_WORK_NS;
+	bool deadline_first = start + GO_CONTEXT_NS < end;
+	struct timespec until = deadline_first ? deadline : go_ts(end);
+	rc = weft_latch_wait_ctx(&s->never, &until, &slot->tok);
+	s->inside--;
+	(void)!weft_sem_post(&s->wsem);
 	if (rc == WEFT_ECANCELED)
 		return GO_CANCELLED;
 	return deadline_first ? GO_TIMED_OUT : GO_SERVED;
@@ -322,6 +350,11 @@ static GO_ALWAYS_INLINE void go_order_body(wb_thread *t, go_request_fn request, 
 static void go_order_weft(wb_thread *t)
 {
 	go_order_body(t, go_weft_request, go_weft_prepare, go_weft_cancel);
+}
+
+static void go_order_wsem(wb_thread *t)
+{
+	go_order_body(t, go_wsem_request, go_weft_prepare, go_weft_cancel);
 }
 
 static void go_order_base(wb_thread *t)
@@ -508,6 +541,8 @@ __attribute__((constructor)) static void register_go(void)
 		const char *lat_name;
 	} rows[] = {
 		{"scenario/go_order/weft_cond_ctx", go_order_weft, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
+		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
+		{"scenario/go_order/weft_sem_ctx", go_order_wsem, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
 		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
 		{"scenario/go_order/baseline_pthread", go_order_base, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
 		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},

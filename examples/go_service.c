@@ -21,10 +21,10 @@
  * weft_cancel_t token (WithCancel).  Tokens form a tree as contexts do: each
  * request's token is a child of the server's, so the server's shutdown
  * cancels every request at once, and a client that goes away cancels only
- * its own.  The "db" lock is Go's channel of capacity 1 as a monitor: a busy
- * flag under a weft_mutex_t, waited for with weft_cond_wait_ctx(), which
- * gives up at the request's deadline or cancel and never loses the wake-up
- * of an unlock to a cancel (docs/cond.md).  (weft_mutex_lock_ctx(), the
+ * its own.  The "db" lock is what the Go code makes it, a channel of
+ * capacity 1: a weft_sem_t with one unit, taken with weft_sem_wait_ctx()
+ * (the send, which gives up at the request's deadline or cancel) and given
+ * back with weft_sem_post() (the receive).  (weft_mutex_lock_ctx(), the
  * mutex's own cancellable lock, is specified by issue 16 and not in the
  * library yet.)  The 50 ms of work is a wait on a latch that never opens (a
  * channel nobody sends on) until the work's end, the request's deadline or
@@ -74,12 +74,10 @@ static const char *const outcome_name[] = {"pending", "served", "timed out", "ca
 					   "cancelled (server shutdown)"};
 
 struct database {
-	weft_mutex_t mu;             /* guards `busy` */
-	weft_cond_t idle;            /* signalled when `busy` is cleared */
-	bool busy;                   /* Go: mutex chan struct{} (capacity 1) holds a value */
-	int inside;                  /* while busy: requests in the "database" (must be <= 1) */
-	int max_inside;              /* while busy */
-	long orders;                 /* while busy: orders created */
+	weft_sem_t mutex;            /* Go: mutex chan struct{} (capacity 1): one unit */
+	int inside;                  /* while held: requests in the "database" (must be <= 1) */
+	int max_inside;              /* while held */
+	long orders;                 /* while held: orders created */
 };
 
 struct request {
@@ -93,7 +91,7 @@ struct request {
 	pthread_t thread;
 };
 
-static struct database db = {WEFT_MUTEX_INIT, WEFT_COND_INIT, false, 0, 0, 0};
+static struct database db = {WEFT_SEM_INIT(1), 0, 0, 0};
 static weft_cancel_t server = WEFT_CANCEL_INIT; /* the server's root context */
 static bool shutting_down;                       /* written before weft_cancel(&server) */
 static struct request req[REQUESTS];
@@ -137,28 +135,18 @@ static int sleep_ctx(uint64_t ns, const struct timespec *deadline, weft_cancel_t
 /*
  * select { case db.mutex <- struct{}{}: case <-ctx.Done(): return ctx.Err() }
  * Return: WEFT_OK (the lock is ours), WEFT_ETIMEDOUT or WEFT_ECANCELED (not
- * taken).  A waiter that gives up has not taken the unlocker's wake-up: a
- * wait that raced with a signal reports WEFT_OK and the loop looks again.
+ * taken: no unit leaves the semaphore for a request that gives up).
  */
 static int db_lock(struct request *r)
 {
-	int rc = WEFT_OK;
-	weft_mutex_lock(&db.mu);
-	while (db.busy && rc == WEFT_OK)
-		rc = weft_cond_wait_ctx(&db.idle, &db.mu, &r->deadline, &r->ctx);
-	if (rc == WEFT_OK)
-		db.busy = true;
-	weft_mutex_unlock(&db.mu);
-	return rc;
+	return weft_sem_wait_ctx(&db.mutex, &r->deadline, &r->ctx);
 }
 
 /* defer func() { <-db.mutex }() */
 static void db_unlock(void)
 {
-	weft_mutex_lock(&db.mu);
-	db.busy = false;
-	weft_mutex_unlock(&db.mu);
-	weft_cond_signal(&db.idle);
+	if (weft_sem_post(&db.mutex) != WEFT_OK) /* cannot overflow: at most one unit */
+		weft_counter_inc(&broken);
 }
 
 /* Database.CreateOrder(ctx, req) */
