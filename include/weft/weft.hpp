@@ -676,6 +676,24 @@ public:
 		return detail::timed_until(tp, [this](const struct timespec *ts) { return weft_sem_timedwait(&s_, ts); }) ==
 		       WEFT_OK;
 	}
+	/** acquire() that also gives up when @tok is cancelled [or at @d, a
+	 * duration or a time point] (weft_sem_wait_ctx()): success (a unit
+	 * taken; an available unit is taken without reading @tok), timeout,
+	 * canceled (nothing taken). */
+	[[nodiscard]] op_status acquire_ctx(cancel_token &tok) noexcept
+	{
+		return detail::to_status(weft_sem_wait_ctx(&s_, nullptr, tok.native_handle()),
+					 "weft::counting_semaphore::acquire_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status acquire_ctx(const Deadline &d, cancel_token &tok)
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) {
+								       return weft_sem_wait_ctx(&s_, ts, tok.native_handle());
+							       }),
+					 "weft::counting_semaphore::acquire_ctx");
+	}
 	/** Units available now (a snapshot; not in C++20). */
 	std::ptrdiff_t value() noexcept { return static_cast<std::ptrdiff_t>(weft_sem_value(&s_)); }
 

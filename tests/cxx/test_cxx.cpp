@@ -668,6 +668,23 @@ static void ctx_members()
 		CHECK_EQ(ok.load(), 2);
 		CHECK_EQ(serials.load(), 1);
 	}
+	// semaphore: nothing taken by a cancelled wait; an available unit is taken
+	{
+		weft::counting_semaphore<4> sem(0);
+		cancel_wakes("counting_semaphore::acquire_ctx", [&](form f, weft::cancel_token &tok) {
+			return with_form(f, tok, [&](auto &&...a) { return sem.acquire_ctx(a...); });
+		});
+		CHECK_EQ(sem.value(), 0);
+		weft::cancel_token tok;
+		CHECK(sem.acquire_ctx(1ms, tok) == weft::op_status::timeout);
+		tok.cancel();
+		CHECK(sem.acquire_ctx(tok) == weft::op_status::canceled);
+		sem.release(2);
+		CHECK(sem.acquire_ctx(tok) == weft::op_status::success); // a unit: the token is not read
+		CHECK(sem.acquire_ctx(std::chrono::system_clock::now() + 1h, tok) == weft::op_status::success);
+		CHECK(sem.acquire_ctx(tok) == weft::op_status::canceled);
+		CHECK_EQ(sem.value(), 0);
+	}
 	// queue: nothing pushed into a full queue, nothing popped from an empty one
 	{
 		weft::mpmc_queue<std::uint32_t> q(2);
