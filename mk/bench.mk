@@ -114,7 +114,7 @@ BENCH_RUN_FLAGS = $(if $(BENCH_FILTER),'--benchmark_filter=$(BENCH_FILTER)') $(B
 BENCH_PAIRED_FLAGS = --benchmark_min_time=$(BENCH_MIN_TIME) --wb_oversub_factor=$(BENCH_OVERSUB) \
                      --wb_rounds=$(BENCH_ROUNDS)
 
-.PHONY: bench-compare bench-ab bench-targets-15 check-report
+.PHONY: bench-compare bench-ab bench-targets-15 bench-cmp-bin check-report
 
 bench:
 	$(Q)DEPS_PACKAGES="$(BENCH_ALL_DEBS)" scripts/deps.sh --check-or-install
@@ -170,6 +170,14 @@ bench-compare:
 		$(if $(NOISY_OK),--noisy-ok)
 	@echo "bench-compare: $(BENCH_BUILD)/compare.json and compare.md written; no tracked file touched"
 
+# The bench of only the families BENCH_FAMILIES_SEL (or the filter) names, its path
+# on the last line (bench/report/base_build.sh builds BASE's side with it, so
+# that a bench file of another family using a newer API does not stop it).
+bench-cmp-bin:
+	$(Q)$(MAKE) --no-print-directory $(CMP_OBJS) $(BUILD)/libweft.a >/dev/null
+	$(Q)rm -f $(CMP_BIN) && $(MAKE) --no-print-directory $(CMP_BIN) BENCH_FAMILIES_SEL="$(CMP_FAMS)" >/dev/null
+	@echo $(CMP_BIN)
+
 # ---- bench-ab: two builds interleaved in one run --------------------------------
 
 bench-ab:
@@ -177,7 +185,7 @@ bench-ab:
 	$(Q)DEPS_PACKAGES="$(BENCH_ALL_DEBS)" scripts/deps.sh --check-or-install
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
 	$(Q)bench/report/ab.sh "$(BASE)" '$(BENCH_FILTER)' "$(BENCH_ROUNDS)" "$(BENCH_MIN_TIME)" "$(BENCH_BIN)" \
-		"$(BENCH_BUILD)/ab"
+		"$(BENCH_BUILD)/ab" "$(strip $(CMP_FAMS))"
 
 # ---- bench-targets-15: issue 15's targets, one interleaved run --------------------
 

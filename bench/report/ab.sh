@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/report/ab.sh BASE FILTER ROUNDS MIN_TIME NEW_BIN OUT_DIR
+# bench/report/ab.sh BASE FILTER ROUNDS MIN_TIME NEW_BIN OUT_DIR [FAMILIES]
 #
 # `make bench-ab`: the benchmark at git revision BASE (built in a temporary
 # worktree, removed afterwards; by default BASE's library measured by the
@@ -11,9 +11,9 @@
 # one process per build with one repetition of every row (Google Benchmark's
 # own JSON, which builds of every age write).
 set -eu
-base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6
+base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6 fams=${7:-}
 . "$(dirname "$0")/base_build.sh"
-base_build "$base"
+base_build "$base" "$fams"
 rm -rf "$out" && mkdir -p "$out"
 for ((r = 0; r < rounds; r++)); do
 	if ((r % 2 == 0)); then order="base new"; else order="new base"; fi

@@ -1,15 +1,18 @@
 # bench/report/base_build.sh - sourced by ab.sh and targets15.sh: build the
 # bench of git revision BASE in a temporary worktree (removed on exit).
 #
-#   base_build BASE   sets: base_bin (the program), base_label (what it is), tmp
+#   base_build BASE [FAMILIES]   sets: base_bin (the program), base_label, tmp
 #
 # AB_HARNESS=new (the default): BASE's library and headers measured by the
 # working tree's bench/ (harness, bodies) and mk/bench*.mk, so the two builds
-# differ only in the library, not in how they are measured.  If the working
-# tree's bench does not compile against BASE (it uses a newer API), BASE's own
-# bench is used and the label says so.  AB_HARNESS=base: BASE's own bench.
+# differ only in the library, not in how they are measured; with FAMILIES
+# ("mutex scenario"...), only those families' bench files are compiled
+# (`make bench-cmp-bin`), so that a file of another family using a newer API
+# does not stop the build.  If the working tree's bench still does not compile
+# against BASE, BASE's own bench is used and the label says so.
+# AB_HARNESS=base: BASE's own bench.
 base_build() {
-	local base=$1 rev harness
+	local base=$1 fams=${2:-} rev harness
 	root=$(git rev-parse --show-toplevel)
 	rev=$(git rev-parse --verify "$base^{commit}")
 	tmp=$(mktemp -d /tmp/weft-ab.XXXXXX)
@@ -20,7 +23,13 @@ base_build() {
 	if [ "$harness" = new ]; then
 		rm -rf "$tmp/src/bench" && cp -r "$root/bench" "$tmp/src/bench" && rm -rf "$tmp/src/bench/report/fixture"
 		cp "$root"/mk/bench*.mk "$tmp/src/mk/"
-		if ! make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench >"$tmp/build.log" 2>&1; then
+		if [ -n "$fams" ] &&
+			base_bin=$tmp/src/$(make -C "$tmp/src" --no-print-directory -s -j2 BUILD=build \
+				BENCH_FAMILIES_SEL="$fams" bench-cmp-bin 2>"$tmp/build.log" | tail -n 1) &&
+			[ -x "$base_bin" ]; then
+			:
+		elif [ -n "$fams" ] || ! make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench \
+			>"$tmp/build.log" 2>&1; then
 			echo "bench: the working tree's bench does not build against $base; using $base's own bench" \
 				"(the two builds then differ in the harness too)" >&2
 			tail -n 5 "$tmp/build.log" >&2
@@ -31,9 +40,10 @@ base_build() {
 	if [ "$harness" = base ]; then
 		make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench >/dev/null
 		base_label="$base ($rev) with its own bench"
+		base_bin=$tmp/src/build/bench/weft_bench
 	else
 		base_label="$base ($rev) with the working tree's bench"
+		[ -n "$fams" ] || base_bin=$tmp/src/build/bench/weft_bench
 	fi
-	base_bin=$tmp/src/build/bench/weft_bench
 	echo "bench: base = $base_label" >&2
 }

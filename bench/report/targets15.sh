@@ -17,7 +17,7 @@ tput='^mutex/contended_cs(0|50|500)_out(0|50|500)/weft_mutex/real_time/threads:[
 fair='^mutex/contended_cs50_out50/pthread/real_time/threads:[48]$'
 c3='^scenario/c3_slow_io/(weft_mutex|pthread)/real_time/threads:8$'
 . "$(dirname "$0")/base_build.sh"
-base_build "$base"
+base_build "$base" mutex # the base side runs the mutex rows only
 rm -rf "$out" && mkdir -p "$out"
 start=$(date +%s)
 echo "bench-targets-15: load at start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
