@@ -12417,12 +12417,18 @@ static int sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline, weft_
 	int rc;
 	for (;;) {
 		if (claimed ? sem_take_claimed(sem, &seen) : sem_try_take(sem, &seen)) {
+			if (claimed)
+				weft__fair_handoff_taken(sem); /* the rate limit's clock */
 			rc = WEFT_OK;
 			break;
 		}
-		/* Lost again after waiting past the bound: claim the next unit.
-		 * Never for a process-shared semaphore (see sem.h). */
-		if (!claimed && !flags && weft__fair_starving(&clock)) {
+		/* Lost again after waiting past the bound: claim the next unit,
+		 * at most one claim served per bound per semaphore (the rate
+		 * limit of src/fairness.h, as the word lock's hand-offs: with
+		 * many sleepers past the bound, a claim at every post would
+		 * turn the semaphore into a convoy of wake-all posts).  Never
+		 * for a process-shared semaphore (see sem.h). */
+		if (!claimed && !flags && weft__fair_starving(&clock) && weft__fair_handoff_allowed(sem)) {
 			if (sem_claim(sem, &seen)) {
 				claimed = true;
 				continue; /* a unit may have come between the two reads */
@@ -12457,7 +12463,9 @@ static int sem_wait_slow(weft_sem_t *sem, const struct timespec *deadline, weft_
 			 * by leaving; a unit that arrived meanwhile is still ours */
 			if (claimed) {
 				rc = sem_take_claimed(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
-				if (rc != WEFT_OK)
+				if (rc == WEFT_OK)
+					weft__fair_handoff_taken(sem);
+				else
 					sem_unclaim(sem);
 			} else {
 				rc = sem_try_take(sem, &seen) ? WEFT_OK : WEFT_ETIMEDOUT;
