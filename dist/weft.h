@@ -1889,6 +1889,8 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
+WEFT_NOINLINE WEFT_COLD int weft_mutex_lock_ctx_slow(weft_mutex_t *mutex, const struct timespec *deadline,
+						     weft_cancel_t *cancel);
 bool weft_mutex_trylock_slow(weft_mutex_t *mutex);
 
 /**
@@ -2042,6 +2044,45 @@ WEFT_NODISCARD static inline int weft_mutex_timedlock(weft_mutex_t *mutex, const
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 			       deadline);
 	int rc = weft_mutex_timedlock_slow(mutex, deadline);
+	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+				rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_mutex_lock_ctx() - take the mutex, or give up at @deadline or when
+ * @cancel is cancelled.
+ * @mutex: the mutex; the caller must not hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (after the fast path
+ * and the spin): a mutex that is free, or freed while the caller spins, is
+ * taken even if @cancel is cancelled already; a token cancelled already when
+ * the caller would sleep returns WEFT_ECANCELED without sleeping.  A cancel
+ * (or the deadline) that races with the mutex being freed or handed off to
+ * the waiter returns WEFT_OK with the mutex held: a hand-off is never
+ * dropped.  WEFT_ECANCELED and WEFT_ETIMEDOUT: the mutex was not taken.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel
+ * (weft_cancel()'s release); none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL for
+ * a malformed @deadline (the mutex is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_mutex_lock_ctx(weft_mutex_t *mutex, const struct timespec *deadline,
+						     weft_cancel_t *cancel) WEFT__TRY(0, mutex)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
+			       deadline);
+	uint32_t v = WEFT_MUTEX_UNLOCKED;
+	/* acquire: as in weft__mutex_acquire() */
+	int rc = weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED)
+			 ? WEFT_OK
+			 : weft_mutex_lock_ctx_slow(mutex, deadline, cancel);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
 	return rc;
@@ -10464,6 +10505,12 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 	uint32_t tag = mutex_tag(mutex);
 	return weft__wordlock_lock(&mutex->state, tag, WEFT__SPIN_MUTEX, deadline,
 				   wait_flags(tag));
+}
+
+int weft_mutex_lock_ctx_slow(weft_mutex_t *mutex, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	uint32_t tag = mutex_tag(mutex);
+	return weft__wordlock_lock_ctx(&mutex->state, tag, WEFT__SPIN_MUTEX, deadline, wait_flags(tag), cancel);
 }
 
 /*

@@ -92,6 +92,12 @@ int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadli
 				   wait_flags(tag));
 }
 
+int weft_mutex_lock_ctx_slow(weft_mutex_t *mutex, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	uint32_t tag = mutex_tag(mutex);
+	return weft__wordlock_lock_ctx(&mutex->state, tag, WEFT__SPIN_MUTEX, deadline, wait_flags(tag), cancel);
+}
+
 /*
  * weft__debug_tid_foreign() - whether kernel thread @tid is not a thread of
  * the calling process (tgkill with signal 0 checks without sending).  ESRCH

@@ -102,6 +102,8 @@ static const struct coverage_row coverage[] = {
 	{"weft_mutex_trylock", "busy -> false, state unchanged", "test_mutex"},
 	{"weft_mutex_lock", "all-zero and WEFT_MUTEX_INIT; after every error (test_mutex_debug: relock by owner)",
 	 "test_mutex"},
+	{"weft_mutex_lock_ctx", "EINVAL: 6 malformed deadlines, free and busy (untouched); ECANCELED: cancelled token, busy; OK: "
+				"cancelled token, free (not read)", "test_mutex"},
 	{"weft_mutex_timedlock", "EINVAL: NULL + 6 malformed, free and busy (untouched); ETIMEDOUT: past and 1 ms, busy; "
 				 "OK: past deadline, free",
 	 "test_mutex, test_far_deadlines"},
@@ -679,6 +681,20 @@ static void test_mutex(void)
 		}
 		CHECK_STATUS(E(weft_mutex_timedlock(&m, &past)), WEFT_OK);
 		EV(weft_mutex_unlock(&m));
+		FOR_EACH_BAD_DEADLINE(i)
+		{
+			if (bad_deadline(i) == NULL)
+				continue;
+			SNAPSHOT(m, copy);
+			CHECK_STATUS(E(weft_mutex_lock_ctx(&m, bad_deadline(i), NULL)), WEFT_EINVAL);
+			CHECK(UNCHANGED(m, copy));
+		}
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT;
+			EV(weft_cancel(&gone));
+			CHECK_STATUS(E(weft_mutex_lock_ctx(&m, NULL, &gone)), WEFT_OK); /* free: the token is not read */
+			EV(weft_mutex_unlock(&m));
+		}
 
 		/* busy mutex (another thread holds it) */
 		struct holder h;
@@ -691,6 +707,16 @@ static void test_mutex(void)
 		CHECK(UNCHANGED(m, copy));
 		CHECK_STATUS(E(weft_mutex_timedlock(&m, &past)), WEFT_ETIMEDOUT);
 		CHECK(UNCHANGED(m, copy)); /* a past deadline returns before marking the word */
+		FOR_EACH_BAD_DEADLINE(i)
+		{
+			if (bad_deadline(i) == NULL)
+				continue; /* NULL is "no deadline" for the _ctx calls */
+			CHECK_STATUS(E(weft_mutex_lock_ctx(&m, bad_deadline(i), NULL)), WEFT_EINVAL);
+			CHECK(UNCHANGED(m, copy));
+		}
+		weft_cancel_t gone = WEFT_CANCEL_INIT;
+		EV(weft_cancel(&gone));
+		CHECK_STATUS(E(weft_mutex_lock_ctx(&m, NULL, &gone)), WEFT_ECANCELED);
 		struct timespec d = soon();
 		CHECK_STATUS(E(weft_mutex_timedlock(&m, &d)), WEFT_ETIMEDOUT);
 		holder_stop(&h);

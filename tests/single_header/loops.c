@@ -127,6 +127,7 @@ static struct timespec slice(void)
 USER_FN void u_mutex_lock(void) { weft_mutex_lock(&mx); }
 USER_FN void u_mutex_unlock(void) { weft_mutex_unlock(&mx); }
 USER_FN int u_mutex_timedlock(void) { struct timespec d = slice(); return weft_mutex_timedlock(&mx, &d); }
+USER_FN int u_mutex_lock_ctx(void) { struct timespec d = slice(); return weft_mutex_lock_ctx(&mx, &d, &cancel_tok); }
 USER_FN void u_cond_wait(void) { weft_cond_wait(&cv, &mx); }
 USER_FN int u_cond_timedwait(void) { struct timespec d = slice(); return weft_cond_timedwait(&cv, &mx, &d); }
 USER_FN int u_cond_wait_ctx(void) { struct timespec d = slice(); return weft_cond_wait_ctx(&cv, &mx, &d, &cancel_tok); }
@@ -180,6 +181,7 @@ USER_FN int u_mpmc_select(void)
 
 READY_STORAGE int mutex_lock_ready;
 READY_STORAGE int mutex_timedlock_ready;
+READY_STORAGE int mutex_lock_ctx_ready;
 
 static void *mutex_lock_setter(void *arg)
 {
@@ -225,6 +227,32 @@ static void case_mutex_timedlock(void)
 		if (u_mutex_timedlock() != WEFT_OK)
 			continue;
 		int r = mutex_timedlock_ready;
+		u_mutex_unlock();
+		if (r)
+			break;
+	}
+	finish(t);
+}
+
+static void *mutex_lock_ctx_setter(void *arg)
+{
+	(void)arg;
+	weft_mutex_lock(&mx);
+	gate_open();
+	nap();
+	mutex_lock_ctx_ready = 1;
+	weft_mutex_unlock(&mx);
+	return NULL;
+}
+
+static void case_mutex_lock_ctx(void)
+{
+	pthread_t t = start(mutex_lock_ctx_setter);
+	gate_wait();
+	for (;;) {
+		if (u_mutex_lock_ctx() != WEFT_OK)
+			continue;
+		int r = mutex_lock_ctx_ready;
 		u_mutex_unlock();
 		if (r)
 			break;
@@ -985,6 +1013,7 @@ static const struct {
 } cases[] = {
 	{"mutex_lock", case_mutex_lock},
 	{"mutex_timedlock", case_mutex_timedlock},
+	{"mutex_lock_ctx", case_mutex_lock_ctx},
 	{"cond_wait", case_cond_wait},
 	{"cond_timedwait", case_cond_timedwait},
 	{"cond_wait_ctx", case_cond_wait_ctx},

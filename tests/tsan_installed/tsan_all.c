@@ -75,7 +75,7 @@ static struct timespec past(void)
 	return ts;
 }
 
-/* ---- mutex: lock, trylock, timedlock (both outcomes) --------------------- */
+/* ---- mutex: lock, trylock, timedlock (both outcomes), lock_ctx ----------- */
 
 static weft_mutex_t mx = WEFT_MUTEX_INIT;
 static long mx_data; /* plain: protected by mx */
@@ -86,10 +86,16 @@ static void *mx_thread(void *arg)
 	long id = (long)(intptr_t)arg;
 	(void)id;
 	for (int i = 0; i < N; i++) {
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0:
 			weft_mutex_lock(&mx);
 			break;
+		case 4: {
+			/* a token never cancelled during the run: waits as lock() */
+			static weft_cancel_t mx_tok;
+			EXPECT_EQ("weft_mutex_lock_ctx", weft_mutex_lock_ctx(&mx, NULL, &mx_tok), WEFT_OK);
+			break;
+		}
 		case 1:
 			while (!weft_mutex_trylock(&mx))
 				;
@@ -127,6 +133,11 @@ static void test_mutex(void)
 	EXPECT_EQ("weft_mutex_timedlock(past, free)", weft_mutex_timedlock(&m2, &p), WEFT_OK);
 	EXPECT_EQ("weft_mutex_trylock(held)", weft_mutex_trylock(&m2), false);
 	EXPECT_EQ("weft_mutex_timedlock(past, held)", weft_mutex_timedlock(&m2, &p), WEFT_ETIMEDOUT);
+	weft_cancel_t done = WEFT_CANCEL_INIT;
+	weft_cancel(&done);
+	EXPECT_EQ("weft_mutex_lock_ctx(held, cancelled)", weft_mutex_lock_ctx(&m2, NULL, &done), WEFT_ECANCELED);
+	weft_mutex_unlock(&m2);
+	EXPECT_EQ("weft_mutex_lock_ctx(free, cancelled)", weft_mutex_lock_ctx(&m2, NULL, &done), WEFT_OK);
 	weft_mutex_unlock(&m2);
 	weft_mutex_destroy(&m2);
 	run2(mx_a, mx_b, NULL);
