@@ -531,6 +531,128 @@ static void test_wait_ctx_cancel_races_post(void)
 	weft__wait_set_waitv(true);
 }
 
+/*
+ * A claimant is cancelled: its claim must not strand the next unit.  Sleeper
+ * S1 (SCHED_IDLE, on the looper's CPU, as in test_sleeper_not_starved) loses
+ * one round with the fairness bound at 0 and claims; sleeper S2 arrives and
+ * sleeps behind the claim.  Then S1's token is cancelled and a unit posted:
+ * S1 gone first (WEFT_ECANCELED; its claim must be down, or S2 would sleep
+ * for ever beside the unit), or the post first, or racing: exactly one of
+ * them gets the unit -- S1 (WEFT_OK: a changed word wins over a cancel) or
+ * S2 -- and a second post lets S2 finish if S1 took the first.
+ */
+struct claim_race {
+	weft_sem_t s;
+	weft_cancel_t tok;
+	cpu_set_t cpu;
+	pid_t tid1, tid2;
+	int rc1, rc2;
+	int started1, started2; /* atomic */
+};
+
+static void *claimant_main(void *arg)
+{
+	struct claim_race *c = arg;
+	struct sched_param idle = {0};
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(c->cpu), &c->cpu);
+	(void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	c->tid1 = check_gettid();
+	__atomic_store_n(&c->started1, 1, __ATOMIC_RELEASE);
+	c->rc1 = weft_sem_wait_ctx(&c->s, NULL, &c->tok);
+	return NULL;
+}
+
+static void *second_main(void *arg)
+{
+	struct claim_race *c = arg;
+	c->tid2 = check_gettid();
+	__atomic_store_n(&c->started2, 1, __ATOMIC_RELEASE);
+	c->rc2 = weft_sem_wait_ctx(&c->s, NULL, NULL);
+	return NULL;
+}
+
+static void test_claimant_cancelled(void)
+{
+	cpu_set_t allowed;
+	CHECK_EQ(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	uint64_t old_bound = weft_mutex_set_fair_bound(0);
+	unsigned claimed = 0, s1_got = 0, s2_got = 0;
+	for (int order = 0; order < 3; order++) { /* cancel first, post first, racing */
+		struct claim_race c;
+		memset(&c, 0, sizeof(c));
+		CPU_ZERO(&c.cpu);
+		for (int k = 0; k < CPU_SETSIZE; k++)
+			if (CPU_ISSET(k, &allowed)) {
+				CPU_SET(k, &c.cpu);
+				break;
+			}
+		CHECK_EQ(sched_setaffinity(0, sizeof(c.cpu), &c.cpu), 0);
+		CHECK_STATUS(weft_sem_init(&c.s, 0, 0), WEFT_OK);
+		CHECK_STATUS(weft_cancel_init(&c.tok, NULL, 0), WEFT_OK);
+		pthread_t t1, t2, canceller;
+		CHECK_EQ(pthread_create(&t1, NULL, claimant_main, &c), 0);
+		while (!__atomic_load_n(&c.started1, __ATOMIC_ACQUIRE))
+			sched_yield();
+		/* rounds until S1 has lost one and claimed: post, take back at
+		 * once (S1 cannot run in between), let S1 run and sleep again */
+		for (int r = 0; r < 200; r++) {
+			(void)check_wait_until_sleeping(getpid(), c.tid1);
+			if (__atomic_load_n(&c.s.value, __ATOMIC_RELAXED) & WEFT_SEM_STARVING_BIT)
+				break;
+			CHECK_STATUS(weft_sem_post(&c.s), WEFT_OK);
+			if (!weft_sem_trywait(&c.s))
+				break; /* S1 ran between the two after all: the unit is its */
+		}
+		CHECK_EQ(sched_setaffinity(0, sizeof(allowed), &allowed), 0);
+		if (!(__atomic_load_n(&c.s.value, __ATOMIC_RELAXED) & WEFT_SEM_STARVING_BIT)) {
+			/* S1 took a unit instead (it ran between a post and a trywait) */
+			weft_cancel(&c.tok);
+			pthread_join(t1, NULL);
+			weft_cancel_destroy(&c.tok);
+			continue;
+		}
+		claimed++;
+		CHECK_EQ(pthread_create(&t2, NULL, second_main, &c), 0);
+		while (!__atomic_load_n(&c.started2, __ATOMIC_ACQUIRE))
+			sched_yield();
+		(void)check_wait_until_sleeping(getpid(), c.tid2); /* asleep behind the claim */
+		if (order == 0) { /* S1 leaves first: its claim must not stop S2 */
+			weft_cancel(&c.tok);
+			pthread_join(t1, NULL);
+			CHECK_STATUS(c.rc1, WEFT_ECANCELED);
+			CHECK_EQ(c.s.value & WEFT_SEM_STARVING_BIT, 0u);
+			CHECK_STATUS(weft_sem_post(&c.s), WEFT_OK);
+		} else if (order == 1) {
+			CHECK_STATUS(weft_sem_post(&c.s), WEFT_OK);
+			weft_cancel(&c.tok);
+		} else {
+			CHECK_EQ(pthread_create(&canceller, NULL, ctx_canceller, &c.tok), 0);
+			CHECK_STATUS(weft_sem_post(&c.s), WEFT_OK);
+			pthread_join(canceller, NULL);
+		}
+		if (order != 0)
+			pthread_join(t1, NULL);
+		if (c.rc1 == WEFT_OK) { /* S1 had the unit: S2 still waits for one */
+			s1_got++;
+			CHECK_STATUS(weft_sem_post(&c.s), WEFT_OK);
+		} else {
+			CHECK_STATUS(c.rc1, WEFT_ECANCELED);
+			s2_got++;
+		}
+		pthread_join(t2, NULL);
+		CHECK_STATUS(c.rc2, WEFT_OK);
+		CHECK_EQ(weft_sem_value(&c.s), 0); /* every unit posted was taken exactly once */
+		CHECK_EQ(c.s.waiters, 0);
+		CHECK_EQ(c.s.value & WEFT_SEM_STARVING_BIT, 0u);
+		weft_cancel_destroy(&c.tok);
+	}
+	CHECK_EQ(sched_setaffinity(0, sizeof(allowed), &allowed), 0);
+	weft_mutex_set_fair_bound(old_bound);
+	printf("  %u of 3 rounds reached a claim; the unit went to the claimant %u times, to the next sleeper %u\n",
+	       claimed, s1_got, s2_got);
+	CHECK_GT(claimed, 0);
+}
+
 static void test_set_spin(void)
 {
 	unsigned old = weft_sem_set_spin(11);
@@ -604,6 +726,7 @@ int main(void)
 	RUN_TEST(test_sleeper_not_starved);
 	RUN_TEST(test_wait_ctx_outcomes);
 	RUN_TEST(test_wait_ctx_cancel_races_post);
+	RUN_TEST(test_claimant_cancelled);
 	RUN_TEST(test_set_spin);
 	RUN_TEST(test_pshared_fork);
 	return check_summary();
