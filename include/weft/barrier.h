@@ -204,8 +204,8 @@ WEFT_NODISCARD static inline int weft_barrier_wait_ctx(weft_barrier_t *barrier, 
 	uint32_t phase;
 	bool last = weft__barrier_arrive(barrier, &phase);
 	int rc = last ? WEFT_OK : weft_barrier_wait_ctx_slow(barrier, phase, deadline, cancel);
-	if (rc != WEFT_OK)
-		return rc; /* withdrawn: this thread did not pass the barrier */
+	if (rc != WEFT_OK) /* withdrawn: this thread did not pass the barrier */
+		return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	if (serial != (bool *)0)
 		*serial = last;

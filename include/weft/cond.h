@@ -305,7 +305,8 @@ WEFT_NODISCARD static inline int weft_cond_wait_ctx(weft_cond_t *cond, weft_mute
 {
 	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return weft__cond_wait(cond, mutex, deadline, cancel);
+	/* TSan: the cancel's release, seen here (weft__cancel_acquired()) */
+	return weft__cancel_acquired(weft__cond_wait(cond, mutex, deadline, cancel), cancel);
 }
 
 /**

@@ -195,7 +195,7 @@ WEFT_NODISCARD static inline int weft_latch_wait_ctx(weft_latch_t *latch, const 
 	int rc = weft_latch_wait_ctx_slow(latch, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 }
 
 /**

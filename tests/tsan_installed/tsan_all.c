@@ -905,6 +905,41 @@ static void *can_waiter(void *arg)
 	return NULL;
 }
 
+/* The same through weft_latch_wait_ctx(), weft_cond_wait_ctx() (a condition
+ * variable nobody signals: it comes back cancelled, holding its mutex) and
+ * weft_barrier_wait_ctx() (a barrier of two nobody else reaches: the arrival
+ * is withdrawn). */
+static weft_mutex_t can_mx = WEFT_MUTEX_INIT;
+static weft_cond_t can_cv = WEFT_COND_INIT;
+static weft_barrier_t can_bar;
+
+static void *can_waiter_cond_latch_barrier(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CANCEL_ROUNDS; i++) {
+		__atomic_store_n(&can_started, (uint32_t)i + 1, __ATOMIC_RELAXED);
+		int rc;
+		switch (i % 3) {
+		case 0:
+			rc = weft_latch_wait_ctx(&can_shut, NULL, &can_tok[i]);
+			break;
+		case 1:
+			weft_mutex_lock(&can_mx);
+			do /* a spurious wake-up goes round again */
+				rc = weft_cond_wait_ctx(&can_cv, &can_mx, NULL, &can_tok[i]);
+			while (rc == WEFT_OK);
+			weft_mutex_unlock(&can_mx);
+			break;
+		default:
+			rc = weft_barrier_wait_ctx(&can_bar, NULL, NULL, &can_tok[i]);
+			break;
+		}
+		EXPECT_EQ("cancelled cond/latch/barrier call", rc, WEFT_ECANCELED);
+		can_sum += can_data[i];
+	}
+	return NULL;
+}
+
 /* The token alone: a poller of weft_cancel_requested() reads the data. */
 static void *can_poller(void *arg)
 {
@@ -937,6 +972,18 @@ static void test_cancel(void)
 		run2(can_canceller, pass == 0 ? can_poller : can_waiter, NULL);
 		EXPECT_EQ("cancel: data summed", can_sum, (long)CANCEL_ROUNDS * (CANCEL_ROUNDS + 1) / 2);
 	}
+	/* the cond, latch and barrier _ctx calls (their wrappers end with
+	 * weft__cancel_acquired()) */
+	EXPECT_EQ("weft_barrier_init", weft_barrier_init(&can_bar, 2), WEFT_OK);
+	for (int i = 0; i < CANCEL_ROUNDS; i++) {
+		EXPECT_EQ("weft_cancel_init", weft_cancel_init(&can_tok[i], NULL, 0), WEFT_OK);
+		can_data[i] = 0;
+	}
+	can_sum = 0;
+	__atomic_store_n(&can_started, 0, __ATOMIC_RELAXED);
+	run2(can_canceller, can_waiter_cond_latch_barrier, NULL);
+	EXPECT_EQ("cancel (cond/latch/barrier): data summed", can_sum, (long)CANCEL_ROUNDS * (CANCEL_ROUNDS + 1) / 2);
+	weft_barrier_destroy(&can_bar);
 	weft_mpmc_destroy(can_q);
 	weft_latch_destroy(&can_shut);
 }
