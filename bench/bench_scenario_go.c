@@ -15,13 +15,15 @@
  * 3.5 ms of work (everything is served), 63 queue about 31 ms (past the 20 ms
  * context: requests time out).
  *
+ *     weft_mutex_ctx      weft_mutex_lock_ctx() with the request's deadline and
+ *                         weft_cancel_t; the work is weft_latch_wait_ctx() on a
+ *                         latch that never opens (a cancellable sleep); thread
+ *                         0 cancels with weft_cancel(), which wakes exactly
+ *                         that waiter
  *     weft_cond_ctx       the lock is a busy flag under a weft_mutex_t, waited
- *                         for with weft_cond_wait_ctx() and the request's
- *                         deadline and weft_cancel_t (weft_mutex_lock_ctx(),
- *                         the issue's lock, is not in the library yet); the
- *                         work is weft_latch_wait_ctx() on a latch that never
- *                         opens (a cancellable sleep); thread 0 cancels with
- *                         weft_cancel(), which wakes exactly that waiter
+ *                         for with weft_cond_wait_ctx() (the monitor a C
+ *                         programmer writes, with weft's parts); work and
+ *                         cancel as above
  *     weft_sem_ctx        the lock is the Go code's own: a channel of capacity 1,
  *                         here a weft_sem_t of one unit taken with
  *                         weft_sem_wait_ctx() and given back with
@@ -102,7 +104,7 @@ struct go_slot {
 	bool abandon;          /* its client goes away GO_GONE_NS after it started */
 	uint64_t start_ns;     /* when it was sent */
 	uint64_t cancel_ns;    /* when thread 0 cancelled it; 0: not cancelled */
-	weft_cancel_t tok;     /* weft_cond_ctx: the request's token */
+	weft_cancel_t tok;     /* the weft rows: the request's token */
 	bool cancelled;        /* baseline: the request's flag, under go_order.m */
 } __attribute__((aligned(64)));
 
@@ -113,6 +115,8 @@ struct go_order {
 	bool wbusy;         /* under wm: the "db" is taken */
 	/* weft_sem_ctx */
 	weft_sem_t wsem;    /* one unit: the "db" */
+	/* weft_mutex_ctx */
+	weft_mutex_t db;
 	weft_latch_t never; /* never opens: the work's cancellable sleep */
 	/* baseline_pthread */
 	pthread_mutex_t m;
@@ -136,6 +140,7 @@ static void *go_order_setup(wb_thread *t)
 	(void)!weft_mutex_init(&s->wm, 0);
 	(void)!weft_cond_init(&s->widle, 0);
 	(void)!weft_sem_init(&s->wsem, 1, 0);
+	(void)!weft_mutex_init(&s->db, 0);
 	(void)!weft_latch_init(&s->never, 1);
 	pthread_mutex_init(&s->m, NULL);
 	pthread_condattr_t ca;
@@ -163,6 +168,7 @@ static void go_order_teardown(wb_thread *t)
 		wb_fail(t, "%llu outcomes for %llu requests", (unsigned long long)total, (unsigned long long)s->requests);
 	weft_cond_destroy(&s->widle);
 	weft_sem_destroy(&s->wsem);
+	weft_mutex_destroy(&s->db);
 	weft_mutex_destroy(&s->wm);
 	pthread_mutex_destroy(&s->m);
 	pthread_cond_destroy(&s->lock_free);
@@ -172,9 +178,8 @@ static void go_order_teardown(wb_thread *t)
 	free(s);
 }
 
-/* weft_cond_ctx: Database.CreateOrder(ctx, req) with weft's parts: the lock
- * is a busy flag under a weft_mutex_t, waited for with weft_cond_wait_ctx()
- * (weft_mutex_lock_ctx() is not in the library yet). */
+/* weft_cond_ctx: Database.CreateOrder(ctx, req) with the lock a busy flag
+ * under a weft_mutex_t, waited for with weft_cond_wait_ctx(). */
 static int go_weft_request(struct go_order *s, struct go_slot *slot, uint64_t start)
 {
 	struct timespec deadline = go_ts(start + GO_CONTEXT_NS);
@@ -198,6 +203,26 @@ static int go_weft_request(struct go_order *s, struct go_slot *slot, uint64_t st
 	s->wbusy = false;
 	weft_mutex_unlock(&s->wm);
 	weft_cond_signal(&s->widle);
+	if (rc == WEFT_ECANCELED)
+		return GO_CANCELLED;
+	return deadline_first ? GO_TIMED_OUT : GO_SERVED;
+}
+
+/* weft_mutex_ctx: Database.CreateOrder(ctx, req), the lock weft_mutex_lock_ctx(). */
+static int go_wmutex_request(struct go_order *s, struct go_slot *slot, uint64_t start)
+{
+	struct timespec deadline = go_ts(start + GO_CONTEXT_NS);
+	int rc = weft_mutex_lock_ctx(&s->db, &deadline, &slot->tok);
+	if (rc != WEFT_OK)
+		return rc == WEFT_ETIMEDOUT ? GO_TIMED_OUT : GO_CANCELLED;
+	if (s->inside++ != 0)
+		abort(); /* two requests in the database: the lock failed */
+	uint64_t end = go_clock_ns() + GO_WORK_NS;
+	bool deadline_first = start + GO_CONTEXT_NS < end;
+	struct timespec until = deadline_first ? deadline : go_ts(end);
+	rc = weft_latch_wait_ctx(&s->never, &until, &slot->tok);
+	s->inside--;
+	weft_mutex_unlock(&s->db);
 	if (rc == WEFT_ECANCELED)
 		return GO_CANCELLED;
 	return deadline_first ? GO_TIMED_OUT : GO_SERVED;
@@ -350,6 +375,11 @@ static GO_ALWAYS_INLINE void go_order_body(wb_thread *t, go_request_fn request, 
 static void go_order_weft(wb_thread *t)
 {
 	go_order_body(t, go_weft_request, go_weft_prepare, go_weft_cancel);
+}
+
+static void go_order_wmutex(wb_thread *t)
+{
+	go_order_body(t, go_wmutex_request, go_weft_prepare, go_weft_cancel);
 }
 
 static void go_order_wsem(wb_thread *t)
@@ -541,6 +571,8 @@ __attribute__((constructor)) static void register_go(void)
 		const char *lat_name;
 	} rows[] = {
 		{"scenario/go_order/weft_cond_ctx", go_order_weft, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
+		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
+		{"scenario/go_order/weft_mutex_ctx", go_order_wmutex, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
 		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
 		{"scenario/go_order/weft_sem_ctx", go_order_wsem, WB_T8 | WB_T64, go_order_setup, go_order_teardown,
 		 WB_FAIRNESS | WB_LATENCY | WB_CPU, "cancel"},
