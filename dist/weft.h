@@ -909,8 +909,8 @@ WEFT_NODISCARD static inline int weft_barrier_wait_ctx(weft_barrier_t *barrier, 
 	uint32_t phase;
 	bool last = weft__barrier_arrive(barrier, &phase);
 	int rc = last ? WEFT_OK : weft_barrier_wait_ctx_slow(barrier, phase, deadline, cancel);
-	if (rc != WEFT_OK)
-		return rc; /* withdrawn: this thread did not pass the barrier */
+	if (rc != WEFT_OK) /* withdrawn: this thread did not pass the barrier */
+		return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 	WEFT_TSAN_ACQUIRE(WEFT__BARRIER_TSAN_ADDR(barrier, phase)); /* TSan: see above */
 	if (serial != (bool *)0)
 		*serial = last;
@@ -2488,7 +2488,8 @@ WEFT_NODISCARD static inline int weft_cond_wait_ctx(weft_cond_t *cond, weft_mute
 {
 	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return weft__cond_wait(cond, mutex, deadline, cancel);
+	/* TSan: the cancel's release, seen here (weft__cancel_acquired()) */
+	return weft__cancel_acquired(weft__cond_wait(cond, mutex, deadline, cancel), cancel);
 }
 
 /**
@@ -3321,7 +3322,7 @@ WEFT_NODISCARD static inline int weft_latch_wait_ctx(weft_latch_t *latch, const 
 	int rc = weft_latch_wait_ctx_slow(latch, deadline, cancel);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(latch); /* TSan: as in weft_latch_try_wait() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: the cancel's release, seen here */
 }
 
 /**
