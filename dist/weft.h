@@ -5415,6 +5415,8 @@ WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
 int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
+int weft_rwlock_rdlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel);
+int weft_rwlock_wrlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel);
 
 /**
  * weft_rwlock_set_spin() - set how long a waiter of any weft_rwlock_t or
@@ -5607,6 +5609,37 @@ WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, cons
 }
 
 /**
+ * weft_rwlock_rdlock_ctx() - take a read lock, or give up at @deadline or when
+ * @cancel is cancelled.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (in the queue, or as
+ * its head): a lock that can be read-locked now is taken even with a
+ * cancelled token.  A cancel that races with the lock becoming readable may
+ * return WEFT_OK (read-held).  WEFT_ECANCELED and WEFT_ETIMEDOUT: not taken;
+ * a cancelled head clears its marks and passes the queue on, as at a timeout.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL
+ * for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_rwlock_rdlock_ctx(weft_rwlock_t *rw, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY_SHARED(0, rw)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_rwlock_rdlock_ctx_slow(rw, deadline, cancel);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
  * weft_rwlock_rdunlock() - release a read lock.
  * @rw: a lock the caller holds for reading.
  *
@@ -5711,6 +5744,41 @@ WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, cons
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_rwlock_wrlock_ctx() - take the write lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (in the queue, or as
+ * its head waiting for the readers and writer inside): a free lock is taken
+ * even with a cancelled token.  A cancel that races with the lock coming
+ * free, or with the queue being handed to the caller, may return WEFT_OK
+ * (write-held); a hand-off of the queue is never dropped.  Once the caller
+ * holds WRITER it waits for biased readers already inside without looking
+ * at the token (they are leaving).  WEFT_ECANCELED and WEFT_ETIMEDOUT: not
+ * taken; a cancelled head clears WAITING and passes the queue on, as at a
+ * timeout.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or
+ * WEFT_EINVAL for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_rwlock_wrlock_ctx(weft_rwlock_t *rw, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY(0, rw)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_rwlock_wrlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
@@ -7343,7 +7411,8 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
  * before); processes in different pid namespaces see different ids.
  * Always the shared futex flavour.
  */
-int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen);
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline,
+			      weft_cancel_t *cancel /* NULL: none; as weft__wordlock_lock_ctx() */, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
 /* An owned word whose holder has sealed it is never taken over: its holder
  * got what the word guards (the brlock's write lock), and a dead holder of
@@ -7576,7 +7645,7 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, NULL, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)
@@ -11904,26 +11973,31 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
  * wait for then wakes us) and sleep -- for a process-shared lock in naps
  * (weft__wait_napping(): an unlocker killed between its change of the state
  * and its wake-up call would leave the head asleep for ever, issue 14).
- * Return: true to look at *s again, false once @deadline has passed (the
- * caller then takes its last look).
+ * @cancel (NULL: none) is read only around the sleep (weft__wait_ctx()).
+ * Return: WEFT_OK to look at *s again, or WEFT_ETIMEDOUT once @deadline has
+ * passed, WEFT_ECANCELED once @cancel is cancelled (the caller then takes
+ * its last look).
  */
-static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
-			  unsigned wflags)
+static int rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
+			 unsigned wflags, weft_cancel_t *cancel)
 {
 	if (weft__spinwait_spin(sw) == WEFT__SPIN_AGAIN) {
 		*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-		return true;
+		return WEFT_OK;
 	}
 	/* (..., pk=0) -> (..., pk=1).  relaxed: publishes nothing; a failed CAS
 	 * leaves the new value in *s for the caller's next look */
 	if (!(*s & WEFT_RWLOCK_PARKED) &&
 	    !weft_atomic_cas(&rw->state, s, *s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-		return true;
+		return WEFT_OK;
 	*s |= WEFT_RWLOCK_PARKED;
-	if (weft__wait_napping(&rw->state, *s, deadline, wflags) != WEFT__WAIT_NAPPED && rwl_expired(deadline))
-		return false;
+	int rc = weft__wait_napping_ctx(&rw->state, *s, deadline, wflags, cancel);
+	if (rc == WEFT_ECANCELED)
+		return rc;
+	if (rc != WEFT__WAIT_NAPPED && rwl_expired(deadline))
+		return WEFT_ETIMEDOUT;
 	*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	return true;
+	return WEFT_OK;
 }
 
 /*
@@ -11937,12 +12011,12 @@ static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait 
  * A head that died after it took the lock still holds it (WRITER, or its
  * count in R): that is a dead holder, which the take-over cannot undo.
  */
-static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags, weft_cancel_t *cancel)
 {
 	if (!(wflags & WEFT_PSHARED))
-		return weft__wordlock_lock(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
+		return weft__wordlock_lock_ctx(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags, cancel);
 	bool stolen;
-	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, &stolen);
+	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, cancel, &stolen);
 	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
 	 * head's own RMWs of these bits) */
 	if (rc == WEFT_OK && stolen)
@@ -11975,8 +12049,10 @@ static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
  * then count itself in.  WAITING cannot be set: only a writer head sets it,
  * and we are the head.
  */
-static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags,
+			    weft_cancel_t *cancel)
 {
+	int why;
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -11992,10 +12068,11 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 			continue;
 		}
 		/* (0, 1, 0, 0) -> (0, 1, 0, 1): the unlock that clears WRITER wakes us */
-		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+		if ((why = rwl_head_wait(rw, &s, &sw, deadline, wflags, cancel)) != WEFT_OK)
 			break;
 	}
-	/* @deadline passed: a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
+	/* @deadline passed or @cancel cancelled (why): a last look, then
+	 * (0, 1, 0, pk) -> (0, 1, 0, 0) */
 	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
@@ -12007,12 +12084,12 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 		} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
 					   WEFT_RELAXED)) {
-			return WEFT_ETIMEDOUT;
+			return why;
 		}
 	}
 }
 
-static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -12024,31 +12101,37 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
-		return WEFT_ETIMEDOUT;
-	int rc = rwl_read_as_head(rw, deadline, wflags);
+	int rc = rwl_queue_lock(rw, deadline, wflags, cancel);
+	if (rc != WEFT_OK)
+		return rc;
+	rc = rwl_read_as_head(rw, deadline, wflags, cancel);
 	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
 void weft_rwlock_rdlock_slow(weft_rwlock_t *rw)
 {
-	(void)rwl_rdlock(rw, NULL);
+	(void)rwl_rdlock(rw, NULL, NULL);
 	rwl_maybe_bias(rw);
+}
+
+int weft_rwlock_rdlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	int rc = WEFT_OK;
+	/* relaxed: a hint, as in weft_rwlock_rdlock() */
+	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
+		rc = rwl_rdlock(rw, deadline, cancel);
+		if (rc == WEFT_OK)
+			rwl_maybe_bias(rw);
+	}
+	return rc;
 }
 
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	int rc = WEFT_OK;
-	/* relaxed: a hint, as in weft_rwlock_rdlock() */
-	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
-		rc = rwl_rdlock(rw, deadline);
-		if (rc == WEFT_OK)
-			rwl_maybe_bias(rw);
-	}
-	return rc;
+	return weft_rwlock_rdlock_ctx_slow(rw, deadline, NULL);
 }
 
 /* A writer's one attempt: (0, 0, 0, pk) -> (0, 1, 0, pk), retried while the
@@ -12068,8 +12151,10 @@ static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
  * new readers, then wait until the readers inside and any writer holding the
  * lock have left.
  */
-static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags,
+			     weft_cancel_t *cancel)
 {
+	int why;
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
@@ -12087,10 +12172,11 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		}
 		/* (r, w, 1, 0) -> (r, w, 1, 1): the last reader's rdunlock, or the
 		 * holder's wrunlock, wakes us */
-		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+		if ((why = rwl_head_wait(rw, &s, &sw, deadline, wflags, cancel)) != WEFT_OK)
 			break;
 	}
-	/* @deadline passed: a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
+	/* @deadline passed or @cancel cancelled (why): a last look, then
+	 * (r, w, 1, pk) -> (r, w, 0, 0): readers may
 	 * come in again; those queued behind us follow when we
 	 * release the queue */
 	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -12104,12 +12190,12 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		} else if (weft_atomic_cas(&rw->state, &s,
 					   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
 					   WEFT_RELAXED, WEFT_RELAXED)) {
-			return WEFT_ETIMEDOUT;
+			return why;
 		}
 	}
 }
 
-static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -12118,30 +12204,38 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
-		return WEFT_ETIMEDOUT;
-	int rc = rwl_write_as_head(rw, deadline, wflags);
+	int rc = rwl_queue_lock(rw, deadline, wflags, cancel);
+	if (rc != WEFT_OK)
+		return rc;
+	rc = rwl_write_as_head(rw, deadline, wflags, cancel);
 	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
-/* Take WRITER (the counted lock), then revoke reader bias. */
-static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+/* Take WRITER (the counted lock), then revoke reader bias.  The revocation
+ * (waiting for biased readers already inside to leave) is not cancellable:
+ * it waits only for sections in progress. */
+static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
-	int rc = rwl_wrlock_counted(rw, deadline);
+	int rc = rwl_wrlock_counted(rw, deadline, cancel);
 	return rc == WEFT_OK ? rwl_revoke(rw, deadline) : rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)
 {
-	(void)rwl_wrlock(rw, NULL);
+	(void)rwl_wrlock(rw, NULL, NULL);
 }
 
 int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return rwl_wrlock(rw, deadline);
+	return rwl_wrlock(rw, deadline, NULL);
+}
+
+int weft_rwlock_wrlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	return rwl_wrlock(rw, deadline, cancel);
 }
 
 void weft_rwlock_wake_slow(weft_rwlock_t *rw)
@@ -13848,7 +13942,8 @@ static bool holder_gone(uint32_t id)
 	return gone;
 }
 
-int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen)
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline,
+			      weft_cancel_t *cancel, bool *stolen)
 {
 	const uint32_t me = weft_debug_self() << 2;
 	*stolen = false;
@@ -13875,15 +13970,15 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 		/* relaxed: only tells the holder to wake someone */
 		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
-		int wrc = weft__wait_napping(word, want, deadline, WEFT_PSHARED);
+		int wrc = weft__wait_napping_ctx(word, want, deadline, WEFT_PSHARED, cancel);
 		if (wrc == WEFT_OK)
 			continue;
-		if (wrc == WEFT_ETIMEDOUT) {
-			/* the caller's deadline: one last look */
+		if (wrc == WEFT_ETIMEDOUT || wrc == WEFT_ECANCELED) {
+			/* the caller's deadline, or its cancel: one last look */
 			v = 0;
 			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)
 				       ? WEFT_OK
-				       : WEFT_ETIMEDOUT;
+				       : wrc;
 		}
 		/* A nap ended with no wake-up: is the holder still there?  acquire
 		 * on the take-over: we read what the dead holder wrote */

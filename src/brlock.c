@@ -109,7 +109,7 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, NULL, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)

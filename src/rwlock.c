@@ -208,26 +208,31 @@ WEFT_NORETURN WEFT_COLD static void rwl_too_many_readers(weft_rwlock_t *rw)
  * wait for then wakes us) and sleep -- for a process-shared lock in naps
  * (weft__wait_napping(): an unlocker killed between its change of the state
  * and its wake-up call would leave the head asleep for ever, issue 14).
- * Return: true to look at *s again, false once @deadline has passed (the
- * caller then takes its last look).
+ * @cancel (NULL: none) is read only around the sleep (weft__wait_ctx()).
+ * Return: WEFT_OK to look at *s again, or WEFT_ETIMEDOUT once @deadline has
+ * passed, WEFT_ECANCELED once @cancel is cancelled (the caller then takes
+ * its last look).
  */
-static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
-			  unsigned wflags)
+static int rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait *sw, const struct timespec *deadline,
+			 unsigned wflags, weft_cancel_t *cancel)
 {
 	if (weft__spinwait_spin(sw) == WEFT__SPIN_AGAIN) {
 		*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-		return true;
+		return WEFT_OK;
 	}
 	/* (..., pk=0) -> (..., pk=1).  relaxed: publishes nothing; a failed CAS
 	 * leaves the new value in *s for the caller's next look */
 	if (!(*s & WEFT_RWLOCK_PARKED) &&
 	    !weft_atomic_cas(&rw->state, s, *s | WEFT_RWLOCK_PARKED, WEFT_RELAXED, WEFT_RELAXED))
-		return true;
+		return WEFT_OK;
 	*s |= WEFT_RWLOCK_PARKED;
-	if (weft__wait_napping(&rw->state, *s, deadline, wflags) != WEFT__WAIT_NAPPED && rwl_expired(deadline))
-		return false;
+	int rc = weft__wait_napping_ctx(&rw->state, *s, deadline, wflags, cancel);
+	if (rc == WEFT_ECANCELED)
+		return rc;
+	if (rc != WEFT__WAIT_NAPPED && rwl_expired(deadline))
+		return WEFT_ETIMEDOUT;
 	*s = weft_atomic_load(&rw->state, WEFT_RELAXED);
-	return true;
+	return WEFT_OK;
 }
 
 /*
@@ -241,12 +246,12 @@ static bool rwl_head_wait(weft_rwlock_t *rw, uint32_t *s, struct weft__spinwait 
  * A head that died after it took the lock still holds it (WRITER, or its
  * count in R): that is a dead holder, which the take-over cannot undo.
  */
-static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_queue_lock(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags, weft_cancel_t *cancel)
 {
 	if (!(wflags & WEFT_PSHARED))
-		return weft__wordlock_lock(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
+		return weft__wordlock_lock_ctx(&rw->queue, 0u, WEFT__SPIN_RWLOCK, deadline, wflags, cancel);
 	bool stolen;
-	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, &stolen);
+	int rc = weft__wordlock_lock_owned(&rw->queue, WEFT__SPIN_RWLOCK, deadline, cancel, &stolen);
 	/* (r, w, ww, pk) -> (r, w, 0, 0).  relaxed: publishes nothing (as the
 	 * head's own RMWs of these bits) */
 	if (rc == WEFT_OK && stolen)
@@ -279,8 +284,10 @@ static bool rwl_read_retry(weft_rwlock_t *rw, uint32_t *s)
  * then count itself in.  WAITING cannot be set: only a writer head sets it,
  * and we are the head.
  */
-static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags,
+			    weft_cancel_t *cancel)
 {
+	int why;
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -296,10 +303,11 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 			continue;
 		}
 		/* (0, 1, 0, 0) -> (0, 1, 0, 1): the unlock that clears WRITER wakes us */
-		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+		if ((why = rwl_head_wait(rw, &s, &sw, deadline, wflags, cancel)) != WEFT_OK)
 			break;
 	}
-	/* @deadline passed: a last look, then (0, 1, 0, pk) -> (0, 1, 0, 0) */
+	/* @deadline passed or @cancel cancelled (why): a last look, then
+	 * (0, 1, 0, pk) -> (0, 1, 0, 0) */
 	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
 	for (;;) {
 		if (!(s & WEFT_RWLOCK_WRITER)) {
@@ -311,12 +319,12 @@ static int rwl_read_as_head(weft_rwlock_t *rw, const struct timespec *deadline, 
 				return WEFT_OK;
 		} else if (weft_atomic_cas(&rw->state, &s, s & ~WEFT_RWLOCK_PARKED, WEFT_RELAXED,
 					   WEFT_RELAXED)) {
-			return WEFT_ETIMEDOUT;
+			return why;
 		}
 	}
 }
 
-static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -328,31 +336,37 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline)
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
-		return WEFT_ETIMEDOUT;
-	int rc = rwl_read_as_head(rw, deadline, wflags);
+	int rc = rwl_queue_lock(rw, deadline, wflags, cancel);
+	if (rc != WEFT_OK)
+		return rc;
+	rc = rwl_read_as_head(rw, deadline, wflags, cancel);
 	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
 void weft_rwlock_rdlock_slow(weft_rwlock_t *rw)
 {
-	(void)rwl_rdlock(rw, NULL);
+	(void)rwl_rdlock(rw, NULL, NULL);
 	rwl_maybe_bias(rw);
+}
+
+int weft_rwlock_rdlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	int rc = WEFT_OK;
+	/* relaxed: a hint, as in weft_rwlock_rdlock() */
+	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
+		rc = rwl_rdlock(rw, deadline, cancel);
+		if (rc == WEFT_OK)
+			rwl_maybe_bias(rw);
+	}
+	return rc;
 }
 
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	int rc = WEFT_OK;
-	/* relaxed: a hint, as in weft_rwlock_rdlock() */
-	if (!((weft_atomic_load(&rw->state, WEFT_RELAXED) & WEFT_RWLOCK_BIASED) && weft__rwlock_bias_try(rw))) {
-		rc = rwl_rdlock(rw, deadline);
-		if (rc == WEFT_OK)
-			rwl_maybe_bias(rw);
-	}
-	return rc;
+	return weft_rwlock_rdlock_ctx_slow(rw, deadline, NULL);
 }
 
 /* A writer's one attempt: (0, 0, 0, pk) -> (0, 1, 0, pk), retried while the
@@ -372,8 +386,10 @@ static bool rwl_write_try(weft_rwlock_t *rw, uint32_t *s)
  * new readers, then wait until the readers inside and any writer holding the
  * lock have left.
  */
-static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags)
+static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline, unsigned wflags,
+			     weft_cancel_t *cancel)
 {
+	int why;
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
 	/* (r, w, 0, pk) -> (r, w, 1, pk).  relaxed: publishes nothing; readers
@@ -391,10 +407,11 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		}
 		/* (r, w, 1, 0) -> (r, w, 1, 1): the last reader's rdunlock, or the
 		 * holder's wrunlock, wakes us */
-		if (!rwl_head_wait(rw, &s, &sw, deadline, wflags))
+		if ((why = rwl_head_wait(rw, &s, &sw, deadline, wflags, cancel)) != WEFT_OK)
 			break;
 	}
-	/* @deadline passed: a last look, then (r, w, 1, pk) -> (r, w, 0, 0): readers may
+	/* @deadline passed or @cancel cancelled (why): a last look, then
+	 * (r, w, 1, pk) -> (r, w, 0, 0): readers may
 	 * come in again; those queued behind us follow when we
 	 * release the queue */
 	s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -408,12 +425,12 @@ static int rwl_write_as_head(weft_rwlock_t *rw, const struct timespec *deadline,
 		} else if (weft_atomic_cas(&rw->state, &s,
 					   s & ~(WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED),
 					   WEFT_RELAXED, WEFT_RELAXED)) {
-			return WEFT_ETIMEDOUT;
+			return why;
 		}
 	}
 }
 
-static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline)
+static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	/* relaxed: a first guess for the CAS */
 	uint32_t s = weft_atomic_load(&rw->state, WEFT_RELAXED);
@@ -422,30 +439,38 @@ static int rwl_wrlock_counted(weft_rwlock_t *rw, const struct timespec *deadline
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	if (rwl_queue_lock(rw, deadline, wflags) != WEFT_OK)
-		return WEFT_ETIMEDOUT;
-	int rc = rwl_write_as_head(rw, deadline, wflags);
+	int rc = rwl_queue_lock(rw, deadline, wflags, cancel);
+	if (rc != WEFT_OK)
+		return rc;
+	rc = rwl_write_as_head(rw, deadline, wflags, cancel);
 	rwl_queue_unlock(rw, wflags);
 	return rc;
 }
 
-/* Take WRITER (the counted lock), then revoke reader bias. */
-static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline)
+/* Take WRITER (the counted lock), then revoke reader bias.  The revocation
+ * (waiting for biased readers already inside to leave) is not cancellable:
+ * it waits only for sections in progress. */
+static int rwl_wrlock(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
 {
-	int rc = rwl_wrlock_counted(rw, deadline);
+	int rc = rwl_wrlock_counted(rw, deadline, cancel);
 	return rc == WEFT_OK ? rwl_revoke(rw, deadline) : rc;
 }
 
 void weft_rwlock_wrlock_slow(weft_rwlock_t *rw)
 {
-	(void)rwl_wrlock(rw, NULL);
+	(void)rwl_wrlock(rw, NULL, NULL);
 }
 
 int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return rwl_wrlock(rw, deadline);
+	return rwl_wrlock(rw, deadline, NULL);
+}
+
+int weft_rwlock_wrlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	return rwl_wrlock(rw, deadline, cancel);
 }
 
 void weft_rwlock_wake_slow(weft_rwlock_t *rw)

@@ -291,7 +291,8 @@ static bool holder_gone(uint32_t id)
 	return gone;
 }
 
-int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen)
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline,
+			      weft_cancel_t *cancel, bool *stolen)
 {
 	const uint32_t me = weft_debug_self() << 2;
 	*stolen = false;
@@ -318,15 +319,15 @@ int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const st
 		/* relaxed: only tells the holder to wake someone */
 		if (v != want && !weft_atomic_cas(word, &v, want, WEFT_RELAXED, WEFT_RELAXED))
 			continue;
-		int wrc = weft__wait_napping(word, want, deadline, WEFT_PSHARED);
+		int wrc = weft__wait_napping_ctx(word, want, deadline, WEFT_PSHARED, cancel);
 		if (wrc == WEFT_OK)
 			continue;
-		if (wrc == WEFT_ETIMEDOUT) {
-			/* the caller's deadline: one last look */
+		if (wrc == WEFT_ETIMEDOUT || wrc == WEFT_ECANCELED) {
+			/* the caller's deadline, or its cancel: one last look */
 			v = 0;
 			return weft_atomic_cas(word, &v, me | WEFT__WORD_CONTENDED, WEFT_ACQUIRE, WEFT_RELAXED)
 				       ? WEFT_OK
-				       : WEFT_ETIMEDOUT;
+				       : wrc;
 		}
 		/* A nap ended with no wake-up: is the holder still there?  acquire
 		 * on the take-over: we read what the dead holder wrote */

@@ -198,7 +198,8 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
  * before); processes in different pid namespaces see different ids.
  * Always the shared futex flavour.
  */
-int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline, bool *stolen);
+int weft__wordlock_lock_owned(uint32_t *word, enum weft__spin_use spin, const struct timespec *deadline,
+			      weft_cancel_t *cancel /* NULL: none; as weft__wordlock_lock_ctx() */, bool *stolen);
 void weft__wordlock_unlock_owned(uint32_t *word);
 /* An owned word whose holder has sealed it is never taken over: its holder
  * got what the word guards (the brlock's write lock), and a dead holder of

@@ -130,6 +130,11 @@ static const struct coverage_row coverage[] = {
 	 "test_rwlock, test_rwlock_readers_max"},
 	{"weft_rwlock_rdlock", "all-zero; one past WEFT_RWLOCK_READERS_MAX aborts in every build (child)",
 	 "test_rwlock_readers_max"},
+	{"weft_rwlock_rdlock_ctx", "EINVAL: 6 malformed, free/read/write-held (untouched); OK: cancelled token, free",
+	 "test_rwlock"},
+	{"weft_rwlock_wrlock_ctx", "EINVAL: 6 malformed (untouched); ECANCELED: cancelled token, read-held (no marks left); "
+				   "OK: cancelled token, free",
+	 "test_rwlock"},
 	{"weft_rwlock_timedrdlock", "EINVAL: NULL + 6 malformed, free/read/write-held (untouched); ETIMEDOUT: past and "
 				    "1 ms, write-held; OK: past, read-held; at max readers aborts (child)",
 	 "test_rwlock, test_rwlock_readers_max, test_far_deadlines"},
@@ -850,6 +855,10 @@ static void rwlock_bad_deadlines(weft_rwlock_t *rw)
 	{
 		CHECK_STATUS(E(weft_rwlock_timedrdlock(rw, bad_deadline(i))), WEFT_EINVAL);
 		CHECK_STATUS(E(weft_rwlock_timedwrlock(rw, bad_deadline(i))), WEFT_EINVAL);
+		if (bad_deadline(i) == NULL)
+			continue; /* NULL is "no deadline" for the _ctx calls */
+		CHECK_STATUS(E(weft_rwlock_rdlock_ctx(rw, bad_deadline(i), NULL)), WEFT_EINVAL);
+		CHECK_STATUS(E(weft_rwlock_wrlock_ctx(rw, bad_deadline(i), NULL)), WEFT_EINVAL);
 	}
 	CHECK(UNCHANGED(*rw, copy));
 }
@@ -882,6 +891,14 @@ static void test_rwlock(void)
 		rwlock_bad_deadlines(&rw);
 		CHECK_STATUS(E(weft_rwlock_timedrdlock(&rw, &past)), WEFT_OK);
 		EV(weft_rwlock_rdunlock(&rw));
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT; /* cancelled: not read on a free lock */
+			EV(weft_cancel(&gone));
+			CHECK_STATUS(E(weft_rwlock_rdlock_ctx(&rw, NULL, &gone)), WEFT_OK);
+			EV(weft_rwlock_rdunlock(&rw));
+			CHECK_STATUS(E(weft_rwlock_wrlock_ctx(&rw, NULL, &gone)), WEFT_OK);
+			EV(weft_rwlock_wrunlock(&rw));
+		}
 		CHECK_STATUS(E(weft_rwlock_timedwrlock(&rw, &past)), WEFT_OK);
 		EV(weft_rwlock_wrunlock(&rw));
 
@@ -897,6 +914,12 @@ static void test_rwlock(void)
 		struct timespec d = soon();
 		CHECK_STATUS(E(weft_rwlock_timedwrlock(&rw, &d)), WEFT_ETIMEDOUT);
 		CHECK_EQ(rw.state & (WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED | WEFT_RWLOCK_WRITER), 0);
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT;
+			EV(weft_cancel(&gone));
+			CHECK_STATUS(E(weft_rwlock_wrlock_ctx(&rw, NULL, &gone)), WEFT_ECANCELED);
+			CHECK_EQ(rw.state & (WEFT_RWLOCK_WAITING | WEFT_RWLOCK_PARKED | WEFT_RWLOCK_WRITER), 0);
+		}
 		CHECK_STATUS(E(weft_rwlock_timedrdlock(&rw, &past)), WEFT_OK); /* readable: no waiting needed */
 		EV(weft_rwlock_rdunlock(&rw));
 		CHECK(E(weft_rwlock_tryrdlock(&rw)));

@@ -151,7 +151,9 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
+#include "deadline.h"
 #include "debug.h"
 #include "lockhooks.h"
 #include "rwlock_bias.h"
@@ -203,6 +205,8 @@ WEFT_NOINLINE WEFT_COLD void weft_rwlock_wrlock_slow(weft_rwlock_t *rw);
 WEFT_NOINLINE WEFT_COLD void weft_rwlock_wake_slow(weft_rwlock_t *rw);
 int weft_rwlock_timedrdlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
 int weft_rwlock_timedwrlock_slow(weft_rwlock_t *rw, const struct timespec *deadline);
+int weft_rwlock_rdlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel);
+int weft_rwlock_wrlock_ctx_slow(weft_rwlock_t *rw, const struct timespec *deadline, weft_cancel_t *cancel);
 
 /**
  * weft_rwlock_set_spin() - set how long a waiter of any weft_rwlock_t or
@@ -395,6 +399,37 @@ WEFT_NODISCARD static inline int weft_rwlock_timedrdlock(weft_rwlock_t *rw, cons
 }
 
 /**
+ * weft_rwlock_rdlock_ctx() - take a read lock, or give up at @deadline or when
+ * @cancel is cancelled.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (in the queue, or as
+ * its head): a lock that can be read-locked now is taken even with a
+ * cancelled token.  A cancel that races with the lock becoming readable may
+ * return WEFT_OK (read-held).  WEFT_ECANCELED and WEFT_ETIMEDOUT: not taken;
+ * a cancelled head clears its marks and passes the queue on, as at a timeout.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL
+ * for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_rwlock_rdlock_ctx(weft_rwlock_t *rw, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY_SHARED(0, rw)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_rwlock_rdlock_ctx_slow(rw, deadline, cancel);
+	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
  * weft_rwlock_rdunlock() - release a read lock.
  * @rw: a lock the caller holds for reading.
  *
@@ -499,6 +534,41 @@ WEFT_NODISCARD static inline int weft_rwlock_timedwrlock(weft_rwlock_t *rw, cons
 {
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_timedwrlock_slow(rw, deadline);
+	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_rwlock_wrlock_ctx() - take the write lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @rw: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time (see weft_deadline_after_ns()), or
+ *            NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (in the queue, or as
+ * its head waiting for the readers and writer inside): a free lock is taken
+ * even with a cancelled token.  A cancel that races with the lock coming
+ * free, or with the queue being handed to the caller, may return WEFT_OK
+ * (write-held); a hand-off of the queue is never dropped.  Once the caller
+ * holds WRITER it waits for biased readers already inside without looking
+ * at the token (they are leaving).  WEFT_ECANCELED and WEFT_ETIMEDOUT: not
+ * taken; a cancelled head clears WAITING and passes the queue on, as at a
+ * timeout.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or
+ * WEFT_EINVAL for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_rwlock_wrlock_ctx(weft_rwlock_t *rw, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY(0, rw)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_rwlock_wrlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }

@@ -132,6 +132,8 @@ USER_FN void u_cond_wait(void) { weft_cond_wait(&cv, &mx); }
 USER_FN int u_cond_timedwait(void) { struct timespec d = slice(); return weft_cond_timedwait(&cv, &mx, &d); }
 USER_FN int u_cond_wait_ctx(void) { struct timespec d = slice(); return weft_cond_wait_ctx(&cv, &mx, &d, &cancel_tok); }
 USER_FN void u_rwlock_rdlock(void) { weft_rwlock_rdlock(&rw); }
+USER_FN int u_rwlock_rdlock_ctx(void) { struct timespec d = slice(); return weft_rwlock_rdlock_ctx(&rw, &d, &cancel_tok); }
+USER_FN int u_rwlock_wrlock_ctx(void) { struct timespec d = slice(); return weft_rwlock_wrlock_ctx(&rw, &d, &cancel_tok); }
 USER_FN void u_rwlock_rdunlock(void) { weft_rwlock_rdunlock(&rw); }
 USER_FN void u_rwlock_wrunlock(void) { weft_rwlock_wrunlock(&rw); }
 USER_FN int u_rwlock_timedrdlock(void) { struct timespec d = slice(); return weft_rwlock_timedrdlock(&rw, &d); }
@@ -338,6 +340,8 @@ READY_STORAGE int rwlock_rdlock_ready;
 READY_STORAGE int rwlock_timedrdlock_ready;
 READY_STORAGE int rwlock_wrlock_ready;
 READY_STORAGE int rwlock_timedwrlock_ready;
+READY_STORAGE int rwlock_rdlock_ctx_ready;
+READY_STORAGE int rwlock_wrlock_ctx_ready;
 
 static void *rwlock_rdlock_setter(void *arg)
 {
@@ -434,6 +438,58 @@ static void case_rwlock_timedwrlock(void)
 		if (u_rwlock_timedwrlock() != WEFT_OK)
 			continue;
 		int r = rwlock_timedwrlock_ready;
+		u_rwlock_wrunlock();
+		if (r)
+			break;
+	}
+	finish(t);
+}
+
+static void *rwlock_rdlock_ctx_setter(void *arg)
+{
+	(void)arg;
+	weft_rwlock_wrlock(&rw);
+	gate_open();
+	nap();
+	rwlock_rdlock_ctx_ready = 1;
+	weft_rwlock_wrunlock(&rw);
+	return NULL;
+}
+
+static void case_rwlock_rdlock_ctx(void)
+{
+	pthread_t t = start(rwlock_rdlock_ctx_setter);
+	gate_wait();
+	for (;;) {
+		if (u_rwlock_rdlock_ctx() != WEFT_OK)
+			continue;
+		int r = rwlock_rdlock_ctx_ready;
+		u_rwlock_rdunlock();
+		if (r)
+			break;
+	}
+	finish(t);
+}
+
+static void *rwlock_wrlock_ctx_setter(void *arg)
+{
+	(void)arg;
+	weft_rwlock_wrlock(&rw);
+	gate_open();
+	nap();
+	rwlock_wrlock_ctx_ready = 1;
+	weft_rwlock_wrunlock(&rw);
+	return NULL;
+}
+
+static void case_rwlock_wrlock_ctx(void)
+{
+	pthread_t t = start(rwlock_wrlock_ctx_setter);
+	gate_wait();
+	for (;;) {
+		if (u_rwlock_wrlock_ctx() != WEFT_OK)
+			continue;
+		int r = rwlock_wrlock_ctx_ready;
 		u_rwlock_wrunlock();
 		if (r)
 			break;
@@ -1021,6 +1077,8 @@ static const struct {
 	{"rwlock_timedrdlock", case_rwlock_timedrdlock},
 	{"rwlock_wrlock", case_rwlock_wrlock},
 	{"rwlock_timedwrlock", case_rwlock_timedwrlock},
+	{"rwlock_rdlock_ctx", case_rwlock_rdlock_ctx},
+	{"rwlock_wrlock_ctx", case_rwlock_wrlock_ctx},
 	{"brlock_rdlock", case_brlock_rdlock},
 	{"brlock_timedrdlock", case_brlock_timedrdlock},
 	{"brlock_wrlock", case_brlock_wrlock},

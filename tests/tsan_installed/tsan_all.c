@@ -159,10 +159,15 @@ static void *rw_writer(void *arg)
 	(void)arg;
 	for (int i = 0; i < N; i++) {
 		struct timespec d;
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0:
 			weft_rwlock_wrlock(&rw);
 			break;
+		case 4: {
+			static weft_cancel_t wr_tok; /* never cancelled: waits as wrlock() */
+			EXPECT_EQ("weft_rwlock_wrlock_ctx", weft_rwlock_wrlock_ctx(&rw, NULL, &wr_tok), WEFT_OK);
+			break;
+		}
 		case 1:
 			while (!weft_rwlock_trywrlock(&rw))
 				;
@@ -189,10 +194,15 @@ static void *rw_reader(void *arg)
 	(void)arg;
 	for (int i = 0; i < N; i++) {
 		struct timespec d;
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0:
 			weft_rwlock_rdlock(&rw);
 			break;
+		case 4: {
+			static weft_cancel_t rd_tok; /* never cancelled: waits as rdlock() */
+			EXPECT_EQ("weft_rwlock_rdlock_ctx", weft_rwlock_rdlock_ctx(&rw, NULL, &rd_tok), WEFT_OK);
+			break;
+		}
 		case 1:
 			while (!weft_rwlock_tryrdlock(&rw))
 				;
