@@ -361,6 +361,25 @@ public:
 			       return weft_mutex_timedlock(&m_, ts);
 		       }) == WEFT_OK;
 	}
+	/**
+	 * lock() that also gives up when @tok is cancelled [or at @d, a duration
+	 * or a time point] (weft_mutex_lock_ctx()): success (held; a free mutex
+	 * is taken without reading @tok), timeout, canceled (not held).  Not
+	 * followed by clang's -Wthread-safety (an enum result; docs/cxx.md).
+	 */
+	[[nodiscard]] op_status lock_ctx(cancel_token &tok) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(weft_mutex_lock_ctx(&m_, nullptr, tok.native_handle()), "weft::mutex::lock_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status lock_ctx(const Deadline &d, cancel_token &tok) WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) WEFT_NO_THREAD_SAFETY_ANALYSIS {
+								       return weft_mutex_lock_ctx(&m_, ts, tok.native_handle());
+							       }),
+					 "weft::mutex::lock_ctx");
+	}
 	void unlock() noexcept WEFT__REL() { weft_mutex_unlock(&m_); }
 	/** Hand the mutex to a sleeper if one waits (weft_mutex_unlock_fair()). */
 	void unlock_fair() noexcept WEFT__REL() { weft_mutex_unlock_fair(&m_); }

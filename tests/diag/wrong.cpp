@@ -38,6 +38,7 @@ void dropped(int *job)
 	pool->make(1);                                      // expect gcc clang: nodiscard|unused-result|ignoring return value
 	weft_mutex_trylock(m.native_handle());              // expect gcc clang: nodiscard|unused-result|ignoring return value
 	gate->wait_ctx(request);                            // expect gcc clang: nodiscard|unused-result|ignoring return value
+	m.lock_ctx(request);                                // expect gcc clang: nodiscard|unused-result|ignoring return value
 	q->pop_ctx(job, std::chrono::seconds(1), request);  // expect gcc clang: nodiscard|unused-result|ignoring return value
 	weft::mpmc_select({q->pop_case(job)}, request);     // expect gcc clang: nodiscard|unused-result|ignoring return value
 }
