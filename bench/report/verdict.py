@@ -38,7 +38,7 @@ PRIMITIVES = {
     'cond': ['weft_cond'],
     'sem': ['weft_sem'],
     'counter': ['weft_counter', 'weft_scounter'],
-    'mpmc': ['weft'],
+    'mpmc': ['weft', 'weft_select'],
     'pool': ['weft_pool'],
     'once': ['weft_once'],
     'barrier': ['weft_barrier', 'weft_latch'],
@@ -48,6 +48,7 @@ PRIMITIVES = {
 BASELINES = {
     ('mpmc', 'c2_pthread'): 'scenario C2 queue: sem_t + pthread mutex/cond (bench/c2_queue.h)',
     ('mpmc', 'c2_weft'): 'scenario C2 queue on weft_sem/mutex/cond (bench/c2_queue.h)',
+    ('mpmc', 'poll_trypop'): 'one consumer polling the queues with weft_mpmc_try_pop in turn (bench/bench_mpmc.c)',
     ('barrier', 'pthread'): 'latch from a pthread mutex + condition variable (bench/bench_once_barrier.c)',
     ('pool', 'pthread'): 'free list under a pthread mutex (bench/bench_pool.c)',
     ('counter', 'pthread'): 'counter under a pthread mutex (bench/bench_counter.c)',
