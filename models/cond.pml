@@ -18,6 +18,22 @@
  *  unlock); threads 1..NTHREADS-1 each consume one:
  *      lock; while (items == 0) wait; items--; unlock
  *
+ *  SCENARIO_CANCEL (issue 16, weft_cond_wait_ctx()): three threads.  Thread 0
+ *  produces 2 items, each followed by a signal or a broadcast (either side of
+ *  the unlock); thread 1 waits for one with weft_cond_wait_ctx() and a token
+ *  that a canceller cancels at any moment, and gives up as soon as the call
+ *  returns WEFT_ECANCELED, without a look at the predicate (the naive user:
+ *  a signal it swallowed would be lost); thread 2 consumes with plain waits
+ *  until both items are taken.  Thread 1 broadcasts after it takes an item
+ *  (the count thread 2 waits on changed).  The wait with a token is the
+ *  futex_waitv wait of src/wait_futex.c: it compares seq and the token at
+ *  once and sleeps on both; a cancel makes the sleeper runnable, but its
+ *  entry on seq stays queued until it runs, so a signal's one wake-up may be
+ *  given to it (the kernel's futex_unqueue_multiple() happens when it runs).
+ *  The wait layer reports a changed seq first (WEFT_OK), then the cancel;
+ *  the condition variable turns a cancel or timeout into WEFT_OK when seq
+ *  changed (src/cond.c).
+ *
  * Checked:
  *  - mutual exclusion of the mutex across waits: assert(holders == 1) in
  *    every critical section and after every return from a wait;
@@ -37,6 +53,9 @@
  *                                      bumps seq (the Dekker pair broken)
  *   BUG_COND_REACQUIRE_LOCKED          a waiter that slept re-takes the mutex
  *                                      as LOCKED, not CONTENDED
+ *   BUG_COND_CANCEL_WINS               (SCENARIO_CANCEL) a cancelled waiter
+ *                                      reports WEFT_ECANCELED even though seq
+ *                                      changed: the signal it took is lost
  */
 
 #ifndef NTHREADS
@@ -51,8 +70,11 @@
 #ifndef SPIN_MAX
 #define SPIN_MAX 1
 #endif
-#if !defined(SCENARIO_PRODCONS) && !defined(SCENARIO_ROUND)
+#if !defined(SCENARIO_PRODCONS) && !defined(SCENARIO_ROUND) && !defined(SCENARIO_CANCEL)
 #define SCENARIO_ROUND
+#endif
+#ifdef SCENARIO_CANCEL
+#define CANCEL_ITEMS 2
 #endif
 
 #define NWORDS 3
@@ -84,6 +106,10 @@ bool mutex_recorded;            /* weft_cond_t.mutex != 0 (one mutex only) */
 byte turn;                      /* SCENARIO_ROUND: whose turn it is */
 byte items;                     /* SCENARIO_PRODCONS: items produced, not consumed */
 byte finished;                  /* threads that have finished */
+byte consumed;                  /* SCENARIO_CANCEL: items taken */
+bool cancelled;                 /* SCENARIO_CANCEL: thread 1's token */
+
+#define WEFT_ECANCELED 10
 
 /* weft_cond_wait() -> weft_cond_wait_slow(), src/cond.c:38-107.  The caller
  * holds the mutex; locals: the mutex ones and cseen, flags_word, changed,
@@ -130,6 +156,93 @@ inline cond_wait(me)
 	if
 	:: slept -> mutex_lock_contended(me)            /* cond.c:102 */
 	:: else -> mutex_lock(me)                       /* cond.c:104 */
+	fi;
+	assert(holders == 1);
+	cseen = 0; flags_word = 0; changed = false; slept = false
+}
+
+/* weft_cond_wait_ctx() with a token (src/cond.c weft_cond_wait_ctx_slow(),
+ * the sleep through weft__wait_ctx(): futex_waitv on seq and the token).
+ * rc: WEFT_OK or WEFT_ECANCELED.  The deadline is not modelled. */
+inline cond_wait_ctx(me, rc)
+{
+	atomic { flags_word = waiters; waiters++ };
+	mutex_recorded = true;
+	cseen = seq;
+	mutex_unlock(me);
+	changed = false;
+	if
+	:: flags_word <= 1 ->
+		do
+		:: cspins < COND_SPIN_MAX ->
+			cspins++;
+			if
+			:: seq != cseen -> changed = true; break
+			:: else -> skip
+			fi
+		:: break
+		od;
+		cspins = 0
+	:: else -> skip
+	fi;
+	rc = WEFT_OK;
+	if
+	:: !changed ->
+		atomic { sleepers++ };
+		/* futex_waitv: seq and the token compared at once with the sleep;
+		 * the wait layer looks at the word first, then at the token */
+		atomic {
+			if
+			:: seq != cseen -> skip                 /* EAGAIN: OK */
+			:: else ->
+				if
+				:: cancelled -> rc = WEFT_ECANCELED     /* no system call */
+				:: else -> asleep_on[me] = W_SEQ
+				fi
+			fi
+		};
+		/* asleep: a wake-up (a signal's, possibly after the cancel), a
+		 * spurious return, or the cancel: the thread runs and dequeues
+		 * itself from seq (until then a wake-up may still pick it) */
+		if
+		:: asleep_on[me] == NOWHERE
+		:: atomic { asleep_on[me] != NOWHERE && cancelled -> asleep_on[me] = NOWHERE }
+		:: atomic { asleep_on[me] != NOWHERE && spurious_left > 0 ->
+			spurious_left--; asleep_on[me] = NOWHERE }
+		fi;
+		/* the wait layer's outcome after the sleep: a changed word wins */
+		atomic {
+			if
+			:: seq != cseen -> rc = WEFT_OK
+			:: else -> if
+				:: cancelled -> rc = WEFT_ECANCELED
+				:: else -> skip
+				fi
+			fi
+		};
+		atomic { sleepers-- };
+		slept = true;
+#ifndef BUG_COND_CANCEL_WINS
+		/* src/cond.c: a notification that raced with the cancel wins */
+		if
+		:: rc != WEFT_OK && seq != cseen -> rc = WEFT_OK
+		:: else -> skip
+		fi
+#else
+		/* BUG: the cancel wins over a notification the waiter may have
+		 * taken (as if the wait layer and the condition variable both
+		 * reported the token first) */
+		if
+		:: cancelled -> rc = WEFT_ECANCELED
+		:: else -> skip
+		fi
+#endif
+	:: else -> skip
+	fi;
+	atomic { waiters-- };
+	if
+	:: slept -> mutex_lock_contended(me)
+	:: else -> mutex_lock(me)
 	fi;
 	assert(holders == 1);
 	cseen = 0; flags_word = 0; changed = false; slept = false
@@ -235,6 +348,43 @@ proctype thread(byte me)
 	:: else -> break
 #endif
 	od;
+#elif defined(SCENARIO_CANCEL)
+	if
+	:: me == 0 ->
+		do
+		:: round < CANCEL_ITEMS -> round++;
+			mutex_lock(me);
+			assert(holders == 1);
+			items++;
+			notify_and_unlock(me)
+		:: else -> break
+		od
+	:: me == 1 ->
+		mutex_lock(me);
+		assert(holders == 1);
+		do
+		:: items > 0 ->
+			items--; consumed++;
+			cond_broadcast();       /* thread 2 waits on `consumed` too */
+			break
+		:: else ->
+			cond_wait_ctx(me, rc);
+			if
+			:: rc == WEFT_ECANCELED -> break        /* gives up, no look */
+			:: else -> skip
+			fi
+		od;
+		mutex_unlock(me)
+	:: else ->
+		mutex_lock(me);
+		assert(holders == 1);
+		do
+		:: consumed == CANCEL_ITEMS -> break
+		:: items > 0 -> items--; consumed++
+		:: items == 0 && consumed < CANCEL_ITEMS -> cond_wait(me)
+		od;
+		mutex_unlock(me)
+	fi;
 #else /* SCENARIO_PRODCONS */
 	if
 	:: me == 0 ->
@@ -260,6 +410,15 @@ proctype thread(byte me)
 	finished++
 }
 
+#ifdef SCENARIO_CANCEL
+/* weft_cancel() of thread 1's token, at any moment (it needs no futex wake
+ * on seq: futex_waitv wakes the token's word, modelled above as "runnable") */
+proctype canceller()
+{
+	cancelled = true
+}
+#endif
+
 init
 {
 	byte i;
@@ -267,6 +426,9 @@ init
 		for (i : 0 .. NTHREADS - 1) {
 			run thread(i)
 		}
+#ifdef SCENARIO_CANCEL
+		run canceller()
+#endif
 	}
 #ifndef LIVENESS
 	/* Everyone finished: mutex free, no waiter left, nobody asleep. */

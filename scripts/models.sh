@@ -116,6 +116,8 @@ run cond-BUG_SEQ_AFTER_UNLOCK cond catch safety       -DSCENARIO_ROUND -DNTHREAD
 run cond-BUG_SEQ_AFTER_UNLOCK-rr cond catch ltl:rr    -DSCENARIO_ROUND -DLIVENESS -DNTHREADS=2 -DBUG_COND_SEQ_AFTER_UNLOCK
 run cond-BUG_SIGNAL_READS_SLEEPERS_FIRST cond catch safety -DSCENARIO_PRODCONS -DNTHREADS=3 -DBUG_COND_SIGNAL_READS_SLEEPERS_FIRST
 run cond-BUG_REACQUIRE_LOCKED cond catch safety       -DSCENARIO_ROUND -DNTHREADS=3 -DROUNDS=1 -DBUG_COND_REACQUIRE_LOCKED
+run cond-cancel-safety-3t    cond  pass  safety       -DSCENARIO_CANCEL -DNTHREADS=3 -DSPURIOUS=0 -DPAN_COLLAPSE
+run cond-BUG_CANCEL_WINS     cond  catch safety       -DSCENARIO_CANCEL -DNTHREADS=3 -DSPURIOUS=0 -DPAN_COLLAPSE -DBUG_COND_CANCEL_WINS
 
 # ---- weft_sem_t -----------------------------------------------------------
 run sem-pool-safety-3t       sem   pass  safety       -DSCENARIO_POOL -DNTHREADS=3 -DITERS=2
