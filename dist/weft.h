@@ -1473,6 +1473,8 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
 void weft_brlock_wrlock_slow(weft_brlock_t *br);
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
 int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+int weft_brlock_rdlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel);
+int weft_brlock_wrlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel);
 void weft_brlock_wrunlock_slow(weft_brlock_t *br);
 
 /* The calling thread's reader slot in @br. */
@@ -1629,6 +1631,34 @@ WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, cons
 }
 
 /**
+ * weft_brlock_rdlock_ctx() - take a read lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (waiting for a writer
+ * to leave): a lock that can be read-locked now is taken even with a
+ * cancelled token.  WEFT_ECANCELED and WEFT_ETIMEDOUT: not taken.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL
+ * for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_brlock_rdlock_ctx(weft_brlock_t *br, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY_SHARED(0, br)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_rdlock_ctx_slow(br, deadline, cancel);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
  * weft_brlock_rdunlock() - release a read lock.
  * @br: a lock the caller holds for reading.
  *
@@ -1696,6 +1726,36 @@ WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, cons
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_brlock_wrlock_ctx() - take the write lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (for the writers'
+ * mutex, or for a slot's readers to leave): a free lock is taken even with a
+ * cancelled token.  A cancelled writer that had set ACTIVE clears it and
+ * wakes the readers it stopped, as at a timeout.  WEFT_ECANCELED and
+ * WEFT_ETIMEDOUT: not taken.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or
+ * WEFT_EINVAL for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_brlock_wrlock_ctx(weft_brlock_t *br, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY(0, br)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_wrlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }
@@ -7636,16 +7696,17 @@ bool weft_brlock_try_dead_writer_slow(weft_brlock_t *br, uint32_t *slot)
 }
 
 /* The writers' mutex: a word lock, owned if process-shared (see above). */
-static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *deadline, unsigned wflags)
+static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *deadline, unsigned wflags,
+		     weft_cancel_t *cancel)
 {
 	if (!wflags) {
 		if (try_only)
 			return weft__wordlock_trylock(&br->wlock, 0u) ? WEFT_OK : WEFT_EBUSY;
-		return weft__wordlock_lock(&br->wlock, 0u, WEFT__SPIN_RWLOCK, deadline, wflags);
+		return weft__wordlock_lock_ctx(&br->wlock, 0u, WEFT__SPIN_RWLOCK, deadline, wflags, cancel);
 	}
 	bool stolen;
 	int rc = try_only ? (weft__wordlock_trylock_owned(&br->wlock, &stolen) ? WEFT_OK : WEFT_EBUSY)
-			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, NULL, &stolen);
+			  : weft__wordlock_lock_owned(&br->wlock, WEFT__SPIN_RWLOCK, deadline, cancel, &stolen);
 	/* A dead sweeper's TRY and VETO go (its ACTIVE is ours from now on).
 	 * relaxed: publishes nothing; our seq_cst fetch_or of ACTIVE follows */
 	if (rc == WEFT_OK && stolen)
@@ -7654,8 +7715,10 @@ static int brl_wlock(weft_brlock_t *br, bool try_only, const struct timespec *de
 }
 
 /* A reader that saw ACTIVE (and took its count back): wait until the writer
- * word has no ACTIVE bit, spinning, then sleeping with PARKED set. */
-static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline)
+ * word has no ACTIVE bit, spinning, then sleeping with PARKED set (@cancel,
+ * NULL: none, read only around the sleep).  Return: WEFT_OK, WEFT_ETIMEDOUT
+ * or WEFT_ECANCELED. */
+static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
@@ -7676,9 +7739,9 @@ static int brl_wait_writer_gone(weft_brlock_t *br, const struct timespec *deadli
 		 * one wake call that may find nobody.  Process-shared: nap (a
 		 * writer killed between its clear of ACTIVE and its wake-up call
 		 * leaves us asleep), and after a nap look for a dead writer. */
-		int rc = weft__wait_napping(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags);
-		if (rc == WEFT_ETIMEDOUT)
-			return WEFT_ETIMEDOUT;
+		int rc = weft__wait_napping_ctx(&br->writer, w | WEFT_BRLOCK_PARKED, deadline, wflags, cancel);
+		if (rc == WEFT_ETIMEDOUT || rc == WEFT_ECANCELED)
+			return rc;
 		if (rc == WEFT__WAIT_NAPPED)
 			brl_reclaim_dead_writer(br);
 		w = weft_atomic_load(&br->writer, WEFT_RELAXED);
@@ -7717,28 +7780,35 @@ bool weft_brlock_veto_slow(weft_brlock_t *br, uint32_t w)
 }
 
 /* Called after a failed weft__brlock_enter(): our count is still in @slot. */
-static int brl_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline)
+static int brl_rdlock(weft_brlock_t *br, uint32_t *slot, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	do {
 		weft__brlock_leave(br, slot);
-		if (brl_expired(deadline) || brl_wait_writer_gone(br, deadline) != WEFT_OK)
+		if (brl_expired(deadline))
 			return WEFT_ETIMEDOUT;
+		int rc = brl_wait_writer_gone(br, deadline, cancel);
+		if (rc != WEFT_OK)
+			return rc;
 	} while (!weft__brlock_enter(br, slot));
 	return WEFT_OK;
 }
 
 void weft_brlock_rdlock_slow(weft_brlock_t *br, uint32_t *slot)
 {
-	(void)brl_rdlock(br, slot, NULL);
+	(void)brl_rdlock(br, slot, NULL, NULL);
+}
+
+int weft_brlock_rdlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	uint32_t *slot = weft__brlock_my_slot(br);
+	return weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline, cancel);
 }
 
 int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	uint32_t *slot = weft__brlock_my_slot(br);
-	int rc = weft__brlock_enter(br, slot) ? WEFT_OK : brl_rdlock(br, slot, deadline);
-	return rc;
+	return weft_brlock_rdlock_ctx_slow(br, deadline, NULL);
 }
 
 /*
@@ -7747,7 +7817,7 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
  * SLOT_WAITER and wakes us.  New readers cannot add lasting counts (ACTIVE is
  * set; they take theirs back), so the wait is bounded by the readers inside.
  */
-static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags)
+static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsigned wflags, weft_cancel_t *cancel)
 {
 	struct weft__spinwait sw;
 	weft__spinwait_init(&sw, WEFT__SPIN_RWLOCK, deadline);
@@ -7766,8 +7836,9 @@ static int brl_drain_slot(uint32_t *slot, const struct timespec *deadline, unsig
 		c |= WEFT_BRLOCK_SLOT_WAITER;
 		/* process-shared: nap (a reader killed between its decrement and
 		 * its wake-up call would leave us asleep on a drained slot) */
-		if (weft__wait_napping(slot, c, deadline, wflags) == WEFT_ETIMEDOUT) {
-			rc = WEFT_ETIMEDOUT;
+		int wrc = weft__wait_napping_ctx(slot, c, deadline, wflags, cancel);
+		if (wrc == WEFT_ETIMEDOUT || wrc == WEFT_ECANCELED) {
+			rc = wrc;
 			break;
 		}
 		c = weft_atomic_load(slot, WEFT_ACQUIRE); /* acquire: as above */
@@ -7820,14 +7891,15 @@ static bool brl_any_reader(weft_brlock_t *br)
 	return false;
 }
 
-static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timespec *deadline)
+static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timespec *deadline, weft_cancel_t *cancel)
 {
 	unsigned wflags = brl_flags(br);
+	int rc;
 	if (mode == BRL_TRY) {
-		if (brl_any_reader(br) || brl_wlock(br, true, NULL, wflags) != WEFT_OK)
+		if (brl_any_reader(br) || brl_wlock(br, true, NULL, wflags, NULL) != WEFT_OK)
 			return WEFT_EBUSY;
-	} else if (brl_wlock(br, false, deadline, wflags) != WEFT_OK) {
-		return WEFT_ETIMEDOUT;
+	} else if ((rc = brl_wlock(br, false, deadline, wflags, cancel)) != WEFT_OK) {
+		return rc;
 	}
 	/* seq_cst: the writer's half of the store-load handshake: ACTIVE must be
 	 * visible before we read the slots; pairs with the seq_cst increment and
@@ -7840,9 +7912,11 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 		 * pairs with the readers' release fetch_sub */
 		if (!(weft_atomic_load(slot, WEFT_SEQ_CST) & WEFT_BRLOCK_SLOT_READERS))
 			continue;
-		if (mode == BRL_TRY || brl_expired(deadline) || brl_drain_slot(slot, deadline, wflags) != WEFT_OK) {
+		rc = mode == BRL_TRY ? WEFT_EBUSY
+				     : brl_expired(deadline) ? WEFT_ETIMEDOUT : brl_drain_slot(slot, deadline, wflags, cancel);
+		if (rc != WEFT_OK) {
 			brl_release(br);
-			return mode == BRL_TRY ? WEFT_EBUSY : WEFT_ETIMEDOUT;
+			return rc;
 		}
 	}
 	if (mode == BRL_TRY) {
@@ -7865,19 +7939,24 @@ static int brl_wrlock(weft_brlock_t *br, enum brl_mode mode, const struct timesp
 
 void weft_brlock_wrlock_slow(weft_brlock_t *br)
 {
-	(void)brl_wrlock(br, BRL_BLOCK, NULL);
+	(void)brl_wrlock(br, BRL_BLOCK, NULL, NULL);
 }
 
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br)
 {
-	return brl_wrlock(br, BRL_TRY, NULL) == WEFT_OK;
+	return brl_wrlock(br, BRL_TRY, NULL, NULL) == WEFT_OK;
 }
 
 int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))
 		return WEFT_EINVAL;
-	return brl_wrlock(br, BRL_TIMED, deadline);
+	return brl_wrlock(br, BRL_TIMED, deadline, NULL);
+}
+
+int weft_brlock_wrlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel)
+{
+	return brl_wrlock(br, BRL_TIMED, deadline, cancel);
 }
 
 void weft_brlock_wrunlock_slow(weft_brlock_t *br)

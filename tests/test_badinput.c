@@ -149,6 +149,10 @@ static const struct coverage_row coverage[] = {
 	{"weft_brlock_init", "EINVAL: unknown flags (untouched); PSHARED ok", "test_brlock"},
 	{"weft_brlock_tryrdlock", "write-held -> false, unchanged", "test_brlock"},
 	{"weft_brlock_rdlock", "all-zero; after every error", "test_brlock"},
+	{"weft_brlock_rdlock_ctx", "EINVAL: 6 malformed (untouched); OK: cancelled token, free", "test_brlock"},
+	{"weft_brlock_wrlock_ctx", "EINVAL: 6 malformed (untouched); ECANCELED: cancelled token, read-held (ACTIVE "
+				   "cleared); OK: cancelled token, free",
+	 "test_brlock"},
 	{"weft_brlock_timedrdlock", "EINVAL: NULL + 6 malformed (untouched); ETIMEDOUT: past and 1 ms, write-held; OK: "
 				    "past, free",
 	 "test_brlock"},
@@ -1032,6 +1036,10 @@ static void brlock_bad_deadlines(weft_brlock_t *br)
 	{
 		CHECK_STATUS(E(weft_brlock_timedrdlock(br, bad_deadline(i))), WEFT_EINVAL);
 		CHECK_STATUS(E(weft_brlock_timedwrlock(br, bad_deadline(i))), WEFT_EINVAL);
+		if (bad_deadline(i) == NULL)
+			continue; /* NULL is "no deadline" for the _ctx calls */
+		CHECK_STATUS(E(weft_brlock_rdlock_ctx(br, bad_deadline(i), NULL)), WEFT_EINVAL);
+		CHECK_STATUS(E(weft_brlock_wrlock_ctx(br, bad_deadline(i), NULL)), WEFT_EINVAL);
 	}
 	CHECK(UNCHANGED(*br, br_copy));
 }
@@ -1053,6 +1061,14 @@ static void test_brlock(void)
 		EV(weft_brlock_rdunlock(br));
 		CHECK_STATUS(E(weft_brlock_timedwrlock(br, &past)), WEFT_OK);
 		EV(weft_brlock_wrunlock(br));
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT; /* cancelled: not read on a free lock */
+			EV(weft_cancel(&gone));
+			CHECK_STATUS(E(weft_brlock_rdlock_ctx(br, NULL, &gone)), WEFT_OK);
+			EV(weft_brlock_rdunlock(br));
+			CHECK_STATUS(E(weft_brlock_wrlock_ctx(br, NULL, &gone)), WEFT_OK);
+			EV(weft_brlock_wrunlock(br));
+		}
 
 		struct holder h;
 		holder_start(&h, br_rd_fn, br_rdun_fn, br);
@@ -1064,6 +1080,12 @@ static void test_brlock(void)
 		struct timespec d = soon();
 		CHECK_STATUS(E(weft_brlock_timedwrlock(br, &d)), WEFT_ETIMEDOUT);
 		CHECK_EQ(br->writer & WEFT_BRLOCK_ACTIVE, 0);
+		{
+			weft_cancel_t gone = WEFT_CANCEL_INIT;
+			EV(weft_cancel(&gone));
+			CHECK_STATUS(E(weft_brlock_wrlock_ctx(br, NULL, &gone)), WEFT_ECANCELED);
+			CHECK_EQ(br->writer & WEFT_BRLOCK_ACTIVE, 0);
+		}
 		CHECK_STATUS(E(weft_brlock_timedrdlock(br, &past)), WEFT_OK);
 		EV(weft_brlock_rdunlock(br));
 		holder_stop(&h);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_rwlock_ctx.c - weft_rwlock_rdlock_ctx() and weft_rwlock_wrlock_ctx()
- * (issue 16): the token is read only when the caller would sleep; a cancel
+ * test_rwlock_ctx.c - weft_rwlock_rdlock_ctx() and weft_rwlock_wrlock_ctx(),
+ * and weft_brlock_t's two (issue 16): the token is read only when the caller would sleep; a cancel
  * wakes a waiter in the queue or at its head; a cancel racing with the
  * writer's unlock has exactly one outcome (WEFT_OK with the lock held, or
  * WEFT_ECANCELED), and the lock always ends free with clean words (no
@@ -209,11 +209,131 @@ static void test_cancel_races_unlock(void)
 	weft_mutex_set_fair_bound(old_bound);
 }
 
+/* ---- weft_brlock_t ------------------------------------------------------- */
+
+static weft_brlock_t br; /* 4160 bytes, 64-byte aligned: static */
+
+struct br_arena {
+	weft_cancel_t tok;
+	int rc;
+	bool write;      /* the waiter takes the write lock, else a read lock */
+	bool hold_write; /* the holder takes the write lock, else a read lock */
+	pid_t tid;       /* atomic */
+	unsigned go;     /* atomic */
+	bool held;       /* atomic */
+};
+
+static void *br_holder(void *p)
+{
+	struct br_arena *a = p;
+	if (a->hold_write)
+		weft_brlock_wrlock(&br);
+	else
+		weft_brlock_rdlock(&br);
+	/* release: held now; pairs with the acquire load of held */
+	__atomic_store_n(&a->held, true, __ATOMIC_RELEASE);
+	/* acquire: pairs with the release store of go */
+	while (__atomic_load_n(&a->go, __ATOMIC_ACQUIRE) == 0)
+		;
+	if (a->hold_write)
+		weft_brlock_wrunlock(&br);
+	else
+		weft_brlock_rdunlock(&br);
+	return NULL;
+}
+
+static void *br_waiter(void *p)
+{
+	struct br_arena *a = p;
+	__atomic_store_n(&a->tid, check_gettid(), __ATOMIC_RELEASE);
+	a->rc = a->write ? weft_brlock_wrlock_ctx(&br, NULL, &a->tok) : weft_brlock_rdlock_ctx(&br, NULL, &a->tok);
+	if (a->rc == WEFT_OK) {
+		if (a->write)
+			weft_brlock_wrunlock(&br);
+		else
+			weft_brlock_rdunlock(&br);
+	}
+	return NULL;
+}
+
+static bool br_free_for_all(void)
+{
+	if (!weft_brlock_trywrlock(&br))
+		return false;
+	weft_brlock_wrunlock(&br);
+	if (!weft_brlock_tryrdlock(&br))
+		return false;
+	weft_brlock_rdunlock(&br);
+	return true;
+}
+
+/* A reader against a writer, a writer against a writer (the writers'
+ * mutex), a writer against a reader (a slot to drain): cancelled asleep,
+ * or racing the holder's unlock; one outcome each, the lock free after. */
+static void test_brlock_ctx(void)
+{
+	uint64_t old_bound = weft_mutex_set_fair_bound(0);
+	unsigned ok = 0, cancelled = 0;
+	for (int f = 0; f < N_FLAG_SETS; f++) {
+		CHECK_STATUS(weft_brlock_init(&br, flag_sets[f]), WEFT_OK);
+		weft_cancel_t gone = WEFT_CANCEL_INIT;
+		weft_cancel(&gone);
+		CHECK_STATUS(weft_brlock_rdlock_ctx(&br, NULL, &gone), WEFT_OK); /* free: not read */
+		weft_brlock_rdunlock(&br);
+		CHECK_STATUS(weft_brlock_wrlock_ctx(&br, NULL, &gone), WEFT_OK);
+		weft_brlock_wrunlock(&br);
+		const struct timespec bad = {0, -1};
+		CHECK_STATUS(weft_brlock_rdlock_ctx(&br, &bad, NULL), WEFT_EINVAL);
+		CHECK_STATUS(weft_brlock_wrlock_ctx(&br, &bad, NULL), WEFT_EINVAL);
+		for (int r = 0; r < ROUNDS / 2; r++) {
+			int kind = r % 3; /* 0: reader vs writer, 1: writer vs writer, 2: writer vs reader */
+			struct br_arena a = {0};
+			a.write = kind != 0;
+			a.hold_write = kind != 2;
+			bool race = (r / 3) % 2 != 0;
+			CHECK_STATUS(weft_cancel_init(&a.tok, NULL, 0), WEFT_OK);
+			pthread_t h, w;
+			CHECK_EQ(pthread_create(&h, NULL, br_holder, &a), 0);
+			while (!__atomic_load_n(&a.held, __ATOMIC_ACQUIRE))
+				sched_yield();
+			CHECK_EQ(pthread_create(&w, NULL, br_waiter, &a), 0);
+			while (__atomic_load_n(&a.tid, __ATOMIC_ACQUIRE) == 0)
+				sched_yield();
+			if (!race || r % 4 == 1)
+				(void)check_wait_until_sleeping(getpid(), a.tid);
+			if (race)
+				/* release: the holder may unlock; the cancel follows */
+				__atomic_store_n(&a.go, 1, __ATOMIC_RELEASE);
+			weft_cancel(&a.tok);
+			CHECK_EQ(pthread_join(w, NULL), 0);
+			if (!race) {
+				CHECK_STATUS(a.rc, WEFT_ECANCELED); /* asleep, the holder still in */
+				__atomic_store_n(&a.go, 1, __ATOMIC_RELEASE);
+			}
+			CHECK_EQ(pthread_join(h, NULL), 0);
+			if (a.rc == WEFT_OK)
+				ok++;
+			else if (a.rc == WEFT_ECANCELED)
+				cancelled++;
+			else
+				CHECK_STATUS(a.rc, WEFT_ECANCELED);
+			CHECK(br_free_for_all());
+			weft_cancel_destroy(&a.tok);
+			if (check__test_failed)
+				break;
+		}
+		weft_brlock_destroy(&br);
+	}
+	fprintf(stderr, "  brlock outcomes: %u WEFT_OK, %u WEFT_ECANCELED\n", ok, cancelled);
+	weft_mutex_set_fair_bound(old_bound);
+}
+
 int main(void)
 {
 	alarm(300); /* a hang guard only */
 	RUN_TEST(test_free_lock_ignores_the_token);
 	RUN_TEST(test_cancel_head_and_queued);
 	RUN_TEST(test_cancel_races_unlock);
+	RUN_TEST(test_brlock_ctx);
 	return check_summary();
 }

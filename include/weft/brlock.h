@@ -75,7 +75,9 @@
 #include <time.h>
 
 #include "atomic.h"
+#include "cancel.h"
 #include "config.h"
+#include "deadline.h"
 #include "debug.h"
 #include "lockhooks.h"
 #include "status.h"
@@ -142,6 +144,8 @@ int weft_brlock_timedrdlock_slow(weft_brlock_t *br, const struct timespec *deadl
 void weft_brlock_wrlock_slow(weft_brlock_t *br);
 bool weft_brlock_trywrlock_slow(weft_brlock_t *br);
 int weft_brlock_timedwrlock_slow(weft_brlock_t *br, const struct timespec *deadline);
+int weft_brlock_rdlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel);
+int weft_brlock_wrlock_ctx_slow(weft_brlock_t *br, const struct timespec *deadline, weft_cancel_t *cancel);
 void weft_brlock_wrunlock_slow(weft_brlock_t *br);
 
 /* The calling thread's reader slot in @br. */
@@ -298,6 +302,34 @@ WEFT_NODISCARD static inline int weft_brlock_timedrdlock(weft_brlock_t *br, cons
 }
 
 /**
+ * weft_brlock_rdlock_ctx() - take a read lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (waiting for a writer
+ * to leave): a lock that can be read-locked now is taken even with a
+ * cancelled token.  WEFT_ECANCELED and WEFT_ETIMEDOUT: not taken.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (read-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or WEFT_EINVAL
+ * for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_brlock_rdlock_ctx(weft_brlock_t *br, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY_SHARED(0, br)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_rdlock_ctx_slow(br, deadline, cancel);
+	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
  * weft_brlock_rdunlock() - release a read lock.
  * @br: a lock the caller holds for reading.
  *
@@ -365,6 +397,36 @@ WEFT_NODISCARD static inline int weft_brlock_timedwrlock(weft_brlock_t *br, cons
 {
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_timedwrlock_slow(br, deadline);
+	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
+	return rc;
+}
+
+/**
+ * weft_brlock_wrlock_ctx() - take the write lock, or give up at @deadline or
+ * when @cancel is cancelled.
+ * @br: the lock; the caller must not already hold it.
+ * @deadline: absolute CLOCK_MONOTONIC time, or NULL for none.
+ * @cancel: a cancellation token (weft/cancel.h), or NULL for none.
+ *
+ * The token is read only when the caller would sleep (for the writers'
+ * mutex, or for a slot's readers to leave): a free lock is taken even with a
+ * cancelled token.  A cancelled writer that had set ACTIVE clears it and
+ * wakes the readers it stopped, as at a timeout.  WEFT_ECANCELED and
+ * WEFT_ETIMEDOUT: not taken.
+ *
+ * Context: may block until @deadline or the cancel; not async-signal-safe.
+ * Ordering: acquire on WEFT_OK; on WEFT_ECANCELED the acquire of the cancel;
+ * none on WEFT_ETIMEDOUT.
+ * Return: WEFT_OK (write-held), WEFT_ETIMEDOUT, WEFT_ECANCELED, or
+ * WEFT_EINVAL for a malformed @deadline (the lock is then not touched).
+ */
+WEFT_NODISCARD static inline int weft_brlock_wrlock_ctx(weft_brlock_t *br, const struct timespec *deadline,
+							weft_cancel_t *cancel) WEFT__TRY(0, br)
+{
+	if (deadline != (const struct timespec *)0 && !weft_deadline_valid(deadline))
+		return WEFT_EINVAL;
+	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
+	int rc = weft_brlock_wrlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
 	return rc;
 }

@@ -145,6 +145,8 @@ USER_FN void u_brlock_wrunlock(void) { weft_brlock_wrunlock(&br); }
 USER_FN int u_brlock_timedrdlock(void) { struct timespec d = slice(); return weft_brlock_timedrdlock(&br, &d); }
 USER_FN void u_brlock_wrlock(void) { weft_brlock_wrlock(&br); }
 USER_FN int u_brlock_timedwrlock(void) { struct timespec d = slice(); return weft_brlock_timedwrlock(&br, &d); }
+USER_FN int u_brlock_rdlock_ctx(void) { struct timespec d = slice(); return weft_brlock_rdlock_ctx(&br, &d, &cancel_tok); }
+USER_FN int u_brlock_wrlock_ctx(void) { struct timespec d = slice(); return weft_brlock_wrlock_ctx(&br, &d, &cancel_tok); }
 USER_FN void u_spin_lock(void) { weft_spin_lock(&spin); }
 USER_FN void u_spin_unlock(void) { weft_spin_unlock(&spin); }
 USER_FN void u_ticket_lock(void) { weft_ticket_lock(&ticket); }
@@ -503,6 +505,8 @@ READY_STORAGE int brlock_rdlock_ready;
 READY_STORAGE int brlock_timedrdlock_ready;
 READY_STORAGE int brlock_wrlock_ready;
 READY_STORAGE int brlock_timedwrlock_ready;
+READY_STORAGE int brlock_rdlock_ctx_ready;
+READY_STORAGE int brlock_wrlock_ctx_ready;
 
 static void *brlock_rdlock_setter(void *arg)
 {
@@ -599,6 +603,58 @@ static void case_brlock_timedwrlock(void)
 		if (u_brlock_timedwrlock() != WEFT_OK)
 			continue;
 		int r = brlock_timedwrlock_ready;
+		u_brlock_wrunlock();
+		if (r)
+			break;
+	}
+	finish(t);
+}
+
+static void *brlock_rdlock_ctx_setter(void *arg)
+{
+	(void)arg;
+	weft_brlock_wrlock(&br);
+	gate_open();
+	nap();
+	brlock_rdlock_ctx_ready = 1;
+	weft_brlock_wrunlock(&br);
+	return NULL;
+}
+
+static void case_brlock_rdlock_ctx(void)
+{
+	pthread_t t = start(brlock_rdlock_ctx_setter);
+	gate_wait();
+	for (;;) {
+		if (u_brlock_rdlock_ctx() != WEFT_OK)
+			continue;
+		int r = brlock_rdlock_ctx_ready;
+		u_brlock_rdunlock();
+		if (r)
+			break;
+	}
+	finish(t);
+}
+
+static void *brlock_wrlock_ctx_setter(void *arg)
+{
+	(void)arg;
+	weft_brlock_wrlock(&br);
+	gate_open();
+	nap();
+	brlock_wrlock_ctx_ready = 1;
+	weft_brlock_wrunlock(&br);
+	return NULL;
+}
+
+static void case_brlock_wrlock_ctx(void)
+{
+	pthread_t t = start(brlock_wrlock_ctx_setter);
+	gate_wait();
+	for (;;) {
+		if (u_brlock_wrlock_ctx() != WEFT_OK)
+			continue;
+		int r = brlock_wrlock_ctx_ready;
 		u_brlock_wrunlock();
 		if (r)
 			break;
@@ -1083,6 +1139,8 @@ static const struct {
 	{"brlock_timedrdlock", case_brlock_timedrdlock},
 	{"brlock_wrlock", case_brlock_wrlock},
 	{"brlock_timedwrlock", case_brlock_timedwrlock},
+	{"brlock_rdlock_ctx", case_brlock_rdlock_ctx},
+	{"brlock_wrlock_ctx", case_brlock_wrlock_ctx},
 	{"spin_lock", case_spin_lock},
 	{"ticket_lock", case_ticket_lock},
 	{"mcs_lock", case_mcs_lock},

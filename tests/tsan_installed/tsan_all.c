@@ -235,10 +235,15 @@ static void *br_writer(void *arg)
 	(void)arg;
 	for (int i = 0; i < N / 4; i++) { /* a brlock write visits every reader slot: fewer */
 		struct timespec d;
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0:
 			weft_brlock_wrlock(&br);
 			break;
+		case 4: {
+			static weft_cancel_t bw_tok; /* never cancelled: waits as wrlock() */
+			EXPECT_EQ("weft_brlock_wrlock_ctx", weft_brlock_wrlock_ctx(&br, NULL, &bw_tok), WEFT_OK);
+			break;
+		}
 		case 1:
 			while (!weft_brlock_trywrlock(&br))
 				;
@@ -265,10 +270,15 @@ static void *br_reader(void *arg)
 	(void)arg;
 	for (int i = 0; i < N; i++) {
 		struct timespec d;
-		switch (i % 4) {
+		switch (i % 5) {
 		case 0:
 			weft_brlock_rdlock(&br);
 			break;
+		case 4: {
+			static weft_cancel_t br_tok; /* never cancelled: waits as rdlock() */
+			EXPECT_EQ("weft_brlock_rdlock_ctx", weft_brlock_rdlock_ctx(&br, NULL, &br_tok), WEFT_OK);
+			break;
+		}
 		case 1:
 			while (!weft_brlock_tryrdlock(&br))
 				;
