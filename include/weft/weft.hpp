@@ -444,6 +444,8 @@ struct rwlock_traits {
 	static bool tryrdlock(type *l) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_rwlock_tryrdlock(l); }
 	static int timedrdlock(type *l, const struct timespec *t) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_rwlock_timedrdlock(l, t); }
 	static void rdunlock(type *l) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { weft_rwlock_rdunlock(l); }
+	static int wrlock_ctx(type *l, const struct timespec *t, weft_cancel_t *c) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_rwlock_wrlock_ctx(l, t, c); }
+	static int rdlock_ctx(type *l, const struct timespec *t, weft_cancel_t *c) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_rwlock_rdlock_ctx(l, t, c); }
 };
 struct brlock_traits {
 	using type = weft_brlock_t;
@@ -457,6 +459,8 @@ struct brlock_traits {
 	static bool tryrdlock(type *l) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_brlock_tryrdlock(l); }
 	static int timedrdlock(type *l, const struct timespec *t) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_brlock_timedrdlock(l, t); }
 	static void rdunlock(type *l) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { weft_brlock_rdunlock(l); }
+	static int wrlock_ctx(type *l, const struct timespec *t, weft_cancel_t *c) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_brlock_wrlock_ctx(l, t, c); }
+	static int rdlock_ctx(type *l, const struct timespec *t, weft_cancel_t *c) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS { return weft_brlock_rdlock_ctx(l, t, c); }
 };
 
 template <class Traits>
@@ -488,9 +492,40 @@ public:
 			       return T::timedwrlock(&m_, ts);
 		       }) == WEFT_OK;
 	}
+	/** lock() / lock_shared() that also give up when @tok is cancelled [or
+	 * at @d, a duration or a time point]: success (held), timeout, canceled
+	 * (not held): weft_rwlock_wrlock_ctx() / weft_rwlock_rdlock_ctx() (or
+	 * the brlock's).  Not followed by clang's -Wthread-safety. */
+	[[nodiscard]] op_status lock_ctx(cancel_token &tok) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(T::wrlock_ctx(&m_, nullptr, tok.native_handle()), "weft::shared_mutex::lock_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status lock_ctx(const Deadline &d, cancel_token &tok) WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) {
+								       return T::wrlock_ctx(&m_, ts, tok.native_handle());
+							       }),
+					 "weft::shared_mutex::lock_ctx");
+	}
 	void unlock() noexcept WEFT__REL() { T::wrunlock(&m_); }
 
 	/* shared */
+	[[nodiscard]] op_status lock_shared_ctx(cancel_token &tok) noexcept WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(T::rdlock_ctx(&m_, nullptr, tok.native_handle()),
+					 "weft::shared_mutex::lock_shared_ctx");
+	}
+	template <class Deadline>
+	[[nodiscard]] op_status lock_shared_ctx(const Deadline &d, cancel_token &tok) WEFT_NO_THREAD_SAFETY_ANALYSIS
+	{
+		return detail::to_status(detail::with_deadline(d,
+							       [&](const struct timespec *ts) {
+								       return T::rdlock_ctx(&m_, ts, tok.native_handle());
+							       }),
+					 "weft::shared_mutex::lock_shared_ctx");
+	}
 	void lock_shared() noexcept WEFT__ACQ_SHARED() { T::rdlock(&m_); }
 	[[nodiscard]] bool try_lock_shared() noexcept WEFT__TRY_SHARED(true) { return T::tryrdlock(&m_); }
 	template <class Rep, class Period>

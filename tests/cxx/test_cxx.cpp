@@ -621,9 +621,44 @@ static void mutex_ctx() WEFT_NO_THREAD_SAFETY_ANALYSIS
 	m.unlock();
 }
 
+// shared mutexes: a cancelled writer or reader holds nothing (as mutex_ctx())
+template <class M>
+static void shared_mutex_ctx(const char *name) WEFT_NO_THREAD_SAFETY_ANALYSIS
+{
+	std::string lock_name = std::string(name) + "::lock_ctx", shared_name = std::string(name) + "::lock_shared_ctx";
+	M rw;
+	rw.lock_shared(); // a reader: writers wait
+	cancel_wakes(lock_name.c_str(), [&](form f, weft::cancel_token &tok) {
+		return with_form(f, tok, [&](auto &&...a) { return rw.lock_ctx(a...); });
+	});
+	weft::cancel_token tok;
+	std::thread([&] { CHECK(rw.lock_ctx(1ms, tok) == weft::op_status::timeout); }).join();
+	rw.unlock_shared();
+	rw.lock(); // a writer: readers wait
+	cancel_wakes(shared_name.c_str(), [&](form f, weft::cancel_token &t) {
+		return with_form(f, t, [&](auto &&...a) { return rw.lock_shared_ctx(a...); });
+	});
+	std::thread([&] { CHECK(rw.lock_shared_ctx(1ms, tok) == weft::op_status::timeout); }).join();
+	rw.unlock();
+	CHECK(rw.try_lock()); // the cancelled waiters hold nothing
+	rw.unlock();
+	tok.cancel();
+	CHECK(rw.lock_shared_ctx(tok) == weft::op_status::success); // free: the token is not read
+	std::thread([&]() WEFT_NO_THREAD_SAFETY_ANALYSIS {
+		CHECK(rw.lock_shared_ctx(tok) == weft::op_status::success); // readers share
+		rw.unlock_shared();
+		CHECK(rw.lock_ctx(tok) == weft::op_status::canceled);
+	}).join();
+	rw.unlock_shared();
+	CHECK(rw.lock_ctx(std::chrono::system_clock::now() + 1h, tok) == weft::op_status::success);
+	rw.unlock();
+}
+
 static void ctx_members()
 {
 	mutex_ctx();
+	shared_mutex_ctx<weft::shared_mutex>("shared_mutex");
+	shared_mutex_ctx<weft::br_shared_mutex>("br_shared_mutex");
 	// condition variable: canceled with the lock held again; a cancelled
 	// token does not stop a predicate already true
 	{
