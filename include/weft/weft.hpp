@@ -33,17 +33,19 @@
  *   weft::cancel_on_stop   (C++20) cancels a cancel_token when a std::stop_token is stopped
  *
  * Every type whose C object must stay where it was initialized (every lock,
- * the condition variable, semaphore, latch, barrier, once flag, counters) is
- * neither copyable nor movable.  mpmc_queue and object_pool own a heap object
- * through a pointer and are movable (not copyable).
+ * the condition variable, semaphore, latch, barrier, once flag, counters,
+ * cancellation token) is neither copyable nor movable.  mpmc_queue and
+ * object_pool own a heap object through a pointer and are movable (not
+ * copyable).
  *
  * Every call whose result says it failed (try_*, timed calls, `_ctx` calls,
  * queue operations, make()) is [[nodiscard]].  The `_ctx` calls and the queue
- * report a weft::op_status (success, timeout, canceled, closed, ...).  A constructor whose C init can fail
- * (a bad capacity, no memory) throws weft::error (or aborts when exceptions
- * are disabled); nothing else throws, except the precondition violations
- * that C++20 leaves undefined and weft detects: a semaphore release past
- * max() and a latch counted down below zero throw weft::error.
+ * report a weft::op_status (success, timeout, canceled, closed, ...).  A
+ * constructor whose C init can fail (a bad capacity, no memory, a token chain
+ * too deep) throws weft::error (or aborts when exceptions are disabled);
+ * nothing else throws, except the precondition violations that C++20 leaves
+ * undefined and weft detects: a semaphore release past max() and a latch
+ * counted down below zero throw weft::error.
  *
  * Time: the timed calls take std::chrono durations and time points of any
  * clock.  weft's deadlines are CLOCK_MONOTONIC, which is what
