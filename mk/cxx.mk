@@ -8,7 +8,8 @@
 #                           std::counting_semaphore, std::latch and std::barrier through
 #                           the same templates), and with clang++ -fsanitize=thread as
 #                           C++17 against the TSan library; each run must pass, TSan
-#                           silent
+#                           silent; the g++ C++17 build again with WEFT_NO_FUTEX_WAITV=1
+#                           (the `_ctx` members' wake-ups on the fallback path)
 #   make check-diagnostics  tests/diag/run.py: deliberate mistakes in C and C++ draw the
 #                           expected -Wthread-safety and unused-result warnings from gcc
 #                           and clang, the correct programs compile clean with -Werror
@@ -51,6 +52,8 @@ check-cxx: $(CXX_TESTS)
 		if grep -q "ThreadSanitizer" $$t.log; then cat $$t.log; echo "check-cxx: $$t: TSan report"; exit 1; fi; \
 		echo "check-cxx: $$(basename $$t): $$(tail -n 1 $$t.log)"; \
 	done
+	$(Q)t=$(CXX_BUILD)/test_cxx-gcc17; WEFT_NO_FUTEX_WAITV=1 $$t >$$t.nowaitv.log 2>&1 || { cat $$t.nowaitv.log; echo "check-cxx: $$t (WEFT_NO_FUTEX_WAITV=1) failed"; exit 1; }; \
+		echo "check-cxx: test_cxx-gcc17, cancel wake-ups without futex_waitv: $$(tail -n 1 $$t.nowaitv.log)"
 
 check-diagnostics:
 	$(Q)python3 tests/diag/run.py $(CC) $(CXX) clang $(CLANGXX)
