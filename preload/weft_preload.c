@@ -1313,7 +1313,11 @@ static inline bool wp_sem_is_weft(const struct wp_sem *s)
 WP_EXPORT int WP(sem_init)(sem_t *sem, int pshared, unsigned value)
 {
 	struct wp_sem *s = (struct wp_sem *)sem;
-	if (pshared) {
+	/* Process-shared semaphores, and values a weft_sem_t cannot hold
+	 * (WEFT_SEM_VALUE_MAX is 2^30-1, glibc's SEM_VALUE_MAX 2^31-1: bit 30 of
+	 * weft's word is its fairness claim), stay glibc's, so that POSIX's
+	 * range is kept whole. */
+	if (pshared || (value > WEFT_SEM_VALUE_MAX && value <= (unsigned)SEM_VALUE_MAX)) {
 		PASSED(WP_OP_SEM_INIT);
 		int rc = REAL(sem_init)(sem, pshared, value);
 		if (rc == 0)
@@ -1321,7 +1325,7 @@ WP_EXPORT int WP(sem_init)(sem_t *sem, int pshared, unsigned value)
 		return rc;
 	}
 	SERVED(WP_OP_SEM_INIT);
-	if (value > (unsigned)SEM_VALUE_MAX || value > WEFT_SEM_VALUE_MAX) {
+	if (value > (unsigned)SEM_VALUE_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
