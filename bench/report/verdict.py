@@ -55,6 +55,8 @@ BASELINES = {
     ('counter', 'weft_mutex'): 'counter under a weft_mutex (bench/bench_counter.c)',
     ('rwlock', 'pthread_mutex'): 'a pthread mutex used as the rwlock (bench/bench_rwlock.c)',
     ('rwlock', 'weft_mutex'): 'a weft_mutex used as the rwlock (bench/bench_rwlock.c)',
+    ('scenario', 'baseline_pthread'): 'the Go service without tokens: pthread mutex + condvar, a cancelled flag, '
+                                      'broadcasts (bench/bench_scenario_go.c)',
 }
 
 # Semantics: a primitive is compared only with peers of the same tag.
@@ -87,6 +89,10 @@ OWN_TABLES = {
                                  ('starved_clients', 'clients', True), ('wait_p99_ns', 'ns', True),
                                  ('wait_max_ns', 'ns', True), ('client_wait_max_mean_ns', 'ns', True),
                                  ('fair_max_min', 'x', True)],
+    ('scenario', 'go_order'): [('items_per_second', 'served/s', False), ('timeout_frac', 'fraction', True),
+                               ('cancel_p50_ns', 'ns', True), ('cancel_p99_ns', 'ns', True),
+                               ('cancel_max_ns', 'ns', True), ('cpu_ns_per_op', 'ns CPU/request', True)],
+    ('scenario', 'go_fan_in'): [('items_per_second', 'items/s', False), ('cpu_ns_per_op', 'ns CPU/item', True)],
     ('scenario', 'c4_fanout'): [('items_per_second', 'items/s', False), ('elapsed_over_ideal', 'x ideal', True),
                                 ('max_inside', 'threads', True)],
 }
