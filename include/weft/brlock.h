@@ -326,7 +326,7 @@ WEFT_NODISCARD static inline int weft_brlock_rdlock_ctx(weft_brlock_t *br, const
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_rdlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -428,7 +428,7 @@ WEFT_NODISCARD static inline int weft_brlock_wrlock_ctx(weft_brlock_t *br, const
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_wrlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**

@@ -553,7 +553,7 @@ WEFT_NODISCARD static inline int weft_mpmc_push_ctx(weft_mpmc_t *q, void *value,
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, deadline, cancel, first);
+	return weft__cancel_acquired(weft_mpmc_push_slow(q, value, deadline, cancel, first), cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -586,7 +586,7 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 	int rc = WEFT_LIKELY(first == WEFT__MPMC_DONE) ? WEFT_OK : weft_mpmc_pop_slow(q, out, deadline, cancel, first);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /* weft_mpmc_select()'s checks of its arguments (WEFT_EINVAL if false). */
@@ -707,7 +707,7 @@ WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsig
 	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
 		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
 #endif
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**

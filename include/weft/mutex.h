@@ -349,7 +349,7 @@ WEFT_NODISCARD static inline int weft_mutex_lock_ctx(weft_mutex_t *mutex, const 
 			 : weft_mutex_lock_ctx_slow(mutex, deadline, cancel);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**

@@ -426,7 +426,7 @@ WEFT_NODISCARD static inline int weft_rwlock_rdlock_ctx(weft_rwlock_t *rw, const
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_rdlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -570,7 +570,7 @@ WEFT_NODISCARD static inline int weft_rwlock_wrlock_ctx(weft_rwlock_t *rw, const
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_wrlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**

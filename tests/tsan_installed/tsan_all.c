@@ -876,7 +876,7 @@ static void test_spinlocks(void)
  * made where TSan sees them (the headers), not only in the library. */
 
 #define CANCEL_ROUNDS 200
-#define CANCEL_PASSES 1
+#define CANCEL_PASSES 2
 static weft_cancel_t can_tok[CANCEL_ROUNDS];
 static long can_data[CANCEL_ROUNDS]; /* plain: written before weft_cancel(), read after WEFT_ECANCELED */
 static long can_sum;
@@ -898,6 +898,20 @@ static void *can_canceller(void *arg)
 	return NULL;
 }
 
+/* The same through weft_sem_wait_ctx() (no unit), weft_mpmc_pop_ctx() and
+ * weft_mpmc_select() (an empty queue), weft_mpmc_push_ctx() (a full one), and
+ * the mutex, rwlock and brlock _ctx locks (held by the main thread all along,
+ * in the other mode).  For the locks even an instrumented library needs the
+ * wrapper's weft__cancel_acquired(): TSan ignores what happens between its
+ * pre_lock and post_lock annotations, the wait's acquire included. */
+static weft_sem_t can_sem;       /* no unit */
+static weft_mutex_t can_held_mx; /* locked by test_cancel() during the pass */
+static weft_rwlock_t can_held_rw; /* read-locked by test_cancel() during the pass */
+static weft_rwlock_t can_wheld_rw; /* write-locked by test_cancel() during the pass */
+static weft_brlock_t can_held_br;  /* read-locked by test_cancel() during the pass */
+static weft_brlock_t can_wheld_br; /* write-locked by test_cancel() during the pass */
+static weft_mpmc_t *can_full;      /* full: a push waits */
+
 static void *can_waiter(void *arg)
 {
 	(void)arg;
@@ -905,21 +919,39 @@ static void *can_waiter(void *arg)
 		__atomic_store_n(&can_started, (uint32_t)i + 1, __ATOMIC_RELAXED);
 		int rc;
 		void *v;
-		switch (i % 3) {
+		switch (i % 9) {
 		case 0:
-			rc = weft_latch_wait_ctx(&can_shut, NULL, &can_tok[i]);
+			rc = weft_sem_wait_ctx(&can_sem, NULL, &can_tok[i]);
 			break;
 		case 1:
 			rc = weft_mpmc_pop_ctx(can_q, &v, NULL, &can_tok[i]);
 			break;
-		default: {
+		case 2: {
 			weft_mpmc_case_t c = {can_q, WEFT_MPMC_OP_POP, NULL};
 			unsigned chosen;
 			rc = weft_mpmc_select(&c, 1, NULL, &can_tok[i], &chosen);
 			break;
 		}
+		case 3:
+			rc = weft_mutex_lock_ctx(&can_held_mx, NULL, &can_tok[i]);
+			break;
+		case 4:
+			rc = weft_rwlock_wrlock_ctx(&can_held_rw, NULL, &can_tok[i]);
+			break;
+		case 5:
+			rc = weft_rwlock_rdlock_ctx(&can_wheld_rw, NULL, &can_tok[i]);
+			break;
+		case 6:
+			rc = weft_brlock_wrlock_ctx(&can_held_br, NULL, &can_tok[i]);
+			break;
+		case 7:
+			rc = weft_brlock_rdlock_ctx(&can_wheld_br, NULL, &can_tok[i]);
+			break;
+		default:
+			rc = weft_mpmc_push_ctx(can_full, &can_sum, NULL, &can_tok[i]);
+			break;
 		}
-		EXPECT_EQ("cancelled call", rc, WEFT_ECANCELED);
+		EXPECT_EQ("cancelled sem/mpmc/mutex/rwlock call", rc, WEFT_ECANCELED);
 		can_sum += can_data[i];
 	}
 	return NULL;
@@ -980,8 +1012,25 @@ static void test_cancel(void)
 	EXPECT_EQ("weft_mpmc_create", can_q != NULL, 1);
 	if (can_q == NULL)
 		return;
-	/* pass 0: a poller; pass 1: the _ctx calls, once their inline wrappers
-	 * end with weft__cancel_acquired() (COORD.md, 13:51) */
+	/* pass 0: a poller; pass 1: the sem, mpmc, mutex, rwlock and brlock
+	 * _ctx calls (their inline wrappers end with weft__cancel_acquired()) */
+	EXPECT_EQ("weft_sem_init", weft_sem_init(&can_sem, 0, 0), WEFT_OK);
+	EXPECT_EQ("weft_mutex_init", weft_mutex_init(&can_held_mx, 0), WEFT_OK);
+	EXPECT_EQ("weft_rwlock_init", weft_rwlock_init(&can_held_rw, 0), WEFT_OK);
+	EXPECT_EQ("weft_rwlock_init", weft_rwlock_init(&can_wheld_rw, 0), WEFT_OK);
+	EXPECT_EQ("weft_brlock_init", weft_brlock_init(&can_held_br, 0), WEFT_OK);
+	EXPECT_EQ("weft_brlock_init", weft_brlock_init(&can_wheld_br, 0), WEFT_OK);
+	can_full = weft_mpmc_create(2, 0);
+	EXPECT_EQ("weft_mpmc_create", can_full != NULL, 1);
+	if (can_full == NULL)
+		return;
+	while (weft_mpmc_try_push(can_full, &can_sum))
+		;
+	weft_mutex_lock(&can_held_mx);
+	weft_rwlock_rdlock(&can_held_rw);
+	weft_rwlock_wrlock(&can_wheld_rw);
+	weft_brlock_rdlock(&can_held_br);
+	weft_brlock_wrlock(&can_wheld_br);
 	for (int pass = 0; pass < CANCEL_PASSES; pass++) {
 		for (int i = 0; i < CANCEL_ROUNDS; i++) {
 			EXPECT_EQ("weft_cancel_init", weft_cancel_init(&can_tok[i], NULL, 0), WEFT_OK);
@@ -992,6 +1041,18 @@ static void test_cancel(void)
 		run2(can_canceller, pass == 0 ? can_poller : can_waiter, NULL);
 		EXPECT_EQ("cancel: data summed", can_sum, (long)CANCEL_ROUNDS * (CANCEL_ROUNDS + 1) / 2);
 	}
+	weft_brlock_wrunlock(&can_wheld_br);
+	weft_brlock_rdunlock(&can_held_br);
+	weft_rwlock_wrunlock(&can_wheld_rw);
+	weft_rwlock_rdunlock(&can_held_rw);
+	weft_mutex_unlock(&can_held_mx);
+	weft_brlock_destroy(&can_wheld_br);
+	weft_brlock_destroy(&can_held_br);
+	weft_rwlock_destroy(&can_wheld_rw);
+	weft_mpmc_destroy(can_full);
+	weft_rwlock_destroy(&can_held_rw);
+	weft_mutex_destroy(&can_held_mx);
+	weft_sem_destroy(&can_sem);
 	/* the cond, latch and barrier _ctx calls (their wrappers end with
 	 * weft__cancel_acquired()) */
 	EXPECT_EQ("weft_barrier_init", weft_barrier_init(&can_bar, 2), WEFT_OK);
