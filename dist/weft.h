@@ -1655,7 +1655,7 @@ WEFT_NODISCARD static inline int weft_brlock_rdlock_ctx(weft_brlock_t *br, const
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_rdlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_BRLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -1757,7 +1757,7 @@ WEFT_NODISCARD static inline int weft_brlock_wrlock_ctx(weft_brlock_t *br, const
 	weft__lock_pre_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_brlock_wrlock_ctx_slow(br, deadline, cancel);
 	weft__lock_post_acquire(br, WEFT__BRLOCK_OWNER(br), WEFT__LOCKDEP_BRLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -2145,7 +2145,7 @@ WEFT_NODISCARD static inline int weft_mutex_lock_ctx(weft_mutex_t *mutex, const 
 			 : weft_mutex_lock_ctx_slow(mutex, deadline, cancel);
 	weft__lock_post_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TIMED,
 				rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -3949,7 +3949,7 @@ WEFT_NODISCARD static inline int weft_mpmc_push_ctx(weft_mpmc_t *q, void *value,
 	int first = weft__mpmc_push_fast(q, value);
 	if (WEFT_LIKELY(first == WEFT__MPMC_DONE))
 		return WEFT_OK;
-	return weft_mpmc_push_slow(q, value, deadline, cancel, first);
+	return weft__cancel_acquired(weft_mpmc_push_slow(q, value, deadline, cancel, first), cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -3982,7 +3982,7 @@ WEFT_NODISCARD static inline int weft_mpmc_pop_ctx(weft_mpmc_t *q, void **out, c
 	int rc = WEFT_LIKELY(first == WEFT__MPMC_DONE) ? WEFT_OK : weft_mpmc_pop_slow(q, out, deadline, cancel, first);
 	if (rc == WEFT_OK)
 		WEFT_TSAN_ACQUIRE(q); /* TSan: see above weft__mpmc_push_fast() */
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /* weft_mpmc_select()'s checks of its arguments (WEFT_EINVAL if false). */
@@ -4103,7 +4103,7 @@ WEFT_NODISCARD static inline int weft_mpmc_select(weft_mpmc_case_t *cases, unsig
 	if (rc == WEFT_OK && cases[*chosen].op == WEFT_MPMC_OP_POP)
 		WEFT_TSAN_ACQUIRE(cases[*chosen].queue); /* TSan: as in weft_mpmc_pop() */
 #endif
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -5696,7 +5696,7 @@ WEFT_NODISCARD static inline int weft_rwlock_rdlock_ctx(weft_rwlock_t *rw, const
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_rdlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__HOOK_NO_OWNER, WEFT__LOCKDEP_RWLOCK_READ, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
@@ -5840,7 +5840,7 @@ WEFT_NODISCARD static inline int weft_rwlock_wrlock_ctx(weft_rwlock_t *rw, const
 	weft__lock_pre_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, deadline);
 	int rc = weft_rwlock_wrlock_ctx_slow(rw, deadline, cancel);
 	weft__lock_post_acquire(rw, WEFT__RWLOCK_OWNER(rw), WEFT__LOCKDEP_RWLOCK_WRITE, WEFT__HOOK_TIMED, rc == WEFT_OK);
-	return rc;
+	return weft__cancel_acquired(rc, cancel); /* TSan: see cancel.h */
 }
 
 /**
