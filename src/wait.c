@@ -37,11 +37,10 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
 {
 	if (!(flags & WEFT_PSHARED))
 		return weft__wait_ctx(addr, expected, deadline, flags, cancel);
-	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
-	if (deadline != NULL && ts_not_after(deadline, &nap))
-		return weft__wait_ctx(addr, expected, deadline, flags, cancel); /* the deadline comes first: no nap */
-	int rc = weft__wait_ctx(addr, expected, &nap, flags, cancel);
-	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+	struct timespec nap; /* the deadline, if it comes first: no nap */
+	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
+	int rc = weft__wait_ctx(addr, expected, until, flags, cancel);
+	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
 }
 
 /* ---- cancellable waits: the fallback without futex_waitv (wait.h) -------- */

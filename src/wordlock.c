@@ -116,12 +116,6 @@ static int give_up(uint32_t *word, const struct parked *p)
 	}
 }
 
-/* Whether @a is earlier than @b. */
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /*
  * Sleep on a word handed off to others.  The registered waiters it was handed
  * to take it at once, unless none is left: a process that died while
@@ -133,11 +127,10 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
 static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
 			    weft_cancel_t *cancel)
 {
-	struct timespec nap = weft_deadline_after_ns(WEFT__PSHARED_NAP_NS);
-	if (deadline != NULL && !ts_before(&nap, deadline))
-		return weft__wait_ctx(word, v, deadline, wflags, cancel);
-	int rc = weft__wait_ctx(word, v, &nap, wflags, cancel);
-	return rc == WEFT_ETIMEDOUT ? WEFT__WAIT_NAPPED : rc;
+	struct timespec nap;
+	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
+	int rc = weft__wait_ctx(word, v, until, wflags, cancel);
+	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
 }
 
 /*
