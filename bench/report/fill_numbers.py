@@ -16,6 +16,10 @@ ns_per_op is 1e9 / items_per_second):
                                              "1.80x faster [1.52, 2.10] (win; rows won/tied/lost 12/3/0)";
                                              CLASS: uncontended, contended, oversubscribed,
                                              latency, cpu ("withheld" on a loaded run)
+    {{losses FAMILY/PRIM}}                   every row of that primitive's class verdicts whose
+                                             interval lies wholly on the losing side, the worst 5
+                                             ("none in this run" when there is none), so that a
+                                             recommendation says where weft loses
     {{claim ROW@N:METRIC > ROW@N:METRIC}}    renders as nothing; checks that the
                                              prose beside it holds in this run
                                              (> or <; several right-hand sides
@@ -37,7 +41,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402  (formatting and lookup)
 import results as resultslib  # noqa: E402  (the shared loader)
 
-PLACEHOLDER = re.compile(r'\{\{\s*(v|r|claim|verdict)\s+([^}]+?)\s*\}\}')
+PLACEHOLDER = re.compile(r'\{\{\s*(v|r|claim|verdict|losses)\s+([^}]+?)\s*\}\}')
 
 
 def fmt_value(metric, v):
@@ -50,6 +54,35 @@ def fmt_value(metric, v):
     return '%.3g' % v
 
 
+LOSSES_SHOWN = 5  # {{losses}} lists the worst rows; the report lists them all
+
+
+def losses(cells, prim_path):
+    """{{losses FAMILY/PRIM}}: the rows PRIM loses against peers and baselines of its
+    semantics, worst first, one per (row, peer), as "`row` vs `peer`: 1.4x slower [1.2, 1.6]"."""
+    import verdict as verdictlib
+    fam, prim = prim_path.split('/', 1)
+    if not any(k[0] == fam and k[1] == prim for k in cells):
+        raise KeyError(prim_path)
+    lost = []
+    for (f, p, peer, cls), c in cells.items():
+        if f != fam or p != prim or peer == prim + '_aa':
+            continue
+        better, worse = verdictlib.words(cls)
+        for key, e in c.rows:
+            if e.verdict() == 'loss':
+                lost.append((e.ratio, '`%s` vs `%s`: %s %s' % (verdictlib.row_label(key), peer,
+                                                              verdictlib.fmt_x(e.ratio, better, worse),
+                                                              verdictlib.fmt_ci(e))))
+    if not lost:
+        return 'none in this run'
+    lost.sort()
+    shown = '; '.join(t for _, t in lost[:LOSSES_SHOWN])
+    if len(lost) > LOSSES_SHOWN:
+        shown += ('; and %d more rows (benchmarks.md, "Every row weft loses")' % (len(lost) - LOSSES_SHOWN))
+    return shown
+
+
 def fill(text, med, res=None):
     """res: the results.Results, needed by {{verdict ...}} (class verdicts, verdict.py)."""
     missing, failed = [], []
@@ -58,13 +91,16 @@ def fill(text, med, res=None):
     def one(m):
         kind, body = m.group(1), m.group(2)
         try:
-            if kind == 'verdict':
-                # {{verdict FAMILY/PRIM vs PEER:CLASS}} -> "1.80x faster [1.52, 2.10] (win; rows 12/3/0)"
+            if kind in ('verdict', 'losses'):
                 import verdict as verdictlib
                 if res is None:
                     raise KeyError(body)
                 if not cells:
                     cells.update(verdictlib.compute(res))
+            if kind == 'losses':
+                return losses(cells, body.strip())
+            if kind == 'verdict':
+                # {{verdict FAMILY/PRIM vs PEER:CLASS}} -> "1.80x faster [1.52, 2.10] (win; rows 12/3/0)"
                 lhs, cls = body.rsplit(':', 1)
                 prim, peer = (x.strip() for x in lhs.split(' vs '))
                 fam, prim = prim.split('/', 1)
