@@ -16,6 +16,9 @@ ns_per_op is 1e9 / items_per_second):
                                              "1.80x faster [1.52, 2.10] (win; rows won/tied/lost 12/3/0)";
                                              CLASS: uncontended, contended, oversubscribed,
                                              latency, cpu ("withheld" on a loaded run)
+    {{verdicts FAMILY/PRIM}}                 the primitive's whole class-verdict table (every peer
+                                             and class: ratio, interval, verdict, rows won/tied/lost,
+                                             worst row), as the report's; for its docs page
     {{losses FAMILY/PRIM}}                   every row of that primitive's class verdicts whose
                                              interval lies wholly on the losing side, the worst 5
                                              ("none in this run" when there is none), so that a
@@ -41,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402  (formatting and lookup)
 import results as resultslib  # noqa: E402  (the shared loader)
 
-PLACEHOLDER = re.compile(r'\{\{\s*(v|r|claim|verdict|losses)\s+([^}]+?)\s*\}\}')
+PLACEHOLDER = re.compile(r'\{\{\s*(v|r|claim|verdicts|verdict|losses)\s+([^}]+?)\s*\}\}')
 
 
 def fmt_value(metric, v):
@@ -91,7 +94,7 @@ def fill(text, med, res=None):
     def one(m):
         kind, body = m.group(1), m.group(2)
         try:
-            if kind in ('verdict', 'losses'):
+            if kind in ('verdict', 'verdicts', 'losses'):
                 import verdict as verdictlib
                 if res is None:
                     raise KeyError(body)
@@ -99,6 +102,12 @@ def fill(text, med, res=None):
                     cells.update(verdictlib.compute(res))
             if kind == 'losses':
                 return losses(cells, body.strip())
+            if kind == 'verdicts':
+                fam, prim = body.strip().split('/', 1)
+                rows = verdictlib.verdict_rows(cells, bool(verdictlib.load_warning(res)), only=(fam, prim))
+                if not rows:
+                    raise KeyError(body)
+                return verdictlib.table(verdictlib.VERDICT_HEADER, rows).rstrip('\n')
             if kind == 'verdict':
                 # {{verdict FAMILY/PRIM vs PEER:CLASS}} -> "1.80x faster [1.52, 2.10] (win; rows 12/3/0)"
                 lhs, cls = body.rsplit(':', 1)

@@ -309,9 +309,10 @@ def load_warning(res):
     except (TypeError, ValueError):
         return None
     if load > res.cpus / 2.0:
-        return ('**Verdicts withheld:** the load average was %.2f on %d CPUs when the run started '
+        return ('**Verdicts withheld:** the %s was %.2f on %d CPUs when the run started '
                 '(more than half the CPUs were busy with other work), so wins, ties and losses '
-                'would measure the neighbours.  Re-run on a quiet machine.' % (load, res.cpus))
+                'would measure the neighbours.  Re-run on a quiet machine.'
+                % (getattr(res, 'load_measure', 'load average'), load, res.cpus))
     return None
 
 
@@ -322,6 +323,32 @@ def verdict_word(cell, withheld):
     if withheld:
         return 'withheld' if withheld is True else 'NOISY ' + v
     return v
+
+
+VERDICT_HEADER = ['primitive', 'peer', 'class', 'rows', 'geomean', '95% interval', 'verdict', 'W/T/L',
+                  'worst row', 'flags']
+
+
+def verdict_rows(cells, withheld, only=None):
+    """The rows of the class-verdict table (VERDICT_HEADER), by primitive, peer and class;
+    @only: a (family, primitive) to keep only that primitive's cells (a docs page's table)."""
+    rows = []
+    order = [x[0] for x in CLASSES]
+    for (fam, prim, peer, cls), c in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2],
+                                                                        order.index(kv[0][3]))):
+        if peer == prim + '_aa' or (c.est is None and not c.flags) or (only and (fam, prim) != only):
+            continue
+        better, worse = words(cls)
+        cnt = c.counts()
+        w = c.worst()
+        peer_label = '`%s`%s' % (peer, ' (baseline)' if role(fam, peer) == 'baseline' else '')
+        rows.append(['`%s`' % prim, peer_label, cls, len(c.rows),
+                     fmt_x(c.est.ratio, better, worse) if c.est else '-', fmt_ci(c.est),
+                     verdict_word(c, withheld),
+                     '-' if withheld is True else '%d/%d/%d' % (cnt['win'], cnt['tie'], cnt['loss']),
+                     ('%s: %s' % (row_label(w[0]), fmt_x(w[1].ratio, better, worse))) if w else '-',
+                     len(c.flags)])
+    return rows
 
 
 def sections(res, B=stats.B_DEFAULT, noisy_ok=False, cells=None, title_level='##'):
@@ -362,23 +389,8 @@ def sections(res, B=stats.B_DEFAULT, noisy_ok=False, cells=None, title_level='##
                '(stratified by row, B = %d), the rows won/tied/lost (a tie: the row\'s interval contains 1) '
                'and the worst row.  Baselines are rows written for the bench, not libraries.  Collapsed '
                'rows are flags below, not ratios.\n' % B)
-    rows = []
-    for (fam, prim, peer, cls), c in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2],
-                                                                        [x[0] for x in CLASSES].index(kv[0][3]))):
-        if peer == prim + '_aa' or (c.est is None and not c.flags):
-            continue
-        better, worse = words(cls)
-        cnt = c.counts()
-        w = c.worst()
-        peer_label = '`%s`%s' % (peer, ' (baseline)' if role(fam, peer) == 'baseline' else '')
-        rows.append(['`%s`' % prim, peer_label, cls, len(c.rows),
-                     fmt_x(c.est.ratio, better, worse) if c.est else '-', fmt_ci(c.est),
-                     verdict_word(c, withheld),
-                     '-' if withheld is True else '%d/%d/%d' % (cnt['win'], cnt['tie'], cnt['loss']),
-                     ('%s: %s' % (row_label(w[0]), fmt_x(w[1].ratio, better, worse))) if w else '-',
-                     len(c.flags)])
-    out.append(table(['primitive', 'peer', 'class', 'rows', 'geomean', '95% interval', 'verdict', 'W/T/L',
-                      'worst row', 'flags'], rows) if rows else 'No comparable rows in this run.\n')
+    rows = verdict_rows(cells, withheld)
+    out.append(table(VERDICT_HEADER, rows) if rows else 'No comparable rows in this run.\n')
 
     # every row weft loses
     losses = []
@@ -551,8 +563,9 @@ def main():
             sys.exit('verdict: %s not found; run `make bench-compare` (or `make bench`) first' % a.results)
         res = resultslib.load(a.results)
         ctx = res.context
-        text = ('Run: %s, %d round(s), filter %s, load at start %s on %d CPUs\n\n'
-                % (ctx.get('date', '?'), res.reps, ctx.get('wb_filter') or '(all rows)', res.load_at_start, res.cpus))
+        text = ('Run: %s, %d round(s), filter %s, %s at start %s on %d CPUs\n\n'
+                % (ctx.get('date', '?'), res.reps, ctx.get('wb_filter') or '(all rows)', res.load_measure,
+                   res.load_at_start, res.cpus))
         text += sections(res, a.B, a.noisy_ok)
     sys.stdout.write(text)
     if a.md:
