@@ -128,6 +128,37 @@ std::string loadavg1()
 	return a.empty() ? "null" : a;
 }
 
+// The other work competing for the CPUs now: the mean of procs_running in
+// /proc/stat (threads running or runnable, this one included) over 20 samples
+// in 1 s, less this thread.  Unlike the 1-minute load average, it is not
+// raised by a bench run that ended seconds ago (a script that runs the bench
+// several times would otherwise warn about its own previous run).
+std::string runnable_others()
+{
+	double sum = 0;
+	int n = 0;
+	for (int i = 0; i < 20; i++) {
+		std::ifstream f("/proc/stat");
+		std::string key;
+		long v;
+		while (f >> key) {
+			if (key == "procs_running" && (f >> v)) {
+				sum += (double)v - 1;
+				n++;
+				break;
+			}
+			f.ignore(1 << 20, '\n');
+		}
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, nullptr);
+	}
+	if (n == 0)
+		return "null";
+	char buf[32];
+	std::snprintf(buf, sizeof buf, "%.2f", sum / n);
+	return buf;
+}
+
 std::string utc_now()
 {
 	char buf[32];
@@ -225,12 +256,13 @@ int run_paired(const std::vector<std::string> &all, const std::string &filter, i
 	PairedReporter rep;
 	rep.rounds = rounds;
 	std::vector<std::string> loads;
-	std::string started = utc_now(), load0 = loadavg1();
+	std::string started = utc_now(), load0 = loadavg1(), busy0 = runnable_others();
 	const uint64_t t0 = wb_clock_ns();
-	if (std::atof(load0.c_str()) > wb_cpus() / 2.0)
-		std::fprintf(stderr, "weft_bench: WARNING: load average %s on %d CPUs (more than half busy): the report "
-			     "will withhold its verdicts; for reference numbers run on a quiet machine\n",
-			     load0.c_str(), wb_cpus());
+	if (busy0 != "null" && std::atof(busy0.c_str()) > wb_cpus() / 2.0)
+		std::fprintf(stderr, "weft_bench: WARNING: %s other threads runnable on %d CPUs (more than half busy; "
+			     "load average %s): the report will withhold its verdicts; for reference numbers run on "
+			     "a quiet machine\n",
+			     busy0.c_str(), wb_cpus(), load0.c_str());
 	std::fprintf(stderr, "weft_bench: paired: %zu rows in %zu groups x %d rounds, seed %lu, window %.3gs (x%.3g when threads > %d CPUs)\n",
 		     names.size(), keys.size(), rounds, seed, window, oversub, wb_cpus());
 	for (int r = 0; r < rounds; r++) {
@@ -251,7 +283,8 @@ int run_paired(const std::vector<std::string> &all, const std::string &filter, i
 		  << ", \"wb_seed\": " << seed << ", \"wb_window_s\": " << json_num(window)
 		  << ", \"wb_oversub_factor\": " << json_num(oversub) << ", \"num_cpus\": " << wb_cpus()
 		  << ", \"wb_filter\": " << json_str(filter) << ", \"wb_label\": " << json_str(label)
-		  << ", \"wb_load_at_start\": " << load0 << ", \"wb_load_per_round\": [";
+		  << ", \"wb_load_at_start\": " << load0 << ", \"wb_runnable_at_start\": " << busy0
+		  << ", \"wb_load_per_round\": [";
 		for (size_t i = 0; i < loads.size(); i++)
 			f << (i ? ", " : "") << loads[i];
 		f << "], \"wb_ns_per_tick\": " << json_num(wb_calibrated_ns_per_tick())

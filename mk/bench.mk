@@ -25,7 +25,9 @@
 # BENCH_MIN_TIME (seconds: the measured window of a timed row; x BENCH_OVERSUB when the row
 # has more threads than CPUs), BENCH_ARGS (more flags for the program), BENCH_OPT,
 # NOISY_OK=1 (print verdicts even when the load at start was above half the CPUs),
-# REPORT_PREVIOUS=FILE (make report: an earlier full run; the page shows the verdicts' agreement).
+# REPORT_PREVIOUS=FILE (make report: an earlier full run; the page shows the verdicts' agreement),
+# REPORT_RESULTS/REPORT_MACHINE (make report: another run's files, e.g. the committed reference
+# runs in bench/report/reference/, see its README).
 #
 # Sources by wildcard, so a new family adds a file and edits nothing here:
 # bench/bench_*.c (C bodies, each registering its own rows), bench/*_cxx.cc (C++
@@ -205,6 +207,7 @@ bench-targets-15:
 # filled from the same run; a claim in them that no longer holds fails here.
 REPORT_PAGES   := $(patsubst %.md.in,%.md,$(wildcard docs/*.md.in))
 REPORT_RESULTS ?= $(BENCH_BUILD)/results.json
+REPORT_MACHINE ?= $(BENCH_BUILD)/machine.json
 
 report:
 	$(Q)if python3 bench/report/results.py --filtered $(REPORT_RESULTS); then \
@@ -213,9 +216,9 @@ report:
 		python3 bench/report/verdict.py --results $(REPORT_RESULTS) --md $(BENCH_BUILD)/verdict.md >/dev/null; \
 		exit 0; \
 	fi; \
-	python3 bench/report/report.py --results $(REPORT_RESULTS) --machine $(BENCH_BUILD)/machine.json \
+	python3 bench/report/report.py --results $(REPORT_RESULTS) --machine $(REPORT_MACHINE) \
 		$(if $(REPORT_PREVIOUS),--previous $(REPORT_PREVIOUS)) --out docs/benchmarks.md --img docs/img && \
-	python3 bench/report/claims.py --results $(REPORT_RESULTS) --out docs/claims.md && \
+	python3 bench/report/claims.py --results $(REPORT_RESULTS) --machine $(REPORT_MACHINE) --out docs/claims.md && \
 	for page in $(REPORT_PAGES); do \
 		python3 bench/report/fill_numbers.py --results $(REPORT_RESULTS) $$page.in $$page || exit 1; \
 	done

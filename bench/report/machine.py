@@ -2,7 +2,7 @@
 """bench_machine.py - the machine fingerprint of a benchmark run, as JSON.
 
 CPU model, cores, caches, kernel, compilers, glibc, the peer libraries'
-package versions, the load average when the run started, and the date.
+package versions, the load average when the run started, weft's commit and the date.
 
 usage: bench/report/machine.py [--cc CC] [--cxx CXX] [--reps N] [--min-time S] [--filter RE] [-o FILE]
 """
@@ -75,6 +75,7 @@ def main():
         'cc': first_line(run([a.cc, '--version'])),
         'cxx': first_line(run([a.cxx, '--version'])),
         'loadavg_at_start': ' '.join(open('/proc/loadavg').read().split()[:3]) if os.path.exists('/proc/loadavg') else '',
+        'weft_commit': first_line(run(['git', 'describe', '--always', '--dirty'])),
         'packages': packages(),
         'bench_reps': a.reps,
         'bench_min_time': a.min_time,

@@ -471,7 +471,7 @@ def machine_section(machine, context, reps, nrows):
     rows = []
     if machine:
         for k in ('date', 'cpu_model', 'cpus_online', 'cores_per_socket', 'threads_per_core', 'hypervisor',
-                  'l1d', 'l2', 'l3', 'kernel', 'os', 'glibc', 'cc', 'cxx', 'loadavg_at_start',
+                  'l1d', 'l2', 'l3', 'kernel', 'os', 'glibc', 'cc', 'cxx', 'loadavg_at_start', 'weft_commit',
                   'bench_reps', 'bench_min_time', 'bench_filter'):
             if machine.get(k) not in (None, ''):
                 rows.append([k, str(machine[k])])
@@ -486,15 +486,21 @@ def machine_section(machine, context, reps, nrows):
             ' '.join('%.2f' % x for x in context.get('load_avg', [])))])
     rows.append(['run', '%d rows, %d paired rounds each (compared rows run one after the other, fresh random order per round)' % (nrows, reps)])
     text = '## Machine\n\n' + table(['', ''], rows)
+    # the run's own measure of what competed at its start (results.py), else machine.json's load average
+    measure, load1 = 'load average', None
+    if context and context.get('wb_runnable_at_start') is not None:
+        measure, load1 = 'number of other runnable threads', context.get('wb_runnable_at_start')
     try:
-        load1 = float(str((machine or {}).get('loadavg_at_start', '')).split()[0])
+        if load1 is None:
+            load1 = float(str((machine or {}).get('loadavg_at_start', '')).split()[0])
+        load1 = float(load1)
         cpus = int((machine or {}).get('cpus_online') or 1)
-    except (ValueError, IndexError):
+    except (TypeError, ValueError, IndexError):
         load1, cpus = 0.0, 1
     if load1 > 0.5 * cpus:
-        text += ('\n**Warning:** the load average was %.2f on %d CPUs when the run started: other '
+        text += ('\n**Warning:** the %s was %.2f on %d CPUs when the run started: other '
                  'processes competed for the CPUs, so contended and oversubscribed rows are noisy.\n'
-                 % (load1, cpus))
+                 % (measure, load1, cpus))
     return text
 
 

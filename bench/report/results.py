@@ -84,7 +84,15 @@ class Results:
             self.cpus = int(self.context.get('num_cpus') or 1)
         except (TypeError, ValueError):
             self.cpus = 1
-        self.load_at_start = self.context.get('wb_load_at_start')
+        # what competed for the CPUs when the run started: the other runnable
+        # threads sampled just before the first row (wb_runnable_at_start, runs
+        # since 2026-12-07), else the 1-minute load average (older runs; raised
+        # by a bench run that ended shortly before)
+        self.load_measure = 'other runnable threads'
+        self.load_at_start = self.context.get('wb_runnable_at_start')
+        if self.load_at_start is None:
+            self.load_measure = 'load average'
+            self.load_at_start = self.context.get('wb_load_at_start')
         if self.load_at_start is None and self.context.get('load_avg'):
             self.load_at_start = self.context['load_avg'][0]
 
@@ -98,6 +106,11 @@ class Results:
 
 
 def load(path):
+    """The run at @path (results.json, or results.json.xz as the committed reference runs are kept)."""
+    if path.endswith('.xz'):
+        import lzma
+        with lzma.open(path, 'rt') as f:
+            return Results(json.load(f))
     with open(path) as f:
         return Results(json.load(f))
 
