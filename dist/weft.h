@@ -696,6 +696,13 @@ static inline bool weft_deadline_valid(const struct timespec *ts)
 	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
+/* Internal: whether deadline @a comes no later than deadline @b (both valid).
+ * The one comparison of two timespecs in weft. */
+static inline bool weft__deadline_not_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
 /**
  * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
  * @ts: a valid deadline.
@@ -8623,7 +8630,7 @@ struct timespec weft_deadline_after_ns(uint64_t ns)
 bool weft_deadline_passed(const struct timespec *ts)
 {
 	struct timespec now = now_monotonic();
-	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+	return weft__deadline_not_after(ts, &now);
 }
 
 /* ---- src/debug.c ---- */
@@ -9860,11 +9867,7 @@ static uint32_t *mpmc_epoch(weft_mpmc_t *q, enum mpmc_side side)
 /* The earlier of two valid deadlines; @b may be NULL (none). */
 static const struct timespec *mpmc_earlier(const struct timespec *a, const struct timespec *b)
 {
-	if (b == NULL)
-		return a;
-	if (a->tv_sec != b->tv_sec)
-		return a->tv_sec < b->tv_sec ? a : b;
-	return a->tv_nsec <= b->tv_nsec ? a : b;
+	return b == NULL || weft__deadline_not_after(a, b) ? a : b;
 }
 
 /* What the counters say about the side that failed: the queue is really
@@ -11758,16 +11761,10 @@ int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *de
 		 * another locker may have taken it meanwhile, without WAITERS).
 		 * make crashtest -p robust found it: 8 hangs in 200 kills. */
 		const struct timespec *until = deadline;
-		bool nap = false;
 		struct timespec nap_end;
-		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) { /* relaxed: fixed at init */
-			nap_end = weft_deadline_after_ns(WEFT__ROBUST_NAP_NS);
-			if (deadline == NULL || nap_end.tv_sec < deadline->tv_sec ||
-			    (nap_end.tv_sec == deadline->tv_sec && nap_end.tv_nsec < deadline->tv_nsec)) {
-				until = &nap_end;
-				nap = true;
-			}
-		}
+		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) /* relaxed: fixed at init */
+			until = weft__wait_nap_until(deadline, WEFT__ROBUST_NAP_NS, &nap_end);
+		bool nap = until == &nap_end;
 		if (weft__wait(&mutex->word, v, until, WEFT_PSHARED) == WEFT_ETIMEDOUT && !nap)
 			timed_out = true; /* one more look decides */
 		slept = WEFT_ROBUST_WAITERS;
@@ -12434,12 +12431,9 @@ void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
  * (nanosleep() was both: issue 12). */
 static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
 {
-	struct timespec nap = weft_deadline_after_ns(nap_ns);
-	if (deadline != NULL && (deadline->tv_sec < nap.tv_sec ||
-				 (deadline->tv_sec == nap.tv_sec && deadline->tv_nsec < nap.tv_nsec)))
-		nap = *deadline;
+	struct timespec nap;
 	uint32_t never_changes = 0;
-	(void)weft__wait(&never_changes, 0u, &nap, 0u);
+	(void)weft__wait(&never_changes, 0u, weft__wait_nap_until(deadline, nap_ns, &nap), 0u);
 }
 
 /*
@@ -12977,12 +12971,6 @@ const char *weft_strerror(int code)
 #include <stddef.h>
 
 
-/* Whether @a is no later than @b. */
-static bool ts_not_after(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
-}
-
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
 	return weft__wait_napping_ctx(addr, expected, deadline, flags, NULL);
@@ -13168,7 +13156,7 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
 const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
 {
 	*out = weft_deadline_after_ns(ns);
-	if (deadline != NULL && ts_not_after(deadline, out))
+	if (deadline != NULL && weft__deadline_not_after(deadline, out))
 		return deadline;
 	return out;
 }

@@ -41,5 +41,5 @@ struct timespec weft_deadline_after_ns(uint64_t ns)
 bool weft_deadline_passed(const struct timespec *ts)
 {
 	struct timespec now = now_monotonic();
-	return now.tv_sec > ts->tv_sec || (now.tv_sec == ts->tv_sec && now.tv_nsec >= ts->tv_nsec);
+	return weft__deadline_not_after(ts, &now);
 }

@@ -454,11 +454,7 @@ static uint32_t *mpmc_epoch(weft_mpmc_t *q, enum mpmc_side side)
 /* The earlier of two valid deadlines; @b may be NULL (none). */
 static const struct timespec *mpmc_earlier(const struct timespec *a, const struct timespec *b)
 {
-	if (b == NULL)
-		return a;
-	if (a->tv_sec != b->tv_sec)
-		return a->tv_sec < b->tv_sec ? a : b;
-	return a->tv_nsec <= b->tv_nsec ? a : b;
+	return b == NULL || weft__deadline_not_after(a, b) ? a : b;
 }
 
 /* What the counters say about the side that failed: the queue is really

@@ -216,16 +216,10 @@ int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *de
 		 * another locker may have taken it meanwhile, without WAITERS).
 		 * make crashtest -p robust found it: 8 hangs in 200 kills. */
 		const struct timespec *until = deadline;
-		bool nap = false;
 		struct timespec nap_end;
-		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) { /* relaxed: fixed at init */
-			nap_end = weft_deadline_after_ns(WEFT__ROBUST_NAP_NS);
-			if (deadline == NULL || nap_end.tv_sec < deadline->tv_sec ||
-			    (nap_end.tv_sec == deadline->tv_sec && nap_end.tv_nsec < deadline->tv_nsec)) {
-				until = &nap_end;
-				nap = true;
-			}
-		}
+		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) /* relaxed: fixed at init */
+			until = weft__wait_nap_until(deadline, WEFT__ROBUST_NAP_NS, &nap_end);
+		bool nap = until == &nap_end;
 		if (weft__wait(&mutex->word, v, until, WEFT_PSHARED) == WEFT_ETIMEDOUT && !nap)
 			timed_out = true; /* one more look decides */
 		slept = WEFT_ROBUST_WAITERS;

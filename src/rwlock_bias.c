@@ -93,12 +93,9 @@ void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
  * (nanosleep() was both: issue 12). */
 static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
 {
-	struct timespec nap = weft_deadline_after_ns(nap_ns);
-	if (deadline != NULL && (deadline->tv_sec < nap.tv_sec ||
-				 (deadline->tv_sec == nap.tv_sec && deadline->tv_nsec < nap.tv_nsec)))
-		nap = *deadline;
+	struct timespec nap;
 	uint32_t never_changes = 0;
-	(void)weft__wait(&never_changes, 0u, &nap, 0u);
+	(void)weft__wait(&never_changes, 0u, weft__wait_nap_until(deadline, nap_ns, &nap), 0u);
 }
 
 /*

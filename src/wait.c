@@ -21,12 +21,6 @@
 #include "weft/deadline.h"
 #include "weft/status.h"
 
-/* Whether @a is no later than @b. */
-static bool ts_not_after(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
-}
-
 WEFT_NOIPA int weft__wait_napping(const uint32_t *addr, uint32_t expected, const struct timespec *deadline, unsigned flags)
 {
 	return weft__wait_napping_ctx(addr, expected, deadline, flags, NULL);
@@ -212,7 +206,7 @@ WEFT_NOIPA void weft__cancel_wake(const weft_cancel_t *tok)
 const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out)
 {
 	*out = weft_deadline_after_ns(ns);
-	if (deadline != NULL && ts_not_after(deadline, out))
+	if (deadline != NULL && weft__deadline_not_after(deadline, out))
 		return deadline;
 	return out;
 }

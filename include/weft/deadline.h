@@ -41,6 +41,13 @@ static inline bool weft_deadline_valid(const struct timespec *ts)
 	return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000L;
 }
 
+/* Internal: whether deadline @a comes no later than deadline @b (both valid).
+ * The one comparison of two timespecs in weft. */
+static inline bool weft__deadline_not_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
 /**
  * weft_deadline_passed() - whether the CLOCK_MONOTONIC clock has reached @ts.
  * @ts: a valid deadline.
