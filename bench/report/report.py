@@ -481,9 +481,18 @@ def machine_section(machine, context, reps, nrows):
     else:
         rows.append(['note', 'no machine.json next to the results'])
     if context:
-        rows.append(['google benchmark', 'date %s, %s CPUs at %s MHz, load %s' % (
-            context.get('date', '?'), context.get('num_cpus', '?'), context.get('mhz_per_cpu', '?'),
-            ' '.join('%.2f' % x for x in context.get('load_avg', [])))])
+        # only what the run recorded (a paired run has no MHz or load triple)
+        said = ['date %s' % context.get('date', '?'), '%s CPUs' % context.get('num_cpus', '?')]
+        if context.get('mhz_per_cpu'):
+            said.append('%s MHz' % context['mhz_per_cpu'])
+        if context.get('load_avg'):
+            said.append('load %s' % ' '.join('%.2f' % x for x in context['load_avg']))
+        for key, what in (('wb_load_at_start', 'load average at start %s'),
+                          ('wb_runnable_at_start', 'other runnable threads at start %s'),
+                          ('wb_elapsed_s', 'elapsed %.0f s')):
+            if context.get(key) is not None:
+                said.append(what % context[key])
+        rows.append(['runner', ', '.join(said)])
     rows.append(['run', '%d rows, %d paired rounds each (compared rows run one after the other, fresh random order per round)' % (nrows, reps)])
     text = '## Machine\n\n' + table(['', ''], rows)
     # the run's own measure of what competed at its start (results.py), else machine.json's load average
