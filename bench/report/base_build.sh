@@ -26,7 +26,7 @@ base_build() {
 		if [ -n "$fams" ] &&
 			base_bin=$tmp/src/$(make -C "$tmp/src" --no-print-directory -s -j2 BUILD=build \
 				BENCH_FAMILIES_SEL="$fams" bench-cmp-bin 2>"$tmp/build.log" | tail -n 1) &&
-			[ -x "$base_bin" ]; then
+			[ -f "$base_bin" ] && [ -x "$base_bin" ]; then
 			:
 		elif [ -n "$fams" ] || ! make -C "$tmp/src" --no-print-directory -j2 BUILD=build build/bench/weft_bench \
 			>"$tmp/build.log" 2>&1; then
