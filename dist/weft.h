@@ -7001,6 +7001,14 @@ bool weft__cancel_chain_pshared(const weft_cancel_t *tok);
 /* The earlier of @deadline (NULL: none) and @ns from now (kept in *out). */
 const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out);
 
+/* weft__wait_ctx() for at most @nap_ns: the one nap of the wait layer's
+ * callers (the process-shared napping sleep, the word lock's hand-off sleep,
+ * the robust mutex, the rwlock's bias revocation, the cancel fallback).
+ * Return: as weft__wait_ctx(), and WEFT__WAIT_NAPPED when the nap ended
+ * before @deadline (WEFT_ETIMEDOUT only when @deadline itself passed). */
+WEFT_NOIPA int weft__wait_nap(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			      uint64_t nap_ns, unsigned flags, weft_cancel_t *cancel);
+
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
  * over the backend's weft__wait(); the backends call them after their own
  * weft__wait_outcome() found that they would sleep. */
@@ -11760,12 +11768,10 @@ int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *de
 		 * kernel re-wakes only if the word is still 0 at its death;
 		 * another locker may have taken it meanwhile, without WAITERS).
 		 * make crashtest -p robust found it: 8 hangs in 200 kills. */
-		const struct timespec *until = deadline;
-		struct timespec nap_end;
-		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) /* relaxed: fixed at init */
-			until = weft__wait_nap_until(deadline, WEFT__ROBUST_NAP_NS, &nap_end);
-		bool nap = until == &nap_end;
-		if (weft__wait(&mutex->word, v, until, WEFT_PSHARED) == WEFT_ETIMEDOUT && !nap)
+		bool naps = weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED; /* relaxed: fixed at init */
+		int rc_wait = naps ? weft__wait_nap(&mutex->word, v, deadline, WEFT__ROBUST_NAP_NS, WEFT_PSHARED, NULL)
+				   : weft__wait(&mutex->word, v, deadline, WEFT_PSHARED);
+		if (rc_wait == WEFT_ETIMEDOUT) /* the deadline, not a nap (WEFT__WAIT_NAPPED) */
 			timed_out = true; /* one more look decides */
 		slept = WEFT_ROBUST_WAITERS;
 	}
@@ -12431,9 +12437,8 @@ void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
  * (nanosleep() was both: issue 12). */
 static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
 {
-	struct timespec nap;
 	uint32_t never_changes = 0;
-	(void)weft__wait(&never_changes, 0u, weft__wait_nap_until(deadline, nap_ns, &nap), 0u);
+	(void)weft__wait_nap(&never_changes, 0u, deadline, nap_ns, 0u, NULL);
 }
 
 /*
@@ -12981,8 +12986,14 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
 {
 	if (!(flags & WEFT_PSHARED))
 		return weft__wait_ctx(addr, expected, deadline, flags, cancel);
+	return weft__wait_nap(addr, expected, deadline, WEFT__PSHARED_NAP_NS, flags, cancel);
+}
+
+WEFT_NOIPA int weft__wait_nap(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			      uint64_t nap_ns, unsigned flags, weft_cancel_t *cancel)
+{
 	struct timespec nap; /* the deadline, if it comes first: no nap */
-	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
+	const struct timespec *until = weft__wait_nap_until(deadline, nap_ns, &nap);
 	int rc = weft__wait_ctx(addr, expected, until, flags, cancel);
 	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
 }
@@ -13189,10 +13200,8 @@ int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struc
 		/* another process may cancel, or the backend polls this word and
 		 * no wake-up reaches it: look at the chain after each nap */
 		for (;;) {
-			struct timespec nap;
-			const struct timespec *until = weft__wait_nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
-			int rc = weft__wait(addr, expected, until, flags);
-			if (rc == WEFT_ETIMEDOUT && until != deadline)
+			int rc = weft__wait_nap(addr, expected, deadline, WEFT__CANCEL_NAP_NS, flags, NULL);
+			if (rc == WEFT__WAIT_NAPPED)
 				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
 			rc = weft__wait_outcome(&word, 1, rc, cancel);
 			if (rc != WEFT__WAIT_WOULD_SLEEP)
@@ -13844,10 +13853,7 @@ static int give_up(uint32_t *word, const struct parked *p)
 static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
 			    weft_cancel_t *cancel)
 {
-	struct timespec nap;
-	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
-	int rc = weft__wait_ctx(word, v, until, wflags, cancel);
-	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
+	return weft__wait_nap(word, v, deadline, WEFT__PSHARED_NAP_NS, wflags, cancel);
 }
 
 /*

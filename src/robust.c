@@ -215,12 +215,10 @@ int weft__robust_lock_slow(weft_robust_mutex_t *mutex, const struct timespec *de
 		 * kernel re-wakes only if the word is still 0 at its death;
 		 * another locker may have taken it meanwhile, without WAITERS).
 		 * make crashtest -p robust found it: 8 hangs in 200 kills. */
-		const struct timespec *until = deadline;
-		struct timespec nap_end;
-		if (weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED) /* relaxed: fixed at init */
-			until = weft__wait_nap_until(deadline, WEFT__ROBUST_NAP_NS, &nap_end);
-		bool nap = until == &nap_end;
-		if (weft__wait(&mutex->word, v, until, WEFT_PSHARED) == WEFT_ETIMEDOUT && !nap)
+		bool naps = weft_atomic_load(&mutex->flags, WEFT_RELAXED) & WEFT_PSHARED; /* relaxed: fixed at init */
+		int rc_wait = naps ? weft__wait_nap(&mutex->word, v, deadline, WEFT__ROBUST_NAP_NS, WEFT_PSHARED, NULL)
+				   : weft__wait(&mutex->word, v, deadline, WEFT_PSHARED);
+		if (rc_wait == WEFT_ETIMEDOUT) /* the deadline, not a nap (WEFT__WAIT_NAPPED) */
 			timed_out = true; /* one more look decides */
 		slept = WEFT_ROBUST_WAITERS;
 	}

@@ -93,9 +93,8 @@ void weft__rwlock_bias_inhibit(const weft_rwlock_t *rw, uint64_t t0)
  * (nanosleep() was both: issue 12). */
 static void rwl_nap(uint64_t nap_ns, const struct timespec *deadline)
 {
-	struct timespec nap;
 	uint32_t never_changes = 0;
-	(void)weft__wait(&never_changes, 0u, weft__wait_nap_until(deadline, nap_ns, &nap), 0u);
+	(void)weft__wait_nap(&never_changes, 0u, deadline, nap_ns, 0u, NULL);
 }
 
 /*

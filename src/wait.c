@@ -31,8 +31,14 @@ WEFT_NOIPA int weft__wait_napping_ctx(const uint32_t *addr, uint32_t expected, c
 {
 	if (!(flags & WEFT_PSHARED))
 		return weft__wait_ctx(addr, expected, deadline, flags, cancel);
+	return weft__wait_nap(addr, expected, deadline, WEFT__PSHARED_NAP_NS, flags, cancel);
+}
+
+WEFT_NOIPA int weft__wait_nap(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			      uint64_t nap_ns, unsigned flags, weft_cancel_t *cancel)
+{
 	struct timespec nap; /* the deadline, if it comes first: no nap */
-	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
+	const struct timespec *until = weft__wait_nap_until(deadline, nap_ns, &nap);
 	int rc = weft__wait_ctx(addr, expected, until, flags, cancel);
 	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
 }
@@ -239,10 +245,8 @@ int weft__wait_ctx_fallback(const uint32_t *addr, uint32_t expected, const struc
 		/* another process may cancel, or the backend polls this word and
 		 * no wake-up reaches it: look at the chain after each nap */
 		for (;;) {
-			struct timespec nap;
-			const struct timespec *until = weft__wait_nap_until(deadline, WEFT__CANCEL_NAP_NS, &nap);
-			int rc = weft__wait(addr, expected, until, flags);
-			if (rc == WEFT_ETIMEDOUT && until != deadline)
+			int rc = weft__wait_nap(addr, expected, deadline, WEFT__CANCEL_NAP_NS, flags, NULL);
+			if (rc == WEFT__WAIT_NAPPED)
 				rc = WEFT__WAIT_WOULD_SLEEP; /* only a nap ended */
 			rc = weft__wait_outcome(&word, 1, rc, cancel);
 			if (rc != WEFT__WAIT_WOULD_SLEEP)

@@ -184,6 +184,14 @@ bool weft__cancel_chain_pshared(const weft_cancel_t *tok);
 /* The earlier of @deadline (NULL: none) and @ns from now (kept in *out). */
 const struct timespec *weft__wait_nap_until(const struct timespec *deadline, uint64_t ns, struct timespec *out);
 
+/* weft__wait_ctx() for at most @nap_ns: the one nap of the wait layer's
+ * callers (the process-shared napping sleep, the word lock's hand-off sleep,
+ * the robust mutex, the rwlock's bias revocation, the cancel fallback).
+ * Return: as weft__wait_ctx(), and WEFT__WAIT_NAPPED when the nap ended
+ * before @deadline (WEFT_ETIMEDOUT only when @deadline itself passed). */
+WEFT_NOIPA int weft__wait_nap(const uint32_t *addr, uint32_t expected, const struct timespec *deadline,
+			      uint64_t nap_ns, unsigned flags, weft_cancel_t *cancel);
+
 /* The generic fallback of weft__wait_ctx() and weft__wait_any() (wait.c),
  * over the backend's weft__wait(); the backends call them after their own
  * weft__wait_outcome() found that they would sleep. */

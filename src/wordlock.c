@@ -127,10 +127,7 @@ static int give_up(uint32_t *word, const struct parked *p)
 static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
 			    weft_cancel_t *cancel)
 {
-	struct timespec nap;
-	const struct timespec *until = weft__wait_nap_until(deadline, WEFT__PSHARED_NAP_NS, &nap);
-	int rc = weft__wait_ctx(word, v, until, wflags, cancel);
-	return rc == WEFT_ETIMEDOUT && until == &nap ? WEFT__WAIT_NAPPED : rc;
+	return weft__wait_nap(word, v, deadline, WEFT__PSHARED_NAP_NS, wflags, cancel);
 }
 
 /*
