@@ -67,16 +67,10 @@ def losses(cells, prim_path):
     fam, prim = prim_path.split('/', 1)
     if not any(k[0] == fam and k[1] == prim for k in cells):
         raise KeyError(prim_path)
-    lost = []
-    for (f, p, peer, cls), c in cells.items():
-        if f != fam or p != prim or peer == prim + '_aa':
-            continue
-        better, worse = verdictlib.words(cls)
-        for key, e in c.rows:
-            if e.verdict() == 'loss':
-                lost.append((e.ratio, '`%s` vs `%s`: %s %s' % (verdictlib.row_label(key), peer,
-                                                              verdictlib.fmt_x(e.ratio, better, worse),
-                                                              verdictlib.fmt_ci(e))))
+    lost = [(e.ratio, '`%s` vs `%s`: %s %s' % (verdictlib.row_label(key), peer,
+                                              verdictlib.fmt_x(e.ratio, *verdictlib.words(cls)),
+                                              verdictlib.fmt_ci(e)))
+            for key, _, peer, cls, e in verdictlib.lost_rows(cells, only=(fam, prim))]
     if not lost:
         return 'none in this run'
     lost.sort()

@@ -312,7 +312,7 @@ def load_warning(res):
         return ('**Verdicts withheld:** the %s was %.2f on %d CPUs when the run started '
                 '(more than half the CPUs were busy with other work), so wins, ties and losses '
                 'would measure the neighbours.  Re-run on a quiet machine.'
-                % (getattr(res, 'load_measure', 'load average'), load, res.cpus))
+                % (res.load_measure, load, res.cpus))
     return None
 
 
@@ -323,6 +323,18 @@ def verdict_word(cell, withheld):
     if withheld:
         return 'withheld' if withheld is True else 'NOISY ' + v
     return v
+
+
+def lost_rows(cells, only=None):
+    """[(key, prim, peer, cls, Estimate)] of every row weft loses (its whole interval on the
+    losing side), in cell order; @only: a (family, primitive).  The report's "Every row weft
+    loses" and fill_numbers' {{losses}}."""
+    out = []
+    for (fam, prim, peer, cls), c in sorted(cells.items()):
+        if peer == prim + '_aa' or (only and (fam, prim) != only):
+            continue
+        out.extend((key, prim, peer, cls, e) for key, e in c.rows if e.verdict() == 'loss')
+    return out
 
 
 VERDICT_HEADER = ['primitive', 'peer', 'class', 'rows', 'geomean', '95% interval', 'verdict', 'W/T/L',
@@ -393,15 +405,8 @@ def sections(res, B=stats.B_DEFAULT, noisy_ok=False, cells=None, title_level='##
     out.append(table(VERDICT_HEADER, rows) if rows else 'No comparable rows in this run.\n')
 
     # every row weft loses
-    losses = []
-    for (fam, prim, peer, cls), c in sorted(cells.items()):
-        if peer == prim + '_aa':
-            continue
-        better, worse = words(cls)
-        for key, e in c.rows:
-            if e.verdict() == 'loss':
-                losses.append([row_label(key), '`%s`' % prim, '`%s`' % peer, cls, fmt_x(e.ratio, better, worse),
-                               fmt_ci(e)])
+    losses = [[row_label(key), '`%s`' % prim, '`%s`' % peer, cls, fmt_x(e.ratio, *words(cls)), fmt_ci(e)]
+              for key, prim, peer, cls, e in lost_rows(cells)]
     out.append('%s Every row weft loses\n' % h)
     out.append(table(['row', 'weft', 'peer', 'class', 'ratio', '95% interval'], losses) if losses
                else 'None in this run.\n')
