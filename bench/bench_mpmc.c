@@ -755,6 +755,9 @@ static void sel_consumed(wb_thread *t, struct sel_shared *s, uint64_t n, uint64_
 	wb_done(t, n);
 }
 
+/* An older weft has no select (make bench-ab measures its library with this
+ * bench): WEFT_MPMC_SELECT_MAX comes with weft_mpmc_select(). */
+#ifdef WEFT_MPMC_SELECT_MAX
 static void sel_weft_select(wb_thread *t)
 {
 	struct sel_shared *s = (struct sel_shared *)t->shared;
@@ -781,6 +784,8 @@ static void sel_weft_select(wb_thread *t)
 	}
 	sel_consumed(t, s, got, sum);
 }
+
+#endif /* WEFT_MPMC_SELECT_MAX */
 
 static void sel_poll_trypop(wb_thread *t)
 {
@@ -855,10 +860,12 @@ __attribute__((constructor)) static void mpmc_register(void)
 	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
 		mq_register_impl(&impls[i]);
 	static const struct sel_params flat_out = {0, 0}, busy = {1000, 0}, sparse = {0, 20000};
+#ifdef WEFT_MPMC_SELECT_MAX
 	sel_register("mpmc/select4/weft_select", sel_weft_select, &flat_out);
-	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop, &flat_out);
 	sel_register("mpmc/select4_work/weft_select", sel_weft_select, &busy);
-	sel_register("mpmc/select4_work/poll_trypop", sel_poll_trypop, &busy);
 	sel_register("mpmc/select4_sparse/weft_select", sel_weft_select, &sparse);
+#endif
+	sel_register("mpmc/select4/poll_trypop", sel_poll_trypop, &flat_out);
+	sel_register("mpmc/select4_work/poll_trypop", sel_poll_trypop, &busy);
 	sel_register("mpmc/select4_sparse/poll_trypop", sel_poll_trypop, &sparse);
 }

@@ -4,7 +4,8 @@
 usage: bench/report/ab.py [--base-label L] [--out F] DIR
 
 DIR holds base.<r>.json and new.<r>.json, one Google Benchmark run of every
-row per build and round.  Each build's rounds are merged into one results set
+row per build and round, and with AB_AA=1 again.<r>.json, the new build run a
+second time in the same round (its A/A ratios are each row's noise).  Each build's rounds are merged into one results set
 (round r = repetition r) and verdict.ab_table() pairs them by round.
 """
 import argparse
@@ -49,7 +50,9 @@ def main():
     w = verdict.load_warning(new)
     if w:
         text += w.replace('Verdicts withheld', 'Load warning') + '\n\n'
-    text += verdict.ab_table(base, new, verdict.stats.B_DEFAULT)
+    again_paths = sorted(glob.glob(os.path.join(a.dir, 'again.*.json')))
+    again = merge(again_paths) if again_paths else None
+    text += verdict.ab_table(base, new, verdict.stats.B_DEFAULT, again=again)
     sys.stdout.write(text)
     if a.out:
         with open(a.out, 'w') as f:

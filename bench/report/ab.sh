@@ -7,7 +7,10 @@
 # alternately for ROUNDS rounds on the rows FILTER selects -- base then new in
 # even rounds, new then base in odd ones, so neither always runs first --
 # then per-row ratios new/base with 95% bootstrap intervals over the paired
-# rounds (bench/report/ab.py): OUT_DIR/ab.md and the terminal.  Each round is
+# rounds (bench/report/ab.py): OUT_DIR/ab.md and the terminal.  With AB_AA=1
+# the new build also runs a second time in every round ("again"; the three
+# take turns at going first), and ab.py measures each row's noise as the new
+# build against itself and says which rows are slower beyond it.  Each round is
 # one process per build with one repetition of every row (Google Benchmark's
 # own JSON, which builds of every age write).
 set -eu
@@ -16,7 +19,9 @@ base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6 fams=${7:-}
 base_build "$base" "$fams"
 rm -rf "$out" && mkdir -p "$out"
 for ((r = 0; r < rounds; r++)); do
-	if ((r % 2 == 0)); then order="base new"; else order="new base"; fi
+	if [ "${AB_AA:-0}" = 1 ]; then
+		case $((r % 3)) in 0) order="base new again" ;; 1) order="new again base" ;; *) order="again base new" ;; esac
+	elif ((r % 2 == 0)); then order="base new"; else order="new base"; fi
 	for side in $order; do
 		bin=$new_bin
 		[ "$side" = base ] && bin=$base_bin

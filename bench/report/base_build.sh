@@ -23,6 +23,11 @@ base_build() {
 	if [ "$harness" = new ]; then
 		rm -rf "$tmp/src/bench" && cp -r "$root/bench" "$tmp/src/bench" && rm -rf "$tmp/src/bench/report/fixture"
 		cp "$root"/mk/bench*.mk "$tmp/src/mk/"
+		# Before the move to mk/, the Makefile included bench/bench.mk
+		# by name (bb52a9a and older): the working tree's goes there.
+		if grep -q '^include bench/bench.mk' "$tmp/src/Makefile"; then
+			mv "$tmp/src/mk/bench.mk" "$tmp/src/bench/bench.mk"
+		fi
 		if [ -n "$fams" ] &&
 			base_bin=$tmp/src/$(make -C "$tmp/src" --no-print-directory -s -j2 BUILD=build \
 				BENCH_FAMILIES_SEL="$fams" bench-cmp-bin 2>"$tmp/build.log" | tail -n 1) &&

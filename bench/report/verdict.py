@@ -528,10 +528,18 @@ def agreement(res1, res2, B):
     return '\n'.join(lines) + '\n'
 
 
-def ab_table(base, new, B, metric='items_per_second'):
-    """Per row: new build against base build, paired by round (> 1: the new build is faster)."""
-    rows = []
+def ab_table(base, new, B, metric='items_per_second', again=None):
+    """Per row: new build against base build, paired by round (> 1: the new build is faster).
+
+    @again: the new build run a second time in the same rounds (ab.sh with
+    AB_AA=1), or None.  Its A/A ratio (again/new) is the noise of each row: a
+    row is "slower beyond the noise" when the whole A/B interval lies below 1
+    and below the whole A/A interval of the same row, i.e. the new build lost
+    to the base by more than it differed from itself.
+    """
+    rows, slower = [], []
     counts = {'win': 0, 'tie': 0, 'loss': 0, 'n/a': 0}
+    aa_counts = {'win': 0, 'tie': 0, 'loss': 0, 'n/a': 0}
     for key in sorted(set(base.rounds) & set(new.rounds)):
         a = new.rounds[key].get(metric, {})
         b = base.rounds[key].get(metric, {})
@@ -540,12 +548,34 @@ def ab_table(base, new, B, metric='items_per_second'):
             continue
         v = e.verdict()
         counts[v] += 1
-        rows.append(['%s/%s/%s @%d' % key, fmt_val(base.med[key].get(metric), ''),
-                     fmt_val(new.med[key].get(metric), ''), fmt_x(e.ratio), fmt_ci(e),
-                     {'win': 'new faster', 'loss': 'new slower', 'tie': 'tie', 'n/a': 'n/a'}[v]])
+        label = '%s/%s/%s @%d' % key
+        cells = [label, fmt_val(base.med[key].get(metric), ''), fmt_val(new.med[key].get(metric), ''),
+                 fmt_x(e.ratio), fmt_ci(e)]
+        word = {'win': 'new faster', 'loss': 'new slower', 'tie': 'tie', 'n/a': 'n/a'}[v]
+        if again is not None:
+            aa = stats.row_estimate(stats.paired_logs(again.rounds.get(key, {}).get(metric, {}), a),
+                                    'aa|%s' % (key,), B)
+            cells.append(fmt_ci(aa))
+            if aa:
+                aa_counts[aa.verdict()] += 1
+            if v == 'loss' and aa and aa.lo is not None and e.hi < aa.lo:
+                word = 'new slower, beyond the noise'
+                slower.append((e.ratio, label, fmt_x(e.ratio), fmt_ci(e), fmt_ci(aa)))
+        rows.append(cells + [word])
     text = ('A/B: the new build against the base build, rounds interleaved, %s (ratio new/base, > 1: '
             'the new build is faster; 95%% bootstrap interval over the paired rounds).\n\n' % metric)
-    text += table(['row', 'base', 'new', 'new vs base', '95% interval', 'verdict'], rows)
+    head = ['row', 'base', 'new', 'new vs base', '95% interval']
+    if again is not None:
+        head.append('A/A interval')
+        text += ('The A/A interval is the new build against itself (run twice in every round): the noise of '
+                 'the row.  Of %d rows, the A/A interval excludes 1 in %d (%d "faster", %d "slower"): the '
+                 'number of verdicts the noise alone makes.\n\n'
+                 % (sum(aa_counts.values()), aa_counts['win'] + aa_counts['loss'], aa_counts['win'],
+                    aa_counts['loss']))
+        text += '%d rows slower beyond the noise (A/B interval below 1 and below the A/A interval)' % len(slower)
+        text += (':\n\n' + table(['row', 'new vs base', '95% interval', 'A/A interval'],
+                                   [list(r[1:]) for r in sorted(slower)]) if slower else '.\n') + '\n'
+    text += table(head + ['verdict'], rows)
     text += '\n%d faster, %d tie, %d slower.\n' % (counts['win'], counts['tie'], counts['loss'])
     return text
 
