@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 	long fixed_iters = 0;
 	int rounds = 0;
 	unsigned long seed = 0;
-	double oversub = 3.0, window_ms = 0;
+	double oversub = 3.0, window_ms = 0, loops_per_ns = 0;
 	std::string out, label;
 	int kept = 1;
 	for (int i = 1; i < argc; i++) {
@@ -348,6 +348,12 @@ int main(int argc, char **argv)
 			window_ms = std::atof(argv[i] + 15);
 			continue;
 		}
+		// the wb_work() speed to use instead of this process's calibration:
+		// make bench-ab runs many processes whose rows must do the same work
+		if (std::strncmp(argv[i], "--wb_work_loops_per_ns=", 23) == 0) {
+			loops_per_ns = std::atof(argv[i] + 23);
+			continue;
+		}
 		if (std::strncmp(argv[i], "--wb_label=", 11) == 0) {
 			label = argv[i] + 11;
 			continue;
@@ -370,6 +376,8 @@ int main(int argc, char **argv)
 		return 1;
 
 	wb_calibrate();
+	if (loops_per_ns > 0)
+		wb_set_loops_per_ns(loops_per_ns);
 	// the window of a timed loop: min_time (1 ms in the smoke test's fixed mode)
 	double window = window_ms > 0 ? window_ms * 1e-3 : fixed_iters ? 1e-3 : min_time;
 	wb_set_window(window, oversub);

@@ -415,6 +415,12 @@ void wb_calibrate(void)
 	g_ncpu = ncpu > 0 ? (int)ncpu : 1;
 }
 
+void wb_set_loops_per_ns(double loops_per_ns)
+{
+	if (loops_per_ns > 0)
+		g_loops_per_ns = loops_per_ns;
+}
+
 void wb_set_window(double seconds, double oversub_factor)
 {
 	g_window_ns = std::max(1e5, seconds * 1e9);

@@ -8,6 +8,9 @@
 
 // Calibrate the tick and work-loop conversions.
 void wb_calibrate(void);
+// Use @loops_per_ns as the wb_work() speed instead of the calibrated one
+// (--wb_work_loops_per_ns: processes compared with each other do the same work).
+void wb_set_loops_per_ns(double loops_per_ns);
 // The measured window of a timed loop (seconds), and its factor for rows with
 // more threads than CPUs.
 void wb_set_window(double seconds, double oversub_factor);

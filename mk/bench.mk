@@ -117,7 +117,7 @@ BENCH_RUN_FLAGS = $(if $(BENCH_FILTER),'--benchmark_filter=$(BENCH_FILTER)') $(B
 BENCH_PAIRED_FLAGS = --benchmark_min_time=$(BENCH_MIN_TIME) --wb_oversub_factor=$(BENCH_OVERSUB) \
                      --wb_rounds=$(BENCH_ROUNDS)
 
-.PHONY: bench-compare bench-ab bench-targets-15 bench-cmp-bin check-report
+.PHONY: bench-compare bench-ab bench-targets-15 bench-cmp-bin check-report check-bench-ab
 
 bench:
 	$(Q)DEPS_PACKAGES="$(BENCH_ALL_DEBS)" scripts/deps.sh --check-or-install
@@ -252,10 +252,18 @@ report-fixture:
 	$(Q)rm -rf $(REPORT_FIXTURE)/expected && cp -r $(BUILD)/report-check $(REPORT_FIXTURE)/expected
 	@echo "report-fixture: $(REPORT_FIXTURE)/expected regenerated; review and commit it"
 
-CHECK_STEPS += check-report
+# make bench-ab's base build uses the working tree's bench even for a base older
+# than it (bench/report/check_base_build.sh; about a minute: BASE's library and
+# the mpmc and scenario bench files).
+check-bench-ab:
+	$(Q)DEPS_PACKAGES="$(sort $(BENCH_CORE_DEBS) $(bf_debs_mpmc))" scripts/deps.sh --check-or-install
+	$(Q)bench/report/check_base_build.sh
+
+CHECK_STEPS += check-report check-bench-ab
 HELP_LINES  += "make bench-compare BENCH_FILTER=re  paired verdicts for chosen rows (no tracked file touched)" \
                "make bench-ab BASE=rev BENCH_FILTER=re  old and new build interleaved: per-row ratios" \
                "make bench-targets-15 [BASE=rev]  issue 15's targets: met/missed with intervals" \
-               "make check-report  the report generators against a committed fixture run"
+               "make check-report  the report generators against a committed fixture run" \
+               "make check-bench-ab  make bench-ab measures an old base with today's bench"
 
 -include $(BENCH_OBJS:.o=.d)

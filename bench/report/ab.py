@@ -3,9 +3,10 @@
 
 usage: bench/report/ab.py [--base-label L] [--out F] DIR
 
-DIR holds base.<r>.json and new.<r>.json, one Google Benchmark run of every
-row per build and round, and with AB_AA=1 again.<r>.json, the new build run a
-second time in the same round (its A/A ratios are each row's noise).  Each build's rounds are merged into one results set
+DIR holds base.<r>.<c>.json and new.<r>.<c>.json, one Google Benchmark run
+of chunk c of the rows per build and round r (or base.<r>.json, a whole
+round), and with AB_AA=1 again.<r>.<c>.json, the new build run a second time
+(its A/A ratios are each row's noise).  Each build's rounds are merged into one results set
 (round r = repetition r) and verdict.ab_table() pairs them by round.
 """
 import argparse
@@ -20,10 +21,16 @@ import results as resultslib  # noqa: E402
 import verdict  # noqa: E402
 
 
+def round_of(path):
+    """<side>.<round>.json, or <side>.<round>.<chunk>.json (ab.sh)."""
+    return int(re.search(r'\.(\d+)(?:\.\d+)?\.json$', path).group(1))
+
+
 def merge(paths):
     out = {'context': {}, 'benchmarks': []}
+    rounds = len({round_of(p) for p in paths})
     for p in paths:
-        r = int(re.search(r'\.(\d+)\.json$', p).group(1))
+        r = round_of(p)
         with open(p) as f:
             data = json.load(f)
         out['context'] = out['context'] or data.get('context', {})
@@ -32,7 +39,7 @@ def merge(paths):
                 continue
             b = dict(b)
             b['repetition_index'] = r
-            b['repetitions'] = len(paths)
+            b['repetitions'] = rounds
             out['benchmarks'].append(b)
     return resultslib.Results(out)
 

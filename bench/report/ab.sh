@@ -4,31 +4,72 @@
 # `make bench-ab`: the benchmark at git revision BASE (built in a temporary
 # worktree, removed afterwards; by default BASE's library measured by the
 # working tree's bench: base_build.sh) and the working tree's (NEW_BIN), run
-# alternately for ROUNDS rounds on the rows FILTER selects -- base then new in
-# even rounds, new then base in odd ones, so neither always runs first --
-# then per-row ratios new/base with 95% bootstrap intervals over the paired
-# rounds (bench/report/ab.py): OUT_DIR/ab.md and the terminal.  With AB_AA=1
-# the new build also runs a second time in every round ("again"; the three
-# take turns at going first), and ab.py measures each row's noise as the new
-# build against itself and says which rows are slower beyond it.  Each round is
-# one process per build with one repetition of every row (Google Benchmark's
-# own JSON, which builds of every age write).
+# alternately for ROUNDS rounds on the rows FILTER selects that both builds
+# have, then per-row ratios new/base with 95% bootstrap intervals over the
+# paired rounds (bench/report/ab.py): OUT_DIR/ab.md and the terminal.  With
+# AB_AA=1 the new build also runs a second time ("again"), and ab.py measures
+# each row's noise as the new build against itself and says which rows are
+# slower beyond it.
+#
+# Pairing.  The machine's speed drifts over minutes (on the 2-vCPU VM the
+# wb_work() loop ran anywhere from 330 to 810 ns per 1000 loops within one
+# run): the builds must measure a row within seconds of each other.  So the
+# rows are cut into chunks of whole workloads (at least AB_CHUNK rows,
+# default 8), and every round runs each chunk on every build back to back,
+# one process per build and chunk, the build that goes first turning with the
+# round and the chunk.  Every process is given the same wb_work() speed
+# (--wb_work_loops_per_ns, calibrated once here), so that a row does the same
+# work in every process.  Each process writes Google Benchmark's own JSON
+# (one repetition), which builds of every age write.
 set -eu
 base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6 fams=${7:-}
 . "$(dirname "$0")/base_build.sh"
 base_build "$base" "$fams"
 rm -rf "$out" && mkdir -p "$out"
+
+sides="base new"
+[ "${AB_AA:-0}" = 1 ] && sides="base new again"
+set -- $sides
+nsides=$#
+
+# the rows (names that start with a family) both builds have
+rows_of() { "$1" --benchmark_list_tests --benchmark_filter="$filter" 2>/dev/null | grep -E '^[a-z][a-z0-9_]*/' | sort; }
+rows_of "$new_bin" >"$out/rows.new"
+rows_of "$base_bin" >"$out/rows.base"
+comm -12 "$out/rows.new" "$out/rows.base" >"$out/rows"
+[ -s "$out/rows" ] || { echo "bench-ab: no row that both builds have matches '$filter'" >&2; exit 2; }
+# chunks: one line each, an anchored regex of its rows' full names
+awk -F/ -v min="${AB_CHUNK:-8}" '
+	function flush() { if (n) print "^(" names ")$"; names = ""; n = 0 }
+	{ wl = $1 "/" $2; if (wl != last && n >= min) flush(); last = wl
+	  gsub(/[.+?*()|^$\[\]{}]/, "\\\\&"); names = names (n ? "|" : "") $0; n++ }
+	END { flush() }' "$out/rows" >"$out/chunks"
+nchunks=$(wc -l <"$out/chunks")
+# one wb_work() speed for every process (the new build's calibration)
+lpn=$("$new_bin" --benchmark_list_tests --benchmark_filter='^$' 2>/dev/null |
+	sed -n 's/.*, \([0-9.]*\) work loops\/ns.*/\1/p' | head -n 1)
+echo "bench-ab: $(wc -l <"$out/rows") rows in $nchunks chunks, $rounds rounds, builds: $sides;" \
+	"wb_work speed ${lpn:-per process} loops/ns"
+
 for ((r = 0; r < rounds; r++)); do
-	if [ "${AB_AA:-0}" = 1 ]; then
-		case $((r % 3)) in 0) order="base new again" ;; 1) order="new again base" ;; *) order="again base new" ;; esac
-	elif ((r % 2 == 0)); then order="base new"; else order="new base"; fi
-	for side in $order; do
-		bin=$new_bin
-		[ "$side" = base ] && bin=$base_bin
-		"$bin" --benchmark_filter="$filter" --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
-			--benchmark_out="$out/$side.$r.json" --benchmark_out_format=json >/dev/null 2>"$out/$side.$r.log" ||
-			{ cat "$out/$side.$r.log" >&2; exit 1; }
-	done
+	c=0
+	while read -r chunk; do
+		for ((i = 0; i < nsides; i++)); do
+			set -- $sides
+			shift $(((r + c + i) % nsides))
+			side=$1
+			bin=$new_bin speed=${lpn:+--wb_work_loops_per_ns=$lpn}
+			if [ "$side" = base ]; then
+				bin=$base_bin
+				case $base_label in *"working tree's bench"*) ;; *) speed= ;; esac
+			fi
+			log=$out/$side.$r.$c.log
+			"$bin" --benchmark_filter="$chunk" --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
+				$speed --benchmark_out="$out/$side.$r.$c.json" --benchmark_out_format=json >/dev/null 2>"$log" ||
+				{ cat "$log" >&2; exit 1; }
+		done
+		c=$((c + 1))
+	done <"$out/chunks"
 	echo "bench-ab: round $((r + 1))/$rounds done"
 done
 python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" "$out"
