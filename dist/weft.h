@@ -2040,17 +2040,19 @@ static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 
 static inline void weft__mutex_release(weft_mutex_t *mutex)
 {
-	uint32_t v = WEFT_MUTEX_LOCKED;
-	/* release: publishes the critical section; pairs with the acquire CAS of
-	 * the next locker */
-	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_UNLOCKED, WEFT_RELEASE, WEFT_RELAXED)))
-		return;
-	/* LOCKED with sleepers' counts or the pshared bit in the word (the
-	 * failed CAS returned it), nobody starving, not FIFO: still a plain
-	 * release that wakes nobody, counts kept.  Anything else (CONTENDED: wake
-	 * one; a starving sleeper or a FIFO word: hand off) is the slow path's.
-	 * release: as above. */
-	if ((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) == WEFT_MUTEX_LOCKED &&
+	/* The holder looks at the word first and frees it with one CAS from what
+	 * it holds: LOCKED, perhaps with sleepers' counts or the pshared bit,
+	 * nobody starving, not FIFO, is a plain release that wakes nobody, counts
+	 * and tag kept.  (A CAS expecting the bare LOCKED value would fail first
+	 * on every process-shared word: two locked instructions per unlock.)
+	 * Anything else (CONTENDED: wake one; a starving sleeper or a FIFO word:
+	 * hand off), or a word a waiter changed since the look, is the slow
+	 * path's.  relaxed load: the holder's own look; the CAS decides.
+	 * release: publishes the critical section; pairs with the acquire CAS of
+	 * the next locker. */
+	uint32_t v = weft_atomic_load(&mutex->state, WEFT_RELAXED);
+	if (WEFT_LIKELY((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) ==
+			WEFT_MUTEX_LOCKED) &&
 	    weft_atomic_cas(&mutex->state, &v, v & ~WEFT_MUTEX_STATE_MASK, WEFT_RELEASE, WEFT_RELAXED))
 		return;
 	weft_mutex_unlock_slow(mutex, false);
