@@ -45,11 +45,9 @@ awk -F/ -v min="${AB_CHUNK:-8}" '
 	  gsub(/[.+?*()|^$\[\]{}]/, "\\\\&"); names = names (n ? "|" : "") $0; n++ }
 	END { flush() }' "$out/rows" >"$out/chunks"
 nchunks=$(wc -l <"$out/chunks")
-# one wb_work() speed for every process (the new build's calibration)
-lpn=$("$new_bin" --benchmark_list_tests --benchmark_filter='^$' 2>/dev/null |
-	sed -n 's/.*, \([0-9.]*\) work loops\/ns.*/\1/p' | head -n 1)
+work_speed_flags "$new_bin" new >/dev/null # calibrate once (base_build.sh)
 echo "bench-ab: $(wc -l <"$out/rows") rows in $nchunks chunks, $rounds rounds, builds: $sides;" \
-	"wb_work speed ${lpn:-per process} loops/ns"
+	"wb_work speed ${work_lpn:-per process} loops/ns"
 
 for ((r = 0; r < rounds; r++)); do
 	c=0
@@ -58,14 +56,11 @@ for ((r = 0; r < rounds; r++)); do
 			set -- $sides
 			shift $(((r + c + i) % nsides))
 			side=$1
-			bin=$new_bin speed=${lpn:+--wb_work_loops_per_ns=$lpn}
-			if [ "$side" = base ]; then
-				bin=$base_bin
-				case $base_label in *"working tree's bench"*) ;; *) speed= ;; esac
-			fi
+			bin=$new_bin
+			[ "$side" = base ] && bin=$base_bin
 			log=$out/$side.$r.$c.log
 			"$bin" --benchmark_filter="$chunk" --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
-				$speed --benchmark_out="$out/$side.$r.$c.json" --benchmark_out_format=json >/dev/null 2>"$log" ||
+				$(work_speed_flags "$new_bin" "$side") --benchmark_out="$out/$side.$r.$c.json" --benchmark_out_format=json >/dev/null 2>"$log" ||
 				{ cat "$log" >&2; exit 1; }
 		done
 		c=$((c + 1))

@@ -52,3 +52,18 @@ base_build() {
 	fi
 	echo "bench: base = $base_label" >&2
 }
+
+# work_speed_flags BIN SIDE: the runner flag that gives a process the one
+# wb_work() speed of a comparison (calibrated once, by BIN, on the first call),
+# so that a row does the same work in every process; empty for BASE's own
+# bench, which does not know the flag.
+work_speed_flags() {
+	if [ -z "${work_lpn:-}" ]; then
+		work_lpn=$("$1" --benchmark_list_tests --benchmark_filter='^$' 2>/dev/null |
+			sed -n 's/.*, \([0-9.]*\) work loops\/ns.*/\1/p' | head -n 1)
+	fi
+	case "$2:$base_label" in
+	base:*"with its own bench"*) ;;
+	*) [ -z "$work_lpn" ] || echo "--wb_work_loops_per_ns=$work_lpn" ;;
+	esac
+}
