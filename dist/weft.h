@@ -1831,8 +1831,9 @@ WEFT_EXTERN_C_END
  *          for UNLOCKED with exponential backoff for a bounded number of pause
  *          instructions, retrying the CAS; then register as a waiter (a count
  *          in the word), mark the word CONTENDED and sleep on it.
- * unlock:  CAS 1 -> 0 (the fast path, inline; LOCKED with counts but
- *          nobody starving is released inline too).  Failing that: hand off
+ * unlock:  load the word, CAS LOCKED -> UNLOCKED from the value seen (the
+ *          fast path, inline; sleepers' counts and the tag bits kept, nobody
+ *          starving, not FIFO).  Failing that: hand off
  *          if a waiter is starving, else release and wake one sleeper if the
  *          word was CONTENDED.
  *
@@ -1869,10 +1870,11 @@ WEFT_EXTERN_C_END
  * sleepers (WEFT_FIFO words only); bits 17..29 the number of starving ones;
  * bit 30 WEFT_FIFO (WEFT_MUTEX_FIFO_BIT); bit 31 WEFT_PSHARED
  * (WEFT_MUTEX_PSHARED_BIT), so that the slow paths use the shared futex
- * flavour.  The fast path CAS expects exactly 0 (1 for unlock); when it fails
- * on a word that is free (held, for unlock) with counts or flag bits in it, a
- * second CAS inline does the same keeping them, so a process-shared mutex
- * takes two CASes and no call.
+ * flavour.  The lock's fast path CAS expects exactly 0; when it fails on a
+ * word that is free with counts or flag bits in it, a second CAS inline takes
+ * it keeping them, so a process-shared lock takes two CASes and no call.  The
+ * unlock's one CAS starts from the word it loaded, so it keeps them at no
+ * extra cost.
  *
  * Process-shared: a process killed while it hands the lock off, or while it
  * sleeps counted, cannot hang the others: sleepers nap (50 ms) and take a
