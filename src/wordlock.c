@@ -54,6 +54,7 @@ static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum 
 
 /* A parked waiter of a (not owned) word. */
 struct parked {
+	bool may_starve;              /* may count itself STARVING (not WEFT__WORD_NO_HANDOFF) */
 	bool registered;              /* counted in WAITERS (FIFO words) */
 	bool starving;                /* counted in STARVING */
 	bool may_take_handoff;        /* registered, slept on the word, or requeued */
@@ -141,9 +142,9 @@ static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *d
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED.
  */
 static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued,
-		weft_cancel_t *cancel)
+		weft_cancel_t *cancel, bool may_starve)
 {
-	struct parked p = {false, false, requeued, {0}};
+	struct parked p = {may_starve, false, false, requeued, {0}};
 	bool slept = false;
 	/* relaxed: the CASes decide */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
@@ -164,7 +165,7 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 					continue;
 				p.registered = true;
 				p.may_take_handoff = true;
-			} else if (slept && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
+			} else if (slept && p.may_starve && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
 				   weft__fair_starving(&p.clock) && weft__fair_handoff_allowed(word)) {
 				/* woken, beaten again, past the bound, nobody else
 				 * starving and no hand-off for a bound: the next
@@ -206,10 +207,12 @@ int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use sp
 			    unsigned wflags, weft_cancel_t *cancel)
 {
 	(void)tag; /* the word carries its tag; the CASes keep it */
+	bool may_starve = !(wflags & WEFT__WORD_NO_HANDOFF);
+	wflags &= ~WEFT__WORD_NO_HANDOFF; /* the rest are the wait layer's flags */
 	/* the spin looks at the word first, and at @deadline before its first
 	 * pause; the token only when the caller is about to sleep */
 	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel) : rc;
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel, may_starve) : rc;
 }
 
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
@@ -222,7 +225,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
 {
 	(void)tag;
 	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
-		(void)park(word, NULL, wflags, true, NULL);
+		(void)park(word, NULL, wflags, true, NULL, true);
 }
 
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)

@@ -102,7 +102,7 @@
  * those are the callers' header wrappers (include/weft/lockhooks.h).
  *
  * @wflags of every call: 0, or WEFT_PSHARED for a word in shared memory (the
- * shared futex flavour).
+ * shared futex flavour); for the lock calls also WEFT__WORD_NO_HANDOFF (below).
  */
 
 #include <stdbool.h>
@@ -125,6 +125,16 @@
 #define WEFT__WORD_STARVING_MASK 0x3ffe0000u
 #define WEFT__WORD_FIFO 0x40000000u     /* tag bit: every unlock with a registered waiter hands off */
 #define WEFT__WORD_TAG_MASK 0xc0000000u /* the caller's constant bits */
+
+/* A @wflags bit of weft__wordlock_lock() and weft__wordlock_lock_ctx(): this
+ * waiter never counts itself STARVING, so no unlock hands the word to it; it
+ * waits as a barging waiter does, and other waiters' hand-offs still apply.
+ * For a word whose waiters are not all owed the bound: the rwlock's queue,
+ * whose readers are starved by design only by writers (writer preference),
+ * and whose reader hand-offs cost its writers most of their throughput when
+ * the threads outnumber the CPUs (the woken reader holds the queue until the
+ * scheduler runs it; src/rwlock.c, rwl_rdlock()). */
+#define WEFT__WORD_NO_HANDOFF 0x80000000u
 
 /* UNLOCKED -> LOCKED if the word is free now (waiters' counts kept).
  * Return: whether we own it. */
