@@ -5362,11 +5362,14 @@ WEFT_EXTERN_C_END
  * for the threads queued ahead of it.  Readers, in turn, can be starved by a
  * continuous stream of writers (each writer that queues behind the holder
  * becomes head and sets WAITING again before the holder unlocks).  The queue
- * mutex lets newcomers barge, so neither side is FIFO, but with the bounded
- * unfairness of weft_mutex_t (the same word lock, src/wordlock.h): a thread
- * asleep in the queue longer than the fairness bound is handed the queue
- * (private locks; a WEFT_PSHARED lock's owned queue word keeps no counts and
- * lets newcomers barge).  A writer or reader
+ * mutex lets newcomers barge, so neither side is FIFO, but writers have the
+ * bounded unfairness of weft_mutex_t (the same word lock, src/wordlock.h): a
+ * writer asleep in the queue longer than the fairness bound is handed the
+ * queue (private locks; a WEFT_PSHARED lock's owned queue word keeps no counts
+ * and lets newcomers barge).  Readers do not ask for hand-offs: with more
+ * threads than CPUs, a hand-off to a woken reader held the writers up until
+ * the scheduler ran it (5.8x fewer writes in rwlock/writer_wait at 8 threads
+ * on 2 CPUs).  A writer or reader
  * whose timed call expires while it is head clears WAITING/PARKED and passes
  * the queue on; a reader may then get in ahead of writers still queued.
  *
@@ -7398,7 +7401,7 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  * those are the callers' header wrappers (include/weft/lockhooks.h).
  *
  * @wflags of every call: 0, or WEFT_PSHARED for a word in shared memory (the
- * shared futex flavour).
+ * shared futex flavour); for the lock calls also WEFT__WORD_NO_HANDOFF (below).
  */
 
 #include <stdbool.h>
@@ -7417,6 +7420,16 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
 #define WEFT__WORD_STARVING_MASK 0x3ffe0000u
 #define WEFT__WORD_FIFO 0x40000000u     /* tag bit: every unlock with a registered waiter hands off */
 #define WEFT__WORD_TAG_MASK 0xc0000000u /* the caller's constant bits */
+
+/* A @wflags bit of weft__wordlock_lock() and weft__wordlock_lock_ctx(): this
+ * waiter never counts itself STARVING, so no unlock hands the word to it; it
+ * waits as a barging waiter does, and other waiters' hand-offs still apply.
+ * For a word whose waiters are not all owed the bound: the rwlock's queue,
+ * whose readers are starved by design only by writers (writer preference),
+ * and whose reader hand-offs cost its writers most of their throughput when
+ * the threads outnumber the CPUs (the woken reader holds the queue until the
+ * scheduler runs it; src/rwlock.c, rwl_rdlock()). */
+#define WEFT__WORD_NO_HANDOFF 0x80000000u
 
 /* UNLOCKED -> LOCKED if the word is free now (waiters' counts kept).
  * Return: whether we own it. */
@@ -12187,7 +12200,13 @@ static int rwl_rdlock(weft_rwlock_t *rw, const struct timespec *deadline, weft_c
 	if (rwl_expired(deadline))
 		return WEFT_ETIMEDOUT;
 	unsigned wflags = rwl_flags(s);
-	int rc = rwl_queue_lock(rw, deadline, wflags, cancel);
+	/* A reader never asks for the queue to be handed to it
+	 * (WEFT__WORD_NO_HANDOFF): under writer preference only writers are owed
+	 * the fairness bound, and a hand-off to a woken reader that the
+	 * scheduler has not run yet held the writers up for as long as it waited
+	 * for a CPU (rwlock/writer_wait at 8 threads on 2 CPUs: 5.8x fewer
+	 * writes than without, issue 12's A/B). */
+	int rc = rwl_queue_lock(rw, deadline, wflags | WEFT__WORD_NO_HANDOFF, cancel);
 	if (rc != WEFT_OK)
 		return rc;
 	rc = rwl_read_as_head(rw, deadline, wflags, cancel);
@@ -13784,6 +13803,7 @@ static int spin_acquire(uint32_t *word, uint32_t taken, bool take_handoff, enum 
 
 /* A parked waiter of a (not owned) word. */
 struct parked {
+	bool may_starve;              /* may count itself STARVING (not WEFT__WORD_NO_HANDOFF) */
 	bool registered;              /* counted in WAITERS (FIFO words) */
 	bool starving;                /* counted in STARVING */
 	bool may_take_handoff;        /* registered, slept on the word, or requeued */
@@ -13871,9 +13891,9 @@ static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *d
  * Return: WEFT_OK (held), WEFT_ETIMEDOUT or WEFT_ECANCELED.
  */
 static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags, bool requeued,
-		weft_cancel_t *cancel)
+		weft_cancel_t *cancel, bool may_starve)
 {
-	struct parked p = {false, false, requeued, {0}};
+	struct parked p = {may_starve, false, false, requeued, {0}};
 	bool slept = false;
 	/* relaxed: the CASes decide */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
@@ -13894,7 +13914,7 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 					continue;
 				p.registered = true;
 				p.may_take_handoff = true;
-			} else if (slept && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
+			} else if (slept && p.may_starve && !p.starving && (v & WEFT__WORD_STARVING_MASK) == 0 &&
 				   weft__fair_starving(&p.clock) && weft__fair_handoff_allowed(word)) {
 				/* woken, beaten again, past the bound, nobody else
 				 * starving and no hand-off for a bound: the next
@@ -13936,10 +13956,12 @@ int weft__wordlock_lock_ctx(uint32_t *word, uint32_t tag, enum weft__spin_use sp
 			    unsigned wflags, weft_cancel_t *cancel)
 {
 	(void)tag; /* the word carries its tag; the CASes keep it */
+	bool may_starve = !(wflags & WEFT__WORD_NO_HANDOFF);
+	wflags &= ~WEFT__WORD_NO_HANDOFF; /* the rest are the wait layer's flags */
 	/* the spin looks at the word first, and at @deadline before its first
 	 * pause; the token only when the caller is about to sleep */
 	int rc = spin_acquire(word, WEFT__WORD_LOCKED, false, spin, deadline);
-	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel) : rc;
+	return rc == WEFT_EBUSY ? park(word, deadline, wflags, false, cancel, may_starve) : rc;
 }
 
 int weft__wordlock_lock(uint32_t *word, uint32_t tag, enum weft__spin_use spin, const struct timespec *deadline,
@@ -13952,7 +13974,7 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
 {
 	(void)tag;
 	if (spin_acquire(word, WEFT__WORD_CONTENDED, true, spin, NULL) != WEFT_OK)
-		(void)park(word, NULL, wflags, true, NULL);
+		(void)park(word, NULL, wflags, true, NULL, true);
 }
 
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
