@@ -479,10 +479,10 @@ def fmt_val(v, unit):
             if v >= div:
                 return '%.3g %s' % (v / div, suf)
         return '%.3g ns' % v
-    if abs(v) >= 1e6:
-        return '%.3gM' % (v / 1e6)
-    if abs(v) >= 1e3:
-        return '%.3gk' % (v / 1e3)
+    v = float('%.3g' % v)  # three digits, so that 999.7k shows as 1M, not 1e+03k
+    for div, suf in ((1e9, 'G'), (1e6, 'M'), (1e3, 'k')):
+        if abs(v) >= div:
+            return '%.3g%s' % (v / div, suf)
     return '%.3g' % v
 
 
