@@ -69,18 +69,10 @@ MATRIX_UNIT_SKIP_tsan := \
 	test_br_pshared_fork:$(MATRIX_TSAN_FORK_REASON) \
 	test_enomem:TSan_aborts_on_an_allocation_it_cannot_serve_instead_of_returning_NULL,_and_the_test_caps_the_address_space_TSan_shadow_needs_(it_skips_itself_under_ASan_likewise) \
 	test_env:its_ABBA_with_WEFT_LOCKDEP=off_must_not_be_reported,_but_TSan_deadlock_detector_reports_it_(correctly)
-MATRIX_QEMU_STATE_REASON := under_qemu-user_the_kernel's_thread_state_is_qemu's_(asleep_also_in_qemu's_own_locks),_so_the_hogs_cannot_tell_that_the_sleeper_sleeps_on_the_mutex;_the_native_cells_run_it
 # Under qemu-user: qemu ignores the guest's setrlimit(RLIMIT_AS) (it would
 # limit qemu itself), so test_enomem's capped address space never runs out.
-# test_starvation's hog tests learn that the sleeper has gone back to sleep
-# from the kernel's thread state, which under qemu-user is that of qemu's
-# thread, asleep also in qemu's own locks: a hog then unlocks before the
-# sleeper has counted itself starving, and re-takes once more (2-3 re-takes in
-# 1-2 runs of 12, at 3212c2f as since; never in the native cells).
 MATRIX_UNIT_SKIP_qemu := \
-	test_enomem:qemu-user_ignores_the_guest_setrlimit(RLIMIT_AS),_so_the_capped_address_space_never_runs_out \
-	test_hog_retakes_at_most_once:$(MATRIX_QEMU_STATE_REASON) \
-	test_hog_retakes_at_most_twice_default_bound:$(MATRIX_QEMU_STATE_REASON)
+	test_enomem:qemu-user_ignores_the_guest_setrlimit(RLIMIT_AS),_so_the_capped_address_space_never_runs_out
 CELL_UNIT_SKIP := $(MATRIX_UNIT_SKIP_$(CELL_SAN)) $(if $(filter aarch64-%,$(CELL_CC)),$(MATRIX_UNIT_SKIP_qemu))
 
 CELL_TEST_BINS   := $(TEST_SRCS:tests/%.c=$(CELL_DIR)/tests/%)

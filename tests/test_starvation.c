@@ -4,8 +4,9 @@
  *
  * Two hogs re-take the mutex with trylock in a tight loop against a sleeper
  * (blocked in weft_mutex_lock()).  Each time a hog gets it while the sleeper
- * still waits, it counts a re-take and holds it until the sleeper has gone
- * back to sleep, so that every unlock meets a sleeping waiter.  A barging
+ * still waits, it counts a re-take and holds it until the sleeper has marked
+ * the word again (it has run since) and gone back to sleep, so that every
+ * unlock meets a sleeping waiter.  A barging
  * lock (the three-state futex mutex weft had before) lets one hog take the
  * lock back while the other is still in its unlock's wake-up call, and the
  * sleeper gets in only when a race happens to go its way: hundreds of
@@ -75,6 +76,20 @@ static void *starve_hog(void *arg)
 		if (__atomic_load_n(&s->served, __ATOMIC_RELAXED) != r &&
 		    __atomic_load_n(&s->retakes, __ATOMIC_RELAXED) < RETAKES_MAX) {
 			__atomic_store_n(&s->retakes, __atomic_load_n(&s->retakes, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+			/* Wait until the sleeper has run since our trylock: a trylock
+			 * leaves the word LOCKED, and the sleeper marks it CONTENDED
+			 * when it finds it held (in the same CAS in which it counts
+			 * itself starving, once past the bound), then sleeps.  The
+			 * kernel's thread state alone could not tell: the sleeper may
+			 * still be asleep from before the last unlock's wake-up, or
+			 * asleep inside the portable backend's bucket lock or qemu's
+			 * own locks (the CI saw 36 re-takes in the portable variant).
+			 * relaxed: only a look at the word; at most ~20 s, as
+			 * check_wait_until_sleeping() */
+			for (int i = 0; i < 20000 && (__atomic_load_n(&s->m.state, __ATOMIC_RELAXED) &
+						      WEFT_MUTEX_STATE_MASK) != WEFT_MUTEX_CONTENDED;
+			     i++)
+				usleep(1000);
 			(void)check_wait_until_sleeping(getpid(), s->tid); /* a hint: see check.h */
 			struct timespec hold = {(time_t)(s->hold_ns / 1000000000u), (long)(s->hold_ns % 1000000000u)};
 			while (nanosleep(&hold, &hold) != 0)
