@@ -118,20 +118,6 @@ static int give_up(uint32_t *word, const struct parked *p)
 }
 
 /*
- * Sleep on a word handed off to others.  The registered waiters it was handed
- * to take it at once, unless none is left: a process that died while
- * registered, or, after fork(), the parent's threads that the child does not
- * have.  So sleep at most a nap (WEFT__PSHARED_NAP_NS, private words too) and
- * return WEFT__WAIT_NAPPED when it ends before @deadline: the caller takes a
- * hand-off that nobody came for.  Return: as weft__wait_napping_ctx().
- */
-static int sleep_on_handoff(uint32_t *word, uint32_t v, const struct timespec *deadline, unsigned wflags,
-			    weft_cancel_t *cancel)
-{
-	return weft__wait_nap(word, v, deadline, WEFT__PSHARED_NAP_NS, wflags, cancel);
-}
-
-/*
  * The sleep of a waiter that stopped spinning: register, sleep while the
  * word is held, take it when free or handed off (see the overview).
  * @requeued: a thread that may have been moved onto the word asleep (it may
@@ -178,12 +164,18 @@ static int park(uint32_t *word, const struct timespec *deadline, unsigned wflags
 			}
 		}
 		weft__fair_start(&p.clock); /* the first sleep starts the stopwatch */
-		int rc = state == WEFT__WORD_HANDOFF ? sleep_on_handoff(word, v, deadline, wflags, cancel)
-						     /* Process-shared: in naps, since an unlock is a
-						      * CAS and then a wake-up call, and a process
-						      * killed between the two would leave us asleep
-						      * on a free (or handed-off) word (wait.h). */
-						     : weft__wait_napping_ctx(word, v, deadline, wflags, cancel);
+		/* A word handed off to others: the registered waiters it was handed
+		 * to take it at once, unless none is left (a process that died while
+		 * registered, or, after fork(), the parent's threads that the child
+		 * does not have).  So sleep at most a nap (WEFT__PSHARED_NAP_NS,
+		 * private words too); WEFT__WAIT_NAPPED then takes a hand-off that
+		 * nobody came for (below).  Otherwise process-shared words sleep in
+		 * naps too, since an unlock is a CAS and then a wake-up call, and a
+		 * process killed between the two would leave us asleep on a free (or
+		 * handed-off) word (wait.h). */
+		int rc = state == WEFT__WORD_HANDOFF
+				 ? weft__wait_nap(word, v, deadline, WEFT__PSHARED_NAP_NS, wflags, cancel)
+				 : weft__wait_napping_ctx(word, v, deadline, wflags, cancel);
 		slept = true;
 		p.may_take_handoff = true;
 		/* a wake-up, or a hand-off, may race with the timeout or the cancel */
