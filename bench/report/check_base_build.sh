@@ -17,11 +17,11 @@ if ! git rev-parse --verify -q "$base^{commit}" >/dev/null; then
 	exit 0
 fi
 . "$(dirname "$0")/base_build.sh"
-base_build "$base" "mpmc scenario" 2>"${TMPDIR:-/tmp}/check-bench-ab.log" ||
-	{ cat "${TMPDIR:-/tmp}/check-bench-ab.log" >&2; fail "the build at $base failed"; }
+log=$(mktemp)
+base_build "$base" "mpmc scenario" 2>"$log" || { cat "$log" >&2; fail "the build at $base failed"; }
 case $base_label in
-*"the working tree's bench"*) ;;
-*) cat "${TMPDIR:-/tmp}/check-bench-ab.log" >&2; fail "base = $base_label" ;;
+*"the working tree's bench"*) rm -f "$log" ;;
+*) cat "$log" >&2; fail "base = $base_label" ;;
 esac
 rows=$("$base_bin" --benchmark_list_tests)
 grep -q '^mpmc/select4/poll_trypop/' <<<"$rows" || fail "mpmc/select4/poll_trypop is missing at $base"
