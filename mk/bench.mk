@@ -46,7 +46,13 @@ BENCH_OVERSUB  ?= 3
 BENCH_FILTER   ?=
 BENCH_ARGS     ?=
 # Always optimized, whatever CFLAGS says; never sanitized (EXTRA_CFLAGS is not used).
-BENCH_OPT      ?= -O2 -g
+# -falign-loops=64: every measured loop (and each inlined wb_work() loop) starts
+# a cache line, so a row's speed does not depend on where the linker happened to
+# put it.  Without it, cond/signal_nowaiter/weft_cond ran at 3.55 G/s in one
+# build and 1.78 G/s in another from the same source and the same instructions:
+# the loop straddled a 64-byte line in the slower one (AMD EPYC, bench-ab
+# against bb52a9a, 10 rounds; with the alignment 1.03x [0.99, 1.09], a tie).
+BENCH_OPT      ?= -O2 -g -falign-loops=64
 
 # ---- what each family needs: sources, Debian packages, pkg-config names, libraries ----
 # (bench-compare builds and installs only these for the families its filter names;
