@@ -318,7 +318,50 @@ inline mutex_unlock_maybe_fair(me, fair)
 	seen = 0
 }
 
+/* weft_mutex_unlock(): weft__mutex_release(), mutex.h.  The holder's look
+ * (a relaxed load); if it saw LOCKED with nobody starving and no FIFO tag,
+ * fetch_sub(LOCKED): from LOCKED that frees the word, counts kept; from
+ * CONTENDED (a waiter marked it since the look) it leaves LOCKED, still
+ * held, and weft__wordlock_release_remarked() marks it CONTENDED again
+ * before the release above.  Anything else: the release above at once. */
 inline mutex_unlock(me)
 {
-	mutex_unlock_maybe_fair(me, false)
+	atomic { seen = mutex_state };          /* the relaxed look */
+	if
+	:: (seen & (STATE_MASK | STARVING_MASK | FIFO_BIT)) == LOCKED ->
+		atomic {                        /* the fetch_sub */
+			old = mutex_state;
+			assert(mstate(old) == LOCKED || mstate(old) == CONTENDED);
+			/* the counts are added only with the CONTENDED mark:
+			 * a LOCKED word has nobody starving */
+			assert(mstate(old) != LOCKED || (old & STARVING_MASK) == 0);
+#ifndef BUG_MUTEX_FAST_UNLOCK_NO_REMARK
+			mutex_state = old - LOCKED;
+			if
+			:: mstate(old) == LOCKED -> holders--
+			:: else -> skip
+			fi
+#else
+			/* BUG: the RMW frees the word whatever it found (an
+			 * exchange with UNLOCKED would): a CONTENDED mark set
+			 * since the look is lost, and nobody is woken */
+			mutex_state = old & ~STATE_MASK;
+			holders--;
+			old = (old & ~STATE_MASK) | LOCKED
+#endif
+		};
+		if
+		:: mstate(old) == LOCKED -> old = 0; seen = 0
+		:: else ->
+			atomic {                /* the mark, again */
+				if
+				:: mstate(mutex_state) == LOCKED ->
+					mutex_state = (mutex_state & ~STATE_MASK) | CONTENDED
+				:: else -> skip
+				fi
+			};
+			mutex_unlock_maybe_fair(me, false)
+		fi
+	:: else -> mutex_unlock_maybe_fair(me, false)
+	fi
 }

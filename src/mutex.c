@@ -83,6 +83,11 @@ void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair)
 	weft__wordlock_release(&mutex->state, wait_flags(mutex_tag(mutex)), fair);
 }
 
+void weft_mutex_unlock_remark_slow(weft_mutex_t *mutex)
+{
+	weft__wordlock_release_remarked(&mutex->state, wait_flags(mutex_tag(mutex)));
+}
+
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)
 {
 	if (!weft_deadline_valid(deadline))

@@ -263,6 +263,20 @@ void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 		}
 }
 
+void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags)
+{
+	/* The caller holds the word, so its state is LOCKED (our fetch_sub's
+	 * result) or CONTENDED (a waiter has marked it again since); nobody
+	 * else changes the state of a held word.  relaxed: the mark publishes
+	 * nothing (as a waiter's mark); the release below is the release. */
+	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
+	while ((v & WEFT__WORD_STATE_MASK) == WEFT__WORD_LOCKED &&
+	       !weft_atomic_cas_weak(word, &v, (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED, WEFT_RELAXED,
+				     WEFT_RELAXED))
+		;
+	weft__wordlock_release(word, wflags, false);
+}
+
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */
 
 /* Whether kernel thread (or process) @id no longer exists. */

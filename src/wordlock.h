@@ -157,6 +157,15 @@ static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
  */
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair);
 
+/*
+ * weft__wordlock_release_remarked() - the rest of an inline unlock whose
+ * fetch_sub(LOCKED) found the word CONTENDED (a waiter marked it between the
+ * holder's look and the RMW): CONTENDED - 1 is LOCKED, so the word is still
+ * held, by the caller, but without the mark that makes its release wake a
+ * sleeper.  Mark it CONTENDED again, then release as above.
+ */
+void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags);
+
 /* LOCKED -> UNLOCKED inline, else the slow release. */
 static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
 {
