@@ -2027,8 +2027,8 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
 	uint32_t v = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft__mutex_release() or
-	 * weft_mutex_unlock_slow() */
+	/* acquire: pairs with the release RMW (fetch_sub, or CAS) in
+	 * weft__mutex_release() or weft_mutex_unlock_slow() */
 	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	/* Free, but with sleepers' counts or a tag bit in the word (the failed
@@ -2084,7 +2084,7 @@ WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft_mutex_unlock() */
+	/* acquire: pairs with the release RMW in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
 	/* free, but with a tag bit or waiters' counts in the word */
 	if (WEFT_UNLIKELY(!ok && (expected & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED))
@@ -7399,8 +7399,9 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
  * lost for a moment, never the lock; a trylock fails until then.
  *
  * Ordering: every successful acquisition (a CAS that finds UNLOCKED, or
- * HANDOFF) is an acquire that pairs with the release CAS of the unlock whose
- * value it read; a failed one orders nothing.  The loads that only watch the
+ * HANDOFF) is an acquire that pairs with the release RMW of the unlock whose
+ * value it read (a CAS; weft_mutex_unlock()'s fetch_sub of a LOCKED word);
+ * a failed one orders nothing.  The loads that only watch the
  * word, and the CASes that register, mark CONTENDED or count a starving
  * waiter, are relaxed: they publish nothing, the acquiring CAS re-checks the
  * word, and the futex compares the word's current value, so a stale look can
@@ -7447,7 +7448,7 @@ static inline int weft__spinwait_wait_bit(struct weft__spinwait *sw, uint32_t *w
 static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 {
 	uint32_t v = tag | WEFT__WORD_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft__wordlock_unlock() (or
+	/* acquire: pairs with the release RMW in weft__wordlock_unlock() (or
 	 * weft_mutex_unlock()); a failed CAS orders nothing and returns the word */
 	while (!weft_atomic_cas(word, &v, v | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		if ((v & WEFT__WORD_STATE_MASK) != WEFT__WORD_UNLOCKED)

@@ -89,8 +89,9 @@
  * lost for a moment, never the lock; a trylock fails until then.
  *
  * Ordering: every successful acquisition (a CAS that finds UNLOCKED, or
- * HANDOFF) is an acquire that pairs with the release CAS of the unlock whose
- * value it read; a failed one orders nothing.  The loads that only watch the
+ * HANDOFF) is an acquire that pairs with the release RMW of the unlock whose
+ * value it read (a CAS; weft_mutex_unlock()'s fetch_sub of a LOCKED word);
+ * a failed one orders nothing.  The loads that only watch the
  * word, and the CASes that register, mark CONTENDED or count a starving
  * waiter, are relaxed: they publish nothing, the acquiring CAS re-checks the
  * word, and the futex compares the word's current value, so a stale look can
@@ -141,7 +142,7 @@
 static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 {
 	uint32_t v = tag | WEFT__WORD_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft__wordlock_unlock() (or
+	/* acquire: pairs with the release RMW in weft__wordlock_unlock() (or
 	 * weft_mutex_unlock()); a failed CAS orders nothing and returns the word */
 	while (!weft_atomic_cas(word, &v, v | WEFT__WORD_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED))
 		if ((v & WEFT__WORD_STATE_MASK) != WEFT__WORD_UNLOCKED)

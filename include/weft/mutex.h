@@ -224,8 +224,8 @@ WEFT_NODISCARD static inline int weft_mutex_init(weft_mutex_t *mutex, unsigned f
 static inline void weft__mutex_acquire(weft_mutex_t *mutex)
 {
 	uint32_t v = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft__mutex_release() or
-	 * weft_mutex_unlock_slow() */
+	/* acquire: pairs with the release RMW (fetch_sub, or CAS) in
+	 * weft__mutex_release() or weft_mutex_unlock_slow() */
 	if (WEFT_LIKELY(weft_atomic_cas(&mutex->state, &v, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED)))
 		return;
 	/* Free, but with sleepers' counts or a tag bit in the word (the failed
@@ -281,7 +281,7 @@ WEFT_NODISCARD static inline bool weft_mutex_trylock(weft_mutex_t *mutex) WEFT__
 	weft__lock_pre_acquire(mutex, WEFT__HOOK_OWNER(mutex->owner), WEFT__LOCKDEP_MUTEX, WEFT__HOOK_TRY,
 			       (const struct timespec *)0);
 	uint32_t expected = WEFT_MUTEX_UNLOCKED;
-	/* acquire: pairs with the release CAS in weft_mutex_unlock() */
+	/* acquire: pairs with the release RMW in weft_mutex_unlock() */
 	bool ok = weft_atomic_cas(&mutex->state, &expected, WEFT_MUTEX_LOCKED, WEFT_ACQUIRE, WEFT_RELAXED);
 	/* free, but with a tag bit or waiters' counts in the word */
 	if (WEFT_UNLIKELY(!ok && (expected & WEFT_MUTEX_STATE_MASK) == WEFT_MUTEX_UNLOCKED))
