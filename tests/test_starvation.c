@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "wordlock.h"
 #include "weft/weft.h"
 
 #define ROUNDS 50
@@ -62,6 +63,24 @@ static void *starve_sleeper(void *arg)
 	return NULL;
 }
 
+/* Wait until the waiter @tid, asleep on @word while we took it back with
+ * trylock (LOCKED), has run and marked the word CONTENDED again, then until
+ * the kernel says it sleeps (a hint: see check.h); or until *@gone (NULL:
+ * never) says it has had the lock and left.  relaxed: only a look at the
+ * word; acquire on *@gone: pairs with the waiter's release store.  At most
+ * ~20 s, as check_wait_until_sleeping(). */
+static void wait_marked_again(const uint32_t *word, pid_t tid, const bool *gone)
+{
+	for (int i = 0; i < 20000 && (__atomic_load_n(word, __ATOMIC_RELAXED) & WEFT_MUTEX_STATE_MASK) !=
+					      WEFT_MUTEX_CONTENDED;
+	     i++) {
+		if (gone != NULL && __atomic_load_n(gone, __ATOMIC_ACQUIRE))
+			return;
+		usleep(1000);
+	}
+	(void)check_wait_until_sleeping(getpid(), tid);
+}
+
 /* A hog takes the mutex back with trylock as often as it can; while the
  * sleeper waits for it, it holds it each time until the sleeper has gone
  * back to sleep, so that every unlock finds the sleeper asleep. */
@@ -83,14 +102,8 @@ static void *starve_hog(void *arg)
 			 * kernel's thread state alone could not tell: the sleeper may
 			 * still be asleep from before the last unlock's wake-up, or
 			 * asleep inside the portable backend's bucket lock or qemu's
-			 * own locks (the CI saw 36 re-takes in the portable variant).
-			 * relaxed: only a look at the word; at most ~20 s, as
-			 * check_wait_until_sleeping() */
-			for (int i = 0; i < 20000 && (__atomic_load_n(&s->m.state, __ATOMIC_RELAXED) &
-						      WEFT_MUTEX_STATE_MASK) != WEFT_MUTEX_CONTENDED;
-			     i++)
-				usleep(1000);
-			(void)check_wait_until_sleeping(getpid(), s->tid); /* a hint: see check.h */
+			 * own locks (the CI saw 36 re-takes in the portable variant). */
+			wait_marked_again(&s->m.state, s->tid, NULL);
 			struct timespec hold = {(time_t)(s->hold_ns / 1000000000u), (long)(s->hold_ns % 1000000000u)};
 			while (nanosleep(&hold, &hold) != 0)
 				; /* at least hold_ns (EINTR: the rest): not a measurement */
@@ -163,6 +176,87 @@ static void test_hog_retakes_at_most_once(void)
 static void test_hog_retakes_at_most_twice_default_bound(void)
 {
 	CHECK_OP_(hog_retakes(WEFT_MUTEX_FAIR_BOUND_NS_DEFAULT), <=, 2);
+}
+
+/* ---- a waiter not owed the bound: WEFT__WORD_NO_HANDOFF ------------------ */
+
+#define NO_HANDOFF_RETAKES 20
+/* Trials: natively the sleeper wins the first race (and leaves) in about
+ * half of them.  With WEFT__WORD_NO_HANDOFF replaced by 0 (a sleeper owed
+ * the bound), this test failed in 10 runs of 10, with 1 to 10 marks. */
+#define NO_HANDOFF_TRIALS 10
+
+struct beaten {
+	uint32_t word; /* a word lock (src/wordlock.h), tag 0 */
+	unsigned lock_flags;
+	pid_t tid;     /* atomic: the sleeper's kernel thread id */
+	bool gone;     /* atomic: the sleeper has had the word and let it go */
+};
+
+static void *beaten_sleeper(void *arg)
+{
+	struct beaten *b = arg;
+	__atomic_store_n(&b->tid, check_gettid(), __ATOMIC_RELEASE);
+	/* WEFT__SPIN_NONE: straight to sleep */
+	CHECK_STATUS(weft__wordlock_lock(&b->word, 0, WEFT__SPIN_NONE, NULL, b->lock_flags), WEFT_OK);
+	weft__wordlock_unlock(&b->word, 0, 0);
+	/* release: pairs with the acquire in wait_marked_again() */
+	__atomic_store_n(&b->gone, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* With the bound at 0, a sleeper locks the word with @lock_flags; this thread
+ * holds it, and each time it unlocks (a wake-up) it takes it straight back,
+ * then waits until the sleeper has run and marked the word again: the CAS in
+ * which a sleeper past the bound counts itself STARVING.  Return: how many
+ * times the word showed a starving sleeper, out of at most
+ * NO_HANDOFF_RETAKES (fewer if the sleeper wins a race and leaves). */
+static unsigned starving_marks(unsigned lock_flags)
+{
+	struct beaten b = {0, lock_flags, 0, false};
+	CHECK(weft__wordlock_trylock(&b.word, 0));
+	pthread_t t;
+	CHECK_EQ(pthread_create(&t, NULL, beaten_sleeper, &b), 0);
+	while (__atomic_load_n(&b.tid, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	wait_marked_again(&b.word, b.tid, NULL); /* asleep on the held word */
+	unsigned marks = 0;
+	bool held = true;
+	/* acquire: as in wait_marked_again() */
+	for (int i = 0; i < NO_HANDOFF_RETAKES && held && !__atomic_load_n(&b.gone, __ATOMIC_ACQUIRE); i++) {
+		weft__wordlock_unlock(&b.word, 0, 0); /* CONTENDED: wakes the sleeper */
+		/* false: the sleeper won, or the word was handed to it (it may
+		 * also have come and gone before this trylock) */
+		held = weft__wordlock_trylock(&b.word, 0);
+		if (held) {
+			wait_marked_again(&b.word, b.tid, &b.gone);
+			/* relaxed: a look at the count the sleeper's CAS wrote */
+			if (__atomic_load_n(&b.word, __ATOMIC_RELAXED) & WEFT__WORD_STARVING_MASK)
+				marks++;
+		}
+	}
+	if (held)
+		weft__wordlock_unlock(&b.word, 0, 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	return marks;
+}
+
+/* The rwlock's queued readers lock its queue word with WEFT__WORD_NO_HANDOFF
+ * (src/rwlock.c, rwl_rdlock()): under writer preference only writers are
+ * owed the bound, and a hand-off to a woken reader that the scheduler had
+ * not run yet held the writers up (rwlock/writer_wait at 8 threads, 7.4x
+ * slower, issue 12's A/B).  Such a sleeper, woken and beaten past the bound,
+ * must never count itself STARVING.  (Without the flag, as the mutex's
+ * sleepers lock, it does so the first time it is beaten: the lock's hog
+ * tests above.) */
+static void test_no_handoff_sleeper_never_starving(void)
+{
+	uint64_t old_bound = weft_mutex_set_fair_bound(0);
+	unsigned marks = 0;
+	for (int trial = 0; trial < NO_HANDOFF_TRIALS; trial++)
+		marks += starving_marks(WEFT__WORD_NO_HANDOFF);
+	CHECK_EQ(marks, 0);
+	weft_mutex_set_fair_bound(old_bound);
 }
 
 /* ---- order: WEFT_FIFO and weft_mutex_unlock_fair() ---------------------- */
@@ -276,6 +370,7 @@ int main(void)
 	alarm(300); /* a hang guard only */
 	RUN_TEST(test_hog_retakes_at_most_once);
 	RUN_TEST(test_hog_retakes_at_most_twice_default_bound);
+	RUN_TEST(test_no_handoff_sleeper_never_starving);
 	RUN_TEST(test_fifo_no_bypass);
 	RUN_TEST(test_unlock_fair_no_bypass);
 	return check_summary();
