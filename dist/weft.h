@@ -1957,7 +1957,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair);
-WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_remark_slow(weft_mutex_t *mutex);
+WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_contended_slow(weft_mutex_t *mutex);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 WEFT_NOINLINE WEFT_COLD int weft_mutex_lock_ctx_slow(weft_mutex_t *mutex, const struct timespec *deadline,
 						     weft_cancel_t *cancel);
@@ -2057,15 +2057,15 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
 	 * word.  So the fetch_sub found either LOCKED, still with nobody
 	 * starving (a count is only ever added together with the CONTENDED
 	 * mark): the word is free; or CONTENDED: CONTENDED - 1 is LOCKED, still
-	 * ours, and the slow path marks it CONTENDED again and releases it,
-	 * waking or handing off.  release: publishes the critical section;
+	 * ours, and the slow path releases it as the CONTENDED word it was,
+	 * waking one or handing off.  release: publishes the critical section;
 	 * pairs with the acquire CAS of the next locker. */
 	uint32_t v = weft_atomic_load(&mutex->state, WEFT_RELAXED);
 	if (WEFT_LIKELY((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) ==
 			WEFT_MUTEX_LOCKED)) {
 		v = weft_atomic_fetch_sub(&mutex->state, WEFT_MUTEX_LOCKED, WEFT_RELEASE);
 		if (WEFT_UNLIKELY((v & WEFT_MUTEX_STATE_MASK) != WEFT_MUTEX_LOCKED))
-			weft_mutex_unlock_remark_slow(mutex);
+			weft_mutex_unlock_contended_slow(mutex);
 		return;
 	}
 	weft_mutex_unlock_slow(mutex, false);
@@ -7465,13 +7465,13 @@ static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair);
 
 /*
- * weft__wordlock_release_remarked() - the rest of an inline unlock whose
+ * weft__wordlock_release_contended() - the rest of an inline unlock whose
  * fetch_sub(LOCKED) found the word CONTENDED (a waiter marked it between the
  * holder's look and the RMW): CONTENDED - 1 is LOCKED, so the word is still
- * held, by the caller, but without the mark that makes its release wake a
- * sleeper.  Mark it CONTENDED again, then release as above.
+ * held, by the caller, but no longer says that threads may sleep on it.
+ * Release it as above, as the CONTENDED word it was (wake one, or hand off).
  */
-void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags);
+void weft__wordlock_release_contended(uint32_t *word, unsigned wflags);
 
 /* LOCKED -> UNLOCKED inline, else the slow release. */
 static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)
@@ -10696,9 +10696,9 @@ void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair)
 	weft__wordlock_release(&mutex->state, wait_flags(mutex_tag(mutex)), fair);
 }
 
-void weft_mutex_unlock_remark_slow(weft_mutex_t *mutex)
+void weft_mutex_unlock_contended_slow(weft_mutex_t *mutex)
 {
-	weft__wordlock_release_remarked(&mutex->state, wait_flags(mutex_tag(mutex)));
+	weft__wordlock_release_contended(&mutex->state, wait_flags(mutex_tag(mutex)));
 }
 
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)
@@ -13995,18 +13995,22 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
 		(void)park(word, NULL, wflags, true, NULL, true);
 }
 
-void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
+/* The release of weft__wordlock_release(); @contended: the caller knows the
+ * word was CONTENDED even if it now reads LOCKED (weft_mutex_unlock()'s
+ * fetch_sub took CONTENDED to LOCKED: weft__wordlock_release_contended()). */
+static void release(uint32_t *word, unsigned wflags, bool fair, bool contended)
 {
 	/* relaxed: the CAS decides */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	bool counted, blind;
+	bool counted, blind, sleepers;
 	for (;;) {
 		bool in_line = fair || (v & WEFT__WORD_FIFO);
+		sleepers = contended || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
 		/* a counted waiter (starving; or, in line, registered) will come */
 		counted = (v & WEFT__WORD_STARVING_MASK) || (in_line && (v & WEFT__WORD_WAITER_MASK));
 		/* in line with sleepers nobody counted: hand off to the one the
 		 * wake-up finds (it has slept, so it may take it) */
-		blind = !counted && in_line && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
+		blind = !counted && in_line && sleepers;
 		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (counted || blind ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
 		/* release: publishes what the holder did; pairs with the acquire
 		 * CAS of the next holder (the one that takes the hand-off too) */
@@ -14016,7 +14020,7 @@ void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 	/* A counted hand-off wakes one even from LOCKED: a waiter may sleep
 	 * while a spinner holds the word LOCKED (the sleeper it was woken in
 	 * place of will mark it CONTENDED again, but later). */
-	if (counted || (!blind && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)) {
+	if (counted || (!blind && sleepers)) {
 		weft__wake(word, 1, wflags);
 		return;
 	}
@@ -14038,18 +14042,14 @@ void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 		}
 }
 
-void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags)
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
-	/* The caller holds the word, so its state is LOCKED (our fetch_sub's
-	 * result) or CONTENDED (a waiter has marked it again since); nobody
-	 * else changes the state of a held word.  relaxed: the mark publishes
-	 * nothing (as a waiter's mark); the release below is the release. */
-	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	while ((v & WEFT__WORD_STATE_MASK) == WEFT__WORD_LOCKED &&
-	       !weft_atomic_cas_weak(word, &v, (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED, WEFT_RELAXED,
-				     WEFT_RELAXED))
-		;
-	weft__wordlock_release(word, wflags, false);
+	release(word, wflags, fair, false);
+}
+
+void weft__wordlock_release_contended(uint32_t *word, unsigned wflags)
+{
+	release(word, wflags, false, true);
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */

@@ -87,7 +87,7 @@ proctype thread(byte me)
 			if
 			:: skip; mutex_unlock(me)       /* weft_mutex_unlock() */
 #ifdef UNLOCK_FAIR
-			:: skip; mutex_unlock_maybe_fair(me, true)   /* weft_mutex_unlock_fair() */
+			:: skip; mutex_unlock_maybe_fair(me, true, false)   /* weft_mutex_unlock_fair() */
 #endif
 			fi;
 			got = false

@@ -257,7 +257,7 @@ inline mutex_lock_contended(me)
 /* weft_mutex_unlock() (the inline CASes, else weft__wordlock_release())
  * and, with @fair, weft_mutex_unlock_fair().  `seen` records the kind of
  * release: 0 plain, 1 counted hand-off, 2 blind hand-off, 3 taken back. */
-inline mutex_unlock_maybe_fair(me, fair)
+inline mutex_unlock_maybe_fair(me, fair, contended)
 {
 	atomic {                                /* the release CAS */
 		holders--;
@@ -267,7 +267,7 @@ inline mutex_unlock_maybe_fair(me, fair)
 		:: (old & STARVING_MASK) != 0 || ((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) ->
 			mutex_state = (old & ~STATE_MASK) | HANDOFF; seen = 1
 		:: (old & STARVING_MASK) == 0 && !((fair || (old & FIFO_BIT)) && (old & WAITER_MASK) != 0) &&
-		   (fair || (old & FIFO_BIT)) && mstate(old) == CONTENDED ->
+		   (fair || (old & FIFO_BIT)) && (contended || mstate(old) == CONTENDED) ->
 			mutex_state = (old & ~STATE_MASK) | HANDOFF; seen = 2
 #endif
 		:: else -> mutex_state = old & ~STATE_MASK; seen = 0
@@ -305,7 +305,7 @@ inline mutex_unlock_maybe_fair(me, fair)
 #endif
 		fi;
 		spins = 0
-	:: seen == 1 || (seen == 0 && mstate(old) == CONTENDED) ->
+	:: seen == 1 || (seen == 0 && (contended || mstate(old) == CONTENDED)) ->
 #ifndef BUG_MUTEX_UNLOCK_NO_WAKE
 		futex_wake(W_MUTEX, 1)
 #else
@@ -322,8 +322,9 @@ inline mutex_unlock_maybe_fair(me, fair)
  * (a relaxed load); if it saw LOCKED with nobody starving and no FIFO tag,
  * fetch_sub(LOCKED): from LOCKED that frees the word, counts kept; from
  * CONTENDED (a waiter marked it since the look) it leaves LOCKED, still
- * held, and weft__wordlock_release_remarked() marks it CONTENDED again
- * before the release above.  Anything else: the release above at once. */
+ * held, and weft__wordlock_release_contended() releases it as the CONTENDED
+ * word it was (the release above with @contended).  Anything else: the
+ * release above at once. */
 inline mutex_unlock(me)
 {
 	atomic { seen = mutex_state };          /* the relaxed look */
@@ -335,7 +336,7 @@ inline mutex_unlock(me)
 			/* the counts are added only with the CONTENDED mark:
 			 * a LOCKED word has nobody starving */
 			assert(mstate(old) != LOCKED || (old & STARVING_MASK) == 0);
-#ifndef BUG_MUTEX_FAST_UNLOCK_NO_REMARK
+#ifndef BUG_MUTEX_FAST_UNLOCK_FREES_ANY
 			mutex_state = old - LOCKED;
 			if
 			:: mstate(old) == LOCKED -> holders--
@@ -352,16 +353,8 @@ inline mutex_unlock(me)
 		};
 		if
 		:: mstate(old) == LOCKED -> old = 0; seen = 0
-		:: else ->
-			atomic {                /* the mark, again */
-				if
-				:: mstate(mutex_state) == LOCKED ->
-					mutex_state = (mutex_state & ~STATE_MASK) | CONTENDED
-				:: else -> skip
-				fi
-			};
-			mutex_unlock_maybe_fair(me, false)
+		:: else -> mutex_unlock_maybe_fair(me, false, true)
 		fi
-	:: else -> mutex_unlock_maybe_fair(me, false)
+	:: else -> mutex_unlock_maybe_fair(me, false, false)
 	fi
 }

@@ -83,9 +83,9 @@ void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair)
 	weft__wordlock_release(&mutex->state, wait_flags(mutex_tag(mutex)), fair);
 }
 
-void weft_mutex_unlock_remark_slow(weft_mutex_t *mutex)
+void weft_mutex_unlock_contended_slow(weft_mutex_t *mutex)
 {
-	weft__wordlock_release_remarked(&mutex->state, wait_flags(mutex_tag(mutex)));
+	weft__wordlock_release_contended(&mutex->state, wait_flags(mutex_tag(mutex)));
 }
 
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline)

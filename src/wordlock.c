@@ -220,18 +220,22 @@ void weft__wordlock_lock_contended(uint32_t *word, uint32_t tag, enum weft__spin
 		(void)park(word, NULL, wflags, true, NULL, true);
 }
 
-void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
+/* The release of weft__wordlock_release(); @contended: the caller knows the
+ * word was CONTENDED even if it now reads LOCKED (weft_mutex_unlock()'s
+ * fetch_sub took CONTENDED to LOCKED: weft__wordlock_release_contended()). */
+static void release(uint32_t *word, unsigned wflags, bool fair, bool contended)
 {
 	/* relaxed: the CAS decides */
 	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	bool counted, blind;
+	bool counted, blind, sleepers;
 	for (;;) {
 		bool in_line = fair || (v & WEFT__WORD_FIFO);
+		sleepers = contended || (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
 		/* a counted waiter (starving; or, in line, registered) will come */
 		counted = (v & WEFT__WORD_STARVING_MASK) || (in_line && (v & WEFT__WORD_WAITER_MASK));
 		/* in line with sleepers nobody counted: hand off to the one the
 		 * wake-up finds (it has slept, so it may take it) */
-		blind = !counted && in_line && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED;
+		blind = !counted && in_line && sleepers;
 		uint32_t next = (v & ~WEFT__WORD_STATE_MASK) | (counted || blind ? WEFT__WORD_HANDOFF : WEFT__WORD_UNLOCKED);
 		/* release: publishes what the holder did; pairs with the acquire
 		 * CAS of the next holder (the one that takes the hand-off too) */
@@ -241,7 +245,7 @@ void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 	/* A counted hand-off wakes one even from LOCKED: a waiter may sleep
 	 * while a spinner holds the word LOCKED (the sleeper it was woken in
 	 * place of will mark it CONTENDED again, but later). */
-	if (counted || (!blind && (v & WEFT__WORD_STATE_MASK) == WEFT__WORD_CONTENDED)) {
+	if (counted || (!blind && sleepers)) {
 		weft__wake(word, 1, wflags);
 		return;
 	}
@@ -263,18 +267,14 @@ void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 		}
 }
 
-void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags)
+void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair)
 {
-	/* The caller holds the word, so its state is LOCKED (our fetch_sub's
-	 * result) or CONTENDED (a waiter has marked it again since); nobody
-	 * else changes the state of a held word.  relaxed: the mark publishes
-	 * nothing (as a waiter's mark); the release below is the release. */
-	uint32_t v = weft_atomic_load(word, WEFT_RELAXED);
-	while ((v & WEFT__WORD_STATE_MASK) == WEFT__WORD_LOCKED &&
-	       !weft_atomic_cas_weak(word, &v, (v & ~WEFT__WORD_STATE_MASK) | WEFT__WORD_CONTENDED, WEFT_RELAXED,
-				     WEFT_RELAXED))
-		;
-	weft__wordlock_release(word, wflags, false);
+	release(word, wflags, fair, false);
+}
+
+void weft__wordlock_release_contended(uint32_t *word, unsigned wflags)
+{
+	release(word, wflags, false, true);
 }
 
 /* ---- the owned word lock (see wordlock.h) --------------------------------- */

@@ -159,13 +159,13 @@ static inline bool weft__wordlock_trylock(uint32_t *word, uint32_t tag)
 void weft__wordlock_release(uint32_t *word, unsigned wflags, bool fair);
 
 /*
- * weft__wordlock_release_remarked() - the rest of an inline unlock whose
+ * weft__wordlock_release_contended() - the rest of an inline unlock whose
  * fetch_sub(LOCKED) found the word CONTENDED (a waiter marked it between the
  * holder's look and the RMW): CONTENDED - 1 is LOCKED, so the word is still
- * held, by the caller, but without the mark that makes its release wake a
- * sleeper.  Mark it CONTENDED again, then release as above.
+ * held, by the caller, but no longer says that threads may sleep on it.
+ * Release it as above, as the CONTENDED word it was (wake one, or hand off).
  */
-void weft__wordlock_release_remarked(uint32_t *word, unsigned wflags);
+void weft__wordlock_release_contended(uint32_t *word, unsigned wflags);
 
 /* LOCKED -> UNLOCKED inline, else the slow release. */
 static inline void weft__wordlock_unlock(uint32_t *word, uint32_t tag, unsigned wflags)

@@ -154,7 +154,7 @@ WEFT_STATIC_ASSERT(sizeof(weft_mutex_t) == 4, "weft_mutex_t is one 32-bit word")
 
 WEFT_NOINLINE WEFT_COLD void weft_mutex_lock_slow(weft_mutex_t *mutex);
 WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_slow(weft_mutex_t *mutex, bool fair);
-WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_remark_slow(weft_mutex_t *mutex);
+WEFT_NOINLINE WEFT_COLD void weft_mutex_unlock_contended_slow(weft_mutex_t *mutex);
 int weft_mutex_timedlock_slow(weft_mutex_t *mutex, const struct timespec *deadline);
 WEFT_NOINLINE WEFT_COLD int weft_mutex_lock_ctx_slow(weft_mutex_t *mutex, const struct timespec *deadline,
 						     weft_cancel_t *cancel);
@@ -254,15 +254,15 @@ static inline void weft__mutex_release(weft_mutex_t *mutex)
 	 * word.  So the fetch_sub found either LOCKED, still with nobody
 	 * starving (a count is only ever added together with the CONTENDED
 	 * mark): the word is free; or CONTENDED: CONTENDED - 1 is LOCKED, still
-	 * ours, and the slow path marks it CONTENDED again and releases it,
-	 * waking or handing off.  release: publishes the critical section;
+	 * ours, and the slow path releases it as the CONTENDED word it was,
+	 * waking one or handing off.  release: publishes the critical section;
 	 * pairs with the acquire CAS of the next locker. */
 	uint32_t v = weft_atomic_load(&mutex->state, WEFT_RELAXED);
 	if (WEFT_LIKELY((v & (WEFT_MUTEX_STATE_MASK | WEFT_MUTEX_STARVING_MASK | WEFT_MUTEX_FIFO_BIT)) ==
 			WEFT_MUTEX_LOCKED)) {
 		v = weft_atomic_fetch_sub(&mutex->state, WEFT_MUTEX_LOCKED, WEFT_RELEASE);
 		if (WEFT_UNLIKELY((v & WEFT_MUTEX_STATE_MASK) != WEFT_MUTEX_LOCKED))
-			weft_mutex_unlock_remark_slow(mutex);
+			weft_mutex_unlock_contended_slow(mutex);
 		return;
 	}
 	weft_mutex_unlock_slow(mutex, false);
