@@ -10,7 +10,9 @@
 #   make bench-ab       BASE=<git rev> BENCH_FILTER=regex: the bench at BASE (a temporary
 #                       worktree) and at the working tree, run alternately; per-row ratios
 #                       new/base with 95% intervals -> $(BUILD)/bench/ab/ab.md; AB_AA=1 also runs
-#                       the new build twice per round and names the rows slower beyond that noise
+#                       the new build twice per round and names the rows slower beyond that noise;
+#                       AB_CONFIRM=N then runs those rows again, alone, N rounds, and says which
+#                       stay slower beyond the noise (ab.sh, "Confirmation")
 #   make bench-targets-15  BASE=<git rev, default fad2c1a>: issue 15's three targets (C3 at 8
 #                       clients, the longest wait of mutex/contended_cs50_out50 at 4 and 8, contended
 #                       throughput new/base at 2, 4, 8) in one interleaved run, met/missed with 95%
@@ -193,7 +195,7 @@ bench-ab:
 	$(Q)test -n "$(BASE)" -a -n "$(BENCH_FILTER)" || { echo "bench-ab: make bench-ab BASE=<git rev> BENCH_FILTER=regex"; exit 2; }
 	$(Q)DEPS_PACKAGES="$(BENCH_ALL_DEBS)" scripts/deps.sh --check-or-install
 	$(Q)$(MAKE) --no-print-directory $(BENCH_BIN)
-	$(Q)AB_AA=$(AB_AA) bench/report/ab.sh "$(BASE)" '$(BENCH_FILTER)' "$(BENCH_ROUNDS)" "$(BENCH_MIN_TIME)" "$(BENCH_BIN)" \
+	$(Q)AB_AA=$(AB_AA) AB_CONFIRM=$(AB_CONFIRM) bench/report/ab.sh "$(BASE)" '$(BENCH_FILTER)' "$(BENCH_ROUNDS)" "$(BENCH_MIN_TIME)" "$(BENCH_BIN)" \
 		"$(BENCH_BUILD)/ab" "$(strip $(CMP_FAMS))"
 
 # ---- bench-targets-15: issue 15's targets, one interleaved run --------------------
@@ -245,6 +247,7 @@ check-report:
 		$(REPORT_FIXTURE)/page.md.in $(BUILD)/report-check/page.md >/dev/null
 	$(Q)python3 bench/report/claims.py --results $(REPORT_FIXTURE)/results.json \
 		--machine $(REPORT_FIXTURE)/machine.json --out $(BUILD)/report-check/claims.md >/dev/null
+	$(Q)python3 bench/report/check_ab.py
 	$(Q)if diff -ru $(REPORT_FIXTURE)/expected $(BUILD)/report-check > $(BUILD)/report-check.diff; then \
 		echo "check-report: the report generators reproduce $(REPORT_FIXTURE)/expected"; \
 	else \

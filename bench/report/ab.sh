@@ -21,6 +21,14 @@
 # (--wb_work_loops_per_ns, calibrated once here), so that a row does the same
 # work in every process.  Each process writes Google Benchmark's own JSON
 # (one repetition), which builds of every age write.
+#
+# Confirmation.  With several hundred rows, a few lie beyond their own A/A
+# interval by chance in any run (the A/A alone makes verdicts in about a
+# sixth of the rows).  With AB_AA=1 and AB_CONFIRM=N, the rows slower beyond
+# the noise are run again, alone, for N rounds with their own A/A, and
+# OUT_DIR/ab.md ends with that second run and how many of the rows it finds
+# slower beyond the noise again.  Both runs' counts are printed: the second
+# one tells a regression from a row that was unlucky once.
 set -eu
 base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6 fams=${7:-}
 . "$(dirname "$0")/base_build.sh"
@@ -67,4 +75,12 @@ for ((r = 0; r < rounds; r++)); do
 	done <"$out/chunks"
 	echo "bench-ab: round $((r + 1))/$rounds done"
 done
-python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" "$out"
+first=${AB_CONFIRMS:-} # set by the call below: this run confirms that list
+python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" --slower-out "$out/slower" \
+	${first:+--confirms "$first"} "$out"
+if [ "${AB_CONFIRM:-0}" -gt 0 ] && [ -z "$first" ] && [ -s "$out/slower" ]; then
+	echo "bench-ab: confirming the $(wc -l <"$out/slower") rows slower beyond the noise: $AB_CONFIRM rounds, alone"
+	AB_AA=1 AB_CONFIRM=0 AB_CONFIRMS="$out/slower" "$0" "$base" "$(paste -sd'|' "$out/slower")" "$AB_CONFIRM" \
+		"$min_time" "$new_bin" "$out/confirm" "$fams"
+	{ printf '\n# Confirmation run\n\n'; cat "$out/confirm/ab.md"; } >>"$out/ab.md"
+fi

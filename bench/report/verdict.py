@@ -528,14 +528,15 @@ def agreement(res1, res2, B):
     return '\n'.join(lines) + '\n'
 
 
-def ab_table(base, new, B, metric='items_per_second', again=None):
+def ab_table(base, new, B, metric='items_per_second', again=None, slower_keys=None):
     """Per row: new build against base build, paired by round (> 1: the new build is faster).
 
     @again: the new build run a second time in the same rounds (ab.sh with
     AB_AA=1), or None.  Its A/A ratio (again/new) is the noise of each row: a
     row is "slower beyond the noise" when the whole A/B interval lies below 1
     and below the whole A/A interval of the same row, i.e. the new build lost
-    to the base by more than it differed from itself.
+    to the base by more than it differed from itself.  @slower_keys: a list
+    that receives the keys of those rows (ab.sh's confirmation run), or None.
     """
     rows, slower = [], []
     counts = {'win': 0, 'tie': 0, 'loss': 0, 'n/a': 0}
@@ -561,6 +562,8 @@ def ab_table(base, new, B, metric='items_per_second', again=None):
             if v == 'loss' and aa and aa.lo is not None and e.hi < aa.lo:
                 word = 'new slower, beyond the noise'
                 slower.append((e.ratio, label, fmt_x(e.ratio), fmt_ci(e), fmt_ci(aa)))
+                if slower_keys is not None:
+                    slower_keys.append(key)
         rows.append(cells + [word])
     text = ('A/B: the new build against the base build, rounds interleaved, %s (ratio new/base, > 1: '
             'the new build is faster; 95%% bootstrap interval over the paired rounds).\n\n' % metric)
