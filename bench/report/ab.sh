@@ -33,54 +33,60 @@ set -eu
 base=$1 filter=$2 rounds=$3 min_time=$4 new_bin=$5 out=$6 fams=${7:-}
 . "$(dirname "$0")/base_build.sh"
 base_build "$base" "$fams"
-rm -rf "$out" && mkdir -p "$out"
-
 sides="base new"
 [ "${AB_AA:-0}" = 1 ] && sides="base new again"
 set -- $sides
 nsides=$#
-
-# the rows (names that start with a family) both builds have
-rows_of() { "$1" --benchmark_list_tests --benchmark_filter="$filter" 2>/dev/null | grep -E '^[a-z][a-z0-9_]*/' | sort; }
-rows_of "$new_bin" >"$out/rows.new"
-rows_of "$base_bin" >"$out/rows.base"
-comm -12 "$out/rows.new" "$out/rows.base" >"$out/rows"
-[ -s "$out/rows" ] || { echo "bench-ab: no row that both builds have matches '$filter'" >&2; exit 2; }
-# chunks: one line each, an anchored regex of its rows' full names
-awk -F/ -v min="${AB_CHUNK:-8}" '
-	function flush() { if (n) print "^(" names ")$"; names = ""; n = 0 }
-	{ wl = $1 "/" $2; if (wl != last && n >= min) flush(); last = wl
-	  gsub(/[.+?*()|^$\[\]{}]/, "\\\\&"); names = names (n ? "|" : "") $0; n++ }
-	END { flush() }' "$out/rows" >"$out/chunks"
-nchunks=$(wc -l <"$out/chunks")
 work_speed_flags "$new_bin" new >/dev/null # calibrate once (base_build.sh)
-echo "bench-ab: $(wc -l <"$out/rows") rows in $nchunks chunks, $rounds rounds, builds: $sides;" \
-	"wb_work speed ${work_lpn:-per process} loops/ns"
 
-for ((r = 0; r < rounds; r++)); do
-	c=0
-	while read -r chunk; do
-		for ((i = 0; i < nsides; i++)); do
-			set -- $sides
-			shift $(((r + c + i) % nsides))
-			side=$1
-			bin=$new_bin
-			[ "$side" = base ] && bin=$base_bin
-			log=$out/$side.$r.$c.log
-			"$bin" --benchmark_filter="$chunk" --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
-				$(work_speed_flags "$new_bin" "$side") --benchmark_out="$out/$side.$r.$c.json" --benchmark_out_format=json >/dev/null 2>"$log" ||
-				{ cat "$log" >&2; exit 1; }
-		done
-		c=$((c + 1))
-	done <"$out/chunks"
-	echo "bench-ab: round $((r + 1))/$rounds done"
-done
-first=${AB_CONFIRMS:-} # set by the call below: this run confirms that list
-python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" --slower-out "$out/slower" \
-	${first:+--confirms "$first"} "$out"
-if [ "${AB_CONFIRM:-0}" -gt 0 ] && [ -z "$first" ] && [ -s "$out/slower" ]; then
+# the rows (names that start with a family) that binary $1 has among those $2 selects
+rows_of() { "$1" --benchmark_list_tests --benchmark_filter="$2" 2>/dev/null | grep -E '^[a-z][a-z0-9_]*/' | sort; }
+
+# run_ab FILTER ROUNDS DIR: the rows FILTER selects that both builds have,
+# every build once per chunk and round, alternately, into DIR (emptied first)
+run_ab() {
+	local filter=$1 rounds=$2 dir=$3 r c i chunk side bin log nchunks
+	rm -rf "$dir" && mkdir -p "$dir"
+	rows_of "$new_bin" "$filter" >"$dir/rows.new"
+	rows_of "$base_bin" "$filter" >"$dir/rows.base"
+	comm -12 "$dir/rows.new" "$dir/rows.base" >"$dir/rows"
+	[ -s "$dir/rows" ] || { echo "bench-ab: no row that both builds have matches '$filter'" >&2; exit 2; }
+	# chunks: one line each, an anchored regex of its rows' full names
+	awk -F/ -v min="${AB_CHUNK:-8}" '
+		function flush() { if (n) print "^(" names ")$"; names = ""; n = 0 }
+		{ wl = $1 "/" $2; if (wl != last && n >= min) flush(); last = wl
+		  gsub(/[.+?*()|^$\[\]{}]/, "\\\\&"); names = names (n ? "|" : "") $0; n++ }
+		END { flush() }' "$dir/rows" >"$dir/chunks"
+	nchunks=$(wc -l <"$dir/chunks")
+	echo "bench-ab: $(wc -l <"$dir/rows") rows in $nchunks chunks, $rounds rounds, builds: $sides;" \
+		"wb_work speed ${work_lpn:-per process} loops/ns"
+	for ((r = 0; r < rounds; r++)); do
+		c=0
+		while read -r chunk; do
+			for ((i = 0; i < nsides; i++)); do
+				set -- $sides
+				shift $(((r + c + i) % nsides))
+				side=$1
+				bin=$new_bin
+				[ "$side" = base ] && bin=$base_bin
+				log=$dir/$side.$r.$c.log
+				"$bin" --benchmark_filter="$chunk" --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
+					$(work_speed_flags "$new_bin" "$side") --benchmark_out="$dir/$side.$r.$c.json" \
+					--benchmark_out_format=json >/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }
+			done
+			c=$((c + 1))
+		done <"$dir/chunks"
+		echo "bench-ab: round $((r + 1))/$rounds done"
+	done
+}
+
+run_ab "$filter" "$rounds" "$out"
+python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/ab.md" --slower-out "$out/slower" "$out"
+# rows slower beyond the noise exist only with AB_AA=1 (their A/A)
+if [ "${AB_CONFIRM:-0}" -gt 0 ] && [ -s "$out/slower" ]; then
 	echo "bench-ab: confirming the $(wc -l <"$out/slower") rows slower beyond the noise: $AB_CONFIRM rounds, alone"
-	AB_AA=1 AB_CONFIRM=0 AB_CONFIRMS="$out/slower" "$0" "$base" "$(paste -sd'|' "$out/slower")" "$AB_CONFIRM" \
-		"$min_time" "$new_bin" "$out/confirm" "$fams"
+	run_ab "$(paste -sd'|' "$out/slower")" "$AB_CONFIRM" "$out/confirm"
+	python3 "$root/bench/report/ab.py" --base-label "$base_label" --out "$out/confirm/ab.md" \
+		--confirms "$out/slower" "$out/confirm"
 	{ printf '\n# Confirmation run\n\n'; cat "$out/confirm/ab.md"; } >>"$out/ab.md"
 fi
